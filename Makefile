@@ -1,0 +1,38 @@
+# The portal's commands. `make run` and `make test` are the README's quick start.
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install run test test-postgres messages check clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed ($(PYTHON) not found)."; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Serve the portal with the demo data on http://127.0.0.1:8000 (SQLite unless DATABASE_URL is set).
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_demo
+	$(PY) manage.py runserver 127.0.0.1:8000
+
+## The whole test suite (SQLite unless DATABASE_URL is set).
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+## Rebuild the translation catalogues after changing strings (needs GNU gettext).
+messages: install
+	$(PY) manage.py makemessages -l zh_Hans -l en --no-obsolete --ignore '.venv/*' --ignore 'tests/*'
+	$(PY) manage.py compilemessages --ignore '.venv/*'
+
+check: install
+	$(PY) manage.py check
+	$(PY) manage.py makemigrations --check --dry-run
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache

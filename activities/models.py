@@ -1,0 +1,268 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from pairings.models import Metric, Pairing, PlanItem
+from portal.models import Organization
+from volunteers.models import Volunteer
+
+
+class ActivityType(models.Model):
+    """A kind of activity from the catalog: 主题党日, 联席会议, 志愿服务, 技能培训 …"""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=40, unique=True)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("activity type")
+        verbose_name_plural = _("activity types")
+        ordering = ["order", "id"]
+
+    def __str__(self):
+        return self.name
+
+
+class Need(models.Model):
+    """A need or small wish (微心愿) raised by the village and answered by a branch: 需求—响应—反馈."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("open")
+        CLAIMED = "claimed", _("claimed")
+        FULFILLED = "fulfilled", _("fulfilled")
+        CLOSED = "closed", _("closed")
+
+    class Category(models.TextChoices):
+        REPAIR = "repair", _("repairs (维修)")
+        HEALTH = "health", _("health (健康)")
+        EDUCATION = "education", _("education (教育)")
+        ELDERLY = "elderly", _("elderly care (助老)")
+        CHILDREN = "children", _("children (关爱儿童)")
+        INDUSTRY = "industry", _("industry (产业)")
+        ENVIRONMENT = "environment", _("environment (环境)")
+        CULTURE = "culture", _("culture (文化)")
+        OTHER = "other", _("other")
+
+    pairing = models.ForeignKey(Pairing, verbose_name=_("pairing"), on_delete=models.PROTECT, related_name="needs")
+    title = models.CharField(_("title"), max_length=120)
+    description = models.TextField(_("description"), blank=True)
+    category = models.CharField(_("category"), max_length=16, choices=Category.choices, default=Category.OTHER)
+    wanted_by = models.CharField(_("wanted by"), max_length=60, blank=True)
+    mask_wanted_by = models.BooleanField(_("mask the person's name"), default=False)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("raised by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    raised_at = models.DateTimeField(_("raised at"))
+    claimed_by_branch = models.ForeignKey(
+        Organization, verbose_name=_("claimed by"), null=True, blank=True, on_delete=models.PROTECT, related_name="claimed_needs"
+    )
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    fulfilled_at = models.DateTimeField(_("fulfilled at"), null=True, blank=True)
+    rating = models.PositiveSmallIntegerField(_("rating"), null=True, blank=True)
+    rating_comment = models.CharField(_("rating comment"), max_length=300, blank=True)
+    rated_at = models.DateTimeField(_("rated at"), null=True, blank=True)
+    deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True, editable=False)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("need")
+        verbose_name_plural = _("needs")
+        ordering = ["-raised_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rating__isnull=True) | Q(rating__gte=1, rating__lte=5), name="need_rating_1_to_5"
+            ),
+            models.CheckConstraint(
+                condition=Q(claimed_at__isnull=True) | Q(claimed_at__gte=F("raised_at")), name="need_claimed_after_raised"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="open") | Q(claimed_by_branch__isnull=False) | Q(status="closed"),
+                name="need_claimed_has_branch",
+            ),
+        ]
+        indexes = [models.Index(fields=["pairing", "status"]), models.Index(fields=["status", "raised_at"])]
+
+    def __str__(self):
+        return self.title
+
+
+class Activity(models.Model):
+    """Something a branch did in a pairing, with its people, figures, photos and volunteer hours."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("draft")
+        SUBMITTED = "submitted", _("submitted")
+        CONFIRMED = "confirmed", _("confirmed")
+        RETURNED = "returned", _("returned")
+
+    pairing = models.ForeignKey(Pairing, verbose_name=_("pairing"), on_delete=models.PROTECT, related_name="activities")
+    branch = models.ForeignKey(
+        Organization, verbose_name=_("branch"), on_delete=models.PROTECT, related_name="activities"
+    )
+    co_branches = models.ManyToManyField(
+        Organization, verbose_name=_("co-hosting branches"), related_name="cohosted_activities", blank=True
+    )
+    activity_type = models.ForeignKey(
+        ActivityType, verbose_name=_("type"), on_delete=models.PROTECT, related_name="activities"
+    )
+    title = models.CharField(_("title"), max_length=120)
+    date = models.DateField(_("date"))
+    start_time = models.TimeField(_("start time"), null=True, blank=True)
+    end_time = models.TimeField(_("end time"), null=True, blank=True)
+    place = models.CharField(_("place"), max_length=120, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    plan_item = models.ForeignKey(
+        PlanItem, verbose_name=_("plan item"), null=True, blank=True, on_delete=models.SET_NULL, related_name="activities"
+    )
+    need = models.ForeignKey(
+        Need, verbose_name=_("need answered"), null=True, blank=True, on_delete=models.SET_NULL, related_name="activities"
+    )
+    party_members = models.PositiveIntegerField(_("party members taking part"), default=0)
+    teachers = models.PositiveIntegerField(_("teachers taking part"), default=0)
+    students = models.PositiveIntegerField(_("students taking part"), default=0)
+    residents_served = models.PositiveIntegerField(_("residents served (人次)"), default=0)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DRAFT)
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("confirmed by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    return_comment = models.CharField(_("reason for return"), max_length=300, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True, editable=False)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("activity")
+        verbose_name_plural = _("activities")
+        ordering = ["-date", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(start_time__isnull=True) | Q(end_time__isnull=True) | Q(end_time__gte=F("start_time")),
+                name="activity_end_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["draft", "returned"]) | Q(submitted_at__isnull=False),
+                name="activity_submitted_has_time",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="confirmed") | Q(confirmed_at__isnull=False), name="activity_confirmed_has_time"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["branch", "date"]),
+            models.Index(fields=["pairing", "date"]),
+            models.Index(fields=["activity_type", "date"]),
+            models.Index(fields=["status", "date"]),
+        ]
+
+    def __str__(self):
+        return self.title
+
+
+class ActivityPhoto(models.Model):
+    """A photo of an activity, re-encoded without metadata, with a thumbnail for lists."""
+
+    activity = models.ForeignKey(Activity, verbose_name=_("activity"), on_delete=models.CASCADE, related_name="photos")
+    image = models.ImageField(_("image"), upload_to="photos/%Y/%m/", max_length=200)
+    thumbnail = models.ImageField(_("thumbnail"), upload_to="photos/thumbs/%Y/%m/", max_length=200, blank=True)
+    caption = models.CharField(_("caption"), max_length=120, blank=True)
+    shows_minors = models.BooleanField(
+        _("shows minors"), default=False, help_text=_("Photos that show children are kept out of exported reports.")
+    )
+    sha256 = models.CharField(_("content hash"), max_length=64, blank=True, db_index=True)
+    width = models.PositiveIntegerField(_("width"), default=0)
+    height = models.PositiveIntegerField(_("height"), default=0)
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("photo")
+        verbose_name_plural = _("photos")
+        ordering = ["activity", "id"]
+
+    def __str__(self):
+        return self.caption or self.image.name
+
+
+class ActivityMetricValue(models.Model):
+    """The value an activity achieved for one of its program's metrics."""
+
+    activity = models.ForeignKey(
+        Activity, verbose_name=_("activity"), on_delete=models.CASCADE, related_name="metric_values"
+    )
+    metric = models.ForeignKey(Metric, verbose_name=_("metric"), on_delete=models.PROTECT, related_name="values")
+    value = models.DecimalField(_("value"), max_digits=14, decimal_places=2)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("metric value")
+        verbose_name_plural = _("metric values")
+        constraints = [
+            models.UniqueConstraint(fields=["activity", "metric"], name="metricvalue_unique_metric"),
+            models.CheckConstraint(condition=Q(value__gte=0), name="metricvalue_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"{self.metric.name}: {self.value} {self.metric.unit}"
+
+
+class ServiceRecord(models.Model):
+    """Hours a volunteer served in an activity: recorded by the organising side, counted once verified."""
+
+    class Status(models.TextChoices):
+        RECORDED = "recorded", _("recorded")
+        VERIFIED = "verified", _("verified")
+
+    activity = models.ForeignKey(
+        Activity, verbose_name=_("activity"), on_delete=models.CASCADE, related_name="service_records"
+    )
+    volunteer = models.ForeignKey(
+        Volunteer, verbose_name=_("volunteer"), on_delete=models.PROTECT, related_name="service_records"
+    )
+    hours = models.DecimalField(
+        _("hours"), max_digits=4, decimal_places=1, help_text=_("Actual service time, not travel.")
+    )
+    content = models.CharField(_("service content"), max_length=120, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.RECORDED)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("verified by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True, editable=False)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("service record")
+        verbose_name_plural = _("service records")
+        ordering = ["activity", "volunteer"]
+        constraints = [
+            models.UniqueConstraint(fields=["activity", "volunteer"], name="servicerecord_unique_volunteer"),
+            models.CheckConstraint(condition=Q(hours__gt=0, hours__lte=24), name="servicerecord_hours_0_to_24"),
+            models.CheckConstraint(
+                condition=~Q(status="verified") | Q(verified_at__isnull=False), name="servicerecord_verified_has_time"
+            ),
+        ]
+        indexes = [models.Index(fields=["volunteer", "status"])]
+
+    def __str__(self):
+        return f"{self.volunteer} · {self.hours} h"

@@ -1,0 +1,299 @@
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from portal.models import Organization
+
+
+class Program(models.Model):
+    """A pairing program such as 双联双助: groups pairings, owns the metric catalog and the report cadence."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    office = models.ForeignKey(
+        Organization,
+        verbose_name=_("program office"),
+        on_delete=models.PROTECT,
+        related_name="programs_run",
+        help_text=_("The organisation that runs the program; its admins administer it."),
+    )
+    monthly_reports = models.BooleanField(_("monthly reminder (一月一提示)"), default=True)
+    quarterly_reports = models.BooleanField(_("quarterly coordination (一季一调度)"), default=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("program")
+        verbose_name_plural = _("programs")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Metric(models.Model):
+    """An outcome figure of a program with its unit and how it adds up over activities."""
+
+    class Unit(models.TextChoices):
+        ITEMS = "件", _("items (件)")
+        PERSON_TIMES = "人次", _("person-times (人次)")
+        SESSIONS = "场次", _("sessions (场次)")
+        PERSONS = "人", _("persons (人)")
+        TEN_THOUSAND_YUAN = "万元", _("10,000 yuan (万元)")
+        YUAN = "元", _("yuan (元)")
+        MU = "亩", _("mu (亩)")
+        SQUARE_METRES = "平方米", _("square metres (平方米)")
+        PLANTS = "株", _("plants (株)")
+
+    class Aggregation(models.TextChoices):
+        SUM = "sum", _("sum over activities")
+        SNAPSHOT = "snapshot", _("latest value in the period")
+
+    program = models.ForeignKey(Program, verbose_name=_("program"), on_delete=models.CASCADE, related_name="metrics")
+    code = models.SlugField(_("code"), max_length=40)
+    name = models.CharField(_("name"), max_length=60)
+    unit = models.CharField(_("unit"), max_length=8, choices=Unit.choices)
+    aggregation = models.CharField(_("aggregation"), max_length=8, choices=Aggregation.choices, default="sum")
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("metric")
+        verbose_name_plural = _("metrics")
+        ordering = ["program", "order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["program", "code"], name="metric_unique_code"),
+            models.UniqueConstraint(fields=["program", "name"], name="metric_unique_name"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.unit})"
+
+
+class Pairing(models.Model):
+    """One supporting organisation paired with one supported village or community under a program."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("active")
+        SUSPENDED = "suspended", _("suspended")
+        ENDED = "ended", _("ended")
+
+    program = models.ForeignKey(Program, verbose_name=_("program"), on_delete=models.PROTECT, related_name="pairings")
+    supporter = models.ForeignKey(
+        Organization, verbose_name=_("supporting side"), on_delete=models.PROTECT, related_name="pairings_supporting"
+    )
+    supported = models.ForeignKey(
+        Organization, verbose_name=_("supported side"), on_delete=models.PROTECT, related_name="pairings_supported"
+    )
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.ACTIVE)
+    signed_on = models.DateField(_("agreement signed on"), null=True, blank=True)
+    term_start = models.DateField(_("term start"))
+    term_end = models.DateField(_("term end"), null=True, blank=True)
+    goals = models.TextField(_("goals"), blank=True)
+    agreement_file = models.FileField(
+        _("signed agreement (PDF)"), upload_to="agreements/%Y/", blank=True, max_length=200
+    )
+    branches = models.ManyToManyField(
+        Organization,
+        verbose_name=_("participating branches"),
+        through="PairingBranch",
+        related_name="pairings_as_branch",
+        blank=True,
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("pairing")
+        verbose_name_plural = _("pairings")
+        ordering = ["program", "supporter__name", "supported__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["program", "supporter", "supported"], name="pairing_unique_sides"),
+            models.CheckConstraint(condition=~Q(supporter=F("supported")), name="pairing_sides_differ"),
+            models.CheckConstraint(
+                condition=Q(term_end__isnull=True) | Q(term_end__gte=F("term_start")), name="pairing_term_end_after_start"
+            ),
+        ]
+        indexes = [models.Index(fields=["program", "status"])]
+
+    def __str__(self):
+        return f"{self.supporter.short_name or self.supporter.name}–{self.supported.short_name or self.supported.name}"
+
+
+class PairingBranch(models.Model):
+    """A party branch of the supporting side that takes part in a pairing."""
+
+    pairing = models.ForeignKey(Pairing, verbose_name=_("pairing"), on_delete=models.CASCADE, related_name="pairing_branches")
+    branch = models.ForeignKey(
+        Organization, verbose_name=_("branch"), on_delete=models.PROTECT, related_name="branch_pairings"
+    )
+    joined_on = models.DateField(_("joined on"), null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("participating branch")
+        verbose_name_plural = _("participating branches")
+        constraints = [models.UniqueConstraint(fields=["pairing", "branch"], name="pairingbranch_unique")]
+
+    def __str__(self):
+        return str(self.branch)
+
+
+class Liaison(models.Model):
+    """A contact person (联络员) named by one side of a pairing."""
+
+    class Side(models.TextChoices):
+        SUPPORTER = "supporter", _("supporting side")
+        SUPPORTED = "supported", _("supported side")
+
+    pairing = models.ForeignKey(Pairing, verbose_name=_("pairing"), on_delete=models.CASCADE, related_name="liaisons")
+    side = models.CharField(_("side"), max_length=10, choices=Side.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user account"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="liaison_roles",
+    )
+    name = models.CharField(_("name"), max_length=60)
+    title = models.CharField(_("title"), max_length=60, blank=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("liaison")
+        verbose_name_plural = _("liaisons")
+        ordering = ["pairing", "side", "name"]
+        constraints = [models.UniqueConstraint(fields=["pairing", "side", "name"], name="liaison_unique_name")]
+
+    def __str__(self):
+        return f"{self.name} ({self.get_side_display()})"
+
+
+class JointPlan(models.Model):
+    """The yearly joint plan (年度共建计划) of one pairing."""
+
+    pairing = models.ForeignKey(Pairing, verbose_name=_("pairing"), on_delete=models.CASCADE, related_name="plans")
+    year = models.PositiveSmallIntegerField(
+        _("year"), validators=[MinValueValidator(2000), MaxValueValidator(2100)]
+    )
+    title = models.CharField(_("title"), max_length=120)
+    summary = models.TextField(_("summary"), blank=True)
+    village_agreed_on = models.DateField(_("village agreed on"), null=True, blank=True)
+    village_agreed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("agreed by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("joint plan")
+        verbose_name_plural = _("joint plans")
+        ordering = ["-year", "pairing"]
+        constraints = [
+            models.UniqueConstraint(fields=["pairing", "year"], name="jointplan_unique_year"),
+            models.CheckConstraint(condition=Q(year__gte=2000, year__lte=2100), name="jointplan_year_range"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+
+class PlanItem(models.Model):
+    """One line of the project list (项目实施清单) of a joint plan."""
+
+    class Category(models.TextChoices):
+        PARTY_BUILDING = "party", _("party building (组织共建)")
+        INDUSTRY = "industry", _("industry support (产业帮扶)")
+        EDUCATION = "education", _("education and training (教育培训)")
+        CULTURE = "culture", _("culture (文化共建)")
+        ENVIRONMENT = "environment", _("environment (环境整治)")
+        SERVICE = "service", _("services for residents (便民服务)")
+        GOVERNANCE = "governance", _("governance (基层治理)")
+        OTHER = "other", _("other")
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", _("planned")
+        IN_PROGRESS = "in_progress", _("in progress")
+        DONE = "done", _("done")
+        CANCELLED = "cancelled", _("cancelled")
+
+    plan = models.ForeignKey(JointPlan, verbose_name=_("joint plan"), on_delete=models.CASCADE, related_name="items")
+    title = models.CharField(_("title"), max_length=120)
+    category = models.CharField(_("category"), max_length=16, choices=Category.choices, default=Category.OTHER)
+    description = models.TextField(_("description"), blank=True)
+    owner_branch = models.ForeignKey(
+        Organization,
+        verbose_name=_("owner branch"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="plan_items",
+    )
+    village_counterpart = models.CharField(_("village counterpart"), max_length=60, blank=True)
+    due_date = models.DateField(_("due date"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.PLANNED)
+    progress = models.PositiveSmallIntegerField(
+        _("progress (%)"),
+        default=0,
+        validators=[MaxValueValidator(100)],
+        help_text=_("Set by hand for items without targets; derived from activities for the others."),
+    )
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("plan item")
+        verbose_name_plural = _("plan items")
+        ordering = ["plan", "order", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(progress__lte=100), name="planitem_progress_max_100"),
+        ]
+        indexes = [
+            models.Index(fields=["owner_branch", "due_date"]),
+            models.Index(fields=["status", "due_date"]),
+        ]
+
+    def __str__(self):
+        return self.title
+
+
+class PlanTarget(models.Model):
+    """A metric target of a plan item, e.g. 100 件 of appliances repaired."""
+
+    item = models.ForeignKey(PlanItem, verbose_name=_("plan item"), on_delete=models.CASCADE, related_name="targets")
+    metric = models.ForeignKey(Metric, verbose_name=_("metric"), on_delete=models.PROTECT, related_name="targets")
+    value = models.DecimalField(_("target value"), max_digits=14, decimal_places=2)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("plan target")
+        verbose_name_plural = _("plan targets")
+        constraints = [
+            models.UniqueConstraint(fields=["item", "metric"], name="plantarget_unique_metric"),
+            models.CheckConstraint(condition=Q(value__gt=0), name="plantarget_value_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.metric.name} {self.value} {self.metric.unit}"

@@ -1,0 +1,109 @@
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+
+class User(AbstractUser):
+    """A person who signs in: staff of a school, a branch, a village or a program office."""
+
+    full_name = models.CharField(_("full name"), max_length=60, blank=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+
+    class Meta(AbstractUser.Meta):
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        swappable = "AUTH_USER_MODEL"
+
+    def __str__(self):
+        return self.full_name or self.username
+
+
+class Organization(models.Model):
+    """A node of the organisation tree: school, department, party branch, sub-district, village, office."""
+
+    class Kind(models.TextChoices):
+        SCHOOL = "school", _("school")
+        COLLEGE = "college", _("college")
+        GOVERNMENT = "government", _("government organ")
+        DEPARTMENT = "department", _("department")
+        PARTY_COMMITTEE = "committee", _("party committee")
+        BRANCH = "branch", _("party branch")
+        TOWN = "town", _("town")
+        SUBDISTRICT = "subdistrict", _("sub-district")
+        VILLAGE = "village", _("village")
+        COMMUNITY = "community", _("community")
+        OTHER = "other", _("other")
+
+    SUPPORTED_KINDS = (Kind.VILLAGE, Kind.COMMUNITY, Kind.SUBDISTRICT, Kind.TOWN)
+
+    name = models.CharField(_("name"), max_length=100)
+    short_name = models.CharField(_("short name"), max_length=40, blank=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    parent = models.ForeignKey(
+        "self", verbose_name=_("parent"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    contact_name = models.CharField(_("contact person"), max_length=60, blank=True)
+    contact_phone = models.CharField(_("contact phone"), max_length=20, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["parent", "name"], name="organization_unique_name_in_parent"),
+            models.UniqueConstraint(
+                fields=["name"], condition=Q(parent__isnull=True), name="organization_unique_root_name"
+            ),
+            models.CheckConstraint(condition=~Q(parent=F("id")), name="organization_not_own_parent"),
+        ]
+        indexes = [models.Index(fields=["kind", "name"])]
+
+    def __str__(self):
+        return self.name
+
+    def ancestors(self):
+        """This organisation's parents, nearest first (one query per level; trees are shallow)."""
+        node, chain = self.parent, []
+        while node is not None:
+            chain.append(node)
+            node = node.parent
+        return chain
+
+
+class Membership(models.Model):
+    """A user's role in one organisation; roles reach the organisation's subtree where that makes sense."""
+
+    class Role(models.TextChoices):
+        ADMIN = "admin", _("program admin")
+        COMMITTEE = "committee", _("party committee")
+        SECRETARY = "secretary", _("branch secretary")
+        MEMBER = "member", _("member")
+        VILLAGE_COMMITTEE = "village_committee", _("village committee")
+        LIAISON = "liaison", _("liaison")
+
+    user = models.ForeignKey(User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="memberships")
+    organization = models.ForeignKey(
+        Organization, verbose_name=_("organisation"), on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    title = models.CharField(_("title"), max_length=60, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        ordering = ["organization__name", "role"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "organization", "role"], name="membership_unique_role"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} · {self.organization} · {self.get_role_display()}"

@@ -1,0 +1,70 @@
+"""Shared fixtures: a small world with the fixed cast of users (owner, read-only, outsider, admin)."""
+
+import os
+
+import pytest
+from django.db import connection
+
+from portal.models import Membership, Organization
+from tests import factories as f
+
+
+def pytest_sessionfinish(session, exitstatus):
+    # In CI's PostgreSQL run every service is present, so a skipped test means something is missing.
+    if os.environ.get("STRICT_SKIPS") and exitstatus == 0:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        skipped = reporter.stats.get("skipped", []) if reporter else []
+        if skipped:
+            reporter.write_line(f"STRICT_SKIPS: {len(skipped)} test(s) skipped; none may skip here.", red=True)
+            session.exitstatus = 1
+
+
+@pytest.fixture
+def postgres_only(db):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: set DATABASE_URL=postgres://… (CI runs this)")
+
+
+@pytest.fixture
+def world(db):
+    """A program with one school (two branches) paired with one village, plus an unrelated pairing."""
+    office = f.OrganizationFactory(name="项目办", kind=Organization.Kind.GOVERNMENT)
+    program = f.ProgramFactory(name="双联双助", code="slsz", office=office)
+    school = f.OrganizationFactory(name="学校", kind=Organization.Kind.SCHOOL)
+    branch = f.OrganizationFactory(name="第三党支部", kind=Organization.Kind.BRANCH, parent=school)
+    other_branch = f.OrganizationFactory(name="第四党支部", kind=Organization.Kind.BRANCH, parent=school)
+    village = f.OrganizationFactory(name="龙石村", kind=Organization.Kind.VILLAGE)
+    pairing = f.PairingFactory(program=program, supporter=school, supported=village)
+    f.PairingBranchFactory(pairing=pairing, branch=branch)
+    f.PairingBranchFactory(pairing=pairing, branch=other_branch)
+
+    other_program = f.ProgramFactory(name="党员进社区", code="dyjsq")
+    other_village = f.OrganizationFactory(name="田心村", kind=Organization.Kind.VILLAGE)
+    other_pairing = f.PairingFactory(program=other_program, supported=other_village)
+
+    def member(username, org, role):
+        user = f.UserFactory(username=username)
+        f.MembershipFactory(user=user, organization=org, role=role)
+        return user
+
+    users = {
+        "admin": member("admin", office, Membership.Role.ADMIN),
+        "committee": member("committee", school, Membership.Role.COMMITTEE),
+        "secretary": member("secretary", branch, Membership.Role.SECRETARY),
+        "other_secretary": member("other_secretary", other_branch, Membership.Role.SECRETARY),
+        "village": member("village", village, Membership.Role.VILLAGE_COMMITTEE),
+        "outsider": member("outsider", other_village, Membership.Role.VILLAGE_COMMITTEE),
+    }
+    users["superuser"] = f.UserFactory(username="root", is_staff=True, is_superuser=True)
+    return {
+        "program": program,
+        "office": office,
+        "school": school,
+        "branch": branch,
+        "other_branch": other_branch,
+        "village": village,
+        "pairing": pairing,
+        "other_program": other_program,
+        "other_pairing": other_pairing,
+        "users": users,
+    }

@@ -1,0 +1,204 @@
+"""factory-boy factories for every model; the fixed cast of users is built from these in conftest."""
+
+import datetime
+from decimal import Decimal
+
+import factory
+from django.utils import timezone
+
+from activities.models import Activity, ActivityMetricValue, ActivityType, Need, ServiceRecord
+from pairings.models import JointPlan, Liaison, Metric, Pairing, PairingBranch, PlanItem, PlanTarget, Program
+from portal.models import Membership, Organization, User
+from reports.models import Report
+from volunteers.models import ServiceOffering, Team, Volunteer
+
+PASSWORD = "test-pass-9x7!"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.org")
+    full_name = factory.Sequence(lambda n: f"用户{n}")
+    password = factory.django.Password(PASSWORD)
+
+
+class OrganizationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Organization
+
+    name = factory.Sequence(lambda n: f"单位{n}")
+    kind = Organization.Kind.SCHOOL
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    user = factory.SubFactory(UserFactory)
+    organization = factory.SubFactory(OrganizationFactory)
+    role = Membership.Role.MEMBER
+
+
+class ProgramFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Program
+
+    name = factory.Sequence(lambda n: f"结对项目{n}")
+    code = factory.Sequence(lambda n: f"program-{n}")
+    office = factory.SubFactory(OrganizationFactory, kind=Organization.Kind.GOVERNMENT)
+
+
+class MetricFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Metric
+
+    program = factory.SubFactory(ProgramFactory)
+    code = factory.Sequence(lambda n: f"metric-{n}")
+    name = factory.Sequence(lambda n: f"指标{n}")
+    unit = Metric.Unit.ITEMS
+    aggregation = Metric.Aggregation.SUM
+
+
+class PairingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Pairing
+
+    program = factory.SubFactory(ProgramFactory)
+    supporter = factory.SubFactory(OrganizationFactory, kind=Organization.Kind.SCHOOL)
+    supported = factory.SubFactory(OrganizationFactory, kind=Organization.Kind.VILLAGE)
+    term_start = datetime.date(2023, 1, 1)
+    term_end = datetime.date(2025, 12, 31)
+
+
+class PairingBranchFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PairingBranch
+
+    pairing = factory.SubFactory(PairingFactory)
+    branch = factory.SubFactory(
+        OrganizationFactory,
+        kind=Organization.Kind.BRANCH,
+        parent=factory.SelfAttribute("..pairing.supporter"),
+    )
+
+
+class LiaisonFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Liaison
+
+    pairing = factory.SubFactory(PairingFactory)
+    side = Liaison.Side.SUPPORTED
+    name = factory.Sequence(lambda n: f"联络员{n}")
+
+
+class JointPlanFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = JointPlan
+
+    pairing = factory.SubFactory(PairingFactory)
+    year = 2024
+    title = factory.LazyAttribute(lambda p: f"{p.year}年度共建计划")
+
+
+class PlanItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PlanItem
+
+    plan = factory.SubFactory(JointPlanFactory)
+    title = factory.Sequence(lambda n: f"项目{n}")
+
+
+class PlanTargetFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PlanTarget
+
+    item = factory.SubFactory(PlanItemFactory)
+    metric = factory.SubFactory(MetricFactory, program=factory.SelfAttribute("..item.plan.pairing.program"))
+    value = Decimal("10")
+
+
+class ActivityTypeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ActivityType
+        django_get_or_create = ("code",)
+
+    code = "volunteer-service"
+    name = "志愿服务"
+
+
+class NeedFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Need
+
+    pairing = factory.SubFactory(PairingFactory)
+    title = factory.Sequence(lambda n: f"微心愿{n}")
+    raised_at = factory.LazyFunction(timezone.now)
+
+
+class ActivityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Activity
+
+    pairing = factory.SubFactory(PairingFactory)
+    branch = factory.SubFactory(
+        OrganizationFactory, kind=Organization.Kind.BRANCH, parent=factory.SelfAttribute("..pairing.supporter")
+    )
+    activity_type = factory.SubFactory(ActivityTypeFactory)
+    title = factory.Sequence(lambda n: f"活动{n}")
+    date = datetime.date(2024, 3, 15)
+
+
+class ActivityMetricValueFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ActivityMetricValue
+
+    activity = factory.SubFactory(ActivityFactory)
+    metric = factory.SubFactory(MetricFactory, program=factory.SelfAttribute("..activity.pairing.program"))
+    value = Decimal("1")
+
+
+class VolunteerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Volunteer
+
+    organization = factory.SubFactory(OrganizationFactory)
+    name = factory.Sequence(lambda n: f"志愿者{n}")
+    kind = Volunteer.Kind.TEACHER
+
+
+class TeamFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Team
+
+    organization = factory.SubFactory(OrganizationFactory)
+    name = factory.Sequence(lambda n: f"志愿服务队{n}")
+
+
+class ServiceOfferingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ServiceOffering
+
+    team = factory.SubFactory(TeamFactory)
+    name = factory.Sequence(lambda n: f"服务{n}")
+
+
+class ServiceRecordFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ServiceRecord
+
+    activity = factory.SubFactory(ActivityFactory)
+    volunteer = factory.SubFactory(VolunteerFactory, organization=factory.SelfAttribute("..activity.branch"))
+    hours = Decimal("2.0")
+
+
+class ReportFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Report
+
+    kind = Report.Kind.MONTHLY
+    period = "2024-03"
+    program = factory.SubFactory(ProgramFactory)

@@ -1,0 +1,89 @@
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from portal.models import Organization
+
+
+class Volunteer(models.Model):
+    """A person who serves: party member, teacher, student or resident, registered with one organisation."""
+
+    class Kind(models.TextChoices):
+        PARTY_MEMBER = "party_member", _("party member")
+        TEACHER = "teacher", _("teacher")
+        STUDENT = "student", _("student")
+        RESIDENT = "resident", _("resident")
+        OTHER = "other", _("other")
+
+    organization = models.ForeignKey(
+        Organization, verbose_name=_("organisation"), on_delete=models.PROTECT, related_name="volunteers"
+    )
+    name = models.CharField(_("name"), max_length=60)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    is_party_member = models.BooleanField(_("party member"), default=False)
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("volunteer")
+        verbose_name_plural = _("volunteers")
+        ordering = ["organization", "name"]
+        indexes = [models.Index(fields=["organization", "name"])]
+
+    def __str__(self):
+        return self.name
+
+
+class Team(models.Model):
+    """A volunteer service team such as 小电匠家电维修队."""
+
+    organization = models.ForeignKey(
+        Organization, verbose_name=_("organisation"), on_delete=models.PROTECT, related_name="teams"
+    )
+    name = models.CharField(_("name"), max_length=80)
+    description = models.TextField(_("description"), blank=True)
+    leader = models.ForeignKey(
+        Volunteer, verbose_name=_("leader"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    members = models.ManyToManyField(Volunteer, verbose_name=_("members"), related_name="teams", blank=True)
+    founded_on = models.DateField(_("founded on"), null=True, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["organization", "name"], name="team_unique_name")]
+
+    def __str__(self):
+        return self.name
+
+
+class ServiceOffering(models.Model):
+    """A service on a team's menu (点单式服务), e.g. 家电维修 or 血压检测."""
+
+    team = models.ForeignKey(Team, verbose_name=_("team"), on_delete=models.CASCADE, related_name="offerings")
+    name = models.CharField(_("name"), max_length=60)
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("service offering")
+        verbose_name_plural = _("service offerings")
+        ordering = ["team", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "name"], name="serviceoffering_unique_name"),
+            models.CheckConstraint(condition=~Q(name=""), name="serviceoffering_name_not_empty"),
+        ]
+
+    def __str__(self):
+        return f"{self.team.name} · {self.name}"
