@@ -4,9 +4,101 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from pairings.models import Metric, Pairing, PlanItem
-from portal.models import Organization
+from pairings.models import Metric, Pairing, PlanItem, pairing_visibility, program_admin_q
+from portal.models import AliveManager, Organization, SoftDeleteQuerySet
+from portal.permissions import scope_for
 from volunteers.models import Volunteer
+
+
+def _any(*terms):
+    combined = Q(pk__in=[])
+    for term in terms:
+        combined |= term
+    return combined
+
+
+class ActivityQuerySet(SoftDeleteQuerySet):
+    """Everyone who reads a pairing reads its activities, except drafts: those only the supporting side
+    sees. A branch secretary writes their branch's drafts and returned activities; the village confirms."""
+
+    path = ""
+
+    def _supporter_side(self, scope, user):
+        terms = [program_admin_q(user, f"{self.path}pairing__program__")]
+        if scope.supporter_orgs:
+            terms.append(Q(**{f"{self.path}branch_id__in": scope.supporter_orgs}))
+        return _any(*terms)
+
+    def visible_to(self, user):
+        scope = scope_for(user)
+        if scope.is_superuser:
+            return self.all()
+        not_draft = ~Q(**{f"{self.path}status": Activity.Status.DRAFT})
+        return self.filter(pairing_visibility(user, f"{self.path}pairing__")).filter(
+            not_draft | self._supporter_side(scope, user)
+        )
+
+    def editable_by(self, user):
+        scope = scope_for(user)
+        if scope.is_superuser:
+            return self.all()
+        own_open = Q(
+            **{
+                f"{self.path}branch_id__in": scope.secretary_orgs,
+                f"{self.path}status__in": [Activity.Status.DRAFT, Activity.Status.RETURNED],
+            }
+        )
+        return self.filter(_any(own_open, program_admin_q(user, f"{self.path}pairing__program__")))
+
+    def confirmable_by(self, user):
+        """Submitted activities in a village whose committee the user sits on (验单)."""
+        scope = scope_for(user)
+        q = Q(**{f"{self.path}status": Activity.Status.SUBMITTED})
+        if scope.is_superuser:
+            return self.filter(q)
+        return self.filter(q, **{f"{self.path}pairing__supported_id__in": scope.village_orgs})
+
+
+class ActivityPartQuerySet(ActivityQuerySet):
+    """Photos, metric values and service records: seen with their activity, written by its branch."""
+
+    path = "activity__"
+
+
+class ServiceRecordQuerySet(ActivityPartQuerySet):
+    def editable_by(self, user):
+        """The organising side records and verifies hours (谁记录谁证明), whatever the activity's status."""
+        scope = scope_for(user)
+        if scope.is_superuser:
+            return self.all()
+        return self.filter(
+            _any(
+                Q(activity__branch_id__in=scope.secretary_orgs),
+                program_admin_q(user, "activity__pairing__program__"),
+            )
+        )
+
+
+class NeedQuerySet(SoftDeleteQuerySet):
+    """Needs are read with their pairing; the village raises, edits and rates them, a branch claims."""
+
+    def visible_to(self, user):
+        return self.filter(pairing_visibility(user, "pairing__"))
+
+    def editable_by(self, user):
+        scope = scope_for(user)
+        if scope.is_superuser:
+            return self.all()
+        return self.filter(
+            _any(Q(pairing__supported_id__in=scope.village_orgs), program_admin_q(user, "pairing__program__"))
+        )
+
+    def claimable_by(self, user):
+        scope = scope_for(user)
+        q = Q(status=Need.Status.OPEN)
+        if scope.is_superuser:
+            return self.filter(q)
+        return self.filter(q, pairing__pairing_branches__branch_id__in=scope.secretary_orgs).distinct()
 
 
 class ActivityType(models.Model):
@@ -69,6 +161,8 @@ class Need(models.Model):
     rated_at = models.DateTimeField(_("rated at"), null=True, blank=True)
     deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True, editable=False)
 
+    objects = AliveManager.from_queryset(NeedQuerySet)()
+    all_objects = NeedQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
@@ -142,6 +236,8 @@ class Activity(models.Model):
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True, editable=False)
 
+    objects = AliveManager.from_queryset(ActivityQuerySet)()
+    all_objects = ActivityQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
@@ -187,6 +283,7 @@ class ActivityPhoto(models.Model):
     height = models.PositiveIntegerField(_("height"), default=0)
     uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
 
+    objects = ActivityPartQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
@@ -207,6 +304,7 @@ class ActivityMetricValue(models.Model):
     metric = models.ForeignKey(Metric, verbose_name=_("metric"), on_delete=models.PROTECT, related_name="values")
     value = models.DecimalField(_("value"), max_digits=14, decimal_places=2)
 
+    objects = ActivityPartQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
@@ -249,6 +347,8 @@ class ServiceRecord(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True, editable=False)
 
+    objects = AliveManager.from_queryset(ServiceRecordQuerySet)()
+    all_objects = ServiceRecordQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:

@@ -6,6 +6,104 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from portal.models import Organization
+from portal.permissions import scope_for
+
+
+# Always true, and unlike an empty Q() it survives being OR-ed with other conditions.
+EVERYTHING = ~Q(pk__in=[])
+
+
+def pairing_visibility(user, prefix=""):
+    """A Q over pairings (reached through `prefix`, e.g. "pairing__") that the user may read."""
+    scope = scope_for(user)
+    if scope.is_superuser:
+        return EVERYTHING
+    if scope.is_anonymous:
+        return Q(pk__in=[])
+    terms = []
+    if scope.admin_orgs:
+        terms.append(Q(**{f"{prefix}program__office_id__in": scope.admin_orgs}))
+    if scope.committee_orgs:
+        terms.append(Q(**{f"{prefix}supporter_id__in": scope.committee_orgs}))
+    if scope.village_orgs:
+        terms.append(Q(**{f"{prefix}supported_id__in": scope.village_orgs}))
+    if scope.supporter_orgs:
+        branch_pairings = PairingBranch.objects.filter(branch_id__in=scope.supporter_orgs).values("pairing_id")
+        terms.append(Q(**{f"{prefix}id__in": branch_pairings}))
+    terms.append(Q(**{f"{prefix}id__in": Liaison.objects.filter(user_id=scope.user_id).values("pairing_id")}))
+    combined = Q(pk__in=[])
+    for term in terms:
+        combined |= term
+    return combined
+
+
+def program_admin_q(user, prefix=""):
+    """A Q over programs (through `prefix`) that the user administers."""
+    scope = scope_for(user)
+    if scope.is_superuser:
+        return EVERYTHING
+    if not scope.admin_orgs:
+        return Q(pk__in=[])
+    return Q(**{f"{prefix}office_id__in": scope.admin_orgs})
+
+
+class ProgramQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        return self.filter(program_admin_q(user) | Q(id__in=Pairing.objects.visible_to(user).values("program_id")))
+
+    def editable_by(self, user):
+        return self.filter(program_admin_q(user))
+
+
+class PairingQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        return self.filter(pairing_visibility(user))
+
+    def editable_by(self, user):
+        return self.filter(program_admin_q(user, "program__"))
+
+
+class PlanQuerySet(models.QuerySet):
+    """Joint plans and their items: read with the pairing; edited by the program admin or the school's
+    party committee."""
+
+    pairing_path = "pairing__"
+
+    def visible_to(self, user):
+        return self.filter(pairing_visibility(user, self.pairing_path))
+
+    def editable_by(self, user):
+        scope = scope_for(user)
+        q = program_admin_q(user, f"{self.pairing_path}program__")
+        if scope.committee_orgs:
+            q |= Q(**{f"{self.pairing_path}supporter_id__in": scope.committee_orgs})
+        return self.filter(q)
+
+
+class PlanItemQuerySet(PlanQuerySet):
+    pairing_path = "plan__pairing__"
+
+
+class PlanTargetQuerySet(PlanQuerySet):
+    pairing_path = "item__plan__pairing__"
+
+
+class PairingPartQuerySet(models.QuerySet):
+    """Branches and liaisons of a pairing: read with it, changed by its program admin."""
+
+    def visible_to(self, user):
+        return self.filter(pairing_visibility(user, "pairing__"))
+
+    def editable_by(self, user):
+        return self.filter(program_admin_q(user, "pairing__program__"))
+
+
+class MetricQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        return self.filter(program__in=Program.objects.visible_to(user))
+
+    def editable_by(self, user):
+        return self.filter(program_admin_q(user, "program__"))
 
 
 class Program(models.Model):
@@ -25,6 +123,7 @@ class Program(models.Model):
     quarterly_reports = models.BooleanField(_("quarterly coordination (一季一调度)"), default=True)
     is_active = models.BooleanField(_("active"), default=True)
 
+    objects = ProgramQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
@@ -62,6 +161,7 @@ class Metric(models.Model):
     description = models.CharField(_("description"), max_length=200, blank=True)
     order = models.PositiveSmallIntegerField(_("order"), default=0)
 
+    objects = MetricQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
@@ -109,6 +209,7 @@ class Pairing(models.Model):
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
+    objects = PairingQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
@@ -137,6 +238,7 @@ class PairingBranch(models.Model):
     )
     joined_on = models.DateField(_("joined on"), null=True, blank=True)
 
+    objects = PairingPartQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
@@ -170,6 +272,7 @@ class Liaison(models.Model):
     phone = models.CharField(_("phone"), max_length=20, blank=True)
     email = models.EmailField(_("e-mail"), blank=True)
 
+    objects = PairingPartQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
@@ -203,6 +306,7 @@ class JointPlan(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
+    objects = PlanQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
@@ -260,6 +364,7 @@ class PlanItem(models.Model):
     )
     order = models.PositiveSmallIntegerField(_("order"), default=0)
 
+    objects = PlanItemQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
@@ -285,6 +390,7 @@ class PlanTarget(models.Model):
     metric = models.ForeignKey(Metric, verbose_name=_("metric"), on_delete=models.PROTECT, related_name="targets")
     value = models.DecimalField(_("target value"), max_digits=14, decimal_places=2)
 
+    objects = PlanTargetQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:

@@ -107,3 +107,20 @@ class Membership(models.Model):
 
     def __str__(self):
         return f"{self.user} · {self.organization} · {self.get_role_display()}"
+
+
+class SoftDeleteQuerySet(models.QuerySet):
+    """Rows are hidden, not removed: an admin can restore them, and the audit trail keeps both steps."""
+
+    def alive(self):
+        return self.filter(deleted_at__isnull=True)
+
+    def deleted(self):
+        return self.filter(deleted_at__isnull=False)
+
+
+class AliveManager(models.Manager):
+    """The default manager of soft-deletable models: deleted rows are left out everywhere by default."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(deleted_at__isnull=True)

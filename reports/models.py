@@ -4,7 +4,20 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from pairings.models import Pairing, Program
+from pairings.models import Pairing, Program, pairing_visibility, program_admin_q
+
+
+class ReportQuerySet(models.QuerySet):
+    """Program admins see every report of their programs, drafts included; others see the published
+    reports of the pairings they read. Program-wide reports carry every pairing's data: admins only."""
+
+    def visible_to(self, user):
+        admin = program_admin_q(user, "program__")
+        readers = Q(status=Report.Status.PUBLISHED, pairing__isnull=False) & pairing_visibility(user, "pairing__")
+        return self.filter(admin | readers)
+
+    def editable_by(self, user):
+        return self.filter(program_admin_q(user, "program__"))
 
 
 class Report(models.Model):
@@ -37,6 +50,7 @@ class Report(models.Model):
         settings.AUTH_USER_MODEL, verbose_name=_("published by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
+    objects = ReportQuerySet.as_manager()
     history = HistoricalRecords(excluded_fields=["data"])
 
     class Meta:

@@ -4,6 +4,30 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from portal.models import Organization
+from portal.permissions import admin_party_orgs, scope_for
+
+
+class OrgOwnedQuerySet(models.QuerySet):
+    """Volunteers and teams belong to an organisation: its people (and those above it in the tree) see
+    and manage them; a program admin reads those of every organisation in the program's pairings."""
+
+    org_path = "organization_id"
+
+    def visible_to(self, user):
+        scope = scope_for(user)
+        if scope.is_superuser:
+            return self
+        return self.filter(**{f"{self.org_path}__in": scope.own_orgs | admin_party_orgs(user)})
+
+    def editable_by(self, user):
+        scope = scope_for(user)
+        if scope.is_superuser:
+            return self
+        return self.filter(**{f"{self.org_path}__in": scope.committee_orgs | scope.secretary_orgs})
+
+
+class OfferingQuerySet(OrgOwnedQuerySet):
+    org_path = "team__organization_id"
 
 
 class Volunteer(models.Model):
@@ -27,6 +51,7 @@ class Volunteer(models.Model):
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
+    objects = OrgOwnedQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
@@ -54,6 +79,7 @@ class Team(models.Model):
     founded_on = models.DateField(_("founded on"), null=True, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
 
+    objects = OrgOwnedQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
@@ -74,6 +100,7 @@ class ServiceOffering(models.Model):
     description = models.CharField(_("description"), max_length=200, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
 
+    objects = OfferingQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:

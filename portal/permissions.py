@@ -1,0 +1,158 @@
+"""Who sees what, decided in one place.
+
+A user's reach is read from their memberships on every request (so a revoked membership takes effect
+at once) and kept on the request's user object. Each model's QuerySet turns it into `visible_to(user)`
+and `editable_by(user)`; views apply those through `ScopedObjectMixin`, so someone outside an object's
+scope gets 404 and someone who may see but not change it gets 403.
+
+The two axes of DESIGN.md:
+- the organisation tree: a role on an organisation reaches its whole subtree (a school committee sees
+  every branch of the school; a sub-district committee sees its villages);
+- the pairing: a branch reads the pairings it takes part in, a village those it is the supported side of,
+  a program admin every pairing of the programs whose office they administer.
+"""
+
+from dataclasses import dataclass, field
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import Http404
+
+from portal.models import Membership, Organization
+
+Role = Membership.Role
+SUPPORTER_READ_ROLES = (Role.SECRETARY, Role.MEMBER)
+VILLAGE_ROLES = (Role.VILLAGE_COMMITTEE, Role.LIAISON)
+
+
+def subtree_ids(root_ids):
+    """The ids of the given organisations and all their descendants (one query per tree level)."""
+    found = set(root_ids)
+    frontier = set(root_ids)
+    while frontier:
+        frontier = set(
+            Organization.objects.filter(parent_id__in=frontier).exclude(id__in=found).values_list("id", flat=True)
+        )
+        found |= frontier
+    return frozenset(found)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The organisations a user reaches, per kind of role; each set already includes the subtrees."""
+
+    user_id: int | None
+    is_superuser: bool = False
+    admin_orgs: frozenset = field(default_factory=frozenset)  # program offices administered
+    committee_orgs: frozenset = field(default_factory=frozenset)  # schools/colleges/organs and below
+    branch_orgs: frozenset = field(default_factory=frozenset)  # branches whose secretary/member the user is
+    secretary_orgs: frozenset = field(default_factory=frozenset)  # the subset where the user is secretary
+    village_orgs: frozenset = field(default_factory=frozenset)  # villages, communities, sub-districts
+
+    @property
+    def is_anonymous(self):
+        return self.user_id is None
+
+    @property
+    def supporter_orgs(self):
+        """Everything the user reaches on the supporting side (for volunteers, teams, branch pickers)."""
+        return self.committee_orgs | self.branch_orgs
+
+    @property
+    def own_orgs(self):
+        return self.admin_orgs | self.committee_orgs | self.branch_orgs | self.village_orgs
+
+
+ANONYMOUS = Scope(user_id=None)
+
+
+def scope_for(user):
+    """The user's Scope, computed once per request (memberships are read fresh for every request)."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return ANONYMOUS
+    cached = getattr(user, "_portal_scope", None)
+    if cached is not None:
+        return cached
+    by_role = {}
+    for org_id, role in Membership.objects.filter(user=user, organization__is_active=True).values_list(
+        "organization_id", "role"
+    ):
+        by_role.setdefault(role, set()).add(org_id)
+
+    def reach(*roles):
+        roots = set().union(*(by_role.get(role, set()) for role in roles))
+        return subtree_ids(roots) if roots else frozenset()
+
+    scope = Scope(
+        user_id=user.pk,
+        is_superuser=user.is_superuser,
+        admin_orgs=reach(Role.ADMIN),
+        committee_orgs=reach(Role.COMMITTEE),
+        branch_orgs=reach(*SUPPORTER_READ_ROLES),
+        secretary_orgs=reach(Role.SECRETARY),
+        village_orgs=reach(*VILLAGE_ROLES),
+    )
+    user._portal_scope = scope
+    return scope
+
+
+def admin_party_orgs(user):
+    """Every organisation (with its subtree) on either side of a pairing of the programs the user
+    administers. Read through reverse lookups, so the base app need not import the pairings app."""
+    cached = getattr(user, "_portal_admin_party_orgs", None)
+    if cached is None:
+        scope = scope_for(user)
+        roots = set()
+        if scope.admin_orgs:
+            roots = set(
+                Organization.objects.filter(
+                    Q(pairings_supporting__program__office_id__in=scope.admin_orgs)
+                    | Q(pairings_supported__program__office_id__in=scope.admin_orgs)
+                ).values_list("id", flat=True)
+            )
+        cached = subtree_ids(roots) if roots else frozenset()
+        if user.is_authenticated:
+            user._portal_admin_party_orgs = cached
+    return cached
+
+
+def is_program_admin(user):
+    scope = scope_for(user)
+    return scope.is_superuser or bool(scope.admin_orgs)
+
+
+def mask_phone(phone):
+    """138****1234: enough to recognise a number, not enough to call it."""
+    digits = (phone or "").strip()
+    if len(digits) < 7:
+        return "*" * len(digits)
+    return f"{digits[:3]}****{digits[-4:]}"
+
+
+class ScopedObjectMixin:
+    """For detail and edit views: the object comes from `visible_to(user)` (else 404); when the view
+    changes it, `editable_by(user)` must hold too (else 403).
+
+    Set `model` (its QuerySet has visible_to/editable_by), and `needs_edit = True` on views that write.
+    Override `permission_check(obj)` to ask a narrower question (confirm, claim, verify …)."""
+
+    model = None
+    needs_edit = False
+
+    def get_queryset(self):
+        return self.model.objects.visible_to(self.request.user)
+
+    def get_object(self, queryset=None):
+        queryset = self.get_queryset() if queryset is None else queryset
+        try:
+            obj = super().get_object(queryset)
+        except (ValueError, TypeError):
+            raise Http404 from None
+        if not self.permission_check(obj):
+            raise PermissionDenied
+        return obj
+
+    def permission_check(self, obj):
+        if not self.needs_edit:
+            return True
+        return self.model.objects.editable_by(self.request.user).filter(pk=obj.pk).exists()
