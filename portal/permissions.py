@@ -129,6 +129,15 @@ def mask_phone(phone):
     return f"{digits[:3]}****{digits[-4:]}"
 
 
+def shown_phone(user, phone, organization_id):
+    """A person's phone as this viewer may see it: in full to those who manage the person's own
+    organisation (its committee or branch secretary), masked to everyone else."""
+    scope = scope_for(user)
+    if scope.is_superuser or organization_id in (scope.committee_orgs | scope.secretary_orgs):
+        return phone
+    return mask_phone(phone)
+
+
 class ScopedObjectMixin:
     """For detail and edit views: the object comes from `visible_to(user)` (else 404); when the view
     changes it, `editable_by(user)` must hold too (else 403).

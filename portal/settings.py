@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -49,6 +50,7 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "django_filters",
     "simple_history",
+    "csp",
 ]
 
 MIDDLEWARE = [
@@ -61,7 +63,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "portal.middleware.RequireAdminMFAMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
@@ -138,6 +142,9 @@ ACCOUNT_RATE_LIMITS = {
 # X-Forwarded-For accordingly (0: use REMOTE_ADDR, ignore the header).
 ALLAUTH_TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=5)
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# Program admins and staff must set up TOTP before they can use the portal. On by default in production;
+# the quick start leaves it off so the demo admin can look around at once.
+REQUIRE_ADMIN_MFA = env_bool("REQUIRE_ADMIN_MFA", default=PRODUCTION)
 MFA_TOTP_ISSUER = "结对共建"
 
 # --- Language and time.
@@ -221,6 +228,22 @@ if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 
+# The portal's pages load everything from their own origin and run no inline script.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [SELF],
+        "object-src": [NONE],
+    }
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -230,3 +253,6 @@ LOGGING = {
 
 PORTAL_DEMO_PASSWORD = "pairing-demo-2024"
 SITE_TITLE = _("Pairing portal")
+
+# The address people reach the portal at, for links in e-mails sent outside a request (invitations, reports).
+PORTAL_BASE_URL = env_str("PORTAL_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
