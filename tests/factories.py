@@ -6,7 +6,7 @@ from decimal import Decimal
 import factory
 from django.utils import timezone
 
-from activities.models import Activity, ActivityMetricValue, ActivityType, Need, ServiceRecord
+from activities.models import Activity, ActivityMetricValue, ActivityPhoto, ActivityType, Need, ServiceRecord
 from pairings.models import JointPlan, Liaison, Metric, Pairing, PairingBranch, PlanItem, PlanTarget, Program
 from portal.models import Membership, Organization, User
 from reports.models import Report
@@ -159,6 +159,19 @@ class ActivityMetricValueFactory(factory.django.DjangoModelFactory):
     activity = factory.SubFactory(ActivityFactory)
     metric = factory.SubFactory(MetricFactory, program=factory.SelfAttribute("..activity.pairing.program"))
     value = Decimal("1")
+
+
+class ActivityPhotoFactory(factory.django.DjangoModelFactory):
+    """Writes a small JPEG under MEDIA_ROOT: point it at a temporary folder (the `settings` fixture)."""
+
+    class Meta:
+        model = ActivityPhoto
+
+    activity = factory.SubFactory(ActivityFactory)
+    image = factory.django.ImageField(filename="photo.jpg", format="JPEG", width=8, height=8)
+    caption = factory.Sequence(lambda n: f"照片{n}")
+    width = 8
+    height = 8
 
 
 class VolunteerFactory(factory.django.DjangoModelFactory):
