@@ -25,6 +25,12 @@ run: install
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+## The whole test suite on PostgreSQL (127.0.0.1:5432, as in CI). Django creates and drops the test
+## database itself; the database named in the URL is only where it connects first.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+test-postgres: install
+	DATABASE_URL=$(TEST_DATABASE_URL) DATABASE_TEST_NAME=test_pairing_dev $(PY) -m pytest $(PYTEST_ARGS)
+
 ## Rebuild the translation catalogues after changing strings (needs GNU gettext).
 messages: install
 	$(PY) manage.py makemessages -l zh_Hans -l en --no-obsolete --ignore '.venv/*' --ignore 'tests/*'
