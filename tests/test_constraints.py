@@ -1,0 +1,471 @@
+"""The database itself refuses bad rows: every CheckConstraint and UniqueConstraint in the models.
+
+Each offending write goes straight to the database (``objects.create`` or ``QuerySet.update``, so no
+model validation runs), inside ``transaction.atomic()``, and must raise IntegrityError *for the named
+constraint*: on PostgreSQL the error's constraint name (and the key's columns) are checked, on SQLite
+the message (``CHECK constraint failed: <name>`` / ``UNIQUE constraint failed: <table>.<column>, …``).
+So a NOT NULL or foreign-key error cannot pass for the constraint under test. Companion tests show
+that the boundary values stay allowed. Runs on SQLite by default and on PostgreSQL with DATABASE_URL.
+"""
+
+import datetime
+import re
+from contextlib import contextmanager
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.apps import apps
+from django.db import IntegrityError, connection, models, transaction
+from django.utils import timezone
+
+from activities.models import Activity, ActivityMetricValue, ActivityType, Need, ServiceRecord
+from pairings.models import JointPlan, Liaison, Metric, Pairing, PairingBranch, PlanItem, PlanTarget, Program
+from portal.models import Membership, Organization
+from reports.models import Report
+from tests import factories as f
+from volunteers.models import ServiceOffering, Team
+
+pytestmark = pytest.mark.django_db
+
+PROJECT_APPS = ("portal", "pairings", "volunteers", "activities", "reports")
+AWARE = datetime.datetime(2024, 3, 15, 10, 0, tzinfo=datetime.timezone.utc)
+
+
+def _unique_columns(model, name):
+    """The columns of the unique constraint `name`, or of the field `name` declared unique=True."""
+    for constraint in model._meta.constraints:
+        if constraint.name == name:
+            assert isinstance(constraint, models.UniqueConstraint), name
+            return [model._meta.get_field(field).column for field in constraint.fields]
+    field = model._meta.get_field(name)
+    assert field.unique, f"{model.__name__}.{name} is neither a unique constraint nor a unique field"
+    return [field.column]
+
+
+def _is_check(model, name):
+    return any(c.name == name and isinstance(c, models.CheckConstraint) for c in model._meta.constraints)
+
+
+@contextmanager
+def violates(model, name):
+    """The block must fail at the database because of `model`'s constraint (or unique field) `name`."""
+    check = _is_check(model, name)
+    columns = None if check else _unique_columns(model, name)
+    with pytest.raises(IntegrityError) as caught:
+        with transaction.atomic():
+            yield
+    error = caught.value
+    if connection.vendor == "postgresql":
+        diag = error.__cause__.diag
+        assert diag.table_name == model._meta.db_table
+        if check:
+            assert diag.sqlstate == "23514", diag.message_primary  # check_violation
+            assert diag.constraint_name == name
+        else:
+            assert diag.sqlstate == "23505", diag.message_primary  # unique_violation
+            if any(c.name == name for c in model._meta.constraints):  # unique=True fields get generated names
+                assert diag.constraint_name == name
+            assert diag.message_detail.startswith(f"Key ({', '.join(columns)})="), diag.message_detail
+    else:
+        message = str(error)
+        if check:
+            assert message == f"CHECK constraint failed: {name}"
+        else:
+            table = model._meta.db_table
+            assert message == "UNIQUE constraint failed: " + ", ".join(f"{table}.{c}" for c in columns)
+
+
+def _update(obj, **values):
+    """Write `values` to obj's row with a plain UPDATE (no save(), no validation)."""
+    return type(obj).objects.filter(pk=obj.pk).update(**values)
+
+
+def test_every_model_constraint_has_a_test_here():
+    """Adding a CheckConstraint or UniqueConstraint to a model means adding its test to this file."""
+    source = Path(__file__).read_text(encoding="utf-8")
+    names = {
+        constraint.name
+        for label in PROJECT_APPS
+        for model in apps.get_app_config(label).get_models()
+        for constraint in model._meta.constraints
+    }
+    assert names, "no constraints found"
+    missing = sorted(name for name in names if not re.search(rf"[\"']{re.escape(name)}[\"']", source))
+    assert not missing, f"constraints without a test in tests/test_constraints.py: {missing}"
+
+
+# --- portal -------------------------------------------------------------------------------------
+
+
+def test_organization_name_unique_under_one_parent():
+    school = f.OrganizationFactory(name="中山中专")
+    Organization.objects.create(name="第三党支部", kind=Organization.Kind.BRANCH, parent=school)
+    with violates(Organization, "organization_unique_name_in_parent"):
+        Organization.objects.create(name="第三党支部", kind=Organization.Kind.BRANCH, parent=school)
+
+
+def test_organization_same_name_under_different_parents_is_allowed():
+    for school in (f.OrganizationFactory(name="中山中专"), f.OrganizationFactory(name="华南师范大学")):
+        Organization.objects.create(name="第三党支部", kind=Organization.Kind.BRANCH, parent=school)
+    assert Organization.objects.filter(name="第三党支部").count() == 2
+
+
+def test_organization_root_names_unique():
+    # Without the conditional constraint, (NULL, name) pairs would never collide.
+    Organization.objects.create(name="龙石村", kind=Organization.Kind.VILLAGE)
+    with violates(Organization, "organization_unique_root_name"):
+        Organization.objects.create(name="龙石村", kind=Organization.Kind.VILLAGE)
+
+
+def test_organization_root_name_may_repeat_below_a_parent():
+    town = f.OrganizationFactory(name="某镇", kind=Organization.Kind.TOWN)
+    Organization.objects.create(name="龙石村", kind=Organization.Kind.VILLAGE)
+    Organization.objects.create(name="龙石村", kind=Organization.Kind.VILLAGE, parent=town)
+
+
+def test_organization_not_own_parent():
+    org = f.OrganizationFactory()
+    with violates(Organization, "organization_not_own_parent"):
+        _update(org, parent_id=org.pk)
+
+
+def test_membership_role_unique_per_user_and_organization():
+    membership = f.MembershipFactory(role=Membership.Role.SECRETARY)
+    with violates(Membership, "membership_unique_role"):
+        Membership.objects.create(
+            user=membership.user, organization=membership.organization, role=Membership.Role.SECRETARY
+        )
+    # A second role in the same organisation is fine.
+    Membership.objects.create(user=membership.user, organization=membership.organization, role=Membership.Role.MEMBER)
+
+
+# --- pairings -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("field", ["name", "code"])
+def test_program_name_and_code_unique(field):
+    program = f.ProgramFactory(name="双联双助", code="slsz")
+    values = {"name": "另一个项目", "code": "other", field: getattr(program, field)}
+    with violates(Program, field):
+        Program.objects.create(office=program.office, **values)
+
+
+@pytest.mark.parametrize("constraint, field", [("metric_unique_code", "code"), ("metric_unique_name", "name")])
+def test_metric_code_and_name_unique_per_program(constraint, field):
+    metric = f.MetricFactory(code="repairs", name="维修家电")
+    values = {"code": "other", "name": "其他", field: getattr(metric, field)}
+    with violates(Metric, constraint):
+        Metric.objects.create(program=metric.program, unit=Metric.Unit.ITEMS, **values)
+    # The same code and name in another program is fine.
+    Metric.objects.create(program=f.ProgramFactory(), code="repairs", name="维修家电", unit=Metric.Unit.ITEMS)
+
+
+def test_pairing_unique_per_program_and_sides():
+    pairing = f.PairingFactory()
+    with violates(Pairing, "pairing_unique_sides"):
+        Pairing.objects.create(
+            program=pairing.program,
+            supporter=pairing.supporter,
+            supported=pairing.supported,
+            term_start=datetime.date(2024, 1, 1),
+        )
+    # The same two sides under another program are a different pairing.
+    Pairing.objects.create(
+        program=f.ProgramFactory(),
+        supporter=pairing.supporter,
+        supported=pairing.supported,
+        term_start=datetime.date(2024, 1, 1),
+    )
+
+
+def test_pairing_sides_differ():
+    program = f.ProgramFactory()
+    school = f.OrganizationFactory()
+    with violates(Pairing, "pairing_sides_differ"):
+        Pairing.objects.create(program=program, supporter=school, supported=school, term_start=datetime.date(2024, 1, 1))
+
+
+def test_pairing_sides_differ_on_update():
+    pairing = f.PairingFactory()
+    with violates(Pairing, "pairing_sides_differ"):
+        _update(pairing, supported=pairing.supporter)
+
+
+def test_pairing_term_end_not_before_start():
+    pairing = f.PairingFactory(term_start=datetime.date(2024, 1, 1), term_end=None)
+    with violates(Pairing, "pairing_term_end_after_start"):
+        _update(pairing, term_end=datetime.date(2023, 12, 31))
+
+
+@pytest.mark.parametrize("term_end", [None, datetime.date(2024, 1, 1), datetime.date(2026, 12, 31)])
+def test_pairing_term_open_or_ending_on_or_after_start_is_allowed(term_end):
+    pairing = f.PairingFactory(term_start=datetime.date(2024, 1, 1), term_end=None)
+    assert _update(pairing, term_end=term_end) == 1
+
+
+def test_pairing_branch_unique():
+    link = f.PairingBranchFactory()
+    with violates(PairingBranch, "pairingbranch_unique"):
+        PairingBranch.objects.create(pairing=link.pairing, branch=link.branch)
+
+
+def test_liaison_name_unique_per_pairing_side():
+    liaison = f.LiaisonFactory(name="王联络", side=Liaison.Side.SUPPORTED)
+    with violates(Liaison, "liaison_unique_name"):
+        Liaison.objects.create(pairing=liaison.pairing, side=Liaison.Side.SUPPORTED, name="王联络")
+    # The same name on the other side is another person's role.
+    Liaison.objects.create(pairing=liaison.pairing, side=Liaison.Side.SUPPORTER, name="王联络")
+
+
+def test_joint_plan_one_per_pairing_and_year():
+    plan = f.JointPlanFactory(year=2024)
+    with violates(JointPlan, "jointplan_unique_year"):
+        JointPlan.objects.create(pairing=plan.pairing, year=2024, title="重复计划")
+    JointPlan.objects.create(pairing=plan.pairing, year=2025, title="2025年度共建计划")
+
+
+@pytest.mark.parametrize("year", [1999, 2101])
+def test_joint_plan_year_in_range(year):
+    pairing = f.PairingFactory()
+    with violates(JointPlan, "jointplan_year_range"):
+        JointPlan.objects.create(pairing=pairing, year=year, title="计划")
+
+
+@pytest.mark.parametrize("year", [2000, 2100])
+def test_joint_plan_year_bounds_allowed(year):
+    JointPlan.objects.create(pairing=f.PairingFactory(), year=year, title="计划")
+
+
+def test_plan_item_progress_at_most_100():
+    item = f.PlanItemFactory()
+    assert _update(item, progress=100) == 1
+    with violates(PlanItem, "planitem_progress_max_100"):
+        _update(item, progress=101)
+
+
+def test_plan_target_unique_per_item_and_metric():
+    target = f.PlanTargetFactory()
+    with violates(PlanTarget, "plantarget_unique_metric"):
+        PlanTarget.objects.create(item=target.item, metric=target.metric, value=Decimal("5"))
+
+
+@pytest.mark.parametrize("value", [Decimal("0"), Decimal("-1")])
+def test_plan_target_value_positive(value):
+    target = f.PlanTargetFactory()
+    with violates(PlanTarget, "plantarget_value_positive"):
+        _update(target, value=value)
+
+
+def test_plan_target_small_positive_value_allowed():
+    target = f.PlanTargetFactory()
+    assert _update(target, value=Decimal("0.01")) == 1
+
+
+# --- volunteers ---------------------------------------------------------------------------------
+
+
+def test_team_name_unique_per_organization():
+    team = f.TeamFactory(name="小电匠家电维修队")
+    with violates(Team, "team_unique_name"):
+        Team.objects.create(organization=team.organization, name="小电匠家电维修队")
+    Team.objects.create(organization=f.OrganizationFactory(), name="小电匠家电维修队")
+
+
+def test_service_offering_name_unique_per_team():
+    offering = f.ServiceOfferingFactory(name="家电维修")
+    with violates(ServiceOffering, "serviceoffering_unique_name"):
+        ServiceOffering.objects.create(team=offering.team, name="家电维修")
+
+
+def test_service_offering_name_not_empty():
+    team = f.TeamFactory()
+    with violates(ServiceOffering, "serviceoffering_name_not_empty"):
+        ServiceOffering.objects.create(team=team, name="")
+
+
+# --- activities ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("field", ["code", "name"])
+def test_activity_type_code_and_name_unique(field):
+    ActivityType.objects.create(code="theme-day", name="主题党日")
+    values = {"code": "other", "name": "其他", field: {"code": "theme-day", "name": "主题党日"}[field]}
+    with violates(ActivityType, field):
+        ActivityType.objects.create(**values)
+
+
+@pytest.mark.parametrize("rating", [0, 6])
+def test_need_rating_between_1_and_5(rating):
+    need = f.NeedFactory()
+    with violates(Need, "need_rating_1_to_5"):
+        _update(need, rating=rating)
+
+
+@pytest.mark.parametrize("rating", [None, 1, 5])
+def test_need_rating_empty_or_1_to_5_allowed(rating):
+    need = f.NeedFactory()
+    assert _update(need, rating=rating) == 1
+
+
+def test_need_not_claimed_before_raised():
+    branch = f.OrganizationFactory(kind=Organization.Kind.BRANCH)
+    need = f.NeedFactory(raised_at=AWARE)
+    with violates(Need, "need_claimed_after_raised"):
+        _update(
+            need,
+            status=Need.Status.CLAIMED,
+            claimed_by_branch=branch,
+            claimed_at=AWARE - datetime.timedelta(seconds=1),
+        )
+    assert _update(need, status=Need.Status.CLAIMED, claimed_by_branch=branch, claimed_at=AWARE) == 1
+
+
+@pytest.mark.parametrize("status", [Need.Status.CLAIMED, Need.Status.FULFILLED])
+def test_need_claimed_or_fulfilled_has_branch(status):
+    pairing = f.PairingFactory()
+    with violates(Need, "need_claimed_has_branch"):
+        Need.objects.create(pairing=pairing, title="修理路灯", raised_at=AWARE, status=status, claimed_at=AWARE)
+
+
+@pytest.mark.parametrize("status", [Need.Status.OPEN, Need.Status.CLOSED])
+def test_need_open_or_closed_without_branch_allowed(status):
+    Need.objects.create(pairing=f.PairingFactory(), title="修理路灯", raised_at=AWARE, status=status)
+
+
+def test_activity_end_time_not_before_start():
+    activity = f.ActivityFactory()
+    with violates(Activity, "activity_end_after_start"):
+        _update(activity, start_time=datetime.time(10, 0), end_time=datetime.time(9, 59))
+
+
+@pytest.mark.parametrize(
+    "start, end",
+    [(datetime.time(9, 0), datetime.time(11, 30)), (datetime.time(9, 0), datetime.time(9, 0)),
+     (datetime.time(9, 0), None), (None, datetime.time(9, 0))],
+)
+def test_activity_times_in_order_or_missing_allowed(start, end):
+    activity = f.ActivityFactory()
+    assert _update(activity, start_time=start, end_time=end) == 1
+
+
+@pytest.mark.parametrize("status", [Activity.Status.SUBMITTED, Activity.Status.CONFIRMED])
+def test_activity_submitted_has_submission_time(status):
+    activity = f.ActivityFactory()
+    with violates(Activity, "activity_submitted_has_time"):
+        _update(activity, status=status, submitted_at=None, confirmed_at=timezone.now())
+
+
+def test_activity_confirmed_has_confirmation_time():
+    activity = f.ActivityFactory()
+    with violates(Activity, "activity_confirmed_has_time"):
+        _update(activity, status=Activity.Status.CONFIRMED, submitted_at=timezone.now(), confirmed_at=None)
+    now = timezone.now()
+    assert _update(activity, status=Activity.Status.CONFIRMED, submitted_at=now, confirmed_at=now) == 1
+
+
+@pytest.mark.parametrize("status", [Activity.Status.DRAFT, Activity.Status.RETURNED])
+def test_activity_draft_or_returned_without_times_allowed(status):
+    activity = f.ActivityFactory()
+    assert _update(activity, status=status, submitted_at=None, confirmed_at=None) == 1
+
+
+def test_metric_value_unique_per_activity_and_metric():
+    value = f.ActivityMetricValueFactory()
+    with violates(ActivityMetricValue, "metricvalue_unique_metric"):
+        ActivityMetricValue.objects.create(activity=value.activity, metric=value.metric, value=Decimal("2"))
+
+
+def test_metric_value_not_negative():
+    value = f.ActivityMetricValueFactory()
+    assert _update(value, value=Decimal("0")) == 1
+    with violates(ActivityMetricValue, "metricvalue_not_negative"):
+        _update(value, value=Decimal("-0.01"))
+
+
+def test_service_record_one_per_volunteer_and_activity():
+    record = f.ServiceRecordFactory()
+    with violates(ServiceRecord, "servicerecord_unique_volunteer"):
+        ServiceRecord.objects.create(activity=record.activity, volunteer=record.volunteer, hours=Decimal("1.0"))
+
+
+@pytest.mark.parametrize("hours", [Decimal("0"), Decimal("-1.0"), Decimal("24.1"), Decimal("25")])
+def test_service_record_hours_above_0_and_at_most_24(hours):
+    record = f.ServiceRecordFactory()
+    with violates(ServiceRecord, "servicerecord_hours_0_to_24"):
+        _update(record, hours=hours)
+
+
+@pytest.mark.parametrize("hours", [Decimal("0.1"), Decimal("24.0")])
+def test_service_record_hours_bounds_allowed(hours):
+    record = f.ServiceRecordFactory()
+    assert _update(record, hours=hours) == 1
+
+
+def test_service_record_verified_has_time():
+    record = f.ServiceRecordFactory()
+    with violates(ServiceRecord, "servicerecord_verified_has_time"):
+        _update(record, status=ServiceRecord.Status.VERIFIED, verified_at=None)
+    assert _update(record, status=ServiceRecord.Status.VERIFIED, verified_at=timezone.now()) == 1
+
+
+# --- reports ------------------------------------------------------------------------------------
+
+
+def _report(**values):
+    # objects.create runs Model.save(), which derives scope_key from the pairing; no validation runs.
+    values.setdefault("kind", Report.Kind.MONTHLY)
+    values.setdefault("period", "2024-03")
+    return Report.objects.create(**values)
+
+
+def test_report_unique_version_for_program_scope():
+    program = f.ProgramFactory()
+    first = _report(program=program)
+    assert first.pairing is None and first.scope_key == "program"
+    with violates(Report, "report_unique_version"):
+        _report(program=program)
+
+
+def test_report_unique_version_for_pairing_scope():
+    pairing = f.PairingFactory()
+    first = _report(program=pairing.program, pairing=pairing)
+    assert first.scope_key == f"pairing:{pairing.pk}"
+    with violates(Report, "report_unique_version"):
+        _report(program=pairing.program, pairing=pairing)
+
+
+def test_report_renumbering_onto_an_existing_version_fails():
+    program = f.ProgramFactory()
+    _report(program=program, version=1)
+    second = _report(program=program, version=2)
+    with violates(Report, "report_unique_version"):
+        _update(second, version=1)
+
+
+def test_reports_of_other_scopes_kinds_periods_and_versions_coexist():
+    pairing = f.PairingFactory()
+    other_pairing = f.PairingFactory(program=pairing.program)
+    program = pairing.program
+    _report(program=program)
+    _report(program=program, pairing=pairing)
+    _report(program=program, pairing=other_pairing)
+    _report(program=program, version=2)
+    _report(program=program, pairing=pairing, version=2)
+    _report(program=program, kind=Report.Kind.QUARTERLY, period="2024Q1")
+    _report(program=program, period="2024-04")
+    _report(program=f.ProgramFactory())
+    assert Report.objects.count() == 8
+
+
+def test_report_version_positive():
+    report = _report(program=f.ProgramFactory())
+    with violates(Report, "report_version_positive"):
+        _update(report, version=0)
+
+
+def test_report_published_has_time():
+    report = _report(program=f.ProgramFactory())
+    with violates(Report, "report_published_has_time"):
+        _update(report, status=Report.Status.PUBLISHED, published_at=None)
+    assert _update(report, status=Report.Status.PUBLISHED, published_at=timezone.now()) == 1
