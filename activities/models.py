@@ -356,7 +356,12 @@ class ServiceRecord(models.Model):
         verbose_name_plural = _("service records")
         ordering = ["activity", "volunteer"]
         constraints = [
-            models.UniqueConstraint(fields=["activity", "volunteer"], name="servicerecord_unique_volunteer"),
+            # a soft-deleted record does not stop the volunteer being recorded again
+            models.UniqueConstraint(
+                fields=["activity", "volunteer"],
+                condition=Q(deleted_at__isnull=True),
+                name="servicerecord_unique_volunteer",
+            ),
             models.CheckConstraint(condition=Q(hours__gt=0, hours__lte=24), name="servicerecord_hours_0_to_24"),
             models.CheckConstraint(
                 condition=~Q(status="verified") | Q(verified_at__isnull=False), name="servicerecord_verified_has_time"

@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
@@ -71,6 +72,15 @@ class SoftDeleteAdminMixin:
 
     def get_readonly_fields(self, request, obj=None):
         return (*super().get_readonly_fields(request, obj), "deleted_at")
+
+    def delete_model(self, request, obj):
+        """Deleting hides the row (soft delete), so an admin can restore it later."""
+        obj.deleted_at = timezone.now()
+        obj.save(update_fields=["deleted_at"])
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset.filter(deleted_at__isnull=True):
+            self.delete_model(request, obj)
 
     @admin.action(description=_("Restore the selected deleted rows"))
     def restore(self, request, queryset):

@@ -1,0 +1,198 @@
+"""Every URL pattern of the project × every role, with the status each must get.
+
+A URL pattern missing from the matrix fails `test_every_url_is_in_the_matrix`, so a new page cannot ship
+without its row. Expected values: a status code, or LOGIN (a redirect to the sign-in page).
+"""
+
+import pytest
+from django.contrib import admin
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from tests import factories as f
+
+LOGIN = "login"
+ROLES = ["anonymous", "outsider", "village", "other_secretary", "secretary", "committee", "admin", "superuser"]
+
+
+def row(anonymous, outsider, village, other_secretary, secretary, committee, admin_, superuser):
+    return dict(zip(ROLES, [anonymous, outsider, village, other_secretary, secretary, committee, admin_, superuser]))
+
+
+def every(status, anonymous=LOGIN):
+    return row(anonymous, *([status] * 7))
+
+
+# name -> (how to build the URL from the objects, expected per role)
+PAGES = {
+    "home": (lambda o: reverse("home"), every(200)),
+    "healthz": (lambda o: reverse("healthz"), every(200, anonymous=200)),
+    "set_language": (lambda o: reverse("set_language"), every(302, anonymous=302)),
+    # allauth: the entrance pages are for anonymous visitors; signed-in users are sent home
+    "account_login": (lambda o: reverse("account_login"), every(302, anonymous=200)),
+    "account_logout": (lambda o: reverse("account_logout"), every(200, anonymous=302)),
+    "account_inactive": (lambda o: reverse("account_inactive"), every(200, anonymous=200)),
+    "account_signup": (lambda o: reverse("account_signup"), every(302, anonymous=200)),
+    "account_reauthenticate": (lambda o: reverse("account_reauthenticate"), every(200)),
+    "account_email": (lambda o: reverse("account_email"), every(200)),
+    "account_email_verification_sent": (lambda o: reverse("account_email_verification_sent"), every(200, anonymous=200)),
+    "account_change_password": (lambda o: reverse("account_change_password"), every(200)),
+    "account_set_password": (lambda o: reverse("account_set_password"), every(302)),
+    "account_reset_password": (lambda o: reverse("account_reset_password"), every(200, anonymous=200)),
+    "account_confirm_login_code": (lambda o: reverse("account_confirm_login_code"), every(302)),
+    "account_confirm_email": (lambda o: reverse("account_confirm_email", args=["bogus-key"]), every(200, anonymous=200)),
+    "account_reset_password_from_key_done": (
+        lambda o: reverse("account_reset_password_from_key_done"),
+        every(200, anonymous=200),
+    ),
+    "account_reset_password_from_key": (
+        lambda o: reverse("account_reset_password_from_key", kwargs={"uidb36": "zz", "key": "bogus"}),
+        every(200, anonymous=200),
+    ),
+    "account_reset_password_done": (lambda o: reverse("account_reset_password_done"), every(200, anonymous=200)),
+    "mfa_index": (lambda o: reverse("mfa_index"), every(200)),
+    "mfa_authenticate": (lambda o: reverse("mfa_authenticate"), every(302)),
+    "mfa_reauthenticate": (lambda o: reverse("mfa_reauthenticate"), {**every(302), "secretary": 200}),
+    "mfa_activate_totp": (lambda o: reverse("mfa_activate_totp"), every(302)),
+    # pages about one's own authenticators: 404 without one (only `secretary` has recovery codes here),
+    # and a fresh password prompt (302) before showing them
+    "mfa_deactivate_totp": (lambda o: reverse("mfa_deactivate_totp"), every(404)),
+    "mfa_view_recovery_codes": (lambda o: reverse("mfa_view_recovery_codes"), {**every(404), "secretary": 302}),
+    "mfa_generate_recovery_codes": (lambda o: reverse("mfa_generate_recovery_codes"), every(302)),
+    "mfa_download_recovery_codes": (
+        lambda o: reverse("mfa_download_recovery_codes"),
+        {**every(404), "secretary": 302},
+    ),
+}
+
+# The Django admin: staff only. Everyone else is sent to the admin's login, which is allauth's.
+ADMIN_DEFAULT = row(302, 302, 302, 302, 302, 302, 302, 200)
+ADMIN_EXCEPTIONS = {
+    "admin:logout": row(302, 302, 302, 302, 302, 302, 302, 405),  # POST only
+    "admin:login": row(LOGIN, 403, 403, 403, 403, 403, 403, 302),
+    "admin:view_on_site": row(302, 302, 302, 302, 302, 302, 302, 404),
+    "admin:autocomplete": row(302, 302, 302, 302, 302, 302, 302, 403),  # needs a field to complete
+    # photos are uploaded through the activity form, which cleans them; the admin may not add raw files
+    "admin:activities_activityphoto_add": row(302, 302, 302, 302, 302, 302, 302, 403),
+}
+
+
+def url_names():
+    """Every named URL pattern of the project, with its namespace."""
+
+    def walk(patterns, namespace):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                inner = namespace
+                if pattern.namespace:
+                    inner = f"{namespace}:{pattern.namespace}" if namespace else pattern.namespace
+                yield from walk(pattern.url_patterns, inner)
+            elif isinstance(pattern, URLPattern):
+                if not pattern.name and namespace == "admin":
+                    continue  # the admin's legacy redirect to a change page
+                assert pattern.name, f"unnamed URL pattern {pattern.pattern}"
+                yield f"{namespace}:{pattern.name}" if namespace else pattern.name
+
+    return sorted(set(walk(get_resolver().url_patterns, "")))
+
+
+@pytest.fixture
+def objects(world):
+    """One object of every registered admin model, for the admin's per-object URLs."""
+    pairing = world["pairing"]
+    plan = f.JointPlanFactory(pairing=pairing)
+    item = f.PlanItemFactory(plan=plan)
+    metric = f.MetricFactory(program=world["program"])
+    f.PlanTargetFactory(item=item, metric=metric)
+    f.LiaisonFactory(pairing=pairing)
+    activity = f.ActivityFactory(pairing=pairing, branch=world["branch"])
+    f.ActivityMetricValueFactory(activity=activity, metric=metric)
+    record = f.ServiceRecordFactory(activity=activity)
+    team = f.TeamFactory(organization=world["branch"])
+    f.ServiceOfferingFactory(team=team)
+    team.members.add(record.volunteer)
+    f.NeedFactory(pairing=pairing)
+    f.ReportFactory(program=world["program"])
+    from activities.models import ActivityPhoto
+
+    ActivityPhoto.objects.create(activity=activity, image="photos/x.jpg")
+    from allauth.account.models import EmailAddress
+    from allauth.mfa.models import Authenticator
+    from django.contrib.auth.models import Group
+
+    Group.objects.create(name="staff")
+    EmailAddress.objects.create(user=world["users"]["secretary"], email="s@example.org")
+    from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+
+    RecoveryCodes.activate(world["users"]["secretary"])
+    assert Authenticator.objects.exists()
+    return world
+
+
+def admin_cases(objects):
+    """(name, url) for every admin URL pattern, filled in with a real object where one is needed."""
+    cases = {}
+    for model, model_admin in admin.site._registry.items():
+        meta = model._meta
+        prefix = f"admin:{meta.app_label}_{meta.model_name}"
+        obj = model._default_manager.order_by("pk").first()
+        assert obj is not None, f"the matrix fixture makes no {meta.label}"
+        cases[f"{prefix}_changelist"] = reverse(f"{prefix}_changelist")
+        cases[f"{prefix}_add"] = reverse(f"{prefix}_add")
+        for view in ("change", "delete", "history"):
+            cases[f"{prefix}_{view}"] = reverse(f"{prefix}_{view}", args=[obj.pk])
+        history = getattr(obj, "history", None)
+        if history is not None:
+            cases[f"{prefix}_simple_history"] = reverse(
+                f"{prefix}_simple_history", args=[obj.pk, history.order_by("pk").first().pk]
+            )
+        if meta.model_name == "user":
+            cases["admin:auth_user_password_change"] = reverse("admin:auth_user_password_change", args=[obj.pk])
+    cases["admin:index"] = reverse("admin:index")
+    cases["admin:login"] = reverse("admin:login")
+    cases["admin:logout"] = reverse("admin:logout")
+    cases["admin:password_change"] = reverse("admin:password_change")
+    cases["admin:password_change_done"] = reverse("admin:password_change_done")
+    cases["admin:jsi18n"] = reverse("admin:jsi18n")
+    cases["admin:autocomplete"] = reverse("admin:autocomplete")
+    cases["admin:view_on_site"] = reverse("admin:view_on_site", args=[1, 1])
+    for app_label in {m._meta.app_label for m in admin.site._registry}:
+        cases[f"admin:app_list:{app_label}"] = reverse("admin:app_list", args=[app_label])
+    return cases
+
+
+def expected_for(name):
+    if name in PAGES:
+        return PAGES[name][1]
+    if name.startswith("admin:app_list:"):
+        return ADMIN_DEFAULT
+    return ADMIN_EXCEPTIONS.get(name, ADMIN_DEFAULT)
+
+
+def test_every_url_is_in_the_matrix(objects):
+    admin_urls = admin_cases(objects)
+    covered = set(PAGES) | {name.split(":app_list:")[0] + ":app_list" if ":app_list:" in name else name for name in admin_urls}
+    missing = [name for name in url_names() if name not in covered]
+    assert not missing, f"URL patterns with no row in the permission matrix: {missing}"
+
+
+def status_of(client, url):
+    response = client.get(url)
+    if response.status_code == 302 and response["Location"].startswith(reverse("account_login")):
+        return LOGIN, response
+    return response.status_code, response
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_matrix(client, objects, role):
+    if role != "anonymous":
+        client.force_login(objects["users"][role])
+    cases = {name: build(objects) for name, (build, _) in PAGES.items()}
+    cases.update(admin_cases(objects))
+    wrong = []
+    for name, url in sorted(cases.items()):
+        got, response = status_of(client, url)
+        want = expected_for(name)[role]
+        if got != want:
+            wrong.append(f"{name} {url}: expected {want}, got {got}")
+        assert got != 500
+    assert not wrong, f"{role}:\n" + "\n".join(wrong)
