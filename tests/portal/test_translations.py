@@ -13,7 +13,8 @@ from activities.models import Activity
 
 LOCALE = Path(settings.BASE_DIR) / "locale"
 LANGUAGES = ["zh_Hans", "en"]
-PLACEHOLDER = re.compile(r"%\(\w+\)[sdif]|%[sdif]|\{\w*\}")
+PLACEHOLDER = re.compile(r"%\(\w+\)[sdifr]|%[sdifr]|\{\w*\}")
+CHINESE = re.compile(r"[\u3400-\u9fff]")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
 
 
@@ -119,6 +120,19 @@ def test_chinese_translations_keep_the_placeholders():
         for text in entry["msgstr"].values():
             assert text.startswith("\n") == entry["msgid"].startswith("\n"), label(entry)
             assert text.endswith("\n") == entry["msgid"].endswith("\n"), label(entry)
+
+
+def test_english_covers_the_source_strings_written_in_chinese():
+    """An empty English msgstr falls back to the source, so a source in Chinese needs an English translation.
+
+    Chinese in parentheses after the English, as in "items (件)", is the glossary term and may stay.
+    """
+    missing = [
+        label(e)
+        for e in messages("en")
+        if CHINESE.search(re.sub(r"\([^)]*\)", "", e["msgid"])) and not all(e["msgstr"].values())
+    ]
+    assert not missing, f"source strings in Chinese without an English translation: {missing}"
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
