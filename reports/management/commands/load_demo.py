@@ -1,0 +1,51 @@
+"""``manage.py load_demo``: the four seed programs as real records (demo data only; see reports/demo.py)."""
+
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from reports import demo
+
+
+class Command(BaseCommand):
+    help = (
+        "Load the demo data: the four pairing programs of the seed texts (双联双助, 党员进社区, 党建共同体, 两建三做). "
+        "Idempotent; refuses to run against a database that holds anything but demo data."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--allow-production",
+            action="store_true",
+            help="Run even with PORTAL_MODE=production (the demo accounts share a published password).",
+        )
+
+    def handle(self, *args, allow_production=False, **options):
+        started = time.monotonic()
+        try:
+            stats = demo.load_demo(allow_production=allow_production)
+        except demo.DemoRefused as exc:
+            raise CommandError(str(exc)) from None
+        elapsed = time.monotonic() - started
+
+        self.stdout.write("Rows per model (and what this run changed):")
+        changes = {model._meta.label: s for model, s in stats.items()}
+        changes["activities.Activity.co_branches"] = stats.get(demo.Activity.co_branches.through)
+        changes["volunteers.Team.members"] = stats.get(demo.Team.members.through)
+        for label, count in demo.model_counts().items():
+            change = changes.get(label)
+            if change is None:
+                suffix = ""
+            elif change.created or change.updated or change.deleted:
+                suffix = f"  (+{change.created} new, {change.updated} updated, {change.deleted} deleted)"
+            else:
+                suffix = "  (unchanged)"
+            self.stdout.write(f"  {label:<45} {count:>6}{suffix}")
+        self.stdout.write(self.style.SUCCESS(f"Demo data loaded in {elapsed:.1f} s."))
+        self.stdout.write(
+            self.style.WARNING(
+                "DEMO DATA ONLY: the accounts " + ", ".join(demo.DEMO_USERNAMES)
+                + f" all use the password “{settings.PORTAL_DEMO_PASSWORD}”. Never load this into a production database."
+            )
+        )
