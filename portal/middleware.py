@@ -29,3 +29,15 @@ class RequireAdminMFAMiddleware:
             messages.warning(request, _("Program admins must turn on two-factor authentication before going on."))
             return redirect(reverse("mfa_activate_totp"))
         return self.get_response(request)
+
+
+class ChineseFirstMiddleware:
+    """The portal speaks Simplified Chinese unless the user picked another language with the switch:
+    the browser's Accept-Language is not consulted (many users' browsers say English)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.META.pop("HTTP_ACCEPT_LANGUAGE", None)
+        return self.get_response(request)

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
@@ -57,6 +58,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "portal.middleware.ChineseFirstMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -195,10 +197,37 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
-# Longer than the longest task, so a slow report is not redelivered while it is still running.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3 * 3600, "socket_connect_timeout": 2, "socket_timeout": 5}
+# Longer than the longest task, so a slow report is not redelivered while it is still running. A task whose
+# worker died is delivered again once this many seconds have passed since it was taken.
+CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 3 * 3600, minimum=1)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+}
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A web page that enqueues work must answer within seconds when Redis is down: give up publishing quickly.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
+# Beat, in Asia/Shanghai (CELERY_TIMEZONE): the monthly reminder (一月一提示) at 06:00 on the 1st for the
+# previous month; the quarterly coordination report (一季一调度) at 06:00 on the 1st of Jan/Apr/Jul/Oct for
+# the previous quarter; and a sweep for report e-mails that could not be queued when they were published.
+CELERY_BEAT_SCHEDULE = {
+    "monthly-reports": {
+        "task": "reports.tasks.generate_monthly_reports",
+        "schedule": crontab(minute=0, hour=6, day_of_month=1),
+    },
+    "quarterly-reports": {
+        "task": "reports.tasks.generate_quarterly_reports",
+        "schedule": crontab(minute=0, hour=6, day_of_month=1, month_of_year="1,4,7,10"),
+    },
+    "report-emails": {
+        "task": "reports.tasks.send_report_notifications",
+        "schedule": crontab(minute="*/15"),
+    },
+}
+# Tests only: seconds a report task pauses between building and saving (to kill a worker mid-task).
+REPORTS_TEST_DELAY_SECONDS = env_int("REPORTS_TEST_DELAY_SECONDS", 0, minimum=0, maximum=600)
 
 # --- Cache: Redis when REDIS_URL is set (shared by all web processes), local memory otherwise.
 REDIS_URL = env_str("REDIS_URL")

@@ -29,3 +29,17 @@ def test_public_signup_is_closed(client):
     from portal.models import User
 
     assert not User.objects.filter(username="intruder").exists()
+
+
+def test_chinese_first_whatever_the_browser_says(client, db):
+    page = client.get(reverse("account_login"), HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert 'lang="zh-hans"' in page
+    assert "登录" in page
+    # the switch still gives English
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    assert 'lang="en"' in client.get(reverse("account_login")).content.decode()
+
+
+def test_login_page_offers_no_sign_up(client, db):
+    page = client.get(reverse("account_login")).content.decode()
+    assert reverse("account_signup") not in page
