@@ -16,4 +16,5 @@ urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
+    path("pairings/", include("pairings.urls")),
 ]

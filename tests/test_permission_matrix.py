@@ -62,6 +62,47 @@ PAGES = {
         lambda o: reverse("mfa_download_recovery_codes"),
         {**every(404), "secretary": 302},
     ),
+    # pairings: read with the pairing; the agreement is the program admin's, plans the school committee's
+    # (and the admin's), the village agrees to a plan. The fixture's pairing has no agreement file (404);
+    # tests/pairings serve one.
+    "pairings:pairing_list": (lambda o: reverse("pairings:pairing_list"), every(200)),
+    "pairings:pairing_detail": (
+        lambda o: reverse("pairings:pairing_detail", args=[o["pairing"].pk]),
+        row(LOGIN, 404, 200, 200, 200, 200, 200, 200),
+    ),
+    "pairings:agreement_file": (lambda o: reverse("pairings:agreement_file", args=[o["pairing"].pk]), every(404)),
+    "pairings:agreement_edit": (
+        lambda o: reverse("pairings:agreement_edit", args=[o["pairing"].pk]),
+        row(LOGIN, 404, 403, 403, 403, 403, 200, 200),
+    ),
+    "pairings:plan_create": (
+        lambda o: reverse("pairings:plan_create", args=[o["pairing"].pk]),
+        row(LOGIN, 404, 403, 403, 403, 200, 200, 200),
+    ),
+    "pairings:plan_detail": (
+        lambda o: reverse("pairings:plan_detail", args=[o["pairing"].plans.get().pk]),
+        row(LOGIN, 404, 200, 200, 200, 200, 200, 200),
+    ),
+    "pairings:plan_edit": (
+        lambda o: reverse("pairings:plan_edit", args=[o["pairing"].plans.get().pk]),
+        row(LOGIN, 404, 403, 403, 403, 200, 200, 200),
+    ),
+    "pairings:plan_agree": (
+        lambda o: reverse("pairings:plan_agree", args=[o["pairing"].plans.get().pk]),
+        row(LOGIN, 404, 200, 403, 403, 403, 403, 200),
+    ),
+    "pairings:plan_item_create": (
+        lambda o: reverse("pairings:plan_item_create", args=[o["pairing"].plans.get().pk]),
+        row(LOGIN, 404, 403, 403, 403, 200, 200, 200),
+    ),
+    "pairings:plan_item_edit": (
+        lambda o: reverse("pairings:plan_item_edit", args=[o["pairing"].plans.get().items.get().pk]),
+        row(LOGIN, 404, 403, 403, 403, 200, 200, 200),
+    ),
+    "pairings:plan_item_delete": (
+        lambda o: reverse("pairings:plan_item_delete", args=[o["pairing"].plans.get().items.get().pk]),
+        row(LOGIN, 404, 403, 403, 403, 200, 200, 200),
+    ),
 }
 
 # The Django admin: staff only. Everyone else is sent to the admin's login, which is allauth's.

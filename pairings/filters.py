@@ -1,0 +1,66 @@
+"""The pairing list's filters: program, status, school (supporting side), village (supported side), year, and
+the two warnings."""
+
+import django_filters
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from pairings.models import Pairing, Program
+from pairings.selectors import dormant_q, ending_soon_q, expired_q, year_bounds
+from portal.models import Organization
+
+
+def _programs(request):
+    return Program.objects.visible_to(request.user).order_by("name") if request else Program.objects.none()
+
+
+def _supporters(request):
+    if request is None:
+        return Organization.objects.none()
+    ids = Pairing.objects.visible_to(request.user).values("supporter_id")
+    return Organization.objects.filter(id__in=ids).order_by("name")
+
+
+def _villages(request):
+    if request is None:
+        return Organization.objects.none()
+    ids = Pairing.objects.visible_to(request.user).values("supported_id")
+    return Organization.objects.filter(id__in=ids).order_by("name")
+
+
+class PairingFilter(django_filters.FilterSet):
+    program = django_filters.ModelChoiceFilter(queryset=_programs, label=_("Program"))
+    status = django_filters.ChoiceFilter(choices=Pairing.Status.choices, label=_("Status"))
+    school = django_filters.ModelChoiceFilter(
+        field_name="supporter", queryset=_supporters, label=_("School or organisation")
+    )
+    village = django_filters.ModelChoiceFilter(
+        field_name="supported", queryset=_villages, label=_("Village or community")
+    )
+    year = django_filters.NumberFilter(method="filter_year", label=_("Year"), min_value=2000, max_value=2100)
+    warning = django_filters.ChoiceFilter(
+        method="filter_warning",
+        label=_("Needs attention"),
+        choices=[
+            ("ending", _("term ends within 60 days")),
+            ("expired", _("term has ended, still active")),
+            ("dormant", _("no activity for 60 days")),
+        ],
+    )
+
+    class Meta:
+        model = Pairing
+        fields = []
+
+    def __init__(self, *args, today, **kwargs):
+        self.today = today
+        super().__init__(*args, **kwargs)
+
+    def filter_year(self, queryset, name, value):
+        """Pairings whose term runs during the year."""
+        start, end = year_bounds(int(value))
+        return queryset.filter(Q(term_start__lte=end) & (Q(term_end__isnull=True) | Q(term_end__gte=start)))
+
+    def filter_warning(self, queryset, name, value):
+        rule = {"ending": ending_soon_q, "expired": expired_q, "dormant": dormant_q}[value]
+        return queryset.filter(rule(self.today))

@@ -1,0 +1,233 @@
+"""Writes of the pairings app: the agreement, joint plans and their items, the village's agreement to a plan.
+
+Every function is keyword-only and atomic, validates its input and raises ValidationError (with a message
+for the person at the form) rather than writing half of it.
+"""
+
+import re
+import uuid
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from pairings.models import JointPlan, Pairing, PlanItem, PlanTarget
+from portal.permissions import scope_for
+
+MAX_AGREEMENT_BYTES = 10 * 1024 * 1024
+PDF_HEADER = re.compile(rb"%PDF-([12])\.(\d)[\r\n \t%]")
+PDF_TAIL_BYTES = 2048
+
+
+def validate_pdf(upload, *, max_bytes=MAX_AGREEMENT_BYTES):
+    """The upload is a real PDF: not too large, the `%PDF-x.y` header on the first line, and the end-of-file
+    marker with its cross-reference pointer near the end. Leaves the file at its start."""
+    size = upload.size
+    if size is None or size == 0:
+        raise ValidationError(_("The file is empty."), code="empty")
+    if size > max_bytes:
+        raise ValidationError(
+            _("The file is %(size)s MB; at most %(max)s MB may be uploaded.")
+            % {"size": f"{size / 1024 / 1024:.1f}", "max": max_bytes // 1024 // 1024},
+            code="too_large",
+        )
+    upload.seek(0)
+    head = upload.read(16)
+    if not head.startswith(b"%PDF-"):
+        upload.seek(0)
+        raise ValidationError(_("This file is not a PDF. Scan the signed agreement to PDF and upload that."), code="not_pdf")
+    if not PDF_HEADER.match(head):
+        upload.seek(0)
+        raise ValidationError(_("The PDF header of this file cannot be read: the file is damaged."), code="bad_header")
+    upload.seek(max(0, size - PDF_TAIL_BYTES))
+    tail = upload.read()
+    upload.seek(0)
+    if b"%%EOF" not in tail or b"startxref" not in tail:
+        raise ValidationError(
+            _("This PDF is incomplete or damaged (it has no end-of-file marker). Save or scan it again."),
+            code="truncated",
+        )
+
+
+@transaction.atomic
+def pairing_agreement_update(*, pairing, actor, signed_on, term_start, term_end, goals, agreement_file=None):
+    """Record the signed agreement of a pairing: its date, term and goals and, optionally, the signed scan
+    (a PDF, stored under a random name; it is served only through the scope-checked view)."""
+    if not Pairing.objects.editable_by(actor).filter(pk=pairing.pk).exists():
+        raise ValidationError(_("Only the program's admins may change the agreement."))
+    if term_end and term_start and term_end < term_start:
+        raise ValidationError({"term_end": _("The term cannot end before it starts.")})
+    if agreement_file is not None:
+        validate_pdf(agreement_file)
+    pairing.signed_on = signed_on
+    pairing.term_start = term_start
+    pairing.term_end = term_end
+    pairing.goals = goals
+    fields = ["signed_on", "term_start", "term_end", "goals"]
+    if agreement_file is not None:
+        pairing.agreement_file.save(f"agreement-{pairing.pk}-{uuid.uuid4().hex}.pdf", agreement_file, save=False)
+        fields.append("agreement_file")
+    pairing.save(update_fields=fields)
+    return pairing
+
+
+# --- joint plans ---------------------------------------------------------------------------------
+
+
+def _check_plan_editor(pairing, actor):
+    # Imported here: the selectors import the models, not the services.
+    from pairings.selectors import can_edit_plans
+
+    if not can_edit_plans(actor, pairing):
+        raise ValidationError(_("Only the school's party committee and the program's admins may edit joint plans."))
+
+
+@transaction.atomic
+def plan_create(*, pairing, actor, year, title, summary=""):
+    _check_plan_editor(pairing, actor)
+    if JointPlan.objects.filter(pairing=pairing, year=year).exists():
+        raise ValidationError({"year": _("This pairing already has a joint plan for %(year)s.") % {"year": year}})
+    try:
+        with transaction.atomic():
+            return JointPlan.objects.create(pairing=pairing, year=year, title=title, summary=summary)
+    except IntegrityError:  # created at the same moment by someone else
+        raise ValidationError({"year": _("This pairing already has a joint plan for %(year)s.") % {"year": year}}) from None
+
+
+@transaction.atomic
+def plan_update(*, plan, actor, title, summary):
+    _check_plan_editor(plan.pairing, actor)
+    plan.title = title
+    plan.summary = summary
+    plan.save(update_fields=["title", "summary", "updated_at"])
+    return plan
+
+
+# The fields the village agrees to: changing any of them (or the targets) withdraws the agreement.
+AGREED_FIELDS = ("title", "category", "description", "owner_branch_id", "village_counterpart", "due_date")
+ITEM_FIELDS = AGREED_FIELDS + ("status", "progress", "order")
+
+
+def _clean_targets(plan, targets):
+    """targets: [(metric, value)]. Each metric of the pairing's program, at most once, value > 0."""
+    seen = set()
+    errors = []
+    for metric, value in targets:
+        if metric.program_id != plan.pairing.program_id:
+            errors.append(
+                _("The metric “%(metric)s” belongs to another program; targets may only use %(program)s's metrics.")
+                % {"metric": metric.name, "program": plan.pairing.program.name}
+            )
+        if value is None or value <= 0:
+            errors.append(_("The target for “%(metric)s” must be greater than zero.") % {"metric": metric.name})
+        if metric.pk in seen:
+            errors.append(_("“%(metric)s” has more than one target; give each metric one.") % {"metric": metric.name})
+        seen.add(metric.pk)
+    if errors:
+        raise ValidationError(errors)
+
+
+def _clean_item(plan, values):
+    branch_id = values.get("owner_branch_id")
+    if branch_id and not plan.pairing.pairing_branches.filter(branch_id=branch_id).exists():
+        raise ValidationError({"owner_branch": _("The owner branch must be one of the pairing's branches.")})
+    progress = values.get("progress") or 0
+    if not 0 <= progress <= 100:
+        raise ValidationError({"progress": _("Progress is a percentage between 0 and 100.")})
+
+
+def _withdraw_agreement(plan):
+    if plan.village_agreed_on:
+        plan.village_agreed_on = None
+        plan.village_agreed_by = None
+        plan.save(update_fields=["village_agreed_on", "village_agreed_by", "updated_at"])
+        return True
+    return False
+
+
+def _set_targets(item, targets):
+    """Replace the item's targets with `targets`; True if anything changed."""
+    wanted = {metric.pk: value for metric, value in targets}
+    current = {t.metric_id: t for t in item.targets.all()}
+    changed = False
+    for metric_id, target in current.items():
+        if metric_id not in wanted:
+            target.delete()
+            changed = True
+        elif target.value != wanted[metric_id]:
+            target.value = wanted[metric_id]
+            target.save(update_fields=["value"])
+            changed = True
+    for metric_id, value in wanted.items():
+        if metric_id not in current:
+            PlanTarget.objects.create(item=item, metric_id=metric_id, value=value)
+            changed = True
+    return changed
+
+
+@transaction.atomic
+def plan_item_create(*, plan, actor, values, targets=()):
+    """Add an item (`values`: the ITEM_FIELDS) with its metric targets [(metric, value)]. Withdraws the
+    village's agreement: they agreed to a plan without it."""
+    _check_plan_editor(plan.pairing, actor)
+    values = {k: v for k, v in values.items() if k in ITEM_FIELDS}
+    _clean_item(plan, values)
+    _clean_targets(plan, targets)
+    item = PlanItem.objects.create(plan=plan, **values)
+    _set_targets(item, targets)
+    withdrawn = _withdraw_agreement(plan)
+    return item, withdrawn
+
+
+@transaction.atomic
+def plan_item_update(*, item, actor, values, targets=()):
+    """Change an item and replace its targets. Changing what the village agreed to (not status or progress)
+    withdraws their agreement. Returns (item, agreement_withdrawn)."""
+    plan = item.plan
+    _check_plan_editor(plan.pairing, actor)
+    values = {k: v for k, v in values.items() if k in ITEM_FIELDS}
+    _clean_item(plan, values)
+    _clean_targets(plan, targets)
+    item = PlanItem.objects.select_for_update().get(pk=item.pk)
+    substantive = any(getattr(item, k) != v for k, v in values.items() if k in AGREED_FIELDS)
+    for key, value in values.items():
+        setattr(item, key, value)
+    item.save()
+    substantive |= _set_targets(item, targets)
+    withdrawn = _withdraw_agreement(plan) if substantive else False
+    return item, withdrawn
+
+
+@transaction.atomic
+def plan_item_delete(*, item, actor):
+    plan = item.plan
+    _check_plan_editor(plan.pairing, actor)
+    if item.activities.exists():
+        raise ValidationError(
+            _("Activities are linked to this item; cancel it (status “cancelled”) instead of deleting it.")
+        )
+    item.delete()
+    return _withdraw_agreement(plan)
+
+
+def can_agree(user, plan):
+    """The village committee (or liaison) of the pairing's supported side records its agreement."""
+    scope = scope_for(user)
+    return scope.is_superuser or plan.pairing.supported_id in scope.village_orgs
+
+
+@transaction.atomic
+def plan_agree(*, plan, actor, today=None):
+    """The village records its agreement to the plan as it stands (date and who)."""
+    if not can_agree(actor, plan):
+        raise ValidationError(_("Only the village committee of this pairing may agree to its plan."))
+    plan = JointPlan.objects.select_for_update().get(pk=plan.pk)
+    if plan.village_agreed_on:
+        raise ValidationError(_("The village already agreed to this plan on %(date)s.") % {"date": plan.village_agreed_on})
+    if not plan.items.exists():
+        raise ValidationError(_("The plan has no items yet; there is nothing to agree to."))
+    plan.village_agreed_on = today or timezone.localdate()
+    plan.village_agreed_by = actor
+    plan.save(update_fields=["village_agreed_on", "village_agreed_by", "updated_at"])
+    return plan

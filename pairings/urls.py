@@ -1,0 +1,19 @@
+from django.urls import path
+
+from pairings import views
+
+app_name = "pairings"
+
+urlpatterns = [
+    path("", views.PairingListView.as_view(), name="pairing_list"),
+    path("<int:pk>/", views.PairingDetailView.as_view(), name="pairing_detail"),
+    path("<int:pk>/agreement.pdf", views.AgreementFileView.as_view(), name="agreement_file"),
+    path("<int:pk>/agreement/", views.AgreementEditView.as_view(), name="agreement_edit"),
+    path("<int:pk>/plans/new/", views.PlanCreateView.as_view(), name="plan_create"),
+    path("plans/<int:pk>/", views.PlanDetailView.as_view(), name="plan_detail"),
+    path("plans/<int:pk>/edit/", views.PlanEditView.as_view(), name="plan_edit"),
+    path("plans/<int:pk>/agree/", views.PlanAgreeView.as_view(), name="plan_agree"),
+    path("plans/<int:pk>/items/new/", views.PlanItemCreateView.as_view(), name="plan_item_create"),
+    path("items/<int:pk>/edit/", views.PlanItemEditView.as_view(), name="plan_item_edit"),
+    path("items/<int:pk>/delete/", views.PlanItemDeleteView.as_view(), name="plan_item_delete"),
+]

@@ -1,0 +1,342 @@
+"""Pairing, agreement and joint-plan pages: parse, check scope (ScopedObjectMixin: outside scope 404,
+visible but not editable 403), call a selector or service, render."""
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.generic import DetailView, ListView
+
+from pairings import selectors, services
+from pairings.filters import PairingFilter
+from pairings.forms import AgreeForm, AgreementForm, JointPlanEditForm, JointPlanForm, PlanItemForm, target_formset
+from pairings.models import JointPlan, Pairing, PlanItem
+from portal.permissions import ScopedObjectMixin
+
+
+def _year(request, default):
+    try:
+        year = int(request.GET.get("year", default))
+    except (TypeError, ValueError):
+        return default
+    return year if 2000 <= year <= 2100 else default
+
+
+def _form_errors(form, error):
+    """Put a service's ValidationError on the form (field errors where it names fields)."""
+    if hasattr(error, "error_dict"):
+        for name, errors in error.error_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+class PairingListView(LoginRequiredMixin, ListView):
+    template_name = "pairings/pairing_list.html"
+    paginate_by = 50
+
+    def get_queryset(self):
+        self.today = timezone.localdate()
+        self.filterset = PairingFilter(self.request.GET or None, request=self.request, today=self.today)
+        year = self.today.year
+        if self.filterset.is_bound and self.filterset.is_valid() and self.filterset.form.cleaned_data.get("year"):
+            year = int(self.filterset.form.cleaned_data["year"])
+        self.year = year
+        queryset = selectors.pairing_list(self.request.user, year=year)
+        return self.filterset.filter_queryset(queryset) if self.filterset.is_bound and self.filterset.is_valid() else queryset
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        for pairing in context["object_list"]:
+            pairing.warnings = selectors.pairing_warnings(pairing, self.today)
+        context.update(filter=self.filterset, year=self.year, today=self.today)
+        return context
+
+
+class PairingDetailView(LoginRequiredMixin, ScopedObjectMixin, DetailView):
+    model = Pairing
+    template_name = "pairings/pairing_detail.html"
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("program", "supporter", "supported")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        today = timezone.localdate()
+        year = _year(self.request, today.year)
+        context["page"] = selectors.pairing_page(self.request.user, self.object, year=year, today=today)
+        context["years"] = list(range(max(self.object.term_start.year, today.year - 10), today.year + 2))
+        return context
+
+
+class AgreementFileView(LoginRequiredMixin, ScopedObjectMixin, DetailView):
+    """The signed agreement, served to those who may read the pairing, never by URL."""
+
+    model = Pairing
+
+    def get(self, request, *args, **kwargs):
+        pairing = self.get_object()
+        if not pairing.agreement_file:
+            raise Http404
+        try:
+            handle = pairing.agreement_file.open("rb")
+        except (FileNotFoundError, OSError):
+            raise Http404 from None
+        response = FileResponse(
+            handle, content_type="application/pdf", filename=f"agreement-{pairing.pk}.pdf", as_attachment=False
+        )
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+
+class AgreementEditView(LoginRequiredMixin, ScopedObjectMixin, DetailView):
+    model = Pairing
+    needs_edit = True
+    template_name = "pairings/agreement_form.html"
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("program", "supporter", "supported")
+
+    def get(self, request, *args, **kwargs):
+        self.object = self.get_object()
+        return self.render_to_response(self.get_context_data(form=AgreementForm(instance=self.object)))
+
+    def post(self, request, *args, **kwargs):
+        self.object = pairing = self.get_object()
+        form = AgreementForm(request.POST, request.FILES, instance=pairing)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.pairing_agreement_update(
+                    pairing=pairing,
+                    actor=request.user,
+                    signed_on=data["signed_on"],
+                    term_start=data["term_start"],
+                    term_end=data["term_end"],
+                    goals=data["goals"],
+                    agreement_file=data.get("agreement_file") or None,
+                )
+            except ValidationError as error:
+                pairing.refresh_from_db()
+                _form_errors(form, error)
+            else:
+                messages.success(request, _("The agreement was saved."))
+                return redirect("pairings:pairing_detail", pk=pairing.pk)
+        else:
+            pairing.refresh_from_db()
+        return self.render_to_response(self.get_context_data(form=form))
+
+
+# --- joint plans ---------------------------------------------------------------------------------
+
+
+class PlanCreateView(LoginRequiredMixin, ScopedObjectMixin, DetailView):
+    model = Pairing
+    template_name = "pairings/plan_form.html"
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("program", "supporter", "supported")
+
+    def permission_check(self, obj):
+        return selectors.can_edit_plans(self.request.user, obj)
+
+    def get(self, request, *args, **kwargs):
+        self.object = self.get_object()
+        year = _year(request, timezone.localdate().year)
+        form = JointPlanForm(initial={"year": year, "title": _("%(year)s joint plan") % {"year": year}})
+        return self.render_to_response(self.get_context_data(form=form, pairing=self.object))
+
+    def post(self, request, *args, **kwargs):
+        self.object = pairing = self.get_object()
+        form = JointPlanForm(request.POST)
+        if form.is_valid():
+            try:
+                plan = services.plan_create(pairing=pairing, actor=request.user, **form.cleaned_data)
+            except ValidationError as error:
+                _form_errors(form, error)
+            else:
+                messages.success(request, _("The joint plan was created. Add its items now."))
+                return redirect("pairings:plan_detail", pk=plan.pk)
+        return self.render_to_response(self.get_context_data(form=form, pairing=pairing))
+
+
+class PlanMixin(LoginRequiredMixin, ScopedObjectMixin):
+    model = JointPlan
+
+    def get_queryset(self):
+        return super().get_queryset().select_related(
+            "pairing__program", "pairing__supporter", "pairing__supported", "village_agreed_by"
+        )
+
+
+class PlanDetailView(PlanMixin, DetailView):
+    template_name = "pairings/plan_detail.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        plan = self.object
+        today = timezone.localdate()
+        items = selectors.plan_items(plan, today=today)
+        context.update(
+            pairing=plan.pairing,
+            items=items,
+            today=today,
+            can_edit=selectors.can_edit_plans(self.request.user, plan.pairing),
+            can_agree=services.can_agree(self.request.user, plan) and not plan.village_agreed_on and bool(items),
+            overdue=sum(1 for item in items if item.is_overdue),
+            activity_list_url=selectors.ACTIVITY_LIST_URL,
+        )
+        return context
+
+
+class PlanEditView(PlanMixin, DetailView):
+    needs_edit = True
+    template_name = "pairings/plan_form.html"
+
+    def get(self, request, *args, **kwargs):
+        self.object = self.get_object()
+        form = JointPlanEditForm(instance=self.object)
+        return self.render_to_response(self.get_context_data(form=form, pairing=self.object.pairing))
+
+    def post(self, request, *args, **kwargs):
+        self.object = plan = self.get_object()
+        form = JointPlanEditForm(request.POST, instance=plan)
+        if form.is_valid():
+            services.plan_update(plan=plan, actor=request.user, **form.cleaned_data)
+            messages.success(request, _("The joint plan was saved."))
+            return redirect("pairings:plan_detail", pk=plan.pk)
+        return self.render_to_response(self.get_context_data(form=form, pairing=plan.pairing))
+
+
+class PlanAgreeView(PlanMixin, DetailView):
+    """The village committee records its agreement to the plan (GET asks, POST records)."""
+
+    template_name = "pairings/plan_agree.html"
+
+    def permission_check(self, obj):
+        return services.can_agree(self.request.user, obj)
+
+    def get(self, request, *args, **kwargs):
+        self.object = self.get_object()
+        return self.render_to_response(self._context(AgreeForm()))
+
+    def _context(self, form):
+        plan = self.object
+        return self.get_context_data(
+            form=form, pairing=plan.pairing, items=selectors.plan_items(plan, today=timezone.localdate())
+        )
+
+    def post(self, request, *args, **kwargs):
+        self.object = plan = self.get_object()
+        form = AgreeForm(request.POST)
+        if form.is_valid():
+            try:
+                services.plan_agree(plan=plan, actor=request.user)
+            except ValidationError as error:
+                _form_errors(form, error)
+            else:
+                messages.success(request, _("Your agreement to the joint plan was recorded."))
+                return redirect("pairings:plan_detail", pk=plan.pk)
+        return self.render_to_response(self._context(form))
+
+
+class PlanItemFormMixin:
+    template_name = "pairings/plan_item_form.html"
+
+    def _render(self, plan, form, formset, item=None):
+        context = self.get_context_data(form=form, formset=formset, plan=plan, pairing=plan.pairing, item=item)
+        return self.render_to_response(context)
+
+    def _save(self, plan, form, formset, item=None):
+        values = {name: value for name, value in form.cleaned_data.items()}
+        branch = values.pop("owner_branch", None)
+        values["owner_branch_id"] = branch.pk if branch else None
+        try:
+            if item is None:
+                item, withdrawn = services.plan_item_create(
+                    plan=plan, actor=self.request.user, values=values, targets=formset.targets()
+                )
+            else:
+                item, withdrawn = services.plan_item_update(
+                    item=item, actor=self.request.user, values=values, targets=formset.targets()
+                )
+        except ValidationError as error:
+            _form_errors(form, error)
+            return None
+        messages.success(self.request, _("The plan item was saved."))
+        if withdrawn:
+            messages.warning(
+                self.request, _("The plan changed, so the village's agreement was withdrawn: they will be asked to agree again.")
+            )
+        return item
+
+
+class PlanItemCreateView(PlanMixin, PlanItemFormMixin, DetailView):
+    needs_edit = True
+
+    def get(self, request, *args, **kwargs):
+        self.object = plan = self.get_object()
+        form = PlanItemForm(pairing=plan.pairing)
+        return self._render(plan, form, target_formset(program=plan.pairing.program))
+
+    def post(self, request, *args, **kwargs):
+        self.object = plan = self.get_object()
+        form = PlanItemForm(request.POST, pairing=plan.pairing)
+        formset = target_formset(program=plan.pairing.program, data=request.POST)
+        if form.is_valid() and formset.is_valid() and self._save(plan, form, formset):
+            return redirect("pairings:plan_detail", pk=plan.pk)
+        return self._render(plan, form, formset)
+
+
+class PlanItemMixin(LoginRequiredMixin, ScopedObjectMixin):
+    model = PlanItem
+    needs_edit = True
+
+    def get_queryset(self):
+        return super().get_queryset().select_related(
+            "plan__pairing__program", "plan__pairing__supporter", "plan__pairing__supported"
+        )
+
+
+class PlanItemEditView(PlanItemMixin, PlanItemFormMixin, DetailView):
+    context_object_name = "item"
+
+    def get(self, request, *args, **kwargs):
+        self.object = item = self.get_object()
+        form = PlanItemForm(instance=item, pairing=item.plan.pairing)
+        formset = target_formset(program=item.plan.pairing.program, item=item)
+        return self._render(item.plan, form, formset, item=item)
+
+    def post(self, request, *args, **kwargs):
+        self.object = item = self.get_object()
+        plan = item.plan
+        form = PlanItemForm(request.POST, instance=item, pairing=plan.pairing)
+        formset = target_formset(program=plan.pairing.program, data=request.POST)
+        if form.is_valid() and formset.is_valid() and self._save(plan, form, formset, item=item):
+            return redirect("pairings:plan_detail", pk=plan.pk)
+        item.refresh_from_db()
+        return self._render(plan, form, formset, item=item)
+
+
+class PlanItemDeleteView(PlanItemMixin, DetailView):
+    template_name = "pairings/plan_item_delete.html"
+    context_object_name = "item"
+
+    def post(self, request, *args, **kwargs):
+        self.object = item = self.get_object()
+        plan = item.plan
+        try:
+            withdrawn = services.plan_item_delete(item=item, actor=request.user)
+        except ValidationError as error:
+            for message in error.messages:
+                messages.error(request, message)
+            return redirect("pairings:plan_detail", pk=plan.pk)
+        messages.success(request, _("The plan item was deleted."))
+        if withdrawn:
+            messages.warning(
+                request, _("The plan changed, so the village's agreement was withdrawn: they will be asked to agree again.")
+            )
+        return redirect("pairings:plan_detail", pk=plan.pk)

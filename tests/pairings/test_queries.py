@@ -1,0 +1,106 @@
+"""Query budget: each page runs the same number of queries for 1 row as for 30 (pinned here)."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from tests import factories as f
+from tests.pairings.helpers import activity
+
+pytestmark = pytest.mark.django_db
+
+# The pinned counts (the same for 1 and 30 rows). They include the session and the user (2), and the
+# user's scope: their memberships and one query per level of the organisation tree below them (1-3).
+BUDGET = {
+    "pairing_list": 9,  # admin
+    "pairing_detail": 17,  # committee
+    "plan_detail": 7,  # village
+    "plan_item_edit": 10,  # committee
+    "plan_agree": 7,  # village
+}
+
+
+def queries(client, url):
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return len(captured)
+
+
+def fill_pairing(world, n):
+    """n of everything the pairing page and the plan page show."""
+    pairing, program, branch = world["pairing"], world["program"], world["branch"]
+    metrics = [
+        f.MetricFactory(program=program, aggregation="snapshot" if i % 3 == 0 else "sum", unit="件") for i in range(n)
+    ]
+    plan = f.JointPlanFactory(pairing=pairing, year=2024)
+    for year in range(2030, 2030 + n - 1):
+        f.JointPlanFactory(pairing=pairing, year=year)
+    items = []
+    for i in range(n):
+        item = f.PlanItemFactory(plan=plan, owner_branch=branch, due_date=datetime.date(2024, 1, 1))
+        f.PlanTargetFactory(item=item, metric=metrics[i], value=Decimal(10))
+        items.append(item)
+    for i in range(n):
+        act = activity(pairing, branch, plan_item=items[i], residents_served=i)
+        act.co_branches.add(world["other_branch"])
+        f.ActivityMetricValueFactory(activity=act, metric=metrics[i], value=Decimal(3))
+        f.ServiceRecordFactory(activity=act, status="verified", verified_at=timezone.now())
+        f.LiaisonFactory(pairing=pairing, side="supporter" if i % 2 else "supported")
+        f.NeedFactory(pairing=pairing)
+        f.PairingBranchFactory(pairing=pairing)
+    return plan, items
+
+
+def fill_list(world, n):
+    for _ in range(n):
+        pairing = f.PairingFactory(program=world["program"])
+        activity(pairing, f.OrganizationFactory(kind="branch"))
+
+
+def test_pairing_list(client, world):
+    client.force_login(world["users"]["admin"])
+    url = reverse("pairings:pairing_list")
+    filtered = url + "?program=%d&year=2024&status=active" % world["program"].pk
+    fill_list(world, 1)
+    one = queries(client, url), queries(client, filtered)
+    fill_list(world, 29)
+    thirty = queries(client, url), queries(client, filtered)
+    assert one == thirty == (BUDGET["pairing_list"], BUDGET["pairing_list"] + 1)  # + the chosen program
+
+
+@pytest.mark.parametrize("size", [1, 30])
+def test_pairing_detail(client, world, size):
+    fill_pairing(world, size)
+    client.force_login(world["users"]["committee"])
+    assert queries(client, reverse("pairings:pairing_detail", args=[world["pairing"].pk]) + "?year=2024") == BUDGET["pairing_detail"]
+
+
+@pytest.mark.parametrize("size", [1, 30])
+def test_plan_detail(client, world, size):
+    plan, _ = fill_pairing(world, size)
+    client.force_login(world["users"]["village"])
+    assert queries(client, reverse("pairings:plan_detail", args=[plan.pk])) == BUDGET["plan_detail"]
+
+
+@pytest.mark.parametrize("size", [1, 20])
+def test_plan_item_edit_form(client, world, size):
+    plan, items = fill_pairing(world, size)
+    item = items[0]
+    for metric in world["program"].metrics.exclude(targets__item=item)[: size - 1]:
+        f.PlanTargetFactory(item=item, metric=metric, value=Decimal(5))
+    assert item.targets.count() == size
+    client.force_login(world["users"]["committee"])
+    assert queries(client, reverse("pairings:plan_item_edit", args=[item.pk])) == BUDGET["plan_item_edit"]
+
+
+@pytest.mark.parametrize("size", [1, 30])
+def test_plan_agree_page(client, world, size):
+    plan, _ = fill_pairing(world, size)
+    client.force_login(world["users"]["village"])
+    assert queries(client, reverse("pairings:plan_agree", args=[plan.pk])) == BUDGET["plan_agree"]
