@@ -1,0 +1,141 @@
+"""Photo uploads, handled with Pillow and trusting nothing the file says about itself.
+
+Every photo is checked before it is decoded (file size, format from the content, pixel count read from the
+header), then decoded once, turned upright (EXIF orientation), and re-encoded as a fresh JPEG from its
+pixels: EXIF, GPS, XMP, ICC comments and every other piece of metadata stay behind. A thumbnail is made from
+the same pixels. File names are made here, never taken from the upload.
+"""
+
+import hashlib
+import io
+import uuid
+import warnings
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.utils.translation import gettext_lazy as _
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP")
+ACCEPTED_CONTENT_TYPES = "image/jpeg,image/png,image/webp"
+MAX_UPLOAD_BYTES = 15 * 1024 * 1024
+# Checked against the header before any pixel is decoded: a 100-megapixel PNG can be a few hundred kB.
+MAX_PIXELS = 50_000_000
+MAX_SIDE = 12_000
+STORED_LONG_EDGE = 2560
+THUMB_LONG_EDGE = 480
+JPEG_QUALITY = 85
+THUMB_QUALITY = 80
+MAX_PHOTOS_PER_ACTIVITY = 30
+
+
+@dataclass(frozen=True)
+class CleanPhoto:
+    """A photo ready to store: new JPEG bytes for the image and its thumbnail, and what lists show."""
+
+    image: ContentFile
+    thumbnail: ContentFile
+    width: int
+    height: int
+    sha256: str  # of the uploaded bytes, so the same file uploaded twice is recognised
+
+
+def _read_upload(upload):
+    size = getattr(upload, "size", None)
+    if size is not None and size > MAX_UPLOAD_BYTES:
+        raise ValidationError(
+            _("“%(name)s” is larger than %(limit)d MB."),
+            code="too_large",
+            params={"name": _short_name(upload), "limit": MAX_UPLOAD_BYTES // (1024 * 1024)},
+        )
+    upload.seek(0)
+    data = upload.read(MAX_UPLOAD_BYTES + 1)
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise ValidationError(
+            _("“%(name)s” is larger than %(limit)d MB."),
+            code="too_large",
+            params={"name": _short_name(upload), "limit": MAX_UPLOAD_BYTES // (1024 * 1024)},
+        )
+    if not data:
+        raise ValidationError(_("“%(name)s” is empty."), code="empty", params={"name": _short_name(upload)})
+    return data
+
+
+def _short_name(upload):
+    name = str(getattr(upload, "name", "") or _("photo"))
+    return name if len(name) <= 40 else name[:37] + "…"
+
+
+def _not_an_image(upload):
+    return ValidationError(
+        _("“%(name)s” is not a JPEG, PNG or WebP photo."), code="not_image", params={"name": _short_name(upload)}
+    )
+
+
+def _too_many_pixels(upload):
+    return ValidationError(
+        _("“%(name)s” has too many pixels (at most %(limit)d megapixels)."),
+        code="too_many_pixels",
+        params={"name": _short_name(upload), "limit": MAX_PIXELS // 1_000_000},
+    )
+
+
+def _to_rgb(image):
+    """RGB pixels; transparency is laid on white, as a photo print would show it."""
+    if image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    if image.mode != "RGB":
+        return image.convert("RGB")
+    return image
+
+
+def _jpeg(image, quality):
+    # A fresh image holding only the pixels: Pillow carries `info` (comments, ICC, XMP …) along with an image
+    # through copy() and transpose(), and some encoders write it back out.
+    fresh = Image.new("RGB", image.size)
+    fresh.paste(image)
+    out = io.BytesIO()
+    fresh.save(out, format="JPEG", quality=quality, optimize=True, progressive=True)
+    return out.getvalue()
+
+
+def clean_photo(upload):
+    """Check and re-encode one uploaded photo; raise ValidationError with a message for the form."""
+    data = _read_upload(upload)
+    digest = hashlib.sha256(data).hexdigest()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            with Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS) as probe:
+                width, height = probe.size  # from the header: nothing decoded yet
+                if width <= 0 or height <= 0:
+                    raise _not_an_image(upload)
+                if width * height > MAX_PIXELS or max(width, height) > MAX_SIDE:
+                    raise _too_many_pixels(upload)
+                probe.seek(0)  # the first frame of an animated PNG or WebP
+                probe.load()
+                upright = ImageOps.exif_transpose(probe)
+                pixels = _to_rgb(upright)
+                pixels.thumbnail((STORED_LONG_EDGE, STORED_LONG_EDGE), Image.Resampling.LANCZOS)
+                stored = pixels.copy()
+                thumb = pixels.copy()
+                thumb.thumbnail((THUMB_LONG_EDGE, THUMB_LONG_EDGE), Image.Resampling.LANCZOS)
+        except ValidationError:
+            raise
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise _too_many_pixels(upload) from None
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, TypeError):
+            # not an image, a format we do not take, or a truncated/corrupt file
+            raise _not_an_image(upload) from None
+    stem = uuid.uuid4().hex
+    return CleanPhoto(
+        image=ContentFile(_jpeg(stored, JPEG_QUALITY), name=f"{stem}.jpg"),
+        thumbnail=ContentFile(_jpeg(thumb, THUMB_QUALITY), name=f"{stem}.jpg"),
+        width=stored.width,
+        height=stored.height,
+        sha256=digest,
+    )

@@ -1,0 +1,540 @@
+"""Writes on activities: record, change, submit, confirm (验单) and return.
+
+Every function is keyword-only and atomic, checks the actor's permission through the models' QuerySets
+(`editable_by`, `confirmable_by`) and validates what it is given, whatever the form already checked: a
+tampered id or a crafted POST meets the same rules as the form. Errors are ValidationErrors keyed by the
+form field they belong to, so a view can show them where the user looks.
+"""
+
+import datetime
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from activities.images import MAX_PHOTOS_PER_ACTIVITY, CleanPhoto
+from activities.models import Activity, ActivityMetricValue, ActivityPhoto, ActivityType, Need, ServiceRecord
+from pairings.models import Metric, Pairing, PairingBranch, PlanItem
+from portal.permissions import scope_for
+from volunteers.models import Volunteer
+
+Status = Activity.Status
+
+EARLIEST_DATE = datetime.date(2000, 1, 1)
+MAX_PEOPLE = 5_000  # party members, teachers or students taking part in one activity
+MAX_SERVED = 50_000  # residents served (人次) by one activity
+MAX_METRIC_VALUE = Decimal("100000000")
+MAX_DAY_HOURS = Decimal("24")
+# Units that count whole things: 3.5 件 or 2.5 人次 is a typing mistake.
+WHOLE_UNITS = {Metric.Unit.ITEMS, Metric.Unit.PERSON_TIMES, Metric.Unit.SESSIONS, Metric.Unit.PERSONS, Metric.Unit.PLANTS}
+PEOPLE_FIELDS = ("party_members", "teachers", "students", "residents_served")
+
+
+@dataclass(frozen=True)
+class MetricEntry:
+    """An outcome figure: this much of one metric."""
+
+    metric: Metric
+    value: Decimal
+
+
+@dataclass(frozen=True)
+class HoursEntry:
+    """Hours one volunteer served: a volunteer of the branch, or a new one by name and kind."""
+
+    hours: Decimal
+    volunteer: Volunteer | None = None
+    new_name: str = ""
+    new_kind: str = Volunteer.Kind.PARTY_MEMBER
+    content: str = ""
+
+
+@dataclass(frozen=True)
+class NewPhoto:
+    photo: CleanPhoto
+    caption: str = ""
+    shows_minors: bool = False
+
+
+@dataclass(frozen=True)
+class PhotoChange:
+    photo_id: int
+    caption: str = ""
+    shows_minors: bool = False
+    delete: bool = False
+
+
+@dataclass
+class ActivityFields:
+    """What the form says about the activity itself (everything but its people's hours and photos)."""
+
+    pairing: Pairing
+    activity_type: ActivityType
+    title: str
+    date: datetime.date
+    start_time: datetime.time | None = None
+    end_time: datetime.time | None = None
+    place: str = ""
+    description: str = ""
+    plan_item: PlanItem | None = None
+    need: Need | None = None
+    party_members: int = 0
+    teachers: int = 0
+    students: int = 0
+    residents_served: int = 0
+
+
+@dataclass
+class SaveResult:
+    activity: Activity
+    duplicate_photos: list = field(default_factory=list)  # (new photo, [activities holding the same file])
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Who may record for which branch
+# ---------------------------------------------------------------------------------------------------------
+
+
+def recordable_pairings(user):
+    """The pairings the user may record a new activity in: those a branch they are secretary of takes part in."""
+    scope = scope_for(user)
+    if not scope.secretary_orgs:
+        return Pairing.objects.none()
+    return Pairing.objects.filter(
+        id__in=PairingBranch.objects.filter(branch_id__in=scope.secretary_orgs).values("pairing_id"),
+        status=Pairing.Status.ACTIVE,
+    )
+
+
+def can_record(user):
+    return recordable_pairings(user).exists()
+
+
+def branch_for(user, pairing):
+    """The user's branch that takes part in the pairing (the first by name if they lead several)."""
+    scope = scope_for(user)
+    link = (
+        PairingBranch.objects.filter(pairing=pairing, branch_id__in=scope.secretary_orgs)
+        .select_related("branch")
+        .order_by("branch__name", "branch_id")
+        .first()
+    )
+    return link.branch if link else None
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Validation shared by create and update
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _validate_fields(fields, *, branch, today):
+    errors = {}
+    if not PairingBranch.objects.filter(pairing=fields.pairing, branch=branch).exists():
+        errors["pairing"] = _("The branch does not take part in this pairing.")
+    if not fields.activity_type.is_active:
+        errors["activity_type"] = _("This type is no longer in use.")
+    if fields.date > today:
+        errors["date"] = _("The date is in the future. Record an activity once it has taken place.")
+    elif fields.date < EARLIEST_DATE:
+        errors["date"] = _("The date is too far in the past.")
+    if fields.start_time and fields.end_time and fields.end_time < fields.start_time:
+        errors["end_time"] = _("The end is before the start.")
+    if fields.plan_item is not None and fields.plan_item.plan.pairing_id != fields.pairing.id:
+        errors["plan_item"] = _("This plan item belongs to another pairing.")
+    if fields.need is not None and fields.need.pairing_id != fields.pairing.id:
+        errors["need"] = _("This need was raised in another pairing.")
+    for name in PEOPLE_FIELDS:
+        value = getattr(fields, name)
+        limit = MAX_SERVED if name == "residents_served" else MAX_PEOPLE
+        if value is None or value < 0:
+            errors[name] = _("Enter zero or more.")
+        elif value > limit:
+            errors[name] = _("At most %(limit)d. Please check the number.") % {"limit": limit}
+    if not (fields.title or "").strip():
+        errors["title"] = _("Give the activity a title.")
+    return errors
+
+
+def _validate_metrics(entries, *, program_id):
+    errors = []
+    seen = set()
+    for entry in entries:
+        metric = entry.metric
+        if metric.program_id != program_id:
+            errors.append(_("“%(metric)s” is not a metric of this pairing's program.") % {"metric": metric.name})
+        elif metric.id in seen:
+            errors.append(_("“%(metric)s” is given twice.") % {"metric": metric.name})
+        elif entry.value < 0:
+            errors.append(_("“%(metric)s” cannot be negative.") % {"metric": metric.name})
+        elif entry.value > MAX_METRIC_VALUE:
+            errors.append(_("“%(metric)s” is too large. Please check the number.") % {"metric": metric.name})
+        elif metric.unit in WHOLE_UNITS and entry.value != entry.value.to_integral_value():
+            errors.append(
+                _("“%(metric)s” counts whole %(unit)s.") % {"metric": metric.name, "unit": metric.unit}
+            )
+        seen.add(metric.id)
+    return errors
+
+
+def _validate_hours(entries, *, branch, date, activity_id):
+    errors = []
+    seen = set()
+    for entry in entries:
+        if entry.volunteer is None and not entry.new_name.strip():
+            errors.append(_("Pick a volunteer or type a new one's name."))
+            continue
+        if entry.volunteer is None and entry.new_kind not in Volunteer.Kind.values:
+            errors.append(_("Choose what kind of volunteer “%(name)s” is.") % {"name": entry.new_name.strip()})
+            continue
+        if entry.volunteer is not None and entry.volunteer.organization_id != branch.id:
+            errors.append(_("“%(name)s” is not a volunteer of this branch.") % {"name": entry.volunteer.name})
+            continue
+        if entry.hours is None or entry.hours <= 0:
+            errors.append(_("Hours must be more than zero."))
+            continue
+        if entry.hours > MAX_DAY_HOURS:
+            errors.append(_("No one serves more than 24 hours a day."))
+            continue
+        key = entry.volunteer.id if entry.volunteer else ("new", entry.new_name.strip())
+        if key in seen:
+            errors.append(_("“%(name)s” is listed twice.") % {"name": _entry_name(entry)})
+        seen.add(key)
+    if errors:
+        return errors
+    # Hours on the same day in other activities count toward the 24 as well.
+    known = [entry for entry in entries if entry.volunteer is not None]
+    if known:
+        elsewhere = dict(
+            ServiceRecord.objects.filter(volunteer__in=[e.volunteer for e in known], activity__date=date)
+            .exclude(activity_id=activity_id)
+            .filter(activity__deleted_at__isnull=True)
+            .values("volunteer_id")
+            .annotate(total=Sum("hours"))
+            .values_list("volunteer_id", "total")
+        )
+        for entry in known:
+            total = entry.hours + (elsewhere.get(entry.volunteer.id) or 0)
+            if total > MAX_DAY_HOURS:
+                errors.append(
+                    _("“%(name)s” would have %(total)s hours on %(date)s in all. A day has 24.")
+                    % {"name": entry.volunteer.name, "total": total.normalize(), "date": date.isoformat()}
+                )
+    return errors
+
+
+def _entry_name(entry):
+    return entry.volunteer.name if entry.volunteer else entry.new_name.strip()
+
+
+def _raise_if(errors):
+    if errors:
+        raise ValidationError(errors)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Writing the parts
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _history_note(activity, actor, reason):
+    activity._history_user = actor
+    activity._change_reason = reason
+
+
+def _save_metrics(activity, entries):
+    existing = {value.metric_id: value for value in activity.metric_values.all()}
+    wanted = {entry.metric.id: entry for entry in entries}
+    for metric_id, value in existing.items():
+        if metric_id not in wanted:
+            value.delete()
+    for metric_id, entry in wanted.items():
+        current = existing.get(metric_id)
+        if current is None:
+            ActivityMetricValue.objects.create(activity=activity, metric=entry.metric, value=entry.value)
+        elif current.value != entry.value:
+            current.value = entry.value
+            current.save(update_fields=["value"])
+
+
+def _volunteer_for(entry, *, branch):
+    if entry.volunteer is not None:
+        return entry.volunteer
+    name = entry.new_name.strip()
+    found = Volunteer.objects.filter(organization=branch, name=name).order_by("-is_active", "id").first()
+    if found is not None:
+        return found
+    kind = entry.new_kind or Volunteer.Kind.OTHER
+    return Volunteer.objects.create(
+        organization=branch, name=name, kind=kind, is_party_member=kind == Volunteer.Kind.PARTY_MEMBER
+    )
+
+
+def _save_hours(activity, entries, *, actor, branch):
+    existing = {record.volunteer_id: record for record in ServiceRecord.objects.filter(activity=activity)}
+    wanted = {}
+    for entry in entries:
+        volunteer = _volunteer_for(entry, branch=branch)
+        if volunteer.id in wanted:
+            raise ValidationError({"service_records": _("“%(name)s” is listed twice.") % {"name": volunteer.name}})
+        wanted[volunteer.id] = (volunteer, entry)
+    errors = []
+    for volunteer_id, record in existing.items():
+        if volunteer_id in wanted:
+            continue
+        if record.status == ServiceRecord.Status.VERIFIED:
+            errors.append(_("The verified hours of “%(name)s” cannot be removed.") % {"name": record.volunteer.name})
+            continue
+        record.deleted_at = timezone.now()
+        record._history_user = actor
+        record.save(update_fields=["deleted_at"])
+    for volunteer_id, (volunteer, entry) in wanted.items():
+        record = existing.get(volunteer_id)
+        content = entry.content.strip()
+        if record is None:
+            ServiceRecord.objects.create(
+                activity=activity, volunteer=volunteer, hours=entry.hours, content=content, recorded_by=actor
+            )
+        elif (record.hours, record.content) != (entry.hours, content):
+            if record.status == ServiceRecord.Status.VERIFIED:
+                errors.append(_("The verified hours of “%(name)s” cannot be changed.") % {"name": volunteer.name})
+                continue
+            record.hours, record.content = entry.hours, content
+            record._history_user = actor
+            record.save(update_fields=["hours", "content"])
+    _raise_if({"service_records": errors} if errors else {})
+
+
+def _apply_photo_changes(activity, changes, *, actor):
+    photos = {photo.id: photo for photo in activity.photos.all()}
+    removed_files = []
+    for change in changes:
+        photo = photos.get(change.photo_id)
+        if photo is None:
+            raise ValidationError({"photos": _("That photo belongs to another activity.")})
+        if change.delete:
+            removed_files += [photo.image.name, photo.thumbnail.name]
+            photo._history_user = actor
+            photo.delete()
+        elif (photo.caption, photo.shows_minors) != (change.caption.strip(), change.shows_minors):
+            photo.caption, photo.shows_minors = change.caption.strip(), change.shows_minors
+            photo._history_user = actor
+            photo.save(update_fields=["caption", "shows_minors"])
+    if removed_files:
+        storage = ActivityPhoto._meta.get_field("image").storage
+        transaction.on_commit(lambda: [storage.delete(name) for name in removed_files if name])
+
+
+class _PhotoFiles:
+    """Files written during one service call, removed again if the call fails (their rows roll back)."""
+
+    def __init__(self):
+        self.names = []
+        self.storage = ActivityPhoto._meta.get_field("image").storage
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            for name in self.names:
+                self.storage.delete(name)
+        return False
+
+
+def _add_photos(activity, new_photos, *, actor, files):
+    if not new_photos:
+        return []
+    if activity.photos.count() + len(new_photos) > MAX_PHOTOS_PER_ACTIVITY:
+        raise ValidationError(
+            {"new_photos": _("An activity has at most %(limit)d photos.") % {"limit": MAX_PHOTOS_PER_ACTIVITY}}
+        )
+    created = []
+    for item in new_photos:
+        photo = ActivityPhoto(
+            activity=activity,
+            caption=item.caption.strip(),
+            shows_minors=item.shows_minors,
+            sha256=item.photo.sha256,
+            width=item.photo.width,
+            height=item.photo.height,
+        )
+        item.photo.image.seek(0)
+        item.photo.thumbnail.seek(0)
+        photo.image.save(item.photo.image.name, item.photo.image, save=False)
+        files.names.append(photo.image.name)
+        photo.thumbnail.save(item.photo.thumbnail.name, item.photo.thumbnail, save=False)
+        files.names.append(photo.thumbnail.name)
+        photo._history_user = actor
+        photo.save()
+        created.append(photo)
+    return created
+
+
+def _duplicates(activity, photos):
+    """For each new photo, the other activities that hold a file with the same content."""
+    hashes = {photo.sha256 for photo in photos if photo.sha256}
+    if not hashes:
+        return []
+    others = {}
+    for twin in (
+        ActivityPhoto.objects.filter(sha256__in=hashes, activity__deleted_at__isnull=True)
+        .exclude(activity_id=activity.id)
+        .select_related("activity")
+        .order_by("id")
+    ):
+        others.setdefault(twin.sha256, {})[twin.activity_id] = twin.activity
+    return [(photo, list(others[photo.sha256].values())) for photo in photos if photo.sha256 in others]
+
+
+def _locked(activity):
+    """The activity's row, read again under a lock so two clicks cannot both change its status."""
+    return Activity.objects.select_for_update().get(pk=activity.pk)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The services
+# ---------------------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def activity_create(
+    *, actor, fields, metric_values=(), service_records=(), new_photos=(), submit=False
+):
+    """Record a new activity as a draft of the actor's branch in the pairing (and submit it at once if asked)."""
+    if not recordable_pairings(actor).filter(pk=fields.pairing.pk).exists():
+        raise PermissionDenied(_("You do not record activities in this pairing."))
+    branch = branch_for(actor, fields.pairing)
+    today = timezone.localdate()
+    errors = _validate_fields(fields, branch=branch, today=today)
+    metric_errors = _validate_metrics(metric_values, program_id=fields.pairing.program_id)
+    hour_errors = _validate_hours(service_records, branch=branch, date=fields.date, activity_id=None)
+    if metric_errors:
+        errors["metric_values"] = metric_errors
+    if hour_errors:
+        errors["service_records"] = hour_errors
+    _raise_if(errors)
+
+    activity = Activity(branch=branch, created_by=actor, status=Status.DRAFT, **_field_values(fields))
+    _history_note(activity, actor, "created")
+    activity.save()
+    with _PhotoFiles() as files:
+        _save_metrics(activity, metric_values)
+        _save_hours(activity, service_records, actor=actor, branch=branch)
+        photos = _add_photos(activity, new_photos, actor=actor, files=files)
+        if submit:
+            _submit(activity, actor)
+    return SaveResult(activity=activity, duplicate_photos=_duplicates(activity, photos))
+
+
+@transaction.atomic
+def activity_update(
+    *, activity, actor, fields, metric_values=(), service_records=(), new_photos=(), photo_changes=(), submit=False
+):
+    """Change an activity the actor may edit (a draft or returned one of their branch; any, for its admin)."""
+    activity = _editable(activity, actor)
+    branch = activity.branch
+    errors = _validate_fields(fields, branch=branch, today=timezone.localdate())
+    if "activity_type" in errors and fields.activity_type.id == activity.activity_type_id:
+        del errors["activity_type"]  # a type retired since the activity was recorded may stay
+    metric_errors = _validate_metrics(metric_values, program_id=fields.pairing.program_id)
+    hour_errors = _validate_hours(service_records, branch=branch, date=fields.date, activity_id=activity.id)
+    if metric_errors:
+        errors["metric_values"] = metric_errors
+    if hour_errors:
+        errors["service_records"] = hour_errors
+    _raise_if(errors)
+
+    for name, value in _field_values(fields).items():
+        setattr(activity, name, value)
+    _history_note(activity, actor, "changed")
+    activity.save()
+    with _PhotoFiles() as files:
+        _save_metrics(activity, metric_values)
+        _save_hours(activity, service_records, actor=actor, branch=branch)
+        _apply_photo_changes(activity, photo_changes, actor=actor)
+        photos = _add_photos(activity, new_photos, actor=actor, files=files)
+        if submit:
+            _submit(activity, actor)
+    return SaveResult(activity=activity, duplicate_photos=_duplicates(activity, photos))
+
+
+def _field_values(fields):
+    values = {name: getattr(fields, name) for name in ActivityFields.__dataclass_fields__}
+    values["title"] = values["title"].strip()
+    values["place"] = (values["place"] or "").strip()
+    return values
+
+
+def _editable(activity, actor):
+    if not Activity.objects.visible_to(actor).filter(pk=activity.pk).exists():
+        raise Activity.DoesNotExist
+    locked = _locked(activity)
+    if not Activity.objects.editable_by(actor).filter(pk=activity.pk).exists():
+        raise PermissionDenied(_("You cannot change this activity now."))
+    return locked
+
+
+def _submit(activity, actor):
+    if activity.status not in (Status.DRAFT, Status.RETURNED):
+        raise ValidationError(_("Only a draft or a returned activity can be submitted."))
+    if activity.date > timezone.localdate():
+        raise ValidationError({"date": _("The date is in the future. Record an activity once it has taken place.")})
+    activity.status = Status.SUBMITTED
+    activity.submitted_at = timezone.now()
+    _history_note(activity, actor, "submitted")
+    activity.save(update_fields=["status", "submitted_at", "updated_at"])
+
+
+@transaction.atomic
+def activity_submit(*, activity, actor):
+    """Send a draft (or a corrected returned activity) to the village for confirmation."""
+    activity = _editable(activity, actor)
+    _submit(activity, actor)
+    return activity
+
+
+def _confirmable(activity, actor):
+    if not Activity.objects.visible_to(actor).filter(pk=activity.pk).exists():
+        raise Activity.DoesNotExist
+    locked = _locked(activity)
+    if not Activity.objects.confirmable_by(actor).filter(pk=activity.pk).exists():
+        scope = scope_for(actor)
+        if not (scope.is_superuser or locked.pairing.supported_id in scope.village_orgs):
+            raise PermissionDenied(_("Only the village committee confirms this activity."))
+        raise ValidationError(_("This activity is not waiting for confirmation."))
+    return locked
+
+
+@transaction.atomic
+def activity_confirm(*, activity, actor):
+    """The village committee confirms (验单) a submitted activity."""
+    activity = _confirmable(activity, actor)
+    activity.status = Status.CONFIRMED
+    activity.confirmed_at = timezone.now()
+    activity.confirmed_by = actor
+    _history_note(activity, actor, "confirmed")
+    activity.save(update_fields=["status", "confirmed_at", "confirmed_by", "updated_at"])
+    return activity
+
+
+RETURN_COMMENT_MAX = Activity._meta.get_field("return_comment").max_length
+
+
+@transaction.atomic
+def activity_return(*, activity, actor, comment):
+    """The village committee returns a submitted activity to the branch with what needs correcting."""
+    comment = (comment or "").strip()
+    if not comment:
+        raise ValidationError({"comment": _("Say what should be corrected.")})
+    if len(comment) > RETURN_COMMENT_MAX:
+        raise ValidationError({"comment": _("At most %(limit)d characters.") % {"limit": RETURN_COMMENT_MAX}})
+    activity = _confirmable(activity, actor)
+    activity.status = Status.RETURNED
+    activity.return_comment = comment
+    _history_note(activity, actor, "returned")
+    activity.save(update_fields=["status", "return_comment", "updated_at"])
+    return activity
