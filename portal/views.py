@@ -1,16 +1,9 @@
-from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-
-
-@login_required
-def home(request):
-    memberships = request.user.memberships.select_related("organization")
-    return render(request, "portal/home.html", {"memberships": memberships})
 
 
 def admin_login(request, extra_context=None):

@@ -22,9 +22,31 @@ def every(status, anonymous=LOGIN):
     return row(anonymous, *([status] * 7))
 
 
+def matrix_activity():
+    """The `objects` fixture's activity: a draft of `branch` in the world's pairing."""
+    from activities.models import Activity
+
+    return Activity.objects.order_by("pk").first()
+
+
 # name -> (how to build the URL from the objects, expected per role)
 PAGES = {
     "home": (lambda o: reverse("home"), every(200)),
+    # activities: the matrix's activity is a draft of `branch`: only the supporting side sees it (404 for the
+    # village and the other branch); its secretary and the program admin edit it, the committee reads it.
+    # Submit and confirm take POST only (GET: 405); returning it is the village's (a draft: 404 to the
+    # village, 403 to the supporting side, and the superuser is sent to the detail page: 302). The fixture's
+    # photo has no file on disk (404); tests/activities serve real ones.
+    "activities:list": (lambda o: reverse("activities:list"), every(200)),
+    "activities:export": (lambda o: reverse("activities:export"), every(200)),
+    "activities:create": (lambda o: reverse("activities:create"), row(LOGIN, 403, 403, 200, 200, 403, 403, 403)),
+    "activities:detail": (lambda o: reverse("activities:detail", args=[matrix_activity().pk]), row(LOGIN, 404, 404, 404, 200, 200, 200, 200)),
+    "activities:update": (lambda o: reverse("activities:update", args=[matrix_activity().pk]), row(LOGIN, 404, 404, 404, 200, 403, 200, 200)),
+    "activities:submit": (lambda o: reverse("activities:submit", args=[matrix_activity().pk]), every(405)),
+    "activities:confirm": (lambda o: reverse("activities:confirm", args=[matrix_activity().pk]), every(405)),
+    "activities:return": (lambda o: reverse("activities:return", args=[matrix_activity().pk]), row(LOGIN, 404, 404, 404, 403, 403, 403, 302)),
+    "activities:photo": (lambda o: reverse("activities:photo", args=[matrix_activity().photos.get().pk]), every(404)),
+    "activities:photo_thumb": (lambda o: reverse("activities:photo_thumb", args=[matrix_activity().photos.get().pk]), every(404)),
     "healthz": (lambda o: reverse("healthz"), every(200, anonymous=200)),
     "set_language": (lambda o: reverse("set_language"), every(302, anonymous=302)),
     # allauth: the entrance pages are for anonymous visitors; signed-in users are sent home

@@ -1,0 +1,382 @@
+"""The activity form (with formsets for outcome figures, volunteer hours and photos) and the return form.
+
+Forms parse and give quick feedback; the services in activities/services.py decide (permission, pairing,
+program, branch), so their errors are mapped back onto these forms by the views."""
+
+from decimal import Decimal
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from activities import images
+from activities.models import Activity, ActivityType, Need
+from activities.services import MAX_METRIC_VALUE, MAX_PEOPLE, MAX_SERVED, RETURN_COMMENT_MAX
+from pairings.models import Metric, PlanItem
+from volunteers.models import Volunteer
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
+
+
+class TimeInput(forms.TimeInput):
+    input_type = "time"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%H:%M")
+
+
+def _count_field(label, limit):
+    return forms.IntegerField(
+        label=label,
+        min_value=0,
+        max_value=limit,
+        initial=0,
+        required=False,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "min": 0, "max": limit}),
+        error_messages={
+            "min_value": _("Enter zero or more."),
+            "max_value": _("At most %(limit_value)s. Please check the number."),
+            "invalid": _("Enter a whole number."),
+        },
+    )
+
+
+class PairingChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj} · {obj.program.name}" if getattr(self, "show_program", False) else str(obj)
+
+
+class ScopedChoiceField(forms.ModelChoiceField):
+    """A plan item or need; its label names its pairing when the form offers more than one pairing."""
+
+    pairing_labels = None  # {pairing id: label}, set by the form when it offers several pairings
+    pairing_of = None
+
+    def label_from_instance(self, obj):
+        if self.pairing_labels:
+            return f"{self.pairing_labels.get(self.pairing_of(obj), '')} · {obj}"
+        return str(obj)
+
+
+class ActivityForm(forms.Form):
+    pairing = PairingChoiceField(queryset=None, label=_("Pairing"), empty_label=None)
+    activity_type = forms.ModelChoiceField(queryset=None, label=_("Type"), empty_label=_("Choose a type"))
+    title = forms.CharField(label=_("Title"), max_length=120)
+    date = forms.DateField(label=_("Date"), widget=DateInput())
+    start_time = forms.TimeField(label=_("Start"), required=False, widget=TimeInput())
+    end_time = forms.TimeField(label=_("End"), required=False, widget=TimeInput())
+    place = forms.CharField(label=_("Place"), max_length=120, required=False)
+    description = forms.CharField(
+        label=_("What was done"), required=False, widget=forms.Textarea(attrs={"rows": 4})
+    )
+    plan_item = ScopedChoiceField(
+        queryset=None, label=_("Plan item it serves"), required=False, empty_label=_("None")
+    )
+    need = ScopedChoiceField(queryset=None, label=_("Need it answers"), required=False, empty_label=_("None"))
+    party_members = _count_field(_("Party members"), MAX_PEOPLE)
+    teachers = _count_field(_("Teachers"), MAX_PEOPLE)
+    students = _count_field(_("Students"), MAX_PEOPLE)
+    residents_served = _count_field(_("Residents served (人次)"), MAX_SERVED)
+
+    def __init__(self, *args, pairings, activity=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        pairings = pairings.select_related("supporter", "supported", "program")
+        pairing_list = list(pairings)
+        self.fields["pairing"].queryset = pairings
+        self.fields["pairing"].show_program = len({p.program_id for p in pairing_list}) > 1
+        types = ActivityType.objects.filter(is_active=True)
+        if activity is not None:
+            types = ActivityType.objects.filter(pk=activity.activity_type_id) | types
+        self.fields["activity_type"].queryset = types.order_by("order", "id")
+        labels = {p.id: str(p) for p in pairing_list}
+
+        items = PlanItem.objects.filter(plan__pairing__in=pairings).exclude(status=PlanItem.Status.CANCELLED)
+        needs = Need.objects.filter(pairing__in=pairings, status__in=[Need.Status.OPEN, Need.Status.CLAIMED])
+        if activity is not None:
+            if activity.plan_item_id:
+                items = items | PlanItem.objects.filter(pk=activity.plan_item_id)
+            if activity.need_id:
+                needs = needs | Need.objects.filter(pk=activity.need_id)
+        items = items.select_related("plan").order_by("plan__pairing", "-plan__year", "order", "id")
+        needs = needs.order_by("pairing", "-raised_at")
+        for name, queryset, pairing_of in (
+            ("plan_item", items, lambda obj: obj.plan.pairing_id),
+            ("need", needs, lambda obj: obj.pairing_id),
+        ):
+            field = self.fields[name]
+            field.queryset = queryset
+            if len(labels) > 1:
+                field.pairing_labels, field.pairing_of = labels, pairing_of
+        self.fields["date"].widget.attrs["max"] = timezone.localdate().isoformat()
+        for name in ("title", "place"):
+            self.fields[name].widget.attrs["autocomplete"] = "off"
+
+    def clean_date(self):
+        date = self.cleaned_data["date"]
+        if date > timezone.localdate():
+            raise forms.ValidationError(_("The date is in the future. Record an activity once it has taken place."))
+        return date
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("start_time"), data.get("end_time")
+        if start and end and end < start:
+            self.add_error("end_time", _("The end is before the start."))
+        for name in ("party_members", "teachers", "students", "residents_served"):
+            if name in data and data[name] is None:
+                data[name] = 0
+        return data
+
+
+class MetricChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.name}（{obj.unit}）"
+
+
+class MetricValueForm(forms.Form):
+    metric = MetricChoiceField(queryset=Metric.objects.none(), label=_("Figure"), required=False,
+                               empty_label=_("Choose a figure"))
+    value = forms.DecimalField(
+        label=_("Value"),
+        required=False,
+        min_value=0,
+        max_value=MAX_METRIC_VALUE,
+        max_digits=14,
+        decimal_places=2,
+        widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "any", "min": 0}),
+        error_messages={
+            "min_value": _("Cannot be negative."),
+            "max_value": _("Too large. Please check the number."),
+            "invalid": _("Enter a number."),
+        },
+    )
+
+    def __init__(self, *args, metrics, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["metric"].queryset = metrics
+
+    def clean(self):
+        data = super().clean()
+        if data.get("value") is not None and not data.get("metric") and "metric" not in self.errors:
+            self.add_error("metric", _("Choose which figure this number is."))
+        return data
+
+    @property
+    def entry(self):
+        data = getattr(self, "cleaned_data", {})
+        if data.get("metric") and data.get("value") is not None:
+            return data["metric"], data["value"]
+        return None
+
+
+class BaseMetricFormSet(forms.BaseFormSet):
+    def __init__(self, *args, metrics, **kwargs):
+        self.metrics = metrics
+        super().__init__(*args, **kwargs)
+
+    def get_form_kwargs(self, index):
+        return {**super().get_form_kwargs(index), "metrics": self.metrics}
+
+    @property
+    def empty_form(self):
+        form = self.form(
+            auto_id=self.auto_id, prefix=self.add_prefix("__prefix__"), empty_permitted=True,
+            use_required_attribute=False, renderer=self.renderer, metrics=self.metrics,
+        )
+        self.add_fields(form, None)
+        return form
+
+    def clean(self):
+        seen = set()
+        for form in self.forms:
+            entry = getattr(form, "entry", None)
+            if entry is None:
+                continue
+            if entry[0].id in seen:
+                raise forms.ValidationError(_("“%(metric)s” is given twice.") % {"metric": entry[0].name})
+            seen.add(entry[0].id)
+
+    def entries(self):
+        return [form.entry for form in self.forms if form.entry is not None]
+
+
+def metric_formset(*, metrics, initial, data=None, extra=1):
+    cls = forms.formset_factory(
+        MetricValueForm, formset=BaseMetricFormSet, extra=extra, max_num=60, validate_max=True, absolute_max=60
+    )
+    return cls(data, prefix="metrics", initial=initial, metrics=metrics)
+
+
+class VolunteerChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.name}（{obj.get_kind_display()}）"
+
+
+class ServiceRecordForm(forms.Form):
+    volunteer = VolunteerChoiceField(
+        queryset=Volunteer.objects.none(), label=_("Volunteer"), required=False, empty_label=_("Pick a volunteer")
+    )
+    new_name = forms.CharField(
+        label=_("or a new volunteer"), max_length=60, required=False,
+        widget=forms.TextInput(attrs={"placeholder": _("Name"), "autocomplete": "off"}),
+    )
+    new_kind = forms.ChoiceField(label=_("Kind"), choices=Volunteer.Kind.choices, required=False,
+                                 initial=Volunteer.Kind.PARTY_MEMBER)
+    hours = forms.DecimalField(
+        label=_("Hours"),
+        required=False,
+        max_digits=4,
+        decimal_places=1,
+        widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.5", "min": "0.5", "max": "24"}),
+        error_messages={"invalid": _("Enter hours as a number, e.g. 2.5."),
+                        "max_decimal_places": _("At most one decimal place, e.g. 2.5.")},
+    )
+    content = forms.CharField(label=_("What they did"), max_length=120, required=False)
+
+    def __init__(self, *args, volunteers, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["volunteer"].queryset = volunteers
+
+    def clean(self):
+        data = super().clean()
+        volunteer, name, hours = data.get("volunteer"), (data.get("new_name") or "").strip(), data.get("hours")
+        if not volunteer and not name and hours is None and not data.get("content") and not self.errors:
+            return data  # an empty row
+        if volunteer and name:
+            self.add_error("new_name", _("Pick a volunteer or type a new name, not both."))
+        elif not volunteer and not name and "volunteer" not in self.errors:
+            self.add_error("volunteer", _("Pick a volunteer or type a new one's name."))
+        if hours is None:
+            if "hours" not in self.errors:
+                self.add_error("hours", _("How many hours?"))
+        elif hours <= 0:
+            self.add_error("hours", _("Hours must be more than zero."))
+        elif hours > 24:
+            self.add_error("hours", _("No one serves more than 24 hours a day."))
+        if name and not data.get("new_kind"):
+            data["new_kind"] = Volunteer.Kind.PARTY_MEMBER
+        return data
+
+    @property
+    def entry(self):
+        data = getattr(self, "cleaned_data", {})
+        volunteer, name, hours = data.get("volunteer"), (data.get("new_name") or "").strip(), data.get("hours")
+        if hours is None or not (volunteer or name):
+            return None
+        return {
+            "volunteer": volunteer,
+            "new_name": "" if volunteer else name,
+            "new_kind": data.get("new_kind") or Volunteer.Kind.PARTY_MEMBER,
+            "hours": Decimal(hours),
+            "content": data.get("content") or "",
+        }
+
+
+class BaseServiceRecordFormSet(forms.BaseFormSet):
+    def __init__(self, *args, volunteers, **kwargs):
+        self.volunteers = volunteers
+        super().__init__(*args, **kwargs)
+
+    def get_form_kwargs(self, index):
+        return {**super().get_form_kwargs(index), "volunteers": self.volunteers}
+
+    @property
+    def empty_form(self):
+        form = self.form(
+            auto_id=self.auto_id, prefix=self.add_prefix("__prefix__"), empty_permitted=True,
+            use_required_attribute=False, renderer=self.renderer, volunteers=self.volunteers,
+        )
+        self.add_fields(form, None)
+        return form
+
+    def clean(self):
+        seen = set()
+        for form in self.forms:
+            entry = getattr(form, "entry", None)
+            if entry is None:
+                continue
+            key = entry["volunteer"].id if entry["volunteer"] else entry["new_name"]
+            if key in seen:
+                name = entry["volunteer"].name if entry["volunteer"] else entry["new_name"]
+                raise forms.ValidationError(_("“%(name)s” is listed twice.") % {"name": name})
+            seen.add(key)
+
+    def entries(self):
+        return [form.entry for form in self.forms if form.entry is not None]
+
+
+def service_record_formset(*, volunteers, initial, data=None, extra=2):
+    cls = forms.formset_factory(
+        ServiceRecordForm, formset=BaseServiceRecordFormSet, extra=extra, max_num=200, validate_max=True,
+        absolute_max=200,
+    )
+    return cls(data, prefix="hours", initial=initial, volunteers=volunteers)
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultiplePhotoField(forms.FileField):
+    """Several photos in one <input type=file multiple>; each is checked and re-encoded by activities.images."""
+
+    widget = MultipleFileInput(attrs={"accept": images.ACCEPTED_CONTENT_TYPES})
+
+    def clean(self, data, initial=None):
+        files = [item for item in (data if isinstance(data, (list, tuple)) else [data]) if item]
+        if len(files) > MAX_PHOTOS_PER_UPLOAD:
+            raise forms.ValidationError(
+                _("Choose at most %(limit)d photos at a time.") % {"limit": MAX_PHOTOS_PER_UPLOAD}
+            )
+        cleaned, errors = [], []
+        for upload in files:
+            try:
+                cleaned.append(images.clean_photo(upload))
+            except forms.ValidationError as exc:
+                errors.extend(exc.messages)
+        if errors:
+            raise forms.ValidationError(errors)
+        return cleaned
+
+
+MAX_PHOTOS_PER_UPLOAD = 12
+
+
+class PhotoUploadForm(forms.Form):
+    new_photos = MultiplePhotoField(label=_("Add photos"), required=False,
+                                    help_text=_("JPEG, PNG or WebP. Location and other hidden data are removed."))
+    new_photos_show_minors = forms.BooleanField(label=_("These photos show minors"), required=False)
+
+
+class PhotoEditForm(forms.Form):
+    photo_id = forms.IntegerField(widget=forms.HiddenInput)
+    caption = forms.CharField(label=_("Caption"), max_length=120, required=False)
+    shows_minors = forms.BooleanField(label=_("Shows minors"), required=False)
+    delete = forms.BooleanField(label=_("Remove"), required=False)
+
+
+def photo_formset(*, photos, data=None):
+    cls = forms.formset_factory(PhotoEditForm, extra=0, max_num=images.MAX_PHOTOS_PER_ACTIVITY, absolute_max=60)
+    initial = [
+        {"photo_id": photo.id, "caption": photo.caption, "shows_minors": photo.shows_minors} for photo in photos
+    ]
+    formset = cls(data, prefix="photos", initial=initial)
+    by_id = {photo.id: photo for photo in photos}
+    for form, row in zip(formset.forms, initial):
+        form.photo = by_id.get(row["photo_id"])
+    return formset
+
+
+class ReturnForm(forms.Form):
+    comment = forms.CharField(
+        label=_("What should be corrected"),
+        max_length=RETURN_COMMENT_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": _("Say what should be corrected.")},
+    )
+

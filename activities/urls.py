@@ -1,0 +1,18 @@
+from django.urls import path
+
+from activities import views
+
+app_name = "activities"
+
+urlpatterns = [
+    path("", views.ActivityListView.as_view(), name="list"),
+    path("export.csv", views.ActivityExportView.as_view(), name="export"),
+    path("new/", views.ActivityCreateView.as_view(), name="create"),
+    path("<int:pk>/", views.ActivityDetailView.as_view(), name="detail"),
+    path("<int:pk>/edit/", views.ActivityUpdateView.as_view(), name="update"),
+    path("<int:pk>/submit/", views.ActivitySubmitView.as_view(), name="submit"),
+    path("<int:pk>/confirm/", views.ActivityConfirmView.as_view(), name="confirm"),
+    path("<int:pk>/return/", views.ActivityReturnView.as_view(), name="return"),
+    path("photos/<int:pk>/", views.PhotoView.as_view(), name="photo"),
+    path("photos/<int:pk>/thumb/", views.ThumbnailView.as_view(), name="photo_thumb"),
+]

@@ -1,0 +1,509 @@
+"""Activity pages: list (and its CSV), detail, the form (new and edit), submit, confirm, return, photos.
+
+Thin: each view parses the request, asks a selector or calls a service, and renders. Who may do what is
+decided by the models' QuerySets through ScopedObjectMixin: outside the scope 404, visible but not
+allowed 403."""
+
+import csv
+import datetime
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views import View
+from django.views.generic import DetailView
+from django.views.generic.detail import SingleObjectMixin
+
+from activities import selectors, services
+from activities.filters import ActivityFilter
+from activities.forms import (
+    ActivityForm,
+    PhotoUploadForm,
+    ReturnForm,
+    metric_formset,
+    photo_formset,
+    service_record_formset,
+)
+from activities.models import Activity, ActivityPhoto
+from pairings.models import Metric, Pairing, PairingBranch
+from portal.permissions import ScopedObjectMixin, scope_for
+from volunteers.models import Volunteer
+
+PAGE_SIZE = 25
+
+
+# ---------------------------------------------------------------------------------------------------------
+# List and CSV
+# ---------------------------------------------------------------------------------------------------------
+
+
+class ActivityListView(LoginRequiredMixin, View):
+    template_name = "activities/list.html"
+
+    def get(self, request):
+        filterset = ActivityFilter(request.GET or None, queryset=selectors.activity_list(request.user), request=request)
+        valid = not filterset.is_bound or filterset.is_valid()
+        rows = filterset.qs if valid else Activity.objects.none()
+        page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+        return render(
+            request,
+            self.template_name,
+            {
+                "filter": filterset,
+                "page": page,
+                "filtered": bool(filterset.is_bound and any(v for k, v in request.GET.items() if k != "page")),
+                "can_record": services.can_record(request.user),
+            },
+        )
+
+
+# A cell a spreadsheet would read as a formula starts with one of these (and tab/CR can hide one).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value):
+    """A value as a CSV cell that Excel and WPS show as text, never run as a formula."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime.time):
+        return value.strftime("%H:%M")
+    text = str(value)
+    if text.startswith(FORMULA_START):
+        return "'" + text
+    return text
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _csv_rows(activities):
+    writer = csv.writer(_Echo())
+    yield "\ufeff"  # a BOM, so Excel and WPS read UTF-8 (Chinese) correctly
+    yield writer.writerow(
+        [
+            _("Date"), _("Start"), _("End"), _("Program"), _("Pairing"), _("Branch"), _("Type"), _("Title"),
+            _("Place"), _("Status"), _("Party members"), _("Teachers"), _("Students"), _("Residents served (人次)"),
+            _("Volunteer hours"), _("Photos"), _("Outcome figures"), _("Description"),
+        ]
+    )
+    for activity in activities.iterator(chunk_size=500):
+        figures = "; ".join(
+            f"{value.metric.name} {value.value.normalize():f} {value.metric.unit}"
+            for value in activity.metric_values.all()
+        )
+        yield writer.writerow(
+            [
+                csv_cell(cell)
+                for cell in (
+                    activity.date.isoformat(), activity.start_time, activity.end_time, activity.pairing.program.name,
+                    str(activity.pairing), activity.branch.name, activity.activity_type.name, activity.title,
+                    activity.place, activity.get_status_display(), activity.party_members, activity.teachers,
+                    activity.students, activity.residents_served, f"{activity.hours_total.normalize():f}",
+                    activity.photo_count, figures, activity.description,
+                )
+            ]
+        )
+
+
+class ActivityExportView(LoginRequiredMixin, View):
+    """The list's rows under the same filters, as a CSV file for Excel and WPS."""
+
+    def get(self, request):
+        filterset = ActivityFilter(
+            request.GET or None, queryset=selectors.activity_export(request.user), request=request
+        )
+        if filterset.is_bound and not filterset.is_valid():
+            return ActivityListView.as_view()(request)
+        response = StreamingHttpResponse(_csv_rows(filterset.qs), content_type="text/csv; charset=utf-8")
+        stamp = timezone.localdate().strftime("%Y%m%d")
+        response["Content-Disposition"] = f'attachment; filename="activities-{stamp}.csv"'
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Detail
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _can(queryset_method, user, activity):
+    return queryset_method(user).filter(pk=activity.pk).exists()
+
+
+def is_confirmer(user, activity):
+    """Whether the user confirms for the activity's village (whatever the activity's status now)."""
+    scope = scope_for(user)
+    return scope.is_superuser or activity.pairing.supported_id in scope.village_orgs
+
+
+class ActivityDetailView(LoginRequiredMixin, ScopedObjectMixin, DetailView):
+    model = Activity
+    template_name = "activities/detail.html"
+    context_object_name = "activity"
+
+    def get_queryset(self):
+        return selectors.activity_detail(self.request.user)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user, activity = self.request.user, self.object
+        can_edit = _can(Activity.objects.editable_by, user, activity)
+        can_confirm = activity.status == Activity.Status.SUBMITTED and _can(
+            Activity.objects.confirmable_by, user, activity
+        )
+        photos = list(activity.photos.all())
+        duplicates = selectors.duplicate_photos(activity, user) if can_edit else {}
+        context.update(
+            {
+                "can_edit": can_edit,
+                "can_submit": can_edit and activity.status in (Activity.Status.DRAFT, Activity.Status.RETURNED),
+                "can_confirm": can_confirm,
+                "return_form": ReturnForm() if can_confirm else None,
+                "photos": [(photo, duplicates.get(photo.id)) for photo in photos],
+                "metric_values": list(activity.metric_values.all()),
+                "service_records": list(activity.service_records.all()),
+                "hours_total": sum((record.hours for record in activity.service_records.all()), start=0),
+                "history": selectors.status_history(activity),
+            }
+        )
+        return context
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The form: new and edit
+# ---------------------------------------------------------------------------------------------------------
+
+
+class ActivityFormMixin:
+    template_name = "activities/form.html"
+    activity = None
+
+    # what the form may offer -------------------------------------------------------------------------
+
+    def pairings(self):
+        if self.activity is None:
+            return services.recordable_pairings(self.request.user)
+        return Pairing.objects.filter(pairing_branches__branch_id=self.activity.branch_id)
+
+    def branch_ids(self):
+        if self.activity is None:
+            pairings = self.pairings()
+            scope = scope_for(self.request.user)
+            return list(
+                PairingBranch.objects.filter(pairing__in=pairings, branch_id__in=scope.secretary_orgs)
+                .values_list("branch_id", flat=True)
+                .distinct()
+            )
+        return [self.activity.branch_id]
+
+    def metrics(self, pairings):
+        return Metric.objects.filter(program__pairings__in=pairings).distinct().order_by("program", "order", "id")
+
+    def volunteers(self):
+        queryset = Volunteer.objects.filter(organization_id__in=self.branch_ids(), is_active=True)
+        if self.activity is not None:  # someone since marked inactive still shows on the records they have
+            in_use = self.activity.service_records.values("volunteer_id")
+            queryset = queryset | Volunteer.objects.filter(id__in=in_use)
+        return queryset.order_by("name", "id")
+
+    # building the forms ------------------------------------------------------------------------------
+
+    def build(self, data=None, files=None):
+        request, activity = self.request, self.activity
+        pairings = self.pairings()
+        metrics = self.metrics(pairings)
+        if activity is None:
+            initial = {"date": timezone.localdate()}
+            programs = list(pairings.values_list("program_id", flat=True).distinct()[:2])
+            if len(programs) == 1:
+                metric_initial = [{"metric": m} for m in metrics if m.program_id == programs[0]]
+                metric_extra = 0 if metric_initial else 2
+            else:
+                metric_initial, metric_extra = [], 3
+            hours_initial, hours_extra = [], 3
+        else:
+            initial = {
+                name: getattr(activity, name)
+                for name in (
+                    "pairing", "activity_type", "title", "date", "start_time", "end_time", "place", "description",
+                    "plan_item", "need", "party_members", "teachers", "students", "residents_served",
+                )
+            }
+            values = {value.metric_id: value for value in activity.metric_values.select_related("metric")}
+            program_metrics = [m for m in metrics if m.program_id == activity.pairing.program_id]
+            metric_initial = [
+                {"metric": m, "value": values.pop(m.id).value if m.id in values else None} for m in program_metrics
+            ]
+            metric_initial += [{"metric": value.metric, "value": value.value} for value in values.values()]
+            metric_extra = 0 if metric_initial else 2
+            records = activity.service_records.select_related("volunteer").order_by("id")
+            hours_initial = [
+                {"volunteer": r.volunteer, "hours": r.hours, "content": r.content} for r in records
+            ]
+            hours_extra = 2
+        forms = {
+            "form": ActivityForm(data, initial=initial, pairings=pairings, activity=activity),
+            "metrics": metric_formset(metrics=metrics, initial=metric_initial, data=data, extra=metric_extra),
+            "hours": service_record_formset(
+                volunteers=self.volunteers(), initial=hours_initial, data=data, extra=hours_extra
+            ),
+            "upload": PhotoUploadForm(data, files),
+        }
+        if activity is not None:
+            forms["photos"] = photo_formset(photos=list(activity.photos.order_by("id")), data=data)
+        return forms
+
+    def render_forms(self, forms, status=200):
+        files_lost = self.request.method == "POST" and bool(self.request.FILES)
+        context = {
+            **forms,
+            "activity": self.activity,
+            "files_lost": files_lost,
+            "metric_units": {m.id: m.unit for m in forms["metrics"].metrics},
+        }
+        return render(self.request, self.template_name, context, status=status)
+
+    def valid(self, forms):
+        return all(form.is_valid() for form in forms.values())
+
+    def service_arguments(self, forms):
+        data = forms["form"].cleaned_data
+        fields = services.ActivityFields(
+            **{name: data.get(name) for name in services.ActivityFields.__dataclass_fields__}
+        )
+        for name in services.PEOPLE_FIELDS:
+            if getattr(fields, name) is None:
+                setattr(fields, name, 0)
+        fields.place = fields.place or ""
+        fields.description = fields.description or ""
+        upload = forms["upload"].cleaned_data
+        arguments = {
+            "fields": fields,
+            "metric_values": [services.MetricEntry(metric=m, value=v) for m, v in forms["metrics"].entries()],
+            "service_records": [services.HoursEntry(**entry) for entry in forms["hours"].entries()],
+            "new_photos": [
+                services.NewPhoto(photo=photo, shows_minors=upload.get("new_photos_show_minors", False))
+                for photo in upload.get("new_photos") or []
+            ],
+            "submit": self.request.POST.get("action") == "submit",
+        }
+        if "photos" in forms:
+            arguments["photo_changes"] = [
+                services.PhotoChange(
+                    photo_id=form.cleaned_data["photo_id"],
+                    caption=form.cleaned_data.get("caption") or "",
+                    shows_minors=form.cleaned_data.get("shows_minors", False),
+                    delete=form.cleaned_data.get("delete", False),
+                )
+                for form in forms["photos"].forms
+                if form.cleaned_data.get("photo_id")
+            ]
+        return arguments
+
+    def attach_errors(self, forms, error):
+        """Put a service's ValidationError where it belongs on the forms."""
+        if not hasattr(error, "error_dict"):
+            forms["form"].add_error(None, error)
+            return
+        targets = {"metric_values": "metrics", "service_records": "hours", "photos": "photos"}
+        for name, errors in error.error_dict.items():
+            messages_ = [message for e in errors for message in e.messages]
+            if name in targets and targets[name] in forms:
+                formset = forms[targets[name]]
+                formset.non_form_errors()
+                formset._non_form_errors = formset.error_class(
+                    list(formset._non_form_errors) + messages_, error_class="nonform", renderer=formset.renderer
+                )
+            elif name == "new_photos":
+                forms["upload"].add_error("new_photos", messages_)
+            elif name in forms["form"].fields:
+                forms["form"].add_error(name, messages_)
+            else:
+                forms["form"].add_error(None, messages_)
+
+    def post(self, request, *args, **kwargs):
+        self.prepare()
+        forms = self.build(request.POST, request.FILES)
+        if not self.valid(forms):
+            return self.render_forms(forms)
+        try:
+            result = self.save(self.service_arguments(forms))
+        except ValidationError as error:
+            self.attach_errors(forms, error)
+            return self.render_forms(forms)
+        self.announce(result)
+        return redirect(reverse("activities:detail", args=[result.activity.pk]))
+
+    def get(self, request, *args, **kwargs):
+        self.prepare()
+        return self.render_forms(self.build())
+
+    def announce(self, result):
+        activity = result.activity
+        if activity.status == Activity.Status.SUBMITTED and self.request.POST.get("action") == "submit":
+            messages.success(self.request, _("Submitted to the village for confirmation."))
+        else:
+            messages.success(self.request, _("Saved."))
+        for photo, others in result.duplicate_photos:
+            titles = "、".join(f"“{other.title}”（{date_format(other.date)}）" for other in others[:3])
+            messages.warning(
+                self.request,
+                ngettext(
+                    "A photo you added is the same file as one in %(titles)s. Please check it belongs here.",
+                    "A photo you added is the same file as those in %(titles)s. Please check it belongs here.",
+                    len(others),
+                )
+                % {"titles": titles},
+            )
+
+
+class ActivityCreateView(LoginRequiredMixin, ActivityFormMixin, View):
+    def prepare(self):
+        if not services.can_record(self.request.user):
+            raise PermissionDenied
+
+    def save(self, arguments):
+        try:
+            return services.activity_create(actor=self.request.user, **arguments)
+        except PermissionDenied as exc:
+            raise ValidationError({"pairing": str(exc) or _("You do not record activities in this pairing.")})
+
+
+class ActivityUpdateView(LoginRequiredMixin, ScopedObjectMixin, SingleObjectMixin, ActivityFormMixin, View):
+    model = Activity
+    needs_edit = True
+
+    def get_queryset(self):
+        return Activity.objects.visible_to(self.request.user).select_related("pairing", "branch")
+
+    def prepare(self):
+        self.object = self.activity = self.get_object()
+
+    def save(self, arguments):
+        return services.activity_update(activity=self.activity, actor=self.request.user, **arguments)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Status changes
+# ---------------------------------------------------------------------------------------------------------
+
+
+class ActivityActionView(LoginRequiredMixin, ScopedObjectMixin, SingleObjectMixin, View):
+    model = Activity
+    http_method_names = ["post"]
+
+    def get_queryset(self):
+        return Activity.objects.visible_to(self.request.user).select_related("pairing")
+
+    def done(self, activity):
+        return redirect(reverse("activities:detail", args=[activity.pk]))
+
+    def post(self, request, *args, **kwargs):
+        activity = self.get_object()
+        try:
+            self.act(activity)
+        except ValidationError as error:
+            for message in error.messages:
+                messages.error(request, message)
+        return self.done(activity)
+
+
+class ActivitySubmitView(ActivityActionView):
+    needs_edit = True
+
+    def act(self, activity):
+        services.activity_submit(activity=activity, actor=self.request.user)
+        messages.success(self.request, _("Submitted to the village for confirmation."))
+
+
+class ConfirmerMixin:
+    def permission_check(self, obj):
+        return is_confirmer(self.request.user, obj)
+
+
+class ActivityConfirmView(ConfirmerMixin, ActivityActionView):
+    def act(self, activity):
+        services.activity_confirm(activity=activity, actor=self.request.user)
+        messages.success(self.request, _("Confirmed. Thank you."))
+
+    def done(self, activity):
+        return redirect(reverse("home"))
+
+
+class ActivityReturnView(LoginRequiredMixin, ConfirmerMixin, ScopedObjectMixin, SingleObjectMixin, View):
+    model = Activity
+    template_name = "activities/return.html"
+
+    def get_queryset(self):
+        return Activity.objects.visible_to(self.request.user).select_related(
+            "pairing__supporter", "pairing__supported", "branch", "activity_type"
+        )
+
+    def not_waiting(self, activity):
+        messages.info(self.request, _("This activity is not waiting for confirmation."))
+        return redirect(reverse("activities:detail", args=[activity.pk]))
+
+    def get(self, request, *args, **kwargs):
+        activity = self.get_object()
+        if activity.status != Activity.Status.SUBMITTED:
+            return self.not_waiting(activity)
+        return render(request, self.template_name, {"activity": activity, "form": ReturnForm()})
+
+    def post(self, request, *args, **kwargs):
+        activity = self.get_object()
+        form = ReturnForm(request.POST)
+        if form.is_valid():
+            try:
+                services.activity_return(activity=activity, actor=request.user, comment=form.cleaned_data["comment"])
+            except ValidationError as error:
+                if hasattr(error, "error_dict") and "comment" in error.error_dict:
+                    form.add_error("comment", error.error_dict["comment"])
+                else:
+                    for message in error.messages:
+                        messages.error(request, message)
+                    return redirect(reverse("activities:detail", args=[activity.pk]))
+            else:
+                messages.success(request, _("Returned to the branch with your comment."))
+                return redirect(reverse("home"))
+        return render(request, self.template_name, {"activity": activity, "form": form})
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Photos: never served by URL, only here, after the scope check
+# ---------------------------------------------------------------------------------------------------------
+
+
+class PhotoView(LoginRequiredMixin, View):
+    variant = "image"
+
+    def get(self, request, pk):
+        photo = ActivityPhoto.objects.visible_to(request.user).filter(pk=pk).first()
+        if photo is None:
+            raise Http404
+        file = getattr(photo, self.variant)
+        if not file or not file.name:
+            raise Http404
+        try:
+            handle = file.storage.open(file.name, "rb")
+        except (FileNotFoundError, OSError):
+            raise Http404 from None
+        suffix = "-thumb" if self.variant == "thumbnail" else ""
+        response = FileResponse(handle, content_type="image/jpeg", filename=f"photo-{photo.pk}{suffix}.jpg")
+        response["Content-Disposition"] = f'inline; filename="photo-{photo.pk}{suffix}.jpg"'
+        response["Cache-Control"] = "private, max-age=3600"
+        return response
+
+
+class ThumbnailView(PhotoView):
+    variant = "thumbnail"
+

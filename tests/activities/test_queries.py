@@ -1,0 +1,68 @@
+"""The list and the detail page run a fixed number of queries, pinned at 1 row and at 50 rows."""
+
+import datetime
+
+import pytest
+from django.urls import reverse
+
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+# Counted on the secretary's requests: session, user, scope (memberships, the subtree), the page's own reads.
+LIST_QUERIES = 12
+DETAIL_QUERIES = 14
+
+
+def rich_activities(kit, count):
+    """Activities with everything a row shows: photos, figures, hours, co-hosts."""
+    made = []
+    for i in range(count):
+        activity = f.ActivityFactory(
+            pairing=kit["pairing"], branch=kit["branch"], activity_type=kit["type"],
+            date=datetime.date(2024, 1, 1) + datetime.timedelta(days=i),
+        )
+        activity.co_branches.add(kit["other_branch"])
+        f.ActivityPhotoFactory(activity=activity, sha256=f"{i:064d}")
+        f.ActivityMetricValueFactory(activity=activity, metric=kit["repairs"])
+        f.ServiceRecordFactory(activity=activity, volunteer=kit["volunteer"])
+        made.append(activity)
+    return made
+
+
+@pytest.mark.parametrize("rows", [1, 50])
+def test_list_queries_do_not_grow_with_rows(client, kit, rows, django_assert_num_queries):
+    rich_activities(kit, rows)
+    client.force_login(kit["users"]["secretary"])
+    with django_assert_num_queries(LIST_QUERIES):
+        response = client.get(reverse("activities:list"))
+    assert len(response.context["page"].object_list) == min(rows, 25)
+
+
+@pytest.mark.parametrize("rows", [1, 50])
+def test_export_queries_do_not_grow_with_rows(client, kit, rows, django_assert_max_num_queries):
+    rich_activities(kit, rows)
+    client.force_login(kit["users"]["secretary"])
+    with django_assert_max_num_queries(12):
+        response = client.get(reverse("activities:export"))
+        body = b"".join(response.streaming_content)
+    assert body.count(b"\n") == rows + 1
+
+
+@pytest.mark.parametrize("rows", [1, 50])
+def test_detail_queries_do_not_grow_with_rows(client, kit, rows, django_assert_num_queries):
+    """One activity with `rows` photos, figures and volunteers' hours (and as many history rows)."""
+    activity = f.ActivityFactory(pairing=kit["pairing"], branch=kit["branch"], activity_type=kit["type"])
+    for i in range(rows):
+        f.ActivityPhotoFactory(activity=activity, sha256="same-file")
+        f.ActivityMetricValueFactory(activity=activity, metric=f.MetricFactory(program=kit["program"]))
+        f.ServiceRecordFactory(activity=activity, volunteer=f.VolunteerFactory(organization=kit["branch"]))
+        activity.title = f"改{i}"
+        activity.save()
+    twin = f.ActivityFactory(pairing=kit["pairing"], branch=kit["branch"])
+    f.ActivityPhotoFactory(activity=twin, sha256="same-file")
+    client.force_login(kit["users"]["secretary"])
+    with django_assert_num_queries(DETAIL_QUERIES):
+        response = client.get(reverse("activities:detail", args=[activity.pk]))
+    assert len(response.context["photos"]) == rows
+    assert response.context["photos"][0][1] == ([twin], 0)
