@@ -74,3 +74,104 @@ class Report(models.Model):
     def save(self, *args, **kwargs):
         self.scope_key = f"pairing:{self.pairing_id}" if self.pairing_id else "program"
         super().save(*args, **kwargs)
+
+
+class NotificationQuerySet(models.QuerySet):
+    def for_user(self, user):
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(user=user)
+
+    def unread(self):
+        return self.filter(read_at__isnull=True)
+
+
+class Notification(models.Model):
+    """A message to one person about a report (in the portal when they have an account, by e-mail when
+    an address is known). Rows are the e-mail outbox too: ``emailed_at`` is set once the mail is sent."""
+
+    report = models.ForeignKey(Report, verbose_name=_("report"), on_delete=models.CASCADE, related_name="notifications")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="report_notifications",
+    )
+    email = models.EmailField(_("e-mail"), blank=True)
+    message = models.CharField(_("message"), max_length=300)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+    emailed_at = models.DateTimeField(_("e-mailed at"), null=True, blank=True)
+
+    objects = NotificationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(user__isnull=True, email=""), name="notification_has_recipient"),
+        ]
+        indexes = [models.Index(fields=["user", "read_at"]), models.Index(fields=["emailed_at"])]
+
+    def __str__(self):
+        return self.message
+
+
+class ExportQuerySet(models.QuerySet):
+    """Annual exports carry every pairing of a program: its admins only."""
+
+    def visible_to(self, user):
+        return self.filter(program_admin_q(user, "program__"))
+
+    def editable_by(self, user):
+        return self.filter(program_admin_q(user, "program__"))
+
+
+class AnnualExport(models.Model):
+    """The annual export of one program (workbook, CSV ledger and Word summary), produced by a Celery task."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
+    program = models.ForeignKey(Program, verbose_name=_("program"), on_delete=models.PROTECT, related_name="exports")
+    year = models.PositiveSmallIntegerField(_("year"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    rows_total = models.PositiveIntegerField(_("rows to write"), default=0)
+    rows_done = models.PositiveIntegerField(_("rows written"), default=0)
+    xlsx = models.FileField(_("workbook"), upload_to="exports/%Y/", blank=True, max_length=200)
+    csv = models.FileField(_("CSV ledger"), upload_to="exports/%Y/", blank=True, max_length=200)
+    docx = models.FileField(_("Word summary"), upload_to="exports/%Y/", blank=True, max_length=200)
+    error = models.CharField(_("error"), max_length=300, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("requested by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    objects = ExportQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("annual export")
+        verbose_name_plural = _("annual exports")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(year__gte=2000, year__lte=2100), name="annualexport_year_range"),
+        ]
+
+    def __str__(self):
+        return f"{self.program} · {self.year}"
+
+    @property
+    def percent(self):
+        if self.status == self.Status.DONE:
+            return 100
+        if not self.rows_total:
+            return 0
+        return min(99, self.rows_done * 100 // self.rows_total)

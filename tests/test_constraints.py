@@ -469,3 +469,25 @@ def test_report_published_has_time():
     with violates(Report, "report_published_has_time"):
         _update(report, status=Report.Status.PUBLISHED, published_at=None)
     assert _update(report, status=Report.Status.PUBLISHED, published_at=timezone.now()) == 1
+
+
+def test_notification_has_recipient():
+    from reports.models import Notification
+
+    report = _report(program=f.ProgramFactory())
+    with violates(Notification, "notification_has_recipient"):
+        Notification.objects.create(report=report, user=None, email="", message="x")
+    Notification.objects.create(report=report, user=None, email="liaison@example.org", message="by mail only")
+    Notification.objects.create(report=report, user=f.UserFactory(), email="", message="in the portal only")
+
+
+def test_annual_export_year_range():
+    from reports.models import AnnualExport
+
+    program = f.ProgramFactory()
+    with violates(AnnualExport, "annualexport_year_range"):
+        AnnualExport.objects.create(program=program, year=1999)
+    with violates(AnnualExport, "annualexport_year_range"):
+        AnnualExport.objects.create(program=program, year=2101)
+    AnnualExport.objects.create(program=program, year=2000)
+    AnnualExport.objects.create(program=program, year=2100)
