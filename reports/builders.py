@@ -1,0 +1,749 @@
+"""Report builders: (kind, scope, period) → plain data, the one source every format is rendered from.
+
+The data are dataclasses turned into a JSON-able dict (stored in ``Report.data``): numbers are ints or
+floats rounded to two places, dates ISO strings, choices stored as their codes (the renderers translate).
+
+Counting rules (DESIGN.md, "Counting rules that matter"):
+- only submitted and confirmed, not deleted activities count; the number confirmed is given beside the total;
+- an activity co-hosted by two branches credits both branches but counts once for the pairing (and program);
+- a ``sum`` metric adds up over activities, a ``snapshot`` metric takes the latest value (by activity date);
+  snapshot values are never added across pairings, so a program-wide report leaves them to the pairing rows;
+- people taking part, added over activities, are person-times (人次), never persons (人); persons are the
+  distinct volunteers with verified hours;
+- only verified service hours count (recorded but unverified hours are shown apart, as pending).
+
+The queries are in ``selectors``: a fixed number per report, whatever the number of rows.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.utils import timezone
+
+from activities.models import Activity, ServiceRecord
+from pairings.models import Metric, PlanItem
+from reports import selectors
+from reports.periods import Month, Quarter, Year, parse
+
+SCHEMA_VERSION = 1
+PERIOD_FOR_KIND = {"monthly": Month, "quarterly": Quarter, "annual": Year}
+STALE_NEED_DAYS = 30
+
+
+class BuildError(ValueError):
+    pass
+
+
+def period_for(kind, period):
+    """The period value for a report kind, from a string or a period value; checks they match."""
+    value = parse(period) if isinstance(period, str) else period
+    expected = PERIOD_FOR_KIND.get(kind)
+    if expected is None:
+        raise BuildError(f"unknown report kind {kind!r}")
+    if not isinstance(value, expected):
+        raise BuildError(f"a {kind} report needs a {expected.__name__.lower()} period, not {value}")
+    return value
+
+
+def num(value):
+    """A Decimal/int as a JSON number: an int when whole, else a float with two decimals."""
+    if value is None:
+        return None
+    value = Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def mean_days(deltas):
+    if not deltas:
+        return None
+    seconds = sum(delta.total_seconds() for delta in deltas) / len(deltas)
+    return round(seconds / 86400, 1)
+
+
+def label_of(name, short_name):
+    return short_name or name
+
+
+# --------------------------------------------------------------------------------------------------------
+# The data
+# --------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PairingInfo:
+    id: int
+    name: str
+    supporter: str
+    supported: str
+    status: str
+
+
+@dataclass
+class CountRow:
+    key: int | str
+    label: str
+    total: int = 0
+    confirmed: int = 0
+
+
+@dataclass
+class MonthRow:
+    month: str
+    label: str
+    total: int = 0
+    confirmed: int = 0
+
+
+@dataclass
+class Participants:
+    """Added up over activities, so these are person-times (人次)."""
+
+    party_members: int = 0
+    teachers: int = 0
+    students: int = 0
+    residents_served: int = 0
+
+
+@dataclass
+class ActivityItem:
+    id: int
+    date: str
+    title: str
+    pairing_id: int
+    pairing: str
+    branch: str
+    co_branches: list[str]
+    type: str
+    status: str
+    place: str
+    residents_served: int
+
+
+@dataclass
+class ActivitySection:
+    total: int = 0
+    confirmed: int = 0
+    submitted: int = 0
+    by_type: list[CountRow] = field(default_factory=list)
+    by_branch: list[CountRow] = field(default_factory=list)
+    by_month: list[MonthRow] = field(default_factory=list)  # January to the period's last month
+    participants: Participants = field(default_factory=Participants)
+    items: list[ActivityItem] = field(default_factory=list)
+
+
+@dataclass
+class MetricRow:
+    id: int
+    code: str
+    name: str
+    unit: str
+    aggregation: str
+    period_value: int | float | None
+    ytd_value: int | float | None
+    target: int | float | None
+    progress: float | None  # percent of the target reached by the year-to-date value
+
+
+@dataclass
+class PlanItemRow:
+    id: int
+    pairing_id: int
+    pairing: str
+    year: int
+    title: str
+    category: str
+    owner: str
+    counterpart: str
+    due_date: str | None
+    status: str
+    progress: int
+
+
+@dataclass
+class PlanSection:
+    next_month: str
+    due_next_month: list[PlanItemRow] = field(default_factory=list)
+    overdue: list[PlanItemRow] = field(default_factory=list)
+    items: list[PlanItemRow] = field(default_factory=list)  # the year's plan (quarterly and annual reports)
+    status_counts: dict[str, int] = field(default_factory=dict)
+    total: int = 0
+    done: int = 0
+
+
+@dataclass
+class NeedItem:
+    id: int
+    pairing: str
+    title: str
+    category: str
+    raised_on: str
+    days_open: int
+
+
+@dataclass
+class NeedSection:
+    opened: int = 0
+    claimed: int = 0
+    fulfilled: int = 0
+    rated: int = 0
+    open_over_30: int = 0
+    avg_claim_days: float | None = None
+    avg_response_days: float | None = None
+    avg_rating: float | None = None
+    stale: list[NeedItem] = field(default_factory=list)
+
+
+@dataclass
+class HoursRow:
+    branch_id: int
+    branch: str
+    verified_hours: int | float = 0
+    records: int = 0
+    pending_hours: int | float = 0
+
+
+@dataclass
+class VolunteerSection:
+    verified_hours: int | float = 0
+    pending_hours: int | float = 0  # recorded, not yet verified: shown apart, never counted
+    records: int = 0  # verified service records (人次)
+    volunteers: int = 0  # distinct volunteers with verified hours (人)
+    by_branch: list[HoursRow] = field(default_factory=list)
+
+
+@dataclass
+class SilentBranch:
+    branch_id: int
+    branch: str
+    pairing_id: int
+    pairing: str
+
+
+@dataclass
+class Completeness:
+    branches: int = 0  # participating branches (per pairing)
+    silent: list[SilentBranch] = field(default_factory=list)
+
+
+@dataclass
+class Photo:
+    id: int
+    caption: str
+
+
+@dataclass
+class Highlight:
+    activity_id: int
+    pairing: str
+    title: str
+    date: str
+    branch: str
+    type: str
+    status: str
+    residents_served: int
+    summary: str
+    photos: list[Photo]
+
+
+@dataclass
+class PairingRow:
+    pairing: PairingInfo
+    activities: int
+    confirmed: int
+    verified_hours: int | float
+    volunteers: int
+    needs_opened: int
+    needs_fulfilled: int
+    plan_done: int
+    plan_total: int
+    silent_branches: int
+    metrics: dict[str, int | float | None]
+
+
+@dataclass
+class PairingDetail:
+    pairing: PairingInfo
+    activities: ActivitySection
+    metrics: list[MetricRow]
+    volunteers: VolunteerSection
+
+
+@dataclass
+class ReportData:
+    schema: int
+    kind: str
+    period: str
+    period_kind: str
+    scope: str  # "program" or "pairing"
+    program: dict
+    pairing: PairingInfo | None
+    start: str
+    end: str
+    ytd_start: str
+    built_at: str
+    pairings: list[PairingInfo]
+    activities: ActivitySection
+    metrics: list[MetricRow]
+    plan: PlanSection
+    needs: NeedSection
+    volunteers: VolunteerSection
+    completeness: Completeness
+    highlights: list[Highlight] = field(default_factory=list)
+    pairing_rows: list[PairingRow] = field(default_factory=list)
+    totals: dict = field(default_factory=dict)
+    details: list[PairingDetail] = field(default_factory=list)
+
+    def to_dict(self):
+        return asdict(self)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Sections, computed from the fetched rows (no queries below this line)
+# --------------------------------------------------------------------------------------------------------
+
+
+def pairing_info(pairing):
+    return PairingInfo(
+        id=pairing.id,
+        name=str(pairing),
+        supporter=pairing.supporter.name,
+        supported=pairing.supported.name,
+        status=pairing.status,
+    )
+
+
+def ytd_months(period):
+    """January of the period's year up to the period's last month."""
+    return Year(period.start.year).months()[: period.end.month]
+
+
+@dataclass
+class Fetched:
+    """The aggregated rows of one report's queries; ``only(pairing_id)`` narrows them to one pairing."""
+
+    branches: list
+    type_counts: list
+    host_counts: list
+    co_counts: list
+    participants: list
+    month_counts: list
+    items: list | None
+    co_items: dict
+    hours: list
+    needs: list
+    plan: list
+    metric_sums: list
+    snapshots: list
+    targets: list
+
+    def only(self, pid):
+        def keep(rows, key):
+            return [row for row in rows if row[key] == pid]
+
+        return Fetched(
+            branches=keep(self.branches, "pairing_id"),
+            type_counts=keep(self.type_counts, "pairing_id"),
+            host_counts=keep(self.host_counts, "pairing_id"),
+            co_counts=keep(self.co_counts, "activity__pairing_id"),
+            participants=keep(self.participants, "pairing_id"),
+            month_counts=keep(self.month_counts, "pairing_id"),
+            items=keep(self.items, "pairing_id") if self.items is not None else None,
+            co_items=self.co_items,
+            hours=keep(self.hours, "activity__pairing_id"),
+            needs=keep(self.needs, "pairing_id"),
+            plan=keep(self.plan, "plan__pairing_id"),
+            metric_sums=keep(self.metric_sums, "activity__pairing_id"),
+            snapshots=keep(self.snapshots, "activity__pairing_id"),
+            targets=keep(self.targets, "item__plan__pairing_id"),
+        )
+
+
+def activity_section(f, period, pairing_names, with_items):
+    section = ActivitySection()
+    confirmed_status = Activity.Status.CONFIRMED
+    by_type = {}
+    for row in f.type_counts:
+        type_row = by_type.setdefault(row["activity_type_id"], CountRow(row["activity_type_id"], row["activity_type__name"]))
+        type_row.total += row["n"]
+        section.total += row["n"]
+        if row["status"] == confirmed_status:
+            type_row.confirmed += row["n"]
+            section.confirmed += row["n"]
+    section.submitted = section.total - section.confirmed
+    order = {row["activity_type_id"]: (row["activity_type__order"], row["activity_type__name"]) for row in f.type_counts}
+    section.by_type = sorted(by_type.values(), key=lambda r: order[r.key])
+
+    # The host and every co-host are credited once each; the activity itself counts once (above).
+    by_branch = {}
+    for b in f.branches:
+        by_branch.setdefault(b["branch_id"], CountRow(b["branch_id"], label_of(b["branch__name"], b["branch__short_name"])))
+    credits = [(r["branch_id"], r["branch__name"], r["branch__short_name"], r["status"], r["n"]) for r in f.host_counts]
+    credits += [
+        (r["organization_id"], r["organization__name"], r["organization__short_name"], r["activity__status"], r["n"])
+        for r in f.co_counts
+    ]
+    for branch_id, name, short_name, status, n in credits:
+        branch_row = by_branch.setdefault(branch_id, CountRow(branch_id, label_of(name, short_name)))
+        branch_row.total += n
+        if status == confirmed_status:
+            branch_row.confirmed += n
+    section.by_branch = sorted(by_branch.values(), key=lambda r: (-r.total, r.label))
+
+    months = {m.month: MonthRow(month=m.key, label=m.short_label) for m in ytd_months(period)}
+    for row in f.month_counts:
+        month = months.get(row["date__month"])
+        if month is not None:
+            month.total += row["n"]
+            if row["status"] == confirmed_status:
+                month.confirmed += row["n"]
+    section.by_month = list(months.values())
+
+    for row in f.participants:
+        section.participants.party_members += row["party_members"] or 0
+        section.participants.teachers += row["teachers"] or 0
+        section.participants.students += row["students"] or 0
+        section.participants.residents_served += row["residents_served"] or 0
+
+    if with_items and f.items is not None:
+        for row in f.items:
+            section.items.append(
+                ActivityItem(
+                    id=row["id"],
+                    date=row["date"].isoformat(),
+                    title=row["title"],
+                    pairing_id=row["pairing_id"],
+                    pairing=pairing_names.get(row["pairing_id"], ""),
+                    branch=label_of(row["branch__name"], row["branch__short_name"]),
+                    co_branches=[
+                        label_of(co["organization__name"], co["organization__short_name"])
+                        for co in f.co_items.get(row["id"], ())
+                    ],
+                    type=row["activity_type__name"],
+                    status=row["status"],
+                    place=row["place"],
+                    residents_served=row["residents_served"],
+                )
+            )
+    return section
+
+
+def metric_section(metrics, f, period, single_pairing):
+    sums = defaultdict(lambda: [Decimal(0), Decimal(0)])
+    for row in f.metric_sums:
+        sums[row["metric_id"]][0] += row["period"] or 0
+        sums[row["metric_id"]][1] += row["ytd"] or 0
+    snapshots = defaultdict(list)
+    for row in f.snapshots:
+        snapshots[row["metric_id"]].append(row)
+    targets = defaultdict(list)
+    for row in f.targets:
+        targets[row["metric_id"]].append(row["value"])
+    result = []
+    for metric in metrics:
+        metric_targets = targets.get(metric["id"], [])
+        if metric["aggregation"] == Metric.Aggregation.SUM:
+            period_value, ytd_value = sums[metric["id"]] if metric["id"] in sums else (Decimal(0), Decimal(0))
+            target = sum(metric_targets, Decimal(0)) if metric_targets else None
+        elif single_pairing:
+            values = snapshots.get(metric["id"], [])
+            in_period = [v for v in values if v["activity__date"] >= period.start]
+            period_value = in_period[-1]["value"] if in_period else None
+            ytd_value = values[-1]["value"] if values else None
+            target = max(metric_targets) if metric_targets else None
+        else:
+            period_value = ytd_value = target = None  # never added across pairings
+        progress = None
+        if target and ytd_value is not None:
+            progress = round(float(Decimal(ytd_value) * 100 / Decimal(target)), 1)
+        result.append(
+            MetricRow(
+                id=metric["id"],
+                code=metric["code"],
+                name=metric["name"],
+                unit=metric["unit"],
+                aggregation=metric["aggregation"],
+                period_value=num(period_value),
+                ytd_value=num(ytd_value),
+                target=num(target),
+                progress=progress,
+            )
+        )
+    return result
+
+
+def plan_item_row(row, pairing_names):
+    return PlanItemRow(
+        id=row["id"],
+        pairing_id=row["plan__pairing_id"],
+        pairing=pairing_names.get(row["plan__pairing_id"], ""),
+        year=row["plan__year"],
+        title=row["title"],
+        category=row["category"],
+        owner=label_of(row["owner_branch__name"] or "", row["owner_branch__short_name"] or ""),
+        counterpart=row["village_counterpart"],
+        due_date=row["due_date"].isoformat() if row["due_date"] else None,
+        status=row["status"],
+        progress=row["progress"],
+    )
+
+
+def plan_section(rows, period, pairing_names, with_items):
+    next_month = Month(period.end.year, period.end.month).next()
+    section = PlanSection(next_month=next_month.key)
+    counts = {status: 0 for status in PlanItem.Status.values}
+    for row in rows:
+        is_open = row["status"] in selectors.OPEN_ITEM
+        due = row["due_date"]
+        if is_open and due is not None and next_month.start <= due <= next_month.end:
+            section.due_next_month.append(plan_item_row(row, pairing_names))
+        if is_open and due is not None and due <= period.end:
+            section.overdue.append(plan_item_row(row, pairing_names))
+        if row["plan__year"] == period.year:
+            counts[row["status"]] += 1
+            section.total += 1
+            section.done += row["status"] == PlanItem.Status.DONE
+            if with_items:
+                section.items.append(plan_item_row(row, pairing_names))
+    section.status_counts = counts
+    return section
+
+
+def need_section(rows, period, pairing_names):
+    start_at, end_at = period.start_at, period.end_at
+    stale_before = end_at - datetime.timedelta(days=STALE_NEED_DAYS)
+    section = NeedSection()
+    claim_times, response_times, ratings = [], [], []
+
+    def within(moment):
+        return moment is not None and start_at <= moment < end_at
+
+    for row in rows:
+        section.opened += within(row["raised_at"])
+        if within(row["claimed_at"]):
+            section.claimed += 1
+            claim_times.append(row["claimed_at"] - row["raised_at"])
+        if within(row["fulfilled_at"]):
+            section.fulfilled += 1
+            response_times.append(row["fulfilled_at"] - row["raised_at"])
+        if within(row["rated_at"]) and row["rating"]:
+            section.rated += 1
+            ratings.append(row["rating"])
+        unanswered = (row["claimed_at"] is None or row["claimed_at"] >= end_at) and (
+            row["fulfilled_at"] is None or row["fulfilled_at"] >= end_at
+        )
+        if row["raised_at"] < stale_before and unanswered and row["status"] != "closed":
+            section.open_over_30 += 1
+            section.stale.append(
+                NeedItem(
+                    id=row["id"],
+                    pairing=pairing_names.get(row["pairing_id"], ""),
+                    title=row["title"],
+                    category=row["category"],
+                    raised_on=timezone.localtime(row["raised_at"], period.start_at.tzinfo).date().isoformat(),
+                    days_open=(end_at - row["raised_at"]).days,
+                )
+            )
+    section.avg_claim_days = mean_days(claim_times)
+    section.avg_response_days = mean_days(response_times)
+    section.avg_rating = round(sum(ratings) / len(ratings), 2) if ratings else None
+    return section
+
+
+def volunteer_section(rows, volunteers, branches):
+    section = VolunteerSection(volunteers=volunteers)
+    by_branch = {}
+    for branch in branches:
+        by_branch.setdefault(branch["branch_id"], HoursRow(branch["branch_id"], label_of(branch["branch__name"], branch["branch__short_name"])))
+    verified, pending = Decimal(0), Decimal(0)
+    per_branch = defaultdict(lambda: [Decimal(0), 0, Decimal(0)])
+    for row in rows:
+        bucket = per_branch[row["activity__branch_id"]]
+        if row["activity__branch_id"] not in by_branch:
+            by_branch[row["activity__branch_id"]] = HoursRow(
+                row["activity__branch_id"], label_of(row["activity__branch__name"], row["activity__branch__short_name"])
+            )
+        if row["status"] == ServiceRecord.Status.VERIFIED:
+            verified += row["hours"]
+            section.records += row["records"]
+            bucket[0] += row["hours"]
+            bucket[1] += row["records"]
+        else:
+            pending += row["hours"]
+            bucket[2] += row["hours"]
+    for branch_id, hours_row in by_branch.items():
+        hours, records, waiting = per_branch.get(branch_id, (0, 0, 0))
+        hours_row.verified_hours, hours_row.records, hours_row.pending_hours = num(hours), records, num(waiting)
+    section.verified_hours, section.pending_hours = num(verified), num(pending)
+    section.by_branch = sorted(by_branch.values(), key=lambda r: (-Decimal(str(r.verified_hours)), r.branch))
+    return section
+
+
+def completeness_section(f, pairing_names):
+    """Participating branches (per pairing) that no counted activity of the period credits."""
+    credited = {(row["pairing_id"], row["branch_id"]) for row in f.host_counts}
+    credited |= {(row["activity__pairing_id"], row["organization_id"]) for row in f.co_counts}
+    silent = [
+        SilentBranch(
+            branch_id=b["branch_id"],
+            branch=label_of(b["branch__name"], b["branch__short_name"]),
+            pairing_id=b["pairing_id"],
+            pairing=pairing_names.get(b["pairing_id"], ""),
+        )
+        for b in f.branches
+        if (b["pairing_id"], b["branch_id"]) not in credited
+    ]
+    return Completeness(branches=len(f.branches), silent=silent)
+
+
+def highlight_section(rows, photos, pairing_names):
+    by_activity = defaultdict(list)
+    for photo in photos:
+        by_activity[photo["activity_id"]].append(Photo(id=photo["id"], caption=photo["caption"]))
+    result = []
+    for row in rows:
+        summary = " ".join((row["description"] or "").split())
+        result.append(
+            Highlight(
+                activity_id=row["id"],
+                pairing=pairing_names.get(row["pairing_id"], ""),
+                title=row["title"],
+                date=row["date"].isoformat(),
+                branch=label_of(row["branch__name"], row["branch__short_name"]),
+                type=row["activity_type__name"],
+                status=row["status"],
+                residents_served=row["residents_served"],
+                summary=summary[:140] + ("…" if len(summary) > 140 else ""),
+                photos=by_activity.get(row["id"], []),
+            )
+        )
+    return result
+
+
+# --------------------------------------------------------------------------------------------------------
+# The builder
+# --------------------------------------------------------------------------------------------------------
+
+
+def fetch(kind, period, ids, itemized):
+    """Every query of a report (a fixed number, whatever the number of rows)."""
+    start, end = period.start, period.end
+    next_month = Month(end.year, end.month).next()
+    co_items = defaultdict(list)
+    if itemized:
+        for co in selectors.co_branch_rows(ids, start, end):
+            co_items[co["activity_id"]].append(co)
+    return Fetched(
+        branches=selectors.participating_branches(ids),
+        type_counts=selectors.activity_type_counts(ids, start, end),
+        host_counts=selectors.host_branch_counts(ids, start, end),
+        co_counts=selectors.co_branch_counts(ids, start, end),
+        participants=selectors.participant_sums(ids, start, end),
+        month_counts=selectors.activity_month_rows(ids, period.year_start, end),
+        items=selectors.activity_rows(ids, start, end) if itemized else None,
+        co_items=co_items,
+        hours=selectors.service_rows(ids, start, end),
+        needs=selectors.need_rows(ids, period.start_at, period.end_at, period.end_at - datetime.timedelta(days=STALE_NEED_DAYS)),
+        plan=selectors.plan_item_rows(ids, start.year, next_month.end),
+        metric_sums=selectors.metric_sums(ids, period.year_start, start, end),
+        snapshots=selectors.snapshot_value_rows(ids, period.year_start, end),
+        targets=selectors.target_rows(ids, start.year),
+    )
+
+
+def build_report(kind, period, program, pairing=None, *, now=None, itemized=True):
+    """Build the data of one report. ``pairing`` None means the whole program. Returns ReportData.
+
+    ``itemized=False`` leaves out the lists of activities (the annual export streams those itself), so
+    memory does not grow with the number of activities: everything else is added up by the database."""
+    period = period_for(kind, period)
+    if pairing is not None and pairing.program_id != program.id:
+        raise BuildError("the pairing is not part of the program")
+    now = now or timezone.now()
+
+    pairings = selectors.scope_pairings(program, pairing, period)
+    ids = [p.id for p in pairings]
+    names = {p.id: str(p) for p in pairings}
+    infos = {p.id: pairing_info(p) for p in pairings}
+    f = fetch(kind, period, ids, itemized)
+    metrics = selectors.program_metrics(program)
+    volunteers_per_pairing, volunteers_overall = selectors.volunteer_counts(ids, period.start, period.end)
+    highlights = []
+    if kind == "quarterly":
+        highlight_rows = selectors.highlight_rows(ids, period.start, period.end)
+        photos = selectors.highlight_photo_rows([row["id"] for row in highlight_rows])
+        highlights = highlight_section(highlight_rows, photos, names)
+
+    single = pairing is not None or len(ids) == 1
+    list_activities = kind != "annual" or pairing is not None
+    data = ReportData(
+        schema=SCHEMA_VERSION,
+        kind=kind,
+        period=period.key,
+        period_kind=period.kind,
+        scope="pairing" if pairing is not None else "program",
+        program={"id": program.id, "name": program.name, "code": program.code, "office": program.office.name},
+        pairing=infos.get(pairing.id) if pairing is not None else None,
+        start=period.start.isoformat(),
+        end=period.end.isoformat(),
+        ytd_start=period.year_start.isoformat(),
+        built_at=now.isoformat(),
+        pairings=[infos[i] for i in ids],
+        activities=activity_section(f, period, names, with_items=list_activities),
+        metrics=metric_section(metrics, f, period, single),
+        plan=plan_section(f.plan, period, names, with_items=kind != "monthly"),
+        needs=need_section(f.needs, period, names),
+        volunteers=volunteer_section(f.hours, volunteers_overall, f.branches),
+        completeness=completeness_section(f, names),
+        highlights=highlights,
+    )
+
+    if pairing is None:
+        for pid in ids:
+            part = f.only(pid)
+            activities = activity_section(part, period, names, with_items=kind == "annual")
+            metric_rows = metric_section(metrics, part, period, True)
+            volunteers = volunteer_section(part.hours, volunteers_per_pairing.get(pid, 0), part.branches)
+            needs = need_section(part.needs, period, names)
+            plan = plan_section(part.plan, period, names, with_items=False)
+            silent = completeness_section(part, names)
+            data.pairing_rows.append(
+                PairingRow(
+                    pairing=infos[pid],
+                    activities=activities.total,
+                    confirmed=activities.confirmed,
+                    verified_hours=volunteers.verified_hours,
+                    volunteers=volunteers.volunteers,
+                    needs_opened=needs.opened,
+                    needs_fulfilled=needs.fulfilled,
+                    plan_done=plan.done,
+                    plan_total=plan.total,
+                    silent_branches=len(silent.silent),
+                    metrics={m.code: m.period_value for m in metric_rows},
+                )
+            )
+            if kind == "annual":
+                data.details.append(
+                    PairingDetail(pairing=infos[pid], activities=activities, metrics=metric_rows, volunteers=volunteers)
+                )
+        data.totals = {
+            "activities": data.activities.total,
+            "confirmed": data.activities.confirmed,
+            "verified_hours": data.volunteers.verified_hours,
+            "volunteers": data.volunteers.volunteers,
+            "needs_opened": data.needs.opened,
+            "needs_fulfilled": data.needs.fulfilled,
+            "plan_done": data.plan.done,
+            "plan_total": data.plan.total,
+            "silent_branches": len(data.completeness.silent),
+            "metrics": {m.code: m.period_value for m in data.metrics},
+        }
+    return data
+
+
+def build_report_data(kind, period, program, pairing=None, *, now=None, itemized=True):
+    """The JSON-able dict stored in Report.data."""
+    return build_report(kind, period, program, pairing, now=now, itemized=itemized).to_dict()

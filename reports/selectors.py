@@ -1,0 +1,351 @@
+"""The reads behind the reports: a fixed number of queries per report, whatever the number of rows.
+
+Each function returns plain rows (``values()`` dicts or lists of them); the builder adds them up in Python.
+Counting rules (DESIGN.md): only submitted and confirmed activities that are not deleted count; only
+verified service hours of such activities count.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum
+
+from activities.models import Activity, ActivityMetricValue, ActivityPhoto, Need, ServiceRecord
+from pairings.models import Metric, Pairing, PairingBranch, PlanItem, PlanTarget
+
+COUNTED = (Activity.Status.SUBMITTED, Activity.Status.CONFIRMED)
+OPEN_ITEM = (PlanItem.Status.PLANNED, PlanItem.Status.IN_PROGRESS)
+
+
+def counted_activities():
+    """Activities that count in reports: submitted or confirmed, not deleted (the default manager)."""
+    return Activity.objects.filter(status__in=COUNTED)
+
+
+def term_overlaps(start: datetime.date, end: datetime.date, prefix=""):
+    return Q(**{f"{prefix}term_start__lte": end}) & (
+        Q(**{f"{prefix}term_end__isnull": True}) | Q(**{f"{prefix}term_end__gte": start})
+    )
+
+
+def scope_pairings(program, pairing, period):
+    """The pairings a report covers: the one pairing, or every pairing of the program whose term
+    overlaps the period or that has counted activities in it."""
+    qs = Pairing.objects.select_related("supporter", "supported").order_by("supporter__name", "supported__name", "id")
+    if pairing is not None:
+        return list(qs.filter(pk=pairing.pk))
+    active = counted_activities().filter(pairing=OuterRef("pk"), date__range=(period.start, period.end))
+    return list(qs.filter(program=program).filter(term_overlaps(period.start, period.end) | Q(Exists(active))))
+
+
+def pairings_to_generate(program, period):
+    """The pairings that get their own scheduled report: active, with a term that overlaps the period."""
+    return list(
+        Pairing.objects.filter(program=program, status=Pairing.Status.ACTIVE)
+        .filter(term_overlaps(period.start, period.end))
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+
+
+def participating_branches(pairing_ids):
+    return list(
+        PairingBranch.objects.filter(pairing_id__in=pairing_ids)
+        .order_by("branch__name", "id")
+        .values("pairing_id", "branch_id", "branch__name", "branch__short_name")
+    )
+
+
+def _in_range(pairing_ids, start, end):
+    return counted_activities().filter(pairing_id__in=pairing_ids, date__range=(start, end))
+
+
+def activity_type_counts(pairing_ids, start, end):
+    """Counted activities per (pairing, type, status)."""
+    return list(
+        _in_range(pairing_ids, start, end)
+        .values("pairing_id", "activity_type_id", "activity_type__name", "activity_type__order", "status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+
+
+def host_branch_counts(pairing_ids, start, end):
+    """Counted activities per (pairing, host branch, status)."""
+    return list(
+        _in_range(pairing_ids, start, end)
+        .values("pairing_id", "branch_id", "branch__name", "branch__short_name", "status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+
+
+def co_branch_counts(pairing_ids, start, end):
+    """Counted activities per (pairing, co-hosting branch, status); a host listed as its own co-host is
+    not credited twice."""
+    through = Activity.co_branches.through
+    return list(
+        through.objects.filter(activity__in=_in_range(pairing_ids, start, end))
+        .exclude(organization_id=F("activity__branch_id"))
+        .values(
+            "activity__pairing_id", "organization_id", "organization__name", "organization__short_name",
+            "activity__status",
+        )
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+
+
+def participant_sums(pairing_ids, start, end):
+    """People taking part per pairing, added over activities (so person-times, 人次)."""
+    return list(
+        _in_range(pairing_ids, start, end)
+        .values("pairing_id")
+        .annotate(
+            party_members=Sum("party_members"),
+            teachers=Sum("teachers"),
+            students=Sum("students"),
+            residents_served=Sum("residents_served"),
+        )
+        .order_by()
+    )
+
+
+def activity_month_rows(pairing_ids, start, end):
+    """Counted activities per (pairing, month, status) from ``start`` (the year's first day) to ``end``."""
+    return list(
+        _in_range(pairing_ids, start, end)
+        .values("pairing_id", "date__month", "status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+
+
+def activity_rows(pairing_ids, start, end):
+    """The activities themselves, for the lists of a report (not used for counting)."""
+    return list(
+        _in_range(pairing_ids, start, end)
+        .order_by("date", "id")
+        .values(
+            "id", "pairing_id", "branch_id", "branch__name", "branch__short_name", "activity_type__name",
+            "title", "date", "place", "status", "residents_served",
+        )
+    )
+
+
+def co_branch_rows(pairing_ids, start, end):
+    """(activity, co-hosting branch) pairs of the counted activities in the range, for the lists."""
+    through = Activity.co_branches.through
+    return list(
+        through.objects.filter(activity__in=_in_range(pairing_ids, start, end))
+        .exclude(organization_id=F("activity__branch_id"))
+        .order_by("activity_id", "organization__name")
+        .values("activity_id", "organization_id", "organization__name", "organization__short_name")
+    )
+
+
+def program_metrics(program):
+    return list(
+        Metric.objects.filter(program=program).order_by("order", "id").values("id", "code", "name", "unit", "aggregation")
+    )
+
+
+def metric_sums(pairing_ids, year_start, start, end):
+    """Per (metric, pairing) of the ``sum`` metrics: the period's total and the year-to-date total."""
+    in_period = Q(activity__date__gte=start)
+    return list(
+        ActivityMetricValue.objects.filter(
+            metric__aggregation=Metric.Aggregation.SUM, activity__in=_in_range(pairing_ids, year_start, end)
+        )
+        .values("metric_id", "activity__pairing_id")
+        .annotate(period=Sum("value", filter=in_period), ytd=Sum("value"))
+        .order_by()
+    )
+
+
+def snapshot_value_rows(pairing_ids, year_start, end):
+    """The values of ``snapshot`` metrics from the year's start, oldest first (the last one is the latest)."""
+    return list(
+        ActivityMetricValue.objects.filter(
+            metric__aggregation=Metric.Aggregation.SNAPSHOT, activity__in=_in_range(pairing_ids, year_start, end)
+        )
+        .order_by("activity__date", "activity_id")
+        .values("metric_id", "value", "activity_id", "activity__date", "activity__pairing_id")
+    )
+
+
+def target_rows(pairing_ids, year):
+    return list(
+        PlanTarget.objects.filter(item__plan__pairing_id__in=pairing_ids, item__plan__year=year)
+        .exclude(item__status=PlanItem.Status.CANCELLED)
+        .values("metric_id", "value", "item__plan__pairing_id")
+    )
+
+
+def plan_item_rows(pairing_ids, year, due_until):
+    """Items of the year's plans, plus open items of any plan due on or before ``due_until``."""
+    return list(
+        PlanItem.objects.filter(plan__pairing_id__in=pairing_ids)
+        .filter(Q(plan__year=year) | Q(status__in=OPEN_ITEM, due_date__lte=due_until))
+        .order_by("due_date", "plan__pairing_id", "order", "id")
+        .values(
+            "id",
+            "plan__pairing_id",
+            "plan__year",
+            "title",
+            "category",
+            "owner_branch__name",
+            "owner_branch__short_name",
+            "village_counterpart",
+            "due_date",
+            "status",
+            "progress",
+        )
+    )
+
+
+def need_rows(pairing_ids, start_at, end_at, stale_before):
+    """Needs with something happening in [start_at, end_at), and those still unanswered at end_at that
+    were raised before ``stale_before`` (open for over 30 days)."""
+    happened = (
+        Q(raised_at__gte=start_at, raised_at__lt=end_at)
+        | Q(claimed_at__gte=start_at, claimed_at__lt=end_at)
+        | Q(fulfilled_at__gte=start_at, fulfilled_at__lt=end_at)
+        | Q(rated_at__gte=start_at, rated_at__lt=end_at)
+    )
+    stale = (
+        Q(raised_at__lt=stale_before)
+        & ~Q(status=Need.Status.CLOSED)
+        & (Q(claimed_at__isnull=True) | Q(claimed_at__gte=end_at))
+        & (Q(fulfilled_at__isnull=True) | Q(fulfilled_at__gte=end_at))
+    )
+    return list(
+        Need.objects.filter(pairing_id__in=pairing_ids)
+        .filter(happened | stale)
+        .order_by("raised_at", "id")
+        .values(
+            "id", "pairing_id", "title", "category", "status", "raised_at", "claimed_at", "fulfilled_at",
+            "rated_at", "rating", "claimed_by_branch__name",
+        )
+    )
+
+
+def service_rows(pairing_ids, start, end):
+    """Hours and records per (pairing, host branch, status) for the counted activities in the range."""
+    return list(
+        ServiceRecord.objects.filter(activity__in=_in_range(pairing_ids, start, end))
+        .values("activity__pairing_id", "activity__branch_id", "activity__branch__name", "activity__branch__short_name", "status")
+        .annotate(hours=Sum("hours"), records=Count("id"))
+        .order_by("activity__pairing_id", "activity__branch__name", "status")
+    )
+
+
+def volunteer_counts(pairing_ids, start, end):
+    """Distinct volunteers with verified hours, per pairing and overall (人, not 人次)."""
+    verified = ServiceRecord.objects.filter(
+        status=ServiceRecord.Status.VERIFIED,
+        activity__in=_in_range(pairing_ids, start, end),
+    )
+    per_pairing = {
+        row["activity__pairing_id"]: row["n"]
+        for row in verified.values("activity__pairing_id").annotate(n=Count("volunteer_id", distinct=True)).order_by()
+    }
+    overall = verified.aggregate(n=Count("volunteer_id", distinct=True))["n"] or 0
+    return per_pairing, overall
+
+
+def highlight_rows(pairing_ids, start, end, limit=6):
+    """The period's activities with photos that may be shown (never those flagged shows_minors): confirmed
+    first, then the most residents served."""
+    shown = Q(photos__shows_minors=False)
+    return list(
+        _in_range(pairing_ids, start, end)
+        .annotate(shown_photos=Count("photos", filter=shown))
+        .filter(shown_photos__gt=0)
+        .order_by("status", "-residents_served", "-date", "-id")  # "confirmed" sorts before "submitted"
+        .values("id", "pairing_id", "title", "date", "branch__name", "branch__short_name", "activity_type__name",
+                "description", "status", "residents_served")[:limit]
+    )
+
+
+def highlight_photo_rows(activity_ids, per_activity=3):
+    rows = (
+        ActivityPhoto.objects.filter(activity_id__in=activity_ids, shows_minors=False)
+        .order_by("activity_id", "id")
+        .values("id", "activity_id", "caption")
+    )
+    kept, seen = [], {}
+    for row in rows:
+        seen[row["activity_id"]] = seen.get(row["activity_id"], 0) + 1
+        if seen[row["activity_id"]] <= per_activity:
+            kept.append(row)
+    return kept
+
+
+def board_programs(user):
+    """Programs whose completeness board the user may open: as program admin, or as the party committee
+    of a supporting organisation (who then sees their own branches only)."""
+    from pairings.models import Program
+    from portal.permissions import scope_for
+
+    scope = scope_for(user)
+    if scope.is_superuser:
+        return Program.objects.all()
+    q = Q(pk__in=[])
+    if scope.admin_orgs:
+        q |= Q(office_id__in=scope.admin_orgs)
+    if scope.committee_orgs:
+        q |= Q(pk__in=Pairing.objects.filter(supporter_id__in=scope.committee_orgs).values("program_id"))
+    return Program.objects.filter(q)
+
+
+def board_cells(user, program, year):
+    """The completeness board of a program and year: (branch rows, {(branch_id, month): status}), status
+    "confirmed" when a confirmed activity credits the branch that month, else "submitted" when a submitted
+    one does; absent means nothing was logged. Admins see every participating branch; a party committee
+    the branches of its own organisation. A co-hosting branch is credited like the host. Three queries."""
+    from pairings.models import Program
+    from portal.permissions import scope_for
+
+    scope = scope_for(user)
+    links = PairingBranch.objects.filter(pairing__program=program)
+    if not Program.objects.editable_by(user).filter(pk=program.pk).exists():
+        links = links.filter(Q(branch_id__in=scope.committee_orgs) | Q(pairing__supporter_id__in=scope.committee_orgs))
+    rows = {}
+    for link in links.order_by("branch__parent__name", "branch__name", "branch_id").values(
+        "branch_id", "branch__name", "branch__short_name", "branch__parent__name", "pairing__supported__name"
+    ):
+        row = rows.setdefault(
+            link["branch_id"],
+            {
+                "id": link["branch_id"],
+                "name": label_of_branch(link["branch__name"], link["branch__short_name"]),
+                "parent": link["branch__parent__name"] or "",
+                "pairings": [],
+            },
+        )
+        row["pairings"].append(link["pairing__supported__name"])
+    branch_ids = set(rows)
+    activities = counted_activities().filter(pairing__program=program, date__year=year)
+    state = {}
+
+    def credit(branch_id, day, status):
+        if branch_id in branch_ids and state.get((branch_id, day.month)) != Activity.Status.CONFIRMED:
+            state[(branch_id, day.month)] = status
+
+    for row in activities.filter(branch_id__in=branch_ids).values_list("branch_id", "date", "status").order_by():
+        credit(*row)
+    through = Activity.co_branches.through
+    co_rows = (
+        through.objects.filter(organization_id__in=branch_ids, activity__in=activities)
+        .values_list("organization_id", "activity__date", "activity__status")
+        .order_by()
+    )
+    for row in co_rows:
+        credit(*row)
+    return list(rows.values()), state
+
+
+def label_of_branch(name, short_name):
+    return short_name or name

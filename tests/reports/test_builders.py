@@ -1,0 +1,178 @@
+"""The report builder: counting rules, the three kinds, both scopes, and a fixed number of queries."""
+
+import datetime
+import json
+from decimal import Decimal
+
+import pytest
+
+from reports.builders import BuildError, build_report_data
+from reports.periods import Month
+from tests import factories as f
+from tests.reports.conftest import activity
+
+pytestmark = pytest.mark.django_db
+
+
+def by_label(rows, key="label"):
+    return {row[key]: row for row in rows}
+
+
+def test_monthly_pairing_report_counts(records):
+    data = build_report_data("monthly", "2024-03", records["program"], records["pairing"])
+    json.dumps(data)  # JSON-able as stored
+    a = data["activities"]
+    # a1, a2, a3 count; the draft, the returned and the deleted activity do not; a0 is February.
+    assert (a["total"], a["confirmed"], a["submitted"]) == (3, 2, 1)
+    assert [item["id"] for item in a["items"]] == [records["activities"][k].id for k in ("a1", "a2", "a3")]
+    types = by_label(a["by_type"])
+    assert list(types) == ["联席会议", "志愿服务"]  # catalogue order
+    assert (types["志愿服务"]["total"], types["志愿服务"]["confirmed"]) == (2, 2)
+    # the co-hosted a1 credits both branches once each (the host listed as its own co-host is ignored)
+    branches = by_label(a["by_branch"])
+    assert (branches["第三党支部"]["total"], branches["第三党支部"]["confirmed"]) == (2, 1)
+    assert (branches["第四党支部"]["total"], branches["第四党支部"]["confirmed"]) == (2, 2)
+    assert branches["第五党支部"]["total"] == 0
+    assert sum(row["total"] for row in a["by_branch"]) == 4  # credits, while the pairing counts 3 activities
+    assert a["items"][0]["co_branches"] == ["第四党支部"]
+    # people added over activities are person-times
+    assert a["participants"] == {"party_members": 9, "teachers": 3, "students": 12, "residents_served": 65}
+    assert [m["month"] for m in a["by_month"]] == ["2024-01", "2024-02", "2024-03"]
+    assert [m["total"] for m in a["by_month"]] == [0, 1, 3]
+
+
+def test_metrics_sum_snapshot_and_targets(records):
+    data = build_report_data("monthly", "2024-03", records["program"], records["pairing"])
+    metrics = {m["code"]: m for m in data["metrics"]}
+    repairs = metrics["repairs"]
+    assert (repairs["period_value"], repairs["ytd_value"], repairs["target"]) == (11.5, 18.5, 100)
+    assert repairs["progress"] == 18.5  # the cancelled item's 50 is not part of the target
+    visits = metrics["visits"]
+    assert (visits["unit"], visits["period_value"], visits["target"], visits["progress"]) == ("人次", 65, None, None)
+    income = metrics["income"]  # snapshot: the latest value, not the sum nor the largest
+    assert (income["period_value"], income["ytd_value"], income["target"], income["progress"]) == (16000, 16000, 20000, 80.0)
+    february = {m["code"]: m for m in build_report_data("monthly", "2024-02", records["program"], records["pairing"])["metrics"]}
+    assert (february["repairs"]["period_value"], february["income"]["period_value"]) == (7, 15000)
+    april = {m["code"]: m for m in build_report_data("monthly", "2024-04", records["program"], records["pairing"])["metrics"]}
+    assert (april["repairs"]["period_value"], april["repairs"]["ytd_value"]) == (0, 18.5)
+    assert (april["income"]["period_value"], april["income"]["ytd_value"]) == (None, 16000)
+
+
+def test_plan_needs_hours_completeness(records):
+    data = build_report_data("monthly", "2024-03", records["program"], records["pairing"])
+    plan = data["plan"]
+    assert plan["next_month"] == "2024-04"
+    assert [item["title"] for item in plan["due_next_month"]] == ["小电匠家电维修"]
+    assert [item["title"] for item in plan["overdue"]] == ["井上添画"]
+    assert plan["items"] == []  # the monthly reminder lists only what is due
+    needs = data["needs"]
+    assert (needs["opened"], needs["claimed"], needs["fulfilled"], needs["rated"]) == (3, 2, 1, 1)
+    assert needs["open_over_30"] == 1 and needs["stale"][0]["title"] == "健身器材"
+    assert needs["stale"][0]["raised_on"] == "2024-01-15"
+    assert (needs["avg_claim_days"], needs["avg_response_days"], needs["avg_rating"]) == (1.5, 10.0, 5.0)
+    v = data["volunteers"]
+    # verified only: 3.5 + 2 + 1.5; the recorded 4 h wait apart; deleted records and drafts never count
+    assert (v["verified_hours"], v["pending_hours"], v["records"], v["volunteers"]) == (7, 4, 3, 2)
+    hours = {row["branch"]: row["verified_hours"] for row in v["by_branch"]}
+    assert hours == {"第三党支部": 5.5, "第四党支部": 1.5, "第五党支部": 0}
+    assert [s["branch"] for s in data["completeness"]["silent"]] == ["第五党支部"]
+    assert data["completeness"]["branches"] == 3
+
+
+def test_quarterly_has_plan_items_and_highlights_without_minors(records):
+    data = build_report_data("quarterly", "2024Q1", records["program"], records["pairing"])
+    assert (data["activities"]["total"], data["activities"]["confirmed"]) == (4, 3)
+    assert len(data["plan"]["items"]) == 5
+    assert data["plan"]["status_counts"] == {"planned": 2, "in_progress": 1, "done": 1, "cancelled": 1}
+    assert [h["activity_id"] for h in data["highlights"]] == [records["activities"]["a3"].id]
+    photos = data["highlights"][0]["photos"]
+    assert [p["id"] for p in photos] == [records["photo"].id]  # the photo showing minors is left out
+    assert data["needs"]["opened"] == 4  # 健身器材 in January too
+
+
+def test_program_scope_rows_and_totals(records):
+    program, pairing = records["program"], records["pairing"]
+    second = f.PairingFactory(program=program, supporter=records["school"])
+    f.PairingBranchFactory(pairing=second, branch=records["branch"])
+    activity(second, records["branch"], "2024-03-09", residents_served=5)
+    data = build_report_data("annual", "2024", program)
+    assert data["scope"] == "program" and data["pairing"] is None
+    rows = {row["pairing"]["id"]: row for row in data["pairing_rows"]}
+    assert set(rows) == {pairing.id, second.id}
+    assert rows[pairing.id]["activities"] == 4 and rows[second.id]["activities"] == 1
+    assert data["totals"]["activities"] == 5 == data["activities"]["total"]
+    assert data["totals"]["volunteers"] == 2  # distinct persons, not a sum of the rows
+    assert data["totals"]["metrics"]["income"] is None  # snapshots are never added across pairings
+    assert rows[pairing.id]["metrics"]["income"] == 16000
+    assert data["activities"]["items"] == []  # the program's annual summary lists per pairing instead
+    assert [d["pairing"]["id"] for d in data["details"]] == [p["id"] for p in data["pairings"]]
+    detail = next(d for d in data["details"] if d["pairing"]["id"] == pairing.id)
+    assert len(detail["activities"]["items"]) == 4
+    # the branch taking part in both pairings is silent in neither; 第五党支部 logged nothing all year
+    assert [(s["branch"], s["pairing_id"]) for s in data["completeness"]["silent"]] == [("第五党支部", pairing.id)]
+
+
+def test_foreign_pairings_never_leak(records):
+    data = build_report_data("monthly", "2024-03", records["program"])
+    assert records["activities"]["foreign"].id not in {item["id"] for item in data["activities"]["items"]}
+    with pytest.raises(BuildError):
+        build_report_data("monthly", "2024-03", records["program"], records["other_pairing"])
+
+
+@pytest.mark.parametrize("kind, period", [("monthly", "2024Q1"), ("quarterly", "2024-03"), ("annual", "2024-03"), ("weekly", "2024")])
+def test_kind_and_period_must_match(records, kind, period):
+    with pytest.raises((BuildError, ValueError)):
+        build_report_data(kind, period, records["program"])
+
+
+def grow(records, n):
+    """n more activities with co-hosts, metric values, photos and hours."""
+    pairing, branch, other = records["pairing"], records["branch"], records["other_branch"]
+    for i in range(n):
+        a = activity(pairing, branch, f"2024-03-{i % 27 + 1:02d}", residents_served=i)
+        a.co_branches.add(other)
+        f.ActivityMetricValueFactory(activity=a, metric=records["metrics"]["repairs"], value=Decimal(1))
+        f.ActivityMetricValueFactory(activity=a, metric=records["metrics"]["income"], value=Decimal(17000 + i))
+        f.ServiceRecordFactory(activity=a, status="verified", verified_at=datetime.datetime(2024, 3, 30, tzinfo=datetime.timezone.utc))
+        f.ActivityPhotoFactory(activity=a)
+        f.NeedFactory(pairing=pairing, raised_at=datetime.datetime(2024, 3, 2, tzinfo=datetime.timezone.utc))
+
+
+@pytest.mark.parametrize("kind, period", [("monthly", "2024-03"), ("quarterly", "2024Q1"), ("annual", "2024")])
+@pytest.mark.parametrize("scope", ["program", "pairing"])
+def test_query_count_is_fixed(records, django_assert_num_queries, kind, period, scope):
+    program = records["program"]
+    pairing = records["pairing"] if scope == "pairing" else None
+    expected = {
+        # scope pairings, branches, type/host/co-host counts, participants, months, activity list and its
+        # co-hosts, hours, needs, plan items, metric sums, snapshot values, targets, metrics, volunteers ×2
+        "monthly": 18,
+        "quarterly": 20,  # + highlights and their photos
+        "annual": 18,
+    }[kind]
+    with django_assert_num_queries(expected):
+        small = build_report_data(kind, period, program, pairing)
+    grow(records, 12)
+    with django_assert_num_queries(expected):
+        big = build_report_data(kind, period, program, pairing)
+    assert big["activities"]["total"] == small["activities"]["total"] + 12
+
+
+def test_itemized_false_drops_lists_but_not_numbers(records):
+    full = build_report_data("annual", "2024", records["program"], now=datetime.datetime(2024, 12, 31, tzinfo=datetime.timezone.utc))
+    lean = build_report_data("annual", "2024", records["program"], itemized=False, now=datetime.datetime(2024, 12, 31, tzinfo=datetime.timezone.utc))
+    for detail in lean["details"]:
+        assert detail["activities"]["items"] == []
+    for detail in full["details"]:
+        detail["activities"]["items"] = []
+    assert full == lean
+
+
+def test_month_bounds_use_shanghai_time(records):
+    pairing = records["pairing"]
+    # raised 31 March 23:30 in Shanghai (15:30 UTC): a March need, not an April one
+    f.NeedFactory(pairing=pairing, raised_at=datetime.datetime(2024, 3, 31, 15, 30, tzinfo=datetime.timezone.utc))
+    march = build_report_data("monthly", Month(2024, 3), records["program"], pairing)
+    april = build_report_data("monthly", Month(2024, 4), records["program"], pairing)
+    assert march["needs"]["opened"] == 4
+    assert april["needs"]["opened"] == 1
