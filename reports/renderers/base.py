@@ -1,0 +1,515 @@
+"""The report laid out once as titled sections of sentences and tables; each format draws these.
+
+``document(report)`` turns ``Report.data`` (plus the report's notes and status) into a :class:`Document`.
+The HTML page, the Word document, the workbook and the CSV all render this same object, so the same
+numbers reach every format. Headings are the document's Chinese content (简报/调度材料 style), wrapped
+in gettext like every other string.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.utils.translation import gettext as _
+
+from activities.models import Activity, Need
+from pairings.models import Metric, PlanItem
+
+NUMERALS = "一二三四五六七八九十"
+
+
+@dataclass
+class Table:
+    key: str
+    caption: str
+    columns: list[str]
+    rows: list[list] = field(default_factory=list)
+    total_row: bool = False  # the last row holds totals
+    empty: str = ""  # what to say when there are no rows
+
+    @property
+    def numeric_columns(self):
+        found = set()
+        for row in self.rows:
+            for i, cell in enumerate(row):
+                if isinstance(cell, (int, float)) and not isinstance(cell, bool):
+                    found.add(i)
+        return found
+
+
+@dataclass
+class Section:
+    key: str
+    title: str
+    paragraphs: list[str] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    chart: str | None = None  # "activities", "metrics" or "hours": the chart drawn with this section
+    photos: list[dict] = field(default_factory=list)  # highlights: {"id", "caption", "activity"}
+
+
+@dataclass
+class Document:
+    kind: str
+    title: str  # 一月一提示 / 一季一调度 / 年度总结
+    period_label: str  # 2024年3月
+    subtitle: str  # program · scope · period
+    issuer: str  # the program office
+    meta: list[tuple[str, str]]  # (label, value) lines under the title
+    sections: list[Section]
+    status: str
+    version: int
+    file_stem: str
+    issued_on: datetime.date | None = None  # the publication date (or the generation date of a draft)
+    details: list[tuple[str, list[Section]]] = field(default_factory=list)  # annual: per-pairing sections
+
+
+def fmt(value, unit=""):
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        text = f"{value:,.2f}".rstrip("0").rstrip(".")
+    elif isinstance(value, int):
+        text = f"{value:,}"
+    else:
+        text = str(value)
+    return f"{text}{unit}"
+
+
+def pct(value):
+    return "—" if value is None else f"{value:.1f}%"
+
+
+def status_label(choices, value):
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return value
+
+
+def kind_title(kind):
+    return {"monthly": _("一月一提示"), "quarterly": _("一季一调度"), "annual": _("年度总结")}[kind]
+
+
+def period_label(data):
+    from reports.periods import parse
+
+    return parse(data["period"]).label
+
+
+def scope_label(data):
+    if data["scope"] == "pairing" and data["pairing"]:
+        pairing = data["pairing"]
+        return _("%(supporter)s—%(supported)s结对") % {"supporter": pairing["supporter"], "supported": pairing["supported"]}
+    return _("全项目(%(n)s个结对)") % {"n": len(data["pairings"])}
+
+
+def _numbered(n, text):
+    return f"{NUMERALS[n - 1] if n <= len(NUMERALS) else n}、{text}"
+
+
+# --------------------------------------------------------------------------------------------------------
+# Tables shared by the kinds
+# --------------------------------------------------------------------------------------------------------
+
+
+def activity_summary(data):
+    a = data["activities"]
+    p = a["participants"]
+    return _(
+        "本期共开展活动%(total)s次,其中村(社区)已验单%(confirmed)s次、待验单%(submitted)s次;"
+        "参与党员%(party)s人次、教师%(teachers)s人次、学生%(students)s人次,服务群众%(residents)s人次。"
+    ) % {
+        "total": a["total"],
+        "confirmed": a["confirmed"],
+        "submitted": a["submitted"],
+        "party": fmt(p["party_members"]),
+        "teachers": fmt(p["teachers"]),
+        "students": fmt(p["students"]),
+        "residents": fmt(p["residents_served"]),
+    }
+
+
+def by_branch_table(a):
+    return Table(
+        "by_branch",
+        _("分支部活动情况(联合开展的活动计入每个参与支部)"),
+        [_("支部"), _("活动(次)"), _("其中已验单(次)")],
+        [[row["label"], row["total"], row["confirmed"]] for row in a["by_branch"]],
+        empty=_("无参与支部"),
+    )
+
+
+def by_type_table(a):
+    return Table(
+        "by_type",
+        _("分类型活动情况"),
+        [_("活动类型"), _("活动(次)"), _("其中已验单(次)")],
+        [[row["label"], row["total"], row["confirmed"]] for row in a["by_type"]],
+        empty=_("本期无活动"),
+    )
+
+
+def by_month_table(a):
+    return Table(
+        "by_month",
+        _("各月活动数(年初至本期末)"),
+        [_("月份"), _("活动(次)"), _("其中已验单(次)")],
+        [[row["month"], row["total"], row["confirmed"]] for row in a["by_month"]],
+    )
+
+
+def activity_list_table(a, with_pairing):
+    columns = [_("日期"), _("活动"), _("主办支部"), _("联合支部"), _("类型"), _("状态"), _("地点"), _("服务群众(人次)")]
+    if with_pairing:
+        columns.insert(1, _("结对"))
+    rows = []
+    for item in a["items"]:
+        row = [
+            item["date"],
+            item["title"],
+            item["branch"],
+            "、".join(item["co_branches"]),
+            item["type"],
+            status_label(Activity.Status, item["status"]),
+            item["place"],
+            item["residents_served"],
+        ]
+        if with_pairing:
+            row.insert(1, item["pairing"])
+        rows.append(row)
+    return Table("activities", _("活动明细"), columns, rows, empty=_("本期无活动"))
+
+
+def metric_table(metrics, period_column):
+    rows = []
+    for m in metrics:
+        how = _("取最新值") if m["aggregation"] == Metric.Aggregation.SNAPSHOT else _("累加")
+        rows.append(
+            [m["name"], m["unit"], how, m["period_value"], m["ytd_value"], m["target"], pct(m["progress"])]
+        )
+    return Table(
+        "metrics",
+        _("成效指标(只计已提交和已验单的活动;人次与人分别统计)"),
+        [_("指标"), _("单位"), _("统计方式"), period_column, _("年度累计"), _("年度目标"), _("完成率")],
+        rows,
+        empty=_("本项目未设成效指标"),
+    )
+
+
+def plan_table(key, caption, items, with_pairing, empty):
+    columns = [_("项目"), _("类别"), _("责任支部"), _("村(社区)对接人"), _("完成时限"), _("状态"), _("进度")]
+    if with_pairing:
+        columns.insert(0, _("结对"))
+    rows = []
+    for item in items:
+        row = [
+            item["title"],
+            status_label(PlanItem.Category, item["category"]),
+            item["owner"],
+            item["counterpart"],
+            item["due_date"] or "—",
+            status_label(PlanItem.Status, item["status"]),
+            f"{item['progress']}%",
+        ]
+        if with_pairing:
+            row.insert(0, item["pairing"])
+        rows.append(row)
+    return Table(key, caption, columns, rows, empty=empty)
+
+
+def stale_needs_table(needs, with_pairing):
+    columns = [_("需求"), _("类别"), _("提出日期"), _("已等待(天)")]
+    if with_pairing:
+        columns.insert(0, _("结对"))
+    rows = []
+    for need in needs["stale"]:
+        row = [need["title"], status_label(Need.Category, need["category"]), need["raised_on"], need["days_open"]]
+        if with_pairing:
+            row.insert(0, need["pairing"])
+        rows.append(row)
+    return Table("stale_needs", _("超过30天未响应的需求"), columns, rows, empty=_("无"))
+
+
+def needs_summary(needs, with_times):
+    text = _(
+        "本期新提出需求%(opened)s件,认领%(claimed)s件,办结%(fulfilled)s件;期末超过30天未响应%(stale)s件。"
+    ) % {"opened": needs["opened"], "claimed": needs["claimed"], "fulfilled": needs["fulfilled"], "stale": needs["open_over_30"]}
+    if with_times:
+        text += _(
+            "平均认领用时%(claim)s天,平均办结用时%(response)s天;群众评价%(rated)s件,平均%(rating)s分(满分5分)。"
+        ) % {
+            "claim": fmt(needs["avg_claim_days"]),
+            "response": fmt(needs["avg_response_days"]),
+            "rated": needs["rated"],
+            "rating": fmt(needs["avg_rating"]),
+        }
+    return text
+
+
+def needs_table(needs, with_times):
+    rows = [
+        [_("新提出"), needs["opened"], _("件")],
+        [_("已认领"), needs["claimed"], _("件")],
+        [_("已办结"), needs["fulfilled"], _("件")],
+        [_("超过30天未响应"), needs["open_over_30"], _("件")],
+    ]
+    if with_times:
+        rows += [
+            [_("平均认领用时"), needs["avg_claim_days"], _("天")],
+            [_("平均办结用时"), needs["avg_response_days"], _("天")],
+            [_("群众评价"), needs["rated"], _("件")],
+            [_("平均评分"), needs["avg_rating"], _("分")],
+        ]
+    return Table("needs", _("需求—响应—反馈"), [_("项目"), _("数值"), _("单位")], rows)
+
+
+def volunteer_summary(v):
+    text = _(
+        "已核验志愿服务时长%(hours)s小时,%(volunteers)s名志愿者(人)服务%(records)s人次。"
+    ) % {"hours": fmt(v["verified_hours"]), "volunteers": v["volunteers"], "records": v["records"]}
+    if v["pending_hours"]:
+        text += _("另有%(pending)s小时已记录、待核验,未计入。") % {"pending": fmt(v["pending_hours"])}
+    return text
+
+
+def hours_table(v):
+    return Table(
+        "hours",
+        _("分支部志愿服务时长(按活动主办支部;只计已核验)"),
+        [_("支部"), _("已核验时长(小时)"), _("服务记录(人次)"), _("待核验时长(小时)")],
+        [[row["branch"], row["verified_hours"], row["records"], row["pending_hours"]] for row in v["by_branch"]],
+        empty=_("无"),
+    )
+
+
+def pairing_rows_table(data, metrics):
+    sum_metrics = [m for m in metrics if m["aggregation"] == Metric.Aggregation.SUM]
+    snapshot_metrics = [m for m in metrics if m["aggregation"] != Metric.Aggregation.SUM]
+    columns = [
+        _("结对"), _("活动(次)"), _("其中已验单"), _("已核验时长(小时)"), _("志愿者(人)"), _("新需求(件)"),
+        _("办结需求(件)"), _("计划项目完成/总数"), _("未记录活动的支部"),
+    ]
+    columns += [f"{m['name']}({m['unit']})" for m in sum_metrics + snapshot_metrics]
+    rows = []
+    for row in data["pairing_rows"]:
+        rows.append(
+            [
+                row["pairing"]["name"], row["activities"], row["confirmed"], row["verified_hours"], row["volunteers"],
+                row["needs_opened"], row["needs_fulfilled"], f"{row['plan_done']}/{row['plan_total']}",
+                row["silent_branches"],
+            ]
+            + [row["metrics"].get(m["code"]) for m in sum_metrics + snapshot_metrics]
+        )
+    totals = data["totals"]
+    if totals:
+        rows.append(
+            [
+                _("合计"), totals["activities"], totals["confirmed"], totals["verified_hours"], totals["volunteers"],
+                totals["needs_opened"], totals["needs_fulfilled"], f"{totals['plan_done']}/{totals['plan_total']}",
+                totals["silent_branches"],
+            ]
+            + [totals["metrics"].get(m["code"]) if m in sum_metrics else None for m in sum_metrics + snapshot_metrics]
+        )
+    return Table(
+        "pairings",
+        _("各结对情况(志愿者合计按人去重;取最新值的指标不跨结对相加)"),
+        columns,
+        rows,
+        total_row=bool(totals),
+        empty=_("无结对"),
+    )
+
+
+# --------------------------------------------------------------------------------------------------------
+# The three kinds
+# --------------------------------------------------------------------------------------------------------
+
+
+def _monthly(data, notes):
+    with_pairing = data["scope"] == "program"
+    a, plan, needs, v = data["activities"], data["plan"], data["needs"], data["volunteers"]
+    sections = [
+        Section(
+            "activities",
+            _("本月活动开展情况"),
+            [activity_summary(data)],
+            [by_branch_table(a), by_type_table(a), activity_list_table(a, with_pairing)],
+            chart="activities",
+        ),
+        Section("metrics", _("成效指标完成情况"), [], [metric_table(data["metrics"], _("本月"))], chart="metrics"),
+        Section(
+            "plan",
+            _("计划事项提示"),
+            [
+                _("下月(%(month)s)到期%(due)s项,已逾期未完成%(overdue)s项。")
+                % {"month": plan["next_month"], "due": len(plan["due_next_month"]), "overdue": len(plan["overdue"])}
+            ],
+            [
+                plan_table("due_next_month", _("下月到期事项"), plan["due_next_month"], with_pairing, _("无")),
+                plan_table("overdue", _("逾期未完成事项"), plan["overdue"], with_pairing, _("无")),
+            ],
+        ),
+        Section("needs", _("群众需求(微心愿)"), [needs_summary(needs, False)], [needs_table(needs, False), stale_needs_table(needs, with_pairing)]),
+        Section("volunteers", _("志愿服务"), [volunteer_summary(v)], [hours_table(v)], chart="hours"),
+        completeness(data),
+    ]
+    if with_pairing:
+        sections.append(Section("pairings", _("各结对情况"), [], [pairing_rows_table(data, data["metrics"])]))
+    return sections
+
+
+def completeness(data):
+    silent = data["completeness"]["silent"]
+    with_pairing = data["scope"] == "program"
+    if silent:
+        names = "、".join(
+            f"{row['branch']}({row['pairing']})" if with_pairing else row["branch"] for row in silent
+        )
+        text = _("%(n)s个参与支部本期未记录活动:%(names)s。请督促补录或说明情况。") % {"n": len(silent), "names": names}
+    else:
+        text = _("全部%(n)s个参与支部本期均记录了活动。") % {"n": data["completeness"]["branches"]}
+    return Section("completeness", _("工作完整性提示"), [text])
+
+
+def _quarterly(data, notes):
+    with_pairing = data["scope"] == "program"
+    a, plan, needs, v = data["activities"], data["plan"], data["needs"], data["volunteers"]
+    counts = plan["status_counts"]
+    sections = [
+        Section(
+            "activities",
+            _("本季度工作概况"),
+            [activity_summary(data)],
+            [by_month_table(a), by_branch_table(a), by_type_table(a), activity_list_table(a, with_pairing)],
+            chart="activities",
+        ),
+        Section("metrics", _("成效指标完成进度"), [], [metric_table(data["metrics"], _("本季度"))], chart="metrics"),
+        Section(
+            "plan",
+            _("项目实施清单进展"),
+            [
+                _("年度计划共%(total)s项:已完成%(done)s项、推进中%(progress)s项、未开始%(planned)s项、已取消%(cancelled)s项;逾期未完成%(overdue)s项。")
+                % {
+                    "total": plan["total"], "done": counts.get("done", 0), "progress": counts.get("in_progress", 0),
+                    "planned": counts.get("planned", 0), "cancelled": counts.get("cancelled", 0),
+                    "overdue": len(plan["overdue"]),
+                }
+            ],
+            [plan_table("plan_items", _("项目实施清单"), plan["items"], with_pairing, _("本年度无共建计划"))],
+        ),
+        Section("needs", _("需求—响应—反馈"), [needs_summary(needs, True)], [needs_table(needs, True), stale_needs_table(needs, with_pairing)]),
+        Section("volunteers", _("志愿服务"), [volunteer_summary(v)], [hours_table(v)], chart="hours"),
+        highlights(data),
+        completeness(data),
+    ]
+    if with_pairing:
+        sections.append(Section("pairings", _("各结对情况"), [], [pairing_rows_table(data, data["metrics"])]))
+    sections.append(Section("notes", _("调度意见"), [p for p in (notes or "").splitlines() if p.strip()] or [_("(待填写)")]))
+    return sections
+
+
+def highlights(data):
+    section = Section("highlights", _("工作亮点"))
+    if not data["highlights"]:
+        section.paragraphs.append(_("本季度无带照片的活动。"))
+    for h in data["highlights"]:
+        section.paragraphs.append(
+            _("%(date)s,%(branch)s开展“%(title)s”(%(type)s,服务群众%(served)s人次)。%(summary)s")
+            % {
+                "date": h["date"], "branch": h["branch"], "title": h["title"], "type": h["type"],
+                "served": h["residents_served"], "summary": h["summary"],
+            }
+        )
+        section.photos.extend({"id": p["id"], "caption": p["caption"] or h["title"], "activity": h["title"]} for p in h["photos"])
+    return section
+
+
+def _annual(data, notes):
+    with_pairing = data["scope"] == "program"
+    a, plan, needs, v = data["activities"], data["plan"], data["needs"], data["volunteers"]
+    sections = [Section("overview", _("年度总体情况"), [activity_summary(data)], [], chart="activities")]
+    if with_pairing:
+        sections[0].tables.append(pairing_rows_table(data, data["metrics"]))
+    sections[0].tables += [by_month_table(a), by_branch_table(a), by_type_table(a)]
+    sections += [
+        Section("metrics", _("成效指标完成情况"), [], [metric_table(data["metrics"], _("本年度"))], chart="metrics"),
+        Section(
+            "plan",
+            _("项目实施清单完成情况"),
+            [_("年度计划共%(total)s项,已完成%(done)s项。") % {"total": plan["total"], "done": plan["done"]}],
+            [plan_table("plan_items", _("项目实施清单"), plan["items"], with_pairing, _("本年度无共建计划"))] if plan["items"] else [],
+        ),
+        Section("needs", _("需求—响应—反馈"), [needs_summary(needs, True)], [needs_table(needs, True)]),
+        Section("volunteers", _("志愿服务"), [volunteer_summary(v)], [hours_table(v)], chart="hours"),
+    ]
+    if not with_pairing:
+        sections[0].tables.append(activity_list_table(a, False))
+    return sections
+
+
+def detail_sections(detail):
+    """One pairing's part of an annual summary (the list of activities only when the data carry it: the
+    annual export streams its ledger separately)."""
+    a = detail["activities"]
+    sections = [
+        Section("activities", _("活动情况"), [], [by_month_table(a), by_branch_table(a), by_type_table(a)]),
+        Section("metrics", _("成效指标"), [], [metric_table(detail["metrics"], _("本年度"))]),
+        Section("volunteers", _("志愿服务"), [volunteer_summary(detail["volunteers"])], [hours_table(detail["volunteers"])]),
+    ]
+    if a["items"] or not a["total"]:
+        sections.append(Section("list", _("活动明细"), [], [activity_list_table(a, False)]))
+    return sections
+
+
+BUILDERS = {"monthly": _monthly, "quarterly": _quarterly, "annual": _annual}
+
+
+def document(report):
+    """The Document of a Report (or of anything with kind, data, notes, status, version, pk)."""
+    data = report.data
+    sections = BUILDERS[data["kind"]](data, report.notes)
+    for n, section in enumerate(sections, 1):
+        section.title = _numbered(n, section.title)
+    status = getattr(report, "status_label", None) or (_("已发布") if report.status == "published" else _("草稿"))
+    meta = [
+        (_("项目"), data["program"]["name"]),
+        (_("范围"), scope_label(data)),
+        (_("期间"), f"{period_label(data)}({data['start']} 至 {data['end']})"),
+        (_("版本"), f"v{report.version} · {status}"),
+        (_("数据截至"), datetime.datetime.fromisoformat(data["built_at"]).astimezone(_tz()).strftime("%Y-%m-%d %H:%M")),
+    ]
+    doc = Document(
+        kind=data["kind"],
+        title=kind_title(data["kind"]),
+        period_label=period_label(data),
+        subtitle=f"{data['program']['name']} · {scope_label(data)} · {period_label(data)}",
+        issuer=data["program"].get("office", ""),
+        meta=meta,
+        sections=sections,
+        status=report.status,
+        version=report.version,
+        file_stem=file_stem(data, report.version),
+        issued_on=_issued_on(report),
+    )
+    for detail in data.get("details", []):
+        doc.details.append((detail["pairing"]["name"], detail_sections(detail)))
+    return doc
+
+
+def file_stem(data, version):
+    """An ASCII file name for downloads: slsz-monthly-2024-03-pairing7-v1."""
+    scope_slug = f"pairing{data['pairing']['id']}" if data.get("pairing") else "program"
+    code = "".join(ch for ch in data["program"]["code"] if ch.isascii() and (ch.isalnum() or ch in "-_")) or "report"
+    return f"{code}-{data['kind']}-{data['period']}-{scope_slug}-v{version}"
+
+
+def _issued_on(report):
+    moment = getattr(report, "published_at", None) or getattr(report, "generated_at", None)
+    return moment.astimezone(_tz()).date() if moment else None
+
+
+def _tz():
+    from reports.periods import TZ
+
+    return TZ

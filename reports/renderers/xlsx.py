@@ -1,0 +1,261 @@
+"""Excel (.xlsx, XlsxWriter): a summary sheet, one sheet per section, a chart sheet with native charts
+(activities per month, metric progress against target, hours per branch), and for the annual summary one
+sheet per pairing. Text is written as strings, never as formulas (strings_to_formulas off)."""
+
+from __future__ import annotations
+
+import io
+import re
+import unicodedata
+
+import xlsxwriter
+from django.utils.translation import gettext as _
+
+from reports.renderers.base import document
+
+INVALID_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
+OPTIONS = {
+    "strings_to_formulas": False,  # a cell typed "=1+1" by a user stays text
+    "strings_to_urls": False,
+    "strings_to_numbers": False,
+    "default_format_properties": {"font_name": "宋体", "font_size": 11},
+}
+
+
+def text_width(value):
+    """Display width in Excel columns: CJK characters take two."""
+    text = str(value) if value is not None else ""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+class Formats:
+    def __init__(self, workbook):
+        self.title = workbook.add_format({"bold": True, "font_size": 16, "font_color": "#C00000"})
+        self.subtitle = workbook.add_format({"bold": True, "font_size": 12})
+        self.heading = workbook.add_format({"bold": True, "font_size": 12, "font_color": "#8E1414"})
+        self.caption = workbook.add_format({"bold": True})
+        self.header = workbook.add_format({"bold": True, "bg_color": "#F2F2F2", "border": 1, "text_wrap": True, "valign": "top"})
+        self.text = workbook.add_format({"border": 1, "valign": "top"})
+        self.integer = workbook.add_format({"border": 1, "num_format": "#,##0"})
+        self.decimal = workbook.add_format({"border": 1, "num_format": "#,##0.00"})
+        self.total_text = workbook.add_format({"border": 1, "bold": True})
+        self.total_integer = workbook.add_format({"border": 1, "bold": True, "num_format": "#,##0"})
+        self.total_decimal = workbook.add_format({"border": 1, "bold": True, "num_format": "#,##0.00"})
+        self.wrap = workbook.add_format({"text_wrap": True, "valign": "top"})
+        self.muted = workbook.add_format({"font_color": "#667085"})
+
+
+class SheetNames:
+    """Excel's rules: at most 31 characters, none of []:*?/\\, unique ignoring case."""
+
+    def __init__(self):
+        self.used = set()
+
+    def __call__(self, wanted):
+        base = INVALID_SHEET_CHARS.sub("_", wanted).strip("'") or "Sheet"
+        name, n = base[:31], 1
+        while name.lower() in self.used:
+            n += 1
+            suffix = f"({n})"
+            name = base[: 31 - len(suffix)] + suffix
+        self.used.add(name.lower())
+        return name
+
+
+def strip_number(title):
+    """"三、志愿服务" → "志愿服务" (sheet names without the outline numbers)."""
+    return re.sub(r"^[一二三四五六七八九十\d]+、", "", title)
+
+
+class SheetWriter:
+    """Writes rows top to bottom (so it also works in constant_memory mode) and tracks column widths."""
+
+    def __init__(self, worksheet, formats, max_width=60):
+        self.ws, self.f, self.row, self.widths, self.max_width = worksheet, formats, 0, {}, max_width
+
+    def _track(self, col, value, cap=None):
+        width = min(text_width(value) + 2, cap or self.max_width)
+        if width > self.widths.get(col, 8):
+            self.widths[col] = width
+
+    def line(self, text, fmt=None, track=False):
+        self.ws.write_string(self.row, 0, str(text), fmt) if fmt else self.ws.write_string(self.row, 0, str(text))
+        if track:
+            self._track(0, text)
+        self.row += 1
+
+    def blank(self, n=1):
+        self.row += n
+
+    def cells(self, values, bold=False, header=False):
+        f = self.f
+        for col, value in enumerate(values):
+            if header:
+                self.ws.write_string(self.row, col, str(value), f.header)
+                self._track(col, value, cap=24)
+            elif value is None:
+                self.ws.write_blank(self.row, col, None, f.total_text if bold else f.text)
+            elif isinstance(value, bool):
+                self.ws.write_string(self.row, col, str(value), f.text)
+            elif isinstance(value, int):
+                self.ws.write_number(self.row, col, value, f.total_integer if bold else f.integer)
+                self._track(col, f"{value:,}")
+            elif isinstance(value, float):
+                self.ws.write_number(self.row, col, value, f.total_decimal if bold else f.decimal)
+                self._track(col, f"{value:,.2f}")
+            else:
+                self.ws.write_string(self.row, col, str(value), f.total_text if bold else f.text)
+                self._track(col, value)
+        self.row += 1
+
+    def table(self, table):
+        self.line(table.caption, self.f.caption)
+        first = self.row
+        self.cells(table.columns, header=True)
+        last = len(table.rows) - 1
+        for n, row in enumerate(table.rows):
+            self.cells(row, bold=table.total_row and n == last)
+        if not table.rows and table.empty:
+            self.line(table.empty, self.f.muted)
+        self.blank()
+        return first
+
+    def finish(self):
+        for col, width in self.widths.items():
+            self.ws.set_column(col, col, width)
+
+
+def write_sections(writer, sections):
+    for section in sections:
+        writer.line(section.title, writer.f.heading)
+        for paragraph in section.paragraphs:
+            writer.line(paragraph, writer.f.wrap)
+        for photo in section.photos:
+            writer.line(_("照片:%(caption)s") % {"caption": photo["caption"]}, writer.f.muted)
+        for table in section.tables:
+            writer.table(table)
+        writer.blank()
+
+
+def write_summary_sheet(workbook, formats, names, doc):
+    ws = workbook.add_worksheet(names(_("概况")))
+    ws.set_column(0, 0, 110)
+    writer = SheetWriter(ws, formats, max_width=110)
+    writer.line(doc.title, formats.title)
+    writer.line(doc.subtitle, formats.subtitle)
+    for label, value in doc.meta:
+        writer.line(f"{label}:{value}")
+    writer.blank()
+    for section in doc.sections:
+        writer.line(section.title, formats.heading)
+        for paragraph in section.paragraphs:
+            writer.line(paragraph, formats.wrap)
+        writer.blank()
+    return ws
+
+
+def write_chart_sheet(workbook, formats, names, data):
+    """Chart data on the left, native charts on the right (the same three charts as the web page)."""
+    name = names(_("图表"))
+    ws = workbook.add_worksheet(name)
+    writer = SheetWriter(ws, formats)
+
+    months = data["activities"]["by_month"]
+    writer.line(_("各月活动数"), formats.caption)
+    writer.cells([_("月份"), _("活动数"), _("其中已验单")], header=True)
+    first = writer.row
+    for m in months:
+        writer.cells([m["label"], m["total"], m["confirmed"]])
+    last = writer.row - 1
+    chart = workbook.add_chart({"type": "column"})
+    for col, colour, title in ((1, "#EF9A9A", _("活动数")), (2, "#B71C1C", _("其中已验单"))):
+        chart.add_series(
+            {
+                "name": title,
+                "categories": [name, first, 0, last, 0],
+                "values": [name, first, col, last, col],
+                "fill": {"color": colour},
+            }
+        )
+    chart.set_title({"name": _("各月活动数")})
+    chart.set_y_axis({"name": _("次"), "min": 0})
+    chart.set_legend({"position": "bottom"})
+    ws.insert_chart(1, 5, chart, {"x_scale": 1.3, "y_scale": 1.1})
+    writer.blank()
+
+    metrics = [m for m in data["metrics"] if m["progress"] is not None]
+    writer.line(_("成效指标完成率(年度累计/年度目标)"), formats.caption)
+    writer.cells([_("指标"), _("年度累计"), _("年度目标"), _("完成率(%)")], header=True)
+    first = writer.row
+    for m in metrics:
+        writer.cells([f"{m['name']}({m['unit']})", m["ytd_value"], m["target"], m["progress"]])
+    last = writer.row - 1
+    if metrics:
+        chart = workbook.add_chart({"type": "bar"})
+        chart.add_series(
+            {
+                "name": _("完成率(%)"),
+                "categories": [name, first, 0, last, 0],
+                "values": [name, first, 3, last, 3],
+                "fill": {"color": "#B71C1C"},
+                "data_labels": {"value": True},
+            }
+        )
+        chart.set_title({"name": _("成效指标完成进度")})
+        chart.set_x_axis({"name": "%", "min": 0})
+        chart.set_legend({"none": True})
+        ws.insert_chart(18, 5, chart, {"x_scale": 1.3, "y_scale": 1.1})
+    writer.blank()
+
+    hours = data["volunteers"]["by_branch"]
+    writer.line(_("各支部已核验志愿服务时长"), formats.caption)
+    writer.cells([_("支部"), _("已核验时长(小时)")], header=True)
+    first = writer.row
+    for row in hours:
+        writer.cells([row["branch"], row["verified_hours"]])
+    last = writer.row - 1
+    if hours:
+        chart = workbook.add_chart({"type": "bar"})
+        chart.add_series(
+            {
+                "name": _("已核验时长(小时)"),
+                "categories": [name, first, 0, last, 0],
+                "values": [name, first, 1, last, 1],
+                "fill": {"color": "#1A7F37"},
+                "data_labels": {"value": True},
+            }
+        )
+        chart.set_title({"name": _("各支部已核验志愿服务时长")})
+        chart.set_legend({"none": True})
+        ws.insert_chart(35, 5, chart, {"x_scale": 1.3, "y_scale": 1.1})
+    writer.finish()
+    return ws
+
+
+def write_workbook(workbook, doc, data):
+    formats = Formats(workbook)
+    names = SheetNames()
+    write_summary_sheet(workbook, formats, names, doc)
+    for section in doc.sections:
+        if not section.tables:
+            continue
+        writer = SheetWriter(workbook.add_worksheet(names(strip_number(section.title))), formats)
+        write_sections(writer, [section])
+        writer.finish()
+    write_chart_sheet(workbook, formats, names, data)
+    for pairing_name, sections in doc.details:
+        ws = workbook.add_worksheet(names(pairing_name))
+        writer = SheetWriter(ws, formats)
+        writer.line(pairing_name, formats.title)
+        writer.blank()
+        write_sections(writer, sections)
+        writer.finish()
+
+
+def render_xlsx(report) -> bytes:
+    doc = document(report)
+    stream = io.BytesIO()
+    workbook = xlsxwriter.Workbook(stream, {**OPTIONS, "in_memory": True})
+    write_workbook(workbook, doc, report.data)
+    workbook.close()
+    return stream.getvalue()
