@@ -1,0 +1,116 @@
+"""Celery tasks of the reports: they take ids and period strings and call services.
+
+Beat (settings.CELERY_BEAT_SCHEDULE) runs ``generate_monthly_reports`` at 06:00 on the 1st for the previous
+month and ``generate_quarterly_reports`` at 06:00 on the 1st of January, April, July and October for the
+previous quarter. Each fans out one ``generate_report`` per scope (the program and each active pairing);
+``services.report_generate`` makes any number of runs, concurrent or redelivered, leave one report per scope.
+
+Retries: database and broker hiccups (OperationalError, InterfaceError) are retried with exponential
+backoff. Messages are acknowledged late and rejected when the worker dies (settings), so a task killed
+mid-run is delivered again.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError, transaction
+from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
+
+from reports import exports, services
+from reports.periods import local_today, previous_month, previous_quarter
+
+log = logging.getLogger(__name__)
+
+RETRY_ON = (OperationalError, InterfaceError, BrokerError, ConnectionError, TimeoutError)
+RETRY = {
+    "autoretry_for": RETRY_ON,
+    "retry_backoff": 5,
+    "retry_backoff_max": 600,
+    "retry_jitter": True,
+    "max_retries": 8,
+}
+
+
+@dataclass
+class Ticket:
+    """What became of an enqueue: ``sent`` is None until the transaction commits, then True or False."""
+
+    task: str
+    sent: bool | None = None
+    error: str = ""
+
+
+def enqueue(task, *args, **kwargs):
+    """Send ``task`` once the current transaction commits (at once outside one). Never raises: when the
+    broker cannot be reached within a couple of seconds the ticket says so and the caller tells the user."""
+    ticket = Ticket(task=task.name)
+
+    def send():
+        try:
+            # retry policy: settings.CELERY_TASK_PUBLISH_RETRY_POLICY (one quick retry, then give up)
+            task.apply_async(args=args, kwargs=kwargs, retry=True)
+            ticket.sent = True
+        except Exception as exc:  # the broker's errors vary by transport: OperationalError, socket errors…
+            if task.app.conf.task_always_eager:
+                raise  # eager mode: the task itself failed, not the broker
+            log.warning("could not enqueue %s: %s", task.name, exc)
+            ticket.sent, ticket.error = False, str(exc)[:200]
+
+    transaction.on_commit(send)
+    return ticket
+
+
+@shared_task(bind=True, acks_late=True, **RETRY)
+def generate_report(self, kind, period, program_id, pairing_id=None):
+    """Build (or rebuild, while a draft) the report of one scope."""
+    from pairings.models import Pairing, Program
+
+    program = Program.objects.get(pk=program_id)
+    pairing = Pairing.objects.get(pk=pairing_id) if pairing_id else None
+    report, created = services.report_generate(kind=kind, period=period, program=program, pairing=pairing)
+    log.info("report %s %s: %s", report.pk, "created" if created else "kept", report)
+    return report.pk
+
+
+def fan_out(kind, period, program_ids=None):
+    scopes = services.scopes_to_generate(kind, period, program_ids)
+    for program_id, pairing_id in scopes:
+        generate_report.apply_async(args=(kind, period, program_id, pairing_id))
+    log.info("%s reports for %s: %d scopes queued", kind, period, len(scopes))
+    return len(scopes)
+
+
+@shared_task(bind=True, acks_late=True, **RETRY)
+def generate_reports(self, kind, period, program_ids=None):
+    """Fan out one generate_report per scope of the period (programs with this kind of report switched on)."""
+    return fan_out(kind, period, program_ids)
+
+
+@shared_task(bind=True, acks_late=True, **RETRY)
+def generate_monthly_reports(self, period=None):
+    """Beat, 06:00 on the 1st: the monthly reminders (一月一提示) of the previous month."""
+    period = period or previous_month(local_today(timezone.now())).key
+    return fan_out("monthly", period)
+
+
+@shared_task(bind=True, acks_late=True, **RETRY)
+def generate_quarterly_reports(self, period=None):
+    """Beat, 06:00 on the 1st of Jan/Apr/Jul/Oct: the quarterly coordination reports (一季一调度)."""
+    period = period or previous_quarter(local_today(timezone.now())).key
+    return fan_out("quarterly", period)
+
+
+@shared_task(bind=True, acks_late=True, **RETRY)
+def send_report_notifications(self, report_id=None):
+    """E-mail the notifications of a published report (or, from beat, any still unsent)."""
+    return services.notifications_send(report_id=report_id)
+
+
+@shared_task(bind=True, acks_late=True, **RETRY)
+def build_annual_export(self, export_id):
+    """Write the files of one annual export, recording progress as it goes."""
+    return exports.export_run(export_id=export_id)

@@ -1,0 +1,163 @@
+"""Generating (idempotent), regenerating (new versions), notes, publishing and notifications."""
+
+import pytest
+from django.core import mail
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from reports import services, tasks
+from reports.models import Notification, Report
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+
+def generate(records, kind="monthly", period="2024-03", pairing="pairing"):
+    return services.report_generate(
+        kind=kind, period=period, program=records["program"], pairing=records[pairing] if pairing else None
+    )
+
+
+def test_generate_twice_keeps_one_draft_and_rebuilds_it(records):
+    first, created = generate(records)
+    assert created and first.status == "draft" and first.version == 1
+    assert first.scope_key == f"pairing:{records['pairing'].pk}"
+    f.ActivityFactory(pairing=records["pairing"], branch=records["branch"], status="submitted", submitted_at="2024-03-30T10:00+08:00", date="2024-03-30")
+    again, created = generate(records)
+    assert not created and again.pk == first.pk
+    assert again.data["activities"]["total"] == first.data["activities"]["total"] + 1
+    assert Report.objects.count() == 1
+
+
+def test_generate_after_an_insert_race_updates_the_winner(records, monkeypatch):
+    """The IntegrityError path: another worker inserted version 1 between our check and our insert."""
+    winner, _ = generate(records)
+    Report.objects.filter(pk=winner.pk).update(data={"stale": True})
+    real_filter = Report.objects.filter
+    calls = {"n": 0}
+
+    def first_lookup_misses(*args, **kwargs):
+        calls["n"] += 1
+        queryset = real_filter(*args, **kwargs)
+        return queryset.none() if calls["n"] == 1 else queryset
+
+    monkeypatch.setattr(Report.objects, "filter", first_lookup_misses)
+    report, created = generate(records)
+    monkeypatch.undo()
+    assert not created and report.pk == winner.pk
+    assert Report.objects.count() == 1
+    assert Report.objects.get(pk=winner.pk).data["activities"]["total"] == 3
+
+
+def test_program_and_pairing_scopes_are_separate(records):
+    program_report, _ = generate(records, pairing=None)
+    pairing_report, _ = generate(records)
+    assert program_report.pk != pairing_report.pk
+    assert program_report.scope_key == "program" and program_report.pairing is None
+
+
+def test_published_is_frozen_and_regenerate_makes_a_version(records):
+    admin = records["users"]["admin"]
+    report, _ = generate(records)
+    report, _ticket = services.report_publish(report=report, actor=admin)
+    assert report.status == "published" and report.published_at and report.published_by == admin
+    frozen = dict(report.data)
+    f.ActivityFactory(pairing=records["pairing"], branch=records["branch"], status="submitted", submitted_at="2024-03-30T10:00+08:00", date="2024-03-30")
+    same, created = generate(records)  # the scheduled job leaves a published report alone
+    assert same.pk == report.pk and not created
+    assert Report.objects.get(pk=report.pk).data == frozen
+    with pytest.raises(ValidationError):
+        services.report_set_notes(report=report, notes="x", actor=admin)
+    with pytest.raises(ValidationError):
+        services.report_publish(report=report, actor=admin)
+    v2 = services.report_regenerate(report=report, actor=admin)
+    assert (v2.version, v2.status) == (2, "draft")
+    assert v2.data["activities"]["total"] == frozen["activities"]["total"] + 1
+    assert services.report_regenerate(report=report, actor=admin).pk == v2.pk  # the draft v2 is rebuilt
+    again, _ = generate(records)  # the job now rebuilds the draft v2
+    assert again.pk == v2.pk
+    assert Report.objects.filter(kind="monthly", period="2024-03").count() == 2
+    assert Report.objects.get(pk=report.pk).data == frozen  # v1 still downloadable as it was
+
+
+@pytest.mark.parametrize("role", ["committee", "secretary", "village", "outsider"])
+def test_only_program_admins_write(records, role):
+    report, _ = generate(records)
+    user = records["users"][role]
+    for call in (
+        lambda: services.report_set_notes(report=report, notes="x", actor=user),
+        lambda: services.report_publish(report=report, actor=user),
+        lambda: services.report_regenerate(report=report, actor=user),
+    ):
+        with pytest.raises(PermissionDenied):
+            call()
+    assert Report.objects.get(pk=report.pk).status == "draft"
+
+
+def test_publish_notifies_liaisons_in_portal_and_by_mail(records, django_capture_on_commit_callbacks):
+    admin = records["users"]["admin"]
+    report, _ = generate(records, kind="quarterly", period="2024Q1")
+    services.report_set_notes(report=report, notes="加快推进小电匠项目。", actor=admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        report, ticket = services.report_publish(report=report, actor=admin)
+    assert ticket.sent is True  # eager here: the task ran at once
+    notifications = Notification.objects.filter(report=report).order_by("id")
+    assert [(n.user, n.email) for n in notifications] == [
+        (records["users"]["village"], "village@example.org"),
+        (None, "school-liaison@example.org"),
+    ]
+    assert all(n.emailed_at for n in notifications)
+    assert sorted(m.to[0] for m in mail.outbox) == ["school-liaison@example.org", "village@example.org"]
+    assert f"/reports/{report.pk}/" in mail.outbox[0].body
+    # the village sees it in the portal, and now may open the published report
+    assert Notification.objects.for_user(records["users"]["village"]).unread().count() == 1
+    assert Report.objects.visible_to(records["users"]["village"]).filter(pk=report.pk).exists()
+    # sending again sends nothing twice
+    assert services.notifications_send() == 0
+    assert len(mail.outbox) == 2
+
+
+def test_program_report_notifies_program_admins(records, django_capture_on_commit_callbacks):
+    admin = records["users"]["admin"]
+    report, _ = generate(records, pairing=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.report_publish(report=report, actor=admin)
+    assert [n.user for n in Notification.objects.filter(report=report)] == [admin]
+    # village users never see program-wide reports, published or not
+    assert not Report.objects.visible_to(records["users"]["village"]).filter(pk=report.pk).exists()
+
+
+def test_scopes_to_generate(records):
+    f.PairingFactory(program=records["program"], status="suspended")
+    ended = f.PairingFactory(program=records["program"])
+    ended.term_end = ended.term_start
+    ended.save()
+    records["other_program"].monthly_reports = False
+    records["other_program"].save()
+    scopes = services.scopes_to_generate("monthly", "2024-03")
+    assert scopes == [(records["program"].pk, None), (records["program"].pk, records["pairing"].pk)]
+    quarterly = services.scopes_to_generate("quarterly", "2024Q1")
+    assert (records["other_program"].pk, records["other_pairing"].pk) in quarterly
+
+
+def test_monthly_job_defaults_to_the_previous_month(records, time_machine):
+    time_machine.move_to("2024-04-01 06:00:00+08:00")
+    assert tasks.generate_monthly_reports.delay().get() == 4  # eager: two programs and their two pairings
+    assert set(Report.objects.values_list("kind", "period").distinct()) == {("monthly", "2024-03")}
+    assert Report.objects.count() == 4
+    tasks.generate_monthly_reports.delay("2024-03")  # again: nothing new
+    assert Report.objects.count() == 4
+    time_machine.move_to("2024-03-31 22:30:00+00:00")  # 1 April 06:30 in Shanghai
+    tasks.generate_quarterly_reports.delay()
+    assert set(Report.objects.filter(kind="quarterly").values_list("period", flat=True)) == {"2024Q1"}
+
+
+def test_beat_schedule(settings):
+    schedule = settings.CELERY_BEAT_SCHEDULE
+    monthly, quarterly = schedule["monthly-reports"]["schedule"], schedule["quarterly-reports"]["schedule"]
+    assert schedule["monthly-reports"]["task"] == "reports.tasks.generate_monthly_reports"
+    assert (monthly.hour, monthly.minute, monthly.day_of_month) == ({6}, {0}, {1})
+    assert monthly.month_of_year == set(range(1, 13))
+    assert (quarterly.hour, quarterly.minute, quarterly.day_of_month) == ({6}, {0}, {1})
+    assert quarterly.month_of_year == {1, 4, 7, 10}
+    assert settings.CELERY_TIMEZONE == "Asia/Shanghai"
+    assert tasks.generate_report.autoretry_for and tasks.generate_report.retry_backoff
