@@ -19,4 +19,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("activities/", include("activities.urls")),
     path("pairings/", include("pairings.urls")),
+    path("volunteers/", include("volunteers.urls")),
 ]

@@ -24,7 +24,7 @@ from pairings.models import JointPlan, Liaison, Metric, Pairing, PairingBranch, 
 from portal.models import Membership, Organization
 from reports.models import Report
 from tests import factories as f
-from volunteers.models import ServiceOffering, Team
+from volunteers.models import Certificate, ServiceOffering, Team
 
 pytestmark = pytest.mark.django_db
 
@@ -282,6 +282,45 @@ def test_service_offering_name_not_empty():
     team = f.TeamFactory()
     with violates(ServiceOffering, "serviceoffering_name_not_empty"):
         ServiceOffering.objects.create(team=team, name="")
+
+
+def _certificate(volunteer, serial, **values):
+    fields = dict(
+        volunteer=volunteer, number=f"ZYFW-2024-{serial:06d}", year=2024, serial=serial,
+        period_start=datetime.date(2024, 1, 1), period_end=datetime.date(2024, 12, 31), total_hours=Decimal("2.0"),
+        digest=f"digest-{serial}", issuer_name="学校第三党支部",
+    )
+    fields.update(values)
+    return Certificate.objects.create(**fields)
+
+
+def test_certificate_serial_unique_per_year():
+    volunteer = f.VolunteerFactory()
+    _certificate(volunteer, 1)
+    with violates(Certificate, "certificate_unique_serial"):
+        _certificate(volunteer, 1, number="ZYFW-2024-X", digest="other")
+    _certificate(volunteer, 1, year=2025, number="ZYFW-2025-000001", digest="next-year")
+
+
+def test_certificate_same_content_issued_once():
+    volunteer = f.VolunteerFactory()
+    _certificate(volunteer, 1, digest="same")
+    with violates(Certificate, "certificate_unique_content"):
+        _certificate(volunteer, 2, digest="same")
+    _certificate(volunteer, 3, digest="same", period_end=datetime.date(2024, 6, 30))
+
+
+def test_certificate_period_in_order():
+    volunteer = f.VolunteerFactory()
+    with violates(Certificate, "certificate_period_in_order"):
+        _certificate(volunteer, 1, period_start=datetime.date(2024, 2, 1), period_end=datetime.date(2024, 1, 31))
+    _certificate(volunteer, 2, period_start=datetime.date(2024, 2, 1), period_end=datetime.date(2024, 2, 1))
+
+
+@pytest.mark.parametrize("hours", [Decimal("0"), Decimal("-1")])
+def test_certificate_hours_positive(hours):
+    with violates(Certificate, "certificate_hours_positive"):
+        _certificate(f.VolunteerFactory(), 1, total_hours=hours)
 
 
 # --- activities ---------------------------------------------------------------------------------

@@ -22,6 +22,22 @@ def every(status, anonymous=LOGIN):
     return row(anonymous, *([status] * 7))
 
 
+def certificate(o):
+    """A service certificate of the branch's volunteer (issued once, looked up afterwards)."""
+    from volunteers.models import Certificate
+
+    volunteer = o["branch"].volunteers.get()
+    return Certificate.objects.get_or_create(
+        volunteer=volunteer,
+        number="ZYFW-2024-000001",
+        defaults=dict(
+            year=2024, serial=1, period_start="2024-01-01", period_end="2024-12-31", total_hours=2,
+            lines=[{"date": "2024-03-15", "content": "家电维修", "organiser": "第三党支部", "hours": "2.0"}],
+            digest="matrix", issuer_name="学校第三党支部",
+        ),
+    )[0]
+
+
 def matrix_activity():
     """The `objects` fixture's activity: a draft of `branch` in the world's pairing."""
     from activities.models import Activity
@@ -124,6 +140,34 @@ PAGES = {
     "pairings:plan_item_delete": (
         lambda o: reverse("pairings:plan_item_delete", args=[o["pairing"].plans.get().items.get().pk]),
         row(LOGIN, 404, 403, 403, 403, 200, 200, 200),
+    ),
+    # volunteers and teams belong to the branch: its people and those above it, and the program admin, read
+    # them; the branch's managers issue certificates; hours are verified by POST only (GET: 405)
+    "volunteers:volunteer_list": (lambda o: reverse("volunteers:volunteer_list"), every(200)),
+    "volunteers:volunteer_detail": (
+        lambda o: reverse("volunteers:volunteer_detail", args=[o["branch"].volunteers.get().pk]),
+        row(LOGIN, 404, 404, 404, 200, 200, 200, 200),
+    ),
+    "volunteers:volunteer_verify": (
+        lambda o: reverse("volunteers:volunteer_verify", args=[o["branch"].volunteers.get().pk]),
+        every(405),
+    ),
+    "volunteers:certificate_issue": (
+        lambda o: reverse("volunteers:certificate_issue", args=[o["branch"].volunteers.get().pk]),
+        row(LOGIN, 404, 404, 404, 200, 200, 403, 200),
+    ),
+    "volunteers:certificate_download": (
+        lambda o: reverse("volunteers:certificate_download", args=[certificate(o).pk]),
+        row(LOGIN, 404, 404, 404, 200, 200, 200, 200),
+    ),
+    "volunteers:team_list": (lambda o: reverse("volunteers:team_list"), every(200)),
+    "volunteers:team_detail": (
+        lambda o: reverse("volunteers:team_detail", args=[o["branch"].teams.get().pk]),
+        row(LOGIN, 404, 404, 404, 200, 200, 200, 200),
+    ),
+    "volunteers:team_verify": (
+        lambda o: reverse("volunteers:team_verify", args=[o["branch"].teams.get().pk]),
+        every(405),
     ),
 }
 

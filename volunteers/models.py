@@ -1,5 +1,6 @@
+from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -114,3 +115,49 @@ class ServiceOffering(models.Model):
 
     def __str__(self):
         return f"{self.team.name} · {self.name}"
+
+
+class CertificateQuerySet(OrgOwnedQuerySet):
+    org_path = "volunteer__organization_id"
+
+
+class Certificate(models.Model):
+    """A numbered volunteer service certificate (志愿服务记录证明), kept as issued: the same volunteer,
+    period and verified services always get the same number back."""
+
+    PREFIX = "ZYFW"
+
+    volunteer = models.ForeignKey(
+        Volunteer, verbose_name=_("volunteer"), on_delete=models.PROTECT, related_name="certificates"
+    )
+    number = models.CharField(_("number"), max_length=24, unique=True)
+    year = models.PositiveSmallIntegerField(_("year of issue"))
+    serial = models.PositiveIntegerField(_("serial"))
+    period_start = models.DateField(_("period start"))
+    period_end = models.DateField(_("period end"))
+    total_hours = models.DecimalField(_("total hours"), max_digits=8, decimal_places=1)
+    lines = models.JSONField(_("services certified"), default=list)
+    digest = models.CharField(_("content digest"), max_length=64)
+    issuer_name = models.CharField(_("issuing organisation"), max_length=100)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("issued by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    issued_at = models.DateTimeField(_("issued at"), auto_now_add=True)
+
+    objects = CertificateQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("service certificate")
+        verbose_name_plural = _("service certificates")
+        ordering = ["-issued_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["year", "serial"], name="certificate_unique_serial"),
+            models.UniqueConstraint(
+                fields=["volunteer", "period_start", "period_end", "digest"], name="certificate_unique_content"
+            ),
+            models.CheckConstraint(condition=Q(period_end__gte=F("period_start")), name="certificate_period_in_order"),
+            models.CheckConstraint(condition=Q(total_hours__gt=0), name="certificate_hours_positive"),
+        ]
+
+    def __str__(self):
+        return self.number

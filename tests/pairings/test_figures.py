@@ -272,10 +272,6 @@ def test_a_figure_link_filters_the_activity_list_by_pairing_and_dates(client, wo
     assert _listed(client, world, headline.url, outside) == []
 
 
-@pytest.mark.xfail(
-    reason="the activity list's `status` filter takes one value; the link asks for submitted and confirmed",
-    strict=False,
-)
 def test_a_figure_link_lists_submitted_and_confirmed_but_not_drafts_or_returned(client, world):
     pairing, branch = world["pairing"], world["branch"]
     counted = [activity(pairing, branch, status="submitted", title="T-SUBMITTED-1"), activity(pairing, branch, title="T-CONFIRMED-1")]

@@ -1,0 +1,153 @@
+"""Writes of the volunteers app: verifying recorded hours and issuing service certificates.
+
+Keyword-only, atomic, validating: a ValidationError carries the message for the person at the form, and
+nothing is written when one is raised.
+"""
+
+import hashlib
+import json
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from simple_history.utils import bulk_update_with_history
+
+from portal.models import Organization
+from volunteers.models import Certificate, Volunteer
+from volunteers.selectors import RECORDED, VERIFIED
+
+MAX_CERTIFICATE_DAYS = 366 * 10
+
+
+@transaction.atomic
+def service_records_verify(*, records, actor):
+    """Verify the recorded hours among `records` (a QuerySet of service records, reached through volunteers'
+    reverse relations) that the actor may verify: the organising side, 谁记录谁证明. Returns the number
+    verified. Records already verified, deleted, or outside the actor's reach are left as they are."""
+    now = timezone.now()
+    chosen = list(
+        records.editable_by(actor)
+        .filter(status=RECORDED, activity__deleted_at__isnull=True)
+        .select_for_update(of=("self",))
+        .order_by("pk")
+    )
+    if not chosen:
+        return 0
+    for record in chosen:
+        record.status = VERIFIED
+        record.verified_by = actor
+        record.verified_at = now
+    bulk_update_with_history(
+        chosen, type(chosen[0]), ["status", "verified_by", "verified_at"], default_user=actor, default_date=now
+    )
+    return len(chosen)
+
+
+# --- certificates --------------------------------------------------------------------------------
+
+
+def issuer_name(organization):
+    """The organisation named on the certificate: a branch or department under its school or organ, as it
+    is written on a stamp (中山中专第三党支部)."""
+    parent = organization.parent
+    if organization.kind in (Organization.Kind.BRANCH, Organization.Kind.DEPARTMENT) and parent is not None:
+        if not organization.name.startswith(parent.short_name or parent.name):
+            return f"{parent.short_name or parent.name}{organization.name}"
+    return organization.name
+
+
+def certificate_lines(*, volunteer, start, end):
+    """The verified services of the volunteer in the period (by activity date), oldest first."""
+    records = (
+        volunteer.service_records.filter(
+            status=VERIFIED, activity__deleted_at__isnull=True, activity__date__gte=start, activity__date__lte=end
+        )
+        .select_related("activity__branch__parent")
+        .order_by("activity__date", "activity__id", "id")
+    )
+    return [
+        {
+            "record": record.pk,
+            "date": record.activity.date.isoformat(),
+            "content": record.content or record.activity.title,
+            "activity": record.activity.title,
+            "place": record.activity.place,
+            "organiser": issuer_name(record.activity.branch),
+            "hours": str(record.hours),
+        }
+        for record in records
+    ]
+
+
+def _digest(start, end, lines):
+    payload = json.dumps({"start": start.isoformat(), "end": end.isoformat(), "lines": lines}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def can_issue_certificates(user, volunteer):
+    """The managers of the volunteer's own organisation issue (and stamp) the certificate."""
+    return Volunteer.objects.editable_by(user).filter(pk=volunteer.pk).exists()
+
+
+@transaction.atomic
+def certificate_issue(*, volunteer, start, end, actor, today=None):
+    """The certificate of the volunteer's verified services between `start` and `end` (inclusive). The same
+    volunteer, period and services give back the certificate already issued, with its number; otherwise a
+    new one is numbered ZYFW-<year of issue>-<serial>. Refuses a period without verified hours."""
+    if not can_issue_certificates(actor, volunteer):
+        raise PermissionDenied
+    today = today or timezone.localdate()
+    if start is None or end is None:
+        raise ValidationError(_("Give the first and the last day of the period."))
+    if end < start:
+        raise ValidationError({"end": _("The period ends before it starts.")})
+    if (end - start).days > MAX_CERTIFICATE_DAYS:
+        raise ValidationError({"start": _("A certificate covers at most ten years.")})
+    if start > today:
+        raise ValidationError({"start": _("The period lies in the future.")})
+    lines = certificate_lines(volunteer=volunteer, start=start, end=end)
+    if not lines:
+        raise ValidationError(
+            _("%(name)s has no verified service hours between %(start)s and %(end)s, so no certificate can be issued. "
+              "Hours count once the organising side has verified them.")
+            % {
+                "name": volunteer.name,
+                "start": formats.date_format(start, "Y-m-d"),
+                "end": formats.date_format(end, "Y-m-d"),
+            }
+        )
+    digest = _digest(start, end, lines)
+    existing = Certificate.objects.filter(volunteer=volunteer, period_start=start, period_end=end, digest=digest).first()
+    if existing:
+        return existing, False
+    total = sum((Decimal(line["hours"]) for line in lines), Decimal("0"))
+    issuer = issuer_name(volunteer.organization)
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                serial = (Certificate.objects.filter(year=today.year).aggregate(m=Max("serial"))["m"] or 0) + 1
+                certificate = Certificate.objects.create(
+                    volunteer=volunteer,
+                    number=f"{Certificate.PREFIX}-{today.year}-{serial:06d}",
+                    year=today.year,
+                    serial=serial,
+                    period_start=start,
+                    period_end=end,
+                    total_hours=total,
+                    lines=lines,
+                    digest=digest,
+                    issuer_name=issuer,
+                    issued_by=actor,
+                )
+            return certificate, True
+        except IntegrityError:
+            # Someone took the serial (or issued the same certificate) at the same moment: look again.
+            existing = Certificate.objects.filter(
+                volunteer=volunteer, period_start=start, period_end=end, digest=digest
+            ).first()
+            if existing:
+                return existing, False
+    raise ValidationError(_("The certificate could not be numbered just now; please try again."))
