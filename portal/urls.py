@@ -17,6 +17,7 @@ urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
+    path("reports/", include("reports.urls")),
     path("activities/", include("activities.urls")),
     path("pairings/", include("pairings.urls")),
     path("volunteers/", include("volunteers.urls")),

@@ -45,6 +45,30 @@ def matrix_activity():
     return Activity.objects.order_by("pk").first()
 
 
+def matrix_report(o):
+    """A published monthly report (2024-03) of the world's pairing: its readers open it, the admin edits."""
+    from reports import services
+
+    report, _ = services.report_generate(kind="monthly", period="2024-03", program=o["program"], pairing=o["pairing"])
+    if report.status == "draft":
+        report, _ = services.report_publish(report=report, actor=o["users"]["admin"])
+    return report
+
+
+def matrix_export(o):
+    """An annual export of the program, still queued (so there is nothing to download yet)."""
+    from reports.models import AnnualExport
+
+    return AnnualExport.objects.get_or_create(program=o["program"], year=2024)[0]
+
+
+def matrix_notification(o):
+    """The village user's notification of the published report."""
+    from reports.models import Notification
+
+    return Notification.objects.get_or_create(report=matrix_report(o), user=o["users"]["village"], defaults={"message": "已发布"})[0]
+
+
 # name -> (how to build the URL from the objects, expected per role)
 PAGES = {
     "home": (lambda o: reverse("home"), every(200)),
@@ -168,6 +192,49 @@ PAGES = {
     "volunteers:team_verify": (
         lambda o: reverse("volunteers:team_verify", args=[o["branch"].teams.get().pk]),
         every(405),
+    ),
+    # reports: the published pairing report is read by everyone who reads the pairing and written by the program
+    # admin only (notes, publish and regenerate take POST: GET answers 405 after the scope check). Program-wide
+    # pages (generate, exports) are the admin's; the completeness board the admin's and the school committee's.
+    # The report lists no photo (a monthly report has no highlights) and the export is not finished: 404.
+    # A notification opens only for its own recipient (the village user), who is sent on to the report.
+    "reports:report_list": (lambda o: reverse("reports:report_list"), every(200)),
+    "reports:report_detail": (
+        lambda o: reverse("reports:report_detail", args=[matrix_report(o).pk]),
+        row(LOGIN, 404, 200, 200, 200, 200, 200, 200),
+    ),
+    "reports:report_download": (
+        lambda o: reverse("reports:report_download", args=[matrix_report(o).pk, "docx"]),
+        row(LOGIN, 404, 200, 200, 200, 200, 200, 200),
+    ),
+    "reports:report_photo": (lambda o: reverse("reports:report_photo", args=[matrix_report(o).pk, 1]), every(404)),
+    "reports:report_notes": (
+        lambda o: reverse("reports:report_notes", args=[matrix_report(o).pk]),
+        row(LOGIN, 404, 403, 403, 403, 403, 405, 405),
+    ),
+    "reports:report_publish": (
+        lambda o: reverse("reports:report_publish", args=[matrix_report(o).pk]),
+        row(LOGIN, 404, 403, 403, 403, 403, 405, 405),
+    ),
+    "reports:report_regenerate": (
+        lambda o: reverse("reports:report_regenerate", args=[matrix_report(o).pk]),
+        row(LOGIN, 404, 403, 403, 403, 403, 405, 405),
+    ),
+    "reports:generate": (lambda o: reverse("reports:generate"), row(LOGIN, 403, 403, 403, 403, 403, 200, 200)),
+    "reports:completeness": (lambda o: reverse("reports:completeness"), row(LOGIN, 403, 403, 403, 403, 200, 200, 200)),
+    "reports:export_list": (lambda o: reverse("reports:export_list"), row(LOGIN, 403, 403, 403, 403, 403, 200, 200)),
+    "reports:export_detail": (
+        lambda o: reverse("reports:export_detail", args=[matrix_export(o).pk]),
+        row(LOGIN, 404, 404, 404, 404, 404, 200, 200),
+    ),
+    "reports:export_download": (
+        lambda o: reverse("reports:export_download", args=[matrix_export(o).pk, "xlsx"]),
+        every(404),
+    ),
+    "reports:notification_list": (lambda o: reverse("reports:notification_list"), every(200)),
+    "reports:notification_open": (
+        lambda o: reverse("reports:notification_open", args=[matrix_notification(o).pk]),
+        row(LOGIN, 404, 302, 404, 404, 404, 404, 404),
     ),
 }
 

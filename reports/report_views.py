@@ -1,0 +1,381 @@
+"""Report pages: list, the report itself (HTML with print styles) and its downloads, notes, publishing,
+regenerating, generation on demand, the completeness board, annual exports and notifications.
+
+Thin views: they parse, call a selector or a service, and render. Who sees what comes from the models'
+``visible_to``/``editable_by`` through ``ScopedObjectMixin`` (outside scope → 404, visible but not
+editable → 403). The home pages are in reports/views.py.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views import View
+from django.views.generic import DetailView, ListView
+from django.views.generic.detail import SingleObjectMixin
+
+from activities.models import ActivityPhoto
+from pairings.models import Program
+from portal.permissions import ScopedObjectMixin
+from reports import selectors, services, tasks
+from reports.filters import ReportFilter
+from reports.forms import BoardForm, ExportForm, GenerateForm, ReportNotesForm
+from reports.models import AnnualExport, Notification, Report
+from reports.renderers.base import file_stem
+from reports.renderers.csv import render_csv
+from reports.renderers.docx import render_docx
+from reports.renderers.html import html_context
+from reports.renderers.xlsx import render_xlsx
+
+DOWNLOADS = {
+    "docx": (render_docx, "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+    "xlsx": (render_xlsx, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    "csv": (render_csv, "text/csv; charset=utf-8"),
+}
+QUEUE_DOWN = gettext_lazy(
+    "The task queue cannot be reached right now, so this could not be started. Nothing was lost; "
+    "please try again in a few minutes or tell the portal's administrator."
+)
+
+
+def queue_message(request, ticket, queued_text):
+    """Tell the user what became of an enqueue (the broker may be down: the page still answers)."""
+    if ticket.sent is False:
+        messages.error(request, QUEUE_DOWN)
+    else:
+        messages.success(request, queued_text)
+
+
+def attachment(content, filename, content_type):
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def require_program_admin(user):
+    if not Program.objects.editable_by(user).exists():
+        raise PermissionDenied
+
+
+class PostOnlyMixin:
+    """POST-only actions on one object: a GET is still scope-checked first (404/403), then answered 405,
+    so the answer never reveals more than the object's own page would."""
+
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        self.object = self.get_object()
+        return super().http_method_not_allowed(request, *args, **kwargs)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Reports
+# --------------------------------------------------------------------------------------------------------
+
+
+class ReportListView(LoginRequiredMixin, ListView):
+    template_name = "reports/report_list.html"
+    paginate_by = 30
+
+    def get_queryset(self):
+        queryset = Report.objects.visible_to(self.request.user).select_related(
+            "program", "pairing__supporter", "pairing__supported"
+        )
+        self.filterset = ReportFilter(self.request.GET or None, queryset=queryset, request=self.request)
+        return self.filterset.qs if self.filterset.is_bound and self.filterset.is_valid() else queryset
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["filter"] = self.filterset
+        context["can_generate"] = Program.objects.editable_by(self.request.user).exists()
+        return context
+
+
+class ReportDetailView(LoginRequiredMixin, ScopedObjectMixin, DetailView):
+    model = Report
+    template_name = "reports/report_detail.html"
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("program", "pairing__supporter", "pairing__supported", "published_by")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        report = self.object
+        can_edit = Report.objects.editable_by(self.request.user).filter(pk=report.pk).exists()
+        if report.data.get("schema"):
+            context.update(html_context(report))
+        context["can_edit"] = can_edit
+        context["notes_form"] = kwargs.get("notes_form") or ReportNotesForm(instance=report)
+        context["versions"] = (
+            Report.objects.visible_to(self.request.user)
+            .filter(kind=report.kind, period=report.period, program_id=report.program_id, scope_key=report.scope_key)
+            .order_by("-version")
+            .only("id", "version", "status", "generated_at", "published_at")
+        )
+        context["formats"] = list(DOWNLOADS)
+        return context
+
+
+class ReportDownloadView(LoginRequiredMixin, ScopedObjectMixin, DetailView):
+    model = Report
+
+    def get(self, request, *args, **kwargs):
+        fmt = kwargs["fmt"]
+        if fmt not in DOWNLOADS:
+            raise Http404
+        report = self.get_object()
+        if not report.data.get("schema"):
+            raise Http404  # a report without data (made by hand in the admin): nothing to download
+        render_format, content_type = DOWNLOADS[fmt]
+        return attachment(render_format(report), f"{file_stem(report.data, report.version)}.{fmt}", content_type)
+
+
+class ReportPhotoView(LoginRequiredMixin, ScopedObjectMixin, DetailView):
+    """A highlight photo of a report: only photos the report's data list, never one showing minors."""
+
+    model = Report
+
+    def get(self, request, *args, **kwargs):
+        report = self.get_object()
+        photo_id = kwargs["photo_id"]
+        listed = {p["id"] for h in report.data.get("highlights", []) for p in h.get("photos", [])}
+        if photo_id not in listed:
+            raise Http404
+        photo = get_object_or_404(ActivityPhoto, pk=photo_id, shows_minors=False)
+        image = photo.thumbnail or photo.image
+        try:
+            handle = image.open("rb")
+        except (OSError, ValueError):
+            raise Http404 from None
+        response = FileResponse(handle, content_type="image/jpeg")
+        response["Cache-Control"] = "private, max-age=3600"
+        return response
+
+
+class ReportNotesView(LoginRequiredMixin, ScopedObjectMixin, PostOnlyMixin, SingleObjectMixin, View):
+    model = Report
+    needs_edit = True
+    http_method_names = ["post"]
+
+    def post(self, request, *args, **kwargs):
+        report = self.get_object()
+        form = ReportNotesForm(request.POST, instance=Report.objects.get(pk=report.pk))
+        if form.is_valid():
+            try:
+                services.report_set_notes(report=report, notes=form.cleaned_data["notes"], actor=request.user)
+            except ValidationError as exc:
+                messages.error(request, " ".join(exc.messages))
+            else:
+                messages.success(request, _("The coordination notes are saved."))
+            return redirect("reports:report_detail", pk=report.pk)
+        view = ReportDetailView()
+        view.setup(request, pk=report.pk)
+        view.object = report
+        return render(request, view.template_name, view.get_context_data(object=report, notes_form=form), status=400)
+
+
+class ReportPublishView(LoginRequiredMixin, ScopedObjectMixin, PostOnlyMixin, SingleObjectMixin, View):
+    model = Report
+    needs_edit = True
+    http_method_names = ["post"]
+
+    def post(self, request, *args, **kwargs):
+        report = self.get_object()
+        try:
+            report, ticket = services.report_publish(report=report, actor=request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect("reports:report_detail", pk=report.pk)
+        if ticket.sent is False:
+            messages.warning(
+                request,
+                _("The report is published and the liaisons see it in the portal. The e-mails could not be "
+                  "queued now (the task queue is unreachable); they will be sent once it is back."),
+            )
+        else:
+            messages.success(request, _("The report is published; the liaisons are being notified."))
+        return redirect("reports:report_detail", pk=report.pk)
+
+
+class ReportRegenerateView(LoginRequiredMixin, ScopedObjectMixin, PostOnlyMixin, SingleObjectMixin, View):
+    model = Report
+    needs_edit = True
+    http_method_names = ["post"]
+
+    def post(self, request, *args, **kwargs):
+        report = self.get_object()
+        try:
+            fresh = services.report_regenerate(report=report, actor=request.user)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect("reports:report_detail", pk=report.pk)
+        if fresh.pk == report.pk:
+            messages.success(request, _("The draft was rebuilt from the current records."))
+        else:
+            messages.success(request, _("Version %(version)s was made; the published version stays as it was.") % {"version": fresh.version})
+        return redirect("reports:report_detail", pk=fresh.pk)
+
+
+class GenerateView(LoginRequiredMixin, View):
+    """Program admins start the generation of a period's reports (the program and each active pairing)."""
+
+    template_name = "reports/generate.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            require_program_admin(request.user)
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request):
+        today = timezone.localdate()
+        initial = {"kind": Report.Kind.MONTHLY, "period": f"{(today.replace(day=1) - datetime.timedelta(days=1)):%Y-%m}"}
+        return render(request, self.template_name, {"form": GenerateForm(user=request.user, initial=initial)})
+
+    def post(self, request):
+        form = GenerateForm(request.POST, user=request.user)
+        if not form.is_valid():
+            return render(request, self.template_name, {"form": form}, status=400)
+        data = form.cleaned_data
+        ticket = tasks.enqueue(tasks.generate_reports, data["kind"], data["period"], [data["program"].pk])
+        queue_message(
+            request,
+            ticket,
+            _("The %(kind)s reports of %(period)s for %(program)s are being generated; they appear below as drafts.")
+            % {"kind": Report.Kind(data["kind"]).label, "period": data["period"], "program": data["program"]},
+        )
+        if ticket.sent is False:
+            return render(request, self.template_name, {"form": form}, status=503)
+        return redirect(f"{reverse('reports:report_list')}?program={data['program'].pk}&period={data['period']}")
+
+
+# --------------------------------------------------------------------------------------------------------
+# Completeness board
+# --------------------------------------------------------------------------------------------------------
+
+
+class CompletenessView(LoginRequiredMixin, View):
+    """Branches × months of a year, coloured by what they logged: nothing, submitted, confirmed."""
+
+    template_name = "reports/completeness.html"
+
+    def get(self, request):
+        programs = selectors.board_programs(request.user)
+        if not programs.exists():
+            raise PermissionDenied
+        today = timezone.localdate()
+        params = request.GET.copy()
+        params.setdefault("program", str(programs.order_by("name").first().pk))
+        params.setdefault("year", str(today.year))
+        form = BoardForm(params, programs=programs)
+        context = {"form": form, "months": range(1, 13)}
+        if form.is_valid():
+            program, year = form.cleaned_data["program"], form.cleaned_data["year"]
+            branches, state = selectors.board_cells(request.user, program, year)
+            last_month = 12 if year < today.year else (today.month if year == today.year else 0)
+            rows = []
+            for branch in branches:
+                cells = []
+                for month in range(1, 13):
+                    status = state.get((branch["id"], month))
+                    css = status or ("none" if month <= last_month else "future")
+                    cells.append({"month": month, "css": css, "status": status})
+                rows.append({"branch": branch, "cells": cells})
+            context.update(program=program, year=year, rows=rows)
+        return render(request, self.template_name, context, status=200 if form.is_valid() else 400)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Annual exports
+# --------------------------------------------------------------------------------------------------------
+
+
+class ExportListView(LoginRequiredMixin, View):
+    template_name = "reports/export_list.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            require_program_admin(request.user)
+        return super().dispatch(request, *args, **kwargs)
+
+    def context(self, form):
+        exports = AnnualExport.objects.visible_to(self.request.user).select_related("program", "requested_by")
+        page = Paginator(exports, 20).get_page(self.request.GET.get("page"))
+        return {"form": form, "page_obj": page, "exports": page.object_list}
+
+    def get(self, request):
+        return render(request, self.template_name, self.context(ExportForm(user=request.user)))
+
+    def post(self, request):
+        form = ExportForm(request.POST, user=request.user)
+        if not form.is_valid():
+            return render(request, self.template_name, self.context(form), status=400)
+        export, ticket = services.export_request(
+            program=form.cleaned_data["program"], year=form.cleaned_data["year"], actor=request.user
+        )
+        queue_message(request, ticket, _("The export is queued; this page shows its progress."))
+        if ticket.sent is False:
+            AnnualExport.objects.filter(pk=export.pk).update(
+                status=AnnualExport.Status.FAILED, error=_("The task queue was unreachable.")
+            )
+        return redirect("reports:export_detail", pk=export.pk)
+
+
+class ExportDetailView(LoginRequiredMixin, ScopedObjectMixin, DetailView):
+    model = AnnualExport
+    template_name = "reports/export_detail.html"
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("program", "requested_by")
+
+
+class ExportDownloadView(LoginRequiredMixin, ScopedObjectMixin, DetailView):
+    """Streams a stored export file from disk (FileResponse reads it in blocks)."""
+
+    model = AnnualExport
+
+    def get(self, request, *args, **kwargs):
+        fmt = kwargs["fmt"]
+        if fmt not in DOWNLOADS:
+            raise Http404
+        export = self.get_object()
+        stored = getattr(export, fmt)
+        if export.status != AnnualExport.Status.DONE or not stored:
+            raise Http404
+        try:
+            handle = stored.open("rb")
+        except (OSError, ValueError):
+            raise Http404 from None
+        filename = f"{export.program.code}-{export.year}-annual.{fmt}"
+        return FileResponse(handle, as_attachment=True, filename=filename, content_type=DOWNLOADS[fmt][1])
+
+
+# --------------------------------------------------------------------------------------------------------
+# Notifications
+# --------------------------------------------------------------------------------------------------------
+
+
+class NotificationListView(LoginRequiredMixin, ListView):
+    template_name = "reports/notification_list.html"
+    paginate_by = 30
+
+    def get_queryset(self):
+        return Notification.objects.for_user(self.request.user).select_related(
+            "report__program", "report__pairing__supporter", "report__pairing__supported"
+        )
+
+
+class NotificationOpenView(LoginRequiredMixin, View):
+    """Marks one's own notification read and goes to its report (someone else's: 404)."""
+
+    def get(self, request, pk):
+        notification = get_object_or_404(Notification.objects.for_user(request.user), pk=pk)
+        report = services.notification_open(notification=notification, user=request.user)
+        return redirect("reports:report_detail", pk=report.pk)

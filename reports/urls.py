@@ -1,0 +1,22 @@
+from django.urls import path
+
+from reports import report_views as views
+
+app_name = "reports"
+
+urlpatterns = [
+    path("", views.ReportListView.as_view(), name="report_list"),
+    path("<int:pk>/", views.ReportDetailView.as_view(), name="report_detail"),
+    path("<int:pk>/download/<str:fmt>/", views.ReportDownloadView.as_view(), name="report_download"),
+    path("<int:pk>/photos/<int:photo_id>/", views.ReportPhotoView.as_view(), name="report_photo"),
+    path("<int:pk>/notes/", views.ReportNotesView.as_view(), name="report_notes"),
+    path("<int:pk>/publish/", views.ReportPublishView.as_view(), name="report_publish"),
+    path("<int:pk>/regenerate/", views.ReportRegenerateView.as_view(), name="report_regenerate"),
+    path("generate/", views.GenerateView.as_view(), name="generate"),
+    path("completeness/", views.CompletenessView.as_view(), name="completeness"),
+    path("exports/", views.ExportListView.as_view(), name="export_list"),
+    path("exports/<int:pk>/", views.ExportDetailView.as_view(), name="export_detail"),
+    path("exports/<int:pk>/download/<str:fmt>/", views.ExportDownloadView.as_view(), name="export_download"),
+    path("notifications/", views.NotificationListView.as_view(), name="notification_list"),
+    path("notifications/<int:pk>/", views.NotificationOpenView.as_view(), name="notification_open"),
+]

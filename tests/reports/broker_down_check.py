@@ -1,0 +1,73 @@
+"""Run by tests/reports/test_views.py in a process whose CELERY_BROKER_URL points at a dead Redis (not
+collected on its own: the file name does not match test_*.py). Each page that enqueues work must answer
+within 5 seconds with a clear message, and leave nothing half-done."""
+
+import time
+
+import pytest
+from django.conf import settings
+from django.contrib.messages import get_messages
+from django.urls import reverse
+
+from reports import services
+from reports.models import AnnualExport, Notification, Report
+
+pytestmark = pytest.mark.django_db(transaction=True)  # real commits, so on_commit sends at once
+LIMIT = 5.0
+
+
+@pytest.fixture(autouse=True)
+def _broker_is_dead():
+    assert settings.CELERY_BROKER_URL and not settings.CELERY_TASK_ALWAYS_EAGER
+
+
+@pytest.fixture
+def client(client, settings):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # the messages checked below are the English originals
+    return client
+
+
+def timed(call):
+    start = time.monotonic()
+    response = call()
+    return response, time.monotonic() - start
+
+
+def test_publish(client, world):
+    liaison_user = world["users"]["village"]
+    from tests import factories as f
+
+    f.LiaisonFactory(pairing=world["pairing"], user=liaison_user, email="village@example.org")
+    report, _ = services.report_generate(kind="monthly", period="2024-03", program=world["program"], pairing=world["pairing"])
+    client.force_login(world["users"]["admin"])
+    response, seconds = timed(lambda: client.post(reverse("reports:report_publish", args=[report.pk])))
+    assert seconds < LIMIT, seconds
+    assert response.status_code == 302
+    text = " ".join(str(m) for m in get_messages(response.wsgi_request))
+    assert "could not be queued" in text
+    report.refresh_from_db()
+    assert report.status == "published"  # the publication itself stands; the mail waits in the outbox
+    notification = Notification.objects.get(report=report)
+    assert notification.emailed_at is None and notification.user == liaison_user
+
+
+def test_generate(client, world):
+    client.force_login(world["users"]["admin"])
+    response, seconds = timed(
+        lambda: client.post(reverse("reports:generate"), {"kind": "monthly", "period": "2024-03", "program": world["program"].pk})
+    )
+    assert seconds < LIMIT, seconds
+    assert response.status_code == 503
+    assert "task queue cannot be reached" in response.content.decode()
+    assert not Report.objects.exists()
+
+
+def test_export(client, world):
+    client.force_login(world["users"]["admin"])
+    response, seconds = timed(lambda: client.post(reverse("reports:export_list"), {"program": world["program"].pk, "year": 2024}))
+    assert seconds < LIMIT, seconds
+    export = AnnualExport.objects.get()
+    assert response["Location"] == reverse("reports:export_detail", args=[export.pk])
+    assert export.status == "failed" and "unreachable" in export.error
+    text = " ".join(str(m) for m in get_messages(response.wsgi_request))
+    assert "task queue cannot be reached" in text
