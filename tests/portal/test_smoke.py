@@ -43,3 +43,12 @@ def test_chinese_first_whatever_the_browser_says(client, db):
 def test_login_page_offers_no_sign_up(client, db):
     page = client.get(reverse("account_login")).content.decode()
     assert reverse("account_signup") not in page
+
+
+def test_not_found_page_is_the_portals_own(client, world):
+    client.force_login(world["users"]["village"])
+    response = client.get("/pairings/999999/")
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert "页面不存在" in page or "Page not found" in page
+    assert 'href="/"' in page
