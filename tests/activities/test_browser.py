@@ -174,5 +174,8 @@ def test_secretary_records_village_confirms(chromium, live_server, settings, tmp
     assert page.locator(".act-history .status-confirmed").is_visible()
     shot(page, "07-secretary-sees-confirmed")
     page.goto(f"{live_server.url}/activities/")
+    page.wait_for_load_state("networkidle")
     assert page.locator(f"a[href='/activities/{new_id}/']").is_visible()
     shot(page, "08-secretary-list")
+    for context in (page.context, village.context):
+        context.close()
