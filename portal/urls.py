@@ -1,18 +1,19 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from django.views.i18n import set_language
 
 from portal import views
-from reports import views as report_views
 
-admin.site.site_header = "结对共建管理后台"
-admin.site.site_title = "结对共建"
-admin.site.index_title = "管理"
+admin.site.site_header = _("Pairing portal administration")
+admin.site.site_title = _("Pairing portal")
+admin.site.index_title = _("Administration")
 # The admin's own login page would bypass allauth's rate limits: send it to the portal's login.
 admin.site.login = views.admin_login
 
 urlpatterns = [
-    path("", report_views.home, name="home"),
+    # each app's pages are included by module path, so the base app imports none of them
+    path("", include("reports.home_urls")),
     path("healthz", views.healthz, name="healthz"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("accounts/", include("allauth.urls")),
