@@ -14,7 +14,7 @@ from django.utils.dateparse import parse_date
 from django.utils.translation import pgettext
 from docx import Document
 from docx.enum.section import WD_ORIENT
-from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
@@ -69,9 +69,11 @@ def _paragraph(document, text="", *, align=None, size=None, bold=False, space_af
 
 def _cell(cell, text, *, bold=False, align=WD_ALIGN_PARAGRAPH.LEFT, size=10.5):
     cell.text = ""
+    cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
     paragraph = cell.paragraphs[0]
     paragraph.alignment = align
-    paragraph.paragraph_format.space_after = Pt(0)
+    paragraph.paragraph_format.space_before = Pt(3)
+    paragraph.paragraph_format.space_after = Pt(3)
     _run(paragraph, text, size=size, bold=bold)
 
 
@@ -136,7 +138,7 @@ def certificate_docx(certificate, *, volunteer_kind=""):
         "organising side.",
     ) % {
         "name": volunteer.name,
-        "kind": f" ({volunteer_kind})" if volunteer_kind else "",
+        "kind": pgettext("certificate", " (%(kind)s)") % {"kind": volunteer_kind} if volunteer_kind else "",
         "organisation": certificate.issuer_name,
         "start": _long_date(start),
         "end": _long_date(end),
@@ -155,7 +157,10 @@ def certificate_docx(certificate, *, volunteer_kind=""):
     table = document.add_table(rows=1, cols=len(headers))
     table.style = document.styles["Table Grid"]
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    widths = [Cm(1.3), Cm(2.6), Cm(6.6), Cm(3.5), Cm(1.4)]
+    table.autofit = False
+    widths = [Cm(1.2), Cm(2.6), Cm(5.2), Cm(4.0), Cm(2.4)]  # 15.4 cm: the text width
+    for column, width in zip(table.columns, widths):  # the grid, which WPS and LibreOffice follow
+        column.width = width
     for cell, text, width in zip(table.rows[0].cells, headers, widths):
         _cell(cell, text, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER)
         cell.width = width

@@ -49,11 +49,13 @@ class CertificateForm(forms.Form):
     start = forms.DateField(label=_("From"), widget=DateInput())
     end = forms.DateField(label=_("To"), widget=DateInput())
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, last_service=None, **kwargs):
+        """The period offered first: the year of the last verified service (this year when none)."""
         kwargs.setdefault("initial", {})
         today = timezone.localdate()
-        kwargs["initial"].setdefault("start", datetime.date(today.year, 1, 1))
-        kwargs["initial"].setdefault("end", today)
+        year = (last_service or today).year
+        kwargs["initial"].setdefault("start", datetime.date(year, 1, 1))
+        kwargs["initial"].setdefault("end", min(today, datetime.date(year, 12, 31)))
         super().__init__(*args, **kwargs)
 
     def clean(self):

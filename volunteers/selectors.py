@@ -10,7 +10,7 @@ import functools
 import operator
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, Q, Sum, Value
+from django.db.models import Count, DecimalField, Max, Q, Sum, Value
 from django.db.models.functions import Coalesce
 
 from volunteers.models import Certificate, Team, Volunteer
@@ -109,11 +109,13 @@ def volunteer_records(user, volunteer):
 
 
 def volunteer_totals(volunteer):
-    """The volunteer's verified hours (all time) and the number of records waiting for verification."""
+    """The volunteer's verified hours (all time), the number of records verified and waiting for
+    verification, and the date of the last verified service."""
     return Volunteer.objects.filter(pk=volunteer.pk).aggregate(
         verified_hours=Coalesce(Sum("service_records__hours", filter=verified_q()), Value(ZERO), output_field=HOURS),
         verified_records=Count("service_records", filter=verified_q()),
         pending_records=Count("service_records", filter=pending_q()),
+        last_verified_on=Max("service_records__activity__date", filter=verified_q()),
     )
 
 

@@ -51,14 +51,15 @@ class VolunteerDetailView(VolunteerMixin, DetailView):
         records = selectors.volunteer_records(user, volunteer)
         page = Paginator(records, RECORDS_PER_PAGE).get_page(self.request.GET.get("page"))
         can_issue = services.can_issue_certificates(user, volunteer)
+        totals = selectors.volunteer_totals(volunteer)
         context.update(
-            totals=selectors.volunteer_totals(volunteer),
+            totals=totals,
             records=page,
             verifiable=any(r.can_verify for r in records),
             teams=list(volunteer.teams.select_related("organization").order_by("name")),
             certificates=selectors.volunteer_certificates(volunteer),
             can_issue=can_issue,
-            certificate_form=CertificateForm() if can_issue else None,
+            certificate_form=CertificateForm(last_service=totals["last_verified_on"]) if can_issue else None,
         )
         return context
 
@@ -110,8 +111,9 @@ class CertificateIssueView(VolunteerMixin, DetailView):
     template_name = "volunteers/certificate_form.html"
 
     def get(self, request, *args, **kwargs):
-        self.object = self.get_object()
-        return self.render_to_response(self.get_context_data(form=CertificateForm()))
+        self.object = volunteer = self.get_object()
+        last = selectors.volunteer_totals(volunteer)["last_verified_on"]
+        return self.render_to_response(self.get_context_data(form=CertificateForm(last_service=last)))
 
     def post(self, request, *args, **kwargs):
         self.object = volunteer = self.get_object()

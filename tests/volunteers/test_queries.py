@@ -22,7 +22,7 @@ BUDGET = {
     "volunteer_detail": 12,
     "team_list": 7,
     "team_detail": 9,
-    "certificate_issue": 7,
+    "certificate_issue": 8,
     "certificate_download": 6,
 }
 
