@@ -133,6 +133,22 @@ class ActivityForm(forms.Form):
         return data
 
 
+class SharedChoicesMixin:
+    """A formset whose rows share one drop-down: its choices are read from the database once, not per row."""
+
+    shared_field = None
+
+    def _share_choices(self, form):
+        field = form.fields[self.shared_field]
+        if getattr(self, "_shared_choices", None) is None:
+            self._shared_choices = list(field.choices)
+        field.choices = self._shared_choices
+        return form
+
+    def _construct_form(self, i, **kwargs):
+        return self._share_choices(super()._construct_form(i, **kwargs))
+
+
 class MetricChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj):
         return f"{obj.name}（{obj.unit}）"
@@ -174,7 +190,9 @@ class MetricValueForm(forms.Form):
         return None
 
 
-class BaseMetricFormSet(forms.BaseFormSet):
+class BaseMetricFormSet(SharedChoicesMixin, forms.BaseFormSet):
+    shared_field = "metric"
+
     def __init__(self, *args, metrics, **kwargs):
         self.metrics = metrics
         super().__init__(*args, **kwargs)
@@ -189,7 +207,7 @@ class BaseMetricFormSet(forms.BaseFormSet):
             use_required_attribute=False, renderer=self.renderer, metrics=self.metrics,
         )
         self.add_fields(form, None)
-        return form
+        return self._share_choices(form)
 
     def clean(self):
         seen = set()
@@ -277,7 +295,9 @@ class ServiceRecordForm(forms.Form):
         }
 
 
-class BaseServiceRecordFormSet(forms.BaseFormSet):
+class BaseServiceRecordFormSet(SharedChoicesMixin, forms.BaseFormSet):
+    shared_field = "volunteer"
+
     def __init__(self, *args, volunteers, **kwargs):
         self.volunteers = volunteers
         super().__init__(*args, **kwargs)
@@ -292,7 +312,7 @@ class BaseServiceRecordFormSet(forms.BaseFormSet):
             use_required_attribute=False, renderer=self.renderer, volunteers=self.volunteers,
         )
         self.add_fields(form, None)
-        return form
+        return self._share_choices(form)
 
     def clean(self):
         seen = set()

@@ -29,8 +29,9 @@ def activity_list(user):
     return (
         Activity.objects.visible_to(user)
         .select_related("pairing__supporter", "pairing__supported", "branch", "activity_type")
-        .annotate(photo_count=Count("photos", distinct=True), hours_total=_hours_total())
-        .prefetch_related(Prefetch("photos", queryset=ActivityPhoto.objects.order_by("id"), to_attr="photo_list"))
+        .prefetch_related(
+            Prefetch("photos", queryset=ActivityPhoto.objects.order_by("id").only("id", "activity_id"), to_attr="photo_list")
+        )
         .order_by("-date", "-id")
     )
 
@@ -132,11 +133,6 @@ def duplicate_photos(activity, user):
             seen, hidden = by_hash[photo.sha256]
             result[photo.id] = (list(seen.values()), len(hidden))
     return result
-
-
-def exportable_photos(activities):
-    """Photos that may appear in exported reports: never those marked as showing minors."""
-    return ActivityPhoto.objects.filter(activity__in=activities, shows_minors=False).order_by("activity", "id")
 
 
 def branches_in_scope(user):

@@ -269,6 +269,7 @@ class ActivityFormMixin:
             **forms,
             "activity": self.activity,
             "files_lost": files_lost,
+            "can_submit": self.activity is None or self.activity.status in (Activity.Status.DRAFT, Activity.Status.RETURNED),
             "metric_units": {m.id: m.unit for m in forms["metrics"].metrics},
         }
         return render(self.request, self.template_name, context, status=status)

@@ -1,4 +1,4 @@
-"""The list and the detail page run a fixed number of queries, pinned at 1 row and at 50 rows."""
+"""The list, the detail page and the form run a fixed number of queries, pinned at 1 row and at 50 rows."""
 
 import datetime
 
@@ -12,6 +12,8 @@ pytestmark = pytest.mark.django_db
 # Counted on the secretary's requests: session, user, scope (memberships, the subtree), the page's own reads.
 LIST_QUERIES = 12
 DETAIL_QUERIES = 14
+FORM_QUERIES = 19
+EDIT_QUERIES = 22
 
 
 def rich_activities(kit, count):
@@ -66,3 +68,35 @@ def test_detail_queries_do_not_grow_with_rows(client, kit, rows, django_assert_n
         response = client.get(reverse("activities:detail", args=[activity.pk]))
     assert len(response.context["photos"]) == rows
     assert response.context["photos"][0][1] == ([twin], 0)
+
+
+def many_choices(kit, rows):
+    plan = f.JointPlanFactory(pairing=kit["pairing"], year=2023)
+    for _ in range(rows):
+        f.VolunteerFactory(organization=kit["branch"])
+        f.MetricFactory(program=kit["program"])
+        f.PlanItemFactory(plan=plan)
+        f.NeedFactory(pairing=kit["pairing"])
+
+
+@pytest.mark.parametrize("rows", [1, 50])
+def test_new_form_queries_do_not_grow_with_choices(client, kit, rows, django_assert_num_queries):
+    many_choices(kit, rows)
+    client.force_login(kit["users"]["secretary"])
+    with django_assert_num_queries(FORM_QUERIES):
+        response = client.get(reverse("activities:create"))
+    assert len(response.context["metrics"].forms) == rows + 2
+
+
+@pytest.mark.parametrize("rows", [1, 50])
+def test_edit_form_queries_do_not_grow_with_rows(client, kit, rows, django_assert_num_queries):
+    many_choices(kit, rows)
+    activity = f.ActivityFactory(pairing=kit["pairing"], branch=kit["branch"], activity_type=kit["type"])
+    for _ in range(rows):
+        f.ActivityPhotoFactory(activity=activity)
+        f.ServiceRecordFactory(activity=activity, volunteer=f.VolunteerFactory(organization=kit["branch"]))
+        f.ActivityMetricValueFactory(activity=activity, metric=f.MetricFactory(program=kit["program"]))
+    client.force_login(kit["users"]["secretary"])
+    with django_assert_num_queries(EDIT_QUERIES):
+        response = client.get(reverse("activities:update", args=[activity.pk]))
+    assert len(response.context["photos"].forms) == rows
