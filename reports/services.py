@@ -171,7 +171,7 @@ def report_recipients(report):
 def report_publish(*, report, actor):
     """Freeze a draft, announce it in the portal and by e-mail (sent by a task after the commit)."""
     with transaction.atomic():
-        report = Report.objects.select_for_update().select_related("program", "pairing").get(pk=report.pk)
+        report = Report.objects.select_for_update(of=("self",)).select_related("program", "pairing").get(pk=report.pk)
         if not Report.objects.editable_by(actor).filter(pk=report.pk).exists():
             raise PermissionDenied
         if report.status != Report.Status.DRAFT:
@@ -200,7 +200,7 @@ def notifications_send(*, report_id=None, limit=200):
     for notification_id in list(pending.values_list("id", flat=True)[:limit]):
         with transaction.atomic():
             notification = (
-                Notification.objects.select_for_update(skip_locked=True)
+                Notification.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related("report__program", "report__pairing__supporter", "report__pairing__supported")
                 .filter(pk=notification_id, emailed_at__isnull=True)
                 .first()
