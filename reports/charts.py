@@ -40,6 +40,16 @@ def nice_max(value):
     return 10 ** (exponent + 1)
 
 
+def integer_axis(value, ticks=4):
+    """An upper bound for a count axis whose ``ticks`` steps are whole, round numbers."""
+    step = max(1, math.ceil(value / ticks))
+    magnitude = 10 ** math.floor(math.log10(step))
+    for factor in (1, 2, 3, 4, 5, 6, 8, 10):
+        if factor * magnitude >= step:
+            return factor * magnitude * ticks
+    return 10 * magnitude * ticks
+
+
 def _svg(width, height, title, body):
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
@@ -70,7 +80,10 @@ def column_chart(categories, series, title, unit=""):
     width, height = 640, 260
     left, right, top, bottom = 44, 12, 34, 36
     plot_w, plot_h = width - left - right, height - top - bottom
-    peak = nice_max(max([v or 0 for _n, values, _c in series for v in values] or [0]))
+    values = [v or 0 for _n, series_values, _c in series for v in series_values]
+    top_value = max(values or [0])
+    whole = all(float(v).is_integer() for v in values)
+    peak = integer_axis(top_value) if whole else nice_max(top_value)
     parts = [_text(left, 16, title, size=14, weight="600")]
     parts.append(_legend([(name, colour) for name, _v, colour in series], width - 12 - 90 * len(series), 16))
     for i in range(5):

@@ -159,7 +159,7 @@ def write_export(program, year, folder, export_id=None):
                 for row in rows:
                     cells = ledger_cells(row, pairing_names.get(row["pairing_id"], ""), metrics)
                     csv_writer.writerow(cells)
-                    sheet.cells(cells[1:])
+                    sheet.plain_row(cells[1:])
                 done += len(rows)
                 if export_id:
                     _progress(export_id, done)

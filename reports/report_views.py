@@ -273,7 +273,8 @@ class CompletenessView(LoginRequiredMixin, View):
         today = timezone.localdate()
         params = request.GET.copy()
         params.setdefault("program", str(programs.order_by("name").first().pk))
-        params.setdefault("year", str(today.year))
+        if "year" not in params:
+            params["year"] = str(selectors.board_default_year(params["program"], today))
         form = BoardForm(params, programs=programs)
         context = {"form": form, "months": range(1, 13)}
         if form.is_valid():

@@ -300,6 +300,15 @@ def board_programs(user):
     return Program.objects.filter(q)
 
 
+def board_default_year(program_id, today):
+    """The year the board opens on: this year, or the last year the program logged anything in."""
+    try:
+        last = counted_activities().filter(pairing__program_id=int(program_id), date__lte=today).order_by("-date").values_list("date", flat=True).first()
+    except (TypeError, ValueError):
+        return today.year
+    return last.year if last else today.year
+
+
 def board_cells(user, program, year):
     """The completeness board of a program and year: (branch rows, {(branch_id, month): status}), status
     "confirmed" when a confirmed activity credits the branch that month, else "submitted" when a submitted

@@ -70,10 +70,14 @@ def strip_number(title):
 class SheetWriter:
     """Writes rows top to bottom (so it also works in constant_memory mode) and tracks column widths."""
 
+    SAMPLE_ROWS = 300  # column widths come from the first rows: measuring every cell of a ledger costs
+
     def __init__(self, worksheet, formats, max_width=60):
         self.ws, self.f, self.row, self.widths, self.max_width = worksheet, formats, 0, {}, max_width
 
     def _track(self, col, value, cap=None):
+        if self.row > self.SAMPLE_ROWS:
+            return
         width = min(text_width(value) + 2, cap or self.max_width)
         if width > self.widths.get(col, 8):
             self.widths[col] = width
@@ -106,6 +110,16 @@ class SheetWriter:
             else:
                 self.ws.write_string(self.row, col, str(value), f.total_text if bold else f.text)
                 self._track(col, value)
+        self.row += 1
+
+    def plain_row(self, values):
+        """A row of a long ledger, written fast: no borders, types left to XlsxWriter's own dispatch (with
+        strings_to_formulas off, text stays text)."""
+        if self.row <= self.SAMPLE_ROWS:
+            for col, value in enumerate(values):
+                if value is not None:
+                    self._track(col, value if isinstance(value, str) else f"{value:,}")
+        self.ws.write_row(self.row, 0, values)
         self.row += 1
 
     def table(self, table):

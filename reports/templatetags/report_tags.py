@@ -16,4 +16,6 @@ def cell(value):
         return mark_safe('<td class="num muted">—</td>')
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return format_html('<td class="num">{}</td>', fmt(value))
+    if len(str(value)) <= 10:  # dates, statuses, short names: keep on one line
+        return format_html('<td class="nowrap">{}</td>', value)
     return format_html("<td>{}</td>", value)
