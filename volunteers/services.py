@@ -9,7 +9,7 @@ import json
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
@@ -92,6 +92,18 @@ def can_issue_certificates(user, volunteer):
     return Volunteer.objects.editable_by(user).filter(pk=volunteer.pk).exists()
 
 
+# pg_advisory_xact_lock(ZYFW, year): one issuer at a time takes the next serial of a year.
+SERIAL_LOCK = int.from_bytes(b"ZYFW", "big")
+
+
+def _lock_serials(year):
+    """On PostgreSQL, wait for other issuers of the same year until their transaction ends, so the next
+    serial is read after theirs is committed. (SQLite writes one at a time; the retry below covers it.)"""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [SERIAL_LOCK, year])
+
+
 @transaction.atomic
 def certificate_issue(*, volunteer, start, end, actor, today=None):
     """The certificate of the volunteer's verified services between `start` and `end` (inclusive). The same
@@ -120,6 +132,7 @@ def certificate_issue(*, volunteer, start, end, actor, today=None):
             }
         )
     digest = _digest(start, end, lines)
+    _lock_serials(today.year)
     existing = Certificate.objects.filter(volunteer=volunteer, period_start=start, period_end=end, digest=digest).first()
     if existing:
         return existing, False

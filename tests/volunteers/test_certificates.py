@@ -209,3 +209,45 @@ def test_service_rejects_a_period_without_hours_with_a_validation_error(world, s
             volunteer=served["volunteer"], start=datetime.date(2020, 1, 1), end=datetime.date(2020, 12, 31),
             actor=world["users"]["secretary"],
         )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_issues_get_distinct_consecutive_numbers(postgres_only, world):
+    """Eight certificates issued at once on PostgreSQL: the serial taken twice is retried, none is lost."""
+    import threading
+
+    from django.db import connection as default_connection
+
+    secretary = world["users"]["secretary"]
+    volunteers = []
+    for n in range(8):
+        volunteer = f.VolunteerFactory(organization=world["branch"], name=f"并发{n}")
+        act = activity(world["pairing"], world["branch"], date=datetime.date(2024, 5, n + 1))
+        f.ServiceRecordFactory(activity=act, volunteer=volunteer, status="verified", verified_at=timezone.now())
+        volunteers.append(volunteer)
+    start = threading.Barrier(len(volunteers))
+    numbers, errors = [], []
+
+    def issue_one(volunteer):
+        from django.db import connection
+
+        try:
+            start.wait()
+            certificate, _ = services.certificate_issue(
+                volunteer=volunteer, start=datetime.date(2024, 1, 1), end=datetime.date(2024, 12, 31),
+                actor=secretary, today=datetime.date(2024, 12, 31),
+            )
+            numbers.append(certificate.number)
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=issue_one, args=(v,)) for v in volunteers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert default_connection.vendor == "postgresql"
+    assert not errors, errors
+    assert sorted(numbers) == [f"ZYFW-2024-{n:06d}" for n in range(1, 9)]
