@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.management import call_command, get_commands
+from django.db import connections
 
 from activities.models import Activity
 from tests.activities.images import jpeg_bytes, png_bytes
@@ -71,6 +72,10 @@ def chromium(monkeypatch):
             yield browser
         finally:
             browser.close()
+            # Django keeps its connections in context-local storage, and Playwright's sync API gives the test
+            # a context of its own: close what the test opened there, or PostgreSQL cannot drop the test
+            # database at the end of the run.
+            connections.close_all()
 
 
 @pytest.fixture
