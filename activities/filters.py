@@ -6,7 +6,7 @@ from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from activities.models import Activity, ActivityType
+from activities.models import Activity, ActivityType, Need
 from activities.selectors import branches_in_scope
 from pairings.models import Pairing
 from portal.permissions import scope_for
@@ -88,3 +88,23 @@ class ActivityFilter(django_filters.FilterSet):
         if value == "oldest":
             return queryset.order_by("date", "id")
         return queryset.order_by("-date", "-id")
+
+
+class NeedFilter(django_filters.FilterSet):
+    """The needs list's filters: pairing, status, category, and only those waiting over 30 days."""
+
+    pairing = django_filters.ModelChoiceFilter(queryset=_pairings, label=_("Pairing"), empty_label=_("All pairings"))
+    status = django_filters.ChoiceFilter(choices=Need.Status.choices, label=_("Status"), empty_label=_("Any status"))
+    category = django_filters.ChoiceFilter(
+        choices=Need.Category.choices, label=_("Category"), empty_label=_("All categories")
+    )
+    overdue = django_filters.BooleanFilter(
+        label=_("Waiting over 30 days"), method="only_overdue", widget=forms.CheckboxInput
+    )
+
+    class Meta:
+        model = Need
+        fields = []
+
+    def only_overdue(self, queryset, name, value):
+        return queryset.filter(is_overdue=True) if value else queryset

@@ -11,7 +11,15 @@ from django.utils.translation import gettext_lazy as _
 
 from activities import images
 from activities.models import Activity, ActivityType, Need
-from activities.services import MAX_METRIC_VALUE, MAX_PEOPLE, MAX_SERVED, RETURN_COMMENT_MAX
+from activities.services import (
+    MAX_METRIC_VALUE,
+    MAX_PEOPLE,
+    MAX_SERVED,
+    NEED_TITLE_MAX,
+    NEED_WANTED_BY_MAX,
+    RATING_COMMENT_MAX,
+    RETURN_COMMENT_MAX,
+)
 from pairings.models import Metric, PlanItem
 from volunteers.models import Volunteer
 
@@ -400,3 +408,73 @@ class ReturnForm(forms.Form):
         error_messages={"required": _("Say what should be corrected.")},
     )
 
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Needs (微心愿)
+# ---------------------------------------------------------------------------------------------------------
+
+
+class NeedForm(forms.Form):
+    """The village raises a need: what, of which kind, and for whom (whose name may be masked)."""
+
+    pairing = PairingChoiceField(queryset=None, label=_("Pairing"), empty_label=None)
+    title = forms.CharField(label=_("What is needed"), max_length=NEED_TITLE_MAX)
+    category = forms.ChoiceField(label=_("Category"), choices=Need.Category.choices, initial=Need.Category.OTHER)
+    description = forms.CharField(label=_("Details"), required=False, widget=forms.Textarea(attrs={"rows": 4}))
+    wanted_by = forms.CharField(
+        label=_("Wanted by"), max_length=NEED_WANTED_BY_MAX, required=False,
+        help_text=_("The person who asked, if it is one person."),
+    )
+    mask_wanted_by = forms.BooleanField(
+        label=_("Mask the name"), required=False,
+        help_text=_("Only the village side and the program admin see the full name; others see it masked, e.g. Wang**."),
+    )
+
+    def __init__(self, *args, pairings, **kwargs):
+        super().__init__(*args, **kwargs)
+        pairings = pairings.select_related("supporter", "supported", "program")
+        self.fields["pairing"].queryset = pairings
+        self.fields["pairing"].show_program = len({p.program_id for p in pairings}) > 1
+        for name in ("title", "wanted_by"):
+            self.fields[name].widget.attrs["autocomplete"] = "off"
+
+
+class NeedClaimForm(forms.Form):
+    """Which of the secretary's branches claims the need (a choice only when they lead several)."""
+
+    branch = forms.ModelChoiceField(queryset=None, label=_("For branch"), empty_label=None)
+
+    def __init__(self, *args, branches, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["branch"].queryset = branches
+
+
+class ActivityChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.date:%Y-%m-%d} {obj.title}"
+
+
+class NeedFulfilForm(forms.Form):
+    activity = ActivityChoiceField(
+        queryset=None, label=_("Answered by the activity"), empty_label=_("Choose an activity"),
+        error_messages={"required": _("Choose the activity that answered the need."),
+                        "invalid_choice": _("Choose a submitted or confirmed activity of your branch in this pairing.")},
+    )
+
+    def __init__(self, *args, activities, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["activity"].queryset = activities
+
+
+class NeedRateForm(forms.Form):
+    rating = forms.TypedChoiceField(
+        label=_("Rating"),
+        choices=[(i, str(i)) for i in range(1, 6)],
+        coerce=int,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Give a rating from 1 to 5."), "invalid_choice": _("Give a rating from 1 to 5.")},
+    )
+    comment = forms.CharField(
+        label=_("Comment"), required=False, max_length=RATING_COMMENT_MAX, widget=forms.Textarea(attrs={"rows": 3})
+    )

@@ -1,10 +1,15 @@
 """Reads on activities: what the list, the detail page, the CSV export and the home pages need, fetched in a
 fixed number of queries however many rows there are."""
 
-from django.db.models import Count, DecimalField, OuterRef, Prefetch, Subquery, Sum, Value
+import datetime
+
+from django.db.models import (
+    BooleanField, Count, DecimalField, ExpressionWrapper, OuterRef, Prefetch, Q, Subquery, Sum, Value,
+)
 from django.db.models.functions import Coalesce
 
-from activities.models import Activity, ActivityMetricValue, ActivityPhoto, ServiceRecord
+from activities.models import Activity, ActivityMetricValue, ActivityPhoto, Need, ServiceRecord
+from activities.services import mask_name, sees_wanted_by
 from pairings.models import Pairing, PairingBranch
 from portal.models import Organization
 from portal.permissions import scope_for
@@ -145,3 +150,47 @@ def branches_in_scope(user):
     return Organization.objects.filter(
         id__in=PairingBranch.objects.filter(pairing_id__in=pairings).values("branch_id")
     ).order_by("name")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Needs (微心愿)
+# ---------------------------------------------------------------------------------------------------------
+
+OVERDUE_DAYS = 30
+WAITING_STATUSES = (Need.Status.OPEN, Need.Status.CLAIMED)
+
+
+def overdue_q(now):
+    """Needs still waiting for a response (open or claimed, not yet fulfilled) raised over 30 days ago."""
+    return Q(status__in=WAITING_STATUSES, raised_at__lt=now - datetime.timedelta(days=OVERDUE_DAYS))
+
+
+def need_list(user, now):
+    """Needs the user may see, newest first, each with its pairing, claiming branch and an `is_overdue` flag."""
+    return (
+        Need.objects.visible_to(user)
+        .select_related("pairing__supporter", "pairing__supported", "pairing__program", "claimed_by_branch")
+        .annotate(is_overdue=ExpressionWrapper(overdue_q(now), output_field=BooleanField()))
+        .order_by("-raised_at", "-id")
+    )
+
+
+def need_detail(user, now):
+    """The queryset the need page reads its one need from, with what it shows fetched alongside."""
+    return need_list(user, now).select_related("raised_by").prefetch_related(
+        Prefetch(
+            "activities",
+            queryset=Activity.objects.visible_to(user)
+            .select_related("pairing__supported", "branch", "activity_type")
+            .order_by("-date", "-id"),
+            to_attr="answers",
+        )
+    )
+
+
+def shown_wanted_by(user, need):
+    """Who wants it, as this viewer may read it: masked (王**) when asked, except to the village side and
+    the program admin."""
+    if need.mask_wanted_by and not sees_wanted_by(user, need.pairing):
+        return mask_name(need.wanted_by)
+    return need.wanted_by

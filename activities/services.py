@@ -1,4 +1,5 @@
-"""Writes on activities: record, change, submit, confirm (验单) and return.
+"""Writes on activities: record, change, submit, confirm (验单) and return; and on needs (微心愿): raise, claim,
+fulfil, rate.
 
 Every function is keyword-only and atomic, checks the actor's permission through the models' QuerySets
 (`editable_by`, `confirmable_by`) and validates what it is given, whatever the form already checked: a
@@ -12,13 +13,14 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from activities.images import MAX_PHOTOS_PER_ACTIVITY, CleanPhoto
 from activities.models import Activity, ActivityMetricValue, ActivityPhoto, ActivityType, Need, ServiceRecord
-from pairings.models import Metric, Pairing, PairingBranch, PlanItem
+from pairings.models import Metric, Pairing, PairingBranch, PlanItem, program_admin_q
+from portal.models import Organization
 from portal.permissions import scope_for
 from volunteers.models import Volunteer
 
@@ -538,3 +540,199 @@ def activity_return(*, activity, actor, comment):
     _history_note(activity, actor, "returned")
     activity.save(update_fields=["status", "return_comment", "updated_at"])
     return activity
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Needs (微心愿): raised by the village, claimed by a branch, fulfilled by an activity, rated by the village
+# ---------------------------------------------------------------------------------------------------------
+
+NeedStatus = Need.Status
+RATING_COMMENT_MAX = Need._meta.get_field("rating_comment").max_length
+NEED_TITLE_MAX = Need._meta.get_field("title").max_length
+NEED_WANTED_BY_MAX = Need._meta.get_field("wanted_by").max_length
+# Activities that can answer a need: the village sees them (not drafts) and they took place.
+ANSWERING_STATUSES = (Status.SUBMITTED, Status.CONFIRMED)
+
+
+def raisable_pairings(user):
+    """The pairings the user may raise a need in: those of the villages whose committee they sit on
+    (and, for a program admin, the program's pairings). Suspended or ended pairings take no new needs."""
+    scope = scope_for(user)
+    queryset = Pairing.objects.filter(status=Pairing.Status.ACTIVE)
+    if scope.is_superuser:
+        return queryset
+    q = program_admin_q(user, "program__")
+    if scope.village_orgs:
+        q |= Q(supported_id__in=scope.village_orgs)
+    return queryset.filter(q)
+
+
+def claiming_branches(user, pairing):
+    """The branches the user may claim a need of the pairing for: those they are secretary of that take part
+    in it (any participating branch, for a superuser)."""
+    scope = scope_for(user)
+    links = PairingBranch.objects.filter(pairing=pairing)
+    if not scope.is_superuser:
+        links = links.filter(branch_id__in=scope.secretary_orgs)
+    return Organization.objects.filter(id__in=links.values("branch_id")).order_by("name", "id")
+
+
+def mask_name(name):
+    """王** for 王小明: the family name, and a star for each other character (at least one)."""
+    name = (name or "").strip()
+    if not name:
+        return ""
+    return name[0] + "*" * max(len(name) - 1, 1)
+
+
+def sees_wanted_by(user, pairing):
+    """Whether the user reads a masked name in full: the village side of the pairing and its program admin."""
+    scope = scope_for(user)
+    return scope.is_superuser or pairing.supported_id in scope.village_orgs or pairing.program.office_id in scope.admin_orgs
+
+
+def _need_history(need, actor, reason):
+    need._history_user = actor
+    need._change_reason = reason
+
+
+def _visible_need(need, actor):
+    if not Need.objects.visible_to(actor).filter(pk=need.pk).exists():
+        raise Need.DoesNotExist
+    return Need.objects.select_for_update().get(pk=need.pk)
+
+
+@transaction.atomic
+def need_raise(*, actor, pairing, title, description="", category=Need.Category.OTHER, wanted_by="", mask_wanted_by=False):
+    """The village committee (or the program admin) raises a need in its pairing; it opens at once."""
+    if not raisable_pairings(actor).filter(pk=pairing.pk).exists():
+        raise PermissionDenied(_("You do not raise needs in this pairing."))
+    errors = {}
+    title = (title or "").strip()
+    wanted_by = (wanted_by or "").strip()
+    if not title:
+        errors["title"] = _("Say what is needed.")
+    elif len(title) > NEED_TITLE_MAX:
+        errors["title"] = _("At most %(limit)d characters.") % {"limit": NEED_TITLE_MAX}
+    if category not in Need.Category.values:
+        errors["category"] = _("Choose a category.")
+    if len(wanted_by) > NEED_WANTED_BY_MAX:
+        errors["wanted_by"] = _("At most %(limit)d characters.") % {"limit": NEED_WANTED_BY_MAX}
+    _raise_if(errors)
+    need = Need(
+        pairing=pairing,
+        title=title,
+        description=(description or "").strip(),
+        category=category,
+        wanted_by=wanted_by,
+        mask_wanted_by=bool(mask_wanted_by and wanted_by),
+        status=NeedStatus.OPEN,
+        raised_by=actor,
+        raised_at=timezone.now(),
+    )
+    _need_history(need, actor, "raised")
+    need.save()
+    return need
+
+
+@transaction.atomic
+def need_claim(*, need, actor, branch=None):
+    """A secretary claims an open need for their branch. Two people claiming at once: the first wins, the
+    other is told who has it and nothing changes (a conditional UPDATE … WHERE status = 'open')."""
+    if not Need.objects.visible_to(actor).filter(pk=need.pk).exists():
+        raise Need.DoesNotExist
+    branches = claiming_branches(actor, need.pairing)
+    if branch is None:
+        branch = branches.first()
+    elif not branches.filter(pk=branch.pk).exists():
+        branch = None
+    if branch is None:
+        raise PermissionDenied(_("Only a branch of this pairing claims its needs."))
+    now = timezone.now()
+    won = (
+        Need.objects.filter(pk=need.pk, status=NeedStatus.OPEN)
+        .filter(pk__in=Need.objects.claimable_by(actor).values("pk"))
+        .update(status=NeedStatus.CLAIMED, claimed_by_branch=branch, claimed_at=now)
+    )
+    if not won:
+        current = Need.all_objects.select_related("claimed_by_branch").get(pk=need.pk)
+        if current.claimed_by_branch is not None:
+            raise ValidationError(
+                _("Already claimed by %(branch)s. Nothing was changed.") % {"branch": current.claimed_by_branch.name}
+            )
+        raise ValidationError(_("This need is no longer open. Nothing was changed."))
+    need = Need.objects.get(pk=need.pk)
+    _need_history(need, actor, "claimed")
+    need.save(update_fields=["status", "claimed_by_branch", "claimed_at"])  # the same values: a history row
+    return need
+
+
+def answering_activities(user, need):
+    """The activities the user may mark the need fulfilled with: submitted or confirmed activities of the
+    claiming branch in the need's pairing, not answering another need."""
+    if need.claimed_by_branch_id is None:
+        return Activity.objects.none()
+    return (
+        Activity.objects.visible_to(user)
+        .filter(pairing_id=need.pairing_id, status__in=ANSWERING_STATUSES)
+        .filter(Q(branch_id=need.claimed_by_branch_id) | Q(co_branches=need.claimed_by_branch_id))
+        .filter(Q(need__isnull=True) | Q(need_id=need.pk))
+        .distinct()
+        .order_by("-date", "-id")
+    )
+
+
+def can_fulfil(user, need):
+    scope = scope_for(user)
+    return need.status == NeedStatus.CLAIMED and (
+        scope.is_superuser or need.claimed_by_branch_id in scope.secretary_orgs
+    )
+
+
+@transaction.atomic
+def need_fulfil(*, need, actor, activity):
+    """The claiming branch marks its need fulfilled with the activity that answered it (and links the two)."""
+    need = _visible_need(need, actor)
+    scope = scope_for(actor)
+    if not (scope.is_superuser or (need.claimed_by_branch_id and need.claimed_by_branch_id in scope.secretary_orgs)):
+        raise PermissionDenied(_("Only the branch that claimed this need marks it fulfilled."))
+    if need.status != NeedStatus.CLAIMED:
+        raise ValidationError(_("Only a claimed need can be marked fulfilled."))
+    if activity is None or not answering_activities(actor, need).filter(pk=activity.pk).exists():
+        raise ValidationError(
+            {"activity": _("Choose a submitted or confirmed activity of your branch in this pairing.")}
+        )
+    activity = _locked(activity)
+    if activity.need_id != need.pk:
+        activity.need = need
+        _history_note(activity, actor, "answers a need")
+        activity.save(update_fields=["need", "updated_at"])
+    need.status = NeedStatus.FULFILLED
+    need.fulfilled_at = max(timezone.now(), need.claimed_at or need.raised_at)
+    _need_history(need, actor, "fulfilled")
+    need.save(update_fields=["status", "fulfilled_at"])
+    return need
+
+
+@transaction.atomic
+def need_rate(*, need, actor, rating, comment=""):
+    """The village rates how its fulfilled need was answered (1–5, with a comment); the need then closes."""
+    need = _visible_need(need, actor)
+    if not Need.objects.editable_by(actor).filter(pk=need.pk).exists():
+        raise PermissionDenied(_("Only the village committee rates the response to its need."))
+    if need.status != NeedStatus.FULFILLED:
+        raise ValidationError(_("Only a fulfilled need can be rated."))
+    comment = (comment or "").strip()
+    errors = {}
+    if not isinstance(rating, int) or isinstance(rating, bool) or not 1 <= rating <= 5:
+        errors["rating"] = _("Give a rating from 1 to 5.")
+    if len(comment) > RATING_COMMENT_MAX:
+        errors["comment"] = _("At most %(limit)d characters.") % {"limit": RATING_COMMENT_MAX}
+    _raise_if(errors)
+    need.rating = rating
+    need.rating_comment = comment
+    need.rated_at = timezone.now()
+    need.status = NeedStatus.CLOSED
+    _need_history(need, actor, "rated")
+    need.save(update_fields=["rating", "rating_comment", "rated_at", "status"])
+    return need

@@ -15,4 +15,10 @@ urlpatterns = [
     path("<int:pk>/return/", views.ActivityReturnView.as_view(), name="return"),
     path("photos/<int:pk>/", views.PhotoView.as_view(), name="photo"),
     path("photos/<int:pk>/thumb/", views.ThumbnailView.as_view(), name="photo_thumb"),
+    path("needs/", views.NeedListView.as_view(), name="need_list"),
+    path("needs/new/", views.NeedCreateView.as_view(), name="need_create"),
+    path("needs/<int:pk>/", views.NeedDetailView.as_view(), name="need_detail"),
+    path("needs/<int:pk>/claim/", views.NeedClaimView.as_view(), name="need_claim"),
+    path("needs/<int:pk>/fulfil/", views.NeedFulfilView.as_view(), name="need_fulfil"),
+    path("needs/<int:pk>/rate/", views.NeedRateView.as_view(), name="need_rate"),
 ]

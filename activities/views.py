@@ -1,4 +1,5 @@
-"""Activity pages: list (and its CSV), detail, the form (new and edit), submit, confirm, return, photos.
+"""Activity pages: list (and its CSV), detail, the form (new and edit), submit, confirm, return, photos; and the
+needs (微心愿): list, raise, the need page, claim, fulfil, rate.
 
 Thin: each view parses the request, asks a selector or calls a service, and renders. Who may do what is
 decided by the models' QuerySets through ScopedObjectMixin: outside the scope 404, visible but not
@@ -23,16 +24,20 @@ from django.views.generic import DetailView
 from django.views.generic.detail import SingleObjectMixin
 
 from activities import selectors, services
-from activities.filters import ActivityFilter
+from activities.filters import ActivityFilter, NeedFilter
 from activities.forms import (
     ActivityForm,
+    NeedClaimForm,
+    NeedForm,
+    NeedFulfilForm,
+    NeedRateForm,
     PhotoUploadForm,
     ReturnForm,
     metric_formset,
     photo_formset,
     service_record_formset,
 )
-from activities.models import Activity, ActivityPhoto
+from activities.models import Activity, ActivityPhoto, Need
 from pairings.models import Metric, Pairing, PairingBranch
 from portal.permissions import ScopedObjectMixin, scope_for
 from volunteers.models import Volunteer
@@ -508,3 +513,180 @@ class PhotoView(LoginRequiredMixin, View):
 class ThumbnailView(PhotoView):
     variant = "thumbnail"
 
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Needs (微心愿): list, raise, the need page, claim, fulfil, rate
+# ---------------------------------------------------------------------------------------------------------
+
+
+class NeedListView(LoginRequiredMixin, View):
+    template_name = "activities/needs/list.html"
+
+    def get(self, request):
+        now = timezone.now()
+        filterset = NeedFilter(request.GET or None, queryset=selectors.need_list(request.user, now), request=request)
+        valid = not filterset.is_bound or filterset.is_valid()
+        rows = filterset.qs if valid else Need.objects.none()
+        page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+        for need in page.object_list:
+            need.shown_wanted_by = selectors.shown_wanted_by(request.user, need)
+        return render(
+            request,
+            self.template_name,
+            {
+                "filter": filterset,
+                "page": page,
+                "filtered": bool(filterset.is_bound and any(v for k, v in request.GET.items() if k != "page")),
+                "can_raise": services.raisable_pairings(request.user).exists(),
+            },
+        )
+
+
+class NeedCreateView(LoginRequiredMixin, View):
+    template_name = "activities/needs/form.html"
+
+    def pairings(self):
+        pairings = services.raisable_pairings(self.request.user)
+        if not pairings.exists():
+            raise PermissionDenied
+        return pairings
+
+    def get(self, request):
+        pairings = self.pairings()
+        initial = {"pairing": request.GET.get("pairing")} if request.GET.get("pairing") else {}
+        return render(request, self.template_name, {"form": NeedForm(initial=initial, pairings=pairings)})
+
+    def post(self, request):
+        form = NeedForm(request.POST, pairings=self.pairings())
+        if form.is_valid():
+            try:
+                need = services.need_raise(actor=request.user, **form.cleaned_data)
+            except ValidationError as error:
+                _attach(form, error)
+            except PermissionDenied as error:
+                form.add_error("pairing", str(error))
+            else:
+                messages.success(request, _("Need raised. The pairing's branches can see it now."))
+                return redirect(reverse("activities:need_detail", args=[need.pk]))
+        return render(request, self.template_name, {"form": form})
+
+
+def _attach(form, error):
+    """A service's ValidationError onto the form: by field where it names one, else at the top."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for name, errors in error.error_dict.items():
+        form.add_error(name if name in form.fields else None, [m for e in errors for m in e.messages])
+
+
+class NeedPageMixin(LoginRequiredMixin, ScopedObjectMixin, SingleObjectMixin):
+    """The need page and the actions posted from it: the page is re-rendered with a form's errors."""
+
+    model = Need
+    template_name = "activities/needs/detail.html"
+    context_object_name = "need"
+
+    def get_queryset(self):
+        return selectors.need_detail(self.request.user, timezone.now())
+
+    def page(self, need, status=200, **forms):
+        user = self.request.user
+        can_claim = need.status == Need.Status.OPEN and services.claiming_branches(user, need.pairing).exists()
+        can_fulfil = services.can_fulfil(user, need)
+        can_rate = need.status == Need.Status.FULFILLED and Need.objects.editable_by(user).filter(pk=need.pk).exists()
+        context = {
+            "need": need,
+            "wanted_by": selectors.shown_wanted_by(user, need),
+            "answers": need.answers,
+            "can_claim": can_claim,
+            "claim_form": forms.get("claim_form")
+            or (NeedClaimForm(branches=services.claiming_branches(user, need.pairing)) if can_claim else None),
+            "can_fulfil": can_fulfil,
+            "fulfil_form": forms.get("fulfil_form")
+            or (NeedFulfilForm(activities=services.answering_activities(user, need)) if can_fulfil else None),
+            "can_rate": can_rate,
+            "rate_form": forms.get("rate_form") or (NeedRateForm() if can_rate else None),
+            "claim_time": need.claimed_at and need.claimed_at - need.raised_at,
+            "response_time": need.fulfilled_at and need.fulfilled_at - need.raised_at,
+        }
+        return render(self.request, self.template_name, context, status=status)
+
+    def done(self, need):
+        return redirect(reverse("activities:need_detail", args=[need.pk]))
+
+
+class NeedDetailView(NeedPageMixin, View):
+    def get(self, request, pk):
+        return self.page(self.get_object())
+
+
+class NeedClaimView(NeedPageMixin, View):
+    http_method_names = ["post"]
+
+    def permission_check(self, obj):
+        return services.claiming_branches(self.request.user, obj.pairing).exists()
+
+    def post(self, request, pk):
+        need = self.get_object()
+        form = NeedClaimForm(request.POST, branches=services.claiming_branches(request.user, need.pairing))
+        if not form.is_valid():
+            return self.page(need, claim_form=form)
+        try:
+            services.need_claim(need=need, actor=request.user, branch=form.cleaned_data["branch"])
+        except ValidationError as error:
+            for message in error.messages:
+                messages.error(request, message)
+        else:
+            messages.success(request, _("Claimed. Record the activity that answers it, then mark the need fulfilled."))
+        return self.done(need)
+
+
+class NeedFulfilView(NeedPageMixin, View):
+    http_method_names = ["post"]
+
+    def permission_check(self, obj):
+        scope = scope_for(self.request.user)
+        return scope.is_superuser or (obj.claimed_by_branch_id is not None and obj.claimed_by_branch_id in scope.secretary_orgs)
+
+    def post(self, request, pk):
+        need = self.get_object()
+        form = NeedFulfilForm(request.POST, activities=services.answering_activities(request.user, need))
+        if form.is_valid():
+            try:
+                services.need_fulfil(need=need, actor=request.user, activity=form.cleaned_data["activity"])
+            except ValidationError as error:
+                if not hasattr(error, "error_dict"):
+                    for message in error.messages:
+                        messages.error(request, message)
+                    return self.done(need)
+                _attach(form, error)
+            else:
+                messages.success(request, _("Marked fulfilled. The village can now rate the response."))
+                return self.done(need)
+        return self.page(need, fulfil_form=form)
+
+
+class NeedRateView(NeedPageMixin, View):
+    http_method_names = ["post"]
+    needs_edit = True
+
+    def post(self, request, pk):
+        need = self.get_object()
+        form = NeedRateForm(request.POST)
+        if form.is_valid():
+            try:
+                services.need_rate(
+                    need=need, actor=request.user, rating=form.cleaned_data["rating"], comment=form.cleaned_data["comment"]
+                )
+            except ValidationError as error:
+                if not hasattr(error, "error_dict"):
+                    for message in error.messages:
+                        messages.error(request, message)
+                    return self.done(need)
+                _attach(form, error)
+            else:
+                messages.success(request, _("Thank you for your rating. The need is closed."))
+                return self.done(need)
+        return self.page(need, rate_form=form)

@@ -45,6 +45,13 @@ def matrix_activity():
     return Activity.objects.order_by("pk").first()
 
 
+def matrix_need():
+    """The `objects` fixture's need: open, raised in the world's pairing."""
+    from activities.models import Need
+
+    return Need.objects.order_by("pk").first()
+
+
 def matrix_report(o):
     """A published monthly report (2024-03) of the world's pairing: its readers open it, the admin edits."""
     from reports import services
@@ -87,6 +94,14 @@ PAGES = {
     "activities:return": (lambda o: reverse("activities:return", args=[matrix_activity().pk]), row(LOGIN, 404, 404, 404, 403, 403, 403, 302)),
     "activities:photo": (lambda o: reverse("activities:photo", args=[matrix_activity().photos.get().pk]), every(404)),
     "activities:photo_thumb": (lambda o: reverse("activities:photo_thumb", args=[matrix_activity().photos.get().pk]), every(404)),
+    # needs (微心愿): read with the pairing; raised by a village committee (the outsider sits on 田心村's, so
+    # may raise one there) or the program admin; claim, fulfil and rate take POST only (GET: 405).
+    "activities:need_list": (lambda o: reverse("activities:need_list"), every(200)),
+    "activities:need_create": (lambda o: reverse("activities:need_create"), row(LOGIN, 200, 200, 403, 403, 403, 200, 200)),
+    "activities:need_detail": (lambda o: reverse("activities:need_detail", args=[matrix_need().pk]), row(LOGIN, 404, 200, 200, 200, 200, 200, 200)),
+    "activities:need_claim": (lambda o: reverse("activities:need_claim", args=[matrix_need().pk]), every(405)),
+    "activities:need_fulfil": (lambda o: reverse("activities:need_fulfil", args=[matrix_need().pk]), every(405)),
+    "activities:need_rate": (lambda o: reverse("activities:need_rate", args=[matrix_need().pk]), every(405)),
     "healthz": (lambda o: reverse("healthz"), every(200, anonymous=200)),
     "set_language": (lambda o: reverse("set_language"), every(302, anonymous=302)),
     # allauth: the entrance pages are for anonymous visitors; signed-in users are sent home
@@ -285,7 +300,11 @@ def objects(world):
     f.ServiceOfferingFactory(team=team)
     team.members.add(record.volunteer)
     f.NeedFactory(pairing=pairing)
-    f.ReportFactory(program=world["program"])
+    report = f.ReportFactory(program=world["program"])
+    from reports.models import AnnualExport, Notification
+
+    Notification.objects.create(report=report, email="liaison@example.org", message="已发布")
+    AnnualExport.objects.create(program=world["program"], year=2023)
     from activities.models import ActivityPhoto
 
     ActivityPhoto.objects.create(activity=activity, image="photos/x.jpg")
