@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from activities.models import Activity
 from pairings.models import JointPlan, PlanItem
 from tests import factories as f
 from tests.pairings.helpers import activity
@@ -202,6 +203,9 @@ def test_pairing_page_shows_parties_agreement_plan_activities_and_open_needs(cli
         assert text in page, text
     for text in ("本支部草稿", "已认领的心愿", "删掉的心愿"):  # the village sees no drafts; only open needs
         assert text not in page, text
+
+    shown = Activity.objects.get(title="主题党日活动")
+    assert f'href="/activities/{shown.pk}/"' in page  # the activities app's page, linked by URL
 
     client.force_login(objects["users"]["secretary"])
     assert "本支部草稿" in client.get(reverse("pairings:pairing_detail", args=[pairing.pk])).content.decode()
