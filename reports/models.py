@@ -1,6 +1,8 @@
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -175,3 +177,16 @@ class AnnualExport(models.Model):
         if not self.rows_total:
             return 0
         return min(99, self.rows_done * 100 // self.rows_total)
+
+
+@receiver(post_delete, sender=AnnualExport)
+def _delete_export_files(sender, instance, **kwargs):
+    """An export's files go with its row, once the deletion is committed."""
+    files = [getattr(instance, name) for name in ("xlsx", "csv", "docx")]
+
+    def delete():
+        for stored in files:
+            if stored:
+                stored.storage.delete(stored.name)
+
+    transaction.on_commit(delete)

@@ -9,7 +9,7 @@ from django.utils import timezone
 from activities.models import Activity, ActivityMetricValue, ActivityPhoto, ActivityType, Need, ServiceRecord
 from pairings.models import JointPlan, Liaison, Metric, Pairing, PairingBranch, PlanItem, PlanTarget, Program
 from portal.models import Membership, Organization, User
-from reports.models import Report
+from reports.models import AnnualExport, Notification, Report
 from volunteers.models import ServiceOffering, Team, Volunteer
 
 PASSWORD = "test-pass-9x7!"
@@ -215,3 +215,20 @@ class ReportFactory(factory.django.DjangoModelFactory):
     kind = Report.Kind.MONTHLY
     period = "2024-03"
     program = factory.SubFactory(ProgramFactory)
+
+
+class NotificationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Notification
+
+    report = factory.SubFactory(ReportFactory)
+    user = factory.SubFactory(UserFactory)
+    message = factory.Sequence(lambda n: f"报告{n}已发布")
+
+
+class AnnualExportFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AnnualExport
+
+    program = factory.SubFactory(ProgramFactory)
+    year = 2024

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from activities.models import Activity, ActivityPhoto, ActivityType, Need
 from pairings.models import Pairing
-from reports.models import Report
+from reports.models import AnnualExport, Notification, Report
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -50,7 +50,9 @@ def every_model(world, settings, tmp_path):
     team = f.TeamFactory(organization=branch, leader=record.volunteer)
     team.members.add(record.volunteer)
     f.ServiceOfferingFactory(team=team, name="家电维修")
-    f.ReportFactory(program=world["program"], pairing=pairing, data={"活动": {"场次": 1}, "村": "龙石村"})
+    report = f.ReportFactory(program=world["program"], pairing=pairing, data={"活动": {"场次": 1}, "村": "龙石村"})
+    Notification.objects.create(report=report, user=world["users"]["village"], message="龙石村的月报已发布")
+    AnnualExport.objects.create(program=world["program"], year=2024, requested_by=world["users"]["admin"])
     Group.objects.create(name="项目管理员")
     EmailAddress.objects.create(user=world["users"]["admin"], email="admin@example.org", primary=True)
     Authenticator.objects.create(user=world["users"]["admin"], type=Authenticator.Type.RECOVERY_CODES, data={})

@@ -91,6 +91,22 @@ def test_html_renderer_and_charts(draft, records):
     assert "1月" in charts["activities"] and "维修家电" in charts["metrics"] and "第三党支部" in charts["hours"]
 
 
+def test_report_page_query_count_does_not_grow(client, records, django_assert_max_num_queries):
+    """The page renders frozen data: its queries do not depend on how many activities the report holds."""
+    from tests.reports.test_builders import grow
+
+    february, _ = services.report_generate(kind="monthly", period="2024-02", program=records["program"])
+    grow(records, 15)
+    march, _ = services.report_generate(kind="monthly", period="2024-03", program=records["program"])
+    assert (february.data["activities"]["total"], march.data["activities"]["total"]) == (1, 18)
+    login(client, records, "admin")
+    with django_assert_max_num_queries(12) as small:
+        client.get(reverse("reports:report_detail", args=[february.pk]))
+    with django_assert_max_num_queries(len(small)):
+        response = client.get(reverse("reports:report_detail", args=[march.pk]))
+    assert response.status_code == 200
+
+
 def test_readers_see_no_admin_controls(client, records, published):
     login(client, records, "village")
     body = client.get(reverse("reports:report_detail", args=[published.pk])).content.decode()
@@ -264,6 +280,12 @@ def test_annual_export(client, records, django_capture_on_commit_callbacks):
     assert client.get(reverse("reports:export_list")).status_code == 403
     assert client.get(reverse("reports:export_detail", args=[export.pk])).status_code == 404
     assert client.get(reverse("reports:export_download", args=[export.pk, "xlsx"])).status_code == 404
+
+    files = [export.xlsx.path, export.csv.path, export.docx.path]
+    assert all(os.path.exists(path) for path in files)
+    with django_capture_on_commit_callbacks(execute=True):
+        export.delete()
+    assert not any(os.path.exists(path) for path in files)  # the files go with the row
 
 
 def test_export_in_progress_refreshes(client, records):
