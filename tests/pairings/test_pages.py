@@ -206,6 +206,13 @@ def test_pairing_page_shows_parties_agreement_plan_activities_and_open_needs(cli
 
     shown = Activity.objects.get(title="主题党日活动")
     assert f'href="/activities/{shown.pk}/"' in page  # the activities app's page, linked by URL
+    need = pairing.needs.get(title="修理路灯")
+    assert f'href="/activities/needs/{need.pk}/"' in page
+    assert f'href="/activities/needs/?pairing={pairing.pk}&amp;status=open"' in page
+    listed = client.get(f"/activities/needs/?pairing={pairing.pk}&status=open")  # the activities app's list
+    assert listed.status_code == 200 and "修理路灯" in listed.content.decode()
+    assert "已认领的心愿" not in listed.content.decode()
+    assert client.get(f"/activities/needs/{need.pk}/").status_code == 200
 
     client.force_login(objects["users"]["secretary"])
     assert "本支部草稿" in client.get(reverse("pairings:pairing_detail", args=[pairing.pk])).content.decode()
