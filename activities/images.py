@@ -29,6 +29,11 @@ JPEG_QUALITY = 85
 THUMB_QUALITY = 80
 MAX_PHOTOS_PER_ACTIVITY = 30
 
+# Pillow warns when it opens an image over its own MAX_IMAGE_PIXELS (and refuses at twice that). MAX_PIXELS
+# is stricter and is checked right after opening, so the warning adds nothing; it is silenced once here
+# rather than per call (warnings.catch_warnings is not thread-safe).
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+
 
 @dataclass(frozen=True)
 class CleanPhoto:
@@ -107,30 +112,28 @@ def clean_photo(upload):
     """Check and re-encode one uploaded photo; raise ValidationError with a message for the form."""
     data = _read_upload(upload)
     digest = hashlib.sha256(data).hexdigest()
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            with Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS) as probe:
-                width, height = probe.size  # from the header: nothing decoded yet
-                if width <= 0 or height <= 0:
-                    raise _not_an_image(upload)
-                if width * height > MAX_PIXELS or max(width, height) > MAX_SIDE:
-                    raise _too_many_pixels(upload)
-                probe.seek(0)  # the first frame of an animated PNG or WebP
-                probe.load()
-                upright = ImageOps.exif_transpose(probe)
-                pixels = _to_rgb(upright)
-                pixels.thumbnail((STORED_LONG_EDGE, STORED_LONG_EDGE), Image.Resampling.LANCZOS)
-                stored = pixels.copy()
-                thumb = pixels.copy()
-                thumb.thumbnail((THUMB_LONG_EDGE, THUMB_LONG_EDGE), Image.Resampling.LANCZOS)
-        except ValidationError:
-            raise
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise _too_many_pixels(upload) from None
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, TypeError):
-            # not an image, a format we do not take, or a truncated/corrupt file
-            raise _not_an_image(upload) from None
+    try:
+        with Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS) as probe:
+            width, height = probe.size  # from the header: nothing decoded yet
+            if width <= 0 or height <= 0:
+                raise _not_an_image(upload)
+            if width * height > MAX_PIXELS or max(width, height) > MAX_SIDE:
+                raise _too_many_pixels(upload)
+            probe.seek(0)  # the first frame of an animated PNG or WebP
+            probe.load()
+            upright = ImageOps.exif_transpose(probe)
+            pixels = _to_rgb(upright)
+            pixels.thumbnail((STORED_LONG_EDGE, STORED_LONG_EDGE), Image.Resampling.LANCZOS)
+            stored = pixels.copy()
+            thumb = pixels.copy()
+            thumb.thumbnail((THUMB_LONG_EDGE, THUMB_LONG_EDGE), Image.Resampling.LANCZOS)
+    except ValidationError:
+        raise
+    except Image.DecompressionBombError:
+        raise _too_many_pixels(upload) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, TypeError):
+        # not an image, a format we do not take, or a truncated/corrupt file
+        raise _not_an_image(upload) from None
     stem = uuid.uuid4().hex
     return CleanPhoto(
         image=ContentFile(_jpeg(stored, JPEG_QUALITY), name=f"{stem}.jpg"),

@@ -99,3 +99,10 @@ def test_empty_file():
     with pytest.raises(ValidationError) as caught:
         images.clean_photo(SimpleUploadedFile("empty.jpg", b""))
     assert caught.value.code == "empty"
+
+
+def test_a_bomb_past_pillows_own_limit_is_refused_too():
+    # 20000×20000 = 400 megapixels: Pillow itself refuses it at open(); the form still gets our message
+    with pytest.raises(ValidationError) as caught:
+        images.clean_photo(SimpleUploadedFile("big.png", png_bomb(width=20_000, height=20_000)))
+    assert caught.value.code == "too_many_pixels"
