@@ -136,3 +136,30 @@ def test_phone_is_masked_except_for_the_volunteers_own_managers(world):
     ]:
         request.user = world["users"][role]
         assert template.render(Context({"v": volunteer, "request": request})) == expected, role
+
+
+XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+def test_script_in_text_fields_is_shown_escaped(client, world):
+    pairing = world["pairing"]
+    activity = f.ActivityFactory(
+        pairing=pairing, branch=world["branch"], title=XSS, place=XSS, description=XSS, status="submitted",
+        submitted_at="2024-03-15T10:00+08:00",
+    )
+    need = f.NeedFactory(pairing=pairing, title=XSS, description=XSS, wanted_by=XSS)
+    volunteer = f.VolunteerFactory(organization=world["branch"], name=XSS)
+    client.force_login(world["users"]["secretary"])
+    for url in [
+        reverse("activities:detail", args=[activity.pk]),
+        reverse("activities:list"),
+        reverse("activities:need_detail", args=[need.pk]),
+        reverse("activities:need_list"),
+        reverse("pairings:pairing_detail", args=[pairing.pk]),
+        reverse("volunteers:volunteer_detail", args=[volunteer.pk]),
+        reverse("home"),
+    ]:
+        page = client.get(url).content.decode()
+        assert "<script>alert" not in page, url
+        assert "<img src=x" not in page, url
+    assert "&lt;script&gt;" in client.get(reverse("activities:detail", args=[activity.pk])).content.decode()
