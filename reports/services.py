@@ -61,13 +61,16 @@ def report_generate(*, kind, period, program, pairing=None):
         return latest, False
     data = build_report_data(kind, period, program, pairing)  # build first (reads only), then insert
     _test_delay()
-    try:
-        with transaction.atomic():
-            report = Report.objects.create(**{k: v for k, v in key.items() if k != "scope_key"}, pairing=pairing, data=data)
-        return report, True
-    except IntegrityError:
-        # version 1 exists already (another worker, a redelivered message, an earlier run)
-        log.info("%s report %s of %s: inserted concurrently elsewhere; rebuilding that draft", kind, period.key, key["scope_key"])
+    if latest is None:
+        try:
+            with transaction.atomic():
+                report = Report.objects.create(
+                    kind=kind, period=period.key, program=program, pairing=pairing, data=data
+                )
+            return report, True
+        except IntegrityError:
+            # another worker (or a redelivered copy of this message) inserted version 1 meanwhile
+            log.info("%s report %s of %s: inserted concurrently elsewhere; rebuilding that draft", kind, period.key, key["scope_key"])
     with transaction.atomic():
         report = Report.objects.select_for_update().filter(**key).order_by("-version").first()
         if report.status == Report.Status.DRAFT:

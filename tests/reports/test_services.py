@@ -17,7 +17,7 @@ def generate(records, kind="monthly", period="2024-03", pairing="pairing"):
     )
 
 
-def test_generate_twice_keeps_one_draft_and_rebuilds_it(records):
+def test_generate_twice_keeps_one_draft_and_rebuilds_it(records, caplog):
     first, created = generate(records)
     assert created and first.status == "draft" and first.version == 1
     assert first.scope_key == f"pairing:{records['pairing'].pk}"
@@ -26,9 +26,10 @@ def test_generate_twice_keeps_one_draft_and_rebuilds_it(records):
     assert not created and again.pk == first.pk
     assert again.data["activities"]["total"] == first.data["activities"]["total"] + 1
     assert Report.objects.count() == 1
+    assert "inserted concurrently" not in caplog.text  # a plain rebuild is not mistaken for a race
 
 
-def test_generate_after_an_insert_race_updates_the_winner(records, monkeypatch):
+def test_generate_after_an_insert_race_updates_the_winner(records, monkeypatch, caplog):
     """The IntegrityError path: another worker inserted version 1 between our check and our insert."""
     winner, _ = generate(records)
     Report.objects.filter(pk=winner.pk).update(data={"stale": True})
@@ -46,6 +47,7 @@ def test_generate_after_an_insert_race_updates_the_winner(records, monkeypatch):
     assert not created and report.pk == winner.pk
     assert Report.objects.count() == 1
     assert Report.objects.get(pk=winner.pk).data["activities"]["total"] == 3
+    assert "inserted concurrently elsewhere" in caplog.text
 
 
 def test_program_and_pairing_scopes_are_separate(records):
