@@ -52,3 +52,8 @@ def test_not_found_page_is_the_portals_own(client, world):
     page = response.content.decode()
     assert "页面不存在" in page or "Page not found" in page
     assert 'href="/"' in page
+
+
+def test_language_switch_names_english_in_english(client, db):
+    page = client.get(reverse("account_login")).content.decode()
+    assert 'lang="en">English</button>' in page
