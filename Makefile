@@ -19,6 +19,7 @@ install: $(STAMP)
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo
+	$(PY) manage.py generate_reports 2024
 	$(PY) manage.py runserver 127.0.0.1:8000
 
 ## The whole test suite (SQLite unless DATABASE_URL is set).

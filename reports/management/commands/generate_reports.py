@@ -1,0 +1,40 @@
+"""Build reports now, in this process: `generate_reports 2024` makes every monthly and quarterly report of 2024;
+`generate_reports 2024-03 2024Q1` just those periods. Idempotent, like the Celery job it mirrors."""
+
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+
+from pairings.models import Pairing, Program
+from reports import services
+from reports.periods import Month, PeriodError, Quarter, Year, parse
+
+
+class Command(BaseCommand):
+    help = "Generate the reports of the given periods (2024, 2024Q1, 2024-03) for every scope, in this process."
+
+    def add_arguments(self, parser):
+        parser.add_argument("periods", nargs="+", help="2024 (all its months and quarters), 2024Q1 or 2024-03")
+
+    def handle(self, *args, periods, **options):
+        jobs = []
+        for text in periods:
+            try:
+                period = parse(text)
+            except PeriodError as exc:
+                raise CommandError(str(exc)) from None
+            if isinstance(period, Year):
+                jobs += [("monthly", f"{period.year}-{m:02d}") for m in range(1, 13)]
+                jobs += [("quarterly", f"{period.year}Q{q}") for q in range(1, 5)]
+            elif isinstance(period, Quarter):
+                jobs.append(("quarterly", text))
+            elif isinstance(period, Month):
+                jobs.append(("monthly", text))
+        started, made = time.monotonic(), 0
+        programs = {p.pk: p for p in Program.objects.all()}
+        for kind, period in jobs:
+            for program_id, pairing_id in services.scopes_to_generate(kind, period):
+                pairing = Pairing.objects.get(pk=pairing_id) if pairing_id else None
+                services.report_generate(kind=kind, period=period, program=programs[program_id], pairing=pairing)
+                made += 1
+        self.stdout.write(f"{made} reports over {len(jobs)} periods in {time.monotonic() - started:.1f} s")
