@@ -142,9 +142,30 @@ class ActivityForm(forms.Form):
 
 
 class SharedChoicesMixin:
-    """A formset whose rows share one drop-down: its choices are read from the database once, not per row."""
+    """A formset whose rows share one drop-down: its choices are read from the database once, not per row.
+
+    The queryset the drop-down offers comes in as the keyword `choices_kwarg` (e.g. metrics=…), is kept on the
+    formset under that name and passed on to every row, the empty template row included."""
 
     shared_field = None
+    choices_kwarg = None
+
+    def __init__(self, *args, **kwargs):
+        setattr(self, self.choices_kwarg, kwargs.pop(self.choices_kwarg))
+        super().__init__(*args, **kwargs)
+
+    def get_form_kwargs(self, index):
+        return {**super().get_form_kwargs(index), self.choices_kwarg: getattr(self, self.choices_kwarg)}
+
+    @property
+    def empty_form(self):
+        form = self.form(
+            auto_id=self.auto_id, prefix=self.add_prefix("__prefix__"), empty_permitted=True,
+            use_required_attribute=False, renderer=self.renderer,
+            **{self.choices_kwarg: getattr(self, self.choices_kwarg)},
+        )
+        self.add_fields(form, None)
+        return self._share_choices(form)
 
     def _share_choices(self, form):
         field = form.fields[self.shared_field]
@@ -200,22 +221,7 @@ class MetricValueForm(forms.Form):
 
 class BaseMetricFormSet(SharedChoicesMixin, forms.BaseFormSet):
     shared_field = "metric"
-
-    def __init__(self, *args, metrics, **kwargs):
-        self.metrics = metrics
-        super().__init__(*args, **kwargs)
-
-    def get_form_kwargs(self, index):
-        return {**super().get_form_kwargs(index), "metrics": self.metrics}
-
-    @property
-    def empty_form(self):
-        form = self.form(
-            auto_id=self.auto_id, prefix=self.add_prefix("__prefix__"), empty_permitted=True,
-            use_required_attribute=False, renderer=self.renderer, metrics=self.metrics,
-        )
-        self.add_fields(form, None)
-        return self._share_choices(form)
+    choices_kwarg = "metrics"
 
     def clean(self):
         seen = set()
@@ -305,22 +311,7 @@ class ServiceRecordForm(forms.Form):
 
 class BaseServiceRecordFormSet(SharedChoicesMixin, forms.BaseFormSet):
     shared_field = "volunteer"
-
-    def __init__(self, *args, volunteers, **kwargs):
-        self.volunteers = volunteers
-        super().__init__(*args, **kwargs)
-
-    def get_form_kwargs(self, index):
-        return {**super().get_form_kwargs(index), "volunteers": self.volunteers}
-
-    @property
-    def empty_form(self):
-        form = self.form(
-            auto_id=self.auto_id, prefix=self.add_prefix("__prefix__"), empty_permitted=True,
-            use_required_attribute=False, renderer=self.renderer, volunteers=self.volunteers,
-        )
-        self.add_fields(form, None)
-        return self._share_choices(form)
+    choices_kwarg = "volunteers"
 
     def clean(self):
         seen = set()
