@@ -62,9 +62,13 @@ def attachment(content, filename, content_type):
     return response
 
 
-def require_program_admin(user):
-    if not Program.objects.editable_by(user).exists():
-        raise PermissionDenied
+class ProgramAdminRequiredMixin(LoginRequiredMixin):
+    """Pages for program admins only: anonymous → sign-in, anyone who administers no program → 403."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not Program.objects.editable_by(request.user).exists():
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
 
 
 class PostOnlyMixin:
@@ -224,15 +228,10 @@ class ReportRegenerateView(LoginRequiredMixin, ScopedObjectMixin, PostOnlyMixin,
         return redirect("reports:report_detail", pk=fresh.pk)
 
 
-class GenerateView(LoginRequiredMixin, View):
+class GenerateView(ProgramAdminRequiredMixin, View):
     """Program admins start the generation of a period's reports (the program and each active pairing)."""
 
     template_name = "reports/generate.html"
-
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated:
-            require_program_admin(request.user)
-        return super().dispatch(request, *args, **kwargs)
 
     def get(self, request):
         today = timezone.localdate()
@@ -298,13 +297,8 @@ class CompletenessView(LoginRequiredMixin, View):
 # --------------------------------------------------------------------------------------------------------
 
 
-class ExportListView(LoginRequiredMixin, View):
+class ExportListView(ProgramAdminRequiredMixin, View):
     template_name = "reports/export_list.html"
-
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated:
-            require_program_admin(request.user)
-        return super().dispatch(request, *args, **kwargs)
 
     def context(self, form):
         exports = AnnualExport.objects.visible_to(self.request.user).select_related("program", "requested_by")
