@@ -1,5 +1,6 @@
-# The portal's image. docker-compose.yml runs it three ways: web (gunicorn), worker and beat (Celery).
-# Plain on purpose; hardening (multi-stage build, pinned digest, read-only root) is a later issue.
+# The portal's image. docker-compose.yml runs it four ways: migrate (one-shot), web (gunicorn), worker and
+# beat (Celery); deploy/healthcheck.py is each one's health check. Plain on purpose; hardening (multi-stage
+# build, pinned digest, read-only root) is a later issue.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-postgres messages check clean
+.PHONY: install run test test-postgres messages check clean bench smoke
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed ($(PYTHON) not found)."; exit 1; }
@@ -32,10 +32,22 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 test-postgres: install
 	DATABASE_URL=$(TEST_DATABASE_URL) DATABASE_TEST_NAME=test_pairing_dev $(PY) -m pytest $(PYTEST_ARGS)
 
+## Prod-like smoke run (CI runs it after the PostgreSQL tests): a fresh database pairing_smoke, the demo data,
+## then gunicorn with production settings, a Celery worker and beat on 127.0.0.1's PostgreSQL and Redis, and a
+## user's day over HTTP (record, confirm, monthly report, .docx, /readyz). Logs in artifacts/smoke/.
+smoke: install
+	$(PY) scripts/smoke.py
+
 ## Rebuild the translation catalogues after changing strings (needs GNU gettext).
 messages: install
 	$(PY) manage.py makemessages -l zh_Hans -l en --no-obsolete --ignore '.venv/*' --ignore 'tests/*'
 	$(PY) manage.py compilemessages --ignore '.venv/*'
+
+## The province-scale benchmark (not part of the tests; PostgreSQL on 127.0.0.1:5432, Redis for the worker):
+## loads the data set into the database pairing_bench once (bench.generate), measures, prints a table and
+## writes bench/results/latest.json. BENCH_ARGS=--quick checks the harness on a 1 % data set in about 2 minutes.
+bench: install
+	$(PY) -m bench.run $(BENCH_ARGS)
 
 check: install
 	$(PY) manage.py check

@@ -1,13 +1,17 @@
 """The activity list's filters: one FilterSet for the page and its CSV export. Every drop-down lists only
-what the viewer may see."""
+what the viewer may see; its choices come, with the viewer's pairings, from one query (selectors.list_choices)."""
+
+from html import escape  # the plain one: Django's checks every argument for lazy text, a thousand times here
 
 import django_filters
 from django import forms
 from django.db.models import Q
+from django.forms.utils import flatatt
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from activities.models import Activity, ActivityType, Need
-from activities.selectors import branches_in_scope
+from activities import selectors
+from activities.models import Activity, Need
 from pairings.models import Pairing
 from portal.permissions import scope_for
 
@@ -18,10 +22,38 @@ def _pairings(request):
     return Pairing.objects.visible_to(request.user).select_related("supporter", "supported", "program")
 
 
-def _branches(request):
-    if request is None:
-        return Pairing.objects.none()
-    return branches_in_scope(request.user)
+class FastSelect(forms.Select):
+    """A drop-down rendered in one pass. Django renders each <option> through a template, ≈ 50 µs apiece: a
+    program admin's thousand pairings would cost the list more than everything else on it."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        chosen = set(self.format_value(value))
+
+        def option(option_value, label):
+            option_value = "" if option_value is None else str(option_value)
+            selected = " selected" if option_value in chosen else ""
+            return f'<option value="{escape(option_value)}"{selected}>{escape(str(label))}</option>'
+
+        parts = []
+        for option_value, label in self.choices:
+            if isinstance(label, (list, tuple)):  # a group: (name, [(value, label), …])
+                inner = "".join(option(v, text) for v, text in label)
+                parts.append(f'<optgroup label="{escape(str(option_value))}">{inner}</optgroup>')
+            else:
+                parts.append(option(option_value, label))
+        final_attrs = self.build_attrs(self.attrs, {**(attrs or {}), "name": name})
+        return mark_safe(f"<select{flatatt(final_attrs)}>{''.join(parts)}</select>")
+
+
+def _pairing_choices(pairings):
+    """The pairings as drop-down choices, grouped by program when there are several."""
+    programs = {program for _, _, program in pairings}
+    if len(programs) <= 1:
+        return [(pk, label) for pk, label, _ in pairings]
+    groups = {}
+    for pk, label, program in pairings:
+        groups.setdefault(program, []).append((pk, label))
+    return list(groups.items())
 
 
 class DateInput(forms.DateInput):
@@ -48,10 +80,15 @@ class ActivityFilter(django_filters.FilterSet):
     )
     date_from = django_filters.DateFilter(field_name="date", lookup_expr="gte", label=_("From"), widget=DateInput())
     date_to = django_filters.DateFilter(field_name="date", lookup_expr="lte", label=_("To"), widget=DateInput())
-    pairing = django_filters.ModelChoiceFilter(queryset=_pairings, label=_("Pairing"), empty_label=_("All pairings"))
-    branch = django_filters.ModelChoiceFilter(queryset=_branches, label=_("Branch"), empty_label=_("All branches"))
-    activity_type = django_filters.ModelChoiceFilter(
-        queryset=ActivityType.objects.all(), label=_("Type"), empty_label=_("All types")
+    # choices set per viewer in __init__; the value is an id, checked against them (no query of its own)
+    pairing = django_filters.ChoiceFilter(
+        field_name="pairing_id", label=_("Pairing"), empty_label=_("All pairings"), widget=FastSelect
+    )
+    branch = django_filters.ChoiceFilter(
+        field_name="branch_id", label=_("Branch"), empty_label=_("All branches"), widget=FastSelect
+    )
+    activity_type = django_filters.ChoiceFilter(
+        field_name="activity_type_id", label=_("Type"), empty_label=_("All types"), widget=FastSelect
     )
     # several at once (?status=submitted&status=confirmed: what the figures count), as check boxes
     status = django_filters.MultipleChoiceFilter(
@@ -69,14 +106,52 @@ class ActivityFilter(django_filters.FilterSet):
         fields = []
         form = ActivityFilterForm
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, data=None, queryset=None, *, request=None, prefix=None, choices=None):
+        super().__init__(data, queryset, request=request, prefix=prefix)
+        if choices is None:
+            chosen = data or {}
+            choices = (
+                selectors.list_choices(request.user, pairing=chosen.get("pairing"), branch=chosen.get("branch"))
+                if request
+                else selectors.ListChoices()
+            )
+        self.choices = choices  # given to the form's fields once it is built (see `form`)
         scope = scope_for(self.request.user) if self.request else None
         sees_drafts = scope is not None and (scope.is_superuser or scope.admin_orgs or scope.supporter_orgs)
         if not sees_drafts:
             self.filters["status"].extra["choices"] = [
                 choice for choice in Activity.Status.choices if choice[0] != Activity.Status.DRAFT
             ]
+
+    @property
+    def form(self):
+        """The form, its drop-downs given their choices after it is built: a form deep-copies its fields'
+        choices when it is made, a cost a province admin's thousand pairings would pay on every page."""
+        if not hasattr(self, "_form"):
+            form = super().form
+            form.fields["pairing"].choices = _pairing_choices(self.choices.pairings)
+            form.fields["branch"].choices = self.choices.branches
+            form.fields["activity_type"].choices = self.choices.types
+            shown = self._branch_options()
+            if shown is not None:
+                form.fields["branch"].widget.choices = [("", form.fields["branch"].empty_label), *shown]
+                form.fields["branch"].help_text = _("Choose a pairing to list its branches.")
+        return self._form
+
+    def _branch_options(self):
+        """The branches the drop-down shows when they are too many to list (None: all of them): those of the
+        chosen pairing, or only the chosen branch. Any branch of the viewer's pairings is still accepted."""
+        if self.choices.all_branches:
+            return None
+        data = self.data or {}
+        try:
+            pairing_id = int(data.get("pairing") or 0)
+        except (TypeError, ValueError):
+            pairing_id = 0
+        if pairing_id in self.choices.branches_by_pairing:
+            return self.choices.branches_by_pairing[pairing_id]
+        chosen = str(data.get("branch") or "")
+        return [(pk, name) for pk, name in self.choices.branches if str(pk) == chosen]
 
     def search(self, queryset, name, value):
         value = value.strip()

@@ -2,16 +2,23 @@
 fixed number of queries however many rows there are."""
 
 import datetime
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
 
+from django.core.exceptions import EmptyResultSet
+from django.db import connections, router
 from django.db.models import (
-    BooleanField, Count, DecimalField, ExpressionWrapper, OuterRef, Prefetch, Q, Subquery, Sum, Value,
+    BooleanField, CharField, Count, DateTimeField, DecimalField, Exists, ExpressionWrapper, F, IntegerField, OuterRef,
+    Prefetch, Q, Subquery, Sum, Value,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Cast, Coalesce, Concat, NullIf
 
-from activities.models import Activity, ActivityMetricValue, ActivityPhoto, Need, ServiceRecord
+from activities.models import Activity, ActivityMetricValue, ActivityPhoto, ActivityType, Need, ServiceRecord
 from activities.services import mask_name, sees_wanted_by
-from pairings.models import Pairing, PairingBranch
-from portal.models import Organization
+from pairings.models import Pairing, PairingBranch, Program
+from portal.db import PlainNumber, StringAgg, TimeText
+from portal.models import Organization, User
+from portal.pagination import PAGE_SIZE, keyset_page
 from portal.permissions import scope_for
 
 
@@ -29,36 +36,267 @@ def _hours_total():
     )
 
 
-def activity_list(user):
-    """Activities the user may see, newest first, with what a row of the list shows (first photo, counts)."""
-    return (
-        Activity.objects.visible_to(user)
-        .select_related("pairing__supporter", "pairing__supported", "branch", "activity_type")
-        .prefetch_related(
-            Prefetch("photos", queryset=ActivityPhoto.objects.order_by("id").only("id", "activity_id"), to_attr="photo_list")
+# ---------------------------------------------------------------------------------------------------------
+# The list
+# ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ListChoices:
+    """What the list's drop-downs offer, and the pairings the user reads, from one query (`list_choices`)."""
+
+    pairings: list = field(default_factory=list)  # [(id, "支持方–村", program)], in the pairings' own order
+    pairing_ids: frozenset = frozenset()
+    administered_ids: frozenset = frozenset()  # those of them whose program the user administers
+    branches: list = field(default_factory=list)  # [(id, name)]: every participating branch of those, by name
+    branches_by_pairing: dict = field(default_factory=dict)  # {pairing id: [(id, name)]}
+    all_branches: bool = True  # False: past BRANCH_OPTIONS_CAP, only those asked for (see list_choices)
+    types: list = field(default_factory=list)  # [(id, name)]
+    village_labels: dict = field(default_factory=dict)  # {pairing id: the supported side's short name or name}
+    recordable: bool = False  # a branch the user is secretary of takes part in one of them, still active
+
+    @property
+    def type_names(self):
+        return dict(self.types)
+
+    def narrowed_to(self, pairing_id):
+        """The same, as seen through one chosen pairing (when it is one of them), for the scope's id lists."""
+        try:
+            pairing_id = int(pairing_id)
+        except (TypeError, ValueError):
+            return self
+        if pairing_id not in self.pairing_ids:
+            return self
+        return replace(
+            self,
+            pairing_ids=frozenset([pairing_id]),
+            administered_ids=self.administered_ids & {pairing_id},
         )
-        .order_by("-date", "-id")
+
+
+_PAIRING, _BRANCH, _TYPE = 1, 2, 3
+
+
+def _text(value=""):
+    return Value(value, output_field=CharField())
+
+
+def _number(value):
+    return Value(value, output_field=IntegerField())
+
+
+def _flag(value):
+    return Value(value, output_field=BooleanField())
+
+
+# Past this many participating branches (a program admin's whole province) the list does not read them all:
+# the branch drop-down then offers those of the chosen pairing only (thousands of options are no use on a
+# phone and cost the page more than its rows).
+BRANCH_OPTIONS_CAP = 200
+
+
+def _as_id(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _choice_rows(user, scope, *, pairing, branch):
+    """The rows of list_choices: (kind, id, parent, text1 … text5, flag1, flag2). Written as SQL around the
+    compiled `Pairing.objects.visible_to(user)` (the one rule for who reads which pairing), read once as a CTE:
+    the same query built from querysets cost the page more to compose than the database took to answer."""
+    connection = connections[router.db_for_read(Pairing)]
+    name = connection.ops.quote_name
+    pairing_table, pb_table = name(Pairing._meta.db_table), name(PairingBranch._meta.db_table)
+    org_table, program_table = name(Organization._meta.db_table), name(Program._meta.db_table)
+    type_table = name(ActivityType._meta.db_table)
+    try:
+        visible, params = Pairing.objects.visible_to(user).order_by().values("id").query.get_compiler(
+            connection=connection
+        ).as_sql()
+        params = list(params)
+    except EmptyResultSet:
+        visible, params = f"SELECT id FROM {pairing_table} WHERE 1 = 0", []
+
+    if scope.is_superuser:
+        administered = "1"
+    elif scope.admin_orgs:
+        administered = f"CASE WHEN g.office_id IN ({', '.join(['%s'] * len(scope.admin_orgs))}) THEN 1 ELSE 0 END"
+        params += sorted(scope.admin_orgs)
+    else:
+        administered = "0"
+    params.append(Pairing.Status.ACTIVE)
+    # branches: up to the cap (one more tells it was passed), and always the chosen ones and the user's own
+    wanted = [f"pb.id IN (SELECT x.id FROM {pb_table} x WHERE x.pairing_id IN (SELECT id FROM visible) LIMIT %s)"]
+    wanted_params = [BRANCH_OPTIONS_CAP + 1]
+    if pairing is not None:
+        wanted.append("pb.pairing_id = %s")
+        wanted_params.append(pairing)
+    if branch is not None:
+        wanted.append("pb.branch_id = %s")
+        wanted_params.append(branch)
+    if scope.secretary_orgs:
+        wanted.append(f"pb.branch_id IN ({', '.join(['%s'] * len(scope.secretary_orgs))})")
+        wanted_params += sorted(scope.secretary_orgs)
+    params += wanted_params
+    sql = f"""
+        WITH visible(id) AS ({visible})
+        SELECT {_PAIRING}, p.id, 0, s.name, s.short_name, v.name, v.short_name, g.name, {administered},
+               CASE WHEN p.status = %s THEN 1 ELSE 0 END
+          FROM {pairing_table} p
+          JOIN {org_table} s ON s.id = p.supporter_id
+          JOIN {org_table} v ON v.id = p.supported_id
+          JOIN {program_table} g ON g.id = p.program_id
+         WHERE p.id IN (SELECT id FROM visible)
+        UNION ALL
+        SELECT {_BRANCH}, pb.branch_id, pb.pairing_id, o.name, '', '', '', '', 0, 0
+          FROM {pb_table} pb
+          JOIN {org_table} o ON o.id = pb.branch_id
+         WHERE pb.pairing_id IN (SELECT id FROM visible) AND ({" OR ".join(wanted)})
+        UNION ALL
+        SELECT {_TYPE}, t.id, t.{name("order")}, t.name, '', '', '', '', 0, 0 FROM {type_table} t"""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def list_choices(user, *, pairing=None, branch=None):
+    """The pairings the user reads (with their labels, whether the user administers their program and whether
+    they are active), their participating branches and the activity types: one UNION ALL query, so the list's
+    drop-downs, its scope and its "record" button cost one query together.
+
+    Branches: all of them up to BRANCH_OPTIONS_CAP; past it, those of the chosen `pairing`, the chosen
+    `branch` and the user's own (so a chosen one is still checked against the scope exactly)."""
+    scope = scope_for(user)
+    pairing_rows, branch_rows, type_rows = [], [], []
+    for row in _choice_rows(user, scope, pairing=_as_id(pairing), branch=_as_id(branch)):
+        (pairing_rows, branch_rows, type_rows)[row[0] - 1].append(row)
+
+    # in Pairing's own order: program, supporting side, supported side (by name); labelled as str(pairing)
+    pairing_rows.sort(key=lambda r: (r[7], r[3], r[5], r[1]))
+    active = {r[1] for r in pairing_rows if r[9]}
+    by_pairing, names = {}, {}
+    for _, branch_id, pairing_id, name, *_rest in sorted(branch_rows, key=lambda r: (r[3], r[1])):
+        by_pairing.setdefault(pairing_id, []).append((branch_id, name))
+        names[branch_id] = name
+    return ListChoices(
+        pairings=[(r[1], f"{r[4] or r[3]}–{r[6] or r[5]}", r[7]) for r in pairing_rows],
+        pairing_ids=frozenset(r[1] for r in pairing_rows),
+        administered_ids=frozenset(r[1] for r in pairing_rows if r[8]),
+        branches=sorted(names.items(), key=lambda item: (item[1], item[0])),
+        branches_by_pairing=by_pairing,
+        all_branches=len(branch_rows) <= BRANCH_OPTIONS_CAP,
+        types=[(r[1], r[3]) for r in sorted(type_rows, key=lambda r: (r[2], r[1]))],
+        village_labels={r[1]: r[6] or r[5] for r in pairing_rows},
+        recordable=any(
+            branch_id in scope.secretary_orgs and pairing_id in active for _, branch_id, pairing_id, *_ in branch_rows
+        ),
     )
 
 
+def activity_list(user, choices=None, pairing=None):
+    """The activities the user may see: the list's base, before its filters. With `choices` (read this
+    request) the scope is two literal id lists, narrowed to `pairing` when the list is filtered by one of
+    them."""
+    if choices is None:
+        return Activity.objects.visible_to(user)
+    choices = choices.narrowed_to(pairing)
+    return Activity.objects.visible_to(
+        user, pairing_ids=choices.pairing_ids, administered_ids=choices.administered_ids
+    )
+
+
+# What a row of the list shows (templates/activities/_row.html), and nothing else (no description).
+LIST_ROW_FIELDS = (
+    "title", "date", "status", "return_comment", "pairing_id", "branch_id", "activity_type_id",
+    "branch__name", "branch__short_name",
+)
+
+
+def _first_photo_id():
+    return Subquery(ActivityPhoto.objects.filter(activity_id=OuterRef("pk")).order_by("id").values("id")[:1])
+
+
+def _photo_count():
+    return Coalesce(
+        Subquery(
+            ActivityPhoto.objects.filter(activity_id=OuterRef("pk"))
+            .order_by()
+            .values("activity_id")
+            .annotate(n=Count("*"))
+            .values("n"),
+            output_field=IntegerField(),
+        ),
+        0,
+    )
+
+
+def activity_page(activities, choices, *, ascending=False, after=None, before=None, size=PAGE_SIZE):
+    """One page of the list (portal.pagination.keyset_page) in one query: the page's ids are found first,
+    from the index alone where PostgreSQL can (`id IN (SELECT id … ORDER BY date, id LIMIT size + 1)`), and
+    only those rows are then read with their branch, first photo and number of photos. The village and the
+    type each row shows come from `choices` (read with the drop-downs), not from more joins."""
+
+    def fetch(condition, order, limit):
+        ids = activities.filter(condition).order_by(*order).values("id")[:limit]
+        rows = list(
+            Activity.objects.filter(id__in=ids)
+            .select_related("branch")
+            .only(*LIST_ROW_FIELDS)
+            .annotate(first_photo_id=_first_photo_id(), photo_count=_photo_count())
+            .order_by(*order)
+        )
+        for row in rows:  # read by templates/activities/_row.html before the relations
+            row.village_label = choices.village_labels.get(row.pairing_id, "")
+            row.type_name = choices.type_names.get(row.activity_type_id, "")
+        return rows
+
+    return keyset_page(fetch, ascending=ascending, after=after, before=before, size=size)
+
+
 def activity_export(user):
-    """Activities for the CSV export: the list's rows plus their program, figures and hours."""
+    """Activities for the CSV export, each row complete in itself so the export is one query: the program,
+    the pairing's label, the figures ("名称 值 单位; …" in the catalog's order), the hours recorded and the
+    number of photos are computed by the database (correlated subqueries), not fetched per activity."""
+    figures = (
+        ActivityMetricValue.objects.filter(activity_id=OuterRef("pk"))
+        .order_by()
+        .values("activity_id")
+        .annotate(
+            text=StringAgg(
+                Concat("metric__name", Value(" "), PlainNumber("value"), Value(" "), "metric__unit", output_field=CharField()),
+                "; ",
+                order_by=("metric__order", "metric_id"),
+            )
+        )
+        .values("text")
+    )
+    photos = (
+        ActivityPhoto.objects.filter(activity_id=OuterRef("pk")).order_by().values("activity_id").annotate(n=Count("*")).values("n")
+    )
+
+    def label(side):
+        return Coalesce(NullIf(f"pairing__{side}__short_name", Value("")), f"pairing__{side}__name")
+
     return (
         Activity.objects.visible_to(user)
-        .select_related("pairing__supporter", "pairing__supported", "pairing__program", "branch", "activity_type")
-        .annotate(photo_count=Count("photos", distinct=True), hours_total=_hours_total())
-        .prefetch_related(
-            Prefetch(
-                "metric_values",
-                queryset=ActivityMetricValue.objects.select_related("metric").order_by("metric__order", "metric_id"),
-            )
+        .annotate(
+            program_name=F("pairing__program__name"),
+            pairing_label=Concat(label("supporter"), Value("–"), label("supported"), output_field=CharField()),
+            start_text=TimeText("start_time"),
+            end_text=TimeText("end_time"),
+            hours_text=PlainNumber(_hours_total()),
+            photo_count=Coalesce(Subquery(photos, output_field=IntegerField()), 0),
+            figures=Subquery(figures),
         )
         .order_by("-date", "-id")
     )
 
 
 def activity_detail(user):
-    """The queryset the detail page reads its one activity from, everything it shows fetched alongside."""
+    """The queryset the detail page reads its one activity from, with what it shows of its pairing, branch,
+    type, plan item, need and people (its photos, figures, hours, co-hosts and history: `activity_parts`)."""
     return Activity.objects.visible_to(user).select_related(
         "pairing__supporter",
         "pairing__supported",
@@ -69,18 +307,142 @@ def activity_detail(user):
         "need",
         "created_by",
         "confirmed_by",
-    ).prefetch_related(
-        Prefetch("photos", queryset=ActivityPhoto.objects.order_by("id")),
-        Prefetch(
-            "metric_values",
-            queryset=ActivityMetricValue.objects.select_related("metric").order_by("metric__order", "metric_id"),
-        ),
-        Prefetch(
-            "service_records",
-            queryset=ServiceRecord.objects.select_related("volunteer").order_by("volunteer__name", "id"),
-        ),
-        "co_branches",
     )
+
+
+@dataclass(frozen=True)
+class PhotoRow:
+    pk: int
+    caption: str
+    shows_minors: bool
+    sha256: str
+
+
+@dataclass(frozen=True)
+class FigureRow:
+    value: Decimal
+    name: str
+    unit: str
+
+
+@dataclass(frozen=True)
+class HoursRow:
+    volunteer_name: str
+    hours: Decimal
+    content: str
+    status: str
+
+
+@dataclass
+class ActivityParts:
+    """Everything the detail page lists under an activity, read in one query (`activity_parts`)."""
+
+    photos: list = field(default_factory=list)  # [(PhotoRow, None or ([activities the user sees], hidden count))]
+    figures: list = field(default_factory=list)  # [FigureRow], in the catalog's order
+    hours: list = field(default_factory=list)  # [HoursRow], by volunteer
+    co_branches: list = field(default_factory=list)  # [name], by name
+    history: list = field(default_factory=list)  # status changes, oldest first (see status_history)
+
+    @property
+    def hours_total(self):
+        return sum((row.hours for row in self.hours), start=Decimal(0))
+
+
+_PART_COLUMNS = ("part", "key", "owner", "amount", "text1", "text2", "text3", "flag", "moment", "rank")
+_PHOTO, _FIGURE, _HOURS, _COHOST, _TWIN, _CHANGE = range(1, 7)
+
+
+def _parts(queryset, kind, **columns):
+    """One part of the UNION: `columns` fill the shared column set, the rest are empty of the right type."""
+    empty = {
+        "key": _number(0), "owner": _number(0),
+        # typed NULLs: PostgreSQL types a UNION's columns from its first parts
+        "amount": Cast(Value(None), output_field=DecimalField(max_digits=14, decimal_places=2)),
+        "text1": _text(), "text2": _text(), "text3": _text(), "flag": _flag(False),
+        "moment": Cast(Value(None), output_field=DateTimeField()), "rank": _number(0),
+    }
+    return queryset.order_by().annotate(part=_number(kind), **{**empty, **columns}).values_list(*_PART_COLUMNS)
+
+
+def activity_parts(activity, user, *, with_twins=False):
+    """The activity's photos, figures, volunteers' hours, co-hosting branches and status history, and (with
+    `with_twins`, for those who may edit it) the other activities holding the same photo file, split into
+    those the user may see and how many they may not: one UNION ALL query."""
+    pk = activity.pk
+    parts = [
+        _parts(ActivityPhoto.objects.filter(activity_id=pk), _PHOTO,
+               key=F("id"), text1=F("caption"), text2=F("sha256"), flag=F("shows_minors")),
+        _parts(ActivityMetricValue.objects.filter(activity_id=pk), _FIGURE,
+               key=F("id"), owner=F("metric_id"), amount=F("value"), text1=F("metric__name"),
+               text2=F("metric__unit"), rank=F("metric__order")),
+        _parts(ServiceRecord.objects.filter(activity_id=pk), _HOURS,
+               key=F("id"), amount=F("hours"), text1=F("volunteer__name"), text2=F("content"), text3=F("status")),
+        _parts(Organization.objects.filter(cohosted_activities=pk), _COHOST, key=F("id"), text1=F("name")),
+        _parts(Activity.history.filter(id=pk), _CHANGE,
+               key=F("history_id"), owner=F("history_user_id"), text1=F("status"), text2=F("return_comment"),
+               text3=Coalesce(NullIf("history_user__full_name", Value("")), "history_user__username"),
+               moment=F("history_date")),
+    ]
+    if with_twins:
+        hashes = ActivityPhoto.objects.filter(activity_id=pk).exclude(sha256="").values("sha256")
+        visible = Activity.objects.visible_to(user).filter(pk=OuterRef("activity_id"))
+        parts.append(
+            _parts(
+                ActivityPhoto.objects.filter(sha256__in=hashes, activity__deleted_at__isnull=True).exclude(activity_id=pk),
+                _TWIN, key=F("id"), owner=F("activity_id"), text1=F("activity__title"), text2=F("sha256"),
+                flag=Exists(visible),
+            )
+        )
+    rows = {kind: [] for kind in range(1, 7)}
+    first, *others = parts
+    for row in first.union(*others, all=True):
+        rows[row[0]].append(row)
+
+    twins = {}
+    for _, _, activity_id, _, title, sha, _, seen_by_user, _, _ in rows[_TWIN]:
+        seen, hidden = twins.setdefault(sha, ({}, set()))
+        if seen_by_user:
+            seen[activity_id] = Activity(id=activity_id, title=title)
+        else:
+            hidden.add(activity_id)
+    photos = []
+    for _, key, _, _, caption, sha, _, minors, _, _ in sorted(rows[_PHOTO], key=lambda r: r[1]):
+        photo = PhotoRow(pk=key, caption=caption, shows_minors=bool(minors), sha256=sha)
+        found = twins.get(sha) if sha else None
+        photos.append((photo, (sorted(found[0].values(), key=lambda a: a.pk), len(found[1])) if found else None))
+    return ActivityParts(
+        photos=photos,
+        figures=[FigureRow(value=r[3], name=r[4], unit=r[5]) for r in sorted(rows[_FIGURE], key=lambda r: (r[9], r[2]))],
+        hours=[
+            HoursRow(volunteer_name=r[4], hours=r[3], content=r[5], status=r[6])
+            for r in sorted(rows[_HOURS], key=lambda r: (r[4], r[1]))
+        ],
+        co_branches=[r[4] for r in sorted(rows[_COHOST], key=lambda r: (r[4], r[1]))],
+        history=_status_changes(
+            (r[8], User(id=r[2], username=r[6]) if r[2] else None, r[4], r[5])
+            for r in sorted(rows[_CHANGE], key=lambda r: (r[8], r[1]))
+        ),
+    )
+
+
+def _status_changes(rows):
+    """(when, who, status, comment) history rows, oldest first -> the status changes among them."""
+    changes = []
+    previous = None
+    for when, who, status, comment in rows:
+        if previous is None or status != previous:
+            changes.append(
+                {
+                    "when": when,
+                    "who": who,
+                    "from": previous,
+                    "to": status,
+                    "to_label": Activity.Status(status).label if status in Activity.Status.values else status,
+                    "comment": comment if status == Activity.Status.RETURNED else "",
+                }
+            )
+        previous = status
+    return changes
 
 
 def status_history(activity):
@@ -90,66 +452,7 @@ def status_history(activity):
         .select_related("history_user")
         .order_by("history_date", "history_id")
     )
-    changes = []
-    previous = None
-    for row in rows:
-        if previous is None or row.status != previous:
-            changes.append(
-                {
-                    "when": row.history_date,
-                    "who": row.history_user,
-                    "from": previous,
-                    "to": row.status,
-                    "to_label": Activity.Status(row.status).label if row.status in Activity.Status.values else row.status,
-                    "comment": row.return_comment if row.status == Activity.Status.RETURNED else "",
-                }
-            )
-        previous = row.status
-    return changes
-
-
-def duplicate_photos(activity, user):
-    """For each photo of the activity, the other activities (that the user may see) holding the same file,
-    and how many more they may not see: {photo id: ([activities], hidden count)}."""
-    photos = list(activity.photos.all())
-    hashes = {photo.sha256 for photo in photos if photo.sha256}
-    if not hashes:
-        return {}
-    twins = list(
-        ActivityPhoto.objects.filter(sha256__in=hashes, activity__deleted_at__isnull=True)
-        .exclude(activity_id=activity.id)
-        .values_list("sha256", "activity_id")
-    )
-    if not twins:
-        return {}
-    visible = {
-        a.id: a for a in Activity.objects.visible_to(user).filter(id__in={activity_id for _, activity_id in twins})
-    }
-    by_hash = {}
-    for sha, activity_id in twins:
-        seen, hidden = by_hash.setdefault(sha, ({}, set()))
-        if activity_id in visible:
-            seen[activity_id] = visible[activity_id]
-        else:
-            hidden.add(activity_id)
-    result = {}
-    for photo in photos:
-        if photo.sha256 in by_hash:
-            seen, hidden = by_hash[photo.sha256]
-            result[photo.id] = (list(seen.values()), len(hidden))
-    return result
-
-
-def branches_in_scope(user):
-    """The branches whose activities the user may filter by: the participating branches of the pairings
-    the user reads (and, for the supporting side, their own branches)."""
-    scope = scope_for(user)
-    if scope.is_superuser:
-        return Organization.objects.filter(branch_pairings__isnull=False).distinct().order_by("name")
-    pairings = Pairing.objects.visible_to(user).values("id")
-    return Organization.objects.filter(
-        id__in=PairingBranch.objects.filter(pairing_id__in=pairings).values("branch_id")
-    ).order_by("name")
+    return _status_changes((row.history_date, row.history_user, row.status, row.return_comment) for row in rows)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -5,14 +5,11 @@ Thin: each view parses the request, asks a selector or calls a service, and rend
 decided by the models' QuerySets through ScopedObjectMixin: outside the scope 404, visible but not
 allowed 403."""
 
-import csv
-import datetime
-
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, StreamingHttpResponse
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -23,7 +20,7 @@ from django.views import View
 from django.views.generic import DetailView
 from django.views.generic.detail import SingleObjectMixin
 
-from activities import selectors, services
+from activities import exports, selectors, services
 from activities.filters import ActivityFilter, NeedFilter
 from activities.forms import (
     ActivityForm,
@@ -39,6 +36,8 @@ from activities.forms import (
 )
 from activities.models import Activity, ActivityPhoto, Need
 from pairings.models import Metric, Pairing, PairingBranch
+from portal.files import protected_file_response
+from portal.pagination import BadCursor, CappedCount, KeysetPage, capped_count, page_bounds
 from portal.permissions import ScopedObjectMixin, scope_for
 from volunteers.models import Volunteer
 
@@ -53,70 +52,45 @@ PAGE_SIZE = 25
 class ActivityListView(LoginRequiredMixin, View):
     template_name = "activities/list.html"
 
+    # the page's own parameters, not filters
+    PAGING = ("cursor", "before", "page")
+
     def get(self, request):
-        filterset = ActivityFilter(request.GET or None, queryset=selectors.activity_list(request.user), request=request)
-        valid = not filterset.is_bound or filterset.is_valid()
-        rows = filterset.qs if valid else Activity.objects.none()
-        page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+        """Six queries whatever the rows: session, user, scope, the drop-downs with the user's pairings
+        (selectors.list_choices), the capped count, and the page's rows."""
+        user = request.user
+        choices = selectors.list_choices(user, pairing=request.GET.get("pairing"), branch=request.GET.get("branch"))
+        filterset = ActivityFilter(
+            request.GET or None,
+            queryset=selectors.activity_list(user, choices, pairing=request.GET.get("pairing")),
+            request=request,
+            choices=choices,
+        )
+        bad_cursor = False
+        try:
+            after, before = page_bounds(after=request.GET.get("cursor"), before=request.GET.get("before"))
+        except BadCursor:
+            after = before = None
+            bad_cursor = True
+        if not filterset.is_bound or filterset.is_valid():
+            rows = filterset.qs
+            ascending = filterset.is_bound and filterset.form.cleaned_data.get("sort") == "oldest"
+            page = selectors.activity_page(rows, choices, ascending=ascending, after=after, before=before)
+            total = capped_count(rows)
+        else:
+            ascending, page, total = False, KeysetPage(), CappedCount(0, exact=True)
         return render(
             request,
             self.template_name,
             {
                 "filter": filterset,
                 "page": page,
-                "filtered": bool(filterset.is_bound and any(v for k, v in request.GET.items() if k != "page")),
-                "can_record": services.can_record(request.user),
+                "total": total,
+                "ascending": ascending,
+                "bad_cursor": bad_cursor,
+                "filtered": any(v for k, v in request.GET.items() if k not in self.PAGING),
+                "can_record": choices.recordable,
             },
-        )
-
-
-# A cell a spreadsheet would read as a formula starts with one of these (and tab/CR can hide one).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value):
-    """A value as a CSV cell that Excel and WPS show as text, never run as a formula."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime.time):
-        return value.strftime("%H:%M")
-    text = str(value)
-    if text.startswith(FORMULA_START):
-        return "'" + text
-    return text
-
-
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def _csv_rows(activities):
-    writer = csv.writer(_Echo())
-    yield "\ufeff"  # a BOM, so Excel and WPS read UTF-8 (Chinese) correctly
-    yield writer.writerow(
-        [
-            _("Date"), _("Start"), _("End"), _("Program"), _("Pairing"), _("Branch"), _("Type"), _("Title"),
-            _("Place"), _("Status"), _("Party members"), _("Teachers"), _("Students"), _("Residents served (人次)"),
-            _("Volunteer hours"), _("Photos"), _("Outcome figures"), _("Description"),
-        ]
-    )
-    for activity in activities.iterator(chunk_size=500):
-        figures = "; ".join(
-            f"{value.metric.name} {value.value.normalize():f} {value.metric.unit}"
-            for value in activity.metric_values.all()
-        )
-        yield writer.writerow(
-            [
-                csv_cell(cell)
-                for cell in (
-                    activity.date.isoformat(), activity.start_time, activity.end_time, activity.pairing.program.name,
-                    str(activity.pairing), activity.branch.name, activity.activity_type.name, activity.title,
-                    activity.place, activity.get_status_display(), activity.party_members, activity.teachers,
-                    activity.students, activity.residents_served, f"{activity.hours_total.normalize():f}",
-                    activity.photo_count, figures, activity.description,
-                )
-            ]
         )
 
 
@@ -129,7 +103,7 @@ class ActivityExportView(LoginRequiredMixin, View):
         )
         if filterset.is_bound and not filterset.is_valid():
             return ActivityListView.as_view()(request)
-        response = StreamingHttpResponse(_csv_rows(filterset.qs), content_type="text/csv; charset=utf-8")
+        response = StreamingHttpResponse(exports.csv_blocks(filterset.qs), content_type="text/csv; charset=utf-8")
         stamp = timezone.localdate().strftime("%Y%m%d")
         response["Content-Disposition"] = f'attachment; filename="activities-{stamp}.csv"'
         response["Cache-Control"] = "private, no-store"
@@ -139,10 +113,6 @@ class ActivityExportView(LoginRequiredMixin, View):
 # ---------------------------------------------------------------------------------------------------------
 # Detail
 # ---------------------------------------------------------------------------------------------------------
-
-
-def _can(queryset_method, user, activity):
-    return queryset_method(user).filter(pk=activity.pk).exists()
 
 
 def is_confirmer(user, activity):
@@ -160,25 +130,25 @@ class ActivityDetailView(LoginRequiredMixin, ScopedObjectMixin, DetailView):
         return selectors.activity_detail(self.request.user)
 
     def get_context_data(self, **kwargs):
+        """Five queries whatever the activity holds: session, user, scope, the activity, and its parts
+        (photos and their twins, figures, hours, co-hosts, history: selectors.activity_parts)."""
         context = super().get_context_data(**kwargs)
         user, activity = self.request.user, self.object
-        can_edit = _can(Activity.objects.editable_by, user, activity)
-        can_confirm = activity.status == Activity.Status.SUBMITTED and _can(
-            Activity.objects.confirmable_by, user, activity
-        )
-        photos = list(activity.photos.all())
-        duplicates = selectors.duplicate_photos(activity, user) if can_edit else {}
+        can_edit = activity.is_editable_by(user)
+        can_confirm = activity.is_confirmable_by(user)
+        parts = selectors.activity_parts(activity, user, with_twins=can_edit)
         context.update(
             {
                 "can_edit": can_edit,
                 "can_submit": can_edit and activity.status in (Activity.Status.DRAFT, Activity.Status.RETURNED),
                 "can_confirm": can_confirm,
                 "return_form": ReturnForm() if can_confirm else None,
-                "photos": [(photo, duplicates.get(photo.id)) for photo in photos],
-                "metric_values": list(activity.metric_values.all()),
-                "service_records": list(activity.service_records.all()),
-                "hours_total": sum((record.hours for record in activity.service_records.all()), start=0),
-                "history": selectors.status_history(activity),
+                "photos": parts.photos,
+                "metric_values": parts.figures,
+                "service_records": parts.hours,
+                "hours_total": parts.hours_total,
+                "co_branches": parts.co_branches,
+                "history": parts.history,
             }
         )
         return context
@@ -497,15 +467,8 @@ class PhotoView(LoginRequiredMixin, View):
         if photo is None:
             raise Http404
         file = getattr(photo, self.variant)
-        if not file or not file.name:
-            raise Http404
-        try:
-            handle = file.storage.open(file.name, "rb")
-        except (FileNotFoundError, OSError):
-            raise Http404 from None
         suffix = "-thumb" if self.variant == "thumbnail" else ""
-        response = FileResponse(handle, content_type="image/jpeg", filename=f"photo-{photo.pk}{suffix}.jpg")
-        response["Content-Disposition"] = f'inline; filename="photo-{photo.pk}{suffix}.jpg"'
+        response = protected_file_response(file, content_type="image/jpeg", filename=f"photo-{photo.pk}{suffix}.jpg")
         response["Cache-Control"] = "private, max-age=3600"
         return response
 

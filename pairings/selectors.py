@@ -2,7 +2,9 @@
 
 Activities, their metric values, service records and needs live in the activities app, to the right of this
 one: they are reached here only through reverse relations named by string ("activities", "values",
-"metric_values", "service_records", "needs"), never imported.
+"metric_values", "service_records", "needs"), never imported. The headline figures are read from the
+reports app's per-pairing, per-month rollup ("month_rollups", "metric_month_rollups"), which that app keeps
+current as activities change, so the pairing page never scans a pairing's activities.
 
 Counting rules (DESIGN.md): a figure counts the pairing's *submitted or confirmed* activities that are not
 deleted; an activity co-hosted by several branches is one row of the pairing and so counts once; volunteer
@@ -158,27 +160,30 @@ class Headline:
     volunteer_hours: Decimal = ZERO
     url: str = ""
     metrics: list = field(default_factory=list)
+    last_activity_on: datetime.date | None = None  # the last counted activity, any year
 
 
 def pairing_headline(pairing, year):
-    """The year's headline figures of a pairing (three queries). Activities are rows of the pairing, so one
+    """The year's headline figures of a pairing, read from the reports app's per-month rollup (reverse
+    relations "month_rollups" and "metric_month_rollups", kept current as activities change) rather than
+    from the activities: two queries whatever their number. Activities are rows of the pairing, so one
     co-hosted by several branches counts once here."""
     start, end = year_bounds(year)
     url = activity_list_url(pairing_id=pairing.pk, date_after=start, date_before=end)
-    activities = pairing.activities.filter(counted(), date__range=(start, end))
-    totals = activities.aggregate(n=Count("id"), people=Sum("residents_served"))
-    hours = activities.aggregate(
-        hours=Sum(
-            "service_records__hours",
-            filter=Q(service_records__status=VERIFIED, service_records__deleted_at__isnull=True),
-        )
-    )["hours"]
+    in_year = Q(month__range=(start, end))
+    totals = pairing.month_rollups.aggregate(
+        n=Sum("activities", filter=in_year),
+        people=Sum("residents_served", filter=in_year),
+        hours=Sum("verified_hours", filter=in_year),
+        last=Max("last_activity_on"),
+    )
     headline = Headline(
         year=year,
-        activities=totals["n"],
+        activities=totals["n"] or 0,
         people_served=totals["people"] or 0,
-        volunteer_hours=hours or ZERO,
+        volunteer_hours=_exact(totals["hours"], "0.1"),
         url=url,
+        last_activity_on=totals["last"],
     )
     for metric in metric_totals(pairing, year):
         is_snapshot = metric.aggregation == Metric.Aggregation.SNAPSHOT
@@ -199,40 +204,39 @@ def pairing_headline(pairing, year):
     return headline
 
 
+def _exact(value, places):
+    """A decimal sum as an exact Decimal (SQLite adds decimals as floats)."""
+    return ZERO if value is None else Decimal(str(value)).quantize(Decimal(places))
+
+
 def metric_totals(pairing, year):
     """The pairing's program metrics with the year's `total` (sum), `latest_value` and `latest_on` (the
     latest value and its date) and `target` (from this year's joint plan; items cancelled left out; for a
-    snapshot metric the highest target). One query."""
+    snapshot metric the highest target). One query, on the rollup (reverse relation "metric_month_rollups")."""
     start, end = year_bounds(year)
-    value_filter = Q(
-        values__activity__pairing=pairing,
-        values__activity__date__range=(start, end),
-        values__activity__status__in=COUNTED_STATUSES,
-        values__activity__deleted_at__isnull=True,
-    )
-    latest = (
-        pairing.activities.filter(date__range=(start, end), status__in=COUNTED_STATUSES, metric_values__metric=OuterRef("pk"))
-        .order_by("-date", "-id")
-    )
+    months = pairing.metric_month_rollups.filter(month__range=(start, end), metric=OuterRef("pk")).order_by()
+    total = months.values("metric").annotate(s=Sum("total")).values("s")
+    latest = months.order_by("-latest_on", "-latest_activity_id")
     targets = (
         PlanTarget.objects.filter(item__plan__pairing=pairing, item__plan__year=year, metric=OuterRef("pk"))
         .exclude(item__status=PlanItem.Status.CANCELLED)
         .order_by()
         .values("metric")
     )
-    decimal = DecimalField(max_digits=14, decimal_places=2)
+    decimal = DecimalField(max_digits=18, decimal_places=2)
     metrics = list(
         Metric.objects.filter(program_id=pairing.program_id)
         .annotate(
-            total=Coalesce(Sum("values__value", filter=value_filter), Value(ZERO), output_field=decimal),
-            latest_value=Subquery(latest.values("metric_values__value")[:1], output_field=decimal),
-            latest_on=Subquery(latest.values("date")[:1]),
+            total=Coalesce(Subquery(total, output_field=decimal), Value(ZERO), output_field=decimal),
+            latest_value=Subquery(latest.values("latest_value")[:1], output_field=decimal),
+            latest_on=Subquery(latest.values("latest_on")[:1]),
             target_sum=Subquery(targets.annotate(s=Sum("value")).values("s"), output_field=decimal),
             target_max=Subquery(targets.annotate(m=Max("value")).values("m"), output_field=decimal),
         )
         .order_by("order", "id")
     )
     for metric in metrics:
+        metric.total = _exact(metric.total, "0.01")
         metric.target = metric.target_max if metric.aggregation == Metric.Aggregation.SNAPSHOT else metric.target_sum
     return metrics
 
@@ -276,12 +280,12 @@ def pairing_page(user, pairing, *, year, today):
     plan = next((p for p in plans if p.year == year), None)
     needs = pairing.needs.filter(status=OPEN_NEED).order_by("-raised_at")
     open_needs = list(needs[:OPEN_NEEDS_SHOWN])
-    last = pairing.activities.filter(counted()).aggregate(last=Max("date"))["last"]
-    pairing.last_activity_on = last
+    headline = pairing_headline(pairing, year)
+    pairing.last_activity_on = headline.last_activity_on
     return PairingPage(
         pairing=pairing,
         year=year,
-        headline=pairing_headline(pairing, year),
+        headline=headline,
         liaisons_supporter=[l for l in liaisons if l.side == "supporter"],
         liaisons_supported=[l for l in liaisons if l.side == "supported"],
         branches=list(pairing.pairing_branches.select_related("branch").order_by("branch__name")),

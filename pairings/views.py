@@ -4,7 +4,7 @@ visible but not editable 403), call a selector or service, render."""
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -14,6 +14,7 @@ from pairings import selectors, services
 from pairings.filters import PairingFilter
 from pairings.forms import AgreeForm, AgreementForm, JointPlanEditForm, JointPlanForm, PlanItemForm, target_formset
 from pairings.models import JointPlan, Pairing, PlanItem
+from portal.files import protected_file_response
 from portal.permissions import ScopedObjectMixin
 
 
@@ -79,14 +80,8 @@ class AgreementFileView(LoginRequiredMixin, ScopedObjectMixin, DetailView):
 
     def get(self, request, *args, **kwargs):
         pairing = self.get_object()
-        if not pairing.agreement_file:
-            raise Http404
-        try:
-            handle = pairing.agreement_file.open("rb")
-        except (FileNotFoundError, OSError):
-            raise Http404 from None
-        response = FileResponse(
-            handle, content_type="application/pdf", filename=f"agreement-{pairing.pk}.pdf", as_attachment=False
+        response = protected_file_response(
+            pairing.agreement_file, content_type="application/pdf", filename=f"agreement-{pairing.pk}.pdf"
         )
         response["Cache-Control"] = "private, no-store"
         return response

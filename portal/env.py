@@ -1,6 +1,7 @@
 """Read and validate the environment at start-up, so a bad value stops the process with a clear message."""
 
 import os
+import re
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -50,4 +51,14 @@ def env_choice(name, default, choices):
     value = env_str(name, default)
     if value not in choices:
         raise ImproperlyConfigured(f"{name}={value!r} must be one of {', '.join(choices)}.")
+    return value
+
+
+def env_url_prefix(name, default=""):
+    """An absolute URL path ending in "/" (e.g. /protected-media/), or empty for "off"."""
+    value = env_str(name, default)
+    if value and not re.fullmatch(r"/(?:(?!\.\.?/)[A-Za-z0-9._~-]+/)+", value):
+        raise ImproperlyConfigured(
+            f"{name}={value!r} must be a URL path that starts and ends with '/', e.g. /protected-media/."
+        )
     return value

@@ -15,6 +15,7 @@ The two axes of DESIGN.md:
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied
+from django.db import connections, router
 from django.db.models import Q
 from django.http import Http404
 
@@ -25,16 +26,49 @@ SUPPORTER_READ_ROLES = (Role.SECRETARY, Role.MEMBER)
 VILLAGE_ROLES = (Role.VILLAGE_COMMITTEE, Role.LIAISON)
 
 
-def subtree_ids(root_ids):
-    """The ids of the given organisations and all their descendants (one query per tree level)."""
-    found = set(root_ids)
-    frontier = set(root_ids)
-    while frontier:
-        frontier = set(
-            Organization.objects.filter(parent_id__in=frontier).exclude(id__in=found).values_list("id", flat=True)
+def _rows(sql, params):
+    connection = connections[router.db_for_read(Organization)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _descendants_sql(start_sql):
+    """A recursive CTE (SQLite and PostgreSQL) walking down the tree from the (role, id) rows of `start_sql`;
+    UNION, not UNION ALL, so a node reached twice is kept once (and a cycle, were there one, ends)."""
+    org = connections[router.db_for_read(Organization)].ops.quote_name(Organization._meta.db_table)
+    return f"""
+        WITH RECURSIVE reach(role, id) AS (
+            {start_sql}
+            UNION
+            SELECT reach.role, child.id FROM {org} child INNER JOIN reach ON child.parent_id = reach.id
         )
-        found |= frontier
-    return frozenset(found)
+        SELECT role, id FROM reach"""
+
+
+def subtree_ids(root_ids):
+    """The ids of the given organisations and all their descendants (one query, whatever the depth)."""
+    roots = sorted(set(root_ids))
+    if not roots:
+        return frozenset()
+    org = connections[router.db_for_read(Organization)].ops.quote_name(Organization._meta.db_table)
+    start = f"SELECT '', id FROM {org} WHERE parent_id IN ({', '.join(['%s'] * len(roots))})"
+    return frozenset(roots) | frozenset(org_id for _, org_id in _rows(_descendants_sql(start), roots))
+
+
+def _reach_by_role(user_id):
+    """{role: the organisations of the user's active memberships in that role, with their subtrees}, read in
+    one query (a recursive CTE), whatever the roles and the depth of the tree."""
+    quote = connections[router.db_for_read(Organization)].ops.quote_name
+    membership, org = quote(Membership._meta.db_table), quote(Organization._meta.db_table)
+    start = (
+        f"SELECT m.role, m.organization_id FROM {membership} m INNER JOIN {org} o ON o.id = m.organization_id"
+        " WHERE m.user_id = %s AND o.is_active = %s"
+    )
+    by_role = {}
+    for role, org_id in _rows(_descendants_sql(start), [user_id, True]):
+        by_role.setdefault(role, set()).add(org_id)
+    return by_role
 
 
 @dataclass(frozen=True)
@@ -67,21 +101,17 @@ ANONYMOUS = Scope(user_id=None)
 
 
 def scope_for(user):
-    """The user's Scope, computed once per request (memberships are read fresh for every request)."""
+    """The user's Scope, computed once per request in one query (memberships are read fresh for every
+    request)."""
     if user is None or not user.is_authenticated or not user.is_active:
         return ANONYMOUS
     cached = getattr(user, "_portal_scope", None)
     if cached is not None:
         return cached
-    by_role = {}
-    for org_id, role in Membership.objects.filter(user=user, organization__is_active=True).values_list(
-        "organization_id", "role"
-    ):
-        by_role.setdefault(role, set()).add(org_id)
+    by_role = _reach_by_role(user.pk)
 
-    def reach(*roles):
-        roots = set().union(*(by_role.get(role, set()) for role in roles))
-        return subtree_ids(roots) if roots else frozenset()
+    def reach(*roles):  # a subtree of a union of roots is the union of their subtrees
+        return frozenset().union(*(by_role.get(role, ()) for role in roles))
 
     scope = Scope(
         user_id=user.pk,

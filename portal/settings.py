@@ -8,7 +8,7 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from portal.env import env_bool, env_choice, env_int, env_list, env_str
+from portal.env import env_bool, env_choice, env_int, env_list, env_str, env_url_prefix
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -109,6 +109,10 @@ except ValueError as exc:
 if _database["ENGINE"] == "django.db.backends.sqlite3":
     _database["CONN_MAX_AGE"] = 0
     _database.setdefault("OPTIONS", {})["timeout"] = 20
+else:
+    # A database host that does not answer fails a connection (and /readyz) in seconds, not minutes
+    # (?connect_timeout=… in DATABASE_URL overrides it).
+    _database.setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
 _database["TEST"] = {"NAME": env_str("DATABASE_TEST_NAME") or None}
 DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -163,6 +167,9 @@ STATIC_URL = "/static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
+# Behind nginx: the URL prefix of its `internal` location aliased to MEDIA_ROOT (deploy/nginx.conf). The views
+# still check access, then answer with X-Accel-Redirect and nginx sends the file. Empty: Django sends it.
+MEDIA_ACCEL_REDIRECT = env_url_prefix("MEDIA_ACCEL_REDIRECT")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -15,6 +15,7 @@ urlpatterns = [
     # each app's pages are included by module path, so the base app imports none of them
     path("", include("reports.home_urls")),
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),

@@ -1,9 +1,23 @@
+import logging
+
+import redis
+from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
+from django.db import DatabaseError, connection
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+
+from portal.celery import redis_client, workers_alive
+
+logger = logging.getLogger(__name__)
+
+# Seconds each Redis call of /readyz may take: a Redis that never answers must not hold the probe.
+READYZ_REDIS_TIMEOUT = 0.5
+_redis_clients = {}
 
 
 def admin_login(request, extra_context=None):
@@ -22,3 +36,58 @@ def admin_login(request, extra_context=None):
 def healthz(request):
     """The process answers; touches nothing else."""
     return HttpResponse("ok", content_type="text/plain")
+
+
+def _redis(url):
+    """One client (and connection pool) per URL and process, so a probe does not open a connection each time."""
+    if url not in _redis_clients:
+        _redis_clients[url] = redis_client(url, timeout=READYZ_REDIS_TIMEOUT)
+    return _redis_clients[url]
+
+
+def _check_database():
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError as exc:
+        logger.warning("readyz: database check failed: %s", exc)
+        return "failed"
+    return "ok"
+
+
+def _check_redis_and_worker():
+    """The broker's Redis answers, and a worker's heartbeat in it is fresh (one call); the cache's Redis answers."""
+    broker, cache = settings.CELERY_BROKER_URL, settings.REDIS_URL
+    redis_state, worker_state = "not configured", "eager"
+    if broker:
+        try:
+            alive = workers_alive(_redis(broker))
+        except redis.RedisError as exc:
+            logger.warning("readyz: broker Redis check failed: %s", exc)
+            redis_state, worker_state = "failed", "failed"
+        else:
+            redis_state, worker_state = "ok", "ok" if alive else "failed"
+    if cache and cache != broker and redis_state != "failed":
+        try:
+            _redis(cache).ping()
+        except redis.RedisError as exc:
+            logger.warning("readyz: cache Redis check failed: %s", exc)
+            redis_state = "failed"
+        else:
+            redis_state = "ok"
+    return redis_state, worker_state
+
+
+@never_cache
+def readyz(request):
+    """Ready to serve: the database, Redis and a live Celery worker. Says only ok/failed per check (no error
+    text, hosts or versions; the reasons go to the log). Eager Celery (no broker, the quick start) needs
+    neither Redis nor a worker."""
+    redis_state, worker_state = _check_redis_and_worker()
+    checks = {"database": _check_database(), "redis": redis_state, "worker": worker_state}
+    failed = [name for name, state in checks.items() if state == "failed"]
+    return JsonResponse(
+        {"status": "failed" if failed else "ok", "checks": checks, **({"failed": failed} if failed else {})},
+        status=503 if failed else 200,
+    )

@@ -32,6 +32,7 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 from activities.models import Activity, ActivityMetricValue, ActivityType, Need, ServiceRecord
 from pairings.models import JointPlan, Liaison, Metric, Pairing, PairingBranch, PlanItem, PlanTarget, Program
 from portal.models import Membership, Organization, User
+from reports.rollups import rollups_rebuild
 from volunteers.models import ServiceOffering, Team, Volunteer
 
 TZ = zoneinfo.ZoneInfo("Asia/Shanghai")
@@ -1673,7 +1674,9 @@ def load_demo(*, allow_production=False):
             "Pass --allow-production if you really mean it."
         )
     with transaction.atomic():
-        return DemoLoader().run()
+        stats = DemoLoader().run()
+        rollups_rebuild()  # the loader writes in bulk (no save() signals): rebuild the pages' rollup
+        return stats
 
 
 def figures_in_database():

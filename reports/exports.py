@@ -2,38 +2,52 @@
 per section, native charts, one ledger sheet per pairing), the CSV ledger of every counted activity
 (UTF-8 with BOM, formula cells neutralised) and the Word summary.
 
-Memory stays flat: the summary is added up by the database (``build_report(itemized=False)``), and the
-ledger is read pairing by pairing in keyset-paginated batches (three queries per batch: the activities
-with their verified hours, their co-hosting branches, their metric values) and written straight to disk.
-Progress is saved after every batch, so the export page can show it.
+Memory stays flat and the ledger costs one query: the summary is added up by the database
+(``build_report(itemized=False)``, a fixed number of queries), and the ledger of the whole year is ONE
+query (``ledger_query``: every pairing, ordered as the summary lists the pairings, then by date; each row
+complete in itself, the co-hosts, verified hours and figures computed by the database), streamed
+(``portal.db.stream_rows``). Both files are written from that one pass: a CSV row and a workbook row
+per activity, a new ledger sheet each time the stream reaches the next pairing (constant_memory writes row by
+row, so each sheet is written top to bottom and then closed). Progress is saved every few thousand rows
+(``Progress``: through a second connection on PostgreSQL, the first being busy with the stream).
 """
 
 from __future__ import annotations
 
+import csv
 import logging
 import tempfile
+from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
 
 import xlsxwriter
 from django.core.files import File
-from django.db.models import Q, Sum
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.models import CharField, DecimalField, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Cast, Coalesce, Concat, NullIf
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from activities.models import Activity, ActivityMetricValue, ServiceRecord
+from portal.db import PlainNumber, StringAgg, stream_rows
 from reports import selectors
 from reports.builders import build_report_data
 from reports.models import AnnualExport
 from reports.periods import Year
 from reports.renderers.base import document, status_label
-from reports.renderers.csv import BOM, CsvWriter
+from reports.renderers.csv import BOM, FORMULA_STARTS
 from reports.renderers.docx import write_docx
-from reports.renderers.xlsx import OPTIONS, Formats, SheetNames, SheetWriter, strip_number, write_chart_sheet, write_sections, write_summary_sheet
+from reports.renderers.xlsx import (
+    OPTIONS, Formats, LedgerSheet, SheetNames, SheetWriter, strip_number, write_chart_sheet, write_sections,
+    write_summary_sheet,
+)
 
 log = logging.getLogger(__name__)
 
-BATCH = 2000
+FORMATS = ("xlsx", "csv", "docx")
+FETCH_ROWS = 2000  # rows per chunk read from the database
+PROGRESS_EVERY = 5000  # rows between two progress updates (one UPDATE each)
 
 
 def ledger_columns(metrics):
@@ -43,70 +57,130 @@ def ledger_columns(metrics):
     ] + [f"{m['name']}({m['unit']})" for m in metrics]
 
 
-def _number(value):
-    if value is None:
-        return None
-    return int(value) if value == int(value) else float(value)
+def _label(path):
+    """An organisation's short name, else its name (as the reports show branches)."""
+    return Coalesce(NullIf(f"{path}__short_name", Value("")), f"{path}__name")
 
 
-def ledger_batches(pairing_ids, year, batch=BATCH):
-    """Yield lists of ledger rows (dicts), pairing by pairing, date by date; never more than ``batch``
-    activities in memory."""
-    verified = Q(service_records__status=ServiceRecord.Status.VERIFIED, service_records__deleted_at__isnull=True)
-    through = Activity.co_branches.through
-    for pairing_id in pairing_ids:
-        last = None
-        while True:
-            qs = selectors.counted_activities().filter(pairing_id=pairing_id, date__year=year)
-            if last is not None:
-                qs = qs.filter(Q(date__gt=last[0]) | Q(date=last[0], id__gt=last[1]))
-            rows = list(
-                qs.order_by("date", "id")
-                .values(
-                    "id", "pairing_id", "date", "title", "branch__name", "branch__short_name", "activity_type__name",
-                    "status", "place", "party_members", "teachers", "students", "residents_served",
-                )
-                .annotate(verified_hours=Sum("service_records__hours", filter=verified))[:batch]
+LEDGER_FIELDS = (
+    "pairing_id", "date", "title", "host", "co_hosts", "activity_type__name", "status", "place", "party_members",
+    "teachers", "students", "residents_served", "verified_hours", "figures",
+)
+
+
+def ledger_query(program, start, end):
+    """The ledger's one query: the counted activities of ``program`` dated ``start``..``end``, ordered by pairing
+    (as ``selectors.scope_pairings`` orders them), date and id. Per row: the host branch's label, the co-hosts'
+    labels ("、", by name; the host listed again is left out), the verified hours and the figures
+    ("<metric id>:<value>;…") as text without trailing zeros."""
+    zero = Value(Decimal(0), output_field=DecimalField(max_digits=8, decimal_places=1))
+    verified = (
+        ServiceRecord.objects.filter(activity_id=OuterRef("pk"), status=ServiceRecord.Status.VERIFIED)
+        .order_by()
+        .values("activity_id")
+        .annotate(total=Sum("hours"))
+        .values("total")
+    )
+    co_hosts = (
+        Activity.co_branches.through.objects.filter(activity_id=OuterRef("pk"))
+        .exclude(organization_id=OuterRef("branch_id"))
+        .order_by()
+        .values("activity_id")
+        .annotate(text=StringAgg(_label("organization"), "、", order_by=("organization__name", "organization_id")))
+        .values("text")
+    )
+    figures = (
+        ActivityMetricValue.objects.filter(activity_id=OuterRef("pk"))
+        .order_by()
+        .values("activity_id")
+        .annotate(
+            text=StringAgg(
+                Concat(Cast("metric_id", CharField()), Value(":"), PlainNumber("value"), output_field=CharField()),
+                ";",
+                order_by=("metric_id",),
             )
-            if not rows:
-                break
-            ids = [row["id"] for row in rows]
-            co = {}
-            for link in (
-                through.objects.filter(activity_id__in=ids)
-                .order_by("activity_id", "organization__name")
-                .values("activity_id", "activity__branch_id", "organization_id", "organization__name", "organization__short_name")
-            ):
-                if link["organization_id"] != link["activity__branch_id"]:
-                    co.setdefault(link["activity_id"], []).append(link["organization__short_name"] or link["organization__name"])
-            values = {}
-            for value in ActivityMetricValue.objects.filter(activity_id__in=ids).values("activity_id", "metric_id", "value"):
-                values.setdefault(value["activity_id"], {})[value["metric_id"]] = value["value"]
-            for row in rows:
-                row["co_branches"] = co.get(row["id"], [])
-                row["metric_values"] = values.get(row["id"], {})
-            yield rows
-            last = (rows[-1]["date"], rows[-1]["id"])
-            if len(rows) < batch:
-                break
+        )
+        .values("text")
+    )
+    return (
+        selectors.counted_activities()
+        .filter(pairing__program=program, date__gte=start, date__lte=end)
+        .annotate(
+            host=_label("branch"),
+            co_hosts=Subquery(co_hosts),
+            verified_hours=PlainNumber(Coalesce(Subquery(verified, output_field=zero.output_field), zero)),
+            figures=Subquery(figures),
+        )
+        .order_by("pairing__supporter__name", "pairing__supported__name", "pairing_id", "date", "id")
+        .values_list(*LEDGER_FIELDS)
+    )
 
 
-def ledger_cells(row, pairing_name, metrics):
-    return [
-        pairing_name,
-        row["date"].isoformat(),
-        row["title"],
-        row["branch__short_name"] or row["branch__name"],
-        "、".join(row["co_branches"]),
-        row["activity_type__name"],
-        status_label(Activity.Status, row["status"]),
-        row["place"],
-        row["party_members"],
-        row["teachers"],
-        row["students"],
-        row["residents_served"],
-        _number(row["verified_hours"]) or 0,
-    ] + [_number(row["metric_values"].get(m["id"])) for m in metrics]
+def neutralise(value):
+    """Text (or NULL) as a CSV cell that Excel and WPS show as text, never run as a formula."""
+    if not value:
+        return ""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def write_ledgers(rows, pairing_names, metrics, year, *, csv_stream=None, workbook=None, formats=None, names=None,
+                  progress=None):
+    """Write the ledger ``rows`` (from ``ledger_query``) to a CSV stream and/or ledger sheets of ``workbook``,
+    in one pass. Returns the number of rows. ``progress(done)`` is called every PROGRESS_EVERY rows."""
+    columns = ledger_columns(metrics)
+    slot = {str(m["id"]): i for i, m in enumerate(metrics)}
+    statuses = {value: status_label(Activity.Status, value) for value in Activity.Status.values}
+    text = neutralise
+    csv_row = None
+    if csv_stream is not None:
+        csv_stream.write(BOM)
+        csv_row = csv.writer(csv_stream, lineterminator="\r\n").writerow
+        csv_row(columns)
+    sheet = None
+    current, pairing_cell = object(), ""
+    done = 0
+    for (
+        pairing_id, date, title, host, co_hosts, kind, status, place, party_members, teachers, students, residents,
+        hours, figures,
+    ) in rows:
+        if pairing_id != current:
+            current = pairing_id
+            pairing_name = pairing_names.get(pairing_id, "")
+            pairing_cell = text(pairing_name)
+            if workbook is not None:
+                if sheet is not None:
+                    sheet.finish()
+                caption = _("%(pairing)s %(year)s年活动台账") % {"pairing": pairing_name, "year": year}
+                sheet = LedgerSheet(workbook, formats, names(_("台账") + "·" + pairing_name), caption, columns[1:])
+        values = [None] * len(slot)
+        if figures:
+            for item in figures.split(";"):
+                metric_id, value = item.split(":", 1)
+                index = slot.get(metric_id)
+                if index is not None:
+                    values[index] = value
+        day = date.isoformat()
+        status_text = statuses.get(status, status)
+        if csv_row is not None:
+            csv_row(
+                [
+                    pairing_cell, day, text(title), text(host), text(co_hosts), text(kind), status_text, text(place),
+                    party_members, teachers, students, residents, hours, *values,
+                ]
+            )
+        if sheet is not None:
+            sheet.write(
+                [
+                    day, title, host, co_hosts, kind, status_text, place or None, party_members, teachers, students,
+                    residents, float(hours), *[None if v is None else float(v) for v in values],
+                ]
+            )
+        done += 1
+        if progress is not None and not done % PROGRESS_EVERY:
+            progress(done)
+    if sheet is not None:
+        sheet.finish()
+    return done
 
 
 def _progress(export_id, done, total=None):
@@ -116,59 +190,80 @@ def _progress(export_id, done, total=None):
     AnnualExport.objects.filter(pk=export_id).update(**fields)
 
 
-def write_export(program, year, folder, export_id=None):
-    """Write the three files into ``folder``; returns (paths by format, number of ledger rows)."""
+class Progress:
+    """Saves how many ledger rows are written (one UPDATE every PROGRESS_EVERY rows). On PostgreSQL the export's
+    own connection is busy streaming the ledger, so the updates go through a connection of their own, in
+    autocommit: the export page sees them at once."""
+
+    def __init__(self, export_id):
+        self.export_id = export_id
+        self.own = connection.vendor == "postgresql"
+        self.connection = connections.create_connection(DEFAULT_DB_ALIAS) if self.own else connection
+        ops = self.connection.ops
+        self.sql = "UPDATE {table} SET {done} = %s WHERE {id} = %s".format(
+            table=ops.quote_name(AnnualExport._meta.db_table), done=ops.quote_name("rows_done"), id=ops.quote_name("id")
+        )
+
+    def __call__(self, done):
+        with self.connection.cursor() as cursor:
+            cursor.execute(self.sql, [done, self.export_id])
+
+    def close(self):
+        if self.own:
+            self.connection.close()
+
+
+def write_export(program, year, folder, export_id=None, *, formats=FORMATS):
+    """Write the files (``formats``, by default all three) into ``folder``; returns (paths by format, number of
+    ledger rows). The ledger (CSV and workbook together) is one query."""
     period = Year(year)
     now = timezone.now()
-    total = selectors.counted_activities().filter(pairing__program=program, date__year=year).count()
-    if export_id:
-        _progress(export_id, 0, total)
     data = build_report_data("annual", period, program, None, itemized=False, now=now)
+    if export_id:
+        _progress(export_id, 0, data["activities"]["total"])  # what the ledger will list, counted with the summary
     stand_in = SimpleNamespace(
         data=data, notes="", status="export", status_label=_("年度导出"), version=1, published_at=None, generated_at=now
     )
     doc = document(stand_in)
     metrics = selectors.program_metrics(program)
     folder = Path(folder)
-    paths = {fmt: folder / f"{program.code}-{year}-annual.{fmt}" for fmt in ("xlsx", "csv", "docx")}
+    paths = {fmt: folder / f"{program.code}-{year}-annual.{fmt}" for fmt in formats}
 
-    workbook = xlsxwriter.Workbook(str(paths["xlsx"]), {**OPTIONS, "constant_memory": True, "tmpdir": str(folder)})
-    formats, names = Formats(workbook), SheetNames()
-    write_summary_sheet(workbook, formats, names, doc)
-    for section in doc.sections:
-        if section.tables:
-            writer = SheetWriter(workbook.add_worksheet(names(strip_number(section.title))), formats)
-            write_sections(writer, [section])
-            writer.finish()
-    write_chart_sheet(workbook, formats, names, data)
+    workbook = sheet_formats = names = None
+    if "xlsx" in paths:
+        workbook = xlsxwriter.Workbook(str(paths["xlsx"]), {**OPTIONS, "constant_memory": True, "tmpdir": str(folder)})
+        sheet_formats, names = Formats(workbook), SheetNames()
+        write_summary_sheet(workbook, sheet_formats, names, doc)
+        for section in doc.sections:
+            if section.tables:
+                writer = SheetWriter(workbook.add_worksheet(names(strip_number(section.title))), sheet_formats)
+                write_sections(writer, [section])
+                writer.finish()
+        write_chart_sheet(workbook, sheet_formats, names, data)
 
-    columns = ledger_columns(metrics)
-    pairing_names = {p["id"]: p["name"] for p in data["pairings"]}
     done = 0
-    with open(paths["csv"], "w", encoding="utf-8", newline="") as stream:
-        stream.write(BOM)
-        csv_writer = CsvWriter(stream)
-        csv_writer.writerow(columns)
-        for pairing in data["pairings"]:
-            sheet = None
-            for rows in ledger_batches([pairing["id"]], year):
-                if sheet is None:
-                    sheet = SheetWriter(workbook.add_worksheet(names(_("台账") + "·" + pairing["name"])), formats)
-                    sheet.line(_("%(pairing)s %(year)s年活动台账") % {"pairing": pairing["name"], "year": year}, formats.caption)
-                    sheet.cells(columns[1:], header=True)
-                for row in rows:
-                    cells = ledger_cells(row, pairing_names.get(row["pairing_id"], ""), metrics)
-                    csv_writer.writerow(cells)
-                    sheet.plain_row(cells[1:])
-                done += len(rows)
-                if export_id:
-                    _progress(export_id, done)
-            if sheet is not None:
-                sheet.finish()
-    workbook.close()
+    if "xlsx" in paths or "csv" in paths:
+        rows = stream_rows(ledger_query(program, period.start, period.end), chunk_size=FETCH_ROWS)
+        progress = Progress(export_id) if export_id else None
+        pairing_names = {p["id"]: p["name"] for p in data["pairings"]}
+        stream = open(paths["csv"], "w", encoding="utf-8", newline="") if "csv" in paths else None
+        try:
+            done = write_ledgers(
+                rows, pairing_names, metrics, year, csv_stream=stream, workbook=workbook, formats=sheet_formats,
+                names=names, progress=progress,
+            )
+        finally:
+            rows.close()
+            if stream is not None:
+                stream.close()
+            if progress is not None:
+                progress.close()
+    if workbook is not None:
+        workbook.close()
 
-    with open(paths["docx"], "wb") as stream:
-        write_docx(doc, stream)
+    if "docx" in paths:
+        with open(paths["docx"], "wb") as stream:
+            write_docx(doc, stream)
     return paths, done
 
 
@@ -193,9 +288,9 @@ def export_run(*, export_id):
                 with open(path, "rb") as handle:
                     getattr(export, fmt).save(f"{path.stem}-{stamp}{path.suffix}", File(handle), save=False)
             export.status = AnnualExport.Status.DONE
-            export.rows_done = done
+            export.rows_done = export.rows_total = done
             export.finished_at = timezone.now()
-            export.save(update_fields=["xlsx", "csv", "docx", "status", "rows_done", "finished_at"])
+            export.save(update_fields=["xlsx", "csv", "docx", "status", "rows_done", "rows_total", "finished_at"])
     except Exception as exc:
         log.exception("annual export %s failed", export_id)
         AnnualExport.objects.filter(pk=export_id).update(

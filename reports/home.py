@@ -42,6 +42,7 @@ class Home:
     branch: list = field(default_factory=list)
     overview: list = field(default_factory=list)
     has_role: bool = False
+    program_admin: bool = False  # links to the program dashboards
 
 
 def _activities(user):
@@ -73,6 +74,7 @@ def home_for(user, today):
     month_query = f"date_from={month_start.isoformat()}&date_to={month_end.isoformat()}"
     home = Home(today=today, month_start=month_start, month_end=month_end)
     home.has_role = bool(scope.is_superuser or scope.own_orgs)
+    home.program_admin = bool(scope.is_superuser or scope.admin_orgs)
     activities = _activities(user)
 
     if scope.village_orgs:

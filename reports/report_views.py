@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -26,6 +26,7 @@ from django.views.generic.detail import SingleObjectMixin
 
 from activities.models import ActivityPhoto
 from pairings.models import Program
+from portal.files import protected_file_response
 from portal.permissions import ScopedObjectMixin
 from reports import selectors, services, tasks
 from reports.filters import ReportFilter
@@ -154,12 +155,7 @@ class ReportPhotoView(LoginRequiredMixin, ScopedObjectMixin, DetailView):
         if photo_id not in listed:
             raise Http404
         photo = get_object_or_404(ActivityPhoto, pk=photo_id, shows_minors=False)
-        image = photo.thumbnail or photo.image
-        try:
-            handle = image.open("rb")
-        except (OSError, ValueError):
-            raise Http404 from None
-        response = FileResponse(handle, content_type="image/jpeg")
+        response = protected_file_response(photo.thumbnail or photo.image, content_type="image/jpeg")
         response["Cache-Control"] = "private, max-age=3600"
         return response
 
@@ -332,7 +328,7 @@ class ExportDetailView(LoginRequiredMixin, ScopedObjectMixin, DetailView):
 
 
 class ExportDownloadView(LoginRequiredMixin, ScopedObjectMixin, DetailView):
-    """Streams a stored export file from disk (FileResponse reads it in blocks)."""
+    """A stored export file, streamed in blocks (or sent by nginx: portal.files)."""
 
     model = AnnualExport
 
@@ -344,12 +340,8 @@ class ExportDownloadView(LoginRequiredMixin, ScopedObjectMixin, DetailView):
         stored = getattr(export, fmt)
         if export.status != AnnualExport.Status.DONE or not stored:
             raise Http404
-        try:
-            handle = stored.open("rb")
-        except (OSError, ValueError):
-            raise Http404 from None
         filename = f"{export.program.code}-{export.year}-annual.{fmt}"
-        return FileResponse(handle, as_attachment=True, filename=filename, content_type=DOWNLOADS[fmt][1])
+        return protected_file_response(stored, as_attachment=True, filename=filename, content_type=DOWNLOADS[fmt][1])
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from reports import report_views as views
+from reports.dashboard import ProgramDashboardView, ProgramListView
 
 app_name = "reports"
 
@@ -14,6 +15,8 @@ urlpatterns = [
     path("<int:pk>/regenerate/", views.ReportRegenerateView.as_view(), name="report_regenerate"),
     path("generate/", views.GenerateView.as_view(), name="generate"),
     path("completeness/", views.CompletenessView.as_view(), name="completeness"),
+    path("programs/", ProgramListView.as_view(), name="program_list"),
+    path("programs/<int:pk>/dashboard/", ProgramDashboardView.as_view(), name="program_dashboard"),
     path("exports/", views.ExportListView.as_view(), name="export_list"),
     path("exports/<int:pk>/", views.ExportDetailView.as_view(), name="export_detail"),
     path("exports/<int:pk>/download/<str:fmt>/", views.ExportDownloadView.as_view(), name="export_download"),

@@ -530,3 +530,106 @@ def test_annual_export_year_range():
         AnnualExport.objects.create(program=program, year=2101)
     AnnualExport.objects.create(program=program, year=2000)
     AnnualExport.objects.create(program=program, year=2100)
+
+
+# --- reports: the rollup -------------------------------------------------------------------------
+
+MARCH = datetime.date(2024, 3, 1)
+
+
+def _rollup_rows():
+    """One row of each rollup table, valid, for the tests below to spoil."""
+    from reports.models import PairingMonth, PairingMonthMetric, PairingYear, ProgramMonth, ProgramMonthMetric
+
+    pairing = f.PairingFactory()
+    metric = f.MetricFactory(program=pairing.program)
+    people = dict(residents_served=30, party_members=3, teachers=1, students=0)
+    return {
+        "month": PairingMonth.objects.create(
+            pairing=pairing, month=MARCH, activities=2, confirmed=1, verified_hours=Decimal("3.5"),
+            last_activity_on=datetime.date(2024, 3, 20), **people,
+        ),
+        "metric": PairingMonthMetric.objects.create(
+            pairing=pairing, month=MARCH, metric=metric, total=Decimal(12), latest_value=Decimal(5),
+            latest_on=datetime.date(2024, 3, 20),
+        ),
+        "year": PairingYear.objects.create(
+            pairing=pairing, year=2024, activities=2, confirmed=1, verified_hours=Decimal("3.5"),
+            last_activity_on=datetime.date(2024, 3, 20), **people,
+        ),
+        "program_month": ProgramMonth.objects.create(
+            program=pairing.program, month=MARCH, pairings=1, activities=2, confirmed=1, verified_hours=Decimal("3.5"), **people
+        ),
+        "program_metric": ProgramMonthMetric.objects.create(
+            program=pairing.program, month=MARCH, metric=metric, total=Decimal(12), pairings=1
+        ),
+    }
+
+
+def _again(row, **changes):
+    """A copy of the row under the same unique key (a second row for the same period)."""
+    values = {
+        field.attname: getattr(row, field.attname)
+        for field in type(row)._meta.concrete_fields
+        if not field.primary_key
+    }
+    return type(row).objects.create(**{**values, **changes})
+
+
+@pytest.mark.parametrize(
+    "table, name",
+    [
+        ("month", "pairingmonth_unique_month"),
+        ("metric", "pairingmonthmetric_unique"),
+        ("year", "pairingyear_unique_year"),
+        ("program_month", "programmonth_unique_month"),
+        ("program_metric", "programmonthmetric_unique"),
+    ],
+)
+def test_rollup_one_row_per_period(table, name):
+    row = _rollup_rows()[table]
+    with violates(type(row), name):
+        _again(row)
+    april = datetime.date(2024, 4, 1)
+    next_period = {
+        "month": {"month": april, "last_activity_on": april},
+        "metric": {"month": april, "latest_on": april},
+        "year": {"year": 2025},
+    }.get(table, {"month": april})
+    _again(row, **next_period)  # the next period is another row
+
+
+@pytest.mark.parametrize(
+    "table, name, values",
+    [
+        ("month", "pairingmonth_has_activities", {"activities": 0, "confirmed": 0}),
+        ("month", "pairingmonth_confirmed_within", {"confirmed": 3}),
+        ("month", "pairingmonth_hours_not_negative", {"verified_hours": Decimal("-0.5")}),
+        ("month", "pairingmonth_last_activity_in_month", {"last_activity_on": datetime.date(2024, 2, 29)}),
+        ("metric", "pairingmonthmetric_total_not_negative", {"total": Decimal("-1")}),
+        ("metric", "pairingmonthmetric_latest_not_negative", {"latest_value": Decimal("-1")}),
+        ("metric", "pairingmonthmetric_latest_in_month", {"latest_on": datetime.date(2024, 2, 29)}),
+        ("year", "pairingyear_has_activities", {"activities": 0, "confirmed": 0}),
+        ("year", "pairingyear_confirmed_within", {"confirmed": 3}),
+        ("year", "pairingyear_hours_not_negative", {"verified_hours": Decimal("-0.5")}),
+        ("program_month", "programmonth_has_pairings", {"pairings": 0}),
+        ("program_month", "programmonth_activities_cover_pairings", {"pairings": 3}),
+        ("program_month", "programmonth_confirmed_within", {"confirmed": 3}),
+        ("program_month", "programmonth_hours_not_negative", {"verified_hours": Decimal("-0.5")}),
+        ("program_metric", "programmonthmetric_total_not_negative", {"total": Decimal("-1")}),
+        ("program_metric", "programmonthmetric_has_pairings", {"pairings": 0}),
+    ],
+)
+def test_rollup_rows_hold_together(table, name, values):
+    row = _rollup_rows()[table]
+    with violates(type(row), name):
+        _update(row, **values)
+
+
+def test_rollup_boundary_values_are_allowed():
+    rows = _rollup_rows()
+    assert _update(rows["month"], confirmed=2, verified_hours=0, last_activity_on=MARCH) == 1
+    assert _update(rows["metric"], total=0, latest_value=0, latest_on=MARCH) == 1
+    assert _update(rows["year"], activities=1, confirmed=1, verified_hours=0) == 1
+    assert _update(rows["program_month"], pairings=2, activities=2, confirmed=2, verified_hours=0) == 1
+    assert _update(rows["program_metric"], total=0, pairings=1) == 1

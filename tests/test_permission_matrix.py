@@ -103,6 +103,8 @@ PAGES = {
     "activities:need_fulfil": (lambda o: reverse("activities:need_fulfil", args=[matrix_need().pk]), every(405)),
     "activities:need_rate": (lambda o: reverse("activities:need_rate", args=[matrix_need().pk]), every(405)),
     "healthz": (lambda o: reverse("healthz"), every(200, anonymous=200)),
+    # readyz: the test settings run Celery eagerly (no broker), so only the database is checked: 200 for all
+    "readyz": (lambda o: reverse("readyz"), every(200, anonymous=200)),
     "set_language": (lambda o: reverse("set_language"), every(302, anonymous=302)),
     # allauth: the entrance pages are for anonymous visitors; signed-in users are sent home
     "account_login": (lambda o: reverse("account_login"), every(302, anonymous=200)),
@@ -237,6 +239,12 @@ PAGES = {
     ),
     "reports:generate": (lambda o: reverse("reports:generate"), row(LOGIN, 403, 403, 403, 403, 403, 200, 200)),
     "reports:completeness": (lambda o: reverse("reports:completeness"), row(LOGIN, 403, 403, 403, 403, 200, 200, 200)),
+    # program dashboards: the program's admins (and superusers); for anyone else the program is not there (404)
+    "reports:program_list": (lambda o: reverse("reports:program_list"), row(LOGIN, 403, 403, 403, 403, 403, 200, 200)),
+    "reports:program_dashboard": (
+        lambda o: reverse("reports:program_dashboard", args=[o["program"].pk]),
+        row(LOGIN, 404, 404, 404, 404, 404, 200, 200),
+    ),
     "reports:export_list": (lambda o: reverse("reports:export_list"), row(LOGIN, 403, 403, 403, 403, 403, 200, 200)),
     "reports:export_detail": (
         lambda o: reverse("reports:export_detail", args=[matrix_export(o).pk]),

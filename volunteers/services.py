@@ -18,6 +18,7 @@ from simple_history.utils import bulk_update_with_history
 from portal.models import Organization
 from volunteers.models import Certificate, Volunteer
 from volunteers.selectors import RECORDED, VERIFIED
+from volunteers.signals import service_records_changed
 
 MAX_CERTIFICATE_DAYS = 366 * 10
 
@@ -42,6 +43,10 @@ def service_records_verify(*, records, actor):
         record.verified_at = now
     bulk_update_with_history(
         chosen, type(chosen[0]), ["status", "verified_by", "verified_at"], default_user=actor, default_date=now
+    )
+    # bulk_update sends no post_save: tell the figures' listeners (the reports app's rollup)
+    service_records_changed.send(
+        sender=type(chosen[0]), activity_ids={record.activity_id for record in chosen}, using=records.db
     )
     return len(chosen)
 

@@ -43,6 +43,7 @@ class Formats:
         self.total_decimal = workbook.add_format({"border": 1, "bold": True, "num_format": "#,##0.00"})
         self.wrap = workbook.add_format({"text_wrap": True, "valign": "top"})
         self.muted = workbook.add_format({"font_color": "#667085"})
+        self.plain = workbook.add_format()
 
 
 class SheetNames:
@@ -83,7 +84,7 @@ class SheetWriter:
             self.widths[col] = width
 
     def line(self, text, fmt=None, track=False):
-        self.ws.write_string(self.row, 0, str(text), fmt) if fmt else self.ws.write_string(self.row, 0, str(text))
+        write_text(self.ws, self.row, 0, str(text), fmt, self.f.plain)
         if track:
             self._track(0, text)
         self.row += 1
@@ -95,12 +96,12 @@ class SheetWriter:
         f = self.f
         for col, value in enumerate(values):
             if header:
-                self.ws.write_string(self.row, col, str(value), f.header)
+                write_text(self.ws, self.row, col, str(value), f.header, f.plain)
                 self._track(col, value, cap=24)
             elif value is None:
                 self.ws.write_blank(self.row, col, None, f.total_text if bold else f.text)
             elif isinstance(value, bool):
-                self.ws.write_string(self.row, col, str(value), f.text)
+                write_text(self.ws, self.row, col, str(value), f.text, f.plain)
             elif isinstance(value, int):
                 self.ws.write_number(self.row, col, value, f.total_integer if bold else f.integer)
                 self._track(col, f"{value:,}")
@@ -108,18 +109,8 @@ class SheetWriter:
                 self.ws.write_number(self.row, col, value, f.total_decimal if bold else f.decimal)
                 self._track(col, f"{value:,.2f}")
             else:
-                self.ws.write_string(self.row, col, str(value), f.total_text if bold else f.text)
+                write_text(self.ws, self.row, col, str(value), f.total_text if bold else f.text, f.plain)
                 self._track(col, value)
-        self.row += 1
-
-    def plain_row(self, values):
-        """A row of a long ledger, written fast: no borders, types left to XlsxWriter's own dispatch (with
-        strings_to_formulas off, text stays text)."""
-        if self.row <= self.SAMPLE_ROWS:
-            for col, value in enumerate(values):
-                if value is not None:
-                    self._track(col, value if isinstance(value, str) else f"{value:,}")
-        self.ws.write_row(self.row, 0, values)
         self.row += 1
 
     def table(self, table):
@@ -137,6 +128,69 @@ class SheetWriter:
     def finish(self):
         for col, width in self.widths.items():
             self.ws.set_column(col, col, width)
+
+
+def is_rich_markup(text):
+    """XlsxWriter in constant_memory mode writes a string that starts with "<r>" and ends with "</r>" into the
+    sheet's XML unescaped, as a rich string: typed by a user, that is markup (even a formula) in the file."""
+    return text.startswith("<r>") and text.endswith("</r>")
+
+
+def write_text(ws, row, col, text, fmt, plain):
+    """Write ``text`` as text whatever it looks like. A string that looks like rich-string markup is written as
+    a rich string of its own characters (escaped by XlsxWriter), in ``plain`` (the default font)."""
+    if is_rich_markup(text):
+        return ws.write_rich_string(row, col, text[0], plain, text[1:], fmt) if fmt else ws.write_rich_string(
+            row, col, text[0], plain, text[1:]
+        )
+    return ws.write_string(row, col, text, fmt) if fmt else ws.write_string(row, col, text)
+
+
+class LedgerSheet:
+    """One pairing's ledger in a constant_memory workbook: a caption, the header, then one row per activity
+    as the ledger streams past, each row written once and flushed to the sheet's temporary file.
+
+    The hot path: cells are None (left empty), str or a number; column widths come from the header and the
+    first rows, measured cheaply (CJK characters are three UTF-8 bytes and two columns)."""
+
+    SAMPLE_ROWS = 50
+
+    def __init__(self, workbook, formats, name, caption, columns):
+        self.ws = workbook.add_worksheet(name)
+        self.plain = formats.plain
+        write_text(self.ws, 0, 0, caption, formats.caption, self.plain)
+        for col, title in enumerate(columns):
+            write_text(self.ws, 1, col, title, formats.header, self.plain)
+        self.widths = [min(max(8, text_width(title) + 2), 24) for title in columns]
+        self.row = 2
+
+    def write(self, cells):
+        ws, row = self.ws, self.row
+        sample = row < self.SAMPLE_ROWS + 2
+        for col, value in enumerate(cells):
+            if value is None:
+                continue
+            if value.__class__ is str:
+                if value.startswith("<r>") and value.endswith("</r>"):
+                    write_text(ws, row, col, value, None, self.plain)
+                else:
+                    ws._write_string(row, col, value)  # the undecorated write_string: the inner loop
+                if sample:
+                    width = (len(value.encode()) + len(value)) // 2 + 2
+                    if width > self.widths[col]:
+                        self.widths[col] = min(width, 60)
+            else:
+                ws._write_number(row, col, value)
+        self.row = row + 1
+
+    def finish(self):
+        for col, width in enumerate(self.widths):
+            self.ws.set_column(col, col, width)
+        # Close the sheet's temporary file now (XlsxWriter reopens it when the workbook is assembled), so a
+        # program of a thousand pairings does not hold a thousand open files and their buffers.
+        close = getattr(self.ws, "_opt_close", None)
+        if close is not None and self.ws.constant_memory:
+            close()
 
 
 def write_sections(writer, sections):

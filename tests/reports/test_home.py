@@ -146,7 +146,7 @@ def test_sections_are_capped(world):
 
 
 # Session, user, scope, then two queries (rows and count) per section.
-HOME_QUERIES = {"secretary": 15, "village": 9, "committee": 12, "admin": 11}
+HOME_QUERIES = {"secretary": 13, "village": 8, "committee": 10, "admin": 10}
 
 
 @pytest.mark.parametrize("rows", [1, 50])

@@ -1,0 +1,573 @@
+"""The harness's Django-side measurements, each run in its own process against ``pairing_bench``:
+
+    python -m bench.probe meta            users, scopes, deep-page cursors, detail ids, dashboard URL, export sizes
+    python -m bench.probe pages           queries per page, their EXPLAIN ANALYZE time, template render time
+    python -m bench.probe reports P       queries per monthly report (two pairings of different sizes, period P)
+                                          and the ORM vs raw-SQL time of the program-wide report's queries
+    python -m bench.probe export ...      one annual export in this process: seconds, rows, peak memory
+
+Each prints one JSON document on its last line of stdout. Nothing here edits the portal's code: it measures
+whatever the tree holds, and says so when a piece (cursor, dashboard, rollups) is not there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import resource
+import sys
+import time
+
+from bench.common import USERS, setup_django
+
+DEEP_ROW = 499_950  # "page 10,000" of 50-row pages: the rows after the 499,950th
+ACTIVITY_LINK = re.compile(r'href="/activities/(\d+)/"')
+
+
+def emit(data):
+    sys.stdout.flush()
+    print(json.dumps(data, default=str))
+
+
+def rss_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bench_user(role):
+    from portal.models import User
+
+    return User.objects.get(username=USERS[role])
+
+
+def scope_rows(user):
+    from activities.models import Activity
+
+    return Activity.objects.visible_to(user).order_by("-date", "-id")
+
+
+def deep_cursor(user, total):
+    """The (date, id) of the row after which the deep page starts: the 499,950th row of the user's list
+    (newest first), or, when the scope is smaller, the row that leaves one full last page after it."""
+    position = min(DEEP_ROW, total - 50)
+    if position < 1:
+        return None
+    rows = scope_rows(user).values_list("date", "id")
+    cursor_date, cursor_id = rows[position - 1]
+    following = list(rows[position: position + 1].values_list("id", flat=True))
+    return {
+        "position": position,
+        "date": cursor_date.isoformat(),
+        "id": cursor_id,
+        "cursor": f"{cursor_date.isoformat()}_{cursor_id}",
+        "next_id": following[0] if following else None,
+    }
+
+
+def client_for(user):
+    from django.test import Client
+
+    client = Client(raise_request_exception=False)
+    client.force_login(user)
+    return client
+
+
+def listed_ids(html):
+    seen = []
+    for match in ACTIVITY_LINK.finditer(html):
+        value = int(match.group(1))
+        if value not in seen:
+            seen.append(value)
+    return seen
+
+
+def find_dashboard():
+    """The program dashboard's URL (a reports URL whose name contains "dashboard"), if the tree has one."""
+    from django.urls import NoReverseMatch, get_resolver, reverse
+
+    from pairings.models import Program
+
+    names = []
+
+    def walk(patterns, namespace):
+        for entry in patterns:
+            if hasattr(entry, "url_patterns"):
+                walk(entry.url_patterns, f"{namespace}{entry.namespace}:" if entry.namespace else namespace)
+            elif entry.name and "dashboard" in entry.name:
+                names.append(f"{namespace}{entry.name}")
+
+    walk(get_resolver().url_patterns, "")
+    if not names:
+        return None
+    program = Program.objects.order_by("id").first()
+    for name in sorted(names, key=lambda n: (not n.startswith("reports:"), n)):
+        for args in ((), (program.pk,)):
+            try:
+                return {"name": name, "url": reverse(name, args=args)}
+            except NoReverseMatch:
+                continue
+    return {"name": names[0], "url": None}
+
+
+def cmd_meta(args):
+    from django.db import connection
+
+    from activities.models import Activity
+    from pairings.models import Pairing, Program
+    from reports import selectors, services
+
+    out = {"users": {}, "deep": {}, "rows": {}, "detail_ids": {}}
+    for role in USERS:
+        out["users"][role] = bench_user(role).pk
+    for role in ("secretary", "admin"):
+        user = bench_user(role)
+        total = scope_rows(user).count()
+        out["rows"][role] = total
+        out["deep"][role] = deep_cursor(user, total)
+        # detail pages to cycle through: recent activities of the user's scope
+        out["detail_ids"][role] = list(scope_rows(user).values_list("id", flat=True)[:400:2])
+
+    # does the list take ?cursor=DATE_ID (keyset pagination)?
+    secretary = bench_user("secretary")
+    client = client_for(secretary)
+    first = client.get("/activities/")
+    out["page_size"] = len(listed_ids(first.content.decode()))
+    deep = out["deep"]["secretary"]
+    cursor_ok = False
+    if deep:
+        page = client.get("/activities/", {"cursor": deep["cursor"]})
+        ids = listed_ids(page.content.decode()) if page.status_code == 200 else []
+        cursor_ok = bool(ids) and ids[0] == deep["next_id"] and deep["id"] not in ids
+    out["cursor_supported"] = cursor_ok
+
+    out["pairing_id"] = Pairing.objects.order_by("id").values_list("id", flat=True).first()
+    out["dashboard"] = find_dashboard()
+    program = Program.objects.order_by("id").first()
+    out["completeness_url"] = f"/reports/completeness/?program={program.pk}&year={args.year}"
+
+    # the monthly report period and its scopes
+    period = args.period
+    out["report_period"] = period
+    out["report_scopes"] = len(services.scopes_to_generate("monthly", period))
+
+    # annual export candidates: counted activities per program and year
+    year = args.year
+    sizes = []
+    for program in Program.objects.order_by("id"):
+        n = selectors.counted_activities().filter(pairing__program=program, date__year=year).count()
+        sizes.append({"program_id": program.pk, "code": program.code, "year": year, "rows": n})
+    out["exports"] = sizes
+    out["activities"] = Activity.all_objects.count()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pairings_pairing")
+        out["pairings"] = cursor.fetchone()[0]
+    emit(out)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Pages: queries, SQL time (EXPLAIN ANALYZE), template render time
+# ---------------------------------------------------------------------------------------------------------
+
+
+class RenderTimer:
+    """Time spent in the top-level template render, less the queries run while rendering."""
+
+    def __init__(self):
+        self.seconds = 0.0
+        self.depth = 0
+
+    def install(self):
+        from django.template.backends.django import Template
+
+        original = Template.render
+        timer = self
+
+        def render(self_, context=None, request=None):
+            from django.db import connection
+
+            timer.depth += 1
+            before = len(connection.queries)
+            started = time.perf_counter()
+            try:
+                return original(self_, context, request)
+            finally:
+                elapsed = time.perf_counter() - started
+                timer.depth -= 1
+                if timer.depth == 0:
+                    db = sum(float(q["time"]) for q in connection.queries[before:])
+                    timer.seconds += max(0.0, elapsed - db)
+
+        Template.render = render
+
+
+def explain_json(sql):
+    """EXPLAIN ANALYZE one captured query: (planning + execution ms, execution ms)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql)
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    top = plan[0]
+    return top.get("Planning Time", 0.0) + top["Execution Time"], top["Execution Time"]
+
+
+def explain_text(sql):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def measure_page(client, url, params=None, repeats=3, explain_queries=True):
+    """Queries of one page (median of ``repeats`` renders after one warm-up), their EXPLAIN ANALYZE times and
+    the template time."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    timer = RenderTimer.instance
+    client.get(url, params or {})  # warm-up (caches, first-query planning)
+    runs = []
+    for _ in range(repeats):
+        timer.seconds = 0.0
+        started = time.perf_counter()
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(url, params or {})
+            if hasattr(response, "streaming_content"):
+                body = b"".join(response.streaming_content)
+            else:
+                body = response.content
+        runs.append({
+            "wall_ms": (time.perf_counter() - started) * 1000,
+            "render_ms": timer.seconds * 1000,
+            "queries": [q["sql"] for q in captured.captured_queries],
+            "django_sql_ms": sum(float(q["time"]) for q in captured.captured_queries) * 1000,
+            "status": response.status_code,
+            "bytes": len(body),
+        })
+    runs.sort(key=lambda r: r["wall_ms"])
+    mid = runs[len(runs) // 2]
+    out = {
+        "url": url + ("?" + "&".join(f"{k}={v}" for k, v in params.items()) if params else ""),
+        "status": mid["status"],
+        "bytes": mid["bytes"],
+        "queries": len(mid["queries"]),
+        "query_counts": sorted({len(r["queries"]) for r in runs}),
+        "wall_ms": round(mid["wall_ms"], 2),
+        "render_ms": round(sorted(r["render_ms"] for r in runs)[len(runs) // 2], 2),
+        "django_sql_ms": round(sorted(r["django_sql_ms"] for r in runs)[len(runs) // 2], 2),
+        "counts": [q for q in mid["queries"] if re.search(r"\bCOUNT\(", q, re.I)],
+        "uncapped_counts": [q for q in mid["queries"] if re.search(r"\bCOUNT\(", q, re.I) and not re.search(r"\bLIMIT\b", q, re.I)],
+    }
+    if explain_queries:
+        timings = []
+        for sql in mid["queries"]:
+            if not sql.lstrip().upper().startswith("SELECT"):
+                continue
+            best = explain_json(sql)
+            if best[0] < 100:  # cheap: take the best of three, as a warm cache would serve it
+                best = min([best, explain_json(sql), explain_json(sql)], key=lambda b: b[0])
+            timings.append({"sql": sql, "ms": round(best[0], 3), "exec_ms": round(best[1], 3)})
+        out["explain_ms"] = round(sum(t["ms"] for t in timings), 2)
+        ranked = sorted(timings, key=lambda t: -t["ms"])
+        out["slowest_query_ms"] = ranked[0]["ms"] if ranked else 0.0
+        # the text plans (ANALYZE, BUFFERS) of the slowest query and of any other over 5 ms (three at most)
+        out["slow_queries"] = []
+        for t in ranked[:3]:
+            if t is ranked[0] or t["ms"] > 5.0:
+                out["slow_queries"].append({**t, "plan": explain_text(t["sql"])})
+    return out
+
+
+RenderTimer.instance = RenderTimer()
+
+
+def profile_page(client, url, params=None, top=25):
+    """cProfile of one render of the page: the functions with the most own time (where a slow page spends it)."""
+    import cProfile
+    import io
+    import pstats
+
+    client.get(url, params or {})
+    profiler = cProfile.Profile()
+    profiler.enable()
+    client.get(url, params or {})
+    profiler.disable()
+    buffer = io.StringIO()
+    stats = pstats.Stats(profiler, stream=buffer)
+    stats.sort_stats("tottime").print_stats(top)
+    buffer.write("\n--- by cumulative time ---\n")
+    stats.sort_stats("cumulative").print_stats(top * 3)
+    return buffer.getvalue()
+
+
+def cmd_pages(args):
+    meta = json.loads(args.meta)
+    RenderTimer.instance.install()
+    out = {}
+    secretary, admin = bench_user("secretary"), bench_user("admin")
+    clients = {"secretary": client_for(secretary), "admin": client_for(admin)}
+    for role in ("secretary", "admin"):
+        client = clients[role]
+        out[f"list_{role}_first"] = measure_page(client, "/activities/")
+        deep = meta["deep"].get(role)
+        if deep:
+            params = {"cursor": deep["cursor"]} if meta["cursor_supported"] else {"page": 10_000}
+            out[f"list_{role}_deep"] = measure_page(client, "/activities/", params)
+    detail_id = meta["detail_ids"]["secretary"][0]
+    out["detail"] = measure_page(clients["secretary"], f"/activities/{detail_id}/")
+    out["pairing"] = measure_page(clients["secretary"], f"/pairings/{meta['pairing_id']}/")
+    if meta.get("dashboard") and meta["dashboard"].get("url"):
+        out["dashboard"] = measure_page(clients["admin"], meta["dashboard"]["url"])
+    out["completeness"] = measure_page(clients["admin"], meta["completeness_url"])
+    out["list_admin_first"]["profile"] = profile_page(clients["admin"], "/activities/")
+    out["list_secretary_first"]["profile"] = profile_page(clients["secretary"], "/activities/")
+    out["list_csv_secretary"] = measure_page(clients["secretary"], "/activities/export.csv", repeats=1, explain_queries=False)
+    emit(out)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Reports
+# ---------------------------------------------------------------------------------------------------------
+
+
+def cmd_reports(args):
+    import psycopg
+    from django.db import connection
+    from django.db.models import Count
+    from django.test.utils import CaptureQueriesContext
+
+    from bench.common import conninfo
+    from pairings.models import Pairing, Program
+    from reports import selectors, services
+    from reports.builders import build_report_data, period_for
+    from reports.models import Report
+
+    period = args.period
+    p = period_for("monthly", period)
+    counts = (
+        selectors.counted_activities().filter(date__range=(p.start, p.end))
+        .values("pairing_id").annotate(n=Count("id")).order_by("n")
+    )
+    counts = list(counts)
+    out = {"period": period, "per_report": []}
+    if counts:
+        picks = [counts[0], counts[-1]]
+        for pick in picks:
+            pairing = Pairing.objects.select_related("program").get(pk=pick["pairing_id"])
+            Report.objects.filter(kind="monthly", period=period, scope_key=f"pairing:{pairing.pk}").delete()
+            started = time.perf_counter()
+            with CaptureQueriesContext(connection) as captured:
+                services.report_generate(kind="monthly", period=period, program=pairing.program, pairing=pairing)
+            elapsed = time.perf_counter() - started
+            Report.objects.filter(kind="monthly", period=period, scope_key=f"pairing:{pairing.pk}").delete()
+            slowest = sorted(captured.captured_queries, key=lambda q: -float(q["time"]))[:5]
+            out["per_report"].append({
+                "pairing_id": pairing.pk, "activities": pick["n"], "queries": len(captured.captured_queries),
+                "ms": round(elapsed * 1000, 1),
+                "sql_ms": round(sum(float(q["time"]) for q in captured.captured_queries) * 1000, 1),
+                "slowest_queries": [{"ms": round(float(q["time"]) * 1000, 1), "sql": q["sql"][:600]} for q in slowest],
+            })
+
+    # the program-wide report's queries: through Django, then the same SQL replayed raw with psycopg
+    program = Program.objects.order_by("id").first()
+    build_report_data("monthly", period, program, None)  # warm-up
+    django_ms, sqls = [], None
+    for _ in range(3):
+        with CaptureQueriesContext(connection) as captured:
+            build_report_data("monthly", period, program, None)
+        sqls = [q["sql"] for q in captured.captured_queries]
+        django_ms.append(sum(float(q["time"]) for q in captured.captured_queries) * 1000)
+    raw_ms = []
+    with psycopg.connect(conninfo()) as raw:
+        for _ in range(3):
+            started = time.perf_counter()
+            for sql in sqls:
+                raw.execute(sql).fetchall()
+            raw_ms.append((time.perf_counter() - started) * 1000)
+    out["program_report"] = {
+        "program_id": program.pk,
+        "queries": len(sqls),
+        "django_sql_ms": round(sorted(django_ms)[1], 2),
+        "raw_sql_ms": round(sorted(raw_ms)[1], 2),
+    }
+    emit(out)
+
+
+def cmd_rollup(args):
+    """A month's refresh of the per-pairing, per-month rollup (when the tree has one): one pairing-month (what
+    saving an activity costs) and one month of every pairing."""
+    import datetime
+
+    try:
+        from reports import rollups
+    except ImportError:
+        emit({"available": False})
+        return
+    refresh_one = getattr(rollups, "rollup_refresh", None)
+    refresh_many = getattr(rollups, "rollups_refresh", None)
+    if refresh_one is None and refresh_many is None:
+        emit({"available": False})
+        return
+    from django.db.models import Count
+
+    from reports import selectors
+
+    year, month = map(int, args.period.split("-"))
+    first = datetime.date(year, month, 1)
+    busiest = (
+        selectors.counted_activities().filter(date__year=year, date__month=month)
+        .values("pairing_id").annotate(n=Count("id")).order_by("-n").first()
+    )
+    out = {"available": True, "period": args.period}
+    if busiest and refresh_one:
+        times = []
+        for _ in range(5):
+            started = time.perf_counter()
+            refresh_one(pairing_id=busiest["pairing_id"], month=first)
+            times.append((time.perf_counter() - started) * 1000)
+        out["one_pairing_month_ms"] = round(sorted(times)[2], 1)
+        out["one_pairing_activities"] = busiest["n"]
+    if refresh_many:
+        from pairings.models import Pairing
+
+        keys = [(pk, first) for pk in Pairing.objects.values_list("pk", flat=True)]
+        started = time.perf_counter()
+        refresh_many(keys=keys)
+        out["all_pairings_month_ms"] = round((time.perf_counter() - started) * 1000, 1)
+        out["all_pairings"] = len(keys)
+    emit(out)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Annual export (one per process, so ru_maxrss is this export's peak)
+# ---------------------------------------------------------------------------------------------------------
+
+
+class QueryCounter:
+    """Counts every statement this process sends through psycopg (Django's cursors and raw ones alike, so a
+    streamed query counts too), and which of them run inside the export's ledger."""
+
+    def __init__(self):
+        self.statements = []
+        self.in_ledger = False
+
+    def install(self):
+        import psycopg
+
+        counter = self
+        for name in ("execute", "executemany", "stream"):
+            original = getattr(psycopg.Cursor, name)
+
+            def wrapped(cursor, query, *a, __original=original, **kw):
+                text = query if isinstance(query, str) else getattr(query, "as_string", lambda c: str(query))(cursor)
+                counter.statements.append((text, counter.in_ledger))
+                return __original(cursor, query, *a, **kw)
+
+            setattr(psycopg.Cursor, name, wrapped)
+
+    @staticmethod
+    def reads_activities(text):
+        return "activities_activity" in text and text.lstrip().upper().startswith(("SELECT", "WITH", "DECLARE"))
+
+
+def cmd_export(args):
+    """One annual export (one format when the tree's write_export takes ``formats``), in this process."""
+    import inspect
+    import tempfile
+    from pathlib import Path
+
+    from pairings.models import Program
+    from reports import exports
+
+    counter = QueryCounter()
+    counter.install()
+    per_format = "formats" in inspect.signature(exports.write_export).parameters
+    ledger = {"seconds": 0.0, "rows": 0}
+    if hasattr(exports, "write_ledgers"):
+        original = exports.write_ledgers
+
+        def timed(*a, **kw):
+            counter.in_ledger = True
+            started = time.perf_counter()
+            try:
+                n = original(*a, **kw)
+            finally:
+                counter.in_ledger = False
+                ledger["seconds"] += time.perf_counter() - started
+            ledger["rows"] += n
+            return n
+
+        exports.write_ledgers = timed
+
+    marks = {}
+    if hasattr(exports, "build_report_data"):
+        original_build = exports.build_report_data
+
+        def build(*a, **kw):
+            started = time.perf_counter()
+            try:
+                return original_build(*a, **kw)
+            finally:
+                marks["summary_seconds"] = round(time.perf_counter() - started, 2)
+                marks["peak_rss_after_summary_mb"] = round(rss_mb(), 1)
+
+        exports.build_report_data = build
+
+    program = Program.objects.get(pk=args.program)
+    baseline = rss_mb()
+    kwargs = {"formats": (args.format,)} if per_format and args.format != "all" else {}
+    with tempfile.TemporaryDirectory(prefix="bench-export-") as folder:
+        started = time.perf_counter()
+        paths, rows = exports.write_export(program, args.year, folder, **kwargs)
+        elapsed = time.perf_counter() - started
+        sizes = {fmt: Path(path).stat().st_size for fmt, path in paths.items()}
+    statements = counter.statements
+    out = {
+        "mode": f"write_export(formats=({args.format!r},))" if kwargs else "write_export (every format in one pass)",
+        "format": args.format if kwargs else "all",
+        "per_format": bool(kwargs),
+        "program_id": program.pk,
+        "year": args.year,
+        "rows": rows,
+        "seconds": round(elapsed, 2),
+        "rows_per_s": round(rows / elapsed) if elapsed else None,
+        "baseline_rss_mb": round(baseline, 1),
+        "peak_rss_mb": round(rss_mb(), 1),
+        "file_bytes": sizes,
+        **marks,
+        "queries": len(statements),
+        "queries_reading_activities": sum(1 for text, _ in statements if QueryCounter.reads_activities(text)),
+    }
+    if ledger["seconds"]:
+        out["ledger_seconds"] = round(ledger["seconds"], 2)
+        out["ledger_rows_per_s"] = round(ledger["rows"] / ledger["seconds"]) if ledger["seconds"] else None
+        out["ledger_queries"] = sum(1 for text, inside in statements if inside and QueryCounter.reads_activities(text))
+    emit(out)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m bench.probe")
+    sub = parser.add_subparsers(dest="command", required=True)
+    meta = sub.add_parser("meta")
+    meta.add_argument("--period", default="2025-06")
+    meta.add_argument("--year", type=int, default=2025)
+    pages = sub.add_parser("pages")
+    pages.add_argument("--meta", required=True, help="the meta command's JSON")
+    reports = sub.add_parser("reports")
+    reports.add_argument("period")
+    rollup = sub.add_parser("rollup")
+    rollup.add_argument("period")
+    export = sub.add_parser("export")
+    export.add_argument("--program", type=int, required=True)
+    export.add_argument("--year", type=int, required=True)
+    export.add_argument("--format", default="all", help="csv, xlsx or all (when write_export takes formats)")
+    args = parser.parse_args(argv)
+    setup_django()
+    {"meta": cmd_meta, "pages": cmd_pages, "reports": cmd_reports, "rollup": cmd_rollup, "export": cmd_export}[args.command](args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,196 @@
+"""Database expressions the ORM lacks, written once for SQLite and PostgreSQL.
+
+- ``StringAgg``: text values of a group joined by a delimiter, in a given order. PostgreSQL's
+  ``STRING_AGG(x, d ORDER BY …)``; SQLite's ``GROUP_CONCAT(x, d ORDER BY …)`` from SQLite 3.44. Older
+  SQLite (Debian 12 ships 3.40) has no ORDER BY inside an aggregate and concatenates in no promised order,
+  so there each item carries its sort key and Python sorts the items when the row is read: the order is the
+  same everywhere, by construction rather than by luck.
+- ``PlainNumber``: a decimal as text without trailing zeros (12.00 → "12", 2.50 → "2.5"), what
+  ``Decimal.normalize()`` gives, computed by the database so an export does not build a Decimal per cell.
+- ``TimeText``: a time as "HH:MM".
+- ``stream_rows``: the rows of a ``values_list()`` queryset, read by one query and streamed. On PostgreSQL
+  through psycopg's ``stream()`` (chunked results): no server-side cursor, so no transaction is needed, the
+  first row comes as soon as the database has it, and the database runs ahead, filling the socket, while
+  Python writes. (Django's ``.iterator()`` declares a ``WITH HOLD`` cursor outside a transaction, which makes
+  PostgreSQL compute and store the whole result before the first row; inside a transaction it streams but
+  the database waits idle while Python handles each chunk.) JIT compilation is switched off for that query:
+  these exports' plans cost far above ``jit_above_cost`` and compiling them took longer than running them.
+  Elsewhere ``.iterator()``.
+
+Only what the exports need; each works on SQLite and PostgreSQL (and raises NotSupportedError on a case it
+cannot do rather than giving a different answer).
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.core.exceptions import EmptyResultSet
+from django.db import NotSupportedError, connections
+from django.db.models import Aggregate, CharField, Func, IntegerField, TextField
+from django.db.models.expressions import OrderBy, OrderByList
+
+KEY_SEPARATOR = "\x1f"  # unit separator: between an item's sort keys and its text (old SQLite only)
+ITEM_SEPARATOR = "\x1e"  # record separator: between items (old SQLite only)
+INT_KEY_OFFSET = 1 << 62  # integer keys shifted to non-negative, then zero-padded, sort as text
+
+
+def _sqlite_orders_aggregates(connection):
+    return connection.Database.sqlite_version_info >= (3, 44, 0)
+
+
+def _keyed_fallback(connection):
+    return connection.vendor == "sqlite" and not _sqlite_orders_aggregates(connection)
+
+
+class ConcatenatedText(TextField):
+    """The output of StringAgg. On SQLite before 3.44 the database returns keyed items in any order; this
+    field's converter sorts them by their keys, drops the keys and joins them with the delimiter."""
+
+    def __init__(self, *args, delimiter="", key_count=1, **kwargs):
+        self.delimiter, self.key_count = delimiter, key_count
+        super().__init__(*args, **kwargs)
+
+    def get_db_converters(self, connection):
+        converters = super().get_db_converters(connection)
+        if _keyed_fallback(connection):
+            converters = [*converters, self._sort_keyed_items]
+        return converters
+
+    def _sort_keyed_items(self, value, expression, connection):
+        if value is None:
+            return None
+        items = sorted(value.split(ITEM_SEPARATOR))
+        return self.delimiter.join(item.split(KEY_SEPARATOR, self.key_count)[-1] for item in items)
+
+
+class StringAgg(Aggregate):
+    """``StringAgg("metric__name", "; ", order_by=("metric__order", "metric_id"))``: the group's texts
+    joined, in that order. NULL items are skipped; an empty group gives NULL.
+
+    Sort keys may be integer or text columns (text in binary/C order on old SQLite, where descending keys
+    are refused). A ``filter=`` is not supported; filter the queryset instead."""
+
+    function = "STRING_AGG"
+    name = "StringAgg"
+    allow_distinct = False
+
+    def __init__(self, expression, delimiter, *, order_by, **extra):
+        if extra.get("filter") is not None:
+            raise NotSupportedError("StringAgg does not take filter=; filter the queryset.")
+        if not order_by:
+            raise ValueError("StringAgg needs order_by: concatenation order must be deterministic.")
+        self.delimiter = delimiter
+        self.order_by = OrderByList(*order_by)
+        extra.setdefault("output_field", ConcatenatedText(delimiter=delimiter, key_count=len(order_by)))
+        super().__init__(expression, **extra)
+
+    def get_source_expressions(self):
+        return [*super().get_source_expressions(), self.order_by]
+
+    def set_source_expressions(self, exprs):
+        *exprs, self.order_by = exprs
+        return super().set_source_expressions(exprs)
+
+    def _parts(self, compiler):
+        expression = self.source_expressions[0]
+        sql, params = compiler.compile(expression)
+        return sql, list(params)
+
+    def as_sql(self, compiler, connection, **extra_context):
+        sql, params = self._parts(compiler)
+        order_sql, order_params = compiler.compile(self.order_by)
+        return f"{self.function}({sql}, %s {order_sql})", (*params, self.delimiter, *order_params)
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        sql, params = self._parts(compiler)
+        if _sqlite_orders_aggregates(connection):
+            order_sql, order_params = compiler.compile(self.order_by)
+            return f"GROUP_CONCAT({sql}, %s {order_sql})", (*params, self.delimiter, *order_params)
+        keys, key_params = [], []
+        for item in self.order_by.get_source_expressions():
+            if isinstance(item, OrderBy):
+                if item.descending:
+                    raise NotSupportedError("StringAgg on SQLite < 3.44 sorts ascending keys only.")
+                item = item.expression
+            key_sql, params_ = compiler.compile(item)
+            if isinstance(item.output_field, IntegerField):
+                keys.append(f"printf(%s, ({key_sql}) + %s)")
+                key_params += ["%020d", *params_, INT_KEY_OFFSET]
+            else:
+                keys.append(f"COALESCE({key_sql}, '')")
+                key_params += list(params_)
+        keyed = " || char(31) || ".join([*keys, f"({sql})"])
+        return f"GROUP_CONCAT({keyed}, char(30))", (*key_params, *params)
+
+
+class PlainNumber(Func):
+    """A decimal as text without trailing zeros: 12.00 → "12", 2.50 → "2.5", 0.0 → "0". The argument must
+    not be NULL (wrap it in Coalesce): SQLite's printf would show NULL as "0"."""
+
+    output_field = CharField()
+
+    def as_sql(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"CAST(trim_scale({sql}) AS text)", params  # PostgreSQL 13+
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.source_expressions[0])
+        # %.15g: up to 15 significant digits (a DecimalField(max_digits=14) fits), no trailing zeros
+        return f"printf(%s, {sql})", ("%.15g", *params)
+
+
+class TimeText(Func):
+    """A time as "HH:MM" (NULL stays NULL)."""
+
+    output_field = CharField()
+
+    def as_sql(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"to_char({sql}, 'HH24:MI')", params
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"strftime(%s, {sql})", ("%H:%M", *params)
+
+
+
+def stream_rows(queryset, *, chunk_size=2000, jit=False):
+    """Yield the rows (tuples) of ``queryset``, a ``values_list()`` queryset, read by ONE query however many
+    rows there are and never all held at once. The connection is busy until the rows are all read (or the
+    generator is closed, which cancels the query): run other queries on another connection meanwhile."""
+    connection = connections[queryset.db]
+    if connection.vendor != "postgresql":
+        yield from queryset.iterator(chunk_size=chunk_size)
+        return
+    compiler = queryset.query.get_compiler(using=queryset.db)
+    try:
+        sql, params = compiler.as_sql()
+    except EmptyResultSet:
+        return
+    connection.validate_no_broken_transaction()
+    started = time.monotonic()
+    with connection.cursor() as cursor:
+        stream = None
+        try:
+            with connection.wrap_database_errors:
+                if not jit:
+                    cursor.cursor.execute("SET jit = off")
+                stream = cursor.cursor.stream(sql, params, size=chunk_size)
+                rows = stream
+                if compiler.has_extra_select:  # ORDER BY columns added to a SELECT DISTINCT: not the caller's
+                    rows = (row[: compiler.col_count] for row in stream)
+                # Django shapes the rows (converters, column order) as .iterator() would
+                yield from compiler.results_iter(results=[rows], tuple_expected=True)
+        finally:
+            if stream is not None:
+                stream.close()  # cancels the query if the rows were not all read
+            if not jit:
+                try:
+                    cursor.cursor.execute("RESET jit")
+                except Exception:  # noqa: BLE001 - a failed transaction takes its SET with it when rolled back
+                    pass
+            if connection.queries_logged:
+                connection.queries_log.append(
+                    {"sql": connection.ops.compose_sql(sql, params), "time": f"{time.monotonic() - started:.3f}"}
+                )

@@ -1,0 +1,156 @@
+"""Keyset pagination and capped counts, for long lists ordered by (a date, id).
+
+A page is "the rows after (or before) a row" in the list's order, found through an index on (date, id) that
+PostgreSQL walks from that row and leaves after PAGE_SIZE + 1 rows: page 10,000 costs what page 1 costs,
+where OFFSET would read and throw away every row before it.
+
+The URL names the row: `?cursor=2024-03-01_1234` is "the rows after the row (2024-03-01, id 1234) in the
+list's current order" (newest first: (date, id) < (2024-03-01, 1234); oldest first: >). `?before=…` is the
+rows before it, nearest first, for the link back. Anything else in those parameters is refused with
+`BadCursor`, which the view turns into the first page and a message.
+
+A count of a million rows would read them all; `capped_count` stops at the cap and says "1,000+".
+"""
+
+import datetime
+import re
+from dataclasses import dataclass, field
+
+from django.db.models import Q
+
+PAGE_SIZE = 50
+COUNT_CAP = 1000
+
+_CURSOR = re.compile(r"(\d{4}-\d{2}-\d{2})_(\d{1,18})")
+
+
+class BadCursor(ValueError):
+    """A cursor parameter that is not `YYYY-MM-DD_<id>` (or names no possible date)."""
+
+
+@dataclass(frozen=True, order=True)
+class Cursor:
+    """A row's place in the order: its date and its id."""
+
+    date: datetime.date
+    id: int
+
+    @classmethod
+    def parse(cls, text):
+        match = _CURSOR.fullmatch(text or "")
+        if not match:
+            raise BadCursor(text)
+        try:
+            return cls(datetime.date.fromisoformat(match[1]), int(match[2]))
+        except ValueError:  # 2024-02-30
+            raise BadCursor(text) from None
+
+    @classmethod
+    def of(cls, row, date_field="date"):
+        return cls(getattr(row, date_field), row.pk)
+
+    def __str__(self):
+        return f"{self.date.isoformat()}_{self.id}"
+
+
+def beyond(cursor, *, ascending, date_field="date"):
+    """The rows strictly after `cursor` in the order (date, id) ascending, or descending. Written as
+    `date <= d AND (date < d OR id < i)` (not an OR alone) so the database starts the index walk at d."""
+    if ascending:
+        return Q(**{f"{date_field}__gte": cursor.date}) & (
+            Q(**{f"{date_field}__gt": cursor.date}) | Q(id__gt=cursor.id)
+        )
+    return Q(**{f"{date_field}__lte": cursor.date}) & (Q(**{f"{date_field}__lt": cursor.date}) | Q(id__lt=cursor.id))
+
+
+def ordering(*, ascending, date_field="date"):
+    return (date_field, "id") if ascending else (f"-{date_field}", "-id")
+
+
+@dataclass
+class KeysetPage:
+    """One page of rows and where its links lead (cursors as strings, None where there is nothing)."""
+
+    object_list: list = field(default_factory=list)
+    next_cursor: str | None = None  # ?cursor=  the rows after this page
+    previous_cursor: str | None = None  # ?before= the rows before this page
+    is_first: bool = True
+
+    @property
+    def has_next(self):
+        return self.next_cursor is not None
+
+    @property
+    def has_previous(self):
+        return self.previous_cursor is not None
+
+    @property
+    def has_other_pages(self):
+        return self.has_next or self.has_previous or not self.is_first
+
+    def __iter__(self):
+        return iter(self.object_list)
+
+    def __len__(self):
+        return len(self.object_list)
+
+
+def page_bounds(*, after=None, before=None):
+    """Parse the two parameters (raises BadCursor). `after` wins when both are given."""
+    if after:
+        return Cursor.parse(after), None
+    if before:
+        return None, Cursor.parse(before)
+    return None, None
+
+
+def keyset_page(fetch, *, ascending=False, after=None, before=None, size=PAGE_SIZE, date_field="date"):
+    """Read one page. `fetch(condition, order, limit)` returns at most `limit` rows (a list) matching the
+    Q `condition` in the `order` given; the page asks it for size + 1 rows, the extra one only telling whether
+    there is more. `after`/`before` are Cursors (at most one)."""
+    if before is not None:
+        rows = fetch(
+            beyond(before, ascending=not ascending, date_field=date_field),
+            ordering(ascending=not ascending, date_field=date_field),
+            size + 1,
+        )
+        if rows:
+            more_before = len(rows) > size
+            rows = rows[:size][::-1]  # the nearest `size` rows before the cursor, back in the list's order
+            return KeysetPage(
+                object_list=rows,
+                next_cursor=str(Cursor.of(rows[-1], date_field)),
+                previous_cursor=str(Cursor.of(rows[0], date_field)) if more_before else None,
+                is_first=not more_before,
+            )
+        # nothing before that row (it was the first, or rows came in since): the first page
+    condition = beyond(after, ascending=ascending, date_field=date_field) if after is not None else Q()
+    rows = fetch(condition, ordering(ascending=ascending, date_field=date_field), size + 1)
+    more_after = len(rows) > size
+    rows = rows[:size]
+    return KeysetPage(
+        object_list=rows,
+        next_cursor=str(Cursor.of(rows[-1], date_field)) if more_after else None,
+        previous_cursor=str(Cursor.of(rows[0], date_field)) if after is not None and rows else None,
+        is_first=after is None,
+    )
+
+
+@dataclass(frozen=True)
+class CappedCount:
+    """How many rows, up to a cap: `exact` is False when there are more than `cap`."""
+
+    value: int
+    exact: bool
+    cap: int = COUNT_CAP
+
+    @property
+    def shown(self):
+        """The figure as the page shows it: "987", or "1,000" when there are more (the page adds the "+")."""
+        return f"{self.value:,}"
+
+
+def capped_count(queryset, cap=COUNT_CAP):
+    """COUNT over `SELECT id … LIMIT cap + 1`: reads at most cap + 1 index entries, never the whole table."""
+    found = queryset.order_by().values("id")[: cap + 1].count()
+    return CappedCount(value=min(found, cap), exact=found <= cap, cap=cap)

@@ -1,0 +1,245 @@
+"""The activity list at scale: pages by cursor (`?cursor=YYYY-MM-DD_<id>`), links back and forth that keep the
+filters, a bad cursor, the capped count, the branch drop-down past its cap, and the scope read through the
+list's literal id lists equal to the scope of `visible_to`."""
+
+import datetime
+import re
+from html import unescape
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from activities import models as activity_models
+from activities import selectors, services
+from activities.models import Activity
+from pairings.models import Pairing
+from portal.pagination import COUNT_CAP, PAGE_SIZE, BadCursor, Cursor
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+S = Activity.Status
+URL = "/activities/"
+
+
+def many(kit, count, *, per_day=3, status=S.SUBMITTED, start=datetime.date(2024, 1, 1), branch=None, title="活动"):
+    """`count` activities of the secretary's pairing, `per_day` on each date (so pages end inside a day), made
+    with one bulk insert."""
+    now = timezone.now()
+    Activity.objects.bulk_create(
+        Activity(
+            pairing=kit["pairing"], branch=branch or kit["branch"], activity_type=kit["type"],
+            title=f"{title}{i}", date=start + datetime.timedelta(days=i // per_day), status=status,
+            submitted_at=None if status in (S.DRAFT, S.RETURNED) else now,
+            confirmed_at=now if status == S.CONFIRMED else None,
+        )
+        for i in range(count)
+    )
+
+
+def ids(response):
+    return [a.pk for a in response.context["page"].object_list]
+
+
+def link(response, rel):
+    """Where the pager's link (rel="next" / "prev") leads (its href is a query string on the list), or None."""
+    match = re.search(rf'rel="{rel}" href="([^"]*)"', response.content.decode())
+    return URL + unescape(match[1]) if match else None
+
+
+def newest_first(**filters):
+    return list(Activity.objects.filter(**filters).order_by("-date", "-id").values_list("id", flat=True))
+
+
+def test_pages_follow_each_other_without_gap_or_repeat(client, kit):
+    many(kit, 2 * PAGE_SIZE + 20)
+    client.force_login(kit["users"]["secretary"])
+    everything = newest_first()
+
+    first = client.get(URL)
+    assert ids(first) == everything[:PAGE_SIZE] and link(first, "prev") is None
+    second = client.get(link(first, "next"))
+    assert ids(second) == everything[PAGE_SIZE : 2 * PAGE_SIZE]
+    third = client.get(link(second, "next"))
+    assert ids(third) == everything[2 * PAGE_SIZE :] and link(third, "next") is None
+
+    # and back: the rows just before, in the same order, until the first page
+    back = client.get(link(third, "prev"))
+    assert ids(back) == ids(second)
+    back = client.get(link(back, "prev"))
+    assert ids(back) == ids(first) and link(back, "prev") is None
+
+
+def test_the_cursor_is_the_row_after_which_the_page_starts(client, kit):
+    """The benchmark builds deep pages by hand: ?cursor=<date>_<id> is "after that row" in the list's order."""
+    many(kit, 30, per_day=5)
+    client.force_login(kit["users"]["secretary"])
+    everything = newest_first()
+    row = Activity.objects.get(pk=everything[12])
+    response = client.get(URL, {"cursor": f"{row.date.isoformat()}_{row.pk}"})
+    assert ids(response) == everything[13:]
+
+    oldest = list(reversed(everything))
+    row = Activity.objects.get(pk=oldest[7])
+    response = client.get(URL, {"cursor": f"{row.date:%Y-%m-%d}_{row.pk}", "sort": "oldest"})
+    assert ids(response) == oldest[8:]
+
+
+def test_links_keep_the_filters_and_the_order(client, kit):
+    many(kit, PAGE_SIZE + 5, status=S.CONFIRMED, title="确认")
+    many(kit, 10, status=S.SUBMITTED, title="待确认")
+    client.force_login(kit["users"]["secretary"])
+    first = client.get(URL, {"status": "confirmed", "sort": "oldest"})
+    confirmed = list(reversed(newest_first(status=S.CONFIRMED)))
+    assert ids(first) == confirmed[:PAGE_SIZE]
+    following = link(first, "next")
+    assert "status=confirmed" in following and "sort=oldest" in following
+    second = client.get(following)
+    assert ids(second) == confirmed[PAGE_SIZE:]
+    assert "status=confirmed" in link(second, "prev")
+    # the CSV button sends the filter form, which has no cursor: the export is the whole filtered list
+    assert f'formaction="{reverse("activities:export")}"' in second.content.decode()
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    ["x", "2024-13-01_5", "2024-02-30_1", "2024-01-01", "2024-01-01_", "2024-01-01_abc", "2024-1-01_5",
+     "2024-01-01_5;drop", "2024-01-01_99999999999999999999", " 2024-01-01_5"],
+)
+def test_a_bad_cursor_shows_the_first_page_with_a_message(client, kit, cursor):
+    many(kit, PAGE_SIZE + 1)
+    client.force_login(kit["users"]["secretary"])
+    for name in ("cursor", "before"):
+        response = client.get(URL, {name: cursor})
+        assert response.status_code == 200
+        assert ids(response) == newest_first()[:PAGE_SIZE]
+        assert _("That page link is not valid (it may have been cut short); here is the first page.") in (
+            response.content.decode()
+        )
+
+
+def test_a_cursor_past_the_end_says_there_is_no_more(client, kit):
+    many(kit, 3)
+    client.force_login(kit["users"]["secretary"])
+    response = client.get(URL, {"cursor": "2000-01-01_1"})
+    assert response.status_code == 200 and ids(response) == []
+    assert _("No more activities.") in response.content.decode()
+    assert 'href="?"' in response.content.decode()  # back to the first page
+
+
+def test_cursor_text_round_trips():
+    cursor = Cursor.parse("2024-03-01_1234")
+    assert cursor == Cursor(datetime.date(2024, 3, 1), 1234) and str(cursor) == "2024-03-01_1234"
+    with pytest.raises(BadCursor):
+        Cursor.parse("2024-03-01T00:00_1234")
+
+
+def test_the_count_stops_at_the_cap(client, kit):
+    many(kit, COUNT_CAP, per_day=20)
+    client.force_login(kit["users"]["secretary"])
+    response = client.get(URL)
+    assert response.context["total"].exact and response.context["total"].value == COUNT_CAP
+    many(kit, 1, start=datetime.date(2025, 1, 1))
+    response = client.get(URL)
+    total = response.context["total"]
+    assert not total.exact and total.value == COUNT_CAP
+    text = response.content.decode()
+    assert _("%(shown)s+ activities") % {"shown": "1,000"} in text
+    assert len(ids(response)) == PAGE_SIZE
+
+
+def test_the_list_shows_the_first_photo_and_how_many(client, kit):
+    activity = f.ActivityFactory(pairing=kit["pairing"], branch=kit["branch"], activity_type=kit["type"])
+    photos = [f.ActivityPhotoFactory(activity=activity) for _ in range(3)]
+    alone = f.ActivityFactory(pairing=kit["pairing"], branch=kit["branch"], activity_type=kit["type"])
+    client.force_login(kit["users"]["secretary"])
+    text = client.get(URL).content.decode()
+    assert reverse("activities:photo_thumb", args=[photos[0].pk]) in text
+    assert reverse("activities:photo_thumb", args=[photos[1].pk]) not in text
+    assert "▣ 3" in text
+    assert alone.title in text
+    # the row's type and village (from the drop-downs' query, not joins)
+    assert f"<span>{kit['type'].name}</span>" in text
+    assert f"→ {kit['village'].short_name or kit['village'].name}</span>" in text
+
+
+def test_branch_dropdown_past_its_cap_lists_the_chosen_pairings_branches(client, kit, monkeypatch):
+    monkeypatch.setattr(selectors, "BRANCH_OPTIONS_CAP", 1)
+    far_branch = f.OrganizationFactory(name="远方支部", kind="branch")
+    f.PairingBranchFactory(pairing=kit["other_pairing"], branch=far_branch)
+    many(kit, 2, branch=kit["other_branch"], title="第四支部活动")
+    client.force_login(kit["users"]["admin"])
+
+    def offered(params):
+        response = client.get(URL, params)
+        form = response.context["filter"].form
+        return [value for value, _ in form.fields["branch"].widget.choices if value != ""], response
+
+    shown, response = offered({})
+    assert shown == [] and _("Choose a pairing to list its branches.") in response.content.decode()
+    shown, _response = offered({"pairing": kit["pairing"].pk})
+    assert set(shown) == {kit["branch"].pk, kit["other_branch"].pk}
+    # a branch not on show is still a valid filter (a link from elsewhere), and shown as the one chosen
+    shown, response = offered({"branch": kit["other_branch"].pk})
+    assert shown == [kit["other_branch"].pk]
+    assert {a.title for a in response.context["page"]} == {"第四支部活动0", "第四支部活动1"}
+    assert response.context["filter"].form.errors == {}
+    # and one outside the admin's programs is still refused
+    shown, response = offered({"branch": far_branch.pk})
+    assert response.context["filter"].errors and ids(response) == []
+
+
+def test_a_branch_outside_the_scope_is_refused(client, kit):
+    stranger = f.OrganizationFactory(name="外校支部", kind="branch")
+    client.force_login(kit["users"]["secretary"])
+    response = client.get(URL, {"branch": stranger.pk})
+    assert response.status_code == 200 and response.context["filter"].errors and ids(response) == []
+
+
+def all_kinds_of_activities(kit):
+    """An activity in every status by each branch of the pairing, in the other pairing, and a deleted one."""
+    made = []
+    for pairing, branch in [(kit["pairing"], kit["branch"]), (kit["pairing"], kit["other_branch"]),
+                            (kit["other_pairing"], None)]:
+        for status in S.values:
+            extra = {} if branch is None else {"branch": branch}
+            made.append(f.ActivityFactory(
+                pairing=pairing, status=status, activity_type=kit["type"],
+                submitted_at=None if status in (S.DRAFT, S.RETURNED) else timezone.now(),
+                confirmed_at=timezone.now() if status == S.CONFIRMED else None, **extra,
+            ))
+    made[0].deleted_at = timezone.now()
+    made[0].save()
+    return made
+
+
+@pytest.mark.parametrize("literal_cap", [200, 0])
+@pytest.mark.parametrize("role", ["outsider", "village", "other_secretary", "secretary", "committee", "admin", "superuser"])
+def test_the_lists_scope_is_exactly_visible_to(kit, role, literal_cap, monkeypatch):
+    """The list reads the scope as literal id lists (the pairings read once with its drop-downs), or past
+    LITERAL_IDS_CAP pairings as subqueries: the same activities as `visible_to`, drafts included or not, and the
+    same "may record" as the form's rule."""
+    monkeypatch.setattr(activity_models, "LITERAL_IDS_CAP", literal_cap)
+    all_kinds_of_activities(kit)
+    user = kit["users"][role]
+    choices = selectors.list_choices(user)
+    expected = set(Activity.objects.visible_to(user).values_list("id", flat=True))
+    assert set(selectors.activity_list(user, choices).values_list("id", flat=True)) == expected
+    for pairing in (kit["pairing"], kit["other_pairing"]):
+        narrowed = selectors.activity_list(user, choices, pairing=str(pairing.pk))
+        assert set(narrowed.filter(pairing=pairing).values_list("id", flat=True)) == set(
+            Activity.objects.visible_to(user).filter(pairing=pairing).values_list("id", flat=True)
+        )
+    assert choices.recordable == services.can_record(user)
+    assert set(choices.pairing_ids) == set(Pairing.objects.visible_to(user).values_list("id", flat=True))
+
+
+def test_drop_downs_escape_names_and_mark_the_chosen_one(client, kit):
+    kit["village"].short_name = '<b>"龙石"</b>'
+    kit["village"].save()
+    client.force_login(kit["users"]["secretary"])
+    text = client.get(URL, {"pairing": kit["pairing"].pk}).content.decode()
+    assert "<b>" not in text and "&lt;b&gt;&quot;龙石&quot;&lt;/b&gt;" in text
+    assert f'<option value="{kit["pairing"].pk}" selected>' in text
+    assert f'<option value="{kit["type"].pk}">{kit["type"].name}</option>' in text

@@ -1,0 +1,190 @@
+"""The annual export: the ledger of a whole program-year is one query whatever its size; the workbook keeps
+its summary, section sheets, charts and one ledger sheet per pairing (in the summary's order), and the CSV
+the same rows; text a user typed stays text in both files; progress is saved as it goes."""
+
+import csv
+import datetime
+import io
+import zipfile
+from decimal import Decimal
+
+import openpyxl
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from pairings.models import Metric
+from portal.models import Organization
+from reports import exports
+from reports.models import AnnualExport
+from tests import factories as f
+from tests.reports.conftest import activity
+
+pytestmark = pytest.mark.django_db
+
+LEDGER_TABLE = '"activities_activity"."title"'  # only the ledger reads the activities' titles
+
+
+def ledger_queries(captured):
+    return [q["sql"] for q in captured.captured_queries if LEDGER_TABLE in q["sql"]]
+
+
+@pytest.fixture
+def second_pairing(records):
+    """A second pairing of the program whose school sorts first ("A" before "学"), with two activities on one day."""
+    school = f.OrganizationFactory(name="A城学院", kind=Organization.Kind.SCHOOL)
+    branch = f.OrganizationFactory(name="阿城第一党支部", short_name="阿一支部", kind=Organization.Kind.BRANCH, parent=school)
+    pairing = f.PairingFactory(program=records["program"], supporter=school, supported=f.OrganizationFactory(name="东坑村"))
+    f.PairingBranchFactory(pairing=pairing, branch=branch)
+    first = activity(pairing, branch, "2024-06-01", title="义诊")
+    second = activity(pairing, branch, "2024-06-01", title="=HYPERLINK(\"http://x\")", place="@村委", status="submitted")
+    f.ActivityMetricValueFactory(activity=second, metric=records["metrics"]["visits"], value=Decimal("12.50"))
+    return {"pairing": pairing, "branch": branch, "first": first, "second": second}
+
+
+def write(records, folder, **kwargs):
+    folder.mkdir(exist_ok=True)
+    with CaptureQueriesContext(connection) as captured:
+        paths, rows = exports.write_export(records["program"], 2024, folder, **kwargs)
+    return paths, rows, captured
+
+
+def test_the_ledger_is_one_query_whatever_its_size(records, second_pairing, tmp_path):
+    paths, rows, captured = write(records, tmp_path / "small", formats=("xlsx", "csv"))
+    assert rows == 6
+    assert len(ledger_queries(captured)) == 1
+    small = len(captured.captured_queries)
+    for i in range(30):
+        a = activity(second_pairing["pairing"], second_pairing["branch"], f"2024-07-{i % 28 + 1:02d}")
+        a.co_branches.add(records["branch"])
+        f.ActivityMetricValueFactory(activity=a, metric=records["metrics"]["repairs"], value=Decimal(i))
+        f.ServiceRecordFactory(activity=a, volunteer=f.VolunteerFactory(organization=second_pairing["branch"]),
+                               hours=Decimal("1.5"), status="verified", verified_at=a.confirmed_at)
+    paths, rows, captured = write(records, tmp_path / "large", formats=("xlsx", "csv"))
+    assert rows == 36
+    assert len(ledger_queries(captured)) == 1
+    assert len(captured.captured_queries) == small  # the summary is added up by the database too
+
+
+def test_workbook_and_csv(records, second_pairing, tmp_path):
+    paths, rows, _ = write(records, tmp_path / "x")
+    book = openpyxl.load_workbook(paths["xlsx"])
+    ledgers = [name for name in book.sheetnames if name.startswith("台账")]
+    # the summary, section sheets and the chart sheet come first, then one ledger sheet per pairing
+    assert book.sheetnames[0] == "概况" and "图表" in book.sheetnames
+    assert book.sheetnames.index("图表") < book.sheetnames.index(ledgers[0])
+    assert len(book["图表"]._charts) == 3
+    assert ledgers == ["台账·" + str(second_pairing["pairing"])[:28], "台账·" + str(records["pairing"])[:28]]
+
+    first = list(book[ledgers[0]].iter_rows(values_only=True))
+    assert first[0][0] == f"{second_pairing['pairing']} 2024年活动台账"
+    header = first[1]
+    assert header[:4] == ("日期", "活动", "主办支部", "联合支部") and header[-3:] == ("维修家电(件)", "服务群众(人次)", "人均纯收入(元)")
+    # same day: by id; text a user typed stays text (openpyxl reads formulas as "=..." strings of type 'f')
+    assert [row[1] for row in first[2:]] == ["义诊", "=HYPERLINK(\"http://x\")"]
+    assert book[ledgers[0]]["B4"].data_type == "s"
+    assert first[3][2] == "阿一支部" and first[3][5] == "已提交" and first[3][6] == "@村委"
+    assert first[3][-2] == 12.5 and first[3][-1] is None and first[3][11] == 0
+
+    second = list(book[ledgers[1]].iter_rows(values_only=True))
+    a1 = next(row for row in second if row[1] == records["activities"]["a1"].title)
+    assert a1[0] == "2024-03-05" and a1[3] == "第四党支部" and a1[11] == 5.5  # the co-host (not the host again); verified hours
+    assert a1[-3:] == (9, 40, 16861)
+    a2 = next(row for row in second if row[1] == records["activities"]["a2"].title)
+    assert a2[11] == 0 and a2[-3:] == (2.5, None, None)  # recorded hours are not verified
+
+    with open(paths["csv"], encoding="utf-8-sig", newline="") as handle:
+        table = list(csv.reader(handle))
+    assert table[0][0] == "结对" and table[0][1:] == list(header)
+    assert len(table) == 1 + rows == 7
+    assert [row[0] for row in table[1:]] == [str(second_pairing["pairing"])] * 2 + [str(records["pairing"])] * 4
+    formula = table[2]
+    assert formula[2] == "'=HYPERLINK(\"http://x\")" and formula[7] == "'@村委"
+    assert formula[12] == "0" and formula[-3:] == ["", "12.5", ""]
+    by_title = {row[2]: row for row in table[1:]}
+    assert by_title[records["activities"]["a1"].title][12:] == ["5.5", "9", "40", "16861"]
+    assert by_title[records["activities"]["a2"].title][12:] == ["0", "2.5", "", ""]
+    # the CSV rows are the workbook's rows (text that could run as a formula carries a leading ' in the CSV)
+    def plain(cell):
+        return cell[1:] if cell[:1] == "'" and cell[1:2] in "=+-@" else cell
+
+    assert [[plain(cell) for cell in row[1:]] for row in table[1:3]] == [
+        ["" if cell is None else (f"{cell:g}" if isinstance(cell, (int, float)) else cell) for cell in row]
+        for row in first[2:]
+    ]
+
+
+def test_text_that_looks_like_markup_stays_text(records, tmp_path):
+    """XlsxWriter's constant_memory mode writes "<r>…</r>" into the sheet unescaped: a title typed like that
+    would be markup, even a formula, in the file. It is written as plain text."""
+    evil = '<r><t>x</t></r></is></c><c r="B1"><f>1+1</f></c><c r="C1" t="inlineStr"><is><r><t>y</t></r>'
+    activity(records["pairing"], records["branch"], "2024-08-01", title=evil[:120], place=evil[:120])
+    paths, rows, _ = write(records, tmp_path / "x", formats=("xlsx",))
+    with zipfile.ZipFile(paths["xlsx"]) as archive:
+        sheets = [archive.read(name).decode() for name in archive.namelist() if name.startswith("xl/worksheets/")]
+    assert not any("<f>" in sheet for sheet in sheets)
+    book = openpyxl.load_workbook(paths["xlsx"])
+    ledger = book[next(name for name in book.sheetnames if name.startswith("台账"))]
+    row = next(row for row in ledger.iter_rows(values_only=True) if row[1] == evil[:120])
+    assert row[6] == evil[:120]
+
+
+def test_progress_is_saved_as_the_ledger_is_written(records, second_pairing, tmp_path, monkeypatch):
+    monkeypatch.setattr(exports, "PROGRESS_EVERY", 2)
+    seen = []
+    progress = exports.Progress
+
+    class Watching(progress):
+        def __call__(self, done):
+            super().__call__(done)
+            seen.append(done)
+
+    monkeypatch.setattr(exports, "Progress", Watching)
+    export = AnnualExport.objects.create(program=records["program"], year=2024)
+    exports.export_run(export_id=export.pk)
+    export.refresh_from_db()
+    assert seen == [2, 4, 6]
+    assert (export.status, export.rows_total, export.rows_done) == ("done", 6, 6)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_progress_is_visible_at_once(records):
+    """Progress goes through its own connection on PostgreSQL (the export's is busy streaming): each update
+    is committed at once, so the export page sees it while the export runs."""
+    export = AnnualExport.objects.create(program=records["program"], year=2024, status="running", rows_total=10)
+    progress = exports.Progress(export.pk)
+    try:
+        progress(7)
+        assert AnnualExport.objects.get(pk=export.pk).rows_done == 7
+    finally:
+        progress.close()
+
+
+def test_write_ledgers_streams_pairing_by_pairing(records):
+    """Rows of one pairing arrive together (the query orders them): a sheet is opened when its pairing's
+    first row passes and finished before the next pairing's sheet is opened."""
+    import xlsxwriter
+
+    from reports.renderers.xlsx import OPTIONS, Formats, SheetNames
+
+    stream = io.BytesIO()
+    book = xlsxwriter.Workbook(stream, {**OPTIONS, "in_memory": True})
+    opened = []
+    rows = [
+        (1, datetime.date(2024, 1, d), f"活动{d}", "支部", None, "类型", "confirmed", "", 0, 0, 0, 0, "0", None)
+        for d in (1, 2)
+    ] + [(2, datetime.date(2024, 1, 3), "活动3", "支部", "联合", "类型", "submitted", "地点", 1, 2, 3, 4, "1.5", "99:1")]
+    metrics = [{"id": 99, "name": "植树", "unit": Metric.Unit.PLANTS}]
+    names = SheetNames()
+
+    def naming(name):
+        opened.append(name)
+        return names(name)
+
+    done = exports.write_ledgers(
+        iter(rows), {1: "甲–乙", 2: "丙–丁"}, metrics, 2024, workbook=book, formats=Formats(book), names=naming
+    )
+    book.close()
+    assert done == 3 and opened == ["台账·甲–乙", "台账·丙–丁"]
+    read = openpyxl.load_workbook(io.BytesIO(stream.getvalue()))
+    assert [row[-1] for row in read["台账·丙–丁"].iter_rows(min_row=3, values_only=True)] == [1]
