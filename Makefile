@@ -34,7 +34,8 @@ test-postgres: install
 
 ## Prod-like smoke run (CI runs it after the PostgreSQL tests): a fresh database pairing_smoke, the demo data,
 ## then gunicorn with production settings, a Celery worker and beat on 127.0.0.1's PostgreSQL and Redis, and a
-## user's day over HTTP (record, confirm, monthly report, .docx, /readyz). Logs in artifacts/smoke/.
+## user's day over HTTPS through nginx with deploy/nginx.conf (record with a photo sent by X-Accel-Redirect,
+## confirm, monthly report, .docx, /readyz). Needs nginx and openssl. Logs in artifacts/smoke/.
 smoke: install
 	$(PY) scripts/smoke.py
 

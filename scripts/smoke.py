@@ -5,12 +5,16 @@ a fresh PostgreSQL database (pairing_smoke), migrations, the demo data (loaded w
 load_demo refuses production), collectstatic, then gunicorn with PORTAL_MODE=production (DEBUG off, a fresh
 SECRET_KEY, ALLOWED_HOSTS=127.0.0.1, TRUSTED_PROXY_COUNT=1 so this client can say X-Forwarded-Proto: https, as
 the TLS proxy would), a Celery worker and Celery beat, against the machine's PostgreSQL and Redis (databases 6
-and 7 of Redis, flushed). Then, over HTTP only, with its own cookie jar:
+and 7 of Redis, flushed), and nginx in front with deploy/nginx.conf itself (its ports, certificate and media
+folder replaced by this run's: a self-signed certificate, MEDIA_ACCEL_REDIRECT=/protected-media/). Then, over
+HTTPS through nginx only, with its own cookie jar:
 
   secretary3 records an activity with a JPEG photo and submits it; longshi (the village) confirms it; admin
   signs in with a real TOTP code (an authenticator set up before the start) and asks for that month's monthly
   reports; the worker builds them; admin downloads the pairing's .docx, a Word file naming the activity;
-  /readyz says ok with the worker live; a static file comes from whitenoise with far-future caching.
+  /readyz says ok with the worker live; a static file comes from whitenoise with far-future caching. The photo
+  comes from nginx (gunicorn's own answer is empty, with X-Accel-Redirect), and the internal URL it names is 404
+  to a client.
 
 Every process it started is stopped by its pid (TERM, then KILL), also on failure or Ctrl-C, and the database is
 dropped. A failing step stops the run with a non-zero exit, the step's name, and the last lines of each process's
@@ -32,6 +36,7 @@ import secrets
 import shutil
 import signal
 import socket
+import ssl
 import struct
 import subprocess
 import sys
@@ -201,6 +206,75 @@ def environment(**values):
 
 
 # --------------------------------------------------------------------------------------------------------
+# nginx: deploy/nginx.conf itself, with this machine's ports and folders put in
+# --------------------------------------------------------------------------------------------------------
+
+
+def nginx_version():
+    result = subprocess.run(["nginx", "-v"], capture_output=True, text=True)
+    match = re.search(r"nginx/(\d+)\.(\d+)\.(\d+)", result.stderr + result.stdout)
+    if not match:
+        raise SmokeFailure(f"cannot read nginx's version: {result.stderr!r}")
+    return tuple(map(int, match.groups()))
+
+
+def nginx_config(folder, *, web_port, http_port, https_port, media):
+    """deploy/nginx.conf with the upstream, the listening ports, the certificates and the media folder of this
+    run: each replaced text must occur exactly once, so a change to the deployed file that this run no longer
+    matches fails here instead of testing something else. Returns the main configuration file that includes it."""
+    site = (BASE_DIR / "deploy" / "nginx.conf").read_text(encoding="utf-8")
+    replacements = [
+        ("server web:8000;", f"server 127.0.0.1:{web_port};"),
+        ("listen 80 default_server;", f"listen 127.0.0.1:{http_port} default_server;"),
+        ("listen 443 ssl default_server;", f"listen 127.0.0.1:{https_port} ssl default_server;"),
+        ("/etc/nginx/certs/", f"{folder}/certs/"),
+        ("alias /srv/media/;", f"alias {media}/;"),
+    ]
+    if nginx_version() < (1, 25, 1):  # before 1.25.1 HTTP/2 is a flag of `listen`, not a directive
+        replacements += [
+            ("    http2 on;\n", ""),
+            (f"listen 127.0.0.1:{https_port} ssl default_server;", f"listen 127.0.0.1:{https_port} ssl http2 default_server;"),
+        ]
+    for old, new in replacements:
+        count = site.count(old)
+        if count != (2 if old == "/etc/nginx/certs/" else 1):
+            raise SmokeFailure(f"deploy/nginx.conf: expected {old!r} there ({count} found); update scripts/smoke.py")
+        site = site.replace(old, new)
+    (folder / "certs").mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-keyout", str(folder / "certs" / "privkey.pem"), "-out", str(folder / "certs" / "fullchain.pem")],
+        check=True, capture_output=True,
+    )
+    (folder / "portal.conf").write_text(site, encoding="utf-8")
+    temp = folder / "temp"
+    temp.mkdir(exist_ok=True)
+    main = folder / "nginx-main.conf"
+    main.write_text(
+        ("user root;\n" if os.geteuid() == 0 else "")  # the workers read the run's media folder
+        + f"""daemon off;
+worker_processes 1;
+pid {folder}/nginx.pid;
+error_log {folder}/nginx-error.log warn;
+events {{ worker_connections 256; }}
+http {{
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    access_log {folder}/nginx-access.log;
+    client_body_temp_path {temp}/body;
+    proxy_temp_path {temp}/proxy;
+    fastcgi_temp_path {temp}/fastcgi;
+    uwsgi_temp_path {temp}/uwsgi;
+    scgi_temp_path {temp}/scgi;
+    include {folder}/portal.conf;
+}}
+""",
+        encoding="utf-8",
+    )
+    return main
+
+
+# --------------------------------------------------------------------------------------------------------
 # HTTP: a small browser (cookies, CSRF, forms) speaking to gunicorn as the TLS proxy would
 # --------------------------------------------------------------------------------------------------------
 
@@ -218,21 +292,28 @@ class Response:
 
 
 class Browser:
-    def __init__(self, port, user=""):
-        self.port, self.user = port, user
+    def __init__(self, port, user="", tls=False):
+        """`tls`: `port` is nginx's HTTPS port (deploy/nginx.conf in front, as deployed); otherwise gunicorn's own,
+        with the X-Forwarded-* headers nginx would add."""
+        self.port, self.user, self.tls = port, user, tls
         self.origin = f"https://127.0.0.1:{port}"
         self.cookies = {}
 
+    def connect(self):
+        if not self.tls:
+            return http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        context = ssl.create_default_context()
+        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE  # the run's own self-signed certificate
+        return http.client.HTTPSConnection("127.0.0.1", self.port, timeout=30, context=context)
+
     def request(self, method, path, body=None, content_type=None, follow=True, headers=None):
         for _ in range(10):
-            connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-            sent = {
-                "Host": f"127.0.0.1:{self.port}",
+            connection = self.connect()
+            proxied = {} if self.tls else {
                 "X-Forwarded-Proto": "https",  # what the TLS proxy says (TRUSTED_PROXY_COUNT=1)
                 "X-Forwarded-For": "127.0.0.1",
-                "User-Agent": "portal-smoke",
-                **(headers or {}),
             }
+            sent = {"Host": f"127.0.0.1:{self.port}", **proxied, "User-Agent": "portal-smoke", **(headers or {})}
             if self.cookies:
                 sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
             if method == "POST":
@@ -442,6 +523,9 @@ def main():
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGHUP, stop)
 
+    missing = [tool for tool in ("nginx", "openssl") if not shutil.which(tool)]
+    if missing:
+        sys.exit(f"smoke run: {' and '.join(missing)} not found (apt-get install nginx openssl; .ci/run does)")
     run = Run()
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
     ARTIFACTS.mkdir(parents=True)
@@ -452,11 +536,12 @@ def main():
         CELERY_BROKER_URL=f"{REDIS}/{BROKER_DB}", REDIS_URL=f"{REDIS}/{CACHE_DB}", LOG_LEVEL="INFO",
     )
     development = environment(**common)
-    port = free_port()
+    port, http_port, https_port = free_port(), free_port(), free_port()
     production = environment(
         **common,
         PORTAL_MODE="production", DEBUG="0", SECRET_KEY=secrets.token_urlsafe(50), ALLOWED_HOSTS="127.0.0.1",
-        TRUSTED_PROXY_COUNT="1", PORTAL_BASE_URL=f"https://127.0.0.1:{port}",
+        TRUSTED_PROXY_COUNT="1", PORTAL_BASE_URL=f"https://127.0.0.1:{https_port}",
+        MEDIA_ACCEL_REDIRECT="/protected-media/",
     )
     totp_secret = base64.b32encode(secrets.token_bytes(20)).decode()
     failed = None
@@ -488,12 +573,23 @@ def main():
             ready = wait_until("/readyz to say ok (the worker's heartbeat)", lambda: ready_body(probe), 60, run)
             print(f"         /readyz: {json.dumps(ready)}")
             wait_until("beat to start", lambda: "beat: Starting" in (ARTIFACTS / "beat.log").read_text(), 30, run)
+        with run.step(f"start nginx with deploy/nginx.conf (TLS on 127.0.0.1:{https_port}, X-Accel-Redirect for media)"):
+            main_conf = nginx_config(ARTIFACTS / "nginx", web_port=port, http_port=http_port, https_port=https_port, media=media)
+            test = subprocess.run(["nginx", "-t", "-c", str(main_conf), "-p", str(ARTIFACTS / "nginx")], capture_output=True, text=True)
+            if test.returncode != 0:
+                raise SmokeFailure(f"nginx -t refuses the configuration:\n{test.stderr}")
+            run.start("nginx", ["nginx", "-c", str(main_conf), "-p", str(ARTIFACTS / "nginx")], production)
+            plain = Browser(http_port, "nginx-probe")
+            wait_until("nginx to answer /nginx-healthz", lambda: plain.request("GET", "/nginx-healthz", follow=False).status == 200, 30, run)
+            to_https = plain.request("GET", "/activities/", follow=False)
+            if to_https.status != 301 or not (to_https.header("Location") or "").startswith("https://"):
+                raise SmokeFailure(f"plain HTTP should move to HTTPS: {to_https.status} {to_https.header('Location')}")
 
         day = datetime.now(SHANGHAI).date() - timedelta(days=1)  # yesterday in Asia/Shanghai: never "in the future"
         period = f"{day:%Y-%m}"
         title = f"冒烟测试活动 {secrets.token_hex(3)}"
 
-        secretary = Browser(port, "secretary3")
+        secretary = Browser(https_port, "secretary3", tls=True)
         with run.step("secretary3 signs in"):
             log_in(secretary, "secretary3")
         with run.step(f"secretary3 records '{title}' on {day} with a JPEG photo and submits it"):
@@ -527,19 +623,31 @@ def main():
                 raise SmokeFailure(f"expected one photo on the activity page, found {photo_ids}")
             print(f"         activity {activity_id} in {pairing_name} ({program_name}), photo {photo_ids[0]}")
 
-        village = Browser(port, "longshi")
+        village = Browser(https_port, "longshi", tls=True)
         with run.step("longshi (the village) signs in, sees the photo, confirms the activity"):
             log_in(village, "longshi")
             image = village.get(f"/activities/photos/{photo_ids[0]}/")
             if image.header("Content-Type") != "image/jpeg" or not image.body.startswith(b"\xff\xd8"):
                 raise SmokeFailure(f"the photo came back as {image.header('Content-Type')}, {len(image.body)} bytes")
+            # gunicorn itself only says yes and where: the bytes above came from nginx
+            behind = Browser(port, "longshi")
+            behind.cookies = dict(village.cookies)
+            said = behind.get(f"/activities/photos/{photo_ids[0]}/")
+            internal = said.header("X-Accel-Redirect") or ""
+            if not internal.startswith("/protected-media/") or said.body:
+                raise SmokeFailure(f"the portal should hand the photo to nginx: X-Accel-Redirect {internal!r}, {len(said.body)} bytes")
+            if village.get(internal, expect=None).status != 404:
+                raise SmokeFailure(f"nginx serves {internal} to a client that asks for it by URL")
+            if Browser(https_port, "anonymous", tls=True).request("GET", f"/activities/photos/{photo_ids[0]}/", follow=False).status not in (302, 403, 404):
+                raise SmokeFailure("an anonymous client got the photo")
+            print(f"         {len(image.body)} bytes sent by nginx for {internal}; that URL itself: 404")
             detail = village.get(f"/activities/{activity_id}/")
             village.submit(detail, f"/activities/{activity_id}/confirm/")
             after = village.get(f"/activities/{activity_id}/")
             if status_of(after.text) != "confirmed":
                 raise SmokeFailure(f"the activity page shows status {status_of(after.text)}, not confirmed")
 
-        admin = Browser(port, "admin")
+        admin = Browser(https_port, "admin", tls=True)
         with run.step("admin signs in with password and a TOTP code"):
             log_in(admin, "admin", totp_secret)
         with run.step(f"admin asks for the monthly reports of {period} ({program_name})"):
@@ -575,10 +683,11 @@ def main():
                 raise SmokeFailure(f"report {report_id}'s .docx ({len(docx.body)} bytes) does not name '{title}'")
             print(f"         report {report_id}: {len(docx.body)} bytes, a Word document listing the activity")
 
-        with run.step("/readyz says ok with the worker live; a static file from whitenoise"):
+        with run.step("/readyz says ok with the worker live; a static file from whitenoise through nginx"):
             body = ready_body(probe)
             if not body or body["checks"] != {"database": "ok", "redis": "ok", "worker": "ok"}:
                 raise SmokeFailure(f"/readyz: {body}")
+            probe = Browser(https_port, "probe", tls=True)
             login_page = probe.get("/accounts/login/").text
             css = re.search(r'href="(/static/[^"]+\.css)"', login_page)
             if not css or not re.search(r"\.[0-9a-f]{12}\.css$", css.group(1)):
