@@ -9,7 +9,8 @@ each container, so none of them starts Django or a Celery app.
   serves every page, Docker would restart it for nothing, and the nginx service (which waits for a healthy web)
   would not start. /readyz as a whole is for monitoring and the load balancer's view of the whole deployment.
 - worker: this container's worker has a fresh heartbeat in Redis (portal/celery.py writes it every 10 s).
-- beat: the container runs beat and the broker answers (beat answers no ping and keeps no heartbeat).
+- beat: the container runs beat and it has ticked within the last 3 minutes (portal.celery.TickingScheduler
+  notes each tick in Redis; beat wakes at least once a minute).
 """
 
 import json
@@ -59,10 +60,14 @@ def worker():
         fail(f"no heartbeat of a worker on {socket.gethostname()} in the last {HEARTBEAT_TTL} s")
 
 
-def beat():
-    if b"beat" not in Path("/proc/1/cmdline").read_bytes():
+def beat(cmdline="/proc/1/cmdline"):
+    from portal.celery import BEAT_TTL, beat_tick_age
+
+    if b"beat" not in Path(cmdline).read_bytes():
         fail("the container's main process is not celery beat")
-    broker().ping()
+    age = beat_tick_age(broker())
+    if age is None or age > BEAT_TTL:
+        fail(f"beat has not ticked in the last {BEAT_TTL} s" + ("" if age is None else f" (last tick {age} s ago)"))
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import threading
 
 import redis
 from celery import Celery
+from celery.beat import PersistentScheduler
 from celery.signals import worker_ready, worker_shutdown
 from redis.backoff import NoBackoff
 from redis.retry import Retry
@@ -30,7 +31,11 @@ HEARTBEAT_KEY = "portal:celery:workers"
 HEARTBEAT_INTERVAL = 10  # seconds between two heartbeats of a worker
 HEARTBEAT_TTL = 30  # a worker whose last heartbeat is older than this is taken for dead
 
-# Both scripts read the time from the Redis server, never from the caller's clock.
+BEAT_KEY = "portal:celery:beat"
+BEAT_TICK_MAX = 60  # beat wakes at least this often (CELERY_BEAT_MAX_LOOP_INTERVAL), even with nothing due
+BEAT_TTL = 3 * BEAT_TICK_MAX  # a beat whose last tick is older than this has stopped ticking
+
+# The scripts read the time from the Redis server, never from the caller's clock.
 _BEAT_SCRIPT = """
 local now = tonumber(redis.call('TIME')[1])
 redis.call('ZADD', KEYS[1], now, ARGV[1])
@@ -41,6 +46,18 @@ return now
 _ALIVE_SCRIPT = """
 local now = tonumber(redis.call('TIME')[1])
 return redis.call('ZCOUNT', KEYS[1], now - tonumber(ARGV[1]), '+inf')
+"""
+
+
+_TICK_SCRIPT = """
+local now = tonumber(redis.call('TIME')[1])
+redis.call('SET', KEYS[1], now, 'EX', tonumber(ARGV[1]) * 2)
+return now
+"""
+_TICK_AGE_SCRIPT = """
+local last = redis.call('GET', KEYS[1])
+if not last then return -1 end
+return tonumber(redis.call('TIME')[1]) - tonumber(last)
 """
 
 
@@ -110,3 +127,28 @@ def stop_heartbeat(**kwargs):
     if _heartbeat is not None:
         _heartbeat.stop()
         _heartbeat = None
+
+
+def beat_tick_age(client):
+    """Seconds since Celery beat last ticked (Redis's clock), or None when no beat has ticked lately."""
+    age = int(client.eval(_TICK_AGE_SCRIPT, 1, BEAT_KEY))
+    return None if age < 0 else age
+
+
+class TickingScheduler(PersistentScheduler):
+    """Celery beat's own scheduler, noting each tick in Redis: a beat whose process lives but whose loop has
+    stopped (a hung broker connection, a stuck tick) is seen by its health check, not only a dead one."""
+
+    _tick_client = None
+
+    def tick(self, *args, **kwargs):
+        interval = super().tick(*args, **kwargs)
+        url = self.app.conf.broker_url
+        if url and url.startswith(("redis://", "rediss://")):
+            try:
+                if self._tick_client is None:
+                    self._tick_client = redis_client(url, timeout=5)
+                self._tick_client.eval(_TICK_SCRIPT, 1, BEAT_KEY, BEAT_TTL)
+            except redis.RedisError as exc:
+                logger.warning("Beat tick not recorded: %s", exc)
+        return interval

@@ -204,6 +204,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
+# Beat records each tick in Redis (portal.celery.TickingScheduler) and wakes at least once a minute, so its
+# health check (deploy/healthcheck.py beat) sees a loop that stopped.
+CELERY_BEAT_SCHEDULER = "portal.celery:TickingScheduler"
+CELERY_BEAT_MAX_LOOP_INTERVAL = 60
 # Longer than the longest task, so a slow report is not redelivered while it is still running. A task whose
 # worker died is delivered again once this many seconds have passed since it was taken.
 CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 3 * 3600, minimum=1)

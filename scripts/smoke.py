@@ -47,6 +47,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))  # the portal's own constants (portal.celery), never its settings
 ARTIFACTS = BASE_DIR / "artifacts" / "smoke"
 PG = os.environ.get("SMOKE_POSTGRES", "postgres://postgres@127.0.0.1:5432")
 DB_NAME = "pairing_smoke"
@@ -193,6 +194,18 @@ def redis_flush():
     for db in (BROKER_DB, CACHE_DB):
         client = redis.Redis.from_url(f"{REDIS}/{db}", socket_connect_timeout=3, socket_timeout=3)
         client.flushdb()
+        client.close()
+
+
+def beat_ticked():
+    import redis
+
+    from portal.celery import BEAT_KEY
+
+    client = redis.Redis.from_url(f"{REDIS}/{BROKER_DB}", socket_connect_timeout=3, socket_timeout=3)
+    try:
+        return bool(client.exists(BEAT_KEY))
+    finally:
         client.close()
 
 
@@ -573,6 +586,7 @@ def main():
             ready = wait_until("/readyz to say ok (the worker's heartbeat)", lambda: ready_body(probe), 60, run)
             print(f"         /readyz: {json.dumps(ready)}")
             wait_until("beat to start", lambda: "beat: Starting" in (ARTIFACTS / "beat.log").read_text(), 30, run)
+            wait_until("beat's first tick noted in Redis (its health check reads it)", beat_ticked, 30, run)
         with run.step(f"start nginx with deploy/nginx.conf (TLS on 127.0.0.1:{https_port}, X-Accel-Redirect for media)"):
             main_conf = nginx_config(ARTIFACTS / "nginx", web_port=port, http_port=http_port, https_port=https_port, media=media)
             test = subprocess.run(["nginx", "-t", "-c", str(main_conf), "-p", str(ARTIFACTS / "nginx")], capture_output=True, text=True)

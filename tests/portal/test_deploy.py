@@ -11,9 +11,11 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -208,3 +210,48 @@ def test_worker_health_follows_its_heartbeat():
     finally:
         client.delete(HEARTBEAT_KEY)
         client.close()
+
+
+def test_beat_health_follows_its_ticks(tmp_path):
+    """A real `celery beat` notes its ticks in Redis; the check passes while they are fresh, fails when the last
+    is older than BEAT_TTL (a loop that stopped) or there is none, and fails in a container whose main process
+    is not beat."""
+    from portal.celery import BEAT_KEY, BEAT_TTL
+
+    db = 10 + os.getpid() % 6
+    url = f"redis://127.0.0.1:6379/{db}"
+    client = redis.Redis.from_url(url, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"needs Redis on 127.0.0.1:6379 ({exc}) (CI runs this)")
+    client.delete(BEAT_KEY)
+    as_beat, as_web = tmp_path / "beat-cmdline", tmp_path / "web-cmdline"
+    as_beat.write_bytes(b"python\0-m\0celery\0-A\0portal\0beat\0")
+    as_web.write_bytes(b"gunicorn\0portal.wsgi\0")
+    environment = {k: v for k, v in os.environ.items() if k not in ("CELERY_BROKER_URL", "DATABASE_URL")}
+    environment.update(CELERY_BROKER_URL=url, PYTHONUNBUFFERED="1")
+    beat = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "portal", "beat", "--loglevel", "INFO",
+         "--schedule", str(tmp_path / "schedule")],
+        cwd=BASE_DIR, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not client.exists(BEAT_KEY) and time.monotonic() < deadline and beat.poll() is None:
+            time.sleep(0.2)
+        result = healthcheck("beat", str(as_beat), CELERY_BROKER_URL=url)
+        assert result.returncode == 0, result.stderr
+        assert healthcheck("beat", str(as_web), CELERY_BROKER_URL=url).returncode == 1
+    finally:
+        os.killpg(beat.pid, signal.SIGTERM)
+        beat.wait(20)
+    # a beat whose loop stopped: its last tick ages past BEAT_TTL (set back by Redis's own clock)
+    now = int(client.time()[0])
+    client.set(BEAT_KEY, now - BEAT_TTL - 5)
+    result = healthcheck("beat", str(as_beat), CELERY_BROKER_URL=url)
+    assert result.returncode == 1 and "has not ticked" in result.stderr and "ago" in result.stderr
+    client.delete(BEAT_KEY)
+    result = healthcheck("beat", str(as_beat), CELERY_BROKER_URL=url)
+    assert result.returncode == 1 and "has not ticked" in result.stderr
+    client.close()
