@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils import timezone
@@ -298,7 +298,27 @@ class ReportData:
     details: list[PairingDetail] = field(default_factory=list)
 
     def to_dict(self):
-        return asdict(self)
+        return plain(self)
+
+
+_FIELDS = {}
+
+
+def plain(value):
+    """``dataclasses.asdict`` without its deep copies (a program's report has tens of thousands of values):
+    dataclasses become dicts, lists and dicts are rebuilt, every other value (str, int, float, None) is
+    immutable and kept as it is."""
+    kind = type(value)
+    names = _FIELDS.get(kind)
+    if names is None and is_dataclass(kind):
+        names = _FIELDS[kind] = tuple(f.name for f in fields(kind))
+    if names is not None:
+        return {name: plain(getattr(value, name)) for name in names}
+    if kind is list or kind is tuple:
+        return kind(plain(item) for item in value)
+    if kind is dict:
+        return {key: plain(item) for key, item in value.items()}
+    return value
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -323,7 +343,7 @@ def ytd_months(period):
 
 @dataclass
 class Fetched:
-    """The aggregated rows of one report's queries; ``only(pairing_id)`` narrows them to one pairing."""
+    """The aggregated rows of one report's queries; ``split()`` narrows them to each pairing."""
 
     branches: list
     type_counts: list
@@ -339,27 +359,47 @@ class Fetched:
     metric_sums: list
     snapshots: list
     targets: list
+    volunteers: tuple = ({}, 0)  # distinct volunteers with verified hours: (per pairing, overall)
+
+    def split(self):
+        """{pairing id: Fetched narrowed to that pairing}, in one pass over the rows (a program of many
+        pairings would otherwise scan every row list once per pairing)."""
+        keys = {
+            "branches": "pairing_id",
+            "type_counts": "pairing_id",
+            "host_counts": "pairing_id",
+            "co_counts": "activity__pairing_id",
+            "participants": "pairing_id",
+            "month_counts": "pairing_id",
+            "hours": "activity__pairing_id",
+            "needs": "pairing_id",
+            "plan": "plan__pairing_id",
+            "metric_sums": "activity__pairing_id",
+            "snapshots": "activity__pairing_id",
+            "targets": "item__plan__pairing_id",
+        }
+        parts = defaultdict(lambda: defaultdict(list))
+        for name, key in keys.items():
+            for row in getattr(self, name):
+                parts[row[key]][name].append(row)
+        if self.items is not None:
+            for row in self.items:
+                parts[row["pairing_id"]]["items"].append(row)
+        empty = {name: [] for name in keys}
+        return defaultdict(
+            lambda: Fetched(**empty, items=[] if self.items is not None else None, co_items=self.co_items),
+            {
+                pid: Fetched(
+                    **{name: rows.get(name, []) for name in keys},
+                    items=rows.get("items", []) if self.items is not None else None,
+                    co_items=self.co_items,
+                )
+                for pid, rows in parts.items()
+            },
+        )
 
     def only(self, pid):
-        def keep(rows, key):
-            return [row for row in rows if row[key] == pid]
-
-        return Fetched(
-            branches=keep(self.branches, "pairing_id"),
-            type_counts=keep(self.type_counts, "pairing_id"),
-            host_counts=keep(self.host_counts, "pairing_id"),
-            co_counts=keep(self.co_counts, "activity__pairing_id"),
-            participants=keep(self.participants, "pairing_id"),
-            month_counts=keep(self.month_counts, "pairing_id"),
-            items=keep(self.items, "pairing_id") if self.items is not None else None,
-            co_items=self.co_items,
-            hours=keep(self.hours, "activity__pairing_id"),
-            needs=keep(self.needs, "pairing_id"),
-            plan=keep(self.plan, "plan__pairing_id"),
-            metric_sums=keep(self.metric_sums, "activity__pairing_id"),
-            snapshots=keep(self.snapshots, "activity__pairing_id"),
-            targets=keep(self.targets, "item__plan__pairing_id"),
-        )
+        return self.split()[pid]
 
 
 def activity_section(f, period, pairing_names, with_items):
@@ -628,33 +668,176 @@ def highlight_section(rows, photos, pairing_names):
 # --------------------------------------------------------------------------------------------------------
 
 
-def fetch(kind, period, ids, itemized):
-    """Every query of a report (a fixed number, whatever the number of rows)."""
+def fetch(kind, period, ids, itemized, *, raw=False):
+    """Every query of a report (a fixed number, whatever the number of rows).
+
+    The year-to-date figures of the complete months before the period (the monthly counts, the metric sums
+    and latest values) are read from the rollup (PairingMonth, PairingMonthMetric: one row per pairing,
+    month and metric, counted by the same rules), only the period itself from the activities (an annual
+    report's period is twelve whole months: its monthly counts and metric figures come from the rollup too,
+    the annual export's summary reads no metric value); a report that lists its activities adds up its
+    counts per type, host branch and pairing from that list; service hours and volunteers are one query
+    (selectors.service_summary). ``raw=True``
+    computes every figure from the source rows with a GROUP BY of its own (the reference: tests pin that
+    both give the same report)."""
     start, end = period.start, period.end
     next_month = Month(end.year, end.month).next()
     co_items = defaultdict(list)
-    if itemized:
-        for co in selectors.co_branch_rows(ids, start, end):
+    items = None
+    if itemized and not raw:
+        co_rows = selectors.co_branch_rows(ids, start, end)
+        for co in co_rows:
             co_items[co["activity_id"]].append(co)
+        items = selectors.activity_rows(ids, start, end)
+        type_counts, host_counts, co_counts, participants = counts_from_items(items, co_rows)
+    else:
+        if itemized:
+            for co in selectors.co_branch_rows(ids, start, end):
+                co_items[co["activity_id"]].append(co)
+            items = selectors.activity_rows(ids, start, end)
+        type_counts = selectors.activity_type_counts(ids, start, end)
+        host_counts = selectors.host_branch_counts(ids, start, end)
+        co_counts = selectors.co_branch_counts(ids, start, end)
+        participants = selectors.participant_sums(ids, start, end)
+    if not raw:
+        hours, *volunteers = selectors.service_summary(ids, start, end)
+        month_counts, metric_sums, snapshots = _year_to_date(period, ids, type_counts)
+    else:
+        hours = selectors.service_rows(ids, start, end)
+        volunteers = selectors.volunteer_counts(ids, start, end)
+        month_counts = selectors.activity_month_rows(ids, period.year_start, end)
+        metric_sums = selectors.metric_sums(ids, period.year_start, start, end)
+        snapshots = selectors.snapshot_value_rows(ids, period.year_start, end)
     return Fetched(
         branches=selectors.participating_branches(ids),
-        type_counts=selectors.activity_type_counts(ids, start, end),
-        host_counts=selectors.host_branch_counts(ids, start, end),
-        co_counts=selectors.co_branch_counts(ids, start, end),
-        participants=selectors.participant_sums(ids, start, end),
-        month_counts=selectors.activity_month_rows(ids, period.year_start, end),
-        items=selectors.activity_rows(ids, start, end) if itemized else None,
+        type_counts=type_counts,
+        host_counts=host_counts,
+        co_counts=co_counts,
+        participants=participants,
+        month_counts=month_counts,
+        items=items,
         co_items=co_items,
-        hours=selectors.service_rows(ids, start, end),
+        hours=hours,
         needs=selectors.need_rows(ids, period.start_at, period.end_at, period.end_at - datetime.timedelta(days=STALE_NEED_DAYS)),
         plan=selectors.plan_item_rows(ids, start.year, next_month.end),
-        metric_sums=selectors.metric_sums(ids, period.year_start, start, end),
-        snapshots=selectors.snapshot_value_rows(ids, period.year_start, end),
+        metric_sums=metric_sums,
+        snapshots=snapshots,
         targets=selectors.target_rows(ids, start.year),
+        volunteers=tuple(volunteers),
     )
 
 
-def build_report(kind, period, program, pairing=None, *, now=None, itemized=True):
+def counts_from_items(items, co_rows):
+    """(type_counts, host_counts, co_counts, participants) in the shape of the selectors' GROUP BY rows
+    (activity_type_counts, host_branch_counts, co_branch_counts, participant_sums), added up from a listed
+    report's activity rows and co-host rows, which it reads anyway: four queries fewer per report."""
+    types, hosts, cos, people = {}, {}, {}, {}
+    by_id = {}
+    for row in items:
+        by_id[row["id"]] = row
+        pairing_id, status = row["pairing_id"], row["status"]
+        key = (pairing_id, row["activity_type_id"], status)
+        if key not in types:
+            types[key] = {
+                "pairing_id": pairing_id, "activity_type_id": row["activity_type_id"],
+                "activity_type__name": row["activity_type__name"], "activity_type__order": row["activity_type__order"],
+                "status": status, "n": 0,
+            }
+        types[key]["n"] += 1
+        key = (pairing_id, row["branch_id"], status)
+        if key not in hosts:
+            hosts[key] = {
+                "pairing_id": pairing_id, "branch_id": row["branch_id"], "branch__name": row["branch__name"],
+                "branch__short_name": row["branch__short_name"], "status": status, "n": 0,
+            }
+        hosts[key]["n"] += 1
+        sums = people.get(pairing_id)
+        if sums is None:
+            sums = people[pairing_id] = {"pairing_id": pairing_id, "party_members": 0, "teachers": 0, "students": 0,
+                                         "residents_served": 0}
+        sums["party_members"] += row["party_members"]
+        sums["teachers"] += row["teachers"]
+        sums["students"] += row["students"]
+        sums["residents_served"] += row["residents_served"]
+    for co in co_rows:
+        activity = by_id.get(co["activity_id"])
+        if activity is None:  # changed between the two reads: counted as the activity rows say
+            continue
+        key = (activity["pairing_id"], co["organization_id"], activity["status"])
+        if key not in cos:
+            cos[key] = {
+                "activity__pairing_id": activity["pairing_id"], "organization_id": co["organization_id"],
+                "organization__name": co["organization__name"], "organization__short_name": co["organization__short_name"],
+                "activity__status": activity["status"], "n": 0,
+            }
+        cos[key]["n"] += 1
+    return list(types.values()), list(hosts.values()), list(cos.values()), list(people.values())
+
+
+def _year_to_date(period, ids, type_counts):
+    """(month_counts, metric_sums, snapshots) in the shape of the raw selectors' rows (activity_month_rows,
+    metric_sums, snapshot_value_rows), from the rollup for the months before the period and from the
+    activities for the period. Sums and counts add up month by month; the latest value of the year to date
+    is the latest of the months' latest values and the period's (by date, then activity id).
+
+    Metrics are told apart by their aggregation afterwards (metric_section reads each metric's rows as its
+    aggregation says), so the rows below carry every metric, as the rollup does."""
+    start, end, year_start = period.start, period.end, period.year_start
+    confirmed, submitted = Activity.Status.CONFIRMED, Activity.Status.SUBMITTED
+
+    month_counts = []
+    for pairing_id, month, activities, confirmed_n in selectors.rollup_month_rows(ids, year_start, start):
+        month_counts.append({"pairing_id": pairing_id, "date__month": month.month, "status": confirmed, "n": confirmed_n})
+        month_counts.append({"pairing_id": pairing_id, "date__month": month.month, "status": submitted, "n": activities - confirmed_n})
+    if isinstance(period, Month):
+        # the period is one month: its counts per status are the type counts added up
+        month_counts += [{"pairing_id": r["pairing_id"], "date__month": start.month, "status": r["status"], "n": r["n"]} for r in type_counts]
+    elif isinstance(period, Year):
+        # twelve whole months: the rollup's
+        for pairing_id, month, activities, confirmed_n in selectors.rollup_month_rows(ids, start, Year(start.year + 1).start):
+            month_counts.append({"pairing_id": pairing_id, "date__month": month.month, "status": confirmed, "n": confirmed_n})
+            month_counts.append({"pairing_id": pairing_id, "date__month": month.month, "status": submitted, "n": activities - confirmed_n})
+    else:
+        month_counts += selectors.activity_month_rows(ids, start, end)
+
+    sums = {}  # (pairing, metric) -> [period, ytd]
+    latest = {}  # (pairing, metric) -> snapshot row (the latest value before the period, then in it)
+    if len(ids) <= 1:
+        # a single pairing's report shows the latest value of the year to date: the months' latest
+        for pairing_id, metric_id, total, value, day, activity_id in selectors.rollup_metric_latest(ids, year_start, start):
+            sums[(pairing_id, metric_id)] = [None, Decimal(total)]
+            latest[(pairing_id, metric_id)] = _snapshot_row(pairing_id, metric_id, value, day, activity_id)
+    else:
+        # across pairings the snapshot values are never added up and the pairing rows show the period's
+        # value only: the totals suffice
+        for pairing_id, metric_id, total in selectors.rollup_metric_totals(ids, year_start, start):
+            sums[(pairing_id, metric_id)] = [None, Decimal(total)]
+    snapshots = [row for row in latest.values()]
+    if isinstance(period, Year):
+        # a year is twelve whole months: its sums and latest values are the rollup's months added up (the
+        # latest of the months' latest values), without reading each value of the year
+        period_rows = selectors.rollup_metric_latest(ids, start, Year(start.year + 1).start)
+    else:
+        period_rows = selectors.period_metric_rows(ids, start, end)
+    for pairing_id, metric_id, total, value, day, activity_id in period_rows:
+        entry = sums.setdefault((pairing_id, metric_id), [None, Decimal(0)])
+        entry[0] = total
+        entry[1] += total
+        snapshots.append(_snapshot_row(pairing_id, metric_id, value, day, activity_id))
+    metric_sums = [
+        {"metric_id": metric_id, "activity__pairing_id": pairing_id, "period": period_sum, "ytd": ytd}
+        for (pairing_id, metric_id), (period_sum, ytd) in sums.items()
+    ]
+    snapshots.sort(key=lambda row: (row["activity__date"], row["activity_id"] or 0))
+    return month_counts, metric_sums, snapshots
+
+
+def _snapshot_row(pairing_id, metric_id, value, day, activity_id):
+    return {"metric_id": metric_id, "value": value, "activity_id": activity_id, "activity__date": day,
+            "activity__pairing_id": pairing_id}
+
+
+def build_report(kind, period, program, pairing=None, *, now=None, itemized=True, raw=False):
     """Build the data of one report. ``pairing`` None means the whole program. Returns ReportData.
 
     ``itemized=False`` leaves out the lists of activities (the annual export streams those itself), so
@@ -668,9 +851,9 @@ def build_report(kind, period, program, pairing=None, *, now=None, itemized=True
     ids = [p.id for p in pairings]
     names = {p.id: str(p) for p in pairings}
     infos = {p.id: pairing_info(p) for p in pairings}
-    f = fetch(kind, period, ids, itemized)
+    f = fetch(kind, period, ids, itemized, raw=raw)
     metrics = selectors.program_metrics(program)
-    volunteers_per_pairing, volunteers_overall = selectors.volunteer_counts(ids, period.start, period.end)
+    volunteers_per_pairing, volunteers_overall = f.volunteers
     highlights = []
     if kind == "quarterly":
         highlight_rows = selectors.highlight_rows(ids, period.start, period.end)
@@ -702,8 +885,9 @@ def build_report(kind, period, program, pairing=None, *, now=None, itemized=True
     )
 
     if pairing is None:
+        parts = f.split()
         for pid in ids:
-            part = f.only(pid)
+            part = parts[pid]
             activities = activity_section(part, period, names, with_items=kind == "annual")
             metric_rows = metric_section(metrics, part, period, True)
             volunteers = volunteer_section(part.hours, volunteers_per_pairing.get(pid, 0), part.branches)
@@ -744,6 +928,6 @@ def build_report(kind, period, program, pairing=None, *, now=None, itemized=True
     return data
 
 
-def build_report_data(kind, period, program, pairing=None, *, now=None, itemized=True):
+def build_report_data(kind, period, program, pairing=None, *, now=None, itemized=True, raw=False):
     """The JSON-able dict stored in Report.data."""
-    return build_report(kind, period, program, pairing, now=now, itemized=itemized).to_dict()
+    return build_report(kind, period, program, pairing, now=now, itemized=itemized, raw=raw).to_dict()

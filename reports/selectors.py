@@ -8,13 +8,19 @@ verified service hours of such activities count.
 from __future__ import annotations
 
 import datetime
+import decimal
+from decimal import Decimal
 
-from django.db.models import Count, Exists, F, OuterRef, Q, Sum
+from django.db import connections, router
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum, Window
+from django.db.models.functions import RowNumber
 
 from activities.models import Activity, ActivityMetricValue, ActivityPhoto, Need, ServiceRecord
 from pairings.models import Metric, Pairing, PairingBranch, PlanItem, PlanTarget
+from reports.models import PairingMonth, PairingMonthMetric
 
 COUNTED = (Activity.Status.SUBMITTED, Activity.Status.CONFIRMED)
+DECIMAL_CONTEXT = decimal.Context(prec=15)
 OPEN_ITEM = (PlanItem.Status.PLANNED, PlanItem.Status.IN_PROGRESS)
 
 
@@ -123,13 +129,15 @@ def activity_month_rows(pairing_ids, start, end):
 
 
 def activity_rows(pairing_ids, start, end):
-    """The activities themselves, for the lists of a report (not used for counting)."""
+    """The activities themselves, for the lists of a report; when a report lists them, its counts per type,
+    host branch and pairing are added up from these rows (builders.counts_from_items)."""
     return list(
         _in_range(pairing_ids, start, end)
         .order_by("date", "id")
         .values(
-            "id", "pairing_id", "branch_id", "branch__name", "branch__short_name", "activity_type__name",
-            "title", "date", "place", "status", "residents_served",
+            "id", "pairing_id", "branch_id", "branch__name", "branch__short_name", "activity_type_id",
+            "activity_type__name", "activity_type__order", "title", "date", "place", "status", "party_members",
+            "teachers", "students", "residents_served",
         )
     )
 
@@ -172,6 +180,70 @@ def snapshot_value_rows(pairing_ids, year_start, end):
         )
         .order_by("activity__date", "activity_id")
         .values("metric_id", "value", "activity_id", "activity__date", "activity__pairing_id")
+    )
+
+
+def period_metric_rows(pairing_ids, start, end):
+    """Per (pairing, metric), over the counted activities dated ``start``..``end``: the sum of the values and
+    the latest value (by activity date, then activity id), as (pairing id, metric id, sum, latest value, its
+    date, its activity id). One row per pairing and metric, whatever the number of values."""
+    partition = [F("activity__pairing_id"), F("metric_id")]
+    return list(
+        ActivityMetricValue.objects.filter(activity__in=_in_range(pairing_ids, start, end))
+        .annotate(
+            rank=Window(RowNumber(), partition_by=partition, order_by=[F("activity__date").desc(), F("activity_id").desc()]),
+            period_total=Window(Sum("value"), partition_by=partition),
+        )
+        .filter(rank=1)
+        .order_by()
+        .values_list("activity__pairing_id", "metric_id", "period_total", "value", "activity__date", "activity_id")
+    )
+
+
+def rollup_month_rows(pairing_ids, first_month, before):
+    """(pairing id, month, counted activities, of which confirmed) from the rollup, for the months from
+    ``first_month`` up to (not including) ``before``. The rollup counts as the reports do (submitted or
+    confirmed, not deleted; reports/rollups.py), so complete months before a period are read from it."""
+    if first_month >= before:
+        return []
+    return list(
+        PairingMonth.objects.filter(pairing_id__in=pairing_ids, month__gte=first_month, month__lt=before)
+        .order_by()
+        .values_list("pairing_id", "month", "activities", "confirmed")
+    )
+
+
+def rollup_metric_latest(pairing_ids, first_month, before):
+    """Per (pairing, metric), over the rollup's months from ``first_month`` up to (not including) ``before``:
+    (pairing id, metric id, the months' totals added up, the latest of the months' latest values, its date,
+    its activity id). One row per pairing and metric (the database picks the latest month's row)."""
+    if first_month >= before:
+        return []
+    partition = [F("pairing_id"), F("metric_id")]
+    latest_first = [F("latest_on").desc(), F("latest_activity_id").desc(nulls_last=True)]
+    return list(
+        PairingMonthMetric.objects.filter(pairing_id__in=pairing_ids, month__gte=first_month, month__lt=before)
+        .annotate(
+            rank=Window(RowNumber(), partition_by=partition, order_by=latest_first),
+            months_total=Window(Sum("total"), partition_by=partition),
+        )
+        .filter(rank=1)
+        .order_by()
+        .values_list("pairing_id", "metric_id", "months_total", "latest_value", "latest_on", "latest_activity_id")
+    )
+
+
+def rollup_metric_totals(pairing_ids, first_month, before):
+    """(pairing id, metric id, total) from the rollup, added up over the months from ``first_month`` up to
+    (not including) ``before``: the part of a year-to-date sum before the period (no latest values)."""
+    if first_month >= before:
+        return []
+    return list(
+        PairingMonthMetric.objects.filter(pairing_id__in=pairing_ids, month__gte=first_month, month__lt=before)
+        .order_by()
+        .values("pairing_id", "metric_id")
+        .annotate(total=Sum("total"))
+        .values_list("pairing_id", "metric_id", "total")
     )
 
 
@@ -241,8 +313,80 @@ def service_rows(pairing_ids, start, end):
     )
 
 
+def service_summary(pairing_ids, start, end):
+    """``(service_rows(...), *volunteer_counts(...))`` in one query: one pass over the service records of the
+    counted activities in the range instead of three. On PostgreSQL one GROUP BY GROUPING SETS (per pairing,
+    host branch and status; per pairing; overall); elsewhere the three groupings joined by UNION ALL. The
+    branch names are joined to the few grouped rows, not to every record."""
+    if not pairing_ids:
+        return [], {}, 0
+    record, activity = ServiceRecord._meta.db_table, Activity._meta.db_table
+    org = Activity._meta.get_field("branch").related_model._meta.db_table
+    marks = ", ".join(["%s"] * len(pairing_ids))
+    where = (
+        f"sr.deleted_at IS NULL AND a.deleted_at IS NULL AND a.status IN (%s, %s) AND a.pairing_id IN ({marks}) "
+        "AND a.date >= %s AND a.date <= %s"
+    )
+    where_params = [*COUNTED, *pairing_ids, start, end]
+    verified = ServiceRecord.Status.VERIFIED
+    source = f"{record} sr INNER JOIN {activity} a ON a.id = sr.activity_id"
+    connection = connections[router.db_for_read(ServiceRecord)]  # where the ORM would read them
+    if connection.vendor == "postgresql":
+        grouped = (
+            "SELECT a.pairing_id, a.branch_id, sr.status, SUM(sr.hours) AS hours, COUNT(*) AS records, "
+            "COUNT(DISTINCT sr.volunteer_id) FILTER (WHERE sr.status = %s) AS volunteers, "
+            "GROUPING(a.pairing_id, a.branch_id, sr.status) AS level "
+            f"FROM {source} WHERE {where} "
+            "GROUP BY GROUPING SETS ((a.pairing_id, a.branch_id, sr.status), (a.pairing_id), ())"
+        )
+        params = [verified, *where_params]
+    else:
+        grouped = (
+            "SELECT a.pairing_id, a.branch_id, sr.status, SUM(sr.hours) AS hours, COUNT(*) AS records, "
+            f"NULL AS volunteers, 0 AS level FROM {source} WHERE {where} GROUP BY a.pairing_id, a.branch_id, sr.status "
+            "UNION ALL SELECT a.pairing_id, NULL, NULL, NULL, NULL, COUNT(DISTINCT sr.volunteer_id), 3 "
+            f"FROM {source} WHERE {where} AND sr.status = %s GROUP BY a.pairing_id "
+            "UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, COUNT(DISTINCT sr.volunteer_id), 7 "
+            f"FROM {source} WHERE {where} AND sr.status = %s"
+        )
+        params = [*where_params, *where_params, verified, *where_params, verified]
+    sql = (
+        "SELECT g.pairing_id, g.branch_id, g.status, g.hours, g.records, g.volunteers, g.level, o.name, o.short_name "
+        f"FROM ({grouped}) g LEFT JOIN {org} o ON o.id = g.branch_id"
+    )
+    rows, per_pairing, overall = [], {}, 0
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for pairing_id, branch_id, status, hours, records, volunteers, level, name, short_name in cursor.fetchall():
+            if level == 0:
+                rows.append({
+                    "activity__pairing_id": pairing_id, "activity__branch_id": branch_id,
+                    "activity__branch__name": name, "activity__branch__short_name": short_name, "status": status,
+                    # SQLite adds decimals as floats: back to the field's Decimal, as the ORM's Sum gives it
+                    "hours": _decimal(hours), "records": records,
+                })
+            elif level == 3:
+                if volunteers:
+                    per_pairing[pairing_id] = volunteers
+            else:
+                overall = volunteers or 0
+    rows.sort(key=lambda row: (row["activity__pairing_id"], row["activity__branch__name"], row["status"]))
+    return rows, per_pairing, overall
+
+
+def _decimal(value):
+    """A sum read by a raw query as the ORM's Sum gives it (SQLite returns floats: Django's converter makes a
+    Decimal of 15 digits)."""
+    if value is None or isinstance(value, Decimal):
+        return value
+    if isinstance(value, float):
+        return DECIMAL_CONTEXT.create_decimal_from_float(value)
+    return Decimal(value)
+
+
 def volunteer_counts(pairing_ids, start, end):
-    """Distinct volunteers with verified hours, per pairing and overall (人, not 人次)."""
+    """Distinct volunteers with verified hours, per pairing and overall (人, not 人次). For one pairing the
+    overall count is that pairing's (one query); a volunteer serving two pairings counts once overall."""
     verified = ServiceRecord.objects.filter(
         status=ServiceRecord.Status.VERIFIED,
         activity__in=_in_range(pairing_ids, start, end),
@@ -251,6 +395,8 @@ def volunteer_counts(pairing_ids, start, end):
         row["activity__pairing_id"]: row["n"]
         for row in verified.values("activity__pairing_id").annotate(n=Count("volunteer_id", distinct=True)).order_by()
     }
+    if len(pairing_ids) <= 1:
+        return per_pairing, sum(per_pairing.values())
     overall = verified.aggregate(n=Count("volunteer_id", distinct=True))["n"] or 0
     return per_pairing, overall
 
