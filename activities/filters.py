@@ -1,13 +1,17 @@
 """The activity list's filters: one FilterSet for the page and its CSV export. Every drop-down lists only
 what the viewer may see; its choices come, with the viewer's pairings, from one query (selectors.list_choices)."""
 
+import threading
+from collections import OrderedDict
 from html import escape  # the plain one: Django's checks every argument for lazy text, a thousand times here
 
 import django_filters
 from django import forms
 from django.db.models import Q
 from django.forms.utils import flatatt
+from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from activities import selectors
@@ -70,6 +74,42 @@ class ActivityFilterForm(forms.Form):
         if start and end and end < start:
             self.add_error("date_to", _("The end of the range is before its start."))
         return data
+
+
+class _RenderedFields:
+    """The filter form's fields as HTML, by everything they are drawn from (see ActivityFilter.fields_html).
+
+    Kept in the process, not in the shared cache: the key is the drop-downs' full content (a thousand pairings
+    for a province admin), compared exactly, never a digest of it; so an entry is only ever found again by a
+    request that would render the very same HTML, whoever makes it, and a renamed pairing or branch is simply
+    another key. At most SIZE entries, the least recently used dropped first."""
+
+    SIZE = 64
+
+    def __init__(self):
+        self.entries = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key):
+        with self.lock:
+            html = self.entries.get(key)
+            if html is not None:
+                self.entries.move_to_end(key)
+            return html
+
+    def put(self, key, html):
+        with self.lock:
+            self.entries[key] = html
+            self.entries.move_to_end(key)
+            while len(self.entries) > self.SIZE:
+                self.entries.popitem(last=False)
+
+    def clear(self):
+        with self.lock:
+            self.entries.clear()
+
+
+rendered_fields = _RenderedFields()
 
 
 class ActivityFilter(django_filters.FilterSet):
@@ -137,6 +177,51 @@ class ActivityFilter(django_filters.FilterSet):
                 form.fields["branch"].widget.choices = [("", form.fields["branch"].empty_label), *shown]
                 form.fields["branch"].help_text = _("Choose a pairing to list its branches.")
         return self._form
+
+    def fields_html(self):
+        """The form's fields (templates/activities/_filter_fields.html), rendered once per distinct content.
+
+        Building the form and rendering its eight widgets, labels and the drop-downs' options cost the list
+        page a sixth of its time for a secretary and a fifth for a province admin, for HTML that changes only
+        when what it is drawn from changes: the language, the values asked for and the options offered. Those
+        (all read this request) are the key. A form with errors is rendered afresh, never kept."""
+        if self.is_bound and not self.is_valid():
+            return self._render_fields()
+        key = self._fields_key()
+        try:
+            hash(key)
+        except TypeError:  # a caller's data holding something unhashable: rendered, not kept
+            return self._render_fields()
+        html = rendered_fields.get(key)
+        if html is None:
+            html = self._render_fields()
+            rendered_fields.put(key, html)
+        return html
+
+    def _render_fields(self):
+        return render_to_string("activities/_filter_fields.html", {"form": self.form})
+
+    def _fields_key(self):
+        data = self.data if self.is_bound else {}
+        getlist = getattr(data, "getlist", None)
+
+        def values(name):
+            if getlist:  # a QueryDict (the page): every value given
+                return tuple(getlist(name))
+            value = data.get(name)  # a plain dict (a caller's own): one value or a list of them
+            return tuple(value) if isinstance(value, (list, tuple)) else (value,)
+
+        asked = tuple((name, values(name)) for name in self.filters if name in data)
+        shown = self._branch_options()
+        return (
+            get_language(),
+            self.is_bound,
+            asked,
+            tuple(self.choices.pairings),
+            tuple(self.choices.branches) if shown is None else ("shown", tuple(shown)),
+            tuple(self.choices.types),
+            tuple(value for value, _label in self.filters["status"].extra["choices"]),
+        )
 
     def _branch_options(self):
         """The branches the drop-down shows when they are too many to list (None: all of them): those of the

@@ -79,6 +79,7 @@ class ActivityListView(LoginRequiredMixin, View):
             total = capped_count(rows)
         else:
             ascending, page, total = False, KeysetPage(), CappedCount(0, exact=True)
+        has_errors = filterset.is_bound and not filterset.is_valid()  # validated above: no second run
         return render(
             request,
             self.template_name,
@@ -89,6 +90,7 @@ class ActivityListView(LoginRequiredMixin, View):
                 "ascending": ascending,
                 "bad_cursor": bad_cursor,
                 "filtered": any(v for k, v in request.GET.items() if k not in self.PAGING),
+                "has_errors": has_errors,
                 "can_record": choices.recordable,
             },
         )
