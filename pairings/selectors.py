@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from urllib.parse import urlencode
 
-from django.db.models import Count, DecimalField, Max, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import Count, DecimalField, Max, OuterRef, Q, Subquery, Sum, Value, Window
 from django.db.models.functions import Coalesce
 
 from pairings.models import Metric, Pairing, PlanItem, PlanQuerySet, PlanTarget
@@ -278,10 +278,21 @@ def pairing_page(user, pairing, *, year, today):
         ).order_by("-year")
     )
     plan = next((p for p in plans if p.year == year), None)
-    needs = pairing.needs.filter(status=OPEN_NEED).order_by("-raised_at")
-    open_needs = list(needs[:OPEN_NEEDS_SHOWN])
+    # the first ones and how many there are, in one query: COUNT(*) OVER () is taken before the LIMIT
+    open_needs = list(
+        pairing.needs.filter(status=OPEN_NEED).annotate(open_total=Window(Count("id"))).order_by("-raised_at")[
+            :OPEN_NEEDS_SHOWN
+        ]
+    )
     headline = pairing_headline(pairing, year)
     pairing.last_activity_on = headline.last_activity_on
+    administers = Pairing.objects.editable_by(user).filter(pk=pairing.pk).exists()  # its program's admin
+    # The pairing is one the user reads (the view found it through visible_to): the activities' rule is then
+    # given it as a literal id, as the activity list does when filtered by a pairing. The same rule, but a
+    # query the ORM composes in a third of the time the general form takes.
+    recent = pairing.activities.visible_to(
+        user, pairing_ids=[pairing.pk], administered_ids=[pairing.pk] if administers else []
+    )
     return PairingPage(
         pairing=pairing,
         year=year,
@@ -292,14 +303,13 @@ def pairing_page(user, pairing, *, year, today):
         plans=plans,
         plan=plan,
         recent_activities=list(
-            pairing.activities.visible_to(user)
-            .select_related("branch", "activity_type")
+            recent.select_related("branch", "activity_type")
             .order_by("-date", "-id")[:RECENT_ACTIVITIES]
         ),
         open_needs=open_needs,
-        open_needs_count=needs.count(),
+        open_needs_count=open_needs[0].open_total if open_needs else 0,
         warnings=pairing_warnings(pairing, today),
-        can_edit_agreement=Pairing.objects.editable_by(user).filter(pk=pairing.pk).exists(),
+        can_edit_agreement=administers,
         can_edit_plans=can_edit_plans(user, pairing),
     )
 
