@@ -89,7 +89,6 @@ def django_env(**extra):
 
     env = base(**extra)
     env.setdefault("DEBUG", "0")
-    env.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
     env.setdefault("LOG_LEVEL", "ERROR")
     env["PYTHONPATH"] = str(ROOT)
     env["PYTHONWARNINGS"] = "ignore"
