@@ -363,6 +363,7 @@ def cmd_reports(args):
                 services.report_generate(kind="monthly", period=period, program=pairing.program, pairing=pairing)
             elapsed = time.perf_counter() - started
             Report.objects.filter(kind="monthly", period=period, scope_key=f"pairing:{pairing.pk}").delete()
+            Report.history.filter(kind="monthly", period=period, scope_key=f"pairing:{pairing.pk}").delete()
             slowest = sorted(captured.captured_queries, key=lambda q: -float(q["time"]))[:5]
             out["per_report"].append({
                 "pairing_id": pairing.pk, "activities": pick["n"], "queries": len(captured.captured_queries),

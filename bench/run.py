@@ -616,6 +616,8 @@ def report_measurements(args, meta, table, budget):
                 "(SELECT id FROM reports_report WHERE kind = 'monthly' AND period = %s)", (period,)
             )
             conn.execute("DELETE FROM reports_report WHERE kind = 'monthly' AND period = %s", (period,))
+            # the reports' history rows too, or every run leaves a thousand behind
+            conn.execute("DELETE FROM reports_historicalreport WHERE kind = 'monthly' AND period = %s", (period,))
 
     def count():
         with psycopg.connect(conninfo(), autocommit=True) as conn:
