@@ -668,7 +668,7 @@ def highlight_section(rows, photos, pairing_names):
 # --------------------------------------------------------------------------------------------------------
 
 
-def fetch(kind, period, ids, itemized, *, raw=False):
+def fetch(kind, period, ids, itemized, *, raw=False, per_pairing=None):
     """Every query of a report (a fixed number, whatever the number of rows).
 
     The year-to-date figures of the complete months before the period (the monthly counts, the metric sums
@@ -679,7 +679,8 @@ def fetch(kind, period, ids, itemized, *, raw=False):
     counts per type, host branch and pairing from that list; service hours and volunteers are one query
     (selectors.service_summary). ``raw=True``
     computes every figure from the source rows with a GROUP BY of its own (the reference: tests pin that
-    both give the same report)."""
+    both give the same report). ``per_pairing=True``: the rows serve reports of single pairings (a batch of
+    them, build_pairing_reports), so the latest metric values are read per pairing whatever len(ids) is."""
     start, end = period.start, period.end
     next_month = Month(end.year, end.month).next()
     co_items = defaultdict(list)
@@ -701,7 +702,7 @@ def fetch(kind, period, ids, itemized, *, raw=False):
         participants = selectors.participant_sums(ids, start, end)
     if not raw:
         hours, *volunteers = selectors.service_summary(ids, start, end)
-        month_counts, metric_sums, snapshots = _year_to_date(period, ids, type_counts)
+        month_counts, metric_sums, snapshots = _year_to_date(period, ids, type_counts, per_pairing)
     else:
         hours = selectors.service_rows(ids, start, end)
         volunteers = selectors.volunteer_counts(ids, start, end)
@@ -774,7 +775,7 @@ def counts_from_items(items, co_rows):
     return list(types.values()), list(hosts.values()), list(cos.values()), list(people.values())
 
 
-def _year_to_date(period, ids, type_counts):
+def _year_to_date(period, ids, type_counts, latest_values=None):
     """(month_counts, metric_sums, snapshots) in the shape of the raw selectors' rows (activity_month_rows,
     metric_sums, snapshot_value_rows), from the rollup for the months before the period and from the
     activities for the period. Sums and counts add up month by month; the latest value of the year to date
@@ -802,8 +803,10 @@ def _year_to_date(period, ids, type_counts):
 
     sums = {}  # (pairing, metric) -> [period, ytd]
     latest = {}  # (pairing, metric) -> snapshot row (the latest value before the period, then in it)
-    if len(ids) <= 1:
-        # a single pairing's report shows the latest value of the year to date: the months' latest
+    if latest_values is None:
+        latest_values = len(ids) <= 1
+    if latest_values:
+        # a single pairing's report (or a batch of them: the rows are per pairing) shows the latest value of the year to date: the months' latest
         for pairing_id, metric_id, total, value, day, activity_id in selectors.rollup_metric_latest(ids, year_start, start):
             sums[(pairing_id, metric_id)] = [None, Decimal(total)]
             latest[(pairing_id, metric_id)] = _snapshot_row(pairing_id, metric_id, value, day, activity_id)
@@ -837,6 +840,65 @@ def _snapshot_row(pairing_id, metric_id, value, day, activity_id):
             "activity__pairing_id": pairing_id}
 
 
+def scope_data(kind, period, program, pairing_info, infos, names, f, metrics, volunteers, highlights, now, *, single):
+    """The ReportData of one scope (one pairing when ``pairing_info`` is given, else the program) from its
+    fetched rows ``f``; the program's per-pairing rows are added by build_report."""
+    return ReportData(
+        schema=SCHEMA_VERSION,
+        kind=kind,
+        period=period.key,
+        period_kind=period.kind,
+        scope="pairing" if pairing_info is not None else "program",
+        program={"id": program.id, "name": program.name, "code": program.code, "office": program.office.name},
+        pairing=pairing_info,
+        start=period.start.isoformat(),
+        end=period.end.isoformat(),
+        ytd_start=period.year_start.isoformat(),
+        built_at=now.isoformat(),
+        pairings=infos,
+        activities=activity_section(f, period, names, with_items=kind != "annual" or pairing_info is not None),
+        metrics=metric_section(metrics, f, period, single),
+        plan=plan_section(f.plan, period, names, with_items=kind != "monthly"),
+        needs=need_section(f.needs, period, names),
+        volunteers=volunteer_section(f.hours, volunteers, f.branches),
+        completeness=completeness_section(f, names),
+        highlights=highlights,
+    )
+
+
+def build_pairing_reports(kind, period, program, pairings, *, now=None):
+    """{pairing id: the data of that pairing's own report}, for several pairings of ``program`` at once: each
+    exactly what build_report_data(kind, period, program, pairing) gives (tests compare the two), from one set
+    of queries for all of them instead of one per pairing (a quarterly report's highlights, the top activities
+    of each pairing, are still read per pairing). The scheduled job builds its pairing reports in batches."""
+    period = period_for(kind, period)
+    now = now or timezone.now()
+    if any(pairing.program_id != program.id for pairing in pairings):
+        raise BuildError("the pairing is not part of the program")
+    pairings = selectors.pairings_by_ids([pairing.id for pairing in pairings])
+    if not pairings:
+        return {}
+    ids = [p.id for p in pairings]
+    f = fetch(kind, period, ids, True, per_pairing=True)
+    metrics = selectors.program_metrics(program)
+    volunteers_per_pairing, _overall = f.volunteers
+    parts = f.split()
+    out = {}
+    for pairing in pairings:
+        info, names = pairing_info(pairing), {pairing.id: str(pairing)}
+        highlights = []
+        if kind == "quarterly":
+            highlight_rows = selectors.highlight_rows([pairing.id], period.start, period.end)
+            photos = selectors.highlight_photo_rows([row["id"] for row in highlight_rows])
+            highlights = highlight_section(highlight_rows, photos, names)
+        data = scope_data(
+            kind, period, program, info, [info], names, parts[pairing.id], metrics,
+            volunteers_per_pairing.get(pairing.id, 0), highlights, now, single=True,
+        )
+        out[pairing.id] = data.to_dict()
+    return out
+
+
 def build_report(kind, period, program, pairing=None, *, now=None, itemized=True, raw=False):
     """Build the data of one report. ``pairing`` None means the whole program. Returns ReportData.
 
@@ -860,28 +922,9 @@ def build_report(kind, period, program, pairing=None, *, now=None, itemized=True
         photos = selectors.highlight_photo_rows([row["id"] for row in highlight_rows])
         highlights = highlight_section(highlight_rows, photos, names)
 
-    single = pairing is not None or len(ids) == 1
-    list_activities = kind != "annual" or pairing is not None
-    data = ReportData(
-        schema=SCHEMA_VERSION,
-        kind=kind,
-        period=period.key,
-        period_kind=period.kind,
-        scope="pairing" if pairing is not None else "program",
-        program={"id": program.id, "name": program.name, "code": program.code, "office": program.office.name},
-        pairing=infos.get(pairing.id) if pairing is not None else None,
-        start=period.start.isoformat(),
-        end=period.end.isoformat(),
-        ytd_start=period.year_start.isoformat(),
-        built_at=now.isoformat(),
-        pairings=[infos[i] for i in ids],
-        activities=activity_section(f, period, names, with_items=list_activities),
-        metrics=metric_section(metrics, f, period, single),
-        plan=plan_section(f.plan, period, names, with_items=kind != "monthly"),
-        needs=need_section(f.needs, period, names),
-        volunteers=volunteer_section(f.hours, volunteers_overall, f.branches),
-        completeness=completeness_section(f, names),
-        highlights=highlights,
+    data = scope_data(
+        kind, period, program, infos.get(pairing.id) if pairing is not None else None, [infos[i] for i in ids], names,
+        f, metrics, volunteers_overall, highlights, now, single=pairing is not None or len(ids) == 1,
     )
 
     if pairing is None:

@@ -45,6 +45,11 @@ def scope_pairings(program, pairing, period):
     return list(qs.filter(program=program).filter(term_overlaps(period.start, period.end) | Q(Exists(active))))
 
 
+def pairings_by_ids(ids):
+    """The pairings of these ids with their two organisations, by id (as a batch of pairing reports reads them)."""
+    return list(Pairing.objects.select_related("supporter", "supported").filter(pk__in=ids).order_by("id"))
+
+
 def pairings_to_generate(program, period):
     """The pairings that get their own scheduled report: active, with a term that overlaps the period."""
     return list(

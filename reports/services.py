@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from pairings.models import Liaison, Program
 from portal.models import Membership
 from reports import selectors
-from reports.builders import build_report_data, period_for
+from reports.builders import build_pairing_reports, build_report_data, period_for
 from reports.models import AnnualExport, Notification, Report
 
 log = logging.getLogger(__name__)
@@ -55,12 +55,38 @@ def report_generate(*, kind, period, program, pairing=None):
     The latest version is published → nothing changes (published reports are frozen)."""
     period = period_for(kind, period)
     program = Program.objects.select_related("office").get(pk=program.pk)
-    key = _key(kind, period, program, pairing)
-    latest = Report.objects.filter(**key).order_by("-version").first()
+    latest = Report.objects.filter(**_key(kind, period, program, pairing)).order_by("-version").first()
     if latest is not None and latest.status == Report.Status.PUBLISHED:
         return latest, False
     data = build_report_data(kind, period, program, pairing)  # build first (reads only), then insert
     _test_delay()
+    return _store(kind, period, program, pairing, latest, data)
+
+
+def reports_generate(*, kind, period, program, pairings):
+    """report_generate for several pairings of one program at once (the scheduled job's batches): their data
+    are built from one set of queries (builders.build_pairing_reports), then each is stored as report_generate
+    stores one. Returns [(report, created)] in the order of ``pairings``."""
+    period = period_for(kind, period)
+    program = Program.objects.select_related("office").get(pk=program.pk)
+    latest = {}
+    reports = Report.objects.filter(
+        kind=kind, period=period.key, program=program, scope_key__in=[scope_key_for(p) for p in pairings]
+    )
+    for report in reports.order_by("-version"):
+        latest.setdefault(report.pairing_id, report)
+    frozen = {pid for pid, report in latest.items() if report.status == Report.Status.PUBLISHED}
+    data = build_pairing_reports(kind, period, program, [p for p in pairings if p.pk not in frozen])
+    _test_delay()
+    return [
+        (latest[p.pk], False) if p.pk in frozen else _store(kind, period, program, p, latest.get(p.pk), data[p.pk])
+        for p in pairings
+    ]
+
+
+def _store(kind, period, program, pairing, latest, data):
+    """Insert version 1 of a scope's report (``latest`` None) or rebuild its latest draft with ``data``."""
+    key = _key(kind, period, program, pairing)
     if latest is None:
         try:
             with transaction.atomic():

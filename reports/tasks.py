@@ -2,8 +2,9 @@
 
 Beat (settings.CELERY_BEAT_SCHEDULE) runs ``generate_monthly_reports`` at 06:00 on the 1st for the previous
 month and ``generate_quarterly_reports`` at 06:00 on the 1st of January, April, July and October for the
-previous quarter. Each fans out one ``generate_report`` per scope (the program and each active pairing);
-``services.report_generate`` makes any number of runs, concurrent or redelivered, leave one report per scope.
+previous quarter. Each fans out one ``generate_report`` per program and one ``generate_pairing_reports`` per
+batch of its active pairings (``REPORT_BATCH``, read together); ``services.report_generate`` and
+``services.reports_generate`` make any number of runs, concurrent or redelivered, leave one report per scope.
 
 Retries: database and broker hiccups (OperationalError, InterfaceError) are retried with exponential
 backoff. Messages are acknowledged late and rejected when the worker dies (settings), so a task killed
@@ -24,6 +25,10 @@ from reports import exports, services
 from reports.periods import local_today, previous_month, previous_quarter
 
 log = logging.getLogger(__name__)
+
+# Pairing reports built together by one task: one set of queries for all of them (a batch of 25 takes about
+# as long as 3 reports built one by one), small enough that a redelivered batch repeats little work.
+REPORT_BATCH = 25
 
 RETRY_ON = (OperationalError, InterfaceError, BrokerError, ConnectionError, TimeoutError)
 RETRY = {
@@ -76,11 +81,36 @@ def generate_report(self, kind, period, program_id, pairing_id=None):
     return report.pk
 
 
+@shared_task(bind=True, acks_late=True, **RETRY)
+def generate_pairing_reports(self, kind, period, program_id, pairing_ids):
+    """Build (or rebuild, while drafts) the reports of several pairings of one program, read together."""
+    from pairings.models import Pairing, Program
+
+    program = Program.objects.get(pk=program_id)
+    pairings = list(Pairing.objects.filter(pk__in=pairing_ids, program=program).order_by("id"))
+    results = services.reports_generate(kind=kind, period=period, program=program, pairings=pairings)
+    log.info("%s reports %s of %d pairings of program %s: %d created", kind, period, len(results), program_id,
+             sum(created for _report, created in results))
+    return [report.pk for report, _created in results]
+
+
 def fan_out(kind, period, program_ids=None):
+    """One task for each program's own report, and one for each batch of up to REPORT_BATCH of its pairings
+    (read together: a batch costs the queries of one report)."""
     scopes = services.scopes_to_generate(kind, period, program_ids)
+    batches = {}
     for program_id, pairing_id in scopes:
-        generate_report.apply_async(args=(kind, period, program_id, pairing_id))
-    log.info("%s reports for %s: %d scopes queued", kind, period, len(scopes))
+        if pairing_id is None:
+            generate_report.apply_async(args=(kind, period, program_id, None))
+        else:
+            batches.setdefault(program_id, []).append(pairing_id)
+    tasks = 0
+    for program_id, pairing_ids in batches.items():
+        for i in range(0, len(pairing_ids), REPORT_BATCH):
+            generate_pairing_reports.apply_async(args=(kind, period, program_id, pairing_ids[i:i + REPORT_BATCH]))
+            tasks += 1
+    programs = len(scopes) - sum(map(len, batches.values()))
+    log.info("%s reports for %s: %d scopes queued in %d tasks", kind, period, len(scopes), programs + tasks)
     return len(scopes)
 
 

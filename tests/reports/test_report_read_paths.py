@@ -13,11 +13,12 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from activities.models import Activity, ServiceRecord
 from reports import rollups
-from reports.builders import build_report_data
+from reports.builders import build_pairing_reports, build_report_data
 from tests import factories as f
 from tests.reports.conftest import activity
 
@@ -71,6 +72,26 @@ def test_pairing_reports_equal_the_raw_computation(busy, kind, period):
         fast = build_report_data(kind, period, busy["program"], pairing, now=NOW)
         raw = build_report_data(kind, period, busy["program"], pairing, now=NOW, raw=True)
         assert fast == raw
+
+
+@pytest.mark.parametrize("kind, period", PERIODS)
+def test_a_batch_of_pairing_reports_equals_each_built_alone(busy, kind, period):
+    """The scheduled job builds its pairing reports in batches from one set of queries: each report of the
+    batch is the very report its pairing gets alone, though the rows of both pairings were read together."""
+    pairings = [busy["pairing"], busy["second"]]
+    batch = build_pairing_reports(kind, period, busy["program"], pairings, now=NOW)
+    assert sorted(batch) == sorted(p.pk for p in pairings)
+    for pairing in pairings:
+        assert batch[pairing.pk] == build_report_data(kind, period, busy["program"], pairing, now=NOW)
+
+
+def test_a_batch_reads_once_for_all_its_pairings(busy, django_assert_max_num_queries):
+    """A batch costs the queries of one report, not one set per pairing."""
+    pairings = [busy["pairing"], busy["second"]]
+    with CaptureQueriesContext(connection) as alone:
+        build_report_data("monthly", "2024-05", busy["program"], busy["pairing"], now=NOW)
+    with django_assert_max_num_queries(len(alone.captured_queries)):
+        build_pairing_reports("monthly", "2024-05", busy["program"], pairings, now=NOW)
 
 
 @pytest.mark.parametrize("kind, period", PERIODS)
