@@ -88,7 +88,7 @@ def activity_rows(rows, thumb=False, show_comment=False):
             html.append(f'\n      <div class="act-comment">{says} {escape(row.return_comment)}</div>\n    ')
         html.append(
             f'\n  </div>\n  <div class="act-side"><span class="status status-{escape(row.status)}">'
-            f"{labels.get(row.status) or labels.setdefault(row.status, escape(row.status_label))}</span>\n    "
+            f"{labels.get(row.status) or labels.setdefault(row.status, escape(row.status_label))}</span>\n\n    "
         )
         if thumb and row.photo_count > 1:
             html.append(f'<span class="act-count" title="{photos}">▣ {row.photo_count}</span>')
