@@ -330,10 +330,15 @@ class Activity(models.Model):
     @property
     def status_label(self):
         """get_status_display() without building the choices into a dict on every call (a list shows fifty)."""
+        return self.label_of_status(self.status)
+
+    @classmethod
+    def label_of_status(cls, status):
+        """The label of a status value (the value itself if it is none of the statuses)."""
         try:
-            return self.Status(self.status).label
+            return cls.Status(status).label
         except ValueError:
-            return self.status
+            return status
 
     # The QuerySet's rules (ActivityQuerySet.editable_by, confirmable_by) for one activity already read with its
     # pairing's program, so a page showing it need not ask the database again (tests/activities/test_detail.py

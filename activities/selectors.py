@@ -256,11 +256,7 @@ class ListRow:
 
     @property
     def status_label(self):
-        """As Activity.status_label."""
-        try:
-            return Activity.Status(self.status).label
-        except ValueError:
-            return self.status
+        return Activity.label_of_status(self.status)
 
 
 _LIST_COLUMNS = (
