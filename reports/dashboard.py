@@ -98,10 +98,21 @@ class Row:
     url: str = ""  # the links: filled in for the rows of the page shown
     last_url: str = ""
     metrics: list = field(default_factory=list)  # [(value or None, url)] per key metric
-    # as the table shows them (see _shown): hours, [(value's text or None, url)] per key metric, last month
-    hours_text: str = ""
-    metric_cells: list = field(default_factory=list)
-    last_month: str = ""
+
+    # As the table shows them (see _shown): what floatformat and date:"Y-m" would give.
+    @property
+    def hours_text(self):
+        return _shown(self.hours)
+
+    @property
+    def metric_cells(self):
+        """[(the value's text or None, url)] per key metric."""
+        return [(None if value is None else _shown(value), url) for value, url in self.metrics]
+
+    @property
+    def last_month(self):
+        on = self.last_activity_on
+        return f"{on.year:04d}-{on.month:02d}" if on else ""
 
 
 def default_year(months, today):
@@ -274,9 +285,7 @@ def pairing_rows(program_id, *, year, sort, offset, key_metrics, today):
             hours=_exact(hours, "0.1"), last_activity_on=last_on, dormant=dormant,
             url=activity_list_url(pairing_id=pk, date_after=start, date_before=end),
         )
-        row.hours_text = _shown(row.hours)
         if last_on:
-            row.last_month = f"{last_on.year:04d}-{last_on.month:02d}"  # date:"Y-m"
             month_end = (last_on.replace(day=28) + datetime.timedelta(days=4)).replace(day=1) - datetime.timedelta(days=1)
             row.last_url = activity_list_url(pairing_id=pk, date_after=last_on.replace(day=1), date_before=month_end)
         for value, on in zip(figures[::2], figures[1::2]):
@@ -286,7 +295,6 @@ def pairing_rows(program_id, *, year, sort, offset, key_metrics, today):
                 row.metrics.append((_exact(value), activity_list_url(pairing_id=pk, date_after=on, date_before=on)))
             else:
                 row.metrics.append((_exact(value), row.url))
-        row.metric_cells = [(None if value is None else _shown(value), url) for value, url in row.metrics]
         rows.append(row)
     return rows
 
