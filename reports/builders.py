@@ -685,17 +685,14 @@ def fetch(kind, period, ids, itemized, *, raw=False, per_pairing=None):
     next_month = Month(end.year, end.month).next()
     co_items = defaultdict(list)
     items = None
-    if itemized and not raw:
+    if itemized:
         co_rows = selectors.co_branch_rows(ids, start, end)
         for co in co_rows:
             co_items[co["activity_id"]].append(co)
         items = selectors.activity_rows(ids, start, end)
+    if itemized and not raw:
         type_counts, host_counts, co_counts, participants = counts_from_items(items, co_rows)
     else:
-        if itemized:
-            for co in selectors.co_branch_rows(ids, start, end):
-                co_items[co["activity_id"]].append(co)
-            items = selectors.activity_rows(ids, start, end)
         type_counts = selectors.activity_type_counts(ids, start, end)
         host_counts = selectors.host_branch_counts(ids, start, end)
         co_counts = selectors.co_branch_counts(ids, start, end)
@@ -787,17 +784,18 @@ def _year_to_date(period, ids, type_counts, latest_values=None):
     confirmed, submitted = Activity.Status.CONFIRMED, Activity.Status.SUBMITTED
 
     month_counts = []
-    for pairing_id, month, activities, confirmed_n in selectors.rollup_month_rows(ids, year_start, start):
-        month_counts.append({"pairing_id": pairing_id, "date__month": month.month, "status": confirmed, "n": confirmed_n})
-        month_counts.append({"pairing_id": pairing_id, "date__month": month.month, "status": submitted, "n": activities - confirmed_n})
+
+    def add_rollup_months(first, before):
+        for pairing_id, month, activities, confirmed_n in selectors.rollup_month_rows(ids, first, before):
+            month_counts.append({"pairing_id": pairing_id, "date__month": month.month, "status": confirmed, "n": confirmed_n})
+            month_counts.append({"pairing_id": pairing_id, "date__month": month.month, "status": submitted, "n": activities - confirmed_n})
+
+    add_rollup_months(year_start, start)
     if isinstance(period, Month):
         # the period is one month: its counts per status are the type counts added up
         month_counts += [{"pairing_id": r["pairing_id"], "date__month": start.month, "status": r["status"], "n": r["n"]} for r in type_counts]
     elif isinstance(period, Year):
-        # twelve whole months: the rollup's
-        for pairing_id, month, activities, confirmed_n in selectors.rollup_month_rows(ids, start, Year(start.year + 1).start):
-            month_counts.append({"pairing_id": pairing_id, "date__month": month.month, "status": confirmed, "n": confirmed_n})
-            month_counts.append({"pairing_id": pairing_id, "date__month": month.month, "status": submitted, "n": activities - confirmed_n})
+        add_rollup_months(start, Year(start.year + 1).start)  # twelve whole months: the rollup's
     else:
         month_counts += selectors.activity_month_rows(ids, start, end)
 
