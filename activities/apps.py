@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class ActivitiesConfig(AppConfig):
     name = "activities"
     verbose_name = _("Activities and needs")
+
+    def ready(self):
+        from activities import panels  # noqa: F401  (registers this app's panels on the pages to its left)

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from activities import images
-from activities.models import Activity, ActivityType, Need
+from activities.models import ActivityType, Need
 from activities.services import (
     MAX_METRIC_VALUE,
     MAX_PEOPLE,
@@ -469,3 +469,16 @@ class NeedRateForm(forms.Form):
     comment = forms.CharField(
         label=_("Comment"), required=False, max_length=RATING_COMMENT_MAX, widget=forms.Textarea(attrs={"rows": 3})
     )
+
+
+class VerifyForm(forms.Form):
+    """The ids of the service records to verify (checked on the volunteer or team page)."""
+
+    records = forms.TypedMultipleChoiceField(coerce=int, required=True, choices=(), error_messages={
+        "required": _("Tick the hours to verify first."),
+    })
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Any integer may be posted; the service verifies only what the user may verify.
+        self.fields["records"].valid_value = lambda value: str(value).isdigit()

@@ -538,3 +538,45 @@ def shown_wanted_by(user, need):
     if need.mask_wanted_by and not sees_wanted_by(user, need.pairing):
         return mask_name(need.wanted_by)
     return need.wanted_by
+
+
+# --- service records on the volunteer and team pages ----------------------------------------------------
+
+RECORD_RELATED = (
+    "activity__branch",
+    "activity__pairing__supporter",
+    "activity__pairing__supported",
+    "verified_by",
+)
+
+
+def volunteer_records(user, volunteer):
+    """The volunteer's service records the user may see (drafts of another branch stay hidden), newest
+    first, each with `can_verify`. Two queries."""
+    records = list(
+        ServiceRecord.objects.filter(volunteer=volunteer)
+        .visible_to(user)
+        .filter(activity__deleted_at__isnull=True)
+        .select_related(*RECORD_RELATED)
+        .order_by("-activity__date", "-id")
+    )
+    verifiable = set(
+        ServiceRecord.objects.filter(volunteer=volunteer)
+        .editable_by(user)
+        .filter(status=ServiceRecord.Status.RECORDED)
+        .values_list("id", flat=True)
+    )
+    for record in records:
+        record.can_verify = record.pk in verifiable
+    return records
+
+
+def team_pending_records(user, team):
+    """The recorded (unverified) hours of the team's members that the user may verify."""
+    return list(
+        ServiceRecord.objects.filter(volunteer__teams=team)
+        .editable_by(user)
+        .filter(status=ServiceRecord.Status.RECORDED, activity__deleted_at__isnull=True)
+        .select_related("volunteer", *RECORD_RELATED)
+        .order_by("-activity__date", "volunteer__name", "id")
+    )

@@ -16,9 +16,11 @@ from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from simple_history.utils import bulk_update_with_history
 
 from activities.images import MAX_PHOTOS_PER_ACTIVITY, CleanPhoto
 from activities.models import Activity, ActivityMetricValue, ActivityPhoto, ActivityType, Need, ServiceRecord
+from activities.signals import service_records_changed
 from pairings.models import Metric, Pairing, PairingBranch, PlanItem, program_admin_q
 from portal.models import Organization
 from portal.permissions import scope_for
@@ -736,3 +738,34 @@ def need_rate(*, need, actor, rating, comment=""):
     _need_history(need, actor, "rated")
     need.save(update_fields=["rating", "rating_comment", "rated_at", "status"])
     return need
+
+
+# --- service hours ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def service_records_verify(*, records, actor):
+    """Verify the recorded hours among `records` (a QuerySet of service records) that the actor may verify:
+    the organising side, 谁记录谁证明. Returns the number verified. Records already verified, deleted, or
+    outside the actor's reach are left as they are."""
+    now = timezone.now()
+    chosen = list(
+        records.editable_by(actor)
+        .filter(status=ServiceRecord.Status.RECORDED, activity__deleted_at__isnull=True)
+        .select_for_update(of=("self",))
+        .order_by("pk")
+    )
+    if not chosen:
+        return 0
+    for record in chosen:
+        record.status = ServiceRecord.Status.VERIFIED
+        record.verified_by = actor
+        record.verified_at = now
+    bulk_update_with_history(
+        chosen, ServiceRecord, ["status", "verified_by", "verified_at"], default_user=actor, default_date=now
+    )
+    # bulk_update sends no post_save: tell the listeners (the figures app's rollup)
+    service_records_changed.send(
+        sender=ServiceRecord, activity_ids={record.activity_id for record in chosen}, using=records.db
+    )
+    return len(chosen)

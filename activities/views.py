@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views import View
@@ -30,16 +31,17 @@ from activities.forms import (
     NeedRateForm,
     PhotoUploadForm,
     ReturnForm,
+    VerifyForm,
     metric_formset,
     photo_formset,
     service_record_formset,
 )
-from activities.models import Activity, ActivityPhoto, Need
+from activities.models import Activity, ActivityPhoto, Need, ServiceRecord
 from pairings.models import Metric, Pairing, PairingBranch
 from portal.files import protected_file_response
 from portal.pagination import BadCursor, CappedCount, KeysetPage, capped_count, page_bounds
 from portal.permissions import ScopedObjectMixin, scope_for
-from volunteers.models import Volunteer
+from volunteers.models import Team, Volunteer
 
 PAGE_SIZE = 25
 
@@ -655,3 +657,71 @@ class NeedRateView(NeedPageMixin, View):
                 messages.success(request, _("Thank you for your rating. The need is closed."))
                 return self.done(need)
         return self.page(need, rate_form=form)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Verifying hours (谁记录谁证明): posted from the volunteer and team pages
+# --------------------------------------------------------------------------------------------------------
+
+
+def _back(request):
+    """Where the verification was posted from (the page's own `next`, on this site only), else the activities."""
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return redirect(target)
+    return redirect("activities:list")
+
+
+def _verify(request, records, actor):
+    form = VerifyForm(request.POST)
+    if not form.is_valid():
+        for error in form.errors.get("records", []):
+            messages.error(request, error)
+        return
+    verified = services.service_records_verify(records=records.filter(pk__in=form.cleaned_data["records"]), actor=actor)
+    asked = len(set(form.cleaned_data["records"]))
+    if verified:
+        messages.success(
+            request,
+            ngettext("%(n)d service record verified.", "%(n)d service records verified.", verified) % {"n": verified},
+        )
+    if verified < asked:
+        messages.warning(
+            request,
+            ngettext(
+                "%(n)d record was left as it was: already verified, or not yours to verify.",
+                "%(n)d records were left as they were: already verified, or not yours to verify.",
+                asked - verified,
+            )
+            % {"n": asked - verified},
+        )
+
+
+class VolunteerVerifyView(LoginRequiredMixin, ScopedObjectMixin, SingleObjectMixin, View):
+    """POST: verify the ticked hours of one volunteer (the organising side only, 谁记录谁证明)."""
+
+    model = Volunteer
+    http_method_names = ["post"]
+
+    def permission_check(self, obj):
+        return ServiceRecord.objects.filter(volunteer=obj).editable_by(self.request.user).exists()
+
+    def post(self, request, *args, **kwargs):
+        volunteer = self.get_object()
+        _verify(request, ServiceRecord.objects.filter(volunteer=volunteer), request.user)
+        return _back(request)
+
+
+class TeamVerifyView(LoginRequiredMixin, ScopedObjectMixin, SingleObjectMixin, View):
+    """POST: verify the ticked hours of the team's members (those the user's side recorded)."""
+
+    model = Team
+    http_method_names = ["post"]
+
+    def post(self, request, *args, **kwargs):
+        team = self.get_object()
+        records = ServiceRecord.objects.filter(volunteer__teams=team)
+        if not records.editable_by(request.user).exists():
+            raise PermissionDenied
+        _verify(request, records, request.user)
+        return _back(request)

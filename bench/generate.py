@@ -716,7 +716,7 @@ def rollup_digest():
     from bench.common import ROOT
 
     digest = hashlib.sha1()
-    for rel in ("reports/rollups.py", "reports/management/commands/rebuild_rollups.py"):
+    for rel in ("figures/rollups.py", "figures/management/commands/rebuild_rollups.py"):
         path = Path(ROOT) / rel
         if path.exists():
             digest.update(path.read_bytes())

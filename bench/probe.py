@@ -114,7 +114,7 @@ def cmd_meta(args):
 
     from activities.models import Activity
     from pairings.models import Pairing, Program
-    from reports import selectors, services
+    from reports import generation, selectors
 
     out = {"users": {}, "deep": {}, "rows": {}, "detail_ids": {}}
     for role in USERS:
@@ -143,12 +143,12 @@ def cmd_meta(args):
     out["pairing_id"] = Pairing.objects.order_by("id").values_list("id", flat=True).first()
     out["dashboard"] = find_dashboard()
     program = Program.objects.order_by("id").first()
-    out["completeness_url"] = f"/reports/completeness/?program={program.pk}&year={args.year}"
+    out["completeness_url"] = f"/dashboards/completeness/?program={program.pk}&year={args.year}"
 
     # the monthly report period and its scopes
     period = args.period
     out["report_period"] = period
-    out["report_scopes"] = len(services.scopes_to_generate("monthly", period))
+    out["report_scopes"] = len(generation.scopes_to_generate("monthly", period))
 
     # annual export candidates: counted activities per program and year
     year = args.year
@@ -341,7 +341,7 @@ def cmd_reports(args):
 
     from bench.common import conninfo
     from pairings.models import Pairing, Program
-    from reports import selectors, services
+    from reports import generation, selectors
     from reports.builders import build_report_data, period_for
     from reports.models import Report
 
@@ -360,7 +360,7 @@ def cmd_reports(args):
             Report.objects.filter(kind="monthly", period=period, scope_key=f"pairing:{pairing.pk}").delete()
             started = time.perf_counter()
             with CaptureQueriesContext(connection) as captured:
-                services.report_generate(kind="monthly", period=period, program=pairing.program, pairing=pairing)
+                generation.report_generate(kind="monthly", period=period, program=pairing.program, pairing=pairing)
             elapsed = time.perf_counter() - started
             Report.objects.filter(kind="monthly", period=period, scope_key=f"pairing:{pairing.pk}").delete()
             Report.history.filter(kind="monthly", period=period, scope_key=f"pairing:{pairing.pk}").delete()
@@ -403,7 +403,7 @@ def cmd_rollup(args):
     import datetime
 
     try:
-        from reports import rollups
+        from figures import rollups
     except ImportError:
         emit({"available": False})
         return

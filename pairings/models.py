@@ -208,9 +208,12 @@ class Pairing(models.Model):
         blank=True,
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # The date of the last counted activity, any year: written only by the figures app's rollup (which knows what
+    # counts), so the list, its "dormant" filter and the warnings read the pairing's own row.
+    last_activity_on = models.DateField(_("last activity"), null=True, blank=True, editable=False)
 
     objects = PairingQuerySet.as_manager()
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["last_activity_on"])
 
     class Meta:
         verbose_name = _("pairing")

@@ -199,11 +199,23 @@ def plan_item_update(*, item, actor, values, targets=()):
     return item, withdrawn
 
 
+def _linked_elsewhere(obj):
+    """Whether a live row of another app points at `obj` (an activity linked to a plan item, say). Found through
+    the model's relations, whoever declares them, so this app names none of the apps to its right; each related
+    model's default manager decides what is live (a deleted activity is not)."""
+    for relation in obj._meta.related_objects:
+        model = relation.related_model
+        if model._meta.app_label != obj._meta.app_label and relation.field.concrete:
+            if model._default_manager.filter(**{relation.field.name: obj}).exists():
+                return True
+    return False
+
+
 @transaction.atomic
 def plan_item_delete(*, item, actor):
     plan = item.plan
     _check_plan_editor(plan.pairing, actor)
-    if item.activities.exists():
+    if _linked_elsewhere(item):
         raise ValidationError(
             _("Activities are linked to this item; cancel it (status “cancelled”) instead of deleting it.")
         )

@@ -4,7 +4,6 @@ visible but not editable 403), call a selector or service, render."""
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
-from django.http import Http404
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -14,8 +13,15 @@ from pairings import selectors, services
 from pairings.filters import PairingFilter
 from pairings.forms import AgreeForm, AgreementForm, JointPlanEditForm, JointPlanForm, PlanItemForm, target_formset
 from pairings.models import JointPlan, Pairing, PlanItem
+from portal import panels
 from portal.files import protected_file_response
 from portal.permissions import ScopedObjectMixin
+
+# The slots of this app's pages that the apps to its right fill (portal/panels.py).
+PAIRING_ROW = "pairings.pairing_list.row"
+PAIRING_TOP = "pairings.pairing_detail.top"
+PAIRING_BOTTOM = "pairings.pairing_detail.bottom"
+PLAN_ITEM = "pairings.plan_detail.item"
 
 
 def _year(request, default):
@@ -46,14 +52,15 @@ class PairingListView(LoginRequiredMixin, ListView):
         if self.filterset.is_bound and self.filterset.is_valid() and self.filterset.form.cleaned_data.get("year"):
             year = int(self.filterset.form.cleaned_data["year"])
         self.year = year
-        queryset = selectors.pairing_list(self.request.user, year=year)
+        queryset = selectors.pairing_list(self.request.user)
         return self.filterset.filter_queryset(queryset) if self.filterset.is_bound and self.filterset.is_valid() else queryset
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        for pairing in context["object_list"]:
+        rows = panels.attach_row_panels(PAIRING_ROW, self.request, context["object_list"], year=self.year)
+        for pairing in rows:
             pairing.warnings = selectors.pairing_warnings(pairing, self.today)
-        context.update(filter=self.filterset, year=self.year, today=self.today)
+        context.update(object_list=rows, filter=self.filterset, year=self.year, today=self.today)
         return context
 
 
@@ -68,8 +75,14 @@ class PairingDetailView(LoginRequiredMixin, ScopedObjectMixin, DetailView):
         context = super().get_context_data(**kwargs)
         today = timezone.localdate()
         year = _year(self.request, today.year)
-        context["page"] = selectors.pairing_page(self.request.user, self.object, year=year, today=today)
-        context["years"] = list(range(max(self.object.term_start.year, today.year - 10), today.year + 2))
+        page = selectors.pairing_page(self.request.user, self.object, year=year, today=today)
+        years = list(range(max(self.object.term_start.year, today.year - 10), today.year + 2))
+        shown = dict(year=year, years=years, today=today, administers=page.can_edit_agreement)
+        context.update(
+            page=page,
+            top_panels=panels.page_panels(PAIRING_TOP, self.request, self.object, **shown),
+            bottom_panels=panels.page_panels(PAIRING_BOTTOM, self.request, self.object, **shown),
+        )
         return context
 
 
@@ -174,7 +187,7 @@ class PlanDetailView(PlanMixin, DetailView):
         context = super().get_context_data(**kwargs)
         plan = self.object
         today = timezone.localdate()
-        items = selectors.plan_items(plan, today=today)
+        items = panels.attach_row_panels(PLAN_ITEM, self.request, selectors.plan_items(plan, today=today), plan=plan)
         context.update(
             pairing=plan.pairing,
             items=items,
@@ -182,7 +195,6 @@ class PlanDetailView(PlanMixin, DetailView):
             can_edit=selectors.can_edit_plans(self.request.user, plan.pairing),
             can_agree=services.can_agree(self.request.user, plan) and not plan.village_agreed_on and bool(items),
             overdue=sum(1 for item in items if item.is_overdue),
-            activity_list_url=selectors.ACTIVITY_LIST_URL,
         )
         return context
 

@@ -33,12 +33,29 @@ if PRODUCTION and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must list the portal's host names in production.")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
+# The pages of some models are served by an app to the right of the model's own (the volunteer and team pages
+# compose volunteers, activities, figures and reports: dashboards/volunteers.py). The wiring names them here, so
+# any app links to them through Model.get_absolute_url() without naming an app to its right.
+ABSOLUTE_URL_OVERRIDES = {
+    "volunteers.volunteer": lambda volunteer: _reverse("dashboards:volunteer_detail", args=[volunteer.pk]),
+    "volunteers.team": lambda team: _reverse("dashboards:team_detail", args=[team.pk]),
+}
+
+
+def _reverse(*args, **kwargs):
+    from django.urls import reverse  # at call time: the URLconf is not loaded when settings are
+
+    return reverse(*args, **kwargs)
+
+
 INSTALLED_APPS = [
     "portal",
     "pairings",
     "volunteers",
     "activities",
+    "figures",
     "reports",
+    "dashboards",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -13,7 +13,7 @@ admin.site.login = views.admin_login
 
 urlpatterns = [
     # each app's pages are included by module path, so the base app imports none of them
-    path("", include("reports.home_urls")),
+    path("", include("dashboards.home_urls")),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("i18n/setlang/", set_language, name="set_language"),
@@ -22,5 +22,5 @@ urlpatterns = [
     path("reports/", include("reports.urls")),
     path("activities/", include("activities.urls")),
     path("pairings/", include("pairings.urls")),
-    path("volunteers/", include("volunteers.urls")),
+    path("", include("dashboards.urls")),
 ]

@@ -5,6 +5,3 @@ from django.utils.translation import gettext_lazy as _
 class ReportsConfig(AppConfig):
     name = "reports"
     verbose_name = _("Reports")
-
-    def ready(self):
-        from reports import signals  # noqa: F401  (connects the rollup's receivers)

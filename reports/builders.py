@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from activities.models import Activity, ServiceRecord
 from pairings.models import Metric, PlanItem
+from figures import selectors as figures
 from reports import selectors
 from reports.periods import Month, Quarter, Year, parse
 
@@ -786,7 +787,7 @@ def _year_to_date(period, ids, type_counts, latest_values=None):
     month_counts = []
 
     def add_rollup_months(first, before):
-        for pairing_id, month, activities, confirmed_n in selectors.rollup_month_rows(ids, first, before):
+        for pairing_id, month, activities, confirmed_n in figures.rollup_month_rows(ids, first, before):
             month_counts.append({"pairing_id": pairing_id, "date__month": month.month, "status": confirmed, "n": confirmed_n})
             month_counts.append({"pairing_id": pairing_id, "date__month": month.month, "status": submitted, "n": activities - confirmed_n})
 
@@ -805,19 +806,19 @@ def _year_to_date(period, ids, type_counts, latest_values=None):
         latest_values = len(ids) <= 1
     if latest_values:
         # a single pairing's report (or a batch of them: the rows are per pairing) shows the latest value of the year to date: the months' latest
-        for pairing_id, metric_id, total, value, day, activity_id in selectors.rollup_metric_latest(ids, year_start, start):
+        for pairing_id, metric_id, total, value, day, activity_id in figures.rollup_metric_latest(ids, year_start, start):
             sums[(pairing_id, metric_id)] = [None, Decimal(total)]
             latest[(pairing_id, metric_id)] = _snapshot_row(pairing_id, metric_id, value, day, activity_id)
     else:
         # across pairings the snapshot values are never added up and the pairing rows show the period's
         # value only: the totals suffice
-        for pairing_id, metric_id, total in selectors.rollup_metric_totals(ids, year_start, start):
+        for pairing_id, metric_id, total in figures.rollup_metric_totals(ids, year_start, start):
             sums[(pairing_id, metric_id)] = [None, Decimal(total)]
     snapshots = [row for row in latest.values()]
     if isinstance(period, Year):
         # a year is twelve whole months: its sums and latest values are the rollup's months added up (the
         # latest of the months' latest values), without reading each value of the year
-        period_rows = selectors.rollup_metric_latest(ids, start, Year(start.year + 1).start)
+        period_rows = figures.rollup_metric_latest(ids, start, Year(start.year + 1).start)
     else:
         period_rows = selectors.period_metric_rows(ids, start, end)
     for pairing_id, metric_id, total, value, day, activity_id in period_rows:

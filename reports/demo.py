@@ -32,7 +32,7 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 from activities.models import Activity, ActivityMetricValue, ActivityType, Need, ServiceRecord
 from pairings.models import JointPlan, Liaison, Metric, Pairing, PairingBranch, PlanItem, PlanTarget, Program
 from portal.models import Membership, Organization, User
-from reports.rollups import rollups_rebuild
+from figures.rollups import rollups_rebuild
 from volunteers.models import ServiceOffering, Team, Volunteer
 
 TZ = zoneinfo.ZoneInfo("Asia/Shanghai")

@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 
 from activities.models import Activity, ActivityMetricValue, ServiceRecord
 from portal.db import PlainNumber, StringAgg, stream_rows
+from figures.selectors import counted_activities
 from reports import selectors
 from reports.builders import build_report_data
 from reports.models import AnnualExport
@@ -103,7 +104,7 @@ def ledger_query(program, start, end):
         .values("text")
     )
     return (
-        selectors.counted_activities()
+        counted_activities()
         .filter(pairing__program=program, date__gte=start, date__lte=end)
         .annotate(
             host=_label("branch"),

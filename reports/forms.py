@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime
+
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from activities.filters import DateInput
 from pairings.models import Program
 from reports.builders import PERIOD_FOR_KIND
 from reports.models import Report
@@ -75,10 +78,21 @@ class ExportForm(forms.Form):
         self.fields["program"].queryset = Program.objects.editable_by(user).order_by("name")
 
 
-class BoardForm(forms.Form):
-    program = forms.ModelChoiceField(label=_("Program"), queryset=Program.objects.none())
-    year = forms.TypedChoiceField(label=_("Year"), coerce=int, choices=year_choices)
+class CertificateForm(forms.Form):
+    start = forms.DateField(label=_("From"), widget=DateInput())
+    end = forms.DateField(label=_("To"), widget=DateInput())
 
-    def __init__(self, *args, programs, **kwargs):
+    def __init__(self, *args, last_service=None, **kwargs):
+        """The period offered first: the year of the last verified service (this year when none)."""
+        kwargs.setdefault("initial", {})
+        today = timezone.localdate()
+        year = (last_service or today).year
+        kwargs["initial"].setdefault("start", datetime.date(year, 1, 1))
+        kwargs["initial"].setdefault("end", min(today, datetime.date(year, 12, 31)))
         super().__init__(*args, **kwargs)
-        self.fields["program"].queryset = programs.order_by("name")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("start") and data.get("end") and data["end"] < data["start"]:
+            self.add_error("end", _("The period ends before it starts."))
+        return data

@@ -1,9 +1,9 @@
 """Report pages: list, the report itself (HTML with print styles) and its downloads, notes, publishing,
-regenerating, generation on demand, the completeness board, annual exports and notifications.
+regenerating, generation on demand, annual exports and notifications.
 
 Thin views: they parse, call a selector or a service, and render. Who sees what comes from the models'
 ``visible_to``/``editable_by`` through ``ScopedObjectMixin`` (outside scope → 404, visible but not
-editable → 403). The home pages are in reports/views.py.
+editable → 403). The home pages are in dashboards/views.py.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
@@ -26,17 +27,25 @@ from django.views.generic.detail import SingleObjectMixin
 
 from activities.models import ActivityPhoto
 from pairings.models import Program
+from portal import panels
+from portal.queue import enqueue
 from portal.files import protected_file_response
 from portal.permissions import ScopedObjectMixin
-from reports import selectors, services, tasks
+from figures.selectors import volunteer_totals
+from reports import certificates, services, tasks
 from reports.filters import ReportFilter
-from reports.forms import BoardForm, ExportForm, GenerateForm, ReportNotesForm
+from reports.forms import CertificateForm, ExportForm, GenerateForm, ReportNotesForm
 from reports.models import AnnualExport, Notification, Report
+from volunteers.models import Certificate, Volunteer
 from reports.renderers.base import file_stem
 from reports.renderers.csv import render_csv
 from reports.renderers.docx import render_docx
 from reports.renderers.html import html_context
 from reports.renderers.xlsx import render_xlsx
+
+# The slots of this app's pages that the apps to its right fill (portal/panels.py).
+REPORT_LIST_ACTIONS = "reports.report_list.actions"
+REPORT_ACTIONS = "reports.report_detail.actions"
 
 DOWNLOADS = {
     "docx": (render_docx, "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
@@ -101,6 +110,8 @@ class ReportListView(LoginRequiredMixin, ListView):
         context = super().get_context_data(**kwargs)
         context["filter"] = self.filterset
         context["can_generate"] = Program.objects.editable_by(self.request.user).exists()
+        if context["can_generate"]:
+            context["action_panels"] = panels.page_panels(REPORT_LIST_ACTIONS, self.request, None)
         return context
 
 
@@ -126,6 +137,8 @@ class ReportDetailView(LoginRequiredMixin, ScopedObjectMixin, DetailView):
             .only("id", "version", "status", "generated_at", "published_at")
         )
         context["formats"] = list(DOWNLOADS)
+        if can_edit:
+            context["action_panels"] = panels.page_panels(REPORT_ACTIONS, self.request, report)
         return context
 
 
@@ -239,7 +252,7 @@ class GenerateView(ProgramAdminRequiredMixin, View):
         if not form.is_valid():
             return render(request, self.template_name, {"form": form}, status=400)
         data = form.cleaned_data
-        ticket = tasks.enqueue(tasks.generate_reports, data["kind"], data["period"], [data["program"].pk])
+        ticket = enqueue(tasks.generate_reports, data["kind"], data["period"], [data["program"].pk])
         queue_message(
             request,
             ticket,
@@ -249,43 +262,6 @@ class GenerateView(ProgramAdminRequiredMixin, View):
         if ticket.sent is False:
             return render(request, self.template_name, {"form": form}, status=503)
         return redirect(f"{reverse('reports:report_list')}?program={data['program'].pk}&period={data['period']}")
-
-
-# --------------------------------------------------------------------------------------------------------
-# Completeness board
-# --------------------------------------------------------------------------------------------------------
-
-
-class CompletenessView(LoginRequiredMixin, View):
-    """Branches × months of a year, coloured by what they logged: nothing, submitted, confirmed."""
-
-    template_name = "reports/completeness.html"
-
-    def get(self, request):
-        programs = selectors.board_programs(request.user)
-        if not programs.exists():
-            raise PermissionDenied
-        today = timezone.localdate()
-        params = request.GET.copy()
-        params.setdefault("program", str(programs.order_by("name").first().pk))
-        if "year" not in params:
-            params["year"] = str(selectors.board_default_year(params["program"], today))
-        form = BoardForm(params, programs=programs)
-        context = {"form": form, "months": range(1, 13)}
-        if form.is_valid():
-            program, year = form.cleaned_data["program"], form.cleaned_data["year"]
-            branches, state = selectors.board_cells(request.user, program, year)
-            last_month = 12 if year < today.year else (today.month if year == today.year else 0)
-            rows = []
-            for branch in branches:
-                cells = []
-                for month in range(1, 13):
-                    status = state.get((branch["id"], month))
-                    css = status or ("none" if month <= last_month else "future")
-                    cells.append({"month": month, "css": css, "status": status})
-                rows.append({"branch": branch, "cells": cells})
-            context.update(program=program, year=year, rows=rows)
-        return render(request, self.template_name, context, status=200 if form.is_valid() else 400)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -366,3 +342,64 @@ class NotificationOpenView(LoginRequiredMixin, View):
         notification = get_object_or_404(Notification.objects.for_user(request.user), pk=pk)
         report = services.notification_open(notification=notification, user=request.user)
         return redirect("reports:report_detail", pk=report.pk)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Service certificates (志愿服务记录证明)
+# --------------------------------------------------------------------------------------------------------
+
+
+class CertificateIssueView(LoginRequiredMixin, ScopedObjectMixin, DetailView):
+    """The service certificate of a volunteer for a period: issued (numbered) by their organisation's
+    managers, then downloaded from the volunteer's page."""
+
+    model = Volunteer
+    needs_edit = True
+    template_name = "reports/certificate_form.html"
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("organization__parent")
+
+    def get(self, request, *args, **kwargs):
+        self.object = volunteer = self.get_object()
+        last = volunteer_totals(volunteer)["last_verified_on"]
+        return self.render_to_response(self.get_context_data(form=CertificateForm(last_service=last)))
+
+    def post(self, request, *args, **kwargs):
+        self.object = volunteer = self.get_object()
+        form = CertificateForm(request.POST)
+        if form.is_valid():
+            try:
+                certificate, created = certificates.certificate_issue(
+                    volunteer=volunteer, start=form.cleaned_data["start"], end=form.cleaned_data["end"], actor=request.user
+                )
+            except ValidationError as error:
+                if hasattr(error, "error_dict"):
+                    for name, errors in error.error_dict.items():
+                        form.add_error(name if name in form.fields else None, errors)
+                else:
+                    form.add_error(None, error)
+            else:
+                if created:
+                    message = _("Certificate %(number)s issued: download it, print it and stamp it.")
+                else:
+                    message = _("Certificate %(number)s was already issued for this period and these hours.")
+                messages.success(request, message % {"number": certificate.number})
+                return redirect(volunteer.get_absolute_url() + "#certificates")
+        return self.render_to_response(self.get_context_data(form=form))
+
+
+class CertificateDownloadView(LoginRequiredMixin, ScopedObjectMixin, DetailView):
+    model = Certificate
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("volunteer")
+
+    def get(self, request, *args, **kwargs):
+        certificate = self.get_object()
+        content = certificates.certificate_docx(certificate, volunteer_kind=certificate.volunteer.get_kind_display())
+        response = HttpResponse(content, content_type=certificates.CONTENT_TYPE)
+        filename = _("volunteer-service-certificate-%(number)s.docx") % {"number": certificate.number}
+        response["Content-Disposition"] = content_disposition_header(True, filename)
+        response["Cache-Control"] = "private, no-store"
+        return response

@@ -17,16 +17,11 @@ from django.db.models.functions import RowNumber
 
 from activities.models import Activity, ActivityMetricValue, ActivityPhoto, Need, ServiceRecord
 from pairings.models import Metric, Pairing, PairingBranch, PlanItem, PlanTarget
-from reports.models import PairingMonth, PairingMonthMetric
+from figures.selectors import COUNTED_STATUSES as COUNTED
+from figures.selectors import counted_activities
 
-COUNTED = (Activity.Status.SUBMITTED, Activity.Status.CONFIRMED)
 DECIMAL_CONTEXT = decimal.Context(prec=15)
 OPEN_ITEM = (PlanItem.Status.PLANNED, PlanItem.Status.IN_PROGRESS)
-
-
-def counted_activities():
-    """Activities that count in reports: submitted or confirmed, not deleted (the default manager)."""
-    return Activity.objects.filter(status__in=COUNTED)
 
 
 def term_overlaps(start: datetime.date, end: datetime.date, prefix=""):
@@ -202,53 +197,6 @@ def period_metric_rows(pairing_ids, start, end):
         .filter(rank=1)
         .order_by()
         .values_list("activity__pairing_id", "metric_id", "period_total", "value", "activity__date", "activity_id")
-    )
-
-
-def rollup_month_rows(pairing_ids, first_month, before):
-    """(pairing id, month, counted activities, of which confirmed) from the rollup, for the months from
-    ``first_month`` up to (not including) ``before``. The rollup counts as the reports do (submitted or
-    confirmed, not deleted; reports/rollups.py), so complete months before a period are read from it."""
-    if first_month >= before:
-        return []
-    return list(
-        PairingMonth.objects.filter(pairing_id__in=pairing_ids, month__gte=first_month, month__lt=before)
-        .order_by()
-        .values_list("pairing_id", "month", "activities", "confirmed")
-    )
-
-
-def rollup_metric_latest(pairing_ids, first_month, before):
-    """Per (pairing, metric), over the rollup's months from ``first_month`` up to (not including) ``before``:
-    (pairing id, metric id, the months' totals added up, the latest of the months' latest values, its date,
-    its activity id). One row per pairing and metric (the database picks the latest month's row)."""
-    if first_month >= before:
-        return []
-    partition = [F("pairing_id"), F("metric_id")]
-    latest_first = [F("latest_on").desc(), F("latest_activity_id").desc(nulls_last=True)]
-    return list(
-        PairingMonthMetric.objects.filter(pairing_id__in=pairing_ids, month__gte=first_month, month__lt=before)
-        .annotate(
-            rank=Window(RowNumber(), partition_by=partition, order_by=latest_first),
-            months_total=Window(Sum("total"), partition_by=partition),
-        )
-        .filter(rank=1)
-        .order_by()
-        .values_list("pairing_id", "metric_id", "months_total", "latest_value", "latest_on", "latest_activity_id")
-    )
-
-
-def rollup_metric_totals(pairing_ids, first_month, before):
-    """(pairing id, metric id, total) from the rollup, added up over the months from ``first_month`` up to
-    (not including) ``before``: the part of a year-to-date sum before the period (no latest values)."""
-    if first_month >= before:
-        return []
-    return list(
-        PairingMonthMetric.objects.filter(pairing_id__in=pairing_ids, month__gte=first_month, month__lt=before)
-        .order_by()
-        .values("pairing_id", "metric_id")
-        .annotate(total=Sum("total"))
-        .values_list("pairing_id", "metric_id", "total")
     )
 
 
@@ -432,80 +380,3 @@ def highlight_photo_rows(activity_ids, per_activity=3):
         if seen[row["activity_id"]] <= per_activity:
             kept.append(row)
     return kept
-
-
-def board_programs(user):
-    """Programs whose completeness board the user may open: as program admin, or as the party committee
-    of a supporting organisation (who then sees their own branches only)."""
-    from pairings.models import Program
-    from portal.permissions import scope_for
-
-    scope = scope_for(user)
-    if scope.is_superuser:
-        return Program.objects.all()
-    q = Q(pk__in=[])
-    if scope.admin_orgs:
-        q |= Q(office_id__in=scope.admin_orgs)
-    if scope.committee_orgs:
-        q |= Q(pk__in=Pairing.objects.filter(supporter_id__in=scope.committee_orgs).values("program_id"))
-    return Program.objects.filter(q)
-
-
-def board_default_year(program_id, today):
-    """The year the board opens on: this year, or the last year the program logged anything in."""
-    try:
-        last = counted_activities().filter(pairing__program_id=int(program_id), date__lte=today).order_by("-date").values_list("date", flat=True).first()
-    except (TypeError, ValueError):
-        return today.year
-    return last.year if last else today.year
-
-
-def board_cells(user, program, year):
-    """The completeness board of a program and year: (branch rows, {(branch_id, month): status}), status
-    "confirmed" when a confirmed activity credits the branch that month, else "submitted" when a submitted
-    one does; absent means nothing was logged. Admins see every participating branch; a party committee
-    the branches of its own organisation. A co-hosting branch is credited like the host. Three queries."""
-    from pairings.models import Program
-    from portal.permissions import scope_for
-
-    scope = scope_for(user)
-    links = PairingBranch.objects.filter(pairing__program=program)
-    if not Program.objects.editable_by(user).filter(pk=program.pk).exists():
-        links = links.filter(Q(branch_id__in=scope.committee_orgs) | Q(pairing__supporter_id__in=scope.committee_orgs))
-    rows = {}
-    for link in links.order_by("branch__parent__name", "branch__name", "branch_id").values(
-        "branch_id", "branch__name", "branch__short_name", "branch__parent__name", "pairing__supported__name"
-    ):
-        row = rows.setdefault(
-            link["branch_id"],
-            {
-                "id": link["branch_id"],
-                "name": label_of_branch(link["branch__name"], link["branch__short_name"]),
-                "parent": link["branch__parent__name"] or "",
-                "pairings": [],
-            },
-        )
-        row["pairings"].append(link["pairing__supported__name"])
-    branch_ids = set(rows)
-    activities = counted_activities().filter(pairing__program=program, date__year=year)
-    state = {}
-
-    def credit(branch_id, day, status):
-        if branch_id in branch_ids and state.get((branch_id, day.month)) != Activity.Status.CONFIRMED:
-            state[(branch_id, day.month)] = status
-
-    for row in activities.filter(branch_id__in=branch_ids).values_list("branch_id", "date", "status").order_by():
-        credit(*row)
-    through = Activity.co_branches.through
-    co_rows = (
-        through.objects.filter(organization_id__in=branch_ids, activity__in=activities)
-        .values_list("organization_id", "activity__date", "activity__status")
-        .order_by()
-    )
-    for row in co_rows:
-        credit(*row)
-    return list(rows.values()), state
-
-
-def label_of_branch(name, short_name):
-    return short_name or name

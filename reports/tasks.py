@@ -3,8 +3,8 @@
 Beat (settings.CELERY_BEAT_SCHEDULE) runs ``generate_monthly_reports`` at 06:00 on the 1st for the previous
 month and ``generate_quarterly_reports`` at 06:00 on the 1st of January, April, July and October for the
 previous quarter. Each fans out one ``generate_report`` per program and one ``generate_pairing_reports`` per
-batch of its active pairings (``REPORT_BATCH``, read together); ``services.report_generate`` and
-``services.reports_generate`` make any number of runs, concurrent or redelivered, leave one report per scope.
+batch of its active pairings (``REPORT_BATCH``, read together); ``generation.report_generate`` and
+``generation.reports_generate`` make any number of runs, concurrent or redelivered, leave one report per scope.
 
 Retries: database and broker hiccups (OperationalError, InterfaceError) are retried with exponential
 backoff. Messages are acknowledged late and rejected when the worker dies (settings), so a task killed
@@ -14,14 +14,13 @@ mid-run is delivered again.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
-from reports import exports, services
+from reports import exports, generation, notifications
 from reports.periods import local_today, previous_month, previous_quarter
 
 log = logging.getLogger(__name__)
@@ -40,35 +39,6 @@ RETRY = {
 }
 
 
-@dataclass
-class Ticket:
-    """What became of an enqueue: ``sent`` is None until the transaction commits, then True or False."""
-
-    task: str
-    sent: bool | None = None
-    error: str = ""
-
-
-def enqueue(task, *args, **kwargs):
-    """Send ``task`` once the current transaction commits (at once outside one). Never raises: when the
-    broker cannot be reached within a couple of seconds the ticket says so and the caller tells the user."""
-    ticket = Ticket(task=task.name)
-
-    def send():
-        try:
-            # retry policy: settings.CELERY_TASK_PUBLISH_RETRY_POLICY (one quick retry, then give up)
-            task.apply_async(args=args, kwargs=kwargs, retry=True)
-            ticket.sent = True
-        except Exception as exc:  # the broker's errors vary by transport: OperationalError, socket errors…
-            if task.app.conf.task_always_eager:
-                raise  # eager mode: the task itself failed, not the broker
-            log.warning("could not enqueue %s: %s", task.name, exc)
-            ticket.sent, ticket.error = False, str(exc)[:200]
-
-    transaction.on_commit(send)
-    return ticket
-
-
 @shared_task(bind=True, acks_late=True, **RETRY)
 def generate_report(self, kind, period, program_id, pairing_id=None):
     """Build (or rebuild, while a draft) the report of one scope."""
@@ -76,7 +46,7 @@ def generate_report(self, kind, period, program_id, pairing_id=None):
 
     program = Program.objects.get(pk=program_id)
     pairing = Pairing.objects.get(pk=pairing_id) if pairing_id else None
-    report, created = services.report_generate(kind=kind, period=period, program=program, pairing=pairing)
+    report, created = generation.report_generate(kind=kind, period=period, program=program, pairing=pairing)
     log.info("report %s %s: %s", report.pk, "created" if created else "kept", report)
     return report.pk
 
@@ -88,7 +58,7 @@ def generate_pairing_reports(self, kind, period, program_id, pairing_ids):
 
     program = Program.objects.get(pk=program_id)
     pairings = list(Pairing.objects.filter(pk__in=pairing_ids, program=program).order_by("id"))
-    results = services.reports_generate(kind=kind, period=period, program=program, pairings=pairings)
+    results = generation.reports_generate(kind=kind, period=period, program=program, pairings=pairings)
     log.info("%s reports %s of %d pairings of program %s: %d created", kind, period, len(results), program_id,
              sum(created for _report, created in results))
     return [report.pk for report, _created in results]
@@ -97,7 +67,7 @@ def generate_pairing_reports(self, kind, period, program_id, pairing_ids):
 def fan_out(kind, period, program_ids=None):
     """One task for each program's own report, and one for each batch of up to REPORT_BATCH of its pairings
     (read together: a batch costs the queries of one report)."""
-    scopes = services.scopes_to_generate(kind, period, program_ids)
+    scopes = generation.scopes_to_generate(kind, period, program_ids)
     batches = {}
     for program_id, pairing_id in scopes:
         if pairing_id is None:
@@ -137,7 +107,7 @@ def generate_quarterly_reports(self, period=None):
 @shared_task(bind=True, acks_late=True, **RETRY)
 def send_report_notifications(self, report_id=None):
     """E-mail the notifications of a published report (or, from beat, any still unsent)."""
-    return services.notifications_send(report_id=report_id)
+    return notifications.notifications_send(report_id=report_id)
 
 
 @shared_task(bind=True, acks_late=True, **RETRY)

@@ -1,7 +1,6 @@
 from django.urls import path
 
 from reports import report_views as views
-from reports.dashboard import ProgramDashboardView, ProgramListView
 
 app_name = "reports"
 
@@ -14,12 +13,11 @@ urlpatterns = [
     path("<int:pk>/publish/", views.ReportPublishView.as_view(), name="report_publish"),
     path("<int:pk>/regenerate/", views.ReportRegenerateView.as_view(), name="report_regenerate"),
     path("generate/", views.GenerateView.as_view(), name="generate"),
-    path("completeness/", views.CompletenessView.as_view(), name="completeness"),
-    path("programs/", ProgramListView.as_view(), name="program_list"),
-    path("programs/<int:pk>/dashboard/", ProgramDashboardView.as_view(), name="program_dashboard"),
     path("exports/", views.ExportListView.as_view(), name="export_list"),
     path("exports/<int:pk>/", views.ExportDetailView.as_view(), name="export_detail"),
     path("exports/<int:pk>/download/<str:fmt>/", views.ExportDownloadView.as_view(), name="export_download"),
+    path("certificates/volunteer/<int:pk>/", views.CertificateIssueView.as_view(), name="certificate_issue"),
+    path("certificates/<int:pk>/", views.CertificateDownloadView.as_view(), name="certificate_download"),
     path("notifications/", views.NotificationListView.as_view(), name="notification_list"),
     path("notifications/<int:pk>/", views.NotificationOpenView.as_view(), name="notification_open"),
 ]

@@ -539,7 +539,7 @@ MARCH = datetime.date(2024, 3, 1)
 
 def _rollup_rows():
     """One row of each rollup table, valid, for the tests below to spoil."""
-    from reports.models import PairingMonth, PairingMonthMetric, PairingYear, ProgramMonth, ProgramMonthMetric
+    from figures.models import PairingMonth, PairingMonthMetric, PairingYear, ProgramMonth, ProgramMonthMetric
 
     pairing = f.PairingFactory()
     metric = f.MetricFactory(program=pairing.program)

@@ -56,7 +56,8 @@ def demo(db, settings):
     call_command("load_demo", verbosity=0)
     from pairings.models import Pairing
     from reports.models import Report
-    from reports.services import report_generate, report_publish
+    from reports.generation import report_generate
+    from reports.services import report_publish
 
     admin = User.objects.get(username="admin")
     for pairing in Pairing.objects.select_related("program"):  # every village gets a published report

@@ -55,8 +55,9 @@ def matrix_need():
 def matrix_report(o):
     """A published monthly report (2024-03) of the world's pairing: its readers open it, the admin edits."""
     from reports import services
+    from reports import generation
 
-    report, _ = services.report_generate(kind="monthly", period="2024-03", program=o["program"], pairing=o["pairing"])
+    report, _ = generation.report_generate(kind="monthly", period="2024-03", program=o["program"], pairing=o["pairing"])
     if report.status == "draft":
         report, _ = services.report_publish(report=report, actor=o["users"]["admin"])
     return report
@@ -184,30 +185,30 @@ PAGES = {
     ),
     # volunteers and teams belong to the branch: its people and those above it, and the program admin, read
     # them; the branch's managers issue certificates; hours are verified by POST only (GET: 405)
-    "volunteers:volunteer_list": (lambda o: reverse("volunteers:volunteer_list"), every(200)),
-    "volunteers:volunteer_detail": (
-        lambda o: reverse("volunteers:volunteer_detail", args=[o["branch"].volunteers.get().pk]),
+    "dashboards:volunteer_list": (lambda o: reverse("dashboards:volunteer_list"), every(200)),
+    "dashboards:volunteer_detail": (
+        lambda o: reverse("dashboards:volunteer_detail", args=[o["branch"].volunteers.get().pk]),
         row(LOGIN, 404, 404, 404, 200, 200, 200, 200),
     ),
-    "volunteers:volunteer_verify": (
-        lambda o: reverse("volunteers:volunteer_verify", args=[o["branch"].volunteers.get().pk]),
+    "activities:volunteer_verify": (
+        lambda o: reverse("activities:volunteer_verify", args=[o["branch"].volunteers.get().pk]),
         every(405),
     ),
-    "volunteers:certificate_issue": (
-        lambda o: reverse("volunteers:certificate_issue", args=[o["branch"].volunteers.get().pk]),
+    "reports:certificate_issue": (
+        lambda o: reverse("reports:certificate_issue", args=[o["branch"].volunteers.get().pk]),
         row(LOGIN, 404, 404, 404, 200, 200, 403, 200),
     ),
-    "volunteers:certificate_download": (
-        lambda o: reverse("volunteers:certificate_download", args=[certificate(o).pk]),
+    "reports:certificate_download": (
+        lambda o: reverse("reports:certificate_download", args=[certificate(o).pk]),
         row(LOGIN, 404, 404, 404, 200, 200, 200, 200),
     ),
-    "volunteers:team_list": (lambda o: reverse("volunteers:team_list"), every(200)),
-    "volunteers:team_detail": (
-        lambda o: reverse("volunteers:team_detail", args=[o["branch"].teams.get().pk]),
+    "dashboards:team_list": (lambda o: reverse("dashboards:team_list"), every(200)),
+    "dashboards:team_detail": (
+        lambda o: reverse("dashboards:team_detail", args=[o["branch"].teams.get().pk]),
         row(LOGIN, 404, 404, 404, 200, 200, 200, 200),
     ),
-    "volunteers:team_verify": (
-        lambda o: reverse("volunteers:team_verify", args=[o["branch"].teams.get().pk]),
+    "activities:team_verify": (
+        lambda o: reverse("activities:team_verify", args=[o["branch"].teams.get().pk]),
         every(405),
     ),
     # reports: the published pairing report is read by everyone who reads the pairing and written by the program
@@ -238,11 +239,11 @@ PAGES = {
         row(LOGIN, 404, 403, 403, 403, 403, 405, 405),
     ),
     "reports:generate": (lambda o: reverse("reports:generate"), row(LOGIN, 403, 403, 403, 403, 403, 200, 200)),
-    "reports:completeness": (lambda o: reverse("reports:completeness"), row(LOGIN, 403, 403, 403, 403, 200, 200, 200)),
+    "dashboards:completeness": (lambda o: reverse("dashboards:completeness"), row(LOGIN, 403, 403, 403, 403, 200, 200, 200)),
     # program dashboards: the program's admins (and superusers); for anyone else the program is not there (404)
-    "reports:program_list": (lambda o: reverse("reports:program_list"), row(LOGIN, 403, 403, 403, 403, 403, 200, 200)),
-    "reports:program_dashboard": (
-        lambda o: reverse("reports:program_dashboard", args=[o["program"].pk]),
+    "dashboards:program_list": (lambda o: reverse("dashboards:program_list"), row(LOGIN, 403, 403, 403, 403, 403, 200, 200)),
+    "dashboards:program_dashboard": (
+        lambda o: reverse("dashboards:program_dashboard", args=[o["program"].pk]),
         row(LOGIN, 404, 404, 404, 404, 404, 200, 200),
     ),
     "reports:export_list": (lambda o: reverse("reports:export_list"), row(LOGIN, 403, 403, 403, 403, 403, 200, 200)),

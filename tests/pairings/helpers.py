@@ -35,3 +35,20 @@ def pdf_bytes(pages=1, *, body=b""):
         out += b"%010d 00000 n \n" % offset
     out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
     return bytes(out)
+
+
+def panel_context(response, template_name):
+    """The context of the panel (portal/panels.py) a page rendered from `template_name`."""
+    for key in ("top_panels", "bottom_panels"):
+        for panel in response.context.get(key) or ():
+            if panel.template_name == template_name:
+                return panel.context
+    raise AssertionError(f"no panel {template_name} on the page")
+
+
+def plan_items_with_progress(plan, *, today):
+    """A plan's items as the plan page shows them: the pairings app's items, the figures app's progress."""
+    from figures.selectors import plan_progress
+    from pairings.selectors import plan_items
+
+    return plan_progress(plan_items(plan, today=today))

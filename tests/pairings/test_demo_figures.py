@@ -7,11 +7,10 @@ from django.core.management import call_command
 from django.db import transaction
 from django.test import override_settings
 
-from pairings import selectors
+from figures import selectors
 from pairings.models import Pairing
-from tests.pairings.test_figures import dec, sql_headline, sql_progress
-
-pytest.importorskip("reports.demo", reason="load_demo (reports/demo.py) is not there yet")
+from tests.figures.test_selectors import dec, sql_headline, sql_progress
+from tests.pairings.helpers import panel_context, plan_items_with_progress
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +41,7 @@ def test_headline_2024_matches_sql(zszz_longshi):
 
 def test_plan_progress_2024_matches_sql(zszz_longshi):
     plan = zszz_longshi.plans.get(year=2024)
-    items = selectors.plan_items(plan, today=selectors.year_bounds(2024)[1])
+    items = plan_items_with_progress(plan, today=selectors.year_bounds(2024)[1])
     assert {item.pk: item.derived_progress for item in items} == sql_progress(plan.pk)
 
 
@@ -53,7 +52,7 @@ def test_the_village_sees_the_same_figures_on_the_page(client, zszz_longshi):
     client.force_login(member.user)
     response = client.get(f"/pairings/{zszz_longshi.pk}/?year=2024")
     assert response.status_code == 200
-    shown = response.context["page"].headline
+    shown = panel_context(response, "dashboards/panels/pairing_figures.html")["headline"]
     expected = sql_headline(zszz_longshi.pk, 2024)
     assert (shown.activities, shown.people_served, dec(shown.volunteer_hours)) == (
         expected["activities"], expected["people"], expected["hours"]

@@ -254,23 +254,25 @@ def test_plan_page_offers_editing_and_agreeing_to_the_right_people(client, objec
 # --- warnings ---------------------------------------------------------------------------------------------
 
 
-def test_warnings_on_the_list(client, world, time_machine):
+def test_warnings_on_the_list(client, world, time_machine, django_capture_on_commit_callbacks):
     time_machine.move_to(datetime.datetime(2024, 10, 1, 4, tzinfo=datetime.timezone.utc))  # 2024-10-01 Shanghai
-    program = world["program"]
-    ending = world["pairing"]
-    ending.term_end = datetime.date(2024, 11, 30)  # 60 days from today
-    ending.save()
-    activity(ending, world["branch"], date=datetime.date(2024, 9, 1))
-    dormant = f.PairingFactory(program=program, term_start=datetime.date(2023, 1, 1), term_end=None)
-    activity(dormant, f.OrganizationFactory(kind="branch"), date=datetime.date(2024, 8, 2))  # 60 days ago
-    awake = f.PairingFactory(program=program, term_start=datetime.date(2023, 1, 1), term_end=None)
-    activity(awake, f.OrganizationFactory(kind="branch"), date=datetime.date(2024, 8, 3))  # 59 days ago
-    fresh = f.PairingFactory(program=program, term_start=datetime.date(2024, 9, 1), term_end=None)  # too young
-    never = f.PairingFactory(program=program, term_start=datetime.date(2024, 1, 1), term_end=None)
-    draft_only = f.PairingFactory(program=program, term_start=datetime.date(2024, 1, 1), term_end=None)
-    activity(draft_only, f.OrganizationFactory(kind="branch"), status="draft", date=datetime.date(2024, 9, 30))
-    expired = f.PairingFactory(program=program, term_start=datetime.date(2022, 1, 1), term_end=datetime.date(2024, 9, 30))
-    ended = f.PairingFactory(program=program, status="ended", term_end=datetime.date(2024, 9, 30))
+    # the list reads each pairing's last activity as the rollup keeps it, when the writes commit
+    with django_capture_on_commit_callbacks(execute=True):
+        program = world["program"]
+        ending = world["pairing"]
+        ending.term_end = datetime.date(2024, 11, 30)  # 60 days from today
+        ending.save()
+        activity(ending, world["branch"], date=datetime.date(2024, 9, 1))
+        dormant = f.PairingFactory(program=program, term_start=datetime.date(2023, 1, 1), term_end=None)
+        activity(dormant, f.OrganizationFactory(kind="branch"), date=datetime.date(2024, 8, 2))  # 60 days ago
+        awake = f.PairingFactory(program=program, term_start=datetime.date(2023, 1, 1), term_end=None)
+        activity(awake, f.OrganizationFactory(kind="branch"), date=datetime.date(2024, 8, 3))  # 59 days ago
+        fresh = f.PairingFactory(program=program, term_start=datetime.date(2024, 9, 1), term_end=None)  # too young
+        never = f.PairingFactory(program=program, term_start=datetime.date(2024, 1, 1), term_end=None)
+        draft_only = f.PairingFactory(program=program, term_start=datetime.date(2024, 1, 1), term_end=None)
+        activity(draft_only, f.OrganizationFactory(kind="branch"), status="draft", date=datetime.date(2024, 9, 30))
+        expired = f.PairingFactory(program=program, term_start=datetime.date(2022, 1, 1), term_end=datetime.date(2024, 9, 30))
+        ended = f.PairingFactory(program=program, status="ended", term_end=datetime.date(2024, 9, 30))
 
     client.force_login(world["users"]["admin"])
     response = client.get(reverse("pairings:pairing_list"))

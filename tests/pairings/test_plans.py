@@ -12,7 +12,7 @@ from django.utils import timezone, translation
 from pairings import services
 from pairings.models import JointPlan, PlanItem, PlanTarget
 from tests import factories as f
-from tests.pairings.helpers import activity
+from tests.pairings.helpers import activity, plan_items_with_progress
 from tests.pairings.test_pages import item_data, targets_data
 
 pytestmark = pytest.mark.django_db
@@ -214,12 +214,10 @@ def test_hand_set_progress_only_for_items_without_targets(client, world, plan, m
 
 
 def test_a_deleted_activity_no_longer_counts_towards_progress(world, plan, metrics):
-    from pairings.selectors import plan_items
-
     item = f.PlanItemFactory(plan=plan)
     f.PlanTargetFactory(item=item, metric=metrics["repairs"], value=Decimal("10"))
     act = activity(world["pairing"], world["branch"], plan_item=item)
     f.ActivityMetricValueFactory(activity=act, metric=metrics["repairs"], value=Decimal("10"))
-    assert plan_items(plan, today=datetime.date(2024, 1, 1))[0].derived_progress == 100
+    assert plan_items_with_progress(plan, today=datetime.date(2024, 1, 1))[0].derived_progress == 100
     type(act).all_objects.filter(pk=act.pk).update(deleted_at=timezone.now())
-    assert plan_items(plan, today=datetime.date(2024, 1, 1))[0].derived_progress == 0
+    assert plan_items_with_progress(plan, today=datetime.date(2024, 1, 1))[0].derived_progress == 0

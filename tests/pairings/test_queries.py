@@ -17,9 +17,9 @@ pytestmark = pytest.mark.django_db
 # The pinned counts (the same for 1 and 30 rows). They include the session and the user (2), and the
 # user's scope: their memberships with the subtrees below them, one query whatever the depth.
 BUDGET = {
-    "pairing_list": 8,  # admin
+    "pairing_list": 9,  # admin (the year's activity counts: one query of the figures app's row panel)
     "pairing_detail": 12,  # committee (the open needs and their number: one query)
-    "plan_detail": 6,  # village
+    "plan_detail": 7,  # village (the targets' progress: one query of the figures app's row panel)
     "plan_item_edit": 8,  # committee
     "plan_agree": 6,  # village
 }

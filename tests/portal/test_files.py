@@ -16,6 +16,7 @@ from django.core.files.base import ContentFile
 from django.urls import reverse
 
 from reports import services as report_services
+from reports import generation
 from reports.models import AnnualExport
 from tests import factories as f
 from tests.reports.conftest import records  # noqa: F401 (a fixture)
@@ -79,7 +80,7 @@ def test_signed_agreement(client, world, mode):
 
 
 def test_report_photo(client, mode, records):  # noqa: F811 (records sets MEDIA_ROOT after mode)
-    report, _ = report_services.report_generate(kind="quarterly", period="2024Q1", program=records["program"], pairing=records["pairing"])
+    report, _ = generation.report_generate(kind="quarterly", period="2024Q1", program=records["program"], pairing=records["pairing"])
     report, _ = report_services.report_publish(report=report, actor=records["users"]["admin"])
     photo = records["photo"]
     url = reverse("reports:report_photo", args=[report.pk, photo.pk])

@@ -156,7 +156,7 @@ def test_script_in_text_fields_is_shown_escaped(client, world):
         reverse("activities:need_detail", args=[need.pk]),
         reverse("activities:need_list"),
         reverse("pairings:pairing_detail", args=[pairing.pk]),
-        reverse("volunteers:volunteer_detail", args=[volunteer.pk]),
+        reverse("dashboards:volunteer_detail", args=[volunteer.pk]),
         reverse("home"),
     ]:
         page = client.get(url).content.decode()

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from reports import services
+from reports import generation
 from reports.models import AnnualExport, Notification, Report
 
 pytestmark = pytest.mark.django_db(transaction=True)  # real commits, so on_commit sends at once
@@ -38,7 +38,7 @@ def test_publish(client, world):
     from tests import factories as f
 
     f.LiaisonFactory(pairing=world["pairing"], user=liaison_user, email="village@example.org")
-    report, _ = services.report_generate(kind="monthly", period="2024-03", program=world["program"], pairing=world["pairing"])
+    report, _ = generation.report_generate(kind="monthly", period="2024-03", program=world["program"], pairing=world["pairing"])
     client.force_login(world["users"]["admin"])
     response, seconds = timed(lambda: client.post(reverse("reports:report_publish", args=[report.pk])))
     assert seconds < LIMIT, seconds

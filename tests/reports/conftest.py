@@ -9,7 +9,7 @@ from django.utils import timezone
 from activities.models import Activity, Need, ServiceRecord
 from pairings.models import Metric, PlanItem
 from portal.models import Organization
-from reports import rollups
+from figures import rollups
 from reports.periods import TZ
 from tests import factories as f
 

@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from activities.models import Activity, ServiceRecord
-from reports import rollups
+from figures import rollups
 from reports.builders import build_pairing_reports, build_report_data
 from tests import factories as f
 from tests.reports.conftest import activity

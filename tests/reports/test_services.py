@@ -4,7 +4,8 @@ import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from reports import services, tasks
+from reports import generation, services, tasks
+from reports.notifications import notifications_send
 from reports.models import Notification, Report
 from tests import factories as f
 
@@ -12,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 
 def generate(records, kind="monthly", period="2024-03", pairing="pairing"):
-    return services.report_generate(
+    return generation.report_generate(
         kind=kind, period=period, program=records["program"], pairing=records[pairing] if pairing else None
     )
 
@@ -114,7 +115,7 @@ def test_publish_notifies_liaisons_in_portal_and_by_mail(records, django_capture
     assert Notification.objects.for_user(records["users"]["village"]).unread().count() == 1
     assert Report.objects.visible_to(records["users"]["village"]).filter(pk=report.pk).exists()
     # sending again sends nothing twice
-    assert services.notifications_send() == 0
+    assert notifications_send() == 0
     assert len(mail.outbox) == 2
 
 
@@ -135,9 +136,9 @@ def test_scopes_to_generate(records):
     ended.save()
     records["other_program"].monthly_reports = False
     records["other_program"].save()
-    scopes = services.scopes_to_generate("monthly", "2024-03")
+    scopes = generation.scopes_to_generate("monthly", "2024-03")
     assert scopes == [(records["program"].pk, None), (records["program"].pk, records["pairing"].pk)]
-    quarterly = services.scopes_to_generate("quarterly", "2024Q1")
+    quarterly = generation.scopes_to_generate("quarterly", "2024Q1")
     assert (records["other_program"].pk, records["other_pairing"].pk) in quarterly
 
 

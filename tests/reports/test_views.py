@@ -14,6 +14,7 @@ from django.core import mail
 from django.urls import reverse
 
 from reports import services
+from reports import generation
 from reports.charts import report_charts
 from reports.renderers.html import render_html
 from reports.models import AnnualExport, Notification, Report
@@ -25,7 +26,7 @@ BASE_DIR = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def draft(records):
-    report, _ = services.report_generate(kind="quarterly", period="2024Q1", program=records["program"], pairing=records["pairing"])
+    report, _ = generation.report_generate(kind="quarterly", period="2024Q1", program=records["program"], pairing=records["pairing"])
     return report
 
 
@@ -95,9 +96,9 @@ def test_report_page_query_count_does_not_grow(client, records, django_assert_ma
     """The page renders frozen data: its queries do not depend on how many activities the report holds."""
     from tests.reports.test_builders import grow
 
-    february, _ = services.report_generate(kind="monthly", period="2024-02", program=records["program"])
+    february, _ = generation.report_generate(kind="monthly", period="2024-02", program=records["program"])
     grow(records, 15)
-    march, _ = services.report_generate(kind="monthly", period="2024-03", program=records["program"])
+    march, _ = generation.report_generate(kind="monthly", period="2024-03", program=records["program"])
     assert (february.data["activities"]["total"], march.data["activities"]["total"]) == (1, 18)
     login(client, records, "admin")
     with django_assert_max_num_queries(12) as small:
@@ -200,14 +201,14 @@ def test_generate_page(client, records, django_capture_on_commit_callbacks):
 
 
 def test_report_list_shows_only_visible_reports(client, records, published, django_assert_max_num_queries):
-    services.report_generate(kind="monthly", period="2024-03", program=records["program"])  # program draft
+    generation.report_generate(kind="monthly", period="2024-03", program=records["program"])  # program draft
     login(client, records, "village")
     response = client.get(reverse("reports:report_list"))
     assert reverse("reports:report_detail", args=[published.pk]) in response.content.decode()
     assert list(response.context["object_list"]) == [published]
     login(client, records, "admin")
     for i in range(1, 10):
-        services.report_generate(kind="monthly", period=f"2024-0{i}", program=records["program"], pairing=records["pairing"])
+        generation.report_generate(kind="monthly", period=f"2024-0{i}", program=records["program"], pairing=records["pairing"])
     with django_assert_max_num_queries(12):
         response = client.get(reverse("reports:report_list"), {"kind": "monthly"})
     assert response.status_code == 200
@@ -216,7 +217,7 @@ def test_report_list_shows_only_visible_reports(client, records, published, djan
 
 def test_completeness_board(client, records):
     login(client, records, "committee")
-    response = client.get(reverse("reports:completeness"), {"program": records["program"].pk, "year": 2024})
+    response = client.get(reverse("dashboards:completeness"), {"program": records["program"].pk, "year": 2024})
     assert response.status_code == 200
     rows = {row["branch"]["name"]: row for row in response.context["rows"]}
     assert set(rows) == {"第三党支部", "第四党支部", "第五党支部"}
@@ -228,11 +229,11 @@ def test_completeness_board(client, records):
     body = response.content.decode()
     assert "style=" not in body
     login(client, records, "secretary")
-    assert client.get(reverse("reports:completeness")).status_code == 403
+    assert client.get(reverse("dashboards:completeness")).status_code == 403
     login(client, records, "village")
-    assert client.get(reverse("reports:completeness")).status_code == 403
+    assert client.get(reverse("dashboards:completeness")).status_code == 403
     login(client, records, "admin")
-    assert client.get(reverse("reports:completeness"), {"program": records["other_program"].pk, "year": 2024}).status_code == 400
+    assert client.get(reverse("dashboards:completeness"), {"program": records["other_program"].pk, "year": 2024}).status_code == 400
 
 
 def test_board_submitted_only_and_query_count(client, records, django_assert_max_num_queries):
@@ -241,13 +242,13 @@ def test_board_submitted_only_and_query_count(client, records, django_assert_max
     activity(records["pairing"], records["third_branch"], "2024-05-02", status="submitted")
     login(client, records, "admin")
     with django_assert_max_num_queries(12):
-        response = client.get(reverse("reports:completeness"), {"program": records["program"].pk, "year": 2024})
+        response = client.get(reverse("dashboards:completeness"), {"program": records["program"].pk, "year": 2024})
     rows = {row["branch"]["name"]: row for row in response.context["rows"]}
     assert rows["第五党支部"]["cells"][4]["css"] == "submitted"
     for i in range(20):
         activity(records["pairing"], records["branch"], f"2024-06-{i + 1:02d}")
     with django_assert_max_num_queries(12):
-        client.get(reverse("reports:completeness"), {"program": records["program"].pk, "year": 2024})
+        client.get(reverse("dashboards:completeness"), {"program": records["program"].pk, "year": 2024})
 
 
 def test_annual_export(client, records, django_capture_on_commit_callbacks):

@@ -28,7 +28,7 @@ from activities.models import Activity, ServiceRecord
 from pairings.models import Metric
 from portal.models import Organization
 from reports.models import Report
-from reports.services import scopes_to_generate
+from reports.generation import scopes_to_generate
 from tests import factories as f
 from tests.reports.conftest import activity, at
 

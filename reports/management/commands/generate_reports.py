@@ -6,7 +6,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from pairings.models import Pairing, Program
-from reports import services
+from reports import generation
 from reports.periods import Month, PeriodError, Quarter, Year, parse
 
 
@@ -33,8 +33,8 @@ class Command(BaseCommand):
         started, made = time.monotonic(), 0
         programs = {p.pk: p for p in Program.objects.all()}
         for kind, period in jobs:
-            for program_id, pairing_id in services.scopes_to_generate(kind, period):
+            for program_id, pairing_id in generation.scopes_to_generate(kind, period):
                 pairing = Pairing.objects.get(pk=pairing_id) if pairing_id else None
-                services.report_generate(kind=kind, period=period, program=programs[program_id], pairing=pairing)
+                generation.report_generate(kind=kind, period=period, program=programs[program_id], pairing=pairing)
                 made += 1
         self.stdout.write(f"{made} reports over {len(jobs)} periods in {time.monotonic() - started:.1f} s")

@@ -1,0 +1,396 @@
+"""The program dashboard (项目看板): a year of one program against the year before, month by month and pairing by
+pairing, for those who administer it.
+
+Everything is read from the rollup (figures/rollups.py), never from the activities, in two queries whatever the
+number of pairings (five with the session, the user and the user's scope): a UNION ALL bringing the program —
+through ``Program.objects.editable_by``, so for anyone else it is not there (404) — with its months, its metrics'
+totals per year, its pairings with activities per year and its dormant pairings; then one page of pairings,
+sorted and cut in the database, each with its year, last activity and key metrics.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django import forms
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.paginator import Paginator
+from django.db.models import (
+    BooleanField, Case, CharField, Count, DateField, DecimalField, Exists, F, FilteredRelation, IntegerField, OuterRef, Q,
+    Subquery, Sum, Value, When,
+)
+from django.db.models.functions import Cast, Coalesce, ExtractYear
+from django.http import Http404
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views import View
+
+from pairings.models import Metric, Pairing, Program
+from figures.selectors import activity_list_url, year_bounds
+from pairings.selectors import WARNING_DAYS, dormant_q
+from reports import charts
+from figures.models import PairingMonthMetric, PairingYear, ProgramMonth
+from reports.report_views import ProgramAdminRequiredMixin
+
+KEY_METRICS = 3  # metric columns of the pairing table: the program's first metrics in catalog order
+PER_PAGE = 25  # a phone screenful or two; the sort puts what needs attention first
+ZERO = Decimal("0")
+SORTS = {
+    "attention": gettext_lazy("Needs attention first"),
+    "activities": gettext_lazy("Most activities"),
+    "people": gettext_lazy("Most people served"),
+    "hours": gettext_lazy("Most verified hours"),
+    "last": gettext_lazy("Most recent activity"),
+    "name": gettext_lazy("Name"),
+}
+
+
+def _exact(value, places="0.01"):
+    """A decimal sum as an exact Decimal (SQLite adds decimals as floats)."""
+    return Decimal(str(value or 0)).quantize(Decimal(places))
+
+
+def _shown(value):
+    """An _exact Decimal as {{ value|floatformat:"-N" }} shows it (N its places): without decimals when it is a
+    whole number, else with all of them; no grouping, and "." in both languages. The table has a hundred such
+    cells, and the filter (≈ 25 µs each: rounding contexts, localisation) cost the page more than its query."""
+    if value == value.to_integral_value():
+        return f"{value:.0f}"
+    return f"{value:f}"
+
+
+class DashboardForm(forms.Form):
+    year = forms.IntegerField(label=gettext_lazy("Year"), required=False, min_value=2000, max_value=2100)
+    sort = forms.ChoiceField(label=gettext_lazy("Order"), required=False, choices=list(SORTS.items()))
+    page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+
+@dataclass
+class Change:
+    """A figure of the year beside the year before."""
+
+    value: Decimal | int
+    previous: Decimal | int
+
+    @property
+    def percent(self):
+        if not self.previous:
+            return None
+        return round((self.value - self.previous) * 100 / self.previous)
+
+
+@dataclass
+class Row:
+    """One pairing's line in the table."""
+
+    pk: int
+    supporter: str
+    supported: str
+    activities: int
+    confirmed: int
+    people: int
+    hours: Decimal
+    last_activity_on: datetime.date | None
+    dormant: bool
+    url: str = ""  # the links: filled in for the rows of the page shown
+    last_url: str = ""
+    metrics: list = field(default_factory=list)  # [(value or None, url)] per key metric
+
+    # As the table shows them (see _shown): what floatformat and date:"Y-m" would give.
+    @property
+    def hours_text(self):
+        return _shown(self.hours)
+
+    @property
+    def metric_cells(self):
+        """[(the value's text or None, url)] per key metric."""
+        return [(None if value is None else _shown(value), url) for value, url in self.metrics]
+
+    @property
+    def last_month(self):
+        on = self.last_activity_on
+        return f"{on.year:04d}-{on.month:02d}" if on else ""
+
+
+def default_year(months, today):
+    """The latest year with activity, not after this one (this year when there is none)."""
+    years = sorted({m.month.year for m in months if m.month.year <= today.year})
+    return years[-1] if years else today.year
+
+
+# --------------------------------------------------------------------------------------------------------
+# The first query: the program (if the user administers it) and its program-level figures, in one UNION
+# --------------------------------------------------------------------------------------------------------
+
+# The UNION's columns, the same in each part: what the row is, two whole numbers, three texts, a date, six
+# numbers. The first part fixes the types Django converts the values with.
+COLUMNS = ("c_kind", "c_i1", "c_i2", "c_t1", "c_t2", "c_t3", "c_d1", "c_n1", "c_n2", "c_n3", "c_n4", "c_n5", "c_n6")
+NUMBER = DecimalField(max_digits=22, decimal_places=2)
+
+
+def _part(queryset, kind, **values):
+    """One part of the UNION: `values` by column name (c_i1 …), the others empty."""
+    blanks = {
+        "c_i1": Value(0, output_field=IntegerField()), "c_i2": Value(0, output_field=IntegerField()),
+        "c_t1": Value("", output_field=CharField()), "c_t2": Value("", output_field=CharField()),
+        "c_t3": Value("", output_field=CharField()), "c_d1": Value(None, output_field=DateField()),
+        **{f"c_n{i}": Value(0, output_field=NUMBER) for i in range(1, 7)},
+    }
+    typed = {
+        name: Cast(expression, NUMBER) if name.startswith("c_n") else expression for name, expression in values.items()
+    }
+    return queryset.order_by().annotate(c_kind=Value(kind, output_field=CharField()), **{**blanks, **typed}).values_list(*COLUMNS)
+
+
+@dataclass
+class ProgramFigures:
+    """What the first query brings: the program and its figures for every year (a year is chosen after)."""
+
+    program: object = None  # (pk, name), or None when the user does not administer it
+    months: list = field(default_factory=list)  # MonthFigures, oldest first
+    metrics: dict = field(default_factory=dict)  # metric pk -> MetricFigures
+    active: dict = field(default_factory=dict)  # year -> pairings with activities
+    pairings: int = 0
+    dormant: int = 0
+
+
+@dataclass
+class MonthFigures:
+    month: datetime.date
+    pairings: int
+    activities: int
+    confirmed: int
+    residents_served: int
+    verified_hours: Decimal
+
+
+@dataclass
+class MetricFigures:
+    pk: int
+    name: str
+    unit: str
+    aggregation: str
+    order: int
+    totals: dict = field(default_factory=dict)  # year -> total
+
+
+def program_figures(user, program_id, today):
+    """The program, if `user` administers it (Program.objects.editable_by), with its months, its metrics'
+    totals per year, its pairings with activities per year, how many pairings it has and how many are dormant:
+    one query (a UNION ALL), whatever the number of pairings."""
+    since = today - datetime.timedelta(days=WARNING_DAYS)
+    running = Q(status=Pairing.Status.ACTIVE, term_start__lte=since) & (Q(term_end__isnull=True) | Q(term_end__gte=today))
+    recent = PairingYear.objects.filter(pairing=OuterRef("pk"), last_activity_on__gt=since)
+    in_program = FilteredRelation("program_month_rollups", condition=Q(program_month_rollups__program_id=program_id))
+    parts = [
+        _part(Program.objects.editable_by(user).filter(pk=program_id), "program", c_i1=F("pk"), c_t1=F("name")),
+        _part(
+            ProgramMonth.objects.filter(program_id=program_id), "month",
+            c_i2=F("pairings"), c_d1=F("month"), c_n1=F("activities"), c_n2=F("confirmed"),
+            c_n3=F("residents_served"), c_n4=F("verified_hours"),
+        ),
+        _part(
+            Metric.objects.filter(program_id=program_id)
+            .annotate(rollup=in_program)
+            .values("pk", "name", "unit", "aggregation", "order")
+            .annotate(y=ExtractYear("rollup__month"), s=Sum("rollup__total")),
+            "metric",
+            c_i1=F("pk"), c_i2=F("order"), c_t1=F("name"), c_t2=F("unit"), c_t3=F("aggregation"), c_n1=F("y"), c_n2=F("s"),
+        ),
+        _part(
+            PairingYear.objects.filter(pairing__program_id=program_id).values("year").annotate(n=Count("pk")),
+            "active", c_i1=F("year"), c_i2=F("n"),
+        ),
+        _part(
+            Pairing.objects.filter(program_id=program_id)
+            .values("program_id")
+            .annotate(n=Count("pk"), d=Count("pk", filter=running & ~Exists(recent))),
+            "pairings", c_i1=F("n"), c_i2=F("d"),
+        ),
+    ]
+    figures = ProgramFigures()
+    for kind, i1, i2, t1, t2, t3, d1, n1, n2, n3, n4, _n5, _n6 in parts[0].union(*parts[1:], all=True):
+        if kind == "program":
+            figures.program = (i1, t1)
+        elif kind == "month":
+            figures.months.append(MonthFigures(d1, i2, int(n1), int(n2), int(n3), _exact(n4, "0.1")))
+        elif kind == "metric":
+            metric = figures.metrics.setdefault(i1, MetricFigures(i1, t1, t2, t3, i2))
+            if n1:
+                metric.totals[int(n1)] = _exact(n2)
+        elif kind == "active":
+            figures.active[i1] = i2
+        elif kind == "pairings":
+            figures.pairings, figures.dormant = i1, i2
+    figures.months.sort(key=lambda m: m.month)
+    return figures
+
+
+# --------------------------------------------------------------------------------------------------------
+# The second query: one page of pairings, sorted and cut in the database, with their key metrics
+# --------------------------------------------------------------------------------------------------------
+
+ORDERS = {
+    "attention": ("-is_dormant", "n_activities", "supporter__name", "supported__name"),  # dormant first, least active
+    "activities": ("-n_activities", "supporter__name", "supported__name"),
+    "people": ("-n_people", "supporter__name", "supported__name"),
+    "hours": ("-n_hours", "supporter__name", "supported__name"),
+    "last": (F("last_activity_on").desc(nulls_last=True), "supporter__name", "supported__name"),
+    "name": ("supporter__name", "supported__name"),
+}
+
+
+def pairing_rows(program_id, *, year, sort, offset, key_metrics, today):
+    """The pairings of one page: their year (one PairingYear row each, joined), the last activity ever, the
+    dormant flag and the key metrics, sorted and sliced in the database. One query."""
+    start, end = year_bounds(year)
+    this_year = FilteredRelation("year_rollups", condition=Q(year_rollups__year=year))
+    metric_columns = {}
+    for i, metric in enumerate(key_metrics):
+        months = PairingMonthMetric.objects.filter(pairing=OuterRef("pk"), metric_id=metric.pk, month__range=(start, end))
+        if metric.aggregation == Metric.Aggregation.SNAPSHOT:
+            latest = months.order_by("-latest_on", "-latest_activity_id")
+            metric_columns[f"m{i}"] = Subquery(latest.values("latest_value")[:1], output_field=NUMBER)
+            metric_columns[f"m{i}_on"] = Subquery(latest.values("latest_on")[:1], output_field=DateField())
+        else:
+            total = months.order_by().values("pairing_id").annotate(s=Sum("total")).values("s")
+            metric_columns[f"m{i}"] = Subquery(total, output_field=NUMBER)
+            metric_columns[f"m{i}_on"] = Value(None, output_field=DateField())
+    queryset = (
+        Pairing.objects.filter(program_id=program_id)
+        .annotate(y=this_year)
+        .annotate(
+            n_activities=Coalesce(F("y__activities"), 0),
+            n_confirmed=Coalesce(F("y__confirmed"), 0),
+            n_people=Coalesce(F("y__residents_served"), 0),
+            n_hours=Coalesce(F("y__verified_hours"), Value(ZERO), output_field=NUMBER),
+        )
+        .annotate(is_dormant=Case(When(dormant_q(today), then=Value(True)), default=Value(False), output_field=BooleanField()))
+        .annotate(**metric_columns)
+        .order_by(*ORDERS.get(sort, ORDERS["attention"]), "pk")
+        .values_list(
+            "pk", "supporter__name", "supported__name", "n_activities", "n_confirmed", "n_people", "n_hours",
+            "last_activity_on", "is_dormant", *metric_columns,
+        )
+    )[offset:offset + PER_PAGE]
+    rows = []
+    for pk, supporter, supported, activities, confirmed, people, hours, last_on, dormant, *figures in queryset:
+        row = Row(
+            pk=pk, supporter=supporter, supported=supported, activities=activities, confirmed=confirmed, people=people,
+            hours=_exact(hours, "0.1"), last_activity_on=last_on, dormant=dormant,
+            url=activity_list_url(pairing_id=pk, date_after=start, date_before=end),
+        )
+        if last_on:
+            month_end = (last_on.replace(day=28) + datetime.timedelta(days=4)).replace(day=1) - datetime.timedelta(days=1)
+            row.last_url = activity_list_url(pairing_id=pk, date_after=last_on.replace(day=1), date_before=month_end)
+        for value, on in zip(figures[::2], figures[1::2]):
+            if value is None:
+                row.metrics.append((None, row.url))
+            elif on is not None:  # a snapshot: the day of its latest value
+                row.metrics.append((_exact(value), activity_list_url(pairing_id=pk, date_after=on, date_before=on)))
+            else:
+                row.metrics.append((_exact(value), row.url))
+        rows.append(row)
+    return rows
+
+
+# --------------------------------------------------------------------------------------------------------
+# The page
+# --------------------------------------------------------------------------------------------------------
+
+
+def dashboard(figures, *, year, sort, page, today):
+    """The dashboard's context for `year` (None: the latest year with activity) from the program's figures
+    and one page of its pairings (one query)."""
+    if year is None:
+        year = default_year(figures.months, today)
+    previous = year - 1
+    by_month = {m.month: m for m in figures.months}
+    series = {y: [by_month.get(datetime.date(y, n, 1)) for n in range(1, 13)] for y in (previous, year)}
+
+    def total(y, name):
+        return sum((getattr(m, name) for m in series[y] if m is not None), ZERO if name == "verified_hours" else 0)
+
+    metrics = sorted(figures.metrics.values(), key=lambda m: (m.order, m.pk))
+    key_metrics = metrics[:KEY_METRICS]
+    page_obj = Paginator(range(figures.pairings), PER_PAGE).get_page(page)
+    rows = []
+    if figures.pairings:
+        rows = pairing_rows(
+            figures.program[0], year=year, sort=sort, offset=page_obj.start_index() - 1, key_metrics=key_metrics,
+            today=today,
+        )
+    month_labels = [_("%(month)d月") % {"month": n} for n in range(1, 13)]
+    chart = charts.column_chart(
+        month_labels,
+        [
+            (str(previous), [m.activities if m else 0 for m in series[previous]], charts.PINK),
+            (str(year), [m.activities if m else 0 for m in series[year]], charts.RED),
+        ],
+        _("Activities per month, %(year)s and %(previous)s") % {"year": year, "previous": previous},
+    )
+    return {
+        "year": year,
+        "previous": previous,
+        "years": sorted({m.month.year for m in figures.months} | {year, today.year}, reverse=True),
+        "totals": {
+            "activities": Change(total(year, "activities"), total(previous, "activities")),
+            "confirmed": Change(total(year, "confirmed"), total(previous, "confirmed")),
+            "people": Change(total(year, "residents_served"), total(previous, "residents_served")),
+            "hours": Change(total(year, "verified_hours"), total(previous, "verified_hours")),
+            "pairings": Change(figures.active.get(year, 0), figures.active.get(previous, 0)),
+        },
+        "pairing_count": figures.pairings,
+        "metrics": [
+            (metric, Change(metric.totals.get(year, ZERO), metric.totals.get(previous, ZERO)))
+            for metric in metrics
+            if metric.aggregation == Metric.Aggregation.SUM
+        ],
+        "key_metrics": key_metrics,
+        "months": [{"label": month_labels[n], "this": series[year][n], "before": series[previous][n]} for n in range(12)],
+        "chart": chart,
+        "rows": rows,
+        "page_obj": page_obj,
+        "dormant": figures.dormant,
+    }
+
+
+class ProgramDashboardView(LoginRequiredMixin, View):
+    """/dashboards/programs/<pk>/?year=2024&sort=attention: the program's admins (and superusers) only;
+    for anyone else the program does not exist (404). Two queries besides the session, user and scope."""
+
+    model = Program  # what the <pk> is (read through Program.objects.editable_by)
+    template_name = "dashboards/program_dashboard.html"
+
+    def get(self, request, pk):
+        form = DashboardForm(request.GET)
+        if not form.is_valid():
+            # the program's name only, once it is known to be the user's
+            program = Program.objects.editable_by(request.user).filter(pk=pk).first()
+            if program is None:
+                raise Http404
+            return render(request, self.template_name, {"program": program, "form": form, "sorts": SORTS}, status=400)
+        today = timezone.localdate()
+        figures = program_figures(request.user, pk, today)
+        if figures.program is None:
+            raise Http404
+        sort = form.cleaned_data["sort"] or "attention"
+        context = dashboard(figures, year=form.cleaned_data["year"], sort=sort, page=form.cleaned_data["page"] or 1, today=today)
+        context.update(program={"pk": figures.program[0], "name": figures.program[1]}, form=form, sorts=SORTS, sort=sort)
+        return render(request, self.template_name, context)
+
+
+class ProgramListView(ProgramAdminRequiredMixin, View):
+    """/dashboards/programs/: the programs the user administers, each with its dashboard (one query)."""
+
+    def get(self, request):
+        programs = (
+            Program.objects.editable_by(request.user)
+            .annotate(pairing_count=Count("pairings"))
+            .order_by("name")
+        )
+        return render(request, "dashboards/program_list.html", {"programs": programs})

@@ -1,0 +1,492 @@
+"""The rollup: what the pairing page and the program dashboard read instead of scanning activities.
+
+Two levels, five tables (figures/models.py):
+
+* from the source rows, per pairing and month: PairingMonth (counted activities, of which confirmed, 人次,
+  people taking part, verified hours, last activity date) and PairingMonthMetric (each metric's sum and its
+  latest value with date and activity);
+* added up from those: PairingYear (the dashboard's per-pairing table), ProgramMonth and ProgramMonthMetric
+  (the dashboard's totals and monthly chart), so a program of a thousand pairings is read in a few dozen rows.
+
+Counting rules (figures/selectors.py states them; the report builders count the same way): a pairing-month counts the
+pairing's *submitted or confirmed* activities that are not deleted, each once (a co-hosted activity is one row
+of its pairing); volunteer hours count once verified and not deleted, on counted activities; each metric keeps
+the sum of its values and the latest value (by activity date, then id), so `sum` and `snapshot` metrics read
+the same row and changing a metric's aggregation needs no rebuild. A period with nothing counted has no row.
+
+Kept current by figures/signals.py: every save or delete of an activity, a metric value or a service record
+(services, admin, soft delete and restore), the volunteers app's bulk verification and a pairing moved to
+another program mark what they touch; an activity whose date or pairing changes marks its old month too. The
+marks are collected per transaction and refreshed once, synchronously, when it commits, so the next page view
+is current. ``rebuild_rollups`` recomputes everything (or one year) for data loaded behind the application's
+back (COPY, bulk inserts, a restored dump).
+
+Each refresh runs in its own transaction and, on PostgreSQL, first takes advisory locks on the pairings and then
+on the programs it touches (each kind in id order, so two refreshes never deadlock): a refresh waits for any
+other refresh of the same pairing or program, then reads everything committed before it, so the last refresh
+always writes the current figures.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import connections, router, transaction
+from django.db.models import Count, F, Max, OuterRef, Q, Subquery, Sum, Window
+from django.db.models.functions import ExtractYear, RowNumber, TruncMonth
+
+from activities.models import Activity, ActivityMetricValue, ServiceRecord
+from pairings.models import Pairing
+from figures.models import PairingMonth, PairingMonthMetric, PairingYear, ProgramMonth, ProgramMonthMetric
+
+logger = logging.getLogger(__name__)
+
+COUNTED_STATUSES = (Activity.Status.SUBMITTED, Activity.Status.CONFIRMED)
+# pg_advisory_xact_lock(space, id): one refresh of a pairing's (or a program's) rollup at a time.
+PAIRING_LOCKS = int.from_bytes(b"ROLP", "big")
+PROGRAM_LOCKS = int.from_bytes(b"ROLG", "big")
+KEYS_PER_BATCH = 200  # (pairing, month) keys refreshed in one round of queries
+PAIRINGS_PER_REBUILD_BATCH = 100
+ZERO = Decimal("0")
+
+PEOPLE = ("residents_served", "party_members", "teachers", "students")
+MONTH_FIELDS = ("activities", "confirmed", *PEOPLE, "verified_hours", "last_activity_on")
+METRIC_FIELDS = ("total", "latest_value", "latest_on", "latest_activity_id")
+YEAR_FIELDS = MONTH_FIELDS
+PROGRAM_FIELDS = ("pairings", "activities", "confirmed", *PEOPLE, "verified_hours")
+PROGRAM_METRIC_FIELDS = ("total", "pairings")
+
+
+def month_of(day):
+    """The first day of the month of `day` (a date)."""
+    return day.replace(day=1)
+
+
+def next_month(month):
+    return (month + datetime.timedelta(days=32)).replace(day=1)
+
+
+def key_of(pairing_id, day):
+    return (pairing_id, month_of(day))
+
+
+def _exact(value, places):
+    """A sum from the database as an exact Decimal (SQLite adds decimals as floats)."""
+    if value is None:
+        return ZERO
+    return Decimal(str(value)).quantize(Decimal(places))
+
+
+# --------------------------------------------------------------------------------------------------------
+# Which rows: Q objects for a set of keys or a batch of pairings
+# --------------------------------------------------------------------------------------------------------
+
+
+def _month_ranges(months):
+    """Sorted months as runs of consecutive months: [(first, last)]."""
+    months = sorted(months)
+    runs = []
+    for month in months:
+        if runs and month == next_month(runs[-1][1]):
+            runs[-1] = (runs[-1][0], month)
+        else:
+            runs.append((month, month))
+    return runs
+
+
+def _keys_q(keys, *, owner="pairing_id", date_field="date", prefix=""):
+    """A Q over rows (reached through `prefix`) of the given (owner id, month) keys: activities by their
+    date (date_field="date") or rollup rows by their month (date_field="month")."""
+    by_owner = defaultdict(set)
+    for owner_id, month in keys:
+        by_owner[owner_id].add(month)
+    q = Q(pk__in=[])
+    for owner_id, months in by_owner.items():
+        for first, last in _month_ranges(months):
+            if date_field == "month":
+                bounds = {f"{prefix}month__gte": first, f"{prefix}month__lte": last}
+            else:
+                bounds = {f"{prefix}{date_field}__gte": first, f"{prefix}{date_field}__lt": next_month(last)}
+            q |= Q(**{f"{prefix}{owner}": owner_id}, **bounds)
+    return q
+
+
+def _pairings_q(pairing_ids, year, *, prefix="", date_field="date"):
+    """A Q over the pairings' rows (activities; rollup rows with date_field="month"), in a year if given."""
+    q = Q(**{f"{prefix}pairing_id__in": pairing_ids})
+    if year is not None:
+        q &= Q(**{
+            f"{prefix}{date_field}__gte": datetime.date(year, 1, 1),
+            f"{prefix}{date_field}__lt": datetime.date(year + 1, 1, 1),
+        })
+    return q
+
+
+def _counted(prefix=""):
+    return Q(**{f"{prefix}status__in": COUNTED_STATUSES, f"{prefix}deleted_at__isnull": True})
+
+
+# --------------------------------------------------------------------------------------------------------
+# Computing: pairing-months from the source rows (three queries), the rest from the pairing-months
+# --------------------------------------------------------------------------------------------------------
+
+
+def compute_pairing_months(where, *, using):
+    """{(pairing, month): fields} and {(pairing, month, metric): fields} of the activities `where(prefix)`
+    selects (prefix "" for activities, "activity__" for their metric values and service records)."""
+    months = {}
+    rows = (
+        Activity.all_objects.using(using).filter(_counted(), where(""))
+        .annotate(month=TruncMonth("date"))
+        .order_by()
+        .values("pairing_id", "month")
+        .annotate(
+            activities=Count("id"),
+            confirmed=Count("id", filter=Q(status=Activity.Status.CONFIRMED)),
+            **{name: Sum(name) for name in PEOPLE},
+            last_activity_on=Max("date"),
+        )
+    )
+    for row in rows:
+        key = (row.pop("pairing_id"), row.pop("month"))
+        row["verified_hours"] = _exact(None, "0.1")
+        months[key] = row
+    hours = (
+        ServiceRecord.all_objects.using(using)
+        .filter(_counted("activity__"), where("activity__"), status=ServiceRecord.Status.VERIFIED, deleted_at__isnull=True)
+        .annotate(month=TruncMonth("activity__date"))
+        .order_by()
+        .values("activity__pairing_id", "month")
+        .annotate(hours=Sum("hours"))
+        .values_list("activity__pairing_id", "month", "hours")
+    )
+    for pairing_id, month, total in hours:
+        if (pairing_id, month) in months:
+            months[(pairing_id, month)]["verified_hours"] = _exact(total, "0.1")
+    partition = [F("activity__pairing_id"), TruncMonth("activity__date"), F("metric_id")]
+    values = (
+        ActivityMetricValue.objects.using(using)
+        .filter(_counted("activity__"), where("activity__"))
+        .annotate(
+            month=TruncMonth("activity__date"),
+            rank=Window(RowNumber(), partition_by=partition, order_by=[F("activity__date").desc(), F("activity_id").desc()]),
+            month_total=Window(Sum("value"), partition_by=partition),
+        )
+        .filter(rank=1)
+        .order_by()
+        .values_list("activity__pairing_id", "month", "metric_id", "month_total", "value", "activity__date", "activity_id")
+    )
+    metrics = {
+        (pairing_id, month, metric_id): {
+            "total": _exact(total, "0.01"),
+            "latest_value": _exact(value, "0.01"),
+            "latest_on": day,
+            "latest_activity_id": activity_id,
+        }
+        for pairing_id, month, metric_id, total, value, day, activity_id in values
+    }
+    return months, metrics
+
+
+def compute_pairing_years(where, *, using):
+    """{(pairing, year): fields} from the pairing-months `where` selects."""
+    rows = (
+        PairingMonth.objects.using(using).filter(where)
+        .annotate(year=ExtractYear("month"))
+        .order_by()
+        .values("pairing_id", "year")
+        .annotate(
+            **{name: Sum(name) for name in ("activities", "confirmed", *PEOPLE)},
+            verified_hours=Sum("verified_hours"),
+            last_activity_on=Max("last_activity_on"),
+        )
+    )
+    result = {}
+    for row in rows:
+        key = (row.pop("pairing_id"), row.pop("year"))
+        row["verified_hours"] = _exact(row["verified_hours"], "0.1")
+        result[key] = row
+    return result
+
+
+def compute_program_months(where, *, using):
+    """{(program, month): fields} and {(program, month, metric): fields} from the pairing rollup rows that
+    `where` (a Q over PairingMonth and PairingMonthMetric) selects."""
+    months = {}
+    rows = (
+        PairingMonth.objects.using(using).filter(where)
+        .order_by()
+        .values("pairing__program_id", "month")
+        .annotate(
+            pairings=Count("id"),
+            **{name: Sum(name) for name in ("activities", "confirmed", *PEOPLE)},
+            verified_hours=Sum("verified_hours"),
+        )
+    )
+    for row in rows:
+        key = (row.pop("pairing__program_id"), row.pop("month"))
+        row["verified_hours"] = _exact(row["verified_hours"], "0.1")
+        months[key] = row
+    metrics = {
+        (program_id, month, metric_id): {"total": _exact(total, "0.01"), "pairings": pairings}
+        for program_id, month, metric_id, total, pairings in PairingMonthMetric.objects.using(using)
+        .filter(where)
+        .order_by()
+        .values("pairing__program_id", "month", "metric_id")
+        .annotate(total=Sum("total"), pairings=Count("id"))
+        .values_list("pairing__program_id", "month", "metric_id", "total", "pairings")
+    }
+    return months, metrics
+
+
+# --------------------------------------------------------------------------------------------------------
+# Writing: only what differs
+# --------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Table:
+    model: type
+    key: tuple  # attnames of the unique key, in the order of the computed dicts' keys
+    fields: tuple
+
+    def sync(self, computed, scope, using):
+        """Make the rows `scope` (a Q) selects equal `computed` ({key tuple: {field: value}}): read them (one
+        query), delete the ones no longer computed, upsert the new and changed ones. Rows already right are
+        not written. Returns the number of rows written or deleted."""
+        manager = self.model.objects.using(using)
+        existing = {}
+        for row in manager.filter(scope).order_by().values_list("pk", *self.key, *self.fields):
+            existing[tuple(row[1:1 + len(self.key)])] = (row[0], dict(zip(self.fields, row[1 + len(self.key):])))
+        stale = [pk for key, (pk, _values) in existing.items() if key not in computed]
+        changed = [
+            self.model(**dict(zip(self.key, key)), **values)
+            for key, values in computed.items()
+            if key not in existing or existing[key][1] != values
+        ]
+        if stale:
+            manager.filter(pk__in=stale).delete()
+        if changed:
+            # an upsert: a row that appeared since it was read (SQLite takes no advisory lock) is updated
+            manager.bulk_create(
+                changed, batch_size=1000, update_conflicts=True,
+                unique_fields=[name.removesuffix("_id") for name in self.key],
+                update_fields=[*(name.removesuffix("_id") for name in self.fields), "updated_at"],
+            )
+        return len(stale) + len(changed)
+
+
+PAIRING_MONTHS = Table(PairingMonth, ("pairing_id", "month"), MONTH_FIELDS)
+PAIRING_MONTH_METRICS = Table(PairingMonthMetric, ("pairing_id", "month", "metric_id"), METRIC_FIELDS)
+PAIRING_YEARS = Table(PairingYear, ("pairing_id", "year"), YEAR_FIELDS)
+PROGRAM_MONTHS = Table(ProgramMonth, ("program_id", "month"), PROGRAM_FIELDS)
+PROGRAM_MONTH_METRICS = Table(ProgramMonthMetric, ("program_id", "month", "metric_id"), PROGRAM_METRIC_FIELDS)
+
+
+def _lock(space, ids, using):
+    """On PostgreSQL, wait until no other transaction refreshes these pairings/programs (ids in order)."""
+    connection = connections[using]
+    if connection.vendor != "postgresql" or not ids:
+        return
+    with connection.cursor() as cursor:
+        # unnest yields the sorted array in order, so the locks are taken in id order
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, p) FROM unnest(%s::int[]) AS p", [space, sorted(ids)])
+
+
+def _years_q(pairing_years):
+    q = Q(pk__in=[])
+    by_pairing = defaultdict(set)
+    for pairing_id, year in pairing_years:
+        by_pairing[pairing_id].add(year)
+    for pairing_id, years in by_pairing.items():
+        q |= Q(pairing_id=pairing_id, year__in=sorted(years))
+    return q
+
+
+def _refresh_derived(pairing_keys, program_keys, using):
+    """Re-add PairingYear for the pairings' years and ProgramMonth(Metric) for the programs' months."""
+    written = 0
+    pairing_years = {(pairing_id, month.year) for pairing_id, month in pairing_keys}
+    if pairing_years:
+        years_where = Q(pk__in=[])
+        for pairing_id, year in pairing_years:
+            years_where |= Q(pairing_id=pairing_id, month__gte=datetime.date(year, 1, 1), month__lte=datetime.date(year, 12, 1))
+        written += PAIRING_YEARS.sync(compute_pairing_years(years_where, using=using), _years_q(pairing_years), using)
+    if program_keys:
+        _lock(PROGRAM_LOCKS, {program_id for program_id, _month in program_keys}, using)
+        months, metrics = compute_program_months(_program_months_q(program_keys), using=using)
+        scope = _keys_q(program_keys, owner="program_id", date_field="month")
+        written += PROGRAM_MONTHS.sync(months, scope, using)
+        written += PROGRAM_MONTH_METRICS.sync(metrics, scope, using)
+    return written
+
+
+def _sync_last_activity(pairing_ids, using):
+    """Pairing.last_activity_on, the pairing's own copy of its last counted activity's date, from its month
+    rows (one UPDATE; a QuerySet update, so no history row and no signal)."""
+    if not pairing_ids:
+        return
+    last = (
+        PairingMonth.objects.using(using).filter(pairing=OuterRef("pk")).order_by()
+        .values("pairing").annotate(last=Max("last_activity_on")).values("last")
+    )
+    Pairing.objects.using(using).filter(pk__in=pairing_ids).update(last_activity_on=Subquery(last))
+
+
+def _program_months_q(program_keys):
+    """A Q over pairing rollup rows of the programs' months (the pairing's program now)."""
+    by_program = defaultdict(set)
+    for program_id, month in program_keys:
+        by_program[program_id].add(month)
+    q = Q(pk__in=[])
+    for program_id, months in by_program.items():
+        for first, last in _month_ranges(months):
+            q |= Q(pairing__program_id=program_id, month__gte=first, month__lte=last)
+    return q
+
+
+# --------------------------------------------------------------------------------------------------------
+# The services
+# --------------------------------------------------------------------------------------------------------
+
+
+def rollup_refresh(*, pairing_id, month, using=None):
+    """Recompute one pairing-month from the source rows, and what is added up from it (rollups_refresh)."""
+    return rollups_refresh(keys=[(pairing_id, month)], using=using)
+
+
+def rollups_refresh(*, keys, program_keys=(), using=None):
+    """Recompute the given (pairing id, month) keys from the source rows, then the pairing-years and the
+    program-months they belong to (and the extra (program id, month) `program_keys`, for a pairing that moved
+    to another program), storing only what differs. A fixed number of queries per KEYS_PER_BATCH keys: the
+    pairings' programs, two locks, three reads of the source rows, and per rollup table one read of its rows,
+    one of what it is added up from, at most two writes. Returns the number of rows written or deleted."""
+    using = using or router.db_for_write(PairingMonth)
+    keys = sorted({(pairing_id, month_of(month)) for pairing_id, month in keys if pairing_id is not None})
+    extra_program_keys = {(program_id, month_of(month)) for program_id, month in program_keys}
+    written = 0
+    for start in range(0, max(len(keys), 1), KEYS_PER_BATCH):
+        batch = keys[start:start + KEYS_PER_BATCH]
+        if not batch and not extra_program_keys:
+            break
+        with transaction.atomic(using=using):
+            pairing_ids = {pairing_id for pairing_id, _month in batch}
+            _lock(PAIRING_LOCKS, pairing_ids, using)
+            programs = dict(Pairing.objects.using(using).filter(pk__in=pairing_ids).values_list("pk", "program_id"))
+            months, metrics = compute_pairing_months(lambda prefix: _keys_q(batch, prefix=prefix), using=using)
+            scope = _keys_q(batch, date_field="month")
+            written += PAIRING_MONTHS.sync(months, scope, using)
+            written += PAIRING_MONTH_METRICS.sync(metrics, scope, using)
+            _sync_last_activity(pairing_ids, using)
+            program_keys_now = {(programs[p], month) for p, month in batch if p in programs} | extra_program_keys
+            extra_program_keys = set()  # once, with the first batch
+            written += _refresh_derived(batch, program_keys_now, using)
+    return written
+
+
+@dataclass
+class RebuildStats:
+    pairings: int = 0
+    month_rows: int = 0
+    metric_rows: int = 0
+    written: int = 0
+    seconds: float = 0.0
+
+
+def rollups_rebuild(*, year=None, using=None):
+    """Recompute the whole rollup (or one year of it) from the source rows, a hundred pairings at a time,
+    then the programs' months; rows already right are left alone, so a second run writes nothing."""
+    using = using or router.db_for_write(PairingMonth)
+    started = time.monotonic()
+    stats = RebuildStats()
+    # rows of deleted pairings and programs went with them (ON DELETE CASCADE): the pairings suffice
+    pairing_ids = list(Pairing.objects.using(using).order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(pairing_ids), PAIRINGS_PER_REBUILD_BATCH):
+        batch = pairing_ids[start:start + PAIRINGS_PER_REBUILD_BATCH]
+        rollup_scope = _pairings_q(batch, year, date_field="month")
+        with transaction.atomic(using=using):
+            _lock(PAIRING_LOCKS, batch, using)
+            months, metrics = compute_pairing_months(lambda prefix: _pairings_q(batch, year, prefix=prefix), using=using)
+            stats.written += PAIRING_MONTHS.sync(months, rollup_scope, using)
+            stats.written += PAIRING_MONTH_METRICS.sync(metrics, rollup_scope, using)
+            years_scope = Q(pairing_id__in=batch) & (Q(year=year) if year is not None else Q())
+            stats.written += PAIRING_YEARS.sync(compute_pairing_years(rollup_scope, using=using), years_scope, using)
+            _sync_last_activity(batch, using)
+        stats.pairings += len(batch)
+        stats.month_rows += len(months)
+        stats.metric_rows += len(metrics)
+    with transaction.atomic(using=using):
+        programs_scope = Q(month__year=year) if year is not None else Q()
+        _lock(PROGRAM_LOCKS, set(Pairing.objects.using(using).values_list("program_id", flat=True)), using)
+        months, metrics = compute_program_months(programs_scope, using=using)
+        stats.written += PROGRAM_MONTHS.sync(months, programs_scope, using)
+        stats.written += PROGRAM_MONTH_METRICS.sync(metrics, programs_scope, using)
+    stats.seconds = time.monotonic() - started
+    return stats
+
+
+# --------------------------------------------------------------------------------------------------------
+# Collecting what a transaction touched, refreshed once when it commits
+# --------------------------------------------------------------------------------------------------------
+
+
+class PendingRefresh:
+    """The keys, activities (resolved to keys at commit) and program-months one transaction changed."""
+
+    def __init__(self, using):
+        self.using = using
+        self.keys = set()
+        self.activity_ids = set()
+        self.program_keys = set()
+        self.done = False
+
+    def run(self):
+        self.done = True
+        keys = set(self.keys)
+        ids = sorted(self.activity_ids)
+        for start in range(0, len(ids), 1000):
+            keys |= {
+                key_of(pairing_id, day)
+                for pairing_id, day in Activity.all_objects.using(self.using)
+                .filter(pk__in=ids[start:start + 1000])
+                .values_list("pairing_id", "date")
+            }
+        if keys or self.program_keys:
+            rollups_refresh(keys=keys, program_keys=self.program_keys, using=self.using)
+
+
+def pending_refresh(using):
+    """This transaction's PendingRefresh, registered to run on commit (robust: a failure is logged and the
+    write that caused it stands; rebuild_rollups repairs). Outside a transaction: None."""
+    connection = transaction.get_connection(using)
+    if not connection.in_atomic_block:
+        return None
+    for _savepoints, func, _robust in connection.run_on_commit:
+        pending = getattr(func, "__self__", None)
+        if isinstance(pending, PendingRefresh) and not pending.done:
+            return pending
+    pending = PendingRefresh(using)
+    transaction.on_commit(pending.run, using=using, robust=True)
+    return pending
+
+
+def mark_changed(*, using, keys=(), activity_ids=(), program_keys=()):
+    """Note that these (pairing, month) keys, these activities' months or these (program, month) keys
+    changed: refreshed when the transaction commits, or at once outside a transaction."""
+    pending = pending_refresh(using)
+    now = pending is None
+    if now:
+        pending = PendingRefresh(using)
+    pending.keys.update(keys)
+    pending.activity_ids.update(activity_ids)
+    pending.program_keys.update(program_keys)
+    if now:
+        try:
+            pending.run()
+        except Exception:  # the write stands; logged like on_commit(robust=True) does
+            logger.exception("Refreshing the rollup failed; run manage.py rebuild_rollups.")

@@ -1,0 +1,334 @@
+"""The one source of each headline figure: what counts, and the selectors every page and report reads.
+
+Counting rules (docs/figures.md will state them in full):
+
+* an activity counts when it is submitted or confirmed and not deleted (drafts and returned ones never count);
+  one co-hosted by several branches is one row of its pairing, so it counts once for the pairing;
+* volunteer hours count once verified, on counted activities;
+* a ``sum`` metric adds up over the counted activities, a ``snapshot`` metric takes the latest value (by
+  activity date, then id);
+* a plan item's progress comes from the counted activities linked to it.
+
+The pairing page and the dashboards read the rollup (figures/models.py), kept current by figures/rollups.py;
+reports read the rollup for the months before their period.
+"""
+
+import datetime
+from dataclasses import dataclass, field
+from decimal import Decimal
+from urllib.parse import urlencode
+
+from django.db.models import Count, DecimalField, F, Max, OuterRef, Q, Subquery, Sum, Value, Window
+from django.db.models.functions import Coalesce, RowNumber
+from django.urls import reverse
+
+from activities.models import Activity, ServiceRecord
+from figures.models import PairingMonth, PairingMonthMetric
+from pairings.models import Metric, PlanItem, PlanTarget
+from volunteers.models import Volunteer
+
+COUNTED_STATUSES = (Activity.Status.SUBMITTED, Activity.Status.CONFIRMED)
+ZERO = Decimal("0")
+
+
+def counted(prefix=""):
+    """A Q over activities (reached through `prefix`) that count in figures and progress."""
+    return Q(**{f"{prefix}status__in": COUNTED_STATUSES, f"{prefix}deleted_at__isnull": True})
+
+
+def counted_activities():
+    """Activities that count: submitted or confirmed, not deleted (the default manager hides deleted ones)."""
+    return Activity.objects.filter(status__in=COUNTED_STATUSES)
+
+
+def year_bounds(year):
+    return datetime.date(year, 1, 1), datetime.date(year, 12, 31)
+
+
+def exact(value, places):
+    """A decimal sum as an exact Decimal (SQLite adds decimals as floats)."""
+    return ZERO if value is None else Decimal(str(value)).quantize(Decimal(places))
+
+
+def activity_list_url(*, pairing_id, date_after=None, date_before=None, branch_id=None):
+    """The activity list filtered to the activities a figure was counted from: the pairing's, in the dates,
+    submitted or confirmed (`status` given twice: the list's status filter takes several values)."""
+    params = [("pairing", pairing_id)]
+    if branch_id:
+        params.append(("branch", branch_id))
+    params += [("status", status) for status in COUNTED_STATUSES]
+    if date_after:
+        params.append(("date_from", date_after.isoformat()))
+    if date_before:
+        params.append(("date_to", date_before.isoformat()))
+    return f"{reverse('activities:list')}?{urlencode(params)}"
+
+
+# --- a pairing's year ------------------------------------------------------------------------------
+
+
+@dataclass
+class Figure:
+    """One headline figure: its value, the target it is held against (if any) and where it was counted from."""
+
+    label: str
+    value: Decimal
+    unit: str = ""
+    target: Decimal | None = None
+    url: str = ""
+    metric: Metric | None = None
+
+    @property
+    def percent(self):
+        if not self.target:
+            return None
+        return min(100, int(self.value * 100 / self.target))
+
+
+@dataclass
+class Headline:
+    year: int
+    activities: int = 0
+    people_served: int = 0
+    volunteer_hours: Decimal = ZERO
+    url: str = ""
+    metrics: list = field(default_factory=list)
+    last_activity_on: datetime.date | None = None  # the last counted activity, any year
+
+
+def pairing_headline(pairing, year):
+    """The year's headline figures of a pairing, read from the per-month rollup rather than from the
+    activities: two queries whatever their number."""
+    start, end = year_bounds(year)
+    url = activity_list_url(pairing_id=pairing.pk, date_after=start, date_before=end)
+    in_year = Q(month__range=(start, end))
+    totals = PairingMonth.objects.filter(pairing=pairing).aggregate(
+        n=Sum("activities", filter=in_year),
+        people=Sum("residents_served", filter=in_year),
+        hours=Sum("verified_hours", filter=in_year),
+        last=Max("last_activity_on"),
+    )
+    headline = Headline(
+        year=year,
+        activities=totals["n"] or 0,
+        people_served=totals["people"] or 0,
+        volunteer_hours=exact(totals["hours"], "0.1"),
+        url=url,
+        last_activity_on=totals["last"],
+    )
+    for metric in metric_totals(pairing, year):
+        is_snapshot = metric.aggregation == Metric.Aggregation.SNAPSHOT
+        value = metric.latest_value if is_snapshot else metric.total
+        figure_url = url
+        if is_snapshot and metric.latest_on:
+            figure_url = activity_list_url(pairing_id=pairing.pk, date_after=metric.latest_on, date_before=metric.latest_on)
+        headline.metrics.append(
+            Figure(
+                label=metric.name,
+                value=value if value is not None else ZERO,
+                unit=metric.unit,
+                target=metric.target,
+                url=figure_url,
+                metric=metric,
+            )
+        )
+    return headline
+
+
+def metric_totals(pairing, year):
+    """The pairing's program metrics with the year's `total` (sum), `latest_value` and `latest_on` (the
+    latest value and its date) and `target` (from this year's joint plan; items cancelled left out; for a
+    snapshot metric the highest target). One query, on the rollup."""
+    start, end = year_bounds(year)
+    months = PairingMonthMetric.objects.filter(
+        pairing=pairing, month__range=(start, end), metric=OuterRef("pk")
+    ).order_by()
+    total = months.values("metric").annotate(s=Sum("total")).values("s")
+    latest = months.order_by("-latest_on", "-latest_activity_id")
+    targets = (
+        PlanTarget.objects.filter(item__plan__pairing=pairing, item__plan__year=year, metric=OuterRef("pk"))
+        .exclude(item__status=PlanItem.Status.CANCELLED)
+        .order_by()
+        .values("metric")
+    )
+    decimal = DecimalField(max_digits=18, decimal_places=2)
+    metrics = list(
+        Metric.objects.filter(program_id=pairing.program_id)
+        .annotate(
+            total=Coalesce(Subquery(total, output_field=decimal), Value(ZERO), output_field=decimal),
+            latest_value=Subquery(latest.values("latest_value")[:1], output_field=decimal),
+            latest_on=Subquery(latest.values("latest_on")[:1]),
+            target_sum=Subquery(targets.annotate(s=Sum("value")).values("s"), output_field=decimal),
+            target_max=Subquery(targets.annotate(m=Max("value")).values("m"), output_field=decimal),
+        )
+        .order_by("order", "id")
+    )
+    for metric in metrics:
+        metric.total = exact(metric.total, "0.01")
+        metric.target = metric.target_max if metric.aggregation == Metric.Aggregation.SNAPSHOT else metric.target_sum
+    return metrics
+
+
+def activities_in_year(pairing_ids, year):
+    """{pairing id: counted activities in the year} from the rollup, for the pairing list. One query."""
+    start, end = year_bounds(year)
+    rows = (
+        PairingMonth.objects.filter(pairing_id__in=pairing_ids, month__range=(start, end))
+        .order_by()
+        .values("pairing_id")
+        .annotate(n=Sum("activities"))
+        .values_list("pairing_id", "n")
+    )
+    return dict(rows)
+
+
+# --- plan progress --------------------------------------------------------------------------------
+
+
+def plan_progress(items):
+    """Each target in the items' `target_list` gets `achieved` (from the counted activities linked to its item:
+    the sum, or for a snapshot metric the latest value) and `percent`; each item gets `derived_progress` (with
+    targets: the mean of their attainment, each capped at 100 %, rounded down; without: the progress set by
+    hand). One query, none without targets."""
+    decimal = DecimalField(max_digits=14, decimal_places=2)
+    targets = [target for item in items for target in item.target_list]
+    achieved = {}
+    if targets:
+        linked = counted("item__activities__") & Q(item__activities__metric_values__metric=OuterRef("metric_id"))
+        achieved_sum = (
+            PlanTarget.objects.filter(pk=OuterRef("pk")).filter(linked).order_by()
+            .values("pk").annotate(s=Sum("item__activities__metric_values__value")).values("s")
+        )
+        achieved_latest = (
+            PlanTarget.objects.filter(pk=OuterRef("pk")).filter(linked)
+            .order_by("-item__activities__date", "-item__activities__id")
+            .values("item__activities__metric_values__value")[:1]
+        )
+        achieved = {
+            pk: (total, latest)
+            for pk, total, latest in PlanTarget.objects.filter(pk__in=[t.pk for t in targets])
+            .annotate(
+                achieved_sum=Subquery(achieved_sum, output_field=decimal),
+                achieved_latest=Subquery(achieved_latest, output_field=decimal),
+            )
+            .values_list("pk", "achieved_sum", "achieved_latest")
+        }
+    for target in targets:
+        total, latest = achieved.get(target.pk, (None, None))
+        snapshot = target.metric.aggregation == Metric.Aggregation.SNAPSHOT
+        target.achieved = (latest if snapshot else total) or ZERO
+        target.percent = min(100, int(target.achieved * 100 / target.value))
+    for item in items:
+        item.derived_progress = derive_progress(item, item.target_list)
+    return items
+
+
+def derive_progress(item, targets):
+    if not targets:
+        return item.progress
+    ratios = [min(Decimal(1), (t.achieved or ZERO) / t.value) for t in targets]
+    return int(sum(ratios) * 100 / len(ratios))
+
+
+# --- the rollup's months, for reports ----------------------------------------------------------------
+
+
+def rollup_month_rows(pairing_ids, first_month, before):
+    """(pairing id, month, counted activities, of which confirmed) from the rollup, for the months from
+    ``first_month`` up to (not including) ``before``: complete months before a report's period."""
+    if first_month >= before:
+        return []
+    return list(
+        PairingMonth.objects.filter(pairing_id__in=pairing_ids, month__gte=first_month, month__lt=before)
+        .order_by()
+        .values_list("pairing_id", "month", "activities", "confirmed")
+    )
+
+
+def rollup_metric_latest(pairing_ids, first_month, before):
+    """Per (pairing, metric), over the rollup's months from ``first_month`` up to (not including) ``before``:
+    (pairing id, metric id, the months' totals added up, the latest of the months' latest values, its date,
+    its activity id). One row per pairing and metric (the database picks the latest month's row)."""
+    if first_month >= before:
+        return []
+    partition = [F("pairing_id"), F("metric_id")]
+    latest_first = [F("latest_on").desc(), F("latest_activity_id").desc(nulls_last=True)]
+    return list(
+        PairingMonthMetric.objects.filter(pairing_id__in=pairing_ids, month__gte=first_month, month__lt=before)
+        .annotate(
+            rank=Window(RowNumber(), partition_by=partition, order_by=latest_first),
+            months_total=Window(Sum("total"), partition_by=partition),
+        )
+        .filter(rank=1)
+        .order_by()
+        .values_list("pairing_id", "metric_id", "months_total", "latest_value", "latest_on", "latest_activity_id")
+    )
+
+
+def rollup_metric_totals(pairing_ids, first_month, before):
+    """(pairing id, metric id, total) from the rollup, added up over the months from ``first_month`` up to
+    (not including) ``before``: the part of a year-to-date sum before the period (no latest values)."""
+    if first_month >= before:
+        return []
+    return list(
+        PairingMonthMetric.objects.filter(pairing_id__in=pairing_ids, month__gte=first_month, month__lt=before)
+        .order_by()
+        .values("pairing_id", "metric_id")
+        .annotate(total=Sum("total"))
+        .values_list("pairing_id", "metric_id", "total")
+    )
+
+
+# --- volunteer hours ------------------------------------------------------------------------------
+
+
+HOURS = DecimalField(max_digits=10, decimal_places=1)
+
+
+def verified_q(prefix="service_records__"):
+    """Service records (through `prefix`) whose hours count: verified, not deleted, of an activity not deleted."""
+    return Q(
+        **{
+            f"{prefix}status": ServiceRecord.Status.VERIFIED,
+            f"{prefix}deleted_at__isnull": True,
+            f"{prefix}activity__deleted_at__isnull": True,
+        }
+    )
+
+
+def pending_q(prefix="service_records__"):
+    """Service records (through `prefix`) recorded and waiting for the organising side's verification."""
+    return Q(
+        **{
+            f"{prefix}status": ServiceRecord.Status.RECORDED,
+            f"{prefix}deleted_at__isnull": True,
+            f"{prefix}activity__deleted_at__isnull": True,
+        }
+    )
+
+
+def with_hours(volunteers):
+    """Annotate volunteers with `verified_hours` and `pending_records` (recorded, not verified yet)."""
+    return volunteers.annotate(
+        verified_hours=Coalesce(Sum("service_records__hours", filter=verified_q()), Value(ZERO), output_field=HOURS),
+        pending_records=Count("service_records", filter=pending_q()),
+    )
+
+
+def with_team_hours(teams):
+    """Annotate teams with `verified_hours`: the verified hours of their members."""
+    prefix = "members__service_records__"
+    return teams.annotate(
+        verified_hours=Coalesce(Sum(f"{prefix}hours", filter=verified_q(prefix)), Value(ZERO), output_field=HOURS)
+    )
+
+
+def volunteer_totals(volunteer):
+    """The volunteer's verified hours (all time), the number of records verified and waiting for
+    verification, and the date of the last verified service. One query."""
+    return Volunteer.objects.filter(pk=volunteer.pk).aggregate(
+        verified_hours=Coalesce(Sum("service_records__hours", filter=verified_q()), Value(ZERO), output_field=HOURS),
+        verified_records=Count("service_records", filter=verified_q()),
+        pending_records=Count("service_records", filter=pending_q()),
+        last_verified_on=Max("service_records__activity__date", filter=verified_q()),
+    )
