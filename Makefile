@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-postgres messages check clean bench smoke
+.PHONY: install run test test-all test-postgres messages check clean bench smoke
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed ($(PYTHON) not found)."; exit 1; }
@@ -22,8 +22,14 @@ run: install
 	$(PY) manage.py generate_reports 2024
 	$(PY) manage.py runserver 127.0.0.1:8000
 
-## The whole test suite (SQLite unless DATABASE_URL is set).
+## The test suite (SQLite unless DATABASE_URL is set). A developer's run leaves out the tests marked slow (real
+## workers, browsers, migrations from an old schema); with CI=true (as .ci/run sets it) or `make test-all`, all run.
+SLOW := $(if $(filter true 1,$(CI)),,-m "not slow")
 test: install
+	$(PY) -m pytest $(SLOW) $(PYTEST_ARGS)
+
+## Every test, the slow ones too (what CI runs).
+test-all: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 ## The whole test suite on PostgreSQL (127.0.0.1:5432, as in CI). Django creates and drops the test

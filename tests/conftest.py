@@ -9,6 +9,13 @@ from portal.models import Membership, Organization
 from tests import factories as f
 
 
+def pytest_collection_modifyitems(config, items):
+    # a browser test is a slow test: one marker to leave out in a developer's quick run
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.slow)
+
+
 def pytest_sessionfinish(session, exitstatus):
     # In CI's PostgreSQL run every service is present, so a skipped test means something is missing.
     if os.environ.get("STRICT_SKIPS") and exitstatus == 0:

@@ -19,6 +19,7 @@ def migrate(targets):
     return executor.loader.project_state([t for t in targets if t[1] is not None]).apps
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_rollup_rows_move_with_their_tables():
     old = migrate(BEFORE)

@@ -188,6 +188,7 @@ def test_web_is_unhealthy_when_it_does_not_answer():
     assert result.returncode == 1 and "web does not answer" in result.stderr
 
 
+@pytest.mark.slow
 def test_worker_health_follows_its_heartbeat():
     db = 10 + os.getpid() % 6
     url = f"redis://127.0.0.1:6379/{db}"
@@ -212,6 +213,7 @@ def test_worker_health_follows_its_heartbeat():
         client.close()
 
 
+@pytest.mark.slow
 def test_beat_health_follows_its_ticks(tmp_path):
     """A real `celery beat` notes its ticks in Redis; the check passes while they are fresh, fails when the last
     is older than BEAT_TTL (a loop that stopped) or there is none, and fails in a container whose main process

@@ -198,6 +198,7 @@ def test_readyz_with_the_database_down_is_503_naming_it(tmp_path):
     assert elapsed < 1.0, elapsed
 
 
+@pytest.mark.slow
 def test_readyz_sees_a_real_worker_come_and_go(client, db, broker, tmp_path):
     url, _ = broker
     log = tmp_path / "worker.log"

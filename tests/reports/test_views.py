@@ -310,6 +310,7 @@ def test_notifications(client, records, published):
     assert mine.read_at is not None
 
 
+@pytest.mark.slow
 def test_pages_answer_within_5_seconds_when_redis_is_down():
     """Runs tests/reports/broker_down_check.py in a fresh process whose broker is a closed port and a port
     that accepts connections but never answers (a hung Redis)."""

@@ -32,7 +32,7 @@ from reports.generation import scopes_to_generate
 from tests import factories as f
 from tests.reports.conftest import activity, at
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 BASE_DIR = Path(__file__).resolve().parents[2]
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 PERIOD, START, END = "2024-03", datetime.date(2024, 3, 1), datetime.date(2024, 3, 31)
