@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "volunteers",
     "activities",
     "reports",
+    "demo",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
