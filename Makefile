@@ -15,11 +15,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## Serve the portal with the demo data on http://127.0.0.1:8000 (SQLite unless DATABASE_URL is set).
+## Serve the portal with the demo data (dated from today: this year and the two before) and the reports of last
+## year and of this year so far on http://127.0.0.1:8000 (SQLite unless DATABASE_URL is set).
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo
-	$(PY) manage.py generate_reports 2024
+	$(PY) manage.py generate_reports last-year this-year
 	$(PY) manage.py runserver 127.0.0.1:8000
 
 ## The test suite (SQLite unless DATABASE_URL is set). A developer's run leaves out the tests marked slow (real

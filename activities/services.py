@@ -466,6 +466,15 @@ def activity_update(
     return SaveResult(activity=activity, duplicate_photos=_duplicates(activity, photos))
 
 
+@transaction.atomic
+def activity_photos_add(*, activity, actor, new_photos):
+    """Add photos (each cleaned by activities.images.clean_photo, as an upload is) to an activity whatever its
+    status, for the organising side's imports and the demo; the forms add theirs through activity_create/update,
+    which check who may edit. Returns the new ActivityPhoto rows."""
+    with _PhotoFiles() as files:
+        return _add_photos(activity, new_photos, actor=actor, files=files)
+
+
 def _field_values(fields):
     values = {name: getattr(fields, name) for name in ActivityFields.__dataclass_fields__}
     values["title"] = values["title"].strip()

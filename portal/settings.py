@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "figures",
     "reports",
     "dashboards",
+    "demo",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -672,8 +672,8 @@ def main():
                 raise SmokeFailure(f"generating did not lead to the report list ({admin.last_path})")
 
         with run.step("the worker builds them; admin downloads the program's report as .docx"):
-            # The program-wide report: made for every period (a pairing gets its own only within its term, and
-            # the demo's terms end in 2025); it lists the month's activities of all the program's pairings.
+            # The program-wide report: made for every period (a pairing gets its own only within its term); it
+            # lists the month's activities of all the program's pairings.
             listing = f"/reports/?program={program}&period={period}"
 
             def program_report():

@@ -7,6 +7,7 @@ import pytest
 from django.apps import apps
 from django.core.management import call_command
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from portal.models import User
 
@@ -51,8 +52,9 @@ def fill(name, route, pk):
 
 
 @pytest.fixture
-def demo(db, settings):
+def demo(db, settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.MEDIA_ROOT = tmp_path  # the demo's photos
     call_command("load_demo", verbosity=0)
     from pairings.models import Pairing
     from reports.models import Report
@@ -60,8 +62,9 @@ def demo(db, settings):
     from reports.services import report_publish
 
     admin = User.objects.get(username="admin")
+    june = f"{timezone.localdate().year - 1}-06"  # a month of last year: every pairing was running
     for pairing in Pairing.objects.select_related("program"):  # every village gets a published report
-        report, _ = report_generate(kind=Report.Kind.MONTHLY, period="2024-06", program=pairing.program, pairing=pairing)
+        report, _ = report_generate(kind=Report.Kind.MONTHLY, period=june, program=pairing.program, pairing=pairing)
         report_publish(report=report, actor=admin)
     return User.objects.get(username="longshi")
 

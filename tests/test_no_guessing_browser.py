@@ -11,8 +11,9 @@ from tests.activities.test_browser import chromium, phone, shot  # noqa: F401 �
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_longshi_meets_404_on_every_tianxin_page(chromium, live_server, settings):  # noqa: F811
+def test_longshi_meets_404_on_every_tianxin_page(chromium, live_server, settings, tmp_path):  # noqa: F811
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.MEDIA_ROOT = tmp_path  # the demo's photos
     call_command("load_demo", verbosity=0)
     tianxin = Pairing.objects.get(supported__name__contains="田心村")
     urls = [reverse("pairings:pairing_detail", args=[tianxin.pk])]

@@ -1,31 +1,52 @@
 """Build reports now, in this process: `generate_reports 2024` makes every monthly and quarterly report of 2024;
-`generate_reports 2024-03 2024Q1` just those periods. Idempotent, like the Celery job it mirrors."""
+`generate_reports 2024-03 2024Q1` just those periods; `generate_reports last-year this-year` every report of last
+year and those of this year's months and quarters that have ended (what beat would have made by today).
+Idempotent, like the Celery job it mirrors."""
 
 import time
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from pairings.models import Pairing, Program
 from reports import generation
 from reports.periods import Month, PeriodError, Quarter, Year, parse
 
 
+def year_jobs(year, *, before=None):
+    """(kind, period) of a year's months and quarters; with `before` (a date), only those ended by then."""
+    months = [m for m in range(1, 13) if before is None or (year, m) < (before.year, before.month)]
+    quarters = [q for q in range(1, 5) if before is None or (year, q * 3) < (before.year, before.month)]
+    return [("monthly", f"{year}-{m:02d}") for m in months] + [("quarterly", f"{year}Q{q}") for q in quarters]
+
+
 class Command(BaseCommand):
-    help = "Generate the reports of the given periods (2024, 2024Q1, 2024-03) for every scope, in this process."
+    help = (
+        "Generate the reports of the given periods (2024, 2024Q1, 2024-03; last-year; this-year: its months and "
+        "quarters ended so far) for every scope, in this process."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("periods", nargs="+", help="2024 (all its months and quarters), 2024Q1 or 2024-03")
+        parser.add_argument(
+            "periods", nargs="+", help="2024 (all its months and quarters), 2024Q1, 2024-03, last-year or this-year"
+        )
 
     def handle(self, *args, periods, **options):
+        today = timezone.localdate()
         jobs = []
         for text in periods:
+            if text == "last-year":
+                jobs += year_jobs(today.year - 1)
+                continue
+            if text == "this-year":
+                jobs += year_jobs(today.year, before=today)
+                continue
             try:
                 period = parse(text)
             except PeriodError as exc:
                 raise CommandError(str(exc)) from None
             if isinstance(period, Year):
-                jobs += [("monthly", f"{period.year}-{m:02d}") for m in range(1, 13)]
-                jobs += [("quarterly", f"{period.year}Q{q}") for q in range(1, 5)]
+                jobs += year_jobs(period.year)
             elif isinstance(period, Quarter):
                 jobs.append(("quarterly", text))
             elif isinstance(period, Month):

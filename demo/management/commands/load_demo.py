@@ -1,17 +1,20 @@
-"""``manage.py load_demo``: the four seed programs as real records (demo data only; see reports/demo.py)."""
+"""``manage.py load_demo``: the four seed programs as real records, dated relative to today (demo data only)."""
 
 import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from reports import demo
+from activities.models import Activity
+from demo import loader
+from volunteers.models import Team
 
 
 class Command(BaseCommand):
     help = (
-        "Load the demo data: the four pairing programs of the seed texts (双联双助, 党员进社区, 党建共同体, 两建三做). "
-        "Idempotent; refuses to run against a database that holds anything but demo data."
+        "Load the demo data: the four pairing programs of the seed texts (双联双助, 党员进社区, 党建共同体, 两建三做), "
+        "the two years before this one and this year up to today. Idempotent; refuses to run against a database "
+        "that holds anything but demo data."
     )
 
     def add_arguments(self, parser):
@@ -24,16 +27,16 @@ class Command(BaseCommand):
     def handle(self, *args, allow_production=False, **options):
         started = time.monotonic()
         try:
-            stats = demo.load_demo(allow_production=allow_production)
-        except demo.DemoRefused as exc:
+            stats = loader.load_demo(allow_production=allow_production)
+        except loader.DemoRefused as exc:
             raise CommandError(str(exc)) from None
         elapsed = time.monotonic() - started
 
         self.stdout.write("Rows per model (and what this run changed):")
         changes = {model._meta.label: s for model, s in stats.items()}
-        changes["activities.Activity.co_branches"] = stats.get(demo.Activity.co_branches.through)
-        changes["volunteers.Team.members"] = stats.get(demo.Team.members.through)
-        for label, count in demo.model_counts().items():
+        changes["activities.Activity.co_branches"] = stats.get(Activity.co_branches.through)
+        changes["volunteers.Team.members"] = stats.get(Team.members.through)
+        for label, count in loader.model_counts().items():
             change = changes.get(label)
             if change is None:
                 suffix = ""
@@ -45,7 +48,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Demo data loaded in {elapsed:.1f} s."))
         self.stdout.write(
             self.style.WARNING(
-                "DEMO DATA ONLY: the accounts " + ", ".join(demo.DEMO_USERNAMES)
+                "DEMO DATA ONLY: the accounts " + ", ".join(loader.demo_usernames())
                 + f" all use the password “{settings.PORTAL_DEMO_PASSWORD}”. Never load this into a production database."
             )
         )
