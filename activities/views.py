@@ -37,6 +37,7 @@ from activities.forms import (
 from activities.models import Activity, ActivityPhoto, Need
 from pairings.models import Metric, Pairing, PairingBranch
 from portal.files import protected_file_response
+from portal.forms import add_service_error
 from portal.pagination import BadCursor, CappedCount, KeysetPage, capped_count, page_bounds
 from portal.permissions import ScopedObjectMixin, scope_for
 from volunteers.models import Volunteer
@@ -528,22 +529,13 @@ class NeedCreateView(LoginRequiredMixin, View):
             try:
                 need = services.need_raise(actor=request.user, **form.cleaned_data)
             except ValidationError as error:
-                _attach(form, error)
+                add_service_error(form, error)
             except PermissionDenied as error:
                 form.add_error("pairing", str(error))
             else:
                 messages.success(request, _("Need raised. The pairing's branches can see it now."))
                 return redirect(reverse("activities:need_detail", args=[need.pk]))
         return render(request, self.template_name, {"form": form})
-
-
-def _attach(form, error):
-    """A service's ValidationError onto the form: by field where it names one, else at the top."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for name, errors in error.error_dict.items():
-        form.add_error(name if name in form.fields else None, [m for e in errors for m in e.messages])
 
 
 class NeedPageMixin(LoginRequiredMixin, ScopedObjectMixin, SingleObjectMixin):
@@ -626,7 +618,7 @@ class NeedFulfilView(NeedPageMixin, View):
                     for message in error.messages:
                         messages.error(request, message)
                     return self.done(need)
-                _attach(form, error)
+                add_service_error(form, error)
             else:
                 messages.success(request, _("Marked fulfilled. The village can now rate the response."))
                 return self.done(need)
@@ -650,7 +642,7 @@ class NeedRateView(NeedPageMixin, View):
                     for message in error.messages:
                         messages.error(request, message)
                     return self.done(need)
-                _attach(form, error)
+                add_service_error(form, error)
             else:
                 messages.success(request, _("Thank you for your rating. The need is closed."))
                 return self.done(need)

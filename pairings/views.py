@@ -15,6 +15,7 @@ from pairings.filters import PairingFilter
 from pairings.forms import AgreeForm, AgreementForm, JointPlanEditForm, JointPlanForm, PlanItemForm, target_formset
 from pairings.models import JointPlan, Pairing, PlanItem
 from portal.files import protected_file_response
+from portal.forms import add_service_error
 from portal.permissions import ScopedObjectMixin
 
 
@@ -24,15 +25,6 @@ def _year(request, default):
     except (TypeError, ValueError):
         return default
     return year if 2000 <= year <= 2100 else default
-
-
-def _form_errors(form, error):
-    """Put a service's ValidationError on the form (field errors where it names fields)."""
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 class PairingListView(LoginRequiredMixin, ListView):
@@ -116,7 +108,7 @@ class AgreementEditView(LoginRequiredMixin, ScopedObjectMixin, DetailView):
                 )
             except ValidationError as error:
                 pairing.refresh_from_db()
-                _form_errors(form, error)
+                add_service_error(form, error)
             else:
                 messages.success(request, _("The agreement was saved."))
                 return redirect("pairings:pairing_detail", pk=pairing.pk)
@@ -151,7 +143,7 @@ class PlanCreateView(LoginRequiredMixin, ScopedObjectMixin, DetailView):
             try:
                 plan = services.plan_create(pairing=pairing, actor=request.user, **form.cleaned_data)
             except ValidationError as error:
-                _form_errors(form, error)
+                add_service_error(form, error)
             else:
                 messages.success(request, _("The joint plan was created. Add its items now."))
                 return redirect("pairings:plan_detail", pk=plan.pk)
@@ -231,7 +223,7 @@ class PlanAgreeView(PlanMixin, DetailView):
             try:
                 services.plan_agree(plan=plan, actor=request.user)
             except ValidationError as error:
-                _form_errors(form, error)
+                add_service_error(form, error)
             else:
                 messages.success(request, _("Your agreement to the joint plan was recorded."))
                 return redirect("pairings:plan_detail", pk=plan.pk)
@@ -259,7 +251,7 @@ class PlanItemFormMixin:
                     item=item, actor=self.request.user, values=values, targets=formset.targets()
                 )
         except ValidationError as error:
-            _form_errors(form, error)
+            add_service_error(form, error)
             return None
         messages.success(self.request, _("The plan item was saved."))
         if withdrawn:

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.generic import DetailView, ListView
 
+from portal.forms import add_service_error
 from portal.permissions import ScopedObjectMixin
 from volunteers import selectors, services
 from volunteers.certificates import CONTENT_TYPE, certificate_docx
@@ -124,11 +125,7 @@ class CertificateIssueView(VolunteerMixin, DetailView):
                     volunteer=volunteer, start=form.cleaned_data["start"], end=form.cleaned_data["end"], actor=request.user
                 )
             except ValidationError as error:
-                if hasattr(error, "error_dict"):
-                    for name, errors in error.error_dict.items():
-                        form.add_error(name if name in form.fields else None, errors)
-                else:
-                    form.add_error(None, error)
+                add_service_error(form, error)
             else:
                 if created:
                     message = _("Certificate %(number)s issued: download it, print it and stamp it.")
