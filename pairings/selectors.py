@@ -20,7 +20,8 @@ from urllib.parse import urlencode
 from django.db.models import Count, DecimalField, Max, OuterRef, Q, Subquery, Sum, Value, Window
 from django.db.models.functions import Coalesce
 
-from pairings.models import Metric, Pairing, PlanItem, PlanQuerySet, PlanTarget
+from pairings.models import Metric, Pairing, PlanItem, PlanTarget
+from pairings.permissions import can_edit_agreement, can_edit_plans
 
 # Activity.Status values that count (the activities app's constants may not be imported here).
 COUNTED_STATUSES = ("submitted", "confirmed")
@@ -56,20 +57,6 @@ def activity_list_url(*, pairing_id, date_after=None, date_before=None, branch_i
     if date_before:
         params.append((DATE_TO_PARAM, date_before.isoformat()))
     return f"{ACTIVITY_LIST_URL}?{urlencode(params)}"
-
-
-class _PairingPlanRights(PlanQuerySet):
-    """PlanQuerySet's rule applied to pairings themselves: who may create and edit their joint plans."""
-
-    pairing_path = ""
-
-
-def plan_editable_pairings(user):
-    return _PairingPlanRights(model=Pairing).editable_by(user)
-
-
-def can_edit_plans(user, pairing):
-    return plan_editable_pairings(user).filter(pk=pairing.pk).exists()
 
 
 # --- the pairing list -----------------------------------------------------------------------------
@@ -286,7 +273,7 @@ def pairing_page(user, pairing, *, year, today):
     )
     headline = pairing_headline(pairing, year)
     pairing.last_activity_on = headline.last_activity_on
-    administers = Pairing.objects.editable_by(user).filter(pk=pairing.pk).exists()  # its program's admin
+    administers = can_edit_agreement(user, pairing)  # its program's admin
     # The pairing is one the user reads (the view found it through visible_to): the activities' rule is then
     # given it as a literal id, as the activity list does when filtered by a pairing. The same rule, but a
     # query the ORM composes in a third of the time the general form takes.

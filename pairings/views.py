@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.generic import DetailView, ListView
 
-from pairings import selectors, services
+from pairings import permissions, selectors, services
 from pairings.filters import PairingFilter
 from pairings.forms import AgreeForm, AgreementForm, JointPlanEditForm, JointPlanForm, PlanItemForm, target_formset
 from pairings.models import JointPlan, Pairing, PlanItem
@@ -128,7 +128,7 @@ class PlanCreateView(LoginRequiredMixin, ScopedObjectMixin, DetailView):
         return super().get_queryset().select_related("program", "supporter", "supported")
 
     def permission_check(self, obj):
-        return selectors.can_edit_plans(self.request.user, obj)
+        return permissions.can_edit_plans(self.request.user, obj)
 
     def get(self, request, *args, **kwargs):
         self.object = self.get_object()
@@ -171,8 +171,8 @@ class PlanDetailView(PlanMixin, DetailView):
             pairing=plan.pairing,
             items=items,
             today=today,
-            can_edit=selectors.can_edit_plans(self.request.user, plan.pairing),
-            can_agree=services.can_agree(self.request.user, plan) and not plan.village_agreed_on and bool(items),
+            can_edit=permissions.can_edit_plans(self.request.user, plan.pairing),
+            can_agree=permissions.can_agree(self.request.user, plan, items=items),
             overdue=sum(1 for item in items if item.is_overdue),
             activity_list_url=selectors.ACTIVITY_LIST_URL,
         )
@@ -204,7 +204,7 @@ class PlanAgreeView(PlanMixin, DetailView):
     template_name = "pairings/plan_agree.html"
 
     def permission_check(self, obj):
-        return services.can_agree(self.request.user, obj)
+        return permissions.may_agree(self.request.user, obj)
 
     def get(self, request, *args, **kwargs):
         self.object = self.get_object()
