@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from activities import images
-from activities.models import Activity, ActivityType, Need
+from activities.models import ActivityType, Need
 from activities.services import (
     MAX_METRIC_VALUE,
     MAX_PEOPLE,

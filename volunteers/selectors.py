@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.db.models import Count, DecimalField, Max, Q, Sum, Value
 from django.db.models.functions import Coalesce
 
-from volunteers.models import Certificate, Team, Volunteer
+from volunteers.models import Team, Volunteer
 
 # ServiceRecord.Status values (the activities app's constants may not be imported here).
 VERIFIED = "verified"
@@ -138,7 +138,3 @@ def team_pending_records(user, members):
 
 def volunteer_certificates(volunteer):
     return list(volunteer.certificates.select_related("issued_by").order_by("-issued_at", "-id"))
-
-
-def certificates_visible_to(user):
-    return Certificate.objects.visible_to(user)
