@@ -2,9 +2,10 @@
 fulfil, rate.
 
 Every function is keyword-only and atomic, checks the actor's permission with the rules of
-activities.permissions (their QuerySet forms where the row is read under a lock) and validates what it is given, whatever the form already checked: a
-tampered id or a crafted POST meets the same rules as the form. Errors are ValidationErrors keyed by the
-form field they belong to, so a view can show them where the user looks.
+activities.permissions (their QuerySet forms where the row is read under a lock) and validates what it is
+given, whatever the form already checked: a tampered id or a crafted POST meets the same rules as the form.
+Errors are ValidationErrors keyed by the form field they belong to, so a view can show them where the user
+looks.
 """
 
 import datetime

@@ -620,7 +620,9 @@ class NeedFulfilView(NeedPageMixin, View):
 
 class NeedRateView(NeedPageMixin, View):
     http_method_names = ["post"]
-    needs_edit = True
+
+    def permission_check(self, obj):
+        return permissions.may_rate(self.request.user, obj)
 
     def post(self, request, pk):
         need = self.get_object()
