@@ -15,11 +15,9 @@ import io
 from django.utils.translation import gettext as _
 
 from activities.models import Activity
+from portal.csvsafe import BOM, neutralise_text
 from portal.db import stream_rows
 
-# A cell a spreadsheet would read as a formula starts with one of these (and tab/CR can hide one).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-BOM = "\ufeff"  # so Excel and WPS read UTF-8 (Chinese) correctly
 BLOCK_BYTES = 64 * 1024
 FETCH_ROWS = 2000  # rows per chunk read from the database
 
@@ -29,13 +27,6 @@ FIELDS = (
     "place", "status", "party_members", "teachers", "students", "residents_served", "hours_text", "photo_count",
     "figures", "description",
 )
-
-
-def neutralise(value):
-    """Text (or NULL) as a CSV cell that Excel and WPS show as text, never run as a formula."""
-    if not value:
-        return ""
-    return "'" + value if value.startswith(FORMULA_START) else value
 
 
 def header():
@@ -50,7 +41,7 @@ def csv_blocks(queryset, *, block_bytes=BLOCK_BYTES, fetch_rows=FETCH_ROWS):
     """The CSV file of ``queryset`` (from ``selectors.activity_export``, filtered and ordered), as text blocks
     of about ``block_bytes``. Runs one query however many rows there are."""
     statuses = dict(Activity.Status.choices)  # the labels in the request's language, looked up once
-    text = neutralise
+    text = neutralise_text
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     buffer.write(BOM)

@@ -79,7 +79,7 @@ class ActivityQuerySet(SoftDeleteQuerySet):
         own_open = Q(
             **{
                 f"{self.path}branch_id__in": scope.secretary_orgs,
-                f"{self.path}status__in": [Activity.Status.DRAFT, Activity.Status.RETURNED],
+                f"{self.path}status__in": OPEN_STATUSES,
             }
         )
         return self.filter(_any(own_open, program_admin_q(user, f"{self.path}pairing__program__")))
@@ -340,25 +340,9 @@ class Activity(models.Model):
         except ValueError:
             return status
 
-    # The QuerySet's rules (ActivityQuerySet.editable_by, confirmable_by) for one activity already read with its
-    # pairing's program, so a page showing it need not ask the database again (tests/activities/test_detail.py
-    # checks they agree for every role and status).
 
-    def is_editable_by(self, user):
-        scope = scope_for(user)
-        if self.deleted_at is not None:
-            return False
-        if scope.is_superuser:
-            return True
-        if self.branch_id in scope.secretary_orgs and self.status in (self.Status.DRAFT, self.Status.RETURNED):
-            return True
-        return bool(scope.admin_orgs) and self.pairing.program.office_id in scope.admin_orgs
-
-    def is_confirmable_by(self, user):
-        scope = scope_for(user)
-        if self.deleted_at is not None or self.status != self.Status.SUBMITTED:
-            return False
-        return scope.is_superuser or self.pairing.supported_id in scope.village_orgs
+# The statuses in which the branch may still change an activity (and submit it).
+OPEN_STATUSES = (Activity.Status.DRAFT, Activity.Status.RETURNED)
 
 
 class ActivityPhoto(models.Model):

@@ -14,7 +14,8 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce, Concat, NullIf
 
 from activities.models import Activity, ActivityMetricValue, ActivityPhoto, ActivityType, Need, ServiceRecord
-from activities.services import mask_name, sees_wanted_by
+from activities.permissions import sees_wanted_by
+from activities.services import mask_name
 from pairings.models import Pairing, PairingBranch, Program
 from portal.db import PlainNumber, StringAgg, TimeText
 from portal.models import Organization, User

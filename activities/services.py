@@ -1,10 +1,11 @@
 """Writes on activities: record, change, submit, confirm (验单) and return; and on needs (微心愿): raise, claim,
 fulfil, rate.
 
-Every function is keyword-only and atomic, checks the actor's permission through the models' QuerySets
-(`editable_by`, `confirmable_by`) and validates what it is given, whatever the form already checked: a
-tampered id or a crafted POST meets the same rules as the form. Errors are ValidationErrors keyed by the
-form field they belong to, so a view can show them where the user looks.
+Every function is keyword-only and atomic, checks the actor's permission with the rules of
+activities.permissions (their QuerySet forms where the row is read under a lock) and validates what it is
+given, whatever the form already checked: a tampered id or a crafted POST meets the same rules as the form.
+Errors are ValidationErrors keyed by the form field they belong to, so a view can show them where the user
+looks.
 """
 
 import datetime
@@ -19,10 +20,12 @@ from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
 
 from activities.images import MAX_PHOTOS_PER_ACTIVITY, CleanPhoto
-from activities.models import Activity, ActivityMetricValue, ActivityPhoto, ActivityType, Need, ServiceRecord
+from activities.models import OPEN_STATUSES, Activity, ActivityMetricValue, ActivityPhoto, ActivityType, Need, ServiceRecord
+from activities.permissions import (
+    claiming_branches, may_confirm, may_fulfil, may_rate, raisable_pairings, recordable_pairings,
+)
+from pairings.models import Metric, Pairing, PairingBranch, PlanItem
 from activities.signals import service_records_changed
-from pairings.models import Metric, Pairing, PairingBranch, PlanItem, program_admin_q
-from portal.models import Organization
 from portal.permissions import scope_for
 from volunteers.models import Volunteer
 
@@ -99,23 +102,8 @@ class SaveResult:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Who may record for which branch
+# Which branch records (who may record: activities.permissions.recordable_pairings)
 # ---------------------------------------------------------------------------------------------------------
-
-
-def recordable_pairings(user):
-    """The pairings the user may record a new activity in: those a branch they are secretary of takes part in."""
-    scope = scope_for(user)
-    if not scope.secretary_orgs:
-        return Pairing.objects.none()
-    return Pairing.objects.filter(
-        id__in=PairingBranch.objects.filter(branch_id__in=scope.secretary_orgs).values("pairing_id"),
-        status=Pairing.Status.ACTIVE,
-    )
-
-
-def can_record(user):
-    return recordable_pairings(user).exists()
 
 
 def branch_for(user, pairing):
@@ -492,7 +480,7 @@ def _editable(activity, actor):
 
 
 def _submit(activity, actor):
-    if activity.status not in (Status.DRAFT, Status.RETURNED):
+    if activity.status not in OPEN_STATUSES:
         raise ValidationError(_("Only a draft or a returned activity can be submitted."))
     if activity.date > timezone.localdate():
         raise ValidationError({"date": _("The date is in the future. Record an activity once it has taken place.")})
@@ -515,8 +503,7 @@ def _confirmable(activity, actor):
         raise Activity.DoesNotExist
     locked = _locked(activity)
     if not Activity.objects.confirmable_by(actor).filter(pk=activity.pk).exists():
-        scope = scope_for(actor)
-        if not (scope.is_superuser or locked.pairing.supported_id in scope.village_orgs):
+        if not may_confirm(actor, locked):
             raise PermissionDenied(_("Only the village committee confirms this activity."))
         raise ValidationError(_("This activity is not waiting for confirmation."))
     return locked
@@ -565,41 +552,12 @@ NEED_WANTED_BY_MAX = Need._meta.get_field("wanted_by").max_length
 ANSWERING_STATUSES = (Status.SUBMITTED, Status.CONFIRMED)
 
 
-def raisable_pairings(user):
-    """The pairings the user may raise a need in: those of the villages whose committee they sit on
-    (and, for a program admin, the program's pairings). Suspended or ended pairings take no new needs."""
-    scope = scope_for(user)
-    queryset = Pairing.objects.filter(status=Pairing.Status.ACTIVE)
-    if scope.is_superuser:
-        return queryset
-    q = program_admin_q(user, "program__")
-    if scope.village_orgs:
-        q |= Q(supported_id__in=scope.village_orgs)
-    return queryset.filter(q)
-
-
-def claiming_branches(user, pairing):
-    """The branches the user may claim a need of the pairing for: those they are secretary of that take part
-    in it (any participating branch, for a superuser)."""
-    scope = scope_for(user)
-    links = PairingBranch.objects.filter(pairing=pairing)
-    if not scope.is_superuser:
-        links = links.filter(branch_id__in=scope.secretary_orgs)
-    return Organization.objects.filter(id__in=links.values("branch_id")).order_by("name", "id")
-
-
 def mask_name(name):
     """王** for 王小明: the family name, and a star for each other character (at least one)."""
     name = (name or "").strip()
     if not name:
         return ""
     return name[0] + "*" * max(len(name) - 1, 1)
-
-
-def sees_wanted_by(user, pairing):
-    """Whether the user reads a masked name in full: the village side of the pairing and its program admin."""
-    scope = scope_for(user)
-    return scope.is_superuser or pairing.supported_id in scope.village_orgs or pairing.program.office_id in scope.admin_orgs
 
 
 def _need_history(need, actor, reason):
@@ -693,19 +651,11 @@ def answering_activities(user, need):
     )
 
 
-def can_fulfil(user, need):
-    scope = scope_for(user)
-    return need.status == NeedStatus.CLAIMED and (
-        scope.is_superuser or need.claimed_by_branch_id in scope.secretary_orgs
-    )
-
-
 @transaction.atomic
 def need_fulfil(*, need, actor, activity):
     """The claiming branch marks its need fulfilled with the activity that answered it (and links the two)."""
     need = _visible_need(need, actor)
-    scope = scope_for(actor)
-    if not (scope.is_superuser or (need.claimed_by_branch_id and need.claimed_by_branch_id in scope.secretary_orgs)):
+    if not may_fulfil(actor, need):
         raise PermissionDenied(_("Only the branch that claimed this need marks it fulfilled."))
     if need.status != NeedStatus.CLAIMED:
         raise ValidationError(_("Only a claimed need can be marked fulfilled."))
@@ -729,7 +679,7 @@ def need_fulfil(*, need, actor, activity):
 def need_rate(*, need, actor, rating, comment=""):
     """The village rates how its fulfilled need was answered (1–5, with a comment); the need then closes."""
     need = _visible_need(need, actor)
-    if not Need.objects.editable_by(actor).filter(pk=need.pk).exists():
+    if not may_rate(actor, need):
         raise PermissionDenied(_("Only the village committee rates the response to its need."))
     if need.status != NeedStatus.FULFILLED:
         raise ValidationError(_("Only a fulfilled need can be rated."))

@@ -2,8 +2,8 @@
 needs (微心愿): list, raise, the need page, claim, fulfil, rate.
 
 Thin: each view parses the request, asks a selector or calls a service, and renders. Who may do what is
-decided by the models' QuerySets through ScopedObjectMixin: outside the scope 404, visible but not
-allowed 403."""
+decided by activities.permissions (and the models' QuerySets, its list form) through ScopedObjectMixin:
+outside the scope 404, visible but not allowed 403."""
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
@@ -21,7 +21,7 @@ from django.views import View
 from django.views.generic import DetailView
 from django.views.generic.detail import SingleObjectMixin
 
-from activities import exports, selectors, services
+from activities import exports, permissions, selectors, services
 from activities.filters import ActivityFilter, NeedFilter
 from activities.forms import (
     ActivityForm,
@@ -36,9 +36,10 @@ from activities.forms import (
     photo_formset,
     service_record_formset,
 )
-from activities.models import Activity, ActivityPhoto, Need, ServiceRecord
+from activities.models import OPEN_STATUSES, Activity, ActivityPhoto, Need, ServiceRecord
 from pairings.models import Metric, Pairing, PairingBranch
 from portal.files import protected_file_response
+from portal.forms import add_service_error
 from portal.pagination import BadCursor, CappedCount, KeysetPage, capped_count, page_bounds
 from portal.permissions import ScopedObjectMixin, scope_for
 from volunteers.models import Team, Volunteer
@@ -119,12 +120,6 @@ class ActivityExportView(LoginRequiredMixin, View):
 # ---------------------------------------------------------------------------------------------------------
 
 
-def is_confirmer(user, activity):
-    """Whether the user confirms for the activity's village (whatever the activity's status now)."""
-    scope = scope_for(user)
-    return scope.is_superuser or activity.pairing.supported_id in scope.village_orgs
-
-
 class ActivityDetailView(LoginRequiredMixin, ScopedObjectMixin, DetailView):
     model = Activity
     template_name = "activities/detail.html"
@@ -138,15 +133,15 @@ class ActivityDetailView(LoginRequiredMixin, ScopedObjectMixin, DetailView):
         (photos and their twins, figures, hours, co-hosts, history: selectors.activity_parts)."""
         context = super().get_context_data(**kwargs)
         user, activity = self.request.user, self.object
-        can_edit = activity.is_editable_by(user)
-        can_confirm = activity.is_confirmable_by(user)
+        can_edit = permissions.can_edit(user, activity)
+        can_confirm = permissions.can_confirm(user, activity)
         parts = selectors.activity_parts(activity, user, with_twins=can_edit)
         context.update(
             {
                 "can_edit": can_edit,
-                "can_submit": can_edit and activity.status in (Activity.Status.DRAFT, Activity.Status.RETURNED),
+                "can_submit": permissions.can_submit(user, activity),
                 "can_confirm": can_confirm,
-                "return_form": ReturnForm() if can_confirm else None,
+                "return_form": ReturnForm() if permissions.can_return(user, activity) else None,
                 "photos": parts.photos,
                 "metric_values": parts.figures,
                 "service_records": parts.hours,
@@ -171,7 +166,7 @@ class ActivityFormMixin:
 
     def pairings(self):
         if self.activity is None:
-            return services.recordable_pairings(self.request.user)
+            return permissions.recordable_pairings(self.request.user)
         return Pairing.objects.filter(pairing_branches__branch_id=self.activity.branch_id)
 
     def branch_ids(self):
@@ -248,7 +243,7 @@ class ActivityFormMixin:
             **forms,
             "activity": self.activity,
             "files_lost": files_lost,
-            "can_submit": self.activity is None or self.activity.status in (Activity.Status.DRAFT, Activity.Status.RETURNED),
+            "can_submit": self.activity is None or self.activity.status in OPEN_STATUSES,  # the view checked can_edit
             "metric_units": {m.id: m.unit for m in forms["metrics"].metrics},
         }
         return render(self.request, self.template_name, context, status=status)
@@ -349,7 +344,7 @@ class ActivityFormMixin:
 
 class ActivityCreateView(LoginRequiredMixin, ActivityFormMixin, View):
     def prepare(self):
-        if not services.can_record(self.request.user):
+        if not permissions.can_record(self.request.user):
             raise PermissionDenied
 
     def save(self, arguments):
@@ -408,7 +403,7 @@ class ActivitySubmitView(ActivityActionView):
 
 class ConfirmerMixin:
     def permission_check(self, obj):
-        return is_confirmer(self.request.user, obj)
+        return permissions.may_confirm(self.request.user, obj)
 
 
 class ActivityConfirmView(ConfirmerMixin, ActivityActionView):
@@ -505,7 +500,7 @@ class NeedListView(LoginRequiredMixin, View):
                 "filter": filterset,
                 "page": page,
                 "filtered": bool(filterset.is_bound and any(v for k, v in request.GET.items() if k != "page")),
-                "can_raise": services.raisable_pairings(request.user).exists(),
+                "can_raise": permissions.can_raise(request.user),
             },
         )
 
@@ -514,7 +509,7 @@ class NeedCreateView(LoginRequiredMixin, View):
     template_name = "activities/needs/form.html"
 
     def pairings(self):
-        pairings = services.raisable_pairings(self.request.user)
+        pairings = permissions.raisable_pairings(self.request.user)
         if not pairings.exists():
             raise PermissionDenied
         return pairings
@@ -530,22 +525,13 @@ class NeedCreateView(LoginRequiredMixin, View):
             try:
                 need = services.need_raise(actor=request.user, **form.cleaned_data)
             except ValidationError as error:
-                _attach(form, error)
+                add_service_error(form, error)
             except PermissionDenied as error:
                 form.add_error("pairing", str(error))
             else:
                 messages.success(request, _("Need raised. The pairing's branches can see it now."))
                 return redirect(reverse("activities:need_detail", args=[need.pk]))
         return render(request, self.template_name, {"form": form})
-
-
-def _attach(form, error):
-    """A service's ValidationError onto the form: by field where it names one, else at the top."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for name, errors in error.error_dict.items():
-        form.add_error(name if name in form.fields else None, [m for e in errors for m in e.messages])
 
 
 class NeedPageMixin(LoginRequiredMixin, ScopedObjectMixin, SingleObjectMixin):
@@ -560,16 +546,16 @@ class NeedPageMixin(LoginRequiredMixin, ScopedObjectMixin, SingleObjectMixin):
 
     def page(self, need, status=200, **forms):
         user = self.request.user
-        can_claim = need.status == Need.Status.OPEN and services.claiming_branches(user, need.pairing).exists()
-        can_fulfil = services.can_fulfil(user, need)
-        can_rate = need.status == Need.Status.FULFILLED and Need.objects.editable_by(user).filter(pk=need.pk).exists()
+        can_claim = permissions.can_claim(user, need)
+        can_fulfil = permissions.can_fulfil(user, need)
+        can_rate = permissions.can_rate(user, need)
         context = {
             "need": need,
             "wanted_by": selectors.shown_wanted_by(user, need),
             "answers": need.answers,
             "can_claim": can_claim,
             "claim_form": forms.get("claim_form")
-            or (NeedClaimForm(branches=services.claiming_branches(user, need.pairing)) if can_claim else None),
+            or (NeedClaimForm(branches=permissions.claiming_branches(user, need.pairing)) if can_claim else None),
             "can_fulfil": can_fulfil,
             "fulfil_form": forms.get("fulfil_form")
             or (NeedFulfilForm(activities=services.answering_activities(user, need)) if can_fulfil else None),
@@ -593,11 +579,11 @@ class NeedClaimView(NeedPageMixin, View):
     http_method_names = ["post"]
 
     def permission_check(self, obj):
-        return services.claiming_branches(self.request.user, obj.pairing).exists()
+        return permissions.may_claim(self.request.user, obj)
 
     def post(self, request, pk):
         need = self.get_object()
-        form = NeedClaimForm(request.POST, branches=services.claiming_branches(request.user, need.pairing))
+        form = NeedClaimForm(request.POST, branches=permissions.claiming_branches(request.user, need.pairing))
         if not form.is_valid():
             return self.page(need, claim_form=form)
         try:
@@ -614,8 +600,7 @@ class NeedFulfilView(NeedPageMixin, View):
     http_method_names = ["post"]
 
     def permission_check(self, obj):
-        scope = scope_for(self.request.user)
-        return scope.is_superuser or (obj.claimed_by_branch_id is not None and obj.claimed_by_branch_id in scope.secretary_orgs)
+        return permissions.may_fulfil(self.request.user, obj)
 
     def post(self, request, pk):
         need = self.get_object()
@@ -628,7 +613,7 @@ class NeedFulfilView(NeedPageMixin, View):
                     for message in error.messages:
                         messages.error(request, message)
                     return self.done(need)
-                _attach(form, error)
+                add_service_error(form, error)
             else:
                 messages.success(request, _("Marked fulfilled. The village can now rate the response."))
                 return self.done(need)
@@ -637,7 +622,9 @@ class NeedFulfilView(NeedPageMixin, View):
 
 class NeedRateView(NeedPageMixin, View):
     http_method_names = ["post"]
-    needs_edit = True
+
+    def permission_check(self, obj):
+        return permissions.may_rate(self.request.user, obj)
 
     def post(self, request, pk):
         need = self.get_object()
@@ -652,7 +639,7 @@ class NeedRateView(NeedPageMixin, View):
                     for message in error.messages:
                         messages.error(request, message)
                     return self.done(need)
-                _attach(form, error)
+                add_service_error(form, error)
             else:
                 messages.success(request, _("Thank you for your rating. The need is closed."))
                 return self.done(need)

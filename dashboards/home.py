@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from django.db.models import Q
 
 from activities.models import Activity
-from activities.services import can_record
+from activities.permissions import can_record
 from pairings.models import PlanItem
 from portal.permissions import scope_for
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q
 
-from pairings.models import Pairing, PlanItem, PlanQuerySet, PlanTarget
+from pairings.models import Pairing, PlanItem, PlanTarget
+from pairings.permissions import can_edit_agreement, can_edit_plans
 
 WARNING_DAYS = 60
 
@@ -20,18 +21,6 @@ def year_bounds(year):
     return datetime.date(year, 1, 1), datetime.date(year, 12, 31)
 
 
-class _PairingPlanRights(PlanQuerySet):
-    """PlanQuerySet's rule applied to pairings themselves: who may create and edit their joint plans."""
-
-    pairing_path = ""
-
-
-def plan_editable_pairings(user):
-    return _PairingPlanRights(model=Pairing).editable_by(user)
-
-
-def can_edit_plans(user, pairing):
-    return plan_editable_pairings(user).filter(pk=pairing.pk).exists()
 
 
 # --- the pairing list -----------------------------------------------------------------------------
@@ -118,7 +107,7 @@ def pairing_page(user, pairing, *, year, today):
         ).order_by("-year")
     )
     plan = next((p for p in plans if p.year == year), None)
-    administers = Pairing.objects.editable_by(user).filter(pk=pairing.pk).exists()  # its program's admin
+    administers = can_edit_agreement(user, pairing)  # its program's admin
     return PairingPage(
         pairing=pairing,
         year=year,

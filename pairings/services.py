@@ -12,8 +12,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from pairings.models import JointPlan, Pairing, PlanItem, PlanTarget
-from portal.permissions import scope_for
+from pairings.models import JointPlan, PlanItem, PlanTarget
+from pairings.permissions import may_agree, can_edit_agreement, can_edit_plans
 
 MAX_AGREEMENT_BYTES = 10 * 1024 * 1024
 PDF_HEADER = re.compile(rb"%PDF-([12])\.(\d)[\r\n \t%]")
@@ -54,7 +54,7 @@ def validate_pdf(upload, *, max_bytes=MAX_AGREEMENT_BYTES):
 def pairing_agreement_update(*, pairing, actor, signed_on, term_start, term_end, goals, agreement_file=None):
     """Record the signed agreement of a pairing: its date, term and goals and, optionally, the signed scan
     (a PDF, stored under a random name; it is served only through the scope-checked view)."""
-    if not Pairing.objects.editable_by(actor).filter(pk=pairing.pk).exists():
+    if not can_edit_agreement(actor, pairing):
         raise ValidationError(_("Only the program's admins may change the agreement."))
     if term_end and term_start and term_end < term_start:
         raise ValidationError({"term_end": _("The term cannot end before it starts.")})
@@ -76,9 +76,6 @@ def pairing_agreement_update(*, pairing, actor, signed_on, term_start, term_end,
 
 
 def _check_plan_editor(pairing, actor):
-    # Imported here: the selectors import the models, not the services.
-    from pairings.selectors import can_edit_plans
-
     if not can_edit_plans(actor, pairing):
         raise ValidationError(_("Only the school's party committee and the program's admins may edit joint plans."))
 
@@ -223,16 +220,10 @@ def plan_item_delete(*, item, actor):
     return _withdraw_agreement(plan)
 
 
-def can_agree(user, plan):
-    """The village committee (or liaison) of the pairing's supported side records its agreement."""
-    scope = scope_for(user)
-    return scope.is_superuser or plan.pairing.supported_id in scope.village_orgs
-
-
 @transaction.atomic
 def plan_agree(*, plan, actor, today=None):
     """The village records its agreement to the plan as it stands (date and who)."""
-    if not can_agree(actor, plan):
+    if not may_agree(actor, plan):
         raise ValidationError(_("Only the village committee of this pairing may agree to its plan."))
     plan = JointPlan.objects.select_for_update().get(pk=plan.pk)
     if plan.village_agreed_on:

@@ -9,12 +9,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.generic import DetailView, ListView
 
-from pairings import selectors, services
+from pairings import permissions, selectors, services
 from pairings.filters import PairingFilter
 from pairings.forms import AgreeForm, AgreementForm, JointPlanEditForm, JointPlanForm, PlanItemForm, target_formset
 from pairings.models import JointPlan, Pairing, PlanItem
 from portal import panels
 from portal.files import protected_file_response
+from portal.forms import add_service_error
 from portal.permissions import ScopedObjectMixin
 
 # The slots of this app's pages that the apps to its right fill (portal/panels.py).
@@ -30,15 +31,6 @@ def _year(request, default):
     except (TypeError, ValueError):
         return default
     return year if 2000 <= year <= 2100 else default
-
-
-def _form_errors(form, error):
-    """Put a service's ValidationError on the form (field errors where it names fields)."""
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 class PairingListView(LoginRequiredMixin, ListView):
@@ -129,7 +121,7 @@ class AgreementEditView(LoginRequiredMixin, ScopedObjectMixin, DetailView):
                 )
             except ValidationError as error:
                 pairing.refresh_from_db()
-                _form_errors(form, error)
+                add_service_error(form, error)
             else:
                 messages.success(request, _("The agreement was saved."))
                 return redirect("pairings:pairing_detail", pk=pairing.pk)
@@ -149,7 +141,7 @@ class PlanCreateView(LoginRequiredMixin, ScopedObjectMixin, DetailView):
         return super().get_queryset().select_related("program", "supporter", "supported")
 
     def permission_check(self, obj):
-        return selectors.can_edit_plans(self.request.user, obj)
+        return permissions.can_edit_plans(self.request.user, obj)
 
     def get(self, request, *args, **kwargs):
         self.object = self.get_object()
@@ -164,7 +156,7 @@ class PlanCreateView(LoginRequiredMixin, ScopedObjectMixin, DetailView):
             try:
                 plan = services.plan_create(pairing=pairing, actor=request.user, **form.cleaned_data)
             except ValidationError as error:
-                _form_errors(form, error)
+                add_service_error(form, error)
             else:
                 messages.success(request, _("The joint plan was created. Add its items now."))
                 return redirect("pairings:plan_detail", pk=plan.pk)
@@ -192,8 +184,8 @@ class PlanDetailView(PlanMixin, DetailView):
             pairing=plan.pairing,
             items=items,
             today=today,
-            can_edit=selectors.can_edit_plans(self.request.user, plan.pairing),
-            can_agree=services.can_agree(self.request.user, plan) and not plan.village_agreed_on and bool(items),
+            can_edit=permissions.can_edit_plans(self.request.user, plan.pairing),
+            can_agree=permissions.can_agree(self.request.user, plan, items=items),
             overdue=sum(1 for item in items if item.is_overdue),
         )
         return context
@@ -224,7 +216,7 @@ class PlanAgreeView(PlanMixin, DetailView):
     template_name = "pairings/plan_agree.html"
 
     def permission_check(self, obj):
-        return services.can_agree(self.request.user, obj)
+        return permissions.may_agree(self.request.user, obj)
 
     def get(self, request, *args, **kwargs):
         self.object = self.get_object()
@@ -243,7 +235,7 @@ class PlanAgreeView(PlanMixin, DetailView):
             try:
                 services.plan_agree(plan=plan, actor=request.user)
             except ValidationError as error:
-                _form_errors(form, error)
+                add_service_error(form, error)
             else:
                 messages.success(request, _("Your agreement to the joint plan was recorded."))
                 return redirect("pairings:plan_detail", pk=plan.pk)
@@ -271,7 +263,7 @@ class PlanItemFormMixin:
                     item=item, actor=self.request.user, values=values, targets=formset.targets()
                 )
         except ValidationError as error:
-            _form_errors(form, error)
+            add_service_error(form, error)
             return None
         messages.success(self.request, _("The plan item was saved."))
         if withdrawn:

@@ -10,6 +10,10 @@ The two axes of DESIGN.md:
   every branch of the school; a sub-district committee sees its villages);
 - the pairing: a branch reads the pairings it takes part in, a village those it is the supported side of,
   a program admin every pairing of the programs whose office they administer.
+
+This module knows organisations and memberships only. The predicate of each action on a model (confirm,
+claim, agree to a plan …) lives in the app that owns the model, built on the Scope: `pairings.permissions`,
+`activities.permissions`.
 """
 
 from dataclasses import dataclass, field

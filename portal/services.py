@@ -21,8 +21,9 @@ def user_invitation_link(*, user):
 
 @transaction.atomic
 def user_invite(*, user, inviter):
-    """Send a new account its invitation: an e-mail with a link to set a password. No public sign-up
-    exists, so this is how people get in. A user who never set a password keeps an unusable one."""
+    """Send a new account its invitation: an e-mail with a link to set a password, once the transaction
+    commits. No public sign-up exists, so this is how people get in. A user who never set a password keeps
+    an unusable one."""
     if not user.is_active:
         raise ValidationError(_("%(user)s is deactivated and cannot be invited.") % {"user": user})
     if not user.email:
@@ -34,5 +35,7 @@ def user_invite(*, user, inviter):
         "(结对共建). Your user name is %(username)s.\n\nSet your password here (the link works once):\n"
         "%(link)s\n"
     ) % {"name": user, "inviter": inviter, "username": user.username, "link": link}
-    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])
+    recipients = [user.email]
+    # after the commit: a transaction around this call that rolls back sends nothing
+    transaction.on_commit(lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients))
     return link

@@ -255,8 +255,6 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute="*/15"),
     },
 }
-# Tests only: seconds a report task pauses between building and saving (to kill a worker mid-task).
-REPORTS_TEST_DELAY_SECONDS = env_int("REPORTS_TEST_DELAY_SECONDS", 0, minimum=0, maximum=600)
 
 # --- Cache: Redis when REDIS_URL is set (shared by all web processes), local memory otherwise.
 REDIS_URL = env_str("REDIS_URL")

@@ -30,6 +30,7 @@ from docx.shared import Cm, Pt
 from activities.models import ServiceRecord
 from portal.models import Organization
 from volunteers.models import Certificate, Volunteer
+from portal.docx import set_fonts
 
 BODY_FONT = "SimSun"  # 宋体
 TITLE_FONT = "SimHei"  # 黑体
@@ -37,32 +38,12 @@ LATIN_FONT = "Times New Roman"
 CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
-def _set_fonts(rpr_owner, east_asia, latin=LATIN_FONT):
-    """Name the fonts of a style or run for Latin and East Asian text, dropping theme fonts that would win."""
-    rpr = rpr_owner.get_or_add_rPr()
-    fonts = rpr.find(qn("w:rFonts"))
-    if fonts is None:
-        fonts = OxmlElement("w:rFonts")
-        rpr.insert(0, fonts)
-    for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
-        fonts.attrib.pop(qn(attr), None)
-    fonts.set(qn("w:ascii"), latin)
-    fonts.set(qn("w:hAnsi"), latin)
-    fonts.set(qn("w:cs"), latin)
-    fonts.set(qn("w:eastAsia"), east_asia)
-    lang = rpr.find(qn("w:lang"))
-    if lang is None:
-        lang = OxmlElement("w:lang")
-        rpr.append(lang)
-    lang.set(qn("w:eastAsia"), "zh-CN")
-
-
 def _run(paragraph, text, *, size=None, bold=False, east_asia=BODY_FONT):
     run = paragraph.add_run(text)
     run.bold = bold
     if size:
         run.font.size = Pt(size)
-    _set_fonts(run._element, east_asia)
+    set_fonts(run._element, east_asia=east_asia, latin=LATIN_FONT)
     return run
 
 
@@ -115,9 +96,9 @@ def certificate_docx(certificate, *, volunteer_kind=""):
 
     normal = document.styles["Normal"]
     normal.font.size = Pt(12)
-    _set_fonts(normal.element, BODY_FONT)
+    set_fonts(normal.element, east_asia=BODY_FONT, latin=LATIN_FONT)
     for name in ("Table Grid",):
-        _set_fonts(document.styles[name].element, BODY_FONT)
+        set_fonts(document.styles[name].element, east_asia=BODY_FONT, latin=LATIN_FONT)
 
     volunteer = certificate.volunteer
     start, end = certificate.period_start, certificate.period_end

@@ -30,6 +30,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from activities.models import Activity, ActivityMetricValue, ServiceRecord
+from portal.csvsafe import BOM, neutralise_text
 from portal.db import PlainNumber, StringAgg, stream_rows
 from figures.selectors import counted_activities
 from reports import selectors
@@ -37,7 +38,6 @@ from reports.builders import build_report_data
 from reports.models import AnnualExport
 from reports.periods import Year
 from reports.renderers.base import document, status_label
-from reports.renderers.csv import BOM, FORMULA_STARTS
 from reports.renderers.docx import write_docx
 from reports.renderers.xlsx import (
     OPTIONS, Formats, LedgerSheet, SheetNames, SheetWriter, strip_number, write_chart_sheet, write_sections,
@@ -117,13 +117,6 @@ def ledger_query(program, start, end):
     )
 
 
-def neutralise(value):
-    """Text (or NULL) as a CSV cell that Excel and WPS show as text, never run as a formula."""
-    if not value:
-        return ""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
-
-
 def write_ledgers(rows, pairing_names, metrics, year, *, csv_stream=None, workbook=None, formats=None, names=None,
                   progress=None):
     """Write the ledger ``rows`` (from ``ledger_query``) to a CSV stream and/or ledger sheets of ``workbook``,
@@ -131,7 +124,7 @@ def write_ledgers(rows, pairing_names, metrics, year, *, csv_stream=None, workbo
     columns = ledger_columns(metrics)
     slot = {str(m["id"]): i for i, m in enumerate(metrics)}
     statuses = {value: status_label(Activity.Status, value) for value in Activity.Status.values}
-    text = neutralise
+    text = neutralise_text
     csv_row = None
     if csv_stream is not None:
         csv_stream.write(BOM)

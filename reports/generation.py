@@ -14,9 +14,7 @@ enqueue tasks: so nothing imports in a circle.
 from __future__ import annotations
 
 import logging
-import time
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -38,14 +36,6 @@ def _key(kind, period, program, pairing):
     return {"kind": kind, "period": period.key, "program": program, "scope_key": scope_key_for(pairing)}
 
 
-def _test_delay():
-    """A pause between building and saving, for the test that kills a worker mid-task (tests only)."""
-    delay = getattr(settings, "REPORTS_TEST_DELAY_SECONDS", 0)
-    if delay:
-        log.warning("REPORTS_TEST_DELAY_SECONDS=%s: sleeping before saving the report", delay)
-        time.sleep(delay)
-
-
 def report_generate(*, kind, period, program, pairing=None):
     """Make sure the report of this scope and period exists and is complete. Returns (report, created).
 
@@ -57,7 +47,6 @@ def report_generate(*, kind, period, program, pairing=None):
     if latest is not None and latest.status == Report.Status.PUBLISHED:
         return latest, False
     data = build_report_data(kind, period, program, pairing)  # build first (reads only), then insert
-    _test_delay()
     return _store(kind, period, program, pairing, latest, data)
 
 
@@ -75,7 +64,6 @@ def reports_generate(*, kind, period, program, pairings):
         latest.setdefault(report.pairing_id, report)
     frozen = {pid for pid, report in latest.items() if report.status == Report.Status.PUBLISHED}
     data = build_pairing_reports(kind, period, program, [p for p in pairings if p.pk not in frozen])
-    _test_delay()
     return [
         (latest[p.pk], False) if p.pk in frozen else _store(kind, period, program, p, latest.get(p.pk), data[p.pk])
         for p in pairings

@@ -80,3 +80,11 @@ def world(db):
         "other_pairing": other_pairing,
         "users": users,
     }
+
+
+@pytest.fixture
+def cast(world):
+    """The world's users and a read-only one: a plain member (not the secretary) of the first branch."""
+    member = f.UserFactory(username="member")
+    f.MembershipFactory(user=member, organization=world["branch"], role=Membership.Role.MEMBER)
+    return {**world["users"], "member": member}

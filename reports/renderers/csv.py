@@ -1,29 +1,14 @@
 """CSV: UTF-8 with a byte-order mark (Excel and WPS then read Chinese correctly); any text cell starting
-with = + - @ (or a tab or carriage return) is prefixed with an apostrophe so it is never run as a formula."""
+with = + - @ (or a tab or carriage return) is prefixed with an apostrophe so it is never run as a formula
+(portal.csvsafe)."""
 
 from __future__ import annotations
 
 import csv
 import io
 
+from portal.csvsafe import BOM, neutralise
 from reports.renderers.base import document
-
-BOM = "\ufeff"
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(cell):
-    """A cell as written to CSV: numbers as they are, text that could be read as a formula defused."""
-    if cell is None:
-        return ""
-    if isinstance(cell, bool):
-        return str(cell)
-    if isinstance(cell, (int, float)):
-        return cell
-    text = str(cell)
-    if text.startswith(FORMULA_STARTS):
-        return "'" + text
-    return text
 
 
 class CsvWriter:

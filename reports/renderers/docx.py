@@ -18,6 +18,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
+from portal.docx import set_fonts
 from reports.renderers.base import document
 
 log = logging.getLogger(__name__)
@@ -31,19 +32,11 @@ TABLE_FONT = ("SimSun", "宋体")
 
 def _font(run, fonts, size, bold=False, colour=None):
     latin, east_asian = fonts
-    run.font.name = latin
     run.font.size = Pt(size)
     run.font.bold = bold
     if colour is not None:
         run.font.color.rgb = colour
-    r_pr = run._element.get_or_add_rPr()
-    r_fonts = r_pr.find(qn("w:rFonts"))
-    if r_fonts is None:
-        r_fonts = OxmlElement("w:rFonts")
-        r_pr.insert(0, r_fonts)
-    r_fonts.set(qn("w:eastAsia"), east_asian)
-    r_fonts.set(qn("w:ascii"), latin)
-    r_fonts.set(qn("w:hAnsi"), latin)
+    set_fonts(run._element, east_asia=east_asian, latin=latin)
 
 
 def _paragraph(doc_or_cell, text, fonts=BODY_FONT, size=14, bold=False, align=None, colour=None, indent=False, space_after=4):

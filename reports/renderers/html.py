@@ -3,7 +3,6 @@ The page's print styles (static/css/reports.css, @media print) turn it into an A
 
 from __future__ import annotations
 
-from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
 from reports.charts import report_charts
@@ -15,8 +14,3 @@ def html_context(report):
     by the chart code itself, so marked safe here)."""
     charts = {key: mark_safe(svg) for key, svg in report_charts(report.data).items()}  # noqa: S308 (built by reports.charts, text escaped)
     return {"doc": document(report), "charts": charts, "report": report}
-
-
-def render_html(report, request=None) -> str:
-    """The report body as an HTML fragment (what the page shows between the site's header and footer)."""
-    return render_to_string("reports/_document.html", html_context(report), request=request)

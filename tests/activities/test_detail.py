@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from activities import services
+from activities import permissions, services
 from activities.models import Activity
 from tests import factories as f
 
@@ -38,13 +38,13 @@ def test_may_edit_and_may_confirm_agree_with_the_querysets(kit, role):
     editable = set(Activity.objects.editable_by(user).values_list("id", flat=True))
     confirmable = set(Activity.objects.confirmable_by(user).values_list("id", flat=True))
     for activity in Activity.objects.select_related("pairing__program"):
-        assert activity.is_editable_by(user) == (activity.pk in editable), (role, activity.status)
-        assert activity.is_confirmable_by(user) == (activity.pk in confirmable), (role, activity.status)
+        assert permissions.can_edit(user, activity) == (activity.pk in editable), (role, activity.status)
+        assert permissions.can_confirm(user, activity) == (activity.pk in confirmable), (role, activity.status)
     gone = activities[0]
     gone.deleted_at = timezone.now()
     gone.save()
     gone = Activity.all_objects.select_related("pairing__program").get(pk=gone.pk)
-    assert not gone.is_editable_by(user) and not gone.is_confirmable_by(user)
+    assert not permissions.can_edit(user, gone) and not permissions.can_confirm(user, gone)
 
 
 def test_the_page_shows_every_part_in_order(client, kit):

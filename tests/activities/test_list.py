@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from activities import models as activity_models
-from activities import selectors, services
+from activities import permissions, selectors
 from activities.models import Activity
 from pairings.models import Pairing
 from portal.pagination import COUNT_CAP, PAGE_SIZE, BadCursor, Cursor
@@ -231,7 +231,7 @@ def test_the_lists_scope_is_exactly_visible_to(kit, role, literal_cap, monkeypat
         assert set(narrowed.filter(pairing=pairing).values_list("id", flat=True)) == set(
             Activity.objects.visible_to(user).filter(pairing=pairing).values_list("id", flat=True)
         )
-    assert choices.recordable == services.can_record(user)
+    assert choices.recordable == permissions.can_record(user)
     assert set(choices.pairing_ids) == set(Pairing.objects.visible_to(user).values_list("id", flat=True))
 
 

@@ -176,12 +176,13 @@ def test_new_activity_records_who_created_it(root_client, every_model):
     assert Activity.objects.get(title="主题党日").created_by == every_model["users"]["superuser"]
 
 
-def test_invite_action_sends_the_email(root_client, every_model):
+def test_invite_action_sends_the_email(root_client, every_model, django_capture_on_commit_callbacks):
     user = every_model["users"]["village"]
     User = type(user)
-    response = root_client.post(
-        admin_url(User, "changelist"), {"action": "invite", "_selected_action": [user.pk]}
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = root_client.post(
+            admin_url(User, "changelist"), {"action": "invite", "_selected_action": [user.pk]}
+        )
     assert response.status_code == 302
     assert [m.to for m in mail.outbox] == [[user.email]]
 

@@ -4,6 +4,7 @@ import re
 
 import pytest
 from django.core import mail
+from django.db import transaction
 from django.template import Context, Template
 from django.test import RequestFactory
 from django.urls import reverse
@@ -14,11 +15,12 @@ from tests import factories as f
 pytestmark = pytest.mark.django_db
 
 
-def test_invitation_lets_the_user_set_a_password_and_sign_in(client, world):
+def test_invitation_lets_the_user_set_a_password_and_sign_in(client, world, django_capture_on_commit_callbacks):
     user = f.UserFactory(username="newcomer", email="newcomer@example.org", password=None)
     user.set_unusable_password()
     user.save()
-    user_invite(user=user, inviter=world["users"]["admin"])
+    with django_capture_on_commit_callbacks(execute=True):
+        user_invite(user=user, inviter=world["users"]["admin"])
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == ["newcomer@example.org"]
@@ -34,6 +36,25 @@ def test_invitation_lets_the_user_set_a_password_and_sign_in(client, world):
     # the link is spent
     assert "Longshi" not in client.get(path, follow=True).content.decode()
     assert client.login(username="newcomer", password="Longshi-village-2024!")
+
+
+def test_invitation_is_sent_once_the_transaction_commits(world, django_capture_on_commit_callbacks):
+    user = world["users"]["village"]
+    with django_capture_on_commit_callbacks() as callbacks:
+        user_invite(user=user, inviter=world["users"]["admin"])
+        assert mail.outbox == []  # not while the transaction is open
+    assert len(callbacks) == 1 and mail.outbox == []
+    callbacks[0]()
+    assert [m.to for m in mail.outbox] == [[user.email]]
+
+
+def test_no_invitation_from_a_transaction_that_rolls_back(world, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with pytest.raises(RuntimeError):
+            with transaction.atomic():
+                user_invite(user=world["users"]["village"], inviter=world["users"]["admin"])
+                raise RuntimeError("the surrounding work fails")
+    assert callbacks == [] and mail.outbox == []
 
 
 def test_invitation_needs_an_email(world):

@@ -10,7 +10,8 @@ import openpyxl
 import pytest
 
 from reports.charts import report_charts
-from reports.renderers.csv import neutralise, render_csv
+from portal.csvsafe import neutralise
+from reports.renderers.csv import render_csv
 from reports.renderers.docx import render_docx
 from reports.renderers.xlsx import render_xlsx
 from reports.builders import build_report_data

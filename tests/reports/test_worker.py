@@ -37,6 +37,7 @@ BASE_DIR = Path(__file__).resolve().parents[2]
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 PERIOD, START, END = "2024-03", datetime.date(2024, 3, 1), datetime.date(2024, 3, 31)
 COUNTED = ("submitted", "confirmed")
+SLOW_APP = "tests.reports.slow_worker"  # the portal's app, its report tasks pausing before they save
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -74,7 +75,8 @@ class Workers:
         self.database_url, self.broker_url, self.folder = database_url, broker_url, folder
         self.running = []
 
-    def start(self, name, **env):
+    def start(self, name, app="portal", **env):
+        """A worker of the Celery `app` (SLOW_APP: report tasks pause SLOW_REPORT_SECONDS before saving)."""
         log = self.folder / f"{name}-{len(self.running)}.log"
         environment = {k: v for k, v in os.environ.items() if k not in ("DATABASE_TEST_NAME", "STRICT_SKIPS")}
         environment.update(
@@ -89,7 +91,7 @@ class Workers:
         handle = open(log, "w")
         process = subprocess.Popen(
             [
-                sys.executable, "-m", "celery", "-A", "portal", "worker", "-P", "solo", "-l", "info",
+                sys.executable, "-m", "celery", "-A", app, "worker", "-P", "solo", "-l", "info",
                 "-n", f"{name}-{os.getpid()}@%h", "--without-heartbeat", "--without-gossip", "--without-mingle",
             ],
             cwd=BASE_DIR, env=environment, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
@@ -303,8 +305,8 @@ def test_two_workers_at_once(month, workers, broker):
     them overlap): the insert race ends in one report per scope."""
     broker_url, client = broker
     scopes = scopes_to_generate("monthly", PERIOD)
-    workers.start("alpha", REPORTS_TEST_DELAY_SECONDS="2")
-    workers.start("beta", REPORTS_TEST_DELAY_SECONDS="2")
+    workers.start("alpha", app=SLOW_APP, SLOW_REPORT_SECONDS="2")
+    workers.start("beta", app=SLOW_APP, SLOW_REPORT_SECONDS="2")
     program, pairing = month["program"], month["pairings"][0]
     for _ in range(2):  # the same scope twice, side by side
         send(broker_url, "reports.tasks.generate_report", "monthly", PERIOD, program.pk, pairing.pk)
@@ -321,7 +323,7 @@ def test_two_workers_at_once(month, workers, broker):
 def test_worker_killed_mid_task_then_replaced(month, workers, broker):
     broker_url, client = broker
     scopes = scopes_to_generate("monthly", PERIOD)
-    slow = workers.start("doomed", REPORTS_TEST_DELAY_SECONDS="60")
+    slow = workers.start("doomed", app=SLOW_APP, SLOW_REPORT_SECONDS="60")
     send(broker_url, "reports.tasks.generate_monthly_reports", PERIOD)
     # the first report task has built its data and is pausing before it saves: kill the worker there
     wait_for(lambda: "sleeping before saving the report" in slow["log"].read_text(), 60, "a report task to start\n" + workers.logs())

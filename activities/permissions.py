@@ -1,0 +1,160 @@
+"""Who may do what to activities and needs: one predicate per action, called by the views (to show a button,
+to answer 403), by the services (to refuse) and so, through the views' context, by the templates.
+
+Built on portal.permissions (a user's Scope) and pairings.permissions (the village side of a pairing, its
+program's admins). `can_<action>(user, obj)` asks whether the user may do it now: the page shows the button.
+Where the object's state matters too, `may_<action>(user, obj)` asks about the user's role alone: a view
+answers 403 when it fails and a service raises PermissionDenied, while a wrong state (an activity no longer
+waiting, a need already claimed) gets its own message. The QuerySet form of a rule, for lists, is a method of
+the model's QuerySet (`editable_by`, `confirmable_by`, `claimable_by`) or a function here, as named below;
+tests/activities/test_permissions.py checks that both forms agree.
+
+Activities:
+
+- recording, `can_record(user)`: the secretary of a branch taking part in an active pairing
+  (QuerySet form: `recordable_pairings(user)`).
+- editing, `can_edit(user, activity)`: its branch's secretary while it is a draft or returned, its program's
+  admins at any time (QuerySet form: `Activity.objects.editable_by(user)`).
+- submitting, `can_submit(user, activity)`: can_edit, and it is a draft or returned.
+- confirming (验单) and returning, `may_confirm(user, activity)`: the village side of its pairing;
+  `can_confirm` / `can_return`: and it is submitted (QuerySet form: `Activity.objects.confirmable_by(user)`).
+- verifying volunteer hours (谁记录谁证明): the organising branch's secretary and the program's admins, as
+  `ServiceRecord.objects.editable_by(user)` says; the volunteers app reaches it through the volunteer's
+  `service_records`, so that QuerySet is the rule's only form.
+
+Needs (微心愿):
+
+- raising, `can_raise(user)`: the village side, or the program's admins, of an active pairing
+  (QuerySet form: `raisable_pairings(user)`).
+- claiming, `may_claim(user, need)`: the secretary of a branch taking part in the need's pairing;
+  `can_claim`: and the need is open (QuerySet forms: `claiming_branches(user, pairing)`,
+  `Need.objects.claimable_by(user)`).
+- marking fulfilled, `may_fulfil(user, need)`: the secretary of the branch that claimed it; `can_fulfil`:
+  and it is claimed.
+- rating, `may_rate(user, need)`: the village side of its pairing or the program's admins (who also edit it);
+  `can_rate`: and it is fulfilled (QuerySet form: `Need.objects.editable_by(user)`).
+- reading a masked name in full, `sees_wanted_by(user, pairing)`: the village side and the program's admins.
+
+A superuser may do everything.
+"""
+
+from django.db.models import Q
+
+from activities.models import OPEN_STATUSES, Activity, Need
+from pairings.models import Pairing, PairingBranch, program_admin_q
+from pairings.permissions import administers, is_village_side
+from portal.models import Organization
+from portal.permissions import scope_for
+
+
+# --- activities ----------------------------------------------------------------------------------
+
+
+def recordable_pairings(user):
+    """The pairings the user may record a new activity in: those a branch they are secretary of takes part in."""
+    scope = scope_for(user)
+    if not scope.secretary_orgs:
+        return Pairing.objects.none()
+    return Pairing.objects.filter(
+        id__in=PairingBranch.objects.filter(branch_id__in=scope.secretary_orgs).values("pairing_id"),
+        status=Pairing.Status.ACTIVE,
+    )
+
+
+def can_record(user):
+    return recordable_pairings(user).exists()
+
+
+def can_edit(user, activity):
+    """ActivityQuerySet.editable_by for one activity, without a query (reads `activity.pairing.program` only
+    for a program admin: select it with the activity)."""
+    if activity.deleted_at is not None:
+        return False
+    scope = scope_for(user)
+    if scope.is_superuser:
+        return True
+    if activity.branch_id in scope.secretary_orgs and activity.status in OPEN_STATUSES:
+        return True
+    return administers(user, activity.pairing)
+
+
+def can_submit(user, activity):
+    return activity.status in OPEN_STATUSES and can_edit(user, activity)
+
+
+def may_confirm(user, activity):
+    """Whether the user confirms and returns for the activity's village (whatever the activity's status)."""
+    return is_village_side(user, activity.pairing)
+
+
+def can_confirm(user, activity):
+    """ActivityQuerySet.confirmable_by for one activity, without a query."""
+    if activity.deleted_at is not None or activity.status != Activity.Status.SUBMITTED:
+        return False
+    return may_confirm(user, activity)
+
+
+def can_return(user, activity):
+    """The village returns what it could confirm: the same rule."""
+    return can_confirm(user, activity)
+
+
+# --- needs ---------------------------------------------------------------------------------------
+
+
+def raisable_pairings(user):
+    """The pairings the user may raise a need in: those of the villages whose committee they sit on
+    (and, for a program admin, the program's pairings). Suspended or ended pairings take no new needs."""
+    scope = scope_for(user)
+    queryset = Pairing.objects.filter(status=Pairing.Status.ACTIVE)
+    if scope.is_superuser:
+        return queryset
+    q = program_admin_q(user, "program__")
+    if scope.village_orgs:
+        q |= Q(supported_id__in=scope.village_orgs)
+    return queryset.filter(q)
+
+
+def can_raise(user):
+    return raisable_pairings(user).exists()
+
+
+def claiming_branches(user, pairing):
+    """The branches the user may claim a need of the pairing for: those they are secretary of that take part
+    in it (any participating branch, for a superuser)."""
+    scope = scope_for(user)
+    links = PairingBranch.objects.filter(pairing=pairing)
+    if not scope.is_superuser:
+        links = links.filter(branch_id__in=scope.secretary_orgs)
+    return Organization.objects.filter(id__in=links.values("branch_id")).order_by("name", "id")
+
+
+def may_claim(user, need):
+    return claiming_branches(user, need.pairing).exists()
+
+
+def can_claim(user, need):
+    return need.status == Need.Status.OPEN and may_claim(user, need)
+
+
+def may_fulfil(user, need):
+    """Whether the user is secretary of the branch that claimed the need."""
+    scope = scope_for(user)
+    return scope.is_superuser or (need.claimed_by_branch_id is not None and need.claimed_by_branch_id in scope.secretary_orgs)
+
+
+def can_fulfil(user, need):
+    return need.status == Need.Status.CLAIMED and may_fulfil(user, need)
+
+
+def may_rate(user, need):
+    return Need.objects.editable_by(user).filter(pk=need.pk).exists()
+
+
+def can_rate(user, need):
+    return need.status == Need.Status.FULFILLED and may_rate(user, need)
+
+
+def sees_wanted_by(user, pairing):
+    """Whether the user reads a masked name in full: the village side of the pairing and its program admin."""
+    return is_village_side(user, pairing) or administers(user, pairing)

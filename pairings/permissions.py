@@ -1,0 +1,70 @@
+"""Who may do what to a pairing and its joint plans: one predicate per action, called by the views (to show a
+button, to answer 403), by the services (to refuse) and so, through the views' context, by the templates.
+
+Built on portal.permissions (a user's Scope: the organisations they reach, per kind of role).
+`can_<action>(user, obj)` asks whether the user may do it now: the page shows the button, the view answers 403
+otherwise, the service refuses. Where the object's state matters too (a plan already agreed to), `may_<action>`
+asks about the user's role alone: the view's 403 and the service's "not allowed" follow it, while the state
+gets its own message. Where the rule is a QuerySet method (`editable_by`), the predicate asks it about the
+one object; where a list needs the rule, the QuerySet form is named below.
+
+Actions and rules:
+
+- the village side, `is_village_side(user, pairing)`: the committee or liaison of the pairing's supported
+  village or community (or of a sub-district above it). The activities app builds confirming on it.
+- administering, `administers(user, pairing)`: an admin of the pairing's program office.
+- the signed agreement, `can_edit_agreement(user, pairing)`: the program's admins
+  (QuerySet form: `Pairing.objects.editable_by(user)`).
+- joint plans and their items, `can_edit_plans(user, pairing)`: the program's admins and the supporting
+  school's (or organ's) party committee (QuerySet form: `plan_editable_pairings(user)`).
+- agreeing to a joint plan, `may_agree(user, plan)`: the village side; `can_agree(user, plan, items=…)`:
+  and the plan has items and is not agreed to yet.
+
+A superuser may do everything.
+"""
+
+from pairings.models import Pairing, PlanQuerySet
+from portal.permissions import scope_for
+
+
+def is_village_side(user, pairing):
+    """Whether the user speaks for the pairing's supported side (its village committee or liaison)."""
+    scope = scope_for(user)
+    return scope.is_superuser or pairing.supported_id in scope.village_orgs
+
+
+def administers(user, pairing):
+    """Whether the user is an admin of the pairing's program (reads `pairing.program` only for an admin)."""
+    scope = scope_for(user)
+    if scope.is_superuser:
+        return True
+    return bool(scope.admin_orgs) and pairing.program.office_id in scope.admin_orgs
+
+
+def can_edit_agreement(user, pairing):
+    return Pairing.objects.editable_by(user).filter(pk=pairing.pk).exists()
+
+
+class _PairingPlanRights(PlanQuerySet):
+    """PlanQuerySet's rule applied to pairings themselves: who may create and edit their joint plans."""
+
+    pairing_path = ""
+
+
+def plan_editable_pairings(user):
+    """The pairings whose joint plans the user may create and edit."""
+    return _PairingPlanRights(model=Pairing).editable_by(user)
+
+
+def can_edit_plans(user, pairing):
+    return plan_editable_pairings(user).filter(pk=pairing.pk).exists()
+
+
+def may_agree(user, plan):
+    """The village side of the plan's pairing records its agreement to the plan."""
+    return is_village_side(user, plan.pairing)
+
+
+def can_agree(user, plan, *, items):
+    """may_agree, and the plan (whose `items` the caller has read) has items and is not agreed to yet."""
+    return may_agree(user, plan) and not plan.village_agreed_on and bool(items)
