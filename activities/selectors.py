@@ -21,6 +21,7 @@ from portal.db import PlainNumber, StringAgg, TimeText
 from portal.models import Organization, User
 from portal.pagination import PAGE_SIZE, keyset_page
 from portal.permissions import scope_for
+from portal.templatetags.portal_tags import id_url
 
 
 def _hours_total():
@@ -227,15 +228,10 @@ def _photo_count():
 
 
 @dataclass(frozen=True, slots=True)
-class ListBranch:
-    name: str
-    short_name: str
-
-
-@dataclass(frozen=True, slots=True)
 class ListRow:
-    """One activity as the list shows it (templates/activities/_row.html): the columns it reads and nothing
-    more. Fifty model instances, with their branches, cost the page a millisecond to build for no use."""
+    """One activity as the list shows it (templates/activities/_rows.html): the values the row shows, read and
+    worked out once per page, under the names a model Activity gives them (Activity.url, branch_label …).
+    Fifty model instances, with their branches, cost the page a millisecond to build for no use."""
 
     pk: int
     title: str
@@ -245,11 +241,12 @@ class ListRow:
     pairing_id: int
     branch_id: int
     activity_type_id: int
-    branch: ListBranch
-    first_photo_id: int | None
+    branch_label: str  # the branch's short name, else its name
+    village_label: str  # from `choices`, read with the drop-downs
+    type_name: str  # likewise
+    url: str  # the activity's page
+    thumb_url: str  # its first photo's thumbnail, "" without photos
     photo_count: int
-    village_label: str  # from `choices`, read before the relations
-    type_name: str
 
     @property
     def id(self):
@@ -270,7 +267,8 @@ def activity_page(activities, choices, *, ascending=False, after=None, before=No
     """One page of the list (portal.pagination.keyset_page) in one query: the page's ids are found first,
     from the index alone where PostgreSQL can (`id IN (SELECT id … ORDER BY date, id LIMIT size + 1)`), and
     only those rows are then read with their branch, first photo and number of photos, as ListRows. The
-    village and the type each row shows come from `choices` (read with the drop-downs), not from more joins."""
+    village and the type each row shows come from `choices` (read with the drop-downs), not from more joins;
+    the links are reversed once for the page (id_url), not once per row."""
     villages, types = choices.village_labels, choices.type_names
 
     def fetch(condition, order, limit):
@@ -284,9 +282,11 @@ def activity_page(activities, choices, *, ascending=False, after=None, before=No
         return [
             ListRow(
                 pk=pk, title=title, date=date, status=status, return_comment=comment, pairing_id=pairing_id,
-                branch_id=branch_id, activity_type_id=type_id, branch=ListBranch(branch_name, branch_short),
-                first_photo_id=photo_id, photo_count=photo_count,
+                branch_id=branch_id, activity_type_id=type_id, branch_label=branch_short or branch_name,
                 village_label=villages.get(pairing_id, ""), type_name=types.get(type_id, ""),
+                url=id_url("activities:detail", pk),
+                thumb_url=id_url("activities:photo_thumb", photo_id) if photo_id else "",
+                photo_count=photo_count,
             )
             for (
                 pk, title, date, status, comment, pairing_id, branch_id, type_id, branch_name, branch_short, photo_id,

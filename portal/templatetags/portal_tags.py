@@ -1,9 +1,6 @@
-from html import escape as _html_escape
-
 from django import template
 from django.urls import get_script_prefix, get_urlconf, reverse
-from django.utils.safestring import mark_safe
-from django.utils.translation import get_language, gettext
+from django.utils.translation import get_language
 
 from portal.permissions import shown_phone
 
@@ -44,54 +41,3 @@ def id_url(view_name, pk):
     if type(pk) is not int:  # anything else (a string, None): exactly what {% url %} would do
         return reverse(view_name, args=[pk])
     return _id_url_maker(view_name)(pk)
-
-
-@register.simple_tag
-def activity_rows(rows, thumb=False, show_comment=False):
-    """{% activity_rows page.object_list thumb=True show_comment=True %}: what including
-    templates/activities/_row.html once per row gives, character for character (the tests compare the two),
-    built in Python. The template costs the activity list ≈ 50 µs a row, a fifth of the page; here the fifty
-    rows take a tenth of that. _row.html stays the row's one description for the other pages (a need's answers,
-    the home page's sections), where a handful of rows does not matter; change both together.
-
-    Reads of a row what _row.html reads: pk, title, date, type_name, branch (short_name, name), village_label,
-    status, status_label, return_comment and, with `thumb`, first_photo_id and photo_count (the list's ListRow)."""
-    # The standard library's escape, as Django's escape() is underneath, without Django's check of every
-    # argument for lazy text: eight calls a row, the tag's largest cost.
-    def escape(value):
-        return _html_escape(str(value))
-
-    says, photos = escape(gettext("Village says:")), escape(gettext("Photos"))
-    detail_url, thumb_url = _id_url_maker("activities:detail"), _id_url_maker("activities:photo_thumb")
-    labels = {}  # status -> its label, escaped (the label depends on the status alone)
-    parts = []
-    for row in rows:
-        branch = row.branch
-        html = ['\n<li class="act-row">\n  ']
-        if thumb:
-            html.append("\n    ")
-            if row.first_photo_id:
-                html.append(
-                    f'<img class="act-thumb" src="{escape(thumb_url(row.first_photo_id))}" '
-                    'alt="" loading="lazy" width="64" height="64">'
-                )
-            html.append("\n  ")
-        html.append(
-            f'\n  <div class="act-main">\n    <a class="act-title" href="{escape(detail_url(row.pk))}">'
-            f"{escape(row.title)}</a>\n"
-            f'    <div class="act-meta">\n      <span>{row.date.isoformat()}</span>\n'
-            f"      <span>{escape(row.type_name)}</span>\n"
-            f"      <span>{escape(branch.short_name or branch.name)} → {escape(row.village_label)}</span>\n"
-            "    </div>\n    "
-        )
-        if row.status == "returned" and row.return_comment and show_comment:
-            html.append(f'\n      <div class="act-comment">{says} {escape(row.return_comment)}</div>\n    ')
-        html.append(
-            f'\n  </div>\n  <div class="act-side"><span class="status status-{escape(row.status)}">'
-            f"{labels.get(row.status) or labels.setdefault(row.status, escape(row.status_label))}</span>\n\n    "
-        )
-        if thumb and row.photo_count > 1:
-            html.append(f'<span class="act-count" title="{photos}">▣ {row.photo_count}</span>')
-        html.append("\n  </div>\n</li>\n")
-        parts.append("".join(html))
-    return mark_safe("".join(parts))
