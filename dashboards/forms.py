@@ -1,7 +1,10 @@
-"""Forms of the dashboards: which program and year the completeness board shows; the volunteer list's filters."""
+"""Forms of the dashboards: the program dashboard's year and order, the completeness board's program and year,
+the volunteer list's filters."""
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+
+from dashboards.program import SORTS
 
 from pairings.models import Program
 from reports.forms import year_choices
@@ -33,3 +36,9 @@ class VolunteerFilterForm(forms.Form):
         if data.get("pending"):
             queryset = queryset.filter(pending_records__gt=0)
         return queryset
+
+
+class DashboardForm(forms.Form):
+    year = forms.IntegerField(label=_("Year"), required=False, min_value=2000, max_value=2100)
+    sort = forms.ChoiceField(label=_("Order"), required=False, choices=list(SORTS.items()))
+    page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)

@@ -1,5 +1,5 @@
-"""The program dashboard (项目看板): a year of one program against the year before, month by month and pairing by
-pairing, for those who administer it.
+"""The program dashboard's reads (项目看板): a year of one program against the year before, month by month and
+pairing by pairing, for those who administer it. The page is dashboards/views.py's ProgramDashboardView.
 
 Everything is read from the rollup (figures/rollups.py), never from the activities, in two queries whatever the
 number of pairings (five with the session, the user and the user's scope): the program — through
@@ -16,27 +16,20 @@ import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django import forms
-from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.paginator import Paginator
 from django.db.models import (
     BooleanField, Case, CharField, Count, DateField, DecimalField, Exists, ExpressionWrapper, F, FilteredRelation,
     JSONField, OuterRef, Q, Subquery, Sum, Value, When,
 )
 from django.db.models.functions import Coalesce, ExtractYear, JSONObject
-from django.http import Http404
-from django.shortcuts import render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views import View
 
 from pairings.models import Metric, Pairing, Program
 from figures.selectors import activity_list_url, year_bounds
 from pairings.selectors import WARNING_DAYS, dormant_q
 from reports import charts
 from figures.models import PairingMonthMetric, PairingYear, ProgramMonth
-from reports.report_views import ProgramAdminRequiredMixin
 
 KEY_METRICS = 3  # metric columns of the pairing table: the program's first metrics in catalog order
 PER_PAGE = 25  # a phone screenful or two; the sort puts what needs attention first
@@ -63,12 +56,6 @@ def _shown(value):
     if value == value.to_integral_value():
         return f"{value:.0f}"
     return f"{value:f}"
-
-
-class DashboardForm(forms.Form):
-    year = forms.IntegerField(label=gettext_lazy("Year"), required=False, min_value=2000, max_value=2100)
-    sort = forms.ChoiceField(label=gettext_lazy("Order"), required=False, choices=list(SORTS.items()))
-    page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
 
 @dataclass
@@ -366,40 +353,3 @@ def dashboard(figures, *, year, sort, page, today):
         "page_obj": page_obj,
         "dormant": figures.dormant,
     }
-
-
-class ProgramDashboardView(LoginRequiredMixin, View):
-    """/dashboards/programs/<pk>/?year=2024&sort=attention: the program's admins (and superusers) only;
-    for anyone else the program does not exist (404). Two queries besides the session, user and scope."""
-
-    model = Program  # what the <pk> is (read through Program.objects.editable_by)
-    template_name = "dashboards/program_dashboard.html"
-
-    def get(self, request, pk):
-        form = DashboardForm(request.GET)
-        if not form.is_valid():
-            # the program's name only, once it is known to be the user's
-            program = Program.objects.editable_by(request.user).filter(pk=pk).first()
-            if program is None:
-                raise Http404
-            return render(request, self.template_name, {"program": program, "form": form, "sorts": SORTS}, status=400)
-        today = timezone.localdate()
-        figures = program_figures(request.user, pk, today)
-        if figures.program is None:
-            raise Http404
-        sort = form.cleaned_data["sort"] or "attention"
-        context = dashboard(figures, year=form.cleaned_data["year"], sort=sort, page=form.cleaned_data["page"] or 1, today=today)
-        context.update(program={"pk": figures.program[0], "name": figures.program[1]}, form=form, sorts=SORTS, sort=sort)
-        return render(request, self.template_name, context)
-
-
-class ProgramListView(ProgramAdminRequiredMixin, View):
-    """/dashboards/programs/: the programs the user administers, each with its dashboard (one query)."""
-
-    def get(self, request):
-        programs = (
-            Program.objects.editable_by(request.user)
-            .annotate(pairing_count=Count("pairings"))
-            .order_by("name")
-        )
-        return render(request, "dashboards/program_list.html", {"programs": programs})

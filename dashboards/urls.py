@@ -4,13 +4,12 @@ dashboards/, the volunteer and team pages under volunteers/ (where they have alw
 from django.urls import path
 
 from dashboards import views, volunteers
-from dashboards.program import ProgramDashboardView, ProgramListView
 
 app_name = "dashboards"
 
 urlpatterns = [
-    path("dashboards/programs/", ProgramListView.as_view(), name="program_list"),
-    path("dashboards/programs/<int:pk>/", ProgramDashboardView.as_view(), name="program_dashboard"),
+    path("dashboards/programs/", views.ProgramListView.as_view(), name="program_list"),
+    path("dashboards/programs/<int:pk>/", views.ProgramDashboardView.as_view(), name="program_dashboard"),
     path("dashboards/completeness/", views.CompletenessView.as_view(), name="completeness"),
     path("volunteers/", volunteers.VolunteerListView.as_view(), name="volunteer_list"),
     path("volunteers/<int:pk>/", volunteers.VolunteerDetailView.as_view(), name="volunteer_detail"),

@@ -1,16 +1,21 @@
-"""The pages that compose every app: each role's home page and the completeness board (the program dashboard is
-in dashboards/program.py). Thin: parse, call a selector, render."""
+"""The pages that compose every app: each role's home page, the program dashboards and the completeness board
+(the volunteer and team pages are in dashboards/volunteers.py). Thin: parse, call a selector, render."""
 
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count
+from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
 from django.views import View
 
 from dashboards import board
-from dashboards.forms import BoardForm
+from dashboards.forms import BoardForm, DashboardForm
 from dashboards.home import home_for
+from dashboards.program import SORTS, dashboard, program_figures
+from pairings.models import Program
+from reports.report_views import ProgramAdminRequiredMixin
 
 
 @login_required
@@ -54,3 +59,40 @@ class CompletenessView(LoginRequiredMixin, View):
                 rows.append({"branch": branch, "cells": cells})
             context.update(program=program, year=year, rows=rows)
         return render(request, self.template_name, context, status=200 if form.is_valid() else 400)
+
+
+class ProgramDashboardView(LoginRequiredMixin, View):
+    """/dashboards/programs/<pk>/?year=2024&sort=attention: the program's admins (and superusers) only;
+    for anyone else the program does not exist (404). Two queries besides the session, user and scope."""
+
+    model = Program  # what the <pk> is (read through Program.objects.editable_by)
+    template_name = "dashboards/program_dashboard.html"
+
+    def get(self, request, pk):
+        form = DashboardForm(request.GET)
+        if not form.is_valid():
+            # the program's name only, once it is known to be the user's
+            program = Program.objects.editable_by(request.user).filter(pk=pk).first()
+            if program is None:
+                raise Http404
+            return render(request, self.template_name, {"program": program, "form": form, "sorts": SORTS}, status=400)
+        today = timezone.localdate()
+        figures = program_figures(request.user, pk, today)
+        if figures.program is None:
+            raise Http404
+        sort = form.cleaned_data["sort"] or "attention"
+        context = dashboard(figures, year=form.cleaned_data["year"], sort=sort, page=form.cleaned_data["page"] or 1, today=today)
+        context.update(program={"pk": figures.program[0], "name": figures.program[1]}, form=form, sorts=SORTS, sort=sort)
+        return render(request, self.template_name, context)
+
+
+class ProgramListView(ProgramAdminRequiredMixin, View):
+    """/dashboards/programs/: the programs the user administers, each with its dashboard (one query)."""
+
+    def get(self, request):
+        programs = (
+            Program.objects.editable_by(request.user)
+            .annotate(pairing_count=Count("pairings"))
+            .order_by("name")
+        )
+        return render(request, "dashboards/program_list.html", {"programs": programs})
