@@ -114,7 +114,8 @@ def cmd_meta(args):
 
     from activities.models import Activity
     from pairings.models import Pairing, Program
-    from reports import generation, selectors
+    from figures import selectors
+    from reports import generation
 
     out = {"users": {}, "deep": {}, "rows": {}, "detail_ids": {}}
     for role in USERS:
@@ -341,7 +342,8 @@ def cmd_reports(args):
 
     from bench.common import conninfo
     from pairings.models import Pairing, Program
-    from reports import generation, selectors
+    from figures import selectors
+    from reports import generation
     from reports.builders import build_report_data, period_for
     from reports.models import Report
 
@@ -414,7 +416,7 @@ def cmd_rollup(args):
         return
     from django.db.models import Count
 
-    from reports import selectors
+    from figures import selectors
 
     year, month = map(int, args.period.split("-"))
     first = datetime.date(year, month, 1)
