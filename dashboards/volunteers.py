@@ -4,7 +4,7 @@
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.paginator import Paginator
-from django.db.models import Count
+from django.db.models import Count, Exists, OuterRef
 from django.views.generic import DetailView, ListView
 
 from activities.selectors import team_pending_records, volunteer_records
@@ -54,7 +54,12 @@ class VolunteerDetailView(VolunteerMixin, DetailView):
             totals=totals,
             records=page,
             verifiable=any(r.can_verify for r in records),
-            teams=list(volunteer.teams.select_related("organization").order_by("name")),
+            # a team of another organisation is named, not linked, where the user may not open it
+            teams=list(
+                volunteer.teams.select_related("organization")
+                .annotate(readable=Exists(Team.objects.visible_to(user).filter(pk=OuterRef("pk"))))
+                .order_by("name")
+            ),
             certificates=volunteer_certificates(volunteer),
             can_issue=can_issue,
             certificate_form=CertificateForm(last_service=totals["last_verified_on"]) if can_issue else None,

@@ -237,3 +237,15 @@ def test_volunteer_list_filters(client, objects, world):
     assert names(kind="student") == {"王学生"}
     assert names(pending="on") == {"张小电"}
     assert client.get(reverse("dashboards:volunteer_list"), {"kind": "nonsense"}).status_code == 200
+
+
+def test_a_team_the_user_cannot_open_is_named_not_linked(client, objects):
+    """A volunteer of the branch may belong to a team of another organisation (创意设计部志愿服务队 in the demo):
+    the branch's secretary sees its name on the volunteer's page, but no link that would answer 404."""
+    foreign = f.TeamFactory(name="创意设计部志愿服务队")  # an organisation outside the secretary's scope
+    foreign.members.add(objects["volunteer"])
+    client.force_login(objects["users"]["secretary"])
+    page = client.get(reverse("dashboards:volunteer_detail", args=[objects["volunteer"].pk])).content.decode()
+    own, other = (reverse("dashboards:team_detail", args=[t.pk]) for t in (objects["team"], foreign))
+    assert own in page and "创意设计部志愿服务队" in page and other not in page
+    assert client.get(other).status_code == 404
