@@ -21,7 +21,7 @@ from portal.db import PlainNumber, StringAgg, TimeText
 from portal.models import Organization, User
 from portal.pagination import PAGE_SIZE, keyset_page
 from portal.permissions import scope_for
-from portal.templatetags.portal_tags import id_url
+from portal.templatetags.portal_tags import id_urls
 
 
 def _hours_total():
@@ -229,24 +229,21 @@ def _photo_count():
 
 @dataclass(frozen=True, slots=True)
 class ListRow:
-    """One activity as the list shows it (templates/activities/_rows.html): the values the row shows, read and
-    worked out once per page, under the names a model Activity gives them (Activity.url, branch_label …).
-    Fifty model instances, with their branches, cost the page a millisecond to build for no use."""
+    """One activity as a row of a list shows it ({% activity_rows %}, activities/templatetags/activity_tags.py):
+    the texts the row prints, worked out once. The activity list reads them as such (activity_page); other
+    pages make them of model activities (list_rows)."""
 
     pk: int
     title: str
     date: datetime.date
     status: str
     return_comment: str
-    pairing_id: int
-    branch_id: int
-    activity_type_id: int
+    type_name: str
     branch_label: str  # the branch's short name, else its name
-    village_label: str  # from `choices`, read with the drop-downs
-    type_name: str  # likewise
+    village_label: str  # the supported side's short name, else its name
     url: str  # the activity's page
-    thumb_url: str  # its first photo's thumbnail, "" without photos
-    photo_count: int
+    thumb_url: str = ""  # its first photo's thumbnail, "" without photos (read by the list alone)
+    photo_count: int = 0  # likewise
 
     @property
     def id(self):
@@ -257,8 +254,25 @@ class ListRow:
         return Activity.label_of_status(self.status)
 
 
+def list_rows(activities):
+    """ListRows of model activities, each read with its branch, type and pairing's supported side
+    (select_related "branch", "activity_type", "pairing__supported"): what a need's answers and the home page's
+    sections show."""
+    detail_url = id_urls("activities:detail")
+    return [
+        ListRow(
+            pk=activity.pk, title=activity.title, date=activity.date, status=activity.status,
+            return_comment=activity.return_comment, type_name=activity.activity_type.name,
+            branch_label=activity.branch.short_name or activity.branch.name,
+            village_label=activity.pairing.supported.short_name or activity.pairing.supported.name,
+            url=detail_url(activity.pk),
+        )
+        for activity in activities
+    ]
+
+
 _LIST_COLUMNS = (
-    "id", "title", "date", "status", "return_comment", "pairing_id", "branch_id", "activity_type_id",
+    "id", "title", "date", "status", "return_comment", "pairing_id", "activity_type_id",
     "branch__name", "branch__short_name", "first_photo_id", "photo_count",
 )
 
@@ -268,8 +282,9 @@ def activity_page(activities, choices, *, ascending=False, after=None, before=No
     from the index alone where PostgreSQL can (`id IN (SELECT id … ORDER BY date, id LIMIT size + 1)`), and
     only those rows are then read with their branch, first photo and number of photos, as ListRows. The
     village and the type each row shows come from `choices` (read with the drop-downs), not from more joins;
-    the links are reversed once for the page (id_url), not once per row."""
+    the links are reversed once for the page (id_urls), not once per row."""
     villages, types = choices.village_labels, choices.type_names
+    detail_url, thumb_url = id_urls("activities:detail"), id_urls("activities:photo_thumb")
 
     def fetch(condition, order, limit):
         ids = activities.filter(condition).order_by(*order).values("id")[:limit]
@@ -281,16 +296,14 @@ def activity_page(activities, choices, *, ascending=False, after=None, before=No
         )
         return [
             ListRow(
-                pk=pk, title=title, date=date, status=status, return_comment=comment, pairing_id=pairing_id,
-                branch_id=branch_id, activity_type_id=type_id, branch_label=branch_short or branch_name,
-                village_label=villages.get(pairing_id, ""), type_name=types.get(type_id, ""),
-                url=id_url("activities:detail", pk),
-                thumb_url=id_url("activities:photo_thumb", photo_id) if photo_id else "",
+                pk=pk, title=title, date=date, status=status, return_comment=comment,
+                type_name=types.get(type_id, ""), branch_label=branch_short or branch_name,
+                village_label=villages.get(pairing_id, ""), url=detail_url(pk),
+                thumb_url=thumb_url(photo_id) if photo_id else "",
                 photo_count=photo_count,
             )
             for (
-                pk, title, date, status, comment, pairing_id, branch_id, type_id, branch_name, branch_short, photo_id,
-                photo_count,
+                pk, title, date, status, comment, pairing_id, type_id, branch_name, branch_short, photo_id, photo_count,
             ) in rows
         ]
 
