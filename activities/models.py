@@ -1,7 +1,6 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -332,25 +331,6 @@ class Activity(models.Model):
     def status_label(self):
         """get_status_display() without building the choices into a dict on every call (a list shows fifty)."""
         return self.label_of_status(self.status)
-
-    # What a row of a list of activities shows (templates/activities/_rows.html), named as the activity list's
-    # ListRow names it (activities/selectors.py), so the one row template serves both.
-    @property
-    def url(self):
-        return reverse("activities:detail", args=[self.pk])
-
-    @property
-    def type_name(self):
-        return self.activity_type.name
-
-    @property
-    def branch_label(self):
-        return self.branch.short_name or self.branch.name
-
-    @property
-    def village_label(self):
-        village = self.pairing.supported
-        return village.short_name or village.name
 
     @classmethod
     def label_of_status(cls, status):

@@ -8,20 +8,20 @@ from decimal import Decimal
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, router
 from django.db.models import (
-    BooleanField, CharField, Count, DateTimeField, DecimalField, Exists, ExpressionWrapper, F, IntegerField, OuterRef,
+    BooleanField, CharField, Count, DecimalField, Exists, ExpressionWrapper, F, IntegerField, OuterRef,
     Prefetch, Q, Subquery, Sum, Value,
 )
-from django.db.models.functions import Cast, Coalesce, Concat, NullIf
+from django.db.models.functions import Coalesce, Concat, NullIf
 
 from activities.models import Activity, ActivityMetricValue, ActivityPhoto, ActivityType, Need, ServiceRecord
 from activities.permissions import sees_wanted_by
 from activities.services import mask_name
 from pairings.models import Pairing, PairingBranch, Program
-from portal.db import PlainNumber, StringAgg, TimeText
+from portal.db import PlainNumber, StringAgg, TimeText, json_moment, named_rows
 from portal.models import Organization, User
 from portal.pagination import PAGE_SIZE, keyset_page
 from portal.permissions import scope_for
-from portal.templatetags.portal_tags import id_url
+from portal.templatetags.portal_tags import id_urls
 
 
 def _hours_total():
@@ -77,18 +77,6 @@ class ListChoices:
 
 
 _PAIRING, _BRANCH, _TYPE = 1, 2, 3
-
-
-def _text(value=""):
-    return Value(value, output_field=CharField())
-
-
-def _number(value):
-    return Value(value, output_field=IntegerField())
-
-
-def _flag(value):
-    return Value(value, output_field=BooleanField())
 
 
 # Past this many participating branches (a program admin's whole province) the list does not read them all:
@@ -229,24 +217,21 @@ def _photo_count():
 
 @dataclass(frozen=True, slots=True)
 class ListRow:
-    """One activity as the list shows it (templates/activities/_rows.html): the values the row shows, read and
-    worked out once per page, under the names a model Activity gives them (Activity.url, branch_label …).
-    Fifty model instances, with their branches, cost the page a millisecond to build for no use."""
+    """One activity as a row of a list shows it ({% activity_rows %}, activities/templatetags/activity_tags.py):
+    the texts the row prints, worked out once. The activity list reads them as such (activity_page); other
+    pages make them of model activities (list_rows)."""
 
     pk: int
     title: str
     date: datetime.date
     status: str
     return_comment: str
-    pairing_id: int
-    branch_id: int
-    activity_type_id: int
+    type_name: str
     branch_label: str  # the branch's short name, else its name
-    village_label: str  # from `choices`, read with the drop-downs
-    type_name: str  # likewise
+    village_label: str  # the supported side's short name, else its name
     url: str  # the activity's page
-    thumb_url: str  # its first photo's thumbnail, "" without photos
-    photo_count: int
+    thumb_url: str = ""  # its first photo's thumbnail, "" without photos (read by the list alone)
+    photo_count: int = 0  # likewise
 
     @property
     def id(self):
@@ -257,8 +242,25 @@ class ListRow:
         return Activity.label_of_status(self.status)
 
 
+def list_rows(activities):
+    """ListRows of model activities, each read with its branch, type and pairing's supported side
+    (select_related "branch", "activity_type", "pairing__supported"): what a need's answers and the home page's
+    sections show."""
+    detail_url = id_urls("activities:detail")
+    return [
+        ListRow(
+            pk=activity.pk, title=activity.title, date=activity.date, status=activity.status,
+            return_comment=activity.return_comment, type_name=activity.activity_type.name,
+            branch_label=activity.branch.short_name or activity.branch.name,
+            village_label=activity.pairing.supported.short_name or activity.pairing.supported.name,
+            url=detail_url(activity.pk),
+        )
+        for activity in activities
+    ]
+
+
 _LIST_COLUMNS = (
-    "id", "title", "date", "status", "return_comment", "pairing_id", "branch_id", "activity_type_id",
+    "id", "title", "date", "status", "return_comment", "pairing_id", "activity_type_id",
     "branch__name", "branch__short_name", "first_photo_id", "photo_count",
 )
 
@@ -268,8 +270,9 @@ def activity_page(activities, choices, *, ascending=False, after=None, before=No
     from the index alone where PostgreSQL can (`id IN (SELECT id … ORDER BY date, id LIMIT size + 1)`), and
     only those rows are then read with their branch, first photo and number of photos, as ListRows. The
     village and the type each row shows come from `choices` (read with the drop-downs), not from more joins;
-    the links are reversed once for the page (id_url), not once per row."""
+    the links are reversed once for the page (id_urls), not once per row."""
     villages, types = choices.village_labels, choices.type_names
+    detail_url, thumb_url = id_urls("activities:detail"), id_urls("activities:photo_thumb")
 
     def fetch(condition, order, limit):
         ids = activities.filter(condition).order_by(*order).values("id")[:limit]
@@ -281,16 +284,14 @@ def activity_page(activities, choices, *, ascending=False, after=None, before=No
         )
         return [
             ListRow(
-                pk=pk, title=title, date=date, status=status, return_comment=comment, pairing_id=pairing_id,
-                branch_id=branch_id, activity_type_id=type_id, branch_label=branch_short or branch_name,
-                village_label=villages.get(pairing_id, ""), type_name=types.get(type_id, ""),
-                url=id_url("activities:detail", pk),
-                thumb_url=id_url("activities:photo_thumb", photo_id) if photo_id else "",
+                pk=pk, title=title, date=date, status=status, return_comment=comment,
+                type_name=types.get(type_id, ""), branch_label=branch_short or branch_name,
+                village_label=villages.get(pairing_id, ""), url=detail_url(pk),
+                thumb_url=thumb_url(photo_id) if photo_id else "",
                 photo_count=photo_count,
             )
             for (
-                pk, title, date, status, comment, pairing_id, branch_id, type_id, branch_name, branch_short, photo_id,
-                photo_count,
+                pk, title, date, status, comment, pairing_id, type_id, branch_name, branch_short, photo_id, photo_count,
             ) in rows
         ]
 
@@ -390,79 +391,75 @@ class ActivityParts:
         return sum((row.hours for row in self.hours), start=Decimal(0))
 
 
-_PART_COLUMNS = ("part", "key", "owner", "amount", "text1", "text2", "text3", "flag", "moment", "rank")
-_PHOTO, _FIGURE, _HOURS, _COHOST, _TWIN, _CHANGE = range(1, 7)
-
-
-def _parts(queryset, kind, **columns):
-    """One part of the UNION: `columns` fill the shared column set, the rest are empty of the right type."""
-    empty = {
-        "key": _number(0), "owner": _number(0),
-        # typed NULLs: PostgreSQL types a UNION's columns from its first parts
-        "amount": Cast(Value(None), output_field=DecimalField(max_digits=14, decimal_places=2)),
-        "text1": _text(), "text2": _text(), "text3": _text(), "flag": _flag(False),
-        "moment": Cast(Value(None), output_field=DateTimeField()), "rank": _number(0),
-    }
-    return queryset.order_by().annotate(part=_number(kind), **{**empty, **columns}).values_list(*_PART_COLUMNS)
+def _decimal(value, places):
+    """A decimal of a named_rows row as the field's exact Decimal (SQLite may give a whole number as int)."""
+    return Decimal(str(value)).quantize(Decimal(places))
 
 
 def activity_parts(activity, user, *, with_twins=False):
     """The activity's photos, figures, volunteers' hours, co-hosting branches and status history, and (with
     `with_twins`, for those who may edit it) the other activities holding the same photo file, split into
-    those the user may see and how many they may not: one UNION ALL query."""
+    those the user may see and how many they may not: one statement, a UNION ALL of portal.db.named_rows
+    (each part's rows read by name), so the detail page keeps to its five queries."""
     pk = activity.pk
     parts = [
-        _parts(ActivityPhoto.objects.filter(activity_id=pk), _PHOTO,
-               key=F("id"), text1=F("caption"), text2=F("sha256"), flag=F("shows_minors")),
-        _parts(ActivityMetricValue.objects.filter(activity_id=pk), _FIGURE,
-               key=F("id"), owner=F("metric_id"), amount=F("value"), text1=F("metric__name"),
-               text2=F("metric__unit"), rank=F("metric__order")),
-        _parts(ServiceRecord.objects.filter(activity_id=pk), _HOURS,
-               key=F("id"), amount=F("hours"), text1=F("volunteer__name"), text2=F("content"), text3=F("status")),
-        _parts(Organization.objects.filter(cohosted_activities=pk), _COHOST, key=F("id"), text1=F("name")),
-        _parts(Activity.history.filter(id=pk), _CHANGE,
-               key=F("history_id"), owner=F("history_user_id"), text1=F("status"), text2=F("return_comment"),
-               text3=Coalesce(NullIf("history_user__full_name", Value("")), "history_user__username"),
-               moment=F("history_date")),
+        named_rows("photo", ActivityPhoto.objects.filter(activity_id=pk),
+                   pk="id", caption="caption", sha256="sha256", shows_minors="shows_minors"),
+        named_rows("figure", ActivityMetricValue.objects.filter(activity_id=pk),
+                   value="value", name="metric__name", unit="metric__unit", order="metric__order", metric="metric_id"),
+        named_rows("hours", ServiceRecord.objects.filter(activity_id=pk),
+                   pk="id", volunteer_name="volunteer__name", hours="hours", content="content", status="status"),
+        named_rows("cohost", Organization.objects.filter(cohosted_activities=pk), pk="id", name="name"),
+        named_rows("change", Activity.history.filter(id=pk),
+                   pk="history_id", when="history_date", user_id="history_user_id",
+                   user_name=Coalesce(NullIf("history_user__full_name", Value("")), "history_user__username"),
+                   status="status", comment="return_comment"),
     ]
     if with_twins:
         hashes = ActivityPhoto.objects.filter(activity_id=pk).exclude(sha256="").values("sha256")
         visible = Activity.objects.visible_to(user).filter(pk=OuterRef("activity_id"))
         parts.append(
-            _parts(
+            named_rows(
+                "twin",
                 ActivityPhoto.objects.filter(sha256__in=hashes, activity__deleted_at__isnull=True).exclude(activity_id=pk),
-                _TWIN, key=F("id"), owner=F("activity_id"), text1=F("activity__title"), text2=F("sha256"),
-                flag=Exists(visible),
+                activity="activity_id", title="activity__title", sha256="sha256", seen=Exists(visible),
             )
         )
-    rows = {kind: [] for kind in range(1, 7)}
+    rows = {"photo": [], "figure": [], "hours": [], "cohost": [], "change": [], "twin": []}
     first, *others = parts
-    for row in first.union(*others, all=True):
-        rows[row[0]].append(row)
+    for part, row in first.union(*others, all=True):
+        rows[part].append(row)
 
     twins = {}
-    for _, _, activity_id, _, title, sha, _, seen_by_user, _, _ in rows[_TWIN]:
-        seen, hidden = twins.setdefault(sha, ({}, set()))
-        if seen_by_user:
-            seen[activity_id] = Activity(id=activity_id, title=title)
+    for twin in rows["twin"]:
+        seen, hidden = twins.setdefault(twin["sha256"], ({}, set()))
+        if twin["seen"]:
+            seen[twin["activity"]] = Activity(id=twin["activity"], title=twin["title"])
         else:
-            hidden.add(activity_id)
+            hidden.add(twin["activity"])
     photos = []
-    for _, key, _, _, caption, sha, _, minors, _, _ in sorted(rows[_PHOTO], key=lambda r: r[1]):
-        photo = PhotoRow(pk=key, caption=caption, shows_minors=bool(minors), sha256=sha)
-        found = twins.get(sha) if sha else None
+    for row in sorted(rows["photo"], key=lambda r: r["pk"]):
+        photo = PhotoRow(pk=row["pk"], caption=row["caption"], shows_minors=bool(row["shows_minors"]), sha256=row["sha256"])
+        found = twins.get(photo.sha256) if photo.sha256 else None
         photos.append((photo, (sorted(found[0].values(), key=lambda a: a.pk), len(found[1])) if found else None))
+    changes = sorted(
+        ((json_moment(r["when"]), r["pk"], r) for r in rows["change"]), key=lambda change: change[:2]
+    )
     return ActivityParts(
         photos=photos,
-        figures=[FigureRow(value=r[3], name=r[4], unit=r[5]) for r in sorted(rows[_FIGURE], key=lambda r: (r[9], r[2]))],
-        hours=[
-            HoursRow(volunteer_name=r[4], hours=r[3], content=r[5], status=r[6])
-            for r in sorted(rows[_HOURS], key=lambda r: (r[4], r[1]))
+        figures=[
+            FigureRow(value=_decimal(r["value"], "0.01"), name=r["name"], unit=r["unit"])
+            for r in sorted(rows["figure"], key=lambda r: (r["order"], r["metric"]))
         ],
-        co_branches=[r[4] for r in sorted(rows[_COHOST], key=lambda r: (r[4], r[1]))],
+        hours=[
+            HoursRow(volunteer_name=r["volunteer_name"], hours=_decimal(r["hours"], "0.1"), content=r["content"],
+                     status=r["status"])
+            for r in sorted(rows["hours"], key=lambda r: (r["volunteer_name"], r["pk"]))
+        ],
+        co_branches=[r["name"] for r in sorted(rows["cohost"], key=lambda r: (r["name"], r["pk"]))],
         history=_status_changes(
-            (r[8], User(id=r[2], username=r[6]) if r[2] else None, r[4], r[5])
-            for r in sorted(rows[_CHANGE], key=lambda r: (r[8], r[1]))
+            (when, User(id=r["user_id"], username=r["user_name"]) if r["user_id"] else None, r["status"], r["comment"])
+            for when, _, r in changes
         ),
     )
 

@@ -552,7 +552,7 @@ class NeedPageMixin(LoginRequiredMixin, ScopedObjectMixin, SingleObjectMixin):
         context = {
             "need": need,
             "wanted_by": selectors.shown_wanted_by(user, need),
-            "answers": need.answers,
+            "answers": selectors.list_rows(need.answers),
             "can_claim": can_claim,
             "claim_form": forms.get("claim_form")
             or (NeedClaimForm(branches=permissions.claiming_branches(user, need.pairing)) if can_claim else None),

@@ -11,6 +11,7 @@ from django.db.models import Q
 
 from activities.models import Activity
 from activities.permissions import can_record
+from activities.selectors import list_rows
 from pairings.models import PlanItem
 from portal.permissions import scope_for
 
@@ -51,10 +52,15 @@ def _activities(user):
     )
 
 
-def _section(key, queryset, query=""):
-    rows = list(queryset[:LIMIT])
+def _section(key, queryset, query="", shown=list):
+    rows = shown(queryset[:LIMIT])
     total = queryset.count()  # always asked, so the page's query count does not depend on its rows
     return Section(key=key, rows=rows, total=total, query=query)
+
+
+def _activity_section(key, queryset, query=""):
+    """A section of activities: its rows as the activity list's rows (ListRows, drawn by {% activity_rows %})."""
+    return _section(key, queryset, query, shown=list_rows)
 
 
 def _plan_items(user, condition):
@@ -79,9 +85,9 @@ def home_for(user, today):
 
     if scope.village_orgs:
         home.village = [
-            _section("to_confirm", activities.confirmable_by(user).order_by("submitted_at", "id"),
+            _activity_section("to_confirm", activities.confirmable_by(user).order_by("submitted_at", "id"),
                      "status=submitted&sort=oldest"),
-            _section(
+            _activity_section(
                 "returned_by_village",
                 activities.filter(pairing__supported_id__in=scope.village_orgs, status=Activity.Status.RETURNED)
                 .order_by("-updated_at", "-id"),
@@ -93,11 +99,11 @@ def home_for(user, today):
         home.can_record = can_record(user)
         mine = activities.filter(branch_id__in=scope.branch_orgs)
         home.branch = [
-            _section("returned", mine.filter(status=Activity.Status.RETURNED).order_by("-updated_at", "-id"),
+            _activity_section("returned", mine.filter(status=Activity.Status.RETURNED).order_by("-updated_at", "-id"),
                      "status=returned"),
-            _section("drafts", mine.filter(status=Activity.Status.DRAFT).order_by("-updated_at", "-id"),
+            _activity_section("drafts", mine.filter(status=Activity.Status.DRAFT).order_by("-updated_at", "-id"),
                      "status=draft"),
-            _section(
+            _activity_section(
                 "this_month",
                 activities.filter(
                     Q(branch_id__in=scope.branch_orgs) | Q(co_branches__in=scope.branch_orgs),
@@ -113,9 +119,12 @@ def home_for(user, today):
 
     if scope.is_superuser or scope.admin_orgs or scope.committee_orgs:
         home.overview = [
-            _section("waiting_village", activities.filter(status=Activity.Status.SUBMITTED).order_by("submitted_at", "id"),
-                     "status=submitted&sort=oldest"),
-            _section(
+            _activity_section(
+                "waiting_village",
+                activities.filter(status=Activity.Status.SUBMITTED).order_by("submitted_at", "id"),
+                "status=submitted&sort=oldest",
+            ),
+            _activity_section(
                 "all_this_month",
                 activities.filter(date__gte=month_start, date__lte=month_end).exclude(status=Activity.Status.DRAFT)
                 .order_by("-date", "-id"),

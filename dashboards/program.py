@@ -12,16 +12,15 @@ and key metrics (pairing_rows).
 from __future__ import annotations
 
 import datetime
-import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.core.paginator import Paginator
 from django.db.models import (
-    BooleanField, Case, CharField, Count, DateField, DecimalField, Exists, ExpressionWrapper, F, FilteredRelation,
-    JSONField, OuterRef, Q, Subquery, Sum, Value, When,
+    BooleanField, Case, Count, DateField, DecimalField, Exists, F, FilteredRelation, OuterRef, Q, Subquery, Sum, Value,
+    When,
 )
-from django.db.models.functions import Coalesce, ExtractYear, JSONObject
+from django.db.models.functions import Coalesce, ExtractYear
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -30,6 +29,7 @@ from figures.selectors import activity_list_url, year_bounds
 from pairings.selectors import WARNING_DAYS, dormant_q
 from reports import charts
 from figures.models import PairingMonthMetric, PairingYear, ProgramMonth
+from portal.db import named_rows
 
 KEY_METRICS = 3  # metric columns of the pairing table: the program's first metrics in catalog order
 PER_PAGE = 25  # a phone screenful or two; the sort puts what needs attention first
@@ -118,21 +118,6 @@ def default_year(months, today):
 NUMBER = DecimalField(max_digits=22, decimal_places=2)
 
 
-class _ExactNumbers(json.JSONDecoder):
-    """JSON numbers with a fraction read as Decimal, not float: hours and metric totals stay exact."""
-
-    def __init__(self, **kwargs):
-        super().__init__(parse_float=Decimal, **kwargs)
-
-
-def _named_rows(part, queryset, **fields):
-    """The rows of `queryset` as (part, {field: value}): each row's values under their own names, in one JSON
-    object, so that parts of different shapes can be read in one statement (UNION ALL) and still be read by name.
-    Dates come back as "YYYY-MM-DD" text."""
-    data = ExpressionWrapper(JSONObject(**fields), output_field=JSONField(decoder=_ExactNumbers))
-    return queryset.order_by().annotate(part=Value(part, output_field=CharField()), data=data).values_list("part", "data")
-
-
 @dataclass
 class ProgramFigures:
     """What the first query brings: the program and its figures for every year (a year is chosen after)."""
@@ -169,20 +154,20 @@ def program_figures(user, program_id, today):
     """The program, if `user` administers it (Program.objects.editable_by), with its months, its metrics'
     totals per year, its pairings with activities per year, how many pairings it has and how many are dormant.
 
-    Five small reads, sent as one statement (UNION ALL of _named_rows) so that the page keeps to five queries
+    Five small reads, sent as one statement (UNION ALL of named_rows) so that the page keeps to five queries
     with the session, the user, the user's scope and the page of pairings (the benchmark's limit)."""
     since = today - datetime.timedelta(days=WARNING_DAYS)
     running = Q(status=Pairing.Status.ACTIVE, term_start__lte=since) & (Q(term_end__isnull=True) | Q(term_end__gte=today))
     recent = PairingYear.objects.filter(pairing=OuterRef("pk"), last_activity_on__gt=since)
     in_program = FilteredRelation("program_month_rollups", condition=Q(program_month_rollups__program_id=program_id))
 
-    program = _named_rows("program", Program.objects.editable_by(user).filter(pk=program_id), pk="pk", name="name")
-    months = _named_rows(
+    program = named_rows("program", Program.objects.editable_by(user).filter(pk=program_id), pk="pk", name="name")
+    months = named_rows(
         "month", ProgramMonth.objects.filter(program_id=program_id),
         month="month", pairings="pairings", activities="activities", confirmed="confirmed",
         residents_served="residents_served", verified_hours="verified_hours",
     )
-    metric_totals = _named_rows(  # one row per metric and year with rollups; a metric without any has year None
+    metric_totals = named_rows(  # one row per metric and year with rollups; a metric without any has year None
         "metric",
         Metric.objects.filter(program_id=program_id)
         .annotate(rollup=in_program)
@@ -190,11 +175,11 @@ def program_figures(user, program_id, today):
         .annotate(year=ExtractYear("rollup__month"), total=Sum("rollup__total")),
         pk="pk", name="name", unit="unit", aggregation="aggregation", order="order", year="year", total="total",
     )
-    active_per_year = _named_rows(
+    active_per_year = named_rows(
         "active", PairingYear.objects.filter(pairing__program_id=program_id).values("year").annotate(n=Count("pk")),
         year="year", pairings="n",
     )
-    pairing_counts = _named_rows(
+    pairing_counts = named_rows(
         "pairings",
         Pairing.objects.filter(program_id=program_id)
         .values("program_id")

@@ -17,18 +17,25 @@
   these exports' plans cost far above ``jit_above_cost`` and compiling them took longer than running them.
   Elsewhere ``.iterator()``.
 
-Only what the exports need; each works on SQLite and PostgreSQL (and raises NotSupportedError on a case it
+- ``named_rows``: the rows of a queryset as (part, {field: value}), so that parts of different shapes can be
+  read in one statement (UNION ALL) and still be read by name.
+
+Only what the exports and the one-statement pages need; each works on SQLite and PostgreSQL (and raises NotSupportedError on a case it
 cannot do rather than giving a different answer).
 """
 
 from __future__ import annotations
 
+import datetime
+import json
 import time
+from decimal import Decimal
 
 from django.core.exceptions import EmptyResultSet
 from django.db import NotSupportedError, connections
-from django.db.models import Aggregate, CharField, Func, IntegerField, TextField
+from django.db.models import Aggregate, CharField, ExpressionWrapper, Func, IntegerField, JSONField, TextField, Value
 from django.db.models.expressions import OrderBy, OrderByList
+from django.db.models.functions import JSONObject
 
 KEY_SEPARATOR = "\x1f"  # unit separator: between an item's sort keys and its text (old SQLite only)
 ITEM_SEPARATOR = "\x1e"  # record separator: between items (old SQLite only)
@@ -194,3 +201,26 @@ def stream_rows(queryset, *, chunk_size=2000, jit=False):
                 connection.queries_log.append(
                     {"sql": connection.ops.compose_sql(sql, params), "time": f"{time.monotonic() - started:.3f}"}
                 )
+
+
+class _ExactNumbers(json.JSONDecoder):
+    """JSON numbers with a fraction read as Decimal, not float: hours and metric totals stay exact."""
+
+    def __init__(self, **kwargs):
+        super().__init__(parse_float=Decimal, **kwargs)
+
+
+def named_rows(part, queryset, **fields):
+    """The rows of `queryset` as (part, {field: value}): each row's values under their own names, in one JSON
+    object, so that parts of different shapes can be read in one statement (UNION ALL) and still be read by name.
+    JSON has no dates, no decimals and no booleans of its own: dates and times come back as ISO text (read them
+    with json_moment), numbers with a fraction as Decimal (SQLite may give a whole one as int), and booleans on
+    SQLite as 0 or 1."""
+    data = ExpressionWrapper(JSONObject(**fields), output_field=JSONField(decoder=_ExactNumbers))
+    return queryset.order_by().annotate(part=Value(part, output_field=CharField()), data=data).values_list("part", "data")
+
+
+def json_moment(text):
+    """A date and time of a named_rows row (ISO text; SQLite's carries no zone and is UTC) as an aware datetime."""
+    moment = datetime.datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)

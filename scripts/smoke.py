@@ -748,7 +748,7 @@ def main():
 
 
 def status_of(page):
-    """The activity's status as its page shows it (templates/activities/_status.html)."""
+    """The activity's status as its page shows it ({% status_badge %}, activities/templatetags/activity_tags.py)."""
     match = re.search(r'<span class="status status-(\w+)">', page)
     return match and match.group(1)
 

@@ -18,9 +18,9 @@ _ID_SENTINEL = 918_273_645_546_372_819
 _ID_URLS = {}  # (URLconf, script prefix, language, view name) -> (the URL before the id, the URL after it)
 
 
-def _id_url_maker(view_name):
+def id_urls(view_name):
     """A function pk -> the URL of ``view_name`` for that integer id, the view name's (URLconf, script prefix,
-    language) looked up once: see id_url."""
+    language) looked up once: see id_url. For code that links many rows: asked once per page, not per row."""
     key = (get_urlconf(), get_script_prefix(), get_language(), view_name)
     parts = _ID_URLS.get(key)
     if parts is None:
@@ -40,4 +40,4 @@ def id_url(view_name, pk):
     language, all it can depend on) and the id put in its place."""
     if type(pk) is not int:  # anything else (a string, None): exactly what {% url %} would do
         return reverse(view_name, args=[pk])
-    return _id_url_maker(view_name)(pk)
+    return id_urls(view_name)(pk)

@@ -1,14 +1,17 @@
-"""The activity list's cheaper reads keep the page the same: its rows (ListRow, links through id_url) render
-in _rows.html as model activities do, and the filter form's HTML, kept per distinct content, never
-shows one user another's options, never goes stale when what it lists changes, and is never kept with errors."""
+"""What a user sees of activities in lists ({% activity_rows %}, the one definition of a row): each row shows
+its title (escaped), links to its page, shows its date, type, branch and village and its status; the list adds
+the first photo, the number of photos and the village's comment on a returned activity. A need's answers and
+the home page show model activities as the same rows (list_rows). The filter form's HTML, kept per distinct
+content, never shows one user another's options, never goes stale when what it lists changes, and is never
+kept with errors."""
 
+import dataclasses
 import datetime
 import re
 
 import pytest
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from activities import selectors
 from activities.filters import rendered_fields
@@ -27,52 +30,74 @@ def fresh_cache():
     rendered_fields.clear()
 
 
-def squeeze(html):
-    return re.sub(r">\s+<", "><", re.sub(r"\s+", " ", html)).strip()
+def rows_of(page_html):
+    """{activity id: the HTML of its row} of a page."""
+    rows = re.findall(r'<li class="act-row">.*?</li>', page_html, flags=re.DOTALL)
+    return {int(re.search(r'href="/activities/(\d+)/"', row)[1]): row for row in rows}
 
 
-def test_list_rows_render_as_model_activities_do(client, kit):
-    photo_owner = f.ActivityFactory(
+@pytest.fixture
+def shown(kit):
+    """A returned activity with two photos, a comment and markup in its title, and a confirmed one."""
+    returned = f.ActivityFactory(
         pairing=kit["pairing"], branch=kit["branch"], activity_type=kit["type"], title="有照片 <b>",
-        date=datetime.date(2024, 3, 2), status=S.RETURNED, return_comment="请补充照片", submitted_at=timezone.now(),
+        date=datetime.date(2024, 3, 2), status=S.RETURNED, return_comment="请补充照片 & <i>", submitted_at=timezone.now(),
     )
-    first = f.ActivityPhotoFactory(activity=photo_owner)
-    f.ActivityPhotoFactory(activity=photo_owner)
-    f.ActivityFactory(
+    first = f.ActivityPhotoFactory(activity=returned)
+    f.ActivityPhotoFactory(activity=returned)
+    confirmed = f.ActivityFactory(
         pairing=kit["pairing"], branch=kit["other_branch"], activity_type=kit["type"], title="走访",
         date=datetime.date(2024, 3, 1), status=S.CONFIRMED, submitted_at=timezone.now(), confirmed_at=timezone.now(),
     )
+    return {"returned": returned, "first_photo": first, "confirmed": confirmed}
+
+
+def test_list_rows_show_what_each_activity_is(client, kit, shown):
+    client.force_login(kit["users"]["secretary"])
+    rows = rows_of(client.get(URL).content.decode())
+    returned, confirmed = rows[shown["returned"].pk], rows[shown["confirmed"].pk]
+    with translation.override("zh-hans"):
+        returned_label, confirmed_label = str(S.RETURNED.label), str(S.CONFIRMED.label)
+
+    assert f'<a class="act-title" href="/activities/{shown["returned"].pk}/">有照片 &lt;b&gt;</a>' in returned
+    assert "<b>" not in returned
+    assert "2024-03-02" in returned and "志愿服务" in returned and "第三党支部 → 龙石村" in returned
+    assert f'<span class="status status-returned">{returned_label}</span>' in returned
+    thumb = reverse("activities:photo_thumb", args=[shown["first_photo"].pk])
+    assert f'<img class="act-thumb" src="{thumb}"' in returned and "▣ 2" in returned
+    assert '<div class="act-comment">' in returned and "请补充照片 &amp; &lt;i&gt;" in returned
+
+    assert "走访" in confirmed and "第四党支部 → 龙石村" in confirmed
+    assert f'<span class="status status-confirmed">{confirmed_label}</span>' in confirmed
+    assert "act-thumb" not in confirmed and "act-count" not in confirmed and "act-comment" not in confirmed
+
+
+def test_model_activities_make_the_same_rows_as_the_list(kit, shown):
+    """A need's answers and the home page's sections (list_rows) show an activity as the list does, without
+    the list's photos."""
     user = kit["users"]["secretary"]
     choices = selectors.list_choices(user)
-    page = selectors.activity_page(selectors.activity_list(user, choices), choices)
-    assert {row.title for row in page} == {"有照片 <b>", "走访"}
-    shown = next(row for row in page if row.pk == photo_owner.pk)
-    assert shown.photo_count == 2
-    models = {
-        a.pk: a
-        for a in Activity.objects.filter(pk__in=[row.pk for row in page]).select_related(
-            "branch", "activity_type", "pairing__supported"
-        )
-    }
-
-    def rows(activities, **options):
-        return render_to_string("activities/_rows.html", {"activities": activities, **options})
-
+    page = list(selectors.activity_page(selectors.activity_list(user, choices), choices))
+    models = Activity.objects.filter(pk__in=[row.pk for row in page]).select_related(
+        "branch", "activity_type", "pairing__supported"
+    )
+    made = {row.pk: row for row in selectors.list_rows(models)}
+    assert {row.pk for row in page} == {shown["returned"].pk, shown["confirmed"].pk}
     for row in page:
-        model = models[row.pk]
-        model.thumb_url, model.photo_count = row.thumb_url, row.photo_count  # what only the list reads
-        assert squeeze(rows([row], thumb=True, show_comment=True)) == squeeze(rows([model], thumb=True, show_comment=True))
-        assert squeeze(rows([row])) == squeeze(rows([models[row.pk]]))
-        assert f'href="{reverse("activities:detail", args=[row.pk])}"' in rows([row])
-    assert shown.thumb_url == reverse("activities:photo_thumb", args=[first.pk])
-    assert f'src="{shown.thumb_url}"' in rows([shown], thumb=True)
-    assert 'src="' not in rows([shown])
-    assert "请补充照片" in rows([shown], show_comment=True) and "请补充照片" not in rows([shown])
-    # and the page itself links every row as {% url %} would
-    client.force_login(user)
-    html = client.get(URL).content.decode()
-    for row in page:
-        assert f'href="/activities/{row.pk}/"' in html
+        assert dataclasses.replace(row, thumb_url="", photo_count=0) == made[row.pk]
+
+
+def test_a_needs_answers_and_the_home_page_show_the_rows(client, kit, shown):
+    need = f.NeedFactory(pairing=kit["pairing"])
+    Activity.objects.filter(pk=shown["returned"].pk).update(need=need)
+    client.force_login(kit["users"]["secretary"])
+    answers = rows_of(client.get(reverse("activities:need_detail", args=[need.pk])).content.decode())
+    assert list(answers) == [shown["returned"].pk]
+    answer = answers[shown["returned"].pk]
+    assert "有照片 &lt;b&gt;" in answer and 'class="status status-returned"' in answer
+    assert "act-thumb" not in answer and "act-comment" not in answer  # a need's answers: no photos, no comment
+    home = rows_of(client.get("/").content.decode())
+    assert "请补充照片 &amp; &lt;i&gt;" in home[shown["returned"].pk]  # the branch's returned activities, with why
 
 
 def _form_html(client, user, params=None):
