@@ -85,6 +85,7 @@ class Row:
     hours: Decimal
     last_activity_on: datetime.date | None
     dormant: bool
+    state: str = Pairing.State.ACTIVE  # Pairing.state_of: 有效, 期满, 已暂停, 已结束
     url: str = ""  # the links: filled in for the rows of the page shown
     last_url: str = ""
     metrics: list = field(default_factory=list)  # [(value or None, url)] per key metric
@@ -98,6 +99,10 @@ class Row:
     def metric_cells(self):
         """[(the value's text or None, url)] per key metric."""
         return [(None if value is None else _shown(value), url) for value, url in self.metrics]
+
+    @property
+    def state_label(self):
+        return Pairing.State(self.state).label
 
     @property
     def last_month(self):
@@ -255,14 +260,15 @@ def pairing_rows(program_id, *, year, sort, offset, key_metrics, today):
         .order_by(*ORDERS.get(sort, ORDERS["attention"]), "pk")
         .values_list(
             "pk", "supporter__name", "supported__name", "n_activities", "n_confirmed", "n_people", "n_hours",
-            "last_activity_on", "is_dormant", *metric_columns,
+            "last_activity_on", "is_dormant", "status", "term_end", *metric_columns,
         )
     )[offset:offset + PER_PAGE]
     rows = []
-    for pk, supporter, supported, activities, confirmed, people, hours, last_on, dormant, *figures in queryset:
+    for pk, supporter, supported, activities, confirmed, people, hours, last_on, dormant, status, term_end, *figures in queryset:
         row = Row(
             pk=pk, supporter=supporter, supported=supported, activities=activities, confirmed=confirmed, people=people,
             hours=_exact(hours, "0.1"), last_activity_on=last_on, dormant=dormant,
+            state=Pairing.state_of(status, term_end, today),
             url=activity_list_url(pairing_id=pk, date_after=start, date_before=end),
         )
         if last_on:

@@ -8,7 +8,8 @@ Two levels, five tables (figures/models.py):
 * added up from those: PairingYear (the dashboard's per-pairing table), ProgramMonth and ProgramMonthMetric
   (the dashboard's totals and monthly chart), so a program of a thousand pairings is read in a few dozen rows.
 
-Counting rules (figures/selectors.py states them; the report builders count the same way): a pairing-month counts the
+Counting rules (figures/selectors.py states and defines them: ``counted``, ``verified_q``; the report builders
+count the same way): a pairing-month counts the
 pairing's *submitted or confirmed* activities that are not deleted, each once (a co-hosted activity is one row
 of its pairing); volunteer hours count once verified and not deleted, on counted activities; each metric keeps
 the sum of its values and the latest value (by activity date, then id), so `sum` and `snapshot` metrics read
@@ -43,10 +44,11 @@ from django.db.models.functions import ExtractYear, RowNumber, TruncMonth
 from activities.models import Activity, ActivityMetricValue, ServiceRecord
 from pairings.models import Pairing
 from figures.models import PairingMonth, PairingMonthMetric, PairingYear, ProgramMonth, ProgramMonthMetric
+from figures.selectors import counted as _counted
+from figures.selectors import verified_q
 
 logger = logging.getLogger(__name__)
 
-COUNTED_STATUSES = (Activity.Status.SUBMITTED, Activity.Status.CONFIRMED)
 # pg_advisory_xact_lock(space, id): one refresh of a pairing's (or a program's) rollup at a time.
 PAIRING_LOCKS = int.from_bytes(b"ROLP", "big")
 PROGRAM_LOCKS = int.from_bytes(b"ROLG", "big")
@@ -127,10 +129,6 @@ def _pairings_q(pairing_ids, year, *, prefix="", date_field="date"):
     return q
 
 
-def _counted(prefix=""):
-    return Q(**{f"{prefix}status__in": COUNTED_STATUSES, f"{prefix}deleted_at__isnull": True})
-
-
 # --------------------------------------------------------------------------------------------------------
 # Computing: pairing-months from the source rows (three queries), the rest from the pairing-months
 # --------------------------------------------------------------------------------------------------------
@@ -158,7 +156,7 @@ def compute_pairing_months(where, *, using):
         months[key] = row
     hours = (
         ServiceRecord.all_objects.using(using)
-        .filter(_counted("activity__"), where("activity__"), status=ServiceRecord.Status.VERIFIED, deleted_at__isnull=True)
+        .filter(verified_q(""), where("activity__"))
         .annotate(month=TruncMonth("activity__date"))
         .order_by()
         .values("activity__pairing_id", "month")

@@ -4,7 +4,8 @@ Counting rules (docs/figures.md will state them in full):
 
 * an activity counts when it is submitted or confirmed and not deleted (drafts and returned ones never count);
   one co-hosted by several branches is one row of its pairing, so it counts once for the pairing;
-* volunteer hours count once verified, on counted activities;
+* volunteer hours count once verified, on counted activities (``verified_q``); hours recorded on a counted
+  activity and not yet verified are pending (``pending_q``); hours on a draft or returned activity are neither;
 * a ``sum`` metric adds up over the counted activities, a ``snapshot`` metric takes the latest value (by
   activity date, then id);
 * a plan item's progress comes from the counted activities linked to it.
@@ -286,24 +287,22 @@ HOURS = DecimalField(max_digits=10, decimal_places=1)
 
 
 def verified_q(prefix="service_records__"):
-    """Service records (through `prefix`) whose hours count: verified, not deleted, of an activity not deleted."""
-    return Q(
-        **{
-            f"{prefix}status": ServiceRecord.Status.VERIFIED,
-            f"{prefix}deleted_at__isnull": True,
-            f"{prefix}activity__deleted_at__isnull": True,
-        }
+    """Service records (through `prefix`; "" on ServiceRecord itself) whose hours count: verified, not deleted,
+    on a counted activity (submitted or confirmed, not deleted). Hours on a draft or a returned activity never
+    count, verified or not: the one definition of verified hours, read by the volunteer and team pages, the
+    service certificate and the rollup (so by the pairing page, dashboards and reports)."""
+    return Q(**{f"{prefix}status": ServiceRecord.Status.VERIFIED, f"{prefix}deleted_at__isnull": True}) & counted(
+        f"{prefix}activity__"
     )
 
 
 def pending_q(prefix="service_records__"):
-    """Service records (through `prefix`) recorded and waiting for the organising side's verification."""
-    return Q(
-        **{
-            f"{prefix}status": ServiceRecord.Status.RECORDED,
-            f"{prefix}deleted_at__isnull": True,
-            f"{prefix}activity__deleted_at__isnull": True,
-        }
+    """Service records (through `prefix`) recorded and waiting for the organising side's verification: not
+    deleted, on a counted activity. A record on a draft or a returned activity is not waiting for anyone yet
+    (the activity itself is not submitted), so it is not pending; it becomes pending when the activity is
+    submitted."""
+    return Q(**{f"{prefix}status": ServiceRecord.Status.RECORDED, f"{prefix}deleted_at__isnull": True}) & counted(
+        f"{prefix}activity__"
     )
 
 

@@ -2,7 +2,9 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from portal.models import Organization
@@ -185,6 +187,15 @@ class Pairing(models.Model):
         SUSPENDED = "suspended", _("suspended")
         ENDED = "ended", _("ended")
 
+    class State(models.TextChoices):
+        """What a pairing is on a given day, shown on every page (one state everywhere): its status flag, except
+        that a pairing still flagged active whose term has ended is 期满 (term ended), not 有效."""
+
+        ACTIVE = "active", _("active")
+        EXPIRED = "expired", pgettext_lazy("pairing state", "term ended")
+        SUSPENDED = "suspended", _("suspended")
+        ENDED = "ended", _("ended")
+
     program = models.ForeignKey(Program, verbose_name=_("program"), on_delete=models.PROTECT, related_name="pairings")
     supporter = models.ForeignKey(
         Organization, verbose_name=_("supporting side"), on_delete=models.PROTECT, related_name="pairings_supporting"
@@ -230,6 +241,25 @@ class Pairing(models.Model):
 
     def __str__(self):
         return f"{self.supporter.short_name or self.supporter.name}–{self.supported.short_name or self.supported.name}"
+
+    @classmethod
+    def state_of(cls, status, term_end, day):
+        """The State on `day` of a pairing with this status flag and term end (for rows read as values)."""
+        if status == cls.Status.ACTIVE and term_end is not None and term_end < day:
+            return cls.State.EXPIRED
+        return cls.State(status)
+
+    def state_on(self, day):
+        """The pairing's State on `day`: 期满 when flagged active but its term ended before that day."""
+        return self.state_of(self.status, self.term_end, day)
+
+    @property
+    def state(self):
+        """The pairing's State today (the pages' badge; the flag itself is ``status``)."""
+        return self.state_on(timezone.localdate())
+
+    def get_state_display(self):
+        return self.state.label
 
 
 class PairingBranch(models.Model):

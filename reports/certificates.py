@@ -28,6 +28,7 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 
 from activities.models import ServiceRecord
+from figures.selectors import verified_q
 from portal.models import Organization
 from volunteers.models import Certificate, Volunteer
 from portal.docx import set_fonts
@@ -230,11 +231,12 @@ def issuer_name(organization):
 
 
 def certificate_lines(*, volunteer, start, end):
-    """The verified services of the volunteer in the period (by activity date), oldest first."""
+    """The verified services of the volunteer in the period (by activity date), oldest first: the hours that
+    count (figures.selectors.verified_q: verified, on a submitted or confirmed activity), so a certificate
+    never certifies hours on a draft or a returned activity."""
     records = (
         ServiceRecord.objects.filter(
-            volunteer=volunteer, status=ServiceRecord.Status.VERIFIED, activity__deleted_at__isnull=True,
-            activity__date__gte=start, activity__date__lte=end,
+            verified_q(""), volunteer=volunteer, activity__date__gte=start, activity__date__lte=end,
         )
         .select_related("activity__branch__parent")
         .order_by("activity__date", "activity__id", "id")

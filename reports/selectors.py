@@ -30,14 +30,24 @@ def term_overlaps(start: datetime.date, end: datetime.date, prefix=""):
     )
 
 
+def reported_q(start: datetime.date, end: datetime.date):
+    """The pairings a report of the period covers, whatever their status flag says today (a flag tells what a
+    pairing is now, not what it was in the period): those whose term overlaps the period, or that have counted
+    activities in it. So a pairing past its term but still flagged active (期满), or suspended or ended since,
+    is still reported on for the periods of its term. A pairing flagged ended without a term end has no term to
+    go by (it would otherwise overlap every period to come): it is covered where it has counted activities."""
+    active = counted_activities().filter(pairing=OuterRef("pk"), date__range=(start, end))
+    open_but_ended = Q(status=Pairing.Status.ENDED, term_end__isnull=True)
+    return (term_overlaps(start, end) & ~open_but_ended) | Q(Exists(active))
+
+
 def scope_pairings(program, pairing, period):
-    """The pairings a report covers: the one pairing, or every pairing of the program whose term
-    overlaps the period or that has counted activities in it."""
+    """The pairings a report covers: the one pairing, or every pairing of the program the period's reports
+    cover (``reported_q``)."""
     qs = Pairing.objects.select_related("supporter", "supported").order_by("supporter__name", "supported__name", "id")
     if pairing is not None:
         return list(qs.filter(pk=pairing.pk))
-    active = counted_activities().filter(pairing=OuterRef("pk"), date__range=(period.start, period.end))
-    return list(qs.filter(program=program).filter(term_overlaps(period.start, period.end) | Q(Exists(active))))
+    return list(qs.filter(program=program).filter(reported_q(period.start, period.end)))
 
 
 def pairings_by_ids(ids):
@@ -46,10 +56,11 @@ def pairings_by_ids(ids):
 
 
 def pairings_to_generate(program, period):
-    """The pairings that get their own scheduled report: active, with a term that overlaps the period."""
+    """The pairings that get their own scheduled report: the same pairings the program's report covers
+    (``reported_q``), whatever their status flag, so every pairing in the program report has its own."""
     return list(
-        Pairing.objects.filter(program=program, status=Pairing.Status.ACTIVE)
-        .filter(term_overlaps(period.start, period.end))
+        Pairing.objects.filter(program=program)
+        .filter(reported_q(period.start, period.end))
         .order_by("id")
         .values_list("id", flat=True)
     )

@@ -201,6 +201,22 @@ def test_dormant_pairings_come_first_and_are_flagged(client, world, django_captu
     assert 'class="dormant"' in html
 
 
+def test_each_row_shows_the_pairings_state(client, world):
+    """A pairing past its term but still flagged active reads 期满 here too, as on the pairing pages."""
+    today = timezone.localdate()
+    world["pairing"].term_end = today - datetime.timedelta(days=1)
+    world["pairing"].save()
+    suspended = f.PairingFactory(program=world["program"], status="suspended", term_end=None)
+    running = f.PairingFactory(program=world["program"], term_end=today)
+    client.force_login(world["users"]["admin"])
+    response = client.get(url(world["program"], year=today.year))
+    states = {r.pk: r.state for r in response.context["rows"]}
+    assert states == {world["pairing"].pk: "expired", suspended.pk: "suspended", running.pk: "active"}
+    html = response.content.decode()
+    assert '<span class="badge badge-bad">期满</span>' in html and '<span class="badge badge-warn">已暂停</span>' in html
+    assert '<span class="badge badge-ok">有效</span>' not in html  # the usual state is not repeated on every row
+
+
 def test_pairings_are_paged(client, world):
     for _ in range(PER_PAGE + 3):
         f.PairingFactory(program=world["program"])

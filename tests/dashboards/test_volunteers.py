@@ -6,10 +6,13 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone, translation
 
 from activities.models import Activity, ServiceRecord
+from figures import selectors
+from figures.models import PairingMonth
 from tests import factories as f
 from tests.pairings.helpers import activity
 
@@ -157,17 +160,19 @@ def test_phone_is_masked_except_for_the_volunteers_own_managers(client, objects,
         assert ("138****5678" in page) is (not full), (role, url)
 
 
-# --- hours: only verified service counts; recomputed with raw SQL ----------------------------------------
+# --- hours: only verified service on counted activities; recomputed with raw SQL --------------------------
 
 
-def sql_verified_hours(volunteer_ids):
+def sql_verified_hours(volunteer_ids, status="verified"):
+    """Each volunteer's hours of the given record status on counted (submitted or confirmed, not deleted)
+    activities, computed without the ORM."""
     placeholders = ", ".join(["%s"] * len(volunteer_ids))
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT r.volunteer_id, SUM(r.hours) FROM activities_servicerecord r JOIN activities_activity a "
-            "ON a.id = r.activity_id WHERE r.status = 'verified' AND r.deleted_at IS NULL AND a.deleted_at IS NULL "
-            f"AND r.volunteer_id IN ({placeholders}) GROUP BY r.volunteer_id",
-            list(volunteer_ids),
+            "ON a.id = r.activity_id WHERE r.status = %s AND r.deleted_at IS NULL AND a.deleted_at IS NULL "
+            f"AND a.status IN ('submitted', 'confirmed') AND r.volunteer_id IN ({placeholders}) GROUP BY r.volunteer_id",
+            [status, *volunteer_ids],
         )
         found = {vid: Decimal(str(hours)).quantize(Decimal("0.1")) for vid, hours in cursor.fetchall()}
     return {vid: found.get(vid, Decimal("0.0")) for vid in volunteer_ids}
@@ -180,7 +185,7 @@ def test_hours_match_raw_sql(client, world):
     teams = [f.TeamFactory(organization=branch) for _ in range(3)]
     for team in teams:
         team.members.add(*rng.sample(volunteers, 4))
-    activities = [activity(world["pairing"], branch, status=rng.choice(["draft", "submitted", "confirmed"]), date=datetime.date(2024, 1, 1) + datetime.timedelta(days=n)) for n in range(12)]
+    activities = [activity(world["pairing"], branch, status=rng.choice(["draft", "returned", "submitted", "confirmed"]), date=datetime.date(2024, 1, 1) + datetime.timedelta(days=n)) for n in range(12)]
     Activity.all_objects.filter(pk=activities[0].pk).update(deleted_at=timezone.now())
     for act in activities:
         for volunteer in rng.sample(volunteers, 4):
@@ -207,6 +212,42 @@ def test_hours_match_raw_sql(client, world):
         detail = client.get(reverse("dashboards:team_detail", args=[team.pk])).context
         assert Decimal(detail["team_hours"]).quantize(Decimal("0.1")) == want
         assert len(detail["members"]) == 4
+
+
+def test_hours_on_a_draft_or_returned_activity_do_not_count(client, world, django_capture_on_commit_callbacks):
+    """Issue 13: the volunteer pages counted verified hours on drafts and returned activities; the pairing page,
+    dashboards and reports (the rollup) did not. Now they agree, and agree with raw SQL."""
+    branch, pairing = world["branch"], world["pairing"]
+    volunteer = f.VolunteerFactory(organization=branch)
+    team = f.TeamFactory(organization=branch)
+    team.members.add(volunteer)
+    with django_capture_on_commit_callbacks(execute=True):
+        for status, hours, record_status in [
+            ("confirmed", "8.0", "verified"), ("submitted", "4.0", "verified"), ("draft", "3.0", "verified"),
+            ("returned", "1.0", "verified"), ("submitted", "2.5", "recorded"), ("draft", "6.0", "recorded"),
+        ]:
+            act = activity(pairing, branch, status=status, date=datetime.date(2024, 5, 1))
+            f.ServiceRecordFactory(
+                activity=act, volunteer=volunteer, hours=Decimal(hours), status=record_status,
+                verified_at=timezone.now() if record_status == "verified" else None,
+            )
+    assert sql_verified_hours([volunteer.pk]) == {volunteer.pk: Decimal("12.0")}
+    assert sql_verified_hours([volunteer.pk], "recorded") == {volunteer.pk: Decimal("2.5")}
+
+    client.force_login(world["users"]["committee"])
+    totals = client.get(reverse("dashboards:volunteer_detail", args=[volunteer.pk])).context["totals"]
+    assert Decimal(totals["verified_hours"]) == Decimal("12.0")
+    assert (totals["verified_records"], totals["pending_records"]) == (2, 1)  # the draft's record waits for no one
+    listed = {v.pk: v for v in client.get(reverse("dashboards:volunteer_list")).context["object_list"]}
+    assert (Decimal(listed[volunteer.pk].verified_hours), listed[volunteer.pk].pending_records) == (Decimal("12.0"), 1)
+    teams = {t.pk: t for t in client.get(reverse("dashboards:team_list")).context["object_list"]}
+    assert Decimal(teams[team.pk].verified_hours) == Decimal("12.0")
+    assert Decimal(client.get(reverse("dashboards:team_detail", args=[team.pk])).context["team_hours"]) == Decimal("12.0")
+
+    # the same hours as the rollup behind the pairing page, the dashboards and the reports
+    rollup = PairingMonth.objects.filter(pairing=pairing).aggregate(h=Sum("verified_hours"))["h"]
+    assert Decimal(str(rollup)).quantize(Decimal("0.1")) == Decimal(totals["verified_hours"]).quantize(Decimal("0.1"))
+    assert selectors.pairing_headline(pairing, 2024).volunteer_hours == Decimal("12.0")
 
 
 def test_pages_say_hours_are_actual_service_time(client, objects, settings):

@@ -5,7 +5,7 @@ import datetime
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from activities.models import Activity
 from pairings.models import JointPlan, PlanItem
@@ -292,6 +292,36 @@ def test_warnings_on_the_list(client, world, time_machine, django_capture_on_com
     assert listed(warning="ending") == {ending.pk}
     assert listed(warning="dormant") == {dormant.pk, never.pk, draft_only.pk}
     assert listed(warning="expired") == {expired.pk}
+
+
+def test_a_pairing_past_its_term_shows_one_clear_state_on_every_page(client, world, time_machine, settings):
+    """Issue 13: a pairing whose term has ended but is still flagged active reads 期满 (term ended), not 有效,
+    on the list and on its page; the flag itself is unchanged."""
+    time_machine.move_to(datetime.datetime(2024, 10, 1, 4, tzinfo=datetime.timezone.utc))  # 2024-10-01 Shanghai
+    program = world["program"]
+    expired = world["pairing"]
+    expired.term_end = datetime.date(2024, 9, 30)
+    expired.save()
+    running = f.PairingFactory(program=program, term_end=datetime.date(2024, 10, 1))  # its last day: still running
+    suspended = f.PairingFactory(program=program, status="suspended", term_end=datetime.date(2024, 1, 31))
+    ended = f.PairingFactory(program=program, status="ended", term_end=datetime.date(2024, 9, 30))
+    states = {p.pk: p.state for p in (expired, running, suspended, ended)}
+    assert states == {expired.pk: "expired", running.pk: "active", suspended.pk: "suspended", ended.pk: "ended"}
+    assert expired.status == "active" and expired.state_on(datetime.date(2024, 9, 30)) == "active"
+    with translation.override("zh-hans"):
+        assert [str(p.get_state_display()) for p in (expired, running, suspended, ended)] == ["期满", "有效", "已暂停", "已结束"]
+
+    client.force_login(world["users"]["admin"])
+    listing = client.get(reverse("pairings:pairing_list")).content.decode()
+    page = client.get(reverse("pairings:pairing_detail", args=[expired.pk])).content.decode()
+    for html in (listing, page):
+        assert '<span class="badge badge-bad">期满</span>' in html
+    assert '<span class="badge badge-ok">有效</span>' not in page
+    assert '<span class="badge badge-ok">有效</span>' in listing  # the running one
+    assert '<span class="badge badge-warn">已暂停</span>' in listing and '<span class="badge badge-muted">已结束</span>' in listing
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    page = client.get(reverse("pairings:pairing_detail", args=[expired.pk])).content.decode()
+    assert '<span class="badge badge-bad">term ended</span>' in page
 
 
 def test_list_filters(client, world):

@@ -9,11 +9,15 @@ from decimal import Decimal
 import docx
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.html import escape
 
 from activities.models import ServiceRecord
+from figures.models import PairingMonth
+from figures.rollups import rollups_rebuild
 from tests import factories as f
 from tests.pairings.helpers import activity
 from reports import certificates
@@ -126,6 +130,47 @@ def test_same_period_and_services_give_the_same_number_new_hours_a_new_one(clien
     document, _ = read(client, first)
     assert "家电维修" in all_text(document)
     assert first.number in all_text(document)
+
+
+def sql_certified_hours(volunteer_id, start, end):
+    """The verified hours a certificate of the period may certify, without the ORM: verified, not deleted, on a
+    submitted or confirmed activity that is not deleted."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT SUM(r.hours) FROM activities_servicerecord r JOIN activities_activity a ON a.id = r.activity_id "
+            "WHERE r.volunteer_id = %s AND r.status = 'verified' AND r.deleted_at IS NULL AND a.deleted_at IS NULL "
+            "AND a.status IN ('submitted', 'confirmed') AND a.date >= %s AND a.date <= %s",
+            [volunteer_id, start, end],
+        )
+        (total,) = cursor.fetchone()
+    return Decimal(str(total or 0)).quantize(Decimal("0.1"))
+
+
+def test_hours_on_a_draft_or_returned_activity_are_never_certified(client, world, served):
+    """Issue 13: a certificate certified 16.0 h where 12.0 h were on counted activities."""
+    volunteer, pairing, branch = served["volunteer"], world["pairing"], world["branch"]
+    for status, hours in [("submitted", "2.5"), ("draft", "3.0"), ("returned", "1.0")]:
+        act = activity(pairing, branch, status=status, date=datetime.date(2024, 9, 9), title=f"{status}活动")
+        f.ServiceRecordFactory(
+            activity=act, volunteer=volunteer, hours=Decimal(hours), status="verified", verified_at=timezone.now()
+        )
+    # 9.5 h (the fixture's) + 2.5 h submitted = 12.0 h counted; the 4.0 h on the draft and the returned one are not
+    start, end = datetime.date(2024, 1, 1), datetime.date(2024, 12, 31)
+    assert sql_certified_hours(volunteer.pk, start, end) == Decimal("12.0")
+    today = datetime.date(2025, 1, 10)
+    certificate, created = certificates.certificate_issue(
+        volunteer=volunteer, start=start, end=end, actor=world["users"]["secretary"], today=today
+    )
+    assert created and certificate.total_hours == Decimal("12.0")
+    assert {line["activity"] for line in certificate.lines}.isdisjoint({"draft活动", "returned活动"})
+    assert sum(Decimal(line["hours"]) for line in certificate.lines) == Decimal("12.0")
+    # the volunteer page and the rollup (pairing page, dashboards, reports) count the same 12.0 h in the period
+    client.force_login(world["users"]["secretary"])
+    totals = client.get(reverse("dashboards:volunteer_detail", args=[volunteer.pk])).context["totals"]
+    assert Decimal(totals["verified_hours"]) == Decimal("12.0") + Decimal("2.0")  # + 2023-12-31 and 2025-01-01
+    rollups_rebuild()  # the fixture's records were saved without running the on-commit refresh
+    months = PairingMonth.objects.filter(pairing=pairing, month__range=(start, end)).aggregate(h=Sum("verified_hours"))
+    assert Decimal(str(months["h"])).quantize(Decimal("0.1")) == Decimal("12.0")
 
 
 def test_numbers_are_unique_across_volunteers(world, served):

@@ -1,8 +1,13 @@
 """Generating (idempotent), regenerating (new versions), notes, publishing and notifications."""
 
+import datetime
+
 import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
+
+from pairings.models import Pairing
 
 from reports import generation, services, tasks
 from reports.notifications import notifications_send
@@ -130,14 +135,17 @@ def test_program_report_notifies_program_admins(records, django_capture_on_commi
 
 
 def test_scopes_to_generate(records):
-    f.PairingFactory(program=records["program"], status="suspended")
+    # suspended today, but its term (2023-2025) covers the period: reported, whatever the flag says today
+    suspended = f.PairingFactory(program=records["program"], status="suspended")
     ended = f.PairingFactory(program=records["program"])
-    ended.term_end = ended.term_start
+    ended.term_end = ended.term_start  # its term ended in 2023: not reported on 2024-03
     ended.save()
+    f.PairingFactory(program=records["program"], status="ended", term_end=None)  # no term to go by, no activity
     records["other_program"].monthly_reports = False
     records["other_program"].save()
     scopes = generation.scopes_to_generate("monthly", "2024-03")
-    assert scopes == [(records["program"].pk, None), (records["program"].pk, records["pairing"].pk)]
+    program = records["program"].pk
+    assert scopes == [(program, None), (program, records["pairing"].pk), (program, suspended.pk)]
     quarterly = generation.scopes_to_generate("quarterly", "2024Q1")
     assert (records["other_program"].pk, records["other_pairing"].pk) in quarterly
 
@@ -164,3 +172,33 @@ def test_beat_schedule(settings):
     assert quarterly.month_of_year == {1, 4, 7, 10}
     assert settings.CELERY_TIMEZONE == "Asia/Shanghai"
     assert tasks.generate_report.autoretry_for and tasks.generate_report.retry_backoff
+
+
+def test_a_pairing_is_reported_for_its_term_whatever_its_flag_says_today(client, records):
+    """Issue 13: a pairing past its term but still flagged 有效, or flagged ended during the period, got no
+    pairing report for the quarter. Every pairing the program report covers now gets its own."""
+    program, pairing = records["program"], records["pairing"]
+    pairing.term_end = datetime.date(2024, 2, 29)  # past its term, still flagged active (期满)
+    pairing.save()
+    ended = f.PairingFactory(program=program, status="ended", term_end=datetime.date(2024, 3, 31))
+    later = f.PairingFactory(program=program, term_start=datetime.date(2024, 4, 1), term_end=None)
+    scopes = generation.scopes_to_generate("quarterly", "2024Q1", [program.pk])
+    assert scopes == [(program.pk, None), (program.pk, pairing.pk), (program.pk, ended.pk)]
+    assert (program.pk, pairing.pk) not in generation.scopes_to_generate("quarterly", "2024Q2", [program.pk])  # after its term
+    assert (program.pk, later.pk) in generation.scopes_to_generate("quarterly", "2024Q2", [program.pk])
+
+    reports = {}
+    for _program, pairing_id in scopes:
+        scope = None if pairing_id is None else Pairing.objects.get(pk=pairing_id)
+        report, created = generation.report_generate(kind="quarterly", period="2024Q1", program=program, pairing=scope)
+        assert created
+        reports[pairing_id] = services.report_publish(report=report, actor=records["users"]["admin"])[0]
+    program_report = reports[None]
+    assert {p["id"] for p in program_report.data["pairings"]} >= {pairing.pk, ended.pk}
+    # the committee (who reads the pairing) reads its published pairing report; the program-wide report stays
+    # its program admins' (Report.objects.visible_to), as it carries every pairing's data
+    client.force_login(records["users"]["committee"])
+    assert client.get(reverse("reports:report_detail", args=[reports[pairing.pk].pk])).status_code == 200
+    assert client.get(reverse("reports:report_detail", args=[program_report.pk])).status_code == 404
+    client.force_login(records["users"]["admin"])
+    assert client.get(reverse("reports:report_detail", args=[program_report.pk])).status_code == 200
