@@ -477,7 +477,8 @@ def document(report):
         (_("范围"), scope_label(data)),
         (_("期间"), f"{period_label(data)}({data['start']} 至 {data['end']})"),
         (_("版本"), f"v{report.version} · {status}"),
-        (_("数据截至"), datetime.datetime.fromisoformat(data["built_at"]).astimezone(_tz()).strftime("%Y-%m-%d %H:%M")),
+        (_("数据截至"), as_at_label(data)),
+        (_("生成时间"), datetime.datetime.fromisoformat(data["built_at"]).astimezone(_tz()).strftime("%Y-%m-%d %H:%M")),
     ]
     doc = Document(
         kind=data["kind"],
@@ -495,6 +496,14 @@ def document(report):
     for detail in data.get("details", []):
         doc.details.append((detail["pairing"]["name"], detail_sections(detail)))
     return doc
+
+
+def as_at_label(data):
+    """The day the report's figures stand at (YYYY-MM-DD): its ``as_at`` (the period's end, or the build day if
+    earlier); a report built before it was recorded falls back to its build day."""
+    if data.get("as_at"):
+        return data["as_at"]
+    return datetime.datetime.fromisoformat(data["built_at"]).astimezone(_tz()).date().isoformat()
 
 
 def file_stem(data, version):
