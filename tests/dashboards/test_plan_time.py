@@ -124,3 +124,17 @@ def test_the_plan_page_and_the_year_s_report_agree(client, world, plan):
     assert progress_of(annual) == page == sql_progress(plan["plan"].pk)
     assert page[plan["item"].pk] == 62
     assert "62%" in response.content.decode()
+
+
+def test_a_year_without_a_plan_does_not_count_earlier_plans_overdue_items_as_its_own(world, plan):
+    """2026Q4: no plan for 2026; the 2024 plan's open items past due are said apart, not as the year's."""
+    data = build_report_data("quarterly", "2026Q4", world["program"], world["pairing"],
+                             now=datetime.datetime(2026, 12, 5, 9, tzinfo=UTC))
+    assert data["as_at"] == "2026-12-05"
+    assert data["plan"]["total"] == 0 and len(data["plan"]["overdue"]) == 2
+    report = Report(kind="quarterly", period="2026Q4", program=world["program"], pairing=world["pairing"], data=data)
+    section = next(s for s in document(report).sections if s.key == "plan")
+    assert section.paragraphs == [
+        "年度计划共0项:已完成0项、推进中0项、未开始0项、已取消0项;逾期未完成0项。",
+        "另有往年计划逾期未完成2项。",
+    ]
