@@ -19,6 +19,7 @@ from activities.services import (
     NEED_WANTED_BY_MAX,
     RATING_COMMENT_MAX,
     RETURN_COMMENT_MAX,
+    plan_year_error,
 )
 from pairings.models import Metric, PlanItem
 from volunteers.models import Volunteer
@@ -71,6 +72,25 @@ class ScopedChoiceField(forms.ModelChoiceField):
         return str(obj)
 
 
+class PlanItemChoiceField(ScopedChoiceField):
+    """The plan items of the activity's year. An item of another year sent anyway (the date changed after the
+    item was chosen) is read from `any_year` so the form can say why it is refused, rather than "not a valid
+    choice" (one query, on that path only)."""
+
+    any_year = None
+
+    def to_python(self, value):
+        try:
+            return super().to_python(value)
+        except forms.ValidationError:
+            if self.any_year is None or value in self.empty_values:
+                raise
+            try:
+                return self.any_year.get(pk=value)
+            except (ValueError, TypeError, PlanItem.DoesNotExist):
+                raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice") from None
+
+
 class ActivityForm(forms.Form):
     pairing = PairingChoiceField(queryset=None, label=_("Pairing"), empty_label=None)
     activity_type = forms.ModelChoiceField(queryset=None, label=_("Type"), empty_label=_("Choose a type"))
@@ -82,7 +102,7 @@ class ActivityForm(forms.Form):
     description = forms.CharField(
         label=_("What was done"), required=False, widget=forms.Textarea(attrs={"rows": 4})
     )
-    plan_item = ScopedChoiceField(
+    plan_item = PlanItemChoiceField(
         queryset=None, label=_("Plan item it serves"), required=False, empty_label=_("None")
     )
     need = ScopedChoiceField(queryset=None, label=_("Need it answers"), required=False, empty_label=_("None"))
@@ -103,7 +123,10 @@ class ActivityForm(forms.Form):
         self.fields["activity_type"].queryset = types.order_by("order", "id")
         labels = {p.id: str(p) for p in pairing_list}
 
+        # a plan belongs to its year: only the plan items of the activity's year are offered
         items = PlanItem.objects.filter(plan__pairing__in=pairings).exclude(status=PlanItem.Status.CANCELLED)
+        self.fields["plan_item"].any_year = items.select_related("plan")
+        items = items.filter(plan__year=self.activity_year(activity))
         needs = Need.objects.filter(pairing__in=pairings, status__in=[Need.Status.OPEN, Need.Status.CLAIMED])
         if activity is not None:
             if activity.plan_item_id:
@@ -124,6 +147,24 @@ class ActivityForm(forms.Form):
         for name in ("title", "place"):
             self.fields[name].widget.attrs["autocomplete"] = "off"
 
+    def activity_year(self, activity):
+        """The year of the date being entered (bound: as sent, if it reads as a date), else of the initial date
+        or the activity's, else this year."""
+        if self.is_bound:
+            try:
+                sent = self.fields["date"].to_python(self.data.get(self.add_prefix("date")))
+            except forms.ValidationError:
+                sent = None
+            if sent:
+                return sent.year
+        initial = self.initial.get("date") or (activity.date if activity is not None else None)
+        if isinstance(initial, str):
+            try:
+                initial = self.fields["date"].to_python(initial)
+            except forms.ValidationError:
+                initial = None
+        return (initial or timezone.localdate()).year
+
     def clean_date(self):
         date = self.cleaned_data["date"]
         if date > timezone.localdate():
@@ -135,6 +176,9 @@ class ActivityForm(forms.Form):
         start, end = data.get("start_time"), data.get("end_time")
         if start and end and end < start:
             self.add_error("end_time", _("The end is before the start."))
+        message = plan_year_error(data.get("plan_item"), data.get("date"))
+        if message:
+            self.add_error("plan_item", message)
         for name in ("party_members", "teachers", "students", "residents_served"):
             if name in data and data[name] is None:
                 data[name] = 0

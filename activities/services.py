@@ -123,6 +123,15 @@ def branch_for(user, pairing):
 # ---------------------------------------------------------------------------------------------------------
 
 
+def plan_year_error(item, date):
+    """The message refusing a plan item of another year than the activity's date, or None: a plan belongs to its
+    year, and only the activities dated in that year count toward its items."""
+    if item is None or date is None or item.plan.year == date.year:
+        return None
+    return _("This plan item is part of the %(plan_year)s plan: an activity dated in %(year)s can only serve "
+             "a plan item of %(year)s.") % {"plan_year": item.plan.year, "year": date.year}
+
+
 def _validate_fields(fields, *, branch, today):
     errors = {}
     if not PairingBranch.objects.filter(pairing=fields.pairing, branch=branch).exists():
@@ -137,6 +146,8 @@ def _validate_fields(fields, *, branch, today):
         errors["end_time"] = _("The end is before the start.")
     if fields.plan_item is not None and fields.plan_item.plan.pairing_id != fields.pairing.id:
         errors["plan_item"] = _("This plan item belongs to another pairing.")
+    elif plan_year_error(fields.plan_item, fields.date):
+        errors["plan_item"] = plan_year_error(fields.plan_item, fields.date)
     if fields.need is not None and fields.need.pairing_id != fields.pairing.id:
         errors["need"] = _("This need was raised in another pairing.")
     for name in PEOPLE_FIELDS:

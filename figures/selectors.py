@@ -8,13 +8,16 @@ Counting rules (docs/figures.md will state them in full):
   activity and not yet verified are pending (``pending_q``); hours on a draft or returned activity are neither;
 * a ``sum`` metric adds up over the counted activities, a ``snapshot`` metric takes the latest value (by
   activity date, then id);
-* a plan item's progress comes from the counted activities linked to it.
+* a plan item's progress comes from the counted activities linked to it and dated in its plan's year (a plan
+  belongs to its year: an activity of another year never counts toward it); "as at" a day (a past period's
+  report: the period's end), only the activities dated up to that day count.
 
 The pairing page and the dashboards read the rollup (figures/models.py), kept current by figures/rollups.py;
 reports read the rollup for the months before their period.
 """
 
 import datetime
+from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from urllib.parse import urlencode
@@ -186,48 +189,89 @@ def activities_in_year(pairing_ids, year):
 # --- plan progress --------------------------------------------------------------------------------
 
 
-def plan_progress(items):
-    """Each target in the items' `target_list` gets `achieved` (from the counted activities linked to its item:
-    the sum, or for a snapshot metric the latest value) and `percent`; each item gets `derived_progress` (with
-    targets: the mean of their attainment, each capped at 100 %, rounded down; without: the progress set by
-    hand). One query, none without targets."""
+def toward_plan(prefix="", *, plan_year=None, as_at=None):
+    """A Q over activities (reached through `prefix`) that count toward the plan item they are linked to:
+    counted, dated in the year of the item's plan (`plan_year`, an expression; by default the activity's own
+    item's plan), and (given `as_at`) dated on or before that day. The one rule, used by the plan page and the
+    reports alike."""
+    plan_year = F(f"{prefix}plan_item__plan__year") if plan_year is None else plan_year
+    q = counted(prefix) & Q(**{f"{prefix}date__year": plan_year})
+    if as_at is not None:
+        q &= Q(**{f"{prefix}date__lte": as_at})
+    return q
+
+
+def achieved_by_target(targets, *, as_at=None):
+    """{target pk: (item id, target value, metric aggregation, achieved)} for the PlanTarget queryset `targets`:
+    achieved is the sum of the values of the activities that count toward the target's item (toward_plan), or
+    for a snapshot metric the latest of them (by date, then id); ZERO when none. One query."""
     decimal = DecimalField(max_digits=14, decimal_places=2)
+    linked = toward_plan("item__activities__", plan_year=F("item__plan__year"), as_at=as_at) & Q(
+        item__activities__metric_values__metric=OuterRef("metric_id")
+    )
+    achieved_sum = (
+        PlanTarget.objects.filter(pk=OuterRef("pk")).filter(linked).order_by()
+        .values("pk").annotate(s=Sum("item__activities__metric_values__value")).values("s")
+    )
+    achieved_latest = (
+        PlanTarget.objects.filter(pk=OuterRef("pk")).filter(linked)
+        .order_by("-item__activities__date", "-item__activities__id")
+        .values("item__activities__metric_values__value")[:1]
+    )
+    rows = (
+        targets.annotate(
+            achieved_sum=Subquery(achieved_sum, output_field=decimal),
+            achieved_latest=Subquery(achieved_latest, output_field=decimal),
+        )
+        .order_by()
+        .values_list("pk", "item_id", "value", "metric__aggregation", "achieved_sum", "achieved_latest")
+    )
+    return {
+        pk: (item_id, value, aggregation, (latest if aggregation == Metric.Aggregation.SNAPSHOT else total) or ZERO)
+        for pk, item_id, value, aggregation, total, latest in rows
+    }
+
+
+def plan_progress(items, *, as_at=None):
+    """Each target in the items' `target_list` gets `achieved` (from the activities that count toward its item,
+    toward_plan: counted, dated in the plan's year, up to `as_at` if given; the sum, or for a snapshot metric the
+    latest value) and `percent`; each item gets `derived_progress` (with targets: the mean of their attainment,
+    each capped at 100 %, rounded down; without: the progress set by hand). One query, none without targets."""
     targets = [target for item in items for target in item.target_list]
     achieved = {}
     if targets:
-        linked = counted("item__activities__") & Q(item__activities__metric_values__metric=OuterRef("metric_id"))
-        achieved_sum = (
-            PlanTarget.objects.filter(pk=OuterRef("pk")).filter(linked).order_by()
-            .values("pk").annotate(s=Sum("item__activities__metric_values__value")).values("s")
-        )
-        achieved_latest = (
-            PlanTarget.objects.filter(pk=OuterRef("pk")).filter(linked)
-            .order_by("-item__activities__date", "-item__activities__id")
-            .values("item__activities__metric_values__value")[:1]
-        )
-        achieved = {
-            pk: (total, latest)
-            for pk, total, latest in PlanTarget.objects.filter(pk__in=[t.pk for t in targets])
-            .annotate(
-                achieved_sum=Subquery(achieved_sum, output_field=decimal),
-                achieved_latest=Subquery(achieved_latest, output_field=decimal),
-            )
-            .values_list("pk", "achieved_sum", "achieved_latest")
-        }
+        achieved = achieved_by_target(PlanTarget.objects.filter(pk__in=[t.pk for t in targets]), as_at=as_at)
     for target in targets:
-        total, latest = achieved.get(target.pk, (None, None))
-        snapshot = target.metric.aggregation == Metric.Aggregation.SNAPSHOT
-        target.achieved = (latest if snapshot else total) or ZERO
+        target.achieved = achieved[target.pk][3] if target.pk in achieved else ZERO
         target.percent = min(100, int(target.achieved * 100 / target.value))
     for item in items:
         item.derived_progress = derive_progress(item, item.target_list)
     return items
 
 
+def item_progress(item_ids, *, as_at=None):
+    """{item id: derived progress} for the plan items with targets among `item_ids` (items without targets are
+    left out: their progress is the one set by hand), by the same rule as plan_progress. One query, none
+    without ids. The reports read it with the period's as-at day."""
+    if not item_ids:
+        return {}
+    ratios = defaultdict(list)
+    for item_id, value, _aggregation, achieved in achieved_by_target(
+        PlanTarget.objects.filter(item_id__in=item_ids), as_at=as_at
+    ).values():
+        ratios[item_id].append(attainment(achieved, value))
+    return {item_id: int(sum(r) * 100 / len(r)) for item_id, r in ratios.items()}
+
+
+def attainment(achieved, value):
+    """How far one target is reached, capped at 1."""
+    return min(Decimal(1), (achieved or ZERO) / value)
+
+
 def derive_progress(item, targets):
     if not targets:
         return item.progress
-    ratios = [min(Decimal(1), (t.achieved or ZERO) / t.value) for t in targets]
+    ratios = [attainment(t.achieved, t.value) for t in targets]
     return int(sum(ratios) * 100 / len(ratios))
 
 

@@ -10,7 +10,10 @@ Counting rules (DESIGN.md, "Counting rules that matter"):
   snapshot values are never added across pairings, so a program-wide report leaves them to the pairing rows;
 - people taking part, added over activities, are person-times (人次), never persons (人); persons are the
   distinct volunteers with verified hours;
-- only verified service hours count (recorded but unverified hours are shown apart, as pending).
+- only verified service hours count (recorded but unverified hours are shown apart, as pending);
+- a plan item's progress is figures.item_progress (the plan page's rule: the counted activities linked to it,
+  dated in its plan's year) as at the report's ``as_at`` day: the period's end, or the day the report is built
+  if that is earlier, so a past period's report never counts the activities dated after it.
 
 The queries are in ``selectors``: a fixed number per report, whatever the number of rows.
 """
@@ -28,7 +31,7 @@ from activities.models import Activity, ServiceRecord
 from pairings.models import Metric, PlanItem
 from figures import selectors as figures
 from reports import selectors
-from reports.periods import Month, Quarter, Year, parse
+from reports.periods import TZ, Month, Quarter, Year, parse
 
 SCHEMA_VERSION = 1
 PERIOD_FOR_KIND = {"monthly": Month, "quarterly": Quarter, "annual": Year}
@@ -161,7 +164,7 @@ class PlanItemRow:
     counterpart: str
     due_date: str | None
     status: str
-    progress: int
+    progress: int  # as at the report's as_at day (figures.item_progress), or as set by hand without targets
 
 
 @dataclass
@@ -286,6 +289,7 @@ class ReportData:
     end: str
     ytd_start: str
     built_at: str
+    as_at: str  # the figures stand as at this day: the period's end, or the build day if earlier
     pairings: list[PairingInfo]
     activities: ActivitySection
     metrics: list[MetricRow]
@@ -669,7 +673,24 @@ def highlight_section(rows, photos, pairing_names):
 # --------------------------------------------------------------------------------------------------------
 
 
-def fetch(kind, period, ids, itemized, *, raw=False, per_pairing=None):
+def as_at_day(period, now):
+    """The day a report's figures stand at: the period's end, or the day it is built (in Asia/Shanghai) if
+    that is earlier."""
+    return min(period.end, timezone.localtime(now, TZ).date())
+
+
+def plan_rows(ids, period, as_at):
+    """The plan items a report shows (selectors.plan_item_rows), each with its `progress` as at ``as_at``
+    (figures.item_progress; as set by hand for an item without targets). Two queries."""
+    next_month = Month(period.end.year, period.end.month).next()
+    rows = selectors.plan_item_rows(ids, period.start.year, next_month.end)
+    progress = figures.item_progress([row["id"] for row in rows], as_at=as_at)
+    for row in rows:
+        row["progress"] = progress.get(row["id"], row["progress"])
+    return rows
+
+
+def fetch(kind, period, ids, itemized, *, as_at, raw=False, per_pairing=None):
     """Every query of a report (a fixed number, whatever the number of rows).
 
     The year-to-date figures of the complete months before the period (the monthly counts, the metric sums
@@ -683,7 +704,6 @@ def fetch(kind, period, ids, itemized, *, raw=False, per_pairing=None):
     both give the same report). ``per_pairing=True``: the rows serve reports of single pairings (a batch of
     them, build_pairing_reports), so the latest metric values are read per pairing whatever len(ids) is."""
     start, end = period.start, period.end
-    next_month = Month(end.year, end.month).next()
     co_items = defaultdict(list)
     items = None
     if itemized:
@@ -718,7 +738,7 @@ def fetch(kind, period, ids, itemized, *, raw=False, per_pairing=None):
         co_items=co_items,
         hours=hours,
         needs=selectors.need_rows(ids, period.start_at, period.end_at, period.end_at - datetime.timedelta(days=STALE_NEED_DAYS)),
-        plan=selectors.plan_item_rows(ids, start.year, next_month.end),
+        plan=plan_rows(ids, period, as_at),
         metric_sums=metric_sums,
         snapshots=snapshots,
         targets=selectors.target_rows(ids, start.year),
@@ -854,6 +874,7 @@ def scope_data(kind, period, program, pairing_info, infos, names, f, metrics, vo
         end=period.end.isoformat(),
         ytd_start=period.year_start.isoformat(),
         built_at=now.isoformat(),
+        as_at=as_at_day(period, now).isoformat(),
         pairings=infos,
         activities=activity_section(f, period, names, with_items=kind != "annual" or pairing_info is not None),
         metrics=metric_section(metrics, f, period, single),
@@ -878,7 +899,7 @@ def build_pairing_reports(kind, period, program, pairings, *, now=None):
     if not pairings:
         return {}
     ids = [p.id for p in pairings]
-    f = fetch(kind, period, ids, True, per_pairing=True)
+    f = fetch(kind, period, ids, True, as_at=as_at_day(period, now), per_pairing=True)
     metrics = selectors.program_metrics(program)
     volunteers_per_pairing, _overall = f.volunteers
     parts = f.split()
@@ -912,7 +933,7 @@ def build_report(kind, period, program, pairing=None, *, now=None, itemized=True
     ids = [p.id for p in pairings]
     names = {p.id: str(p) for p in pairings}
     infos = {p.id: pairing_info(p) for p in pairings}
-    f = fetch(kind, period, ids, itemized, raw=raw)
+    f = fetch(kind, period, ids, itemized, as_at=as_at_day(period, now), raw=raw)
     metrics = selectors.program_metrics(program)
     volunteers_per_pairing, volunteers_overall = f.volunteers
     highlights = []

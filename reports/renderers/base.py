@@ -376,6 +376,8 @@ def _quarterly(data, notes):
     with_pairing = data["scope"] == "program"
     a, plan, needs, v = data["activities"], data["plan"], data["needs"], data["volunteers"]
     counts = plan["status_counts"]
+    # a plan belongs to its year: the year's plan counts its own overdue items, earlier plans' are said apart
+    overdue_this_year = [row for row in plan["overdue"] if row["year"] == int(data["start"][:4])]
     sections = [
         Section(
             "activities",
@@ -393,9 +395,11 @@ def _quarterly(data, notes):
                 % {
                     "total": plan["total"], "done": counts.get("done", 0), "progress": counts.get("in_progress", 0),
                     "planned": counts.get("planned", 0), "cancelled": counts.get("cancelled", 0),
-                    "overdue": len(plan["overdue"]),
+                    "overdue": len(overdue_this_year),
                 }
-            ],
+            ]
+            + ([_("另有往年计划逾期未完成%(earlier)s项。") % {"earlier": len(plan["overdue"]) - len(overdue_this_year)}]
+               if len(plan["overdue"]) > len(overdue_this_year) else []),
             [plan_table("plan_items", _("项目实施清单"), plan["items"], with_pairing, _("本年度无共建计划"))],
         ),
         Section("needs", _("需求—响应—反馈"), [needs_summary(needs, True)], [needs_table(needs, True), stale_needs_table(needs, with_pairing)]),
@@ -477,7 +481,8 @@ def document(report):
         (_("范围"), scope_label(data)),
         (_("期间"), f"{period_label(data)}({data['start']} 至 {data['end']})"),
         (_("版本"), f"v{report.version} · {status}"),
-        (_("数据截至"), datetime.datetime.fromisoformat(data["built_at"]).astimezone(_tz()).strftime("%Y-%m-%d %H:%M")),
+        (_("数据截至"), as_at_label(data)),
+        (_("生成时间"), datetime.datetime.fromisoformat(data["built_at"]).astimezone(_tz()).strftime("%Y-%m-%d %H:%M")),
     ]
     doc = Document(
         kind=data["kind"],
@@ -495,6 +500,14 @@ def document(report):
     for detail in data.get("details", []):
         doc.details.append((detail["pairing"]["name"], detail_sections(detail)))
     return doc
+
+
+def as_at_label(data):
+    """The day the report's figures stand at (YYYY-MM-DD): its ``as_at`` (the period's end, or the build day if
+    earlier); a report built before it was recorded falls back to its build day."""
+    if data.get("as_at"):
+        return data["as_at"]
+    return datetime.datetime.fromisoformat(data["built_at"]).astimezone(_tz()).date().isoformat()
 
 
 def file_stem(data, version):

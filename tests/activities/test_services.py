@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from activities import services
 from activities.images import clean_photo
@@ -111,8 +111,18 @@ def test_plan_item_and_need_of_another_pairing_are_refused(kit):
 
 
 def test_plan_item_and_need_of_the_pairing_are_kept(kit):
-    activity = create(kit, fields=fields(kit, plan_item=kit["plan_item"], need=kit["need"]))
+    on = datetime.date(kit["plan_item"].plan.year, 3, 15)  # a plan item serves the activities of its plan's year
+    activity = create(kit, fields=fields(kit, date=on, plan_item=kit["plan_item"], need=kit["need"]))
     assert (activity.plan_item, activity.need) == (kit["plan_item"], kit["need"])
+
+
+def test_plan_item_of_another_year_is_refused(kit):
+    """A plan belongs to its year: an activity dated in 2025 cannot serve an item of the 2024 plan."""
+    assert kit["plan_item"].plan.year == 2024
+    with translation.override("zh-hans"), pytest.raises(ValidationError) as caught:
+        create(kit, fields=fields(kit, date=datetime.date(2025, 1, 5), plan_item=kit["plan_item"]))
+    assert errors_of(caught)["plan_item"] == ["该计划事项属于2024年度计划：2025年的活动只能服务于2025年度的计划事项。"]
+    assert not Activity.objects.exists()
 
 
 @pytest.mark.parametrize(

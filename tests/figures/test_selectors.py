@@ -72,9 +72,14 @@ def sql_headline(pairing_id, year):
     return {"activities": count, "people": people or 0, "hours": dec(hours), "metrics": metrics}
 
 
-def sql_progress(plan_id):
-    """Each item's progress: targets → mean of min(1, achieved / target), rounded down; else as set by hand."""
+def sql_progress(plan_id, as_at=None):
+    """Each item's progress: targets → mean of min(1, achieved / target), rounded down; else as set by hand.
+    Only the counted activities dated in the plan's year (and up to `as_at`, if given) count."""
     progress = {}
+    (year,), = sql("SELECT year FROM pairings_jointplan WHERE id = %s", [plan_id])
+    first, last = datetime.date(year, 1, 1), datetime.date(year, 12, 31)
+    if as_at is not None:
+        last = min(last, as_at)
     for item_id, hand in sql("SELECT id, progress FROM pairings_planitem WHERE plan_id = %s", [plan_id]):
         targets = sql(
             "SELECT t.metric_id, t.value, m.aggregation FROM pairings_plantarget t JOIN pairings_metric m "
@@ -86,6 +91,7 @@ def sql_progress(plan_id):
             continue
         linked = (
             "a.plan_item_id = %s AND a.status IN ('submitted', 'confirmed') AND a.deleted_at IS NULL AND v.metric_id = %s"
+            " AND a.date BETWEEN %s AND %s"
         )
         ratios = []
         for metric_id, target, aggregation in targets:
@@ -93,13 +99,13 @@ def sql_progress(plan_id):
                 (achieved,), = sql(
                     "SELECT SUM(v.value) FROM activities_activitymetricvalue v JOIN activities_activity a "
                     f"ON a.id = v.activity_id WHERE {linked}",
-                    [item_id, metric_id],
+                    [item_id, metric_id, first, last],
                 )
             else:
                 rows = sql(
                     "SELECT v.value FROM activities_activitymetricvalue v JOIN activities_activity a "
                     f"ON a.id = v.activity_id WHERE {linked} ORDER BY a.date DESC, a.id DESC LIMIT 1",
-                    [item_id, metric_id],
+                    [item_id, metric_id, first, last],
                 )
                 achieved = rows[0][0] if rows else 0
             ratios.append(min(Decimal(1), Decimal(str(achieved or 0)) / Decimal(str(target))))
