@@ -1,6 +1,6 @@
 """The one source of each headline figure: what counts, and the selectors every page and report reads.
 
-Counting rules (docs/figures.md will state them in full):
+Counting rules (docs/figures.md states them in full, with where each lives):
 
 * an activity counts when it is submitted or confirmed and not deleted (drafts and returned ones never count);
   one co-hosted by several branches is one row of its pairing, so it counts once for the pairing;
