@@ -7,7 +7,7 @@ from html import escape  # the plain one: Django's checks every argument for laz
 
 import django_filters
 from django import forms
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.forms.utils import flatatt
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
@@ -15,7 +15,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from activities import selectors
-from activities.models import Activity, Need
+from activities.models import Activity, ActivityMetricValue, Need, ServiceRecord
 from pairings.models import Pairing
 from portal.permissions import scope_for
 
@@ -121,11 +121,18 @@ class ActivityFilter(django_filters.FilterSet):
     date_from = django_filters.DateFilter(field_name="date", lookup_expr="gte", label=_("From"), widget=DateInput())
     date_to = django_filters.DateFilter(field_name="date", lookup_expr="lte", label=_("To"), widget=DateInput())
     # choices set per viewer in __init__; the value is an id, checked against them (no query of its own)
+    program = django_filters.ChoiceFilter(
+        field_name="pairing__program_id", label=_("Program"), empty_label=_("All programs"), widget=FastSelect
+    )
     pairing = django_filters.ChoiceFilter(
         field_name="pairing_id", label=_("Pairing"), empty_label=_("All pairings"), widget=FastSelect
     )
     branch = django_filters.ChoiceFilter(
-        field_name="branch_id", label=_("Branch"), empty_label=_("All branches"), widget=FastSelect
+        field_name="branch_id", label=_("Branch"), empty_label=_("All branches"), widget=FastSelect, method="by_branch"
+    )
+    # with a branch: also the activities it co-hosted (the figures' rule: a co-host is credited like the host)
+    co_hosted = django_filters.BooleanFilter(
+        label=_("Including co-hosted"), method="no_op", widget=forms.CheckboxInput
     )
     activity_type = django_filters.ChoiceFilter(
         field_name="activity_type_id", label=_("Type"), empty_label=_("All types"), widget=FastSelect
@@ -133,6 +140,13 @@ class ActivityFilter(django_filters.FilterSet):
     # several at once (?status=submitted&status=confirmed: what the figures count), as check boxes
     status = django_filters.MultipleChoiceFilter(
         choices=Activity.Status.choices, label=_("Status"), widget=forms.CheckboxSelectMultiple
+    )
+    # the activities that carry a value for a metric (of the programs the viewer's pairings belong to)
+    metric = django_filters.ChoiceFilter(
+        label=_("Metric"), empty_label=_("Any metric"), widget=FastSelect, method="carrying_metric"
+    )
+    verified_hours = django_filters.BooleanFilter(
+        label=_("With verified hours"), method="with_verified_hours", widget=forms.CheckboxInput
     )
     sort = django_filters.ChoiceFilter(
         label=_("Order"),
@@ -169,9 +183,11 @@ class ActivityFilter(django_filters.FilterSet):
         choices when it is made, a cost a province admin's thousand pairings would pay on every page."""
         if not hasattr(self, "_form"):
             form = super().form
+            form.fields["program"].choices = self.choices.programs
             form.fields["pairing"].choices = _pairing_choices(self.choices.pairings)
             form.fields["branch"].choices = self.choices.branches
             form.fields["activity_type"].choices = self.choices.types
+            form.fields["metric"].choices = _pairing_choices(self.choices.metrics)
             shown = self._branch_options()
             if shown is not None:
                 form.fields["branch"].widget.choices = [("", form.fields["branch"].empty_label), *shown]
@@ -218,8 +234,10 @@ class ActivityFilter(django_filters.FilterSet):
             self.is_bound,
             asked,
             tuple(self.choices.pairings),
+            tuple(self.choices.programs),
             tuple(self.choices.branches) if shown is None else ("shown", tuple(shown)),
             tuple(self.choices.types),
+            tuple(self.choices.metrics),
             tuple(value for value, _label in self.filters["status"].extra["choices"]),
         )
 
@@ -243,6 +261,32 @@ class ActivityFilter(django_filters.FilterSet):
         if not value:
             return queryset
         return queryset.filter(Q(title__icontains=value) | Q(place__icontains=value) | Q(description__icontains=value))
+
+    def by_branch(self, queryset, name, value):
+        """The branch's activities; with `co_hosted`, those it co-hosted too (one row each: a subquery, no join)."""
+        if not value:
+            return queryset
+        if not self.form.cleaned_data.get("co_hosted"):
+            return queryset.filter(branch_id=value)
+        cohosted = Activity.co_branches.through.objects.filter(activity_id=OuterRef("pk"), organization_id=value)
+        return queryset.filter(Q(branch_id=value) | Exists(cohosted))
+
+    def no_op(self, queryset, name, value):
+        return queryset  # read by by_branch
+
+    def carrying_metric(self, queryset, name, value):
+        if not value:
+            return queryset
+        return queryset.filter(Exists(ActivityMetricValue.objects.filter(activity_id=OuterRef("pk"), metric_id=value)))
+
+    def with_verified_hours(self, queryset, name, value):
+        """Activities with verified hours served (not deleted): those the hours figure adds up, with `status`."""
+        if not value:
+            return queryset
+        verified = ServiceRecord.objects.filter(
+            activity_id=OuterRef("pk"), status=ServiceRecord.Status.VERIFIED, deleted_at__isnull=True
+        )
+        return queryset.filter(Exists(verified))
 
     def sort_by(self, queryset, name, value):
         if value == "oldest":

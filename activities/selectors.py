@@ -16,7 +16,7 @@ from django.db.models.functions import Coalesce, Concat, NullIf
 from activities.models import Activity, ActivityMetricValue, ActivityPhoto, ActivityType, Need, ServiceRecord
 from activities.permissions import sees_wanted_by
 from activities.services import mask_name
-from pairings.models import Pairing, PairingBranch, Program
+from pairings.models import Metric, Pairing, PairingBranch, Program
 from portal.db import PlainNumber, StringAgg, TimeText, json_moment, named_rows
 from portal.models import Organization, User
 from portal.pagination import PAGE_SIZE, keyset_page
@@ -54,6 +54,8 @@ class ListChoices:
     branches_by_pairing: dict = field(default_factory=dict)  # {pairing id: [(id, name)]}
     all_branches: bool = True  # False: past BRANCH_OPTIONS_CAP, only those asked for (see list_choices)
     types: list = field(default_factory=list)  # [(id, name)]
+    programs: list = field(default_factory=list)  # [(id, name)]: the programs of those pairings, by name
+    metrics: list = field(default_factory=list)  # [(id, "name (unit)", program)]: the metrics of their programs
     village_labels: dict = field(default_factory=dict)  # {pairing id: the supported side's short name or name}
     recordable: bool = False  # a branch the user is secretary of takes part in one of them, still active
 
@@ -76,7 +78,7 @@ class ListChoices:
         )
 
 
-_PAIRING, _BRANCH, _TYPE = 1, 2, 3
+_PAIRING, _BRANCH, _TYPE, _METRIC = 1, 2, 3, 4
 
 
 # Past this many participating branches (a program admin's whole province) the list does not read them all:
@@ -101,6 +103,7 @@ def _choice_rows(user, scope, *, pairing, branch):
     pairing_table, pb_table = name(Pairing._meta.db_table), name(PairingBranch._meta.db_table)
     org_table, program_table = name(Organization._meta.db_table), name(Program._meta.db_table)
     type_table = name(ActivityType._meta.db_table)
+    metric_table = name(Metric._meta.db_table)
     try:
         visible, params = Pairing.objects.visible_to(user).order_by().values("id").query.get_compiler(
             connection=connection
@@ -132,7 +135,7 @@ def _choice_rows(user, scope, *, pairing, branch):
     params += wanted_params
     sql = f"""
         WITH visible(id) AS ({visible})
-        SELECT {_PAIRING}, p.id, 0, s.name, s.short_name, v.name, v.short_name, g.name, {administered},
+        SELECT {_PAIRING}, p.id, p.program_id, s.name, s.short_name, v.name, v.short_name, g.name, {administered},
                CASE WHEN p.status = %s THEN 1 ELSE 0 END
           FROM {pairing_table} p
           JOIN {org_table} s ON s.id = p.supporter_id
@@ -145,7 +148,12 @@ def _choice_rows(user, scope, *, pairing, branch):
           JOIN {org_table} o ON o.id = pb.branch_id
          WHERE pb.pairing_id IN (SELECT id FROM visible) AND ({" OR ".join(wanted)})
         UNION ALL
-        SELECT {_TYPE}, t.id, t.{name("order")}, t.name, '', '', '', '', 0, 0 FROM {type_table} t"""
+        SELECT {_TYPE}, t.id, t.{name("order")}, t.name, '', '', '', '', 0, 0 FROM {type_table} t
+        UNION ALL
+        SELECT {_METRIC}, m.id, m.{name("order")}, m.name, m.unit, g.name, '', '', 0, 0
+          FROM {metric_table} m
+          JOIN {program_table} g ON g.id = m.program_id
+         WHERE m.program_id IN (SELECT p.program_id FROM {pairing_table} p WHERE p.id IN (SELECT id FROM visible))"""
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
@@ -159,9 +167,9 @@ def list_choices(user, *, pairing=None, branch=None):
     Branches: all of them up to BRANCH_OPTIONS_CAP; past it, those of the chosen `pairing`, the chosen
     `branch` and the user's own (so a chosen one is still checked against the scope exactly)."""
     scope = scope_for(user)
-    pairing_rows, branch_rows, type_rows = [], [], []
+    pairing_rows, branch_rows, type_rows, metric_rows = [], [], [], []
     for row in _choice_rows(user, scope, pairing=_as_id(pairing), branch=_as_id(branch)):
-        (pairing_rows, branch_rows, type_rows)[row[0] - 1].append(row)
+        (pairing_rows, branch_rows, type_rows, metric_rows)[row[0] - 1].append(row)
 
     # in Pairing's own order: program, supporting side, supported side (by name); labelled as str(pairing)
     pairing_rows.sort(key=lambda r: (r[7], r[3], r[5], r[1]))
@@ -173,11 +181,14 @@ def list_choices(user, *, pairing=None, branch=None):
     return ListChoices(
         pairings=[(r[1], f"{r[4] or r[3]}–{r[6] or r[5]}", r[7]) for r in pairing_rows],
         pairing_ids=frozenset(r[1] for r in pairing_rows),
+        programs=sorted({(r[2], r[7]) for r in pairing_rows}, key=lambda item: (item[1], item[0])),
         administered_ids=frozenset(r[1] for r in pairing_rows if r[8]),
         branches=sorted(names.items(), key=lambda item: (item[1], item[0])),
         branches_by_pairing=by_pairing,
         all_branches=len(branch_rows) <= BRANCH_OPTIONS_CAP,
         types=[(r[1], r[3]) for r in sorted(type_rows, key=lambda r: (r[2], r[1]))],
+        # by program, then the metric's own order (as the pairing page shows them)
+        metrics=[(r[1], f"{r[3]}（{r[4]}）", r[5]) for r in sorted(metric_rows, key=lambda r: (r[5], r[2], r[1]))],
         village_labels={r[1]: r[6] or r[5] for r in pairing_rows},
         recordable=any(
             branch_id in scope.secretary_orgs and pairing_id in active for _, branch_id, pairing_id, *_ in branch_rows

@@ -274,13 +274,14 @@ def pairing_rows(program_id, *, year, sort, offset, key_metrics, today):
         if last_on:
             month_end = (last_on.replace(day=28) + datetime.timedelta(days=4)).replace(day=1) - datetime.timedelta(days=1)
             row.last_url = activity_list_url(pairing_id=pk, date_after=last_on.replace(day=1), date_before=month_end)
-        for value, on in zip(figures[::2], figures[1::2]):
+        for metric, value, on in zip(key_metrics, figures[::2], figures[1::2], strict=True):
             if value is None:
                 row.metrics.append((None, row.url))
-            elif on is not None:  # a snapshot: the day of its latest value
-                row.metrics.append((_exact(value), activity_list_url(pairing_id=pk, date_after=on, date_before=on)))
-            else:
-                row.metrics.append((_exact(value), row.url))
+            else:  # the activities carrying the metric: in the year, or (a snapshot) on the day of its latest value
+                url = activity_list_url(
+                    pairing_id=pk, date_after=on or start, date_before=on or end, metric_id=metric.pk
+                )
+                row.metrics.append((_exact(value), url))
         rows.append(row)
     return rows
 

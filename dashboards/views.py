@@ -1,6 +1,9 @@
 """The pages that compose every app: each role's home page, the program dashboards and the completeness board
 (the volunteer and team pages are in dashboards/volunteers.py). Thin: parse, call a selector, render."""
 
+import calendar
+import datetime
+
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
@@ -14,6 +17,7 @@ from dashboards import board
 from dashboards.forms import BoardForm, DashboardForm
 from dashboards.home import home_for
 from dashboards.program import SORTS, dashboard, program_figures
+from figures.selectors import activity_list_url
 from pairings.models import Program
 from reports.report_views import ProgramAdminRequiredMixin
 
@@ -55,7 +59,14 @@ class CompletenessView(LoginRequiredMixin, View):
                 for month in range(1, 13):
                     status = state.get((branch["id"], month))
                     css = status or ("none" if month <= last_month else "future")
-                    cells.append({"month": month, "css": css, "status": status})
+                    url = ""
+                    if status:  # the activities credited to the branch that month (host or co-host), counted
+                        first = datetime.date(year, month, 1)
+                        url = activity_list_url(
+                            program_id=program.pk, branch_id=branch["id"], credited=True, date_after=first,
+                            date_before=first.replace(day=calendar.monthrange(year, month)[1]),
+                        )
+                    cells.append({"month": month, "css": css, "status": status, "url": url})
                 rows.append({"branch": branch, "cells": cells})
             context.update(program=program, year=year, rows=rows)
         return render(request, self.template_name, context, status=200 if form.is_valid() else 400)

@@ -54,12 +54,26 @@ def exact(value, places):
     return ZERO if value is None else Decimal(str(value)).quantize(Decimal(places))
 
 
-def activity_list_url(*, pairing_id, date_after=None, date_before=None, branch_id=None):
-    """The activity list filtered to the activities a figure was counted from: the pairing's, in the dates,
-    submitted or confirmed (`status` given twice: the list's status filter takes several values)."""
-    params = [("pairing", pairing_id)]
+def activity_list_url(
+    *, pairing_id=None, program_id=None, date_after=None, date_before=None, branch_id=None, credited=False, metric_id=None,
+    verified_hours=False,
+):
+    """The activity list filtered to the activities a figure was counted from: the program's or the pairing's, in the
+    dates, submitted or confirmed (`status` given twice: the list's status filter takes several values). With
+    `branch_id`: that branch's, and with `credited` those it co-hosted too (a co-host is credited like the
+    host); with `metric_id`: those carrying a value for the metric; with `verified_hours`: those with verified
+    hours (what the hours figure adds up)."""
+    params = [("program", program_id)] if program_id else []
+    if pairing_id:
+        params.append(("pairing", pairing_id))
     if branch_id:
         params.append(("branch", branch_id))
+        if credited:
+            params.append(("co_hosted", "on"))
+    if metric_id:
+        params.append(("metric", metric_id))
+    if verified_hours:
+        params.append(("verified_hours", "on"))
     params += [("status", status) for status in COUNTED_STATUSES]
     if date_after:
         params.append(("date_from", date_after.isoformat()))
@@ -96,6 +110,7 @@ class Headline:
     people_served: int = 0
     volunteer_hours: Decimal = ZERO
     url: str = ""
+    hours_url: str = ""  # the counted activities with verified hours
     metrics: list = field(default_factory=list)
     last_activity_on: datetime.date | None = None  # the last counted activity, any year
 
@@ -118,14 +133,17 @@ def pairing_headline(pairing, year):
         people_served=totals["people"] or 0,
         volunteer_hours=exact(totals["hours"], "0.1"),
         url=url,
+        hours_url=activity_list_url(pairing_id=pairing.pk, date_after=start, date_before=end, verified_hours=True),
         last_activity_on=totals["last"],
     )
     for metric in metric_totals(pairing, year):
         is_snapshot = metric.aggregation == Metric.Aggregation.SNAPSHOT
         value = metric.latest_value if is_snapshot else metric.total
-        figure_url = url
-        if is_snapshot and metric.latest_on:
-            figure_url = activity_list_url(pairing_id=pairing.pk, date_after=metric.latest_on, date_before=metric.latest_on)
+        # the activities carrying the metric: in the year (a sum), or on the day of the latest value (a snapshot)
+        on = metric.latest_on if is_snapshot and metric.latest_on else None
+        figure_url = activity_list_url(
+            pairing_id=pairing.pk, date_after=on or start, date_before=on or end, metric_id=metric.pk
+        )
         headline.metrics.append(
             Figure(
                 label=metric.name,

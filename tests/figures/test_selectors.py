@@ -254,14 +254,19 @@ def test_snapshot_takes_the_latest_value_of_the_year(world, django_capture_on_co
 
 def test_each_figure_links_to_the_activities_it_was_counted_from(client, world):
     pairing = world["pairing"]
-    f.MetricFactory(program=world["program"], unit="件")
+    metric = f.MetricFactory(program=world["program"], unit="件")
     client.force_login(world["users"]["committee"])
     page = client.get(reverse("pairings:pairing_detail", args=[pairing.pk]) + "?year=2024").content.decode()
-    link = selectors.activity_list_url(
-        pairing_id=pairing.pk, date_after=datetime.date(2024, 1, 1), date_before=datetime.date(2024, 12, 31)
-    )
+    year = {"pairing_id": pairing.pk, "date_after": datetime.date(2024, 1, 1), "date_before": datetime.date(2024, 12, 31)}
+    link = selectors.activity_list_url(**year)
     assert link.startswith("/activities/?pairing=%d&" % pairing.pk)
-    assert page.count(f'href="{link.replace("&", "&amp;")}"') == 4  # activities, people, hours, the metric
+
+    def count(url):
+        return page.count(f'href="{url.replace("&", "&amp;")}"')
+
+    assert count(link) == 2  # activities, people: the year's counted activities
+    assert count(selectors.activity_list_url(**year, verified_hours=True)) == 1  # hours: those with verified hours
+    assert count(selectors.activity_list_url(**year, metric_id=metric.pk)) == 1  # the metric: those carrying it
 
 
 def _listed(client, world, url, activities):
