@@ -1,12 +1,58 @@
+"""The Django admin of activities. Confirmed means confirmed here too: the admin does not change what the village
+confirmed. On a confirmed activity the counted fields (activities.services.COUNTED_FIELDS, its figures, hours
+and photos) and its confirmation are read-only, and no figure, hour or photo is added to or removed from it;
+a correction goes through the portal's edit page (activities.services.activity_update), which asks for a reason
+and sends the activity back to the village."""
+
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from activities.models import Activity, ActivityMetricValue, ActivityPhoto, ActivityType, Need, ServiceRecord
+from activities.services import COUNTED_FIELDS
 from portal.admin import SelectRelatedInlineMixin, SoftDeleteAdminMixin
 
 PAIRING_SIDES = ("pairing__supporter", "pairing__supported")
 PHOTO_FILE_FIELDS = ("image", "thumbnail", "sha256", "width", "height", "uploaded_at")
+CONFIRMATION_FIELDS = ("status", "submitted_at", "confirmed_at", "confirmed_by")
+CORRECTION_FIELDS = ("correction_reason", "correction_summary", "corrected_at", "corrected_by")
+CONFIRMED_LOCKED = _(
+    "The village has confirmed this activity. Correct its date, people, figures, hours or photos on the "
+    "portal's edit page: it asks for a reason and sends the activity back to the village."
+)
+
+
+def _confirmed(activity):
+    return activity is not None and activity.status == Activity.Status.CONFIRMED
+
+
+class ConfirmedLockInlineMixin:
+    """An inline of an activity's counted parts: read-only (`locked_fields`), none added or removed, while the
+    activity is confirmed."""
+
+    locked_fields = ()
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return (*fields, *self.locked_fields) if _confirmed(obj) else fields
+
+    def has_add_permission(self, request, obj=None):
+        return not _confirmed(obj) and super().has_add_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return not _confirmed(obj) and super().has_delete_permission(request, obj)
+
+
+class NotIntoConfirmedForm(forms.ModelForm):
+    """A metric value or service record added on its own page (or moved) to a confirmed activity is refused."""
+
+    def clean(self):
+        data = super().clean()
+        if _confirmed(data.get("activity")):
+            raise ValidationError(CONFIRMED_LOCKED)
+        return data
 
 
 @admin.register(ActivityType)
@@ -27,9 +73,9 @@ class NeedAdmin(SoftDeleteAdminMixin, SimpleHistoryAdmin):
     autocomplete_fields = ("pairing", "raised_by", "claimed_by_branch")
 
 
-class ActivityPhotoInline(admin.TabularInline):
+class ActivityPhotoInline(ConfirmedLockInlineMixin, admin.TabularInline):
     """Photos are uploaded through the portal, which strips EXIF (GPS) and re-encodes them; here they are
-    captioned and flagged, never added."""
+    captioned and flagged, never added (nor removed from a confirmed activity)."""
 
     model = ActivityPhoto
     extra = 0
@@ -40,15 +86,17 @@ class ActivityPhotoInline(admin.TabularInline):
         return False
 
 
-class ActivityMetricValueInline(SelectRelatedInlineMixin, admin.TabularInline):
+class ActivityMetricValueInline(ConfirmedLockInlineMixin, SelectRelatedInlineMixin, admin.TabularInline):
     model = ActivityMetricValue
+    locked_fields = ("metric", "value")
     extra = 0
     autocomplete_fields = ("metric",)
     select_related = ("metric",)
 
 
-class ServiceRecordInline(SelectRelatedInlineMixin, admin.TabularInline):
+class ServiceRecordInline(ConfirmedLockInlineMixin, SelectRelatedInlineMixin, admin.TabularInline):
     model = ServiceRecord
+    locked_fields = ("volunteer", "hours")
     extra = 0
     fields = ("volunteer", "hours", "content", "status", "verified_by", "verified_at", "recorded_by")
     autocomplete_fields = ("volunteer", "verified_by")
@@ -66,7 +114,7 @@ class ActivityAdmin(SoftDeleteAdminMixin, SimpleHistoryAdmin):
     autocomplete_fields = (
         "pairing", "branch", "co_branches", "plan_item", "need", "confirmed_by", "created_by",
     )
-    readonly_fields = ("created_at", "updated_at")
+    readonly_fields = ("created_at", "updated_at", *CORRECTION_FIELDS)
     fieldsets = (
         (None, {"fields": (
             "pairing", "branch", "co_branches", "activity_type", "title", ("date", "start_time", "end_time"),
@@ -77,8 +125,13 @@ class ActivityAdmin(SoftDeleteAdminMixin, SimpleHistoryAdmin):
             "status", "submitted_at", ("confirmed_at", "confirmed_by"), "return_comment",
             "created_by", ("created_at", "updated_at", "deleted_at"),
         )}),
+        (_("Correction"), {"fields": (("corrected_at", "corrected_by"), "correction_reason", "correction_summary")}),
     )
     inlines = (ActivityMetricValueInline, ServiceRecordInline, ActivityPhotoInline)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return (*fields, *COUNTED_FIELDS, *CONFIRMATION_FIELDS) if _confirmed(obj) else fields
 
     def save_model(self, request, obj, form, change):
         if not change and obj.created_by_id is None:
@@ -108,18 +161,29 @@ class ActivityPhotoAdmin(SimpleHistoryAdmin):
     def has_add_permission(self, request):
         return False  # see ActivityPhotoInline
 
+    def has_delete_permission(self, request, obj=None):
+        return not (obj is not None and _confirmed(obj.activity)) and super().has_delete_permission(request, obj)
+
 
 @admin.register(ActivityMetricValue)
 class ActivityMetricValueAdmin(SimpleHistoryAdmin):
+    form = NotIntoConfirmedForm
     list_display = ("activity", "metric", "value")
     list_filter = ("metric__program", "metric")
     search_fields = ("activity__title", "metric__name")
     list_select_related = ("activity", "metric")
     autocomplete_fields = ("activity", "metric")
 
+    def has_change_permission(self, request, obj=None):
+        return not (obj is not None and _confirmed(obj.activity)) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return not (obj is not None and _confirmed(obj.activity)) and super().has_delete_permission(request, obj)
+
 
 @admin.register(ServiceRecord)
 class ServiceRecordAdmin(SoftDeleteAdminMixin, SimpleHistoryAdmin):
+    form = NotIntoConfirmedForm
     list_display = ("volunteer", "activity", "activity_date", "hours", "status", "verified_at")
     list_filter = ("status",)
     search_fields = ("volunteer__name", "activity__title", "content")
@@ -127,6 +191,13 @@ class ServiceRecordAdmin(SoftDeleteAdminMixin, SimpleHistoryAdmin):
     list_select_related = ("volunteer", "activity")
     autocomplete_fields = ("activity", "volunteer", "recorded_by", "verified_by")
     readonly_fields = ("created_at",)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return (*fields, "activity", "volunteer", "hours") if obj is not None and _confirmed(obj.activity) else fields
+
+    def has_delete_permission(self, request, obj=None):
+        return not (obj is not None and _confirmed(obj.activity)) and super().has_delete_permission(request, obj)
 
     @admin.display(description=Activity._meta.get_field("date").verbose_name, ordering="activity__date")
     def activity_date(self, record):

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from activities import images
 from activities.models import ActivityType, Need
 from activities.services import (
+    CORRECTION_REASON_MAX,
     MAX_METRIC_VALUE,
     MAX_PEOPLE,
     MAX_SERVED,
@@ -144,6 +145,19 @@ class ActivityForm(forms.Form):
             if len(labels) > 1:
                 field.pairing_labels, field.pairing_of = labels, pairing_of
         self.fields["date"].widget.attrs["max"] = timezone.localdate().isoformat()
+        if activity is not None and (activity.status == activity.Status.CONFIRMED or activity.correction_pending):
+            # required by the service only if a counted field changes (activities.services.activity_update)
+            self.fields["correction_reason"] = forms.CharField(
+                label=_("Reason for the correction"),
+                max_length=CORRECTION_REASON_MAX,
+                required=False,
+                widget=forms.Textarea(attrs={"rows": 2}),
+                help_text=_(
+                    "The village has confirmed this activity. Changing its date, pairing, people, figures, hours or "
+                    "photos sends it back to the village for confirmation, with what changed and this reason. Title, "
+                    "place, description and captions can be changed without."
+                ),
+            )
         for name in ("title", "place"):
             self.fields[name].widget.attrs["autocomplete"] = "off"
 

@@ -263,6 +263,14 @@ class Activity(models.Model):
         settings.AUTH_USER_MODEL, verbose_name=_("confirmed by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     return_comment = models.CharField(_("reason for return"), max_length=300, blank=True)
+    # The last correction of its counted figures after the village confirmed it (activities.services.activity_update):
+    # kept as history; the village is asked again while `correction_pending`.
+    correction_reason = models.CharField(_("reason for the correction"), max_length=300, blank=True)
+    correction_summary = models.TextField(_("what was corrected"), blank=True)
+    corrected_at = models.DateTimeField(_("corrected at"), null=True, blank=True)
+    corrected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("corrected by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -326,6 +334,18 @@ class Activity(models.Model):
 
     def __str__(self):
         return self.title
+
+    @property
+    def correction_pending(self):
+        """Whether the activity waits for the village again since a correction of its confirmed figures: it is
+        submitted, and was last submitted by that correction (a return and a new submission since end the notice,
+        and so does confirming it)."""
+        return (
+            self.status == Activity.Status.SUBMITTED
+            and self.corrected_at is not None
+            and self.submitted_at is not None
+            and self.submitted_at <= self.corrected_at
+        )
 
     @property
     def status_label(self):

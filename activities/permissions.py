@@ -14,7 +14,9 @@ Activities:
 - recording, `can_record(user)`: the secretary of a branch taking part in an active pairing
   (QuerySet form: `recordable_pairings(user)`).
 - editing, `can_edit(user, activity)`: its branch's secretary while it is a draft or returned, its program's
-  admins at any time (QuerySet form: `Activity.objects.editable_by(user)`).
+  admins at any time (QuerySet form: `Activity.objects.editable_by(user)`). Confirmed means confirmed: a change
+  to a confirmed activity's counted fields needs a reason and sends it back to the village
+  (activities.services.activity_update).
 - submitting, `can_submit(user, activity)`: can_edit, and it is a draft or returned.
 - confirming (验单) and returning, `may_confirm(user, activity)`: the village side of its pairing;
   `can_confirm` / `can_return`: and it is submitted (QuerySet form: `Activity.objects.confirmable_by(user)`).

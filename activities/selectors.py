@@ -12,7 +12,7 @@ from django.db.models import (
     Prefetch, Q, Subquery, Sum, Value,
 )
 from django.db.models.functions import Coalesce, Concat, NullIf
-
+from django.utils.translation import gettext
 from activities.models import Activity, ActivityMetricValue, ActivityPhoto, ActivityType, Need, ServiceRecord
 from activities.permissions import sees_wanted_by
 from activities.services import mask_name
@@ -361,6 +361,7 @@ def activity_detail(user):
         "need",
         "created_by",
         "confirmed_by",
+        "corrected_by",
     )
 
 
@@ -424,7 +425,8 @@ def activity_parts(activity, user, *, with_twins=False):
         named_rows("change", Activity.history.filter(id=pk),
                    pk="history_id", when="history_date", user_id="history_user_id",
                    user_name=Coalesce(NullIf("history_user__full_name", Value("")), "history_user__username"),
-                   status="status", comment="return_comment"),
+                   status="status", comment="return_comment", reason="correction_reason",
+                   summary="correction_summary"),
     ]
     if with_twins:
         hashes = ActivityPhoto.objects.filter(activity_id=pk).exclude(sha256="").values("sha256")
@@ -469,18 +471,27 @@ def activity_parts(activity, user, *, with_twins=False):
         ],
         co_branches=[r["name"] for r in sorted(rows["cohost"], key=lambda r: (r["name"], r["pk"]))],
         history=_status_changes(
-            (when, User(id=r["user_id"], username=r["user_name"]) if r["user_id"] else None, r["status"], r["comment"])
+            (when, User(id=r["user_id"], username=r["user_name"]) if r["user_id"] else None, r["status"], r["comment"],
+             r["summary"], r["reason"])
             for when, _, r in changes
         ),
     )
 
 
 def _status_changes(rows):
-    """(when, who, status, comment) history rows, oldest first -> the status changes among them."""
+    """(when, who, status, return comment, correction summary, correction reason) history rows, oldest first ->
+    the status changes among them, each with its comment: the village's on a return, what changed and why on a
+    confirmed activity's correction (confirmed -> submitted)."""
     changes = []
     previous = None
-    for when, who, status, comment in rows:
+    for when, who, status, comment, summary, reason in rows:
         if previous is None or status != previous:
+            if status == Activity.Status.RETURNED:
+                shown = comment
+            elif previous == Activity.Status.CONFIRMED and status == Activity.Status.SUBMITTED and summary:
+                shown = gettext("Corrected: %(summary)s. Reason: %(reason)s") % {"summary": summary, "reason": reason}
+            else:
+                shown = ""
             changes.append(
                 {
                     "when": when,
@@ -488,7 +499,7 @@ def _status_changes(rows):
                     "from": previous,
                     "to": status,
                     "to_label": Activity.Status(status).label if status in Activity.Status.values else status,
-                    "comment": comment if status == Activity.Status.RETURNED else "",
+                    "comment": shown,
                 }
             )
         previous = status
@@ -502,7 +513,11 @@ def status_history(activity):
         .select_related("history_user")
         .order_by("history_date", "history_id")
     )
-    return _status_changes((row.history_date, row.history_user, row.status, row.return_comment) for row in rows)
+    return _status_changes(
+        (row.history_date, row.history_user, row.status, row.return_comment, row.correction_summary,
+         row.correction_reason)
+        for row in rows
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------

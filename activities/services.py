@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext, pgettext
 from simple_history.utils import bulk_update_with_history
 
 from activities.images import MAX_PHOTOS_PER_ACTIVITY, CleanPhoto
@@ -433,11 +434,133 @@ def activity_create(
     return SaveResult(activity=activity, duplicate_photos=_duplicates(activity, photos))
 
 
+# ---------------------------------------------------------------------------------------------------------
+# Confirmed means confirmed: a correction of a confirmed activity's counted fields goes back to the village
+# ---------------------------------------------------------------------------------------------------------
+
+CORRECTION_REASON_MAX = Activity._meta.get_field("correction_reason").max_length
+# The activity's own counted fields, with the label the change summary gives each.
+COUNTED_FIELDS = ("date", "pairing", "party_members", "teachers", "students", "residents_served")
+
+
+def _counted_labels():
+    return {
+        "date": _("Date"),
+        "pairing": _("Pairing"),
+        "party_members": _("Party members"),
+        "teachers": _("Teachers"),
+        "students": _("Students"),
+        "residents_served": _("Residents served (人次)"),
+    }
+
+
+@dataclass
+class _Counted:
+    """What the village confirmed of an activity: its counted fields, figures, hours and photos."""
+
+    fields: dict
+    figures: dict  # metric id -> (order, name, value)
+    hours: dict  # volunteer id -> (name, hours)
+    photos: set  # photo ids
+
+
+def _counted(activity):
+    figures = {
+        value.metric_id: (value.metric.order, value.metric.name, value.value)
+        for value in ActivityMetricValue.objects.filter(activity=activity).select_related("metric")
+    }
+    hours = {
+        record.volunteer_id: (record.volunteer.name, record.hours)
+        for record in ServiceRecord.objects.filter(activity=activity).select_related("volunteer")
+    }
+    photos = set(ActivityPhoto.objects.filter(activity=activity).values_list("id", flat=True))
+    return _Counted(
+        fields={name: getattr(activity, f"{name}_id" if name == "pairing" else name) for name in COUNTED_FIELDS},
+        figures=figures,
+        hours=hours,
+        photos=photos,
+    )
+
+
+def _number(value):
+    """12 for Decimal("12.00"), 2.5 for Decimal("2.50"), "—" for nothing."""
+    if value is None:
+        return "—"
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    return str(value)
+
+
+def _change_summary(before, after):
+    """The changes between two _Counted states, as a human list: 日期 2026-11-02 → 2026-11-03；服务群众 40 → 45 …
+    (in the actor's language; empty when no counted field changed)."""
+    parts = []
+    labels = _counted_labels()
+    for name in COUNTED_FIELDS:
+        old, new = before.fields[name], after.fields[name]
+        if old == new:
+            continue
+        if name == "pairing":
+            names = dict((p.pk, str(p)) for p in Pairing.objects.filter(pk__in=[old, new]))
+            old, new = names.get(old, old), names.get(new, new)
+        elif name == "date":
+            old, new = old.isoformat(), new.isoformat()
+        parts.append(f"{labels[name]} {_number(old)} → {_number(new)}")
+    for metric_id in sorted(before.figures.keys() | after.figures.keys(),
+                            key=lambda m: (before.figures.get(m) or after.figures.get(m))[:2] + (m,)):
+        old, new = before.figures.get(metric_id), after.figures.get(metric_id)
+        if old is None or new is None or old[2] != new[2]:
+            name = (old or new)[1]
+            parts.append(f"{name} {_number(old and old[2])} → {_number(new and new[2])}")
+    for volunteer_id in sorted(before.hours.keys() | after.hours.keys(),
+                               key=lambda v: ((before.hours.get(v) or after.hours.get(v))[0], v)):
+        old, new = before.hours.get(volunteer_id), after.hours.get(volunteer_id)
+        if old is None or new is None or old[1] != new[1]:
+            label = _("Hours of %(name)s") % {"name": (old or new)[0]}
+            parts.append(f"{label} {_number(old and old[1])} → {_number(new and new[1])}")
+    added, removed = len(after.photos - before.photos), len(before.photos - after.photos)
+    if added:
+        parts.append(ngettext("%(count)d photo added", "%(count)d photos added", added) % {"count": added})
+    if removed:
+        parts.append(ngettext("%(count)d photo removed", "%(count)d photos removed", removed) % {"count": removed})
+    return pgettext("between the changes of a correction", "; ").join(parts)
+
+
+def _send_back(activity, actor, summary, reason, *, now):
+    """The corrected activity goes back to the village: submitted, no longer confirmed, with what changed and why.
+    A second correction before the village has answered adds to the first."""
+    separator = pgettext("between the changes of a correction", "; ")
+    if activity.correction_pending:
+        summary = separator.join(part for part in (activity.correction_summary, summary) if part)
+        if reason != activity.correction_reason:
+            reason = separator.join(part for part in (activity.correction_reason, reason) if part)[-CORRECTION_REASON_MAX:]
+    activity.status = Status.SUBMITTED
+    activity.submitted_at = now
+    activity.confirmed_at = None
+    activity.confirmed_by = None
+    activity.correction_summary = summary
+    activity.correction_reason = reason
+    activity.corrected_at = now
+    activity.corrected_by = actor
+
+
 @transaction.atomic
 def activity_update(
-    *, activity, actor, fields, metric_values=(), service_records=(), new_photos=(), photo_changes=(), submit=False
+    *, activity, actor, fields, metric_values=(), service_records=(), new_photos=(), photo_changes=(), submit=False,
+    correction_reason="",
 ):
-    """Change an activity the actor may edit (a draft or returned one of their branch; any, for its admin)."""
+    """Change an activity the actor may edit (a draft or returned one of their branch; any, for its admin).
+
+    Confirmed means confirmed, for everyone (program admins and superusers included): a change to a *counted*
+    field of a confirmed activity sends it back to the village (status submitted, confirmed_at and confirmed_by
+    cleared) with `correction_reason` (required: without it nothing is saved, the error is keyed
+    "correction_reason") and a summary of what changed, both kept on the activity (correction_* fields) and
+    shown at 验单 while `Activity.correction_pending`. The counted fields are what the figures count: the
+    date, the pairing, the people (party members, teachers, students, residents served), the outcome figures
+    (metric values), the volunteers' hours (added, removed or changed) and the photos (added or removed).
+    Everything else — title, type, times, place, description, plan item, need, captions, the "shows minors"
+    flag, what a volunteer did — is not counted: changing only that keeps the activity confirmed. A second
+    correction while the village has not yet answered the first adds to its summary (and reason)."""
     activity = _editable(activity, actor)
     branch = activity.branch
     errors = _validate_fields(fields, branch=branch, today=timezone.localdate())
@@ -449,17 +572,33 @@ def activity_update(
         errors["metric_values"] = metric_errors
     if hour_errors:
         errors["service_records"] = hour_errors
+    correction_reason = (correction_reason or "").strip()
+    if len(correction_reason) > CORRECTION_REASON_MAX:
+        errors["correction_reason"] = _("At most %(limit)d characters.") % {"limit": CORRECTION_REASON_MAX}
     _raise_if(errors)
 
-    for name, value in _field_values(fields).items():
-        setattr(activity, name, value)
-    _history_note(activity, actor, "changed")
-    activity.save()
+    reconfirm = activity.status == Status.CONFIRMED or activity.correction_pending
+    before = _counted(activity) if reconfirm else None
     with _PhotoFiles() as files:
+        # the parts first, the activity's row last: one history row, with its final status
         _save_metrics(activity, metric_values)
         _save_hours(activity, service_records, actor=actor, branch=branch)
         _apply_photo_changes(activity, photo_changes, actor=actor)
         photos = _add_photos(activity, new_photos, actor=actor, files=files)
+        for name, value in _field_values(fields).items():
+            setattr(activity, name, value)
+        note = "changed"
+        summary = _change_summary(before, _counted(activity)) if reconfirm else ""
+        if summary:
+            if not correction_reason:
+                raise ValidationError({"correction_reason": _(
+                    "The village has confirmed this activity. Say why its date, people, figures, hours or photos "
+                    "are corrected: it goes back to the village for confirmation."
+                )})
+            _send_back(activity, actor, summary, correction_reason, now=timezone.now())
+            note = "corrected"
+        _history_note(activity, actor, note)
+        activity.save()
         if submit:
             _submit(activity, actor)
     return SaveResult(activity=activity, duplicate_photos=_duplicates(activity, photos))

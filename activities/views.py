@@ -245,6 +245,7 @@ class ActivityFormMixin:
             "files_lost": files_lost,
             "can_submit": self.activity is None or self.activity.status in OPEN_STATUSES,  # the view checked can_edit
             "metric_units": {m.id: m.unit for m in forms["metrics"].metrics},
+            "asks_reason": "correction_reason" in forms["form"].fields,
         }
         return render(self.request, self.template_name, context, status=status)
 
@@ -272,6 +273,8 @@ class ActivityFormMixin:
             ],
             "submit": self.request.POST.get("action") == "submit",
         }
+        if "correction_reason" in forms["form"].fields:
+            arguments["correction_reason"] = data.get("correction_reason") or ""
         if "photos" in forms:
             arguments["photo_changes"] = [
                 services.PhotoChange(
@@ -327,6 +330,8 @@ class ActivityFormMixin:
         activity = result.activity
         if activity.status == Activity.Status.SUBMITTED and self.request.POST.get("action") == "submit":
             messages.success(self.request, _("Submitted to the village for confirmation."))
+        elif self.activity is not None and activity.corrected_at != self.activity.corrected_at:
+            messages.success(self.request, _("Saved. The corrected activity is back with the village for confirmation."))
         else:
             messages.success(self.request, _("Saved."))
         for photo, others in result.duplicate_photos:
@@ -359,7 +364,7 @@ class ActivityUpdateView(LoginRequiredMixin, ScopedObjectMixin, SingleObjectMixi
     needs_edit = True
 
     def get_queryset(self):
-        return Activity.objects.visible_to(self.request.user).select_related("pairing", "branch")
+        return Activity.objects.visible_to(self.request.user).select_related("pairing", "branch", "corrected_by")
 
     def prepare(self):
         self.object = self.activity = self.get_object()
@@ -421,7 +426,7 @@ class ActivityReturnView(LoginRequiredMixin, ConfirmerMixin, ScopedObjectMixin, 
 
     def get_queryset(self):
         return Activity.objects.visible_to(self.request.user).select_related(
-            "pairing__supporter", "pairing__supported", "branch", "activity_type"
+            "pairing__supporter", "pairing__supported", "branch", "activity_type", "corrected_by"
         )
 
     def not_waiting(self, activity):

@@ -112,3 +112,22 @@ def test_edit_form_queries_do_not_grow_with_rows(client, kit, rows, django_asser
     with django_assert_num_queries(EDIT_QUERIES):
         response = client.get(reverse("activities:update", args=[activity.pk]))
     assert len(response.context["photos"].forms) == rows
+
+
+def test_detail_of_a_corrected_activity_costs_the_same(client, kit, django_assert_num_queries):
+    """The correction notice (what changed, why, who) comes with the activity: the village's 验单 page keeps its
+    five queries."""
+    from activities import services
+
+    activity = f.ActivityFactory(pairing=kit["pairing"], branch=kit["branch"], activity_type=kit["type"],
+                                 status="confirmed", submitted_at="2024-01-02T10:00+08:00",
+                                 confirmed_at="2024-01-03T10:00+08:00", confirmed_by=kit["users"]["village"])
+    services.activity_update(
+        activity=activity, actor=kit["users"]["admin"], correction_reason="签到表核对",
+        fields=services.ActivityFields(pairing=kit["pairing"], activity_type=kit["type"], title=activity.title,
+                                       date=activity.date, residents_served=activity.residents_served + 1),
+    )
+    client.force_login(kit["users"]["village"])
+    with django_assert_num_queries(DETAIL_QUERIES):
+        response = client.get(reverse("activities:detail", args=[activity.pk]))
+    assert "签到表核对" in response.content.decode() and response.context["can_confirm"]

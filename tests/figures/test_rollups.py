@@ -243,6 +243,7 @@ class Portal:
         services.activity_update(
             activity=activity, actor=self.root, fields=fields, metric_values=self.metric_values(fields.pairing),
             service_records=self.keep_verified(activity),
+            correction_reason="核对后更正",  # a confirmed one goes back to the village: confirmed → submitted
         )
         return "move"
 
@@ -378,6 +379,24 @@ def test_an_activity_moved_to_another_month_leaves_the_old_month(world, django_c
         )
     assert list(PairingMonth.objects.values_list("pairing_id", "month")) == [(portal.pairing2.pk, datetime.date(2024, 7, 1))]
     assert list(ProgramMonth.objects.values_list("month", flat=True)) == [datetime.date(2024, 7, 1)]
+    assert_current()
+
+
+def test_a_corrected_confirmed_activity_still_counts_but_no_longer_as_confirmed(world, django_capture_on_commit_callbacks):
+    """Confirmed means confirmed: the admin's correction sends it back to the village (confirmed → submitted)."""
+    portal = Portal(world, random.Random(6))
+    march = datetime.date(2024, 3, 1)
+    with django_capture_on_commit_callbacks(execute=True):
+        activity = services.activity_create(
+            actor=portal.secretary, fields=portal.fields(pairing=portal.pairing, date=datetime.date(2024, 3, 5)), submit=True
+        ).activity
+        services.activity_confirm(activity=activity, actor=world["users"]["village"])
+    assert PairingMonth.objects.values_list("activities", "confirmed").get(month=march) == (1, 1)
+    fields = portal.fields(pairing=portal.pairing, date=datetime.date(2024, 3, 5))
+    fields.residents_served = activity.residents_served + 5
+    with django_capture_on_commit_callbacks(execute=True):
+        services.activity_update(activity=activity, actor=portal.root, fields=fields, correction_reason="核对签到表")
+    assert PairingMonth.objects.values_list("activities", "confirmed").get(month=march) == (1, 0)
     assert_current()
 
 

@@ -87,6 +87,37 @@ def test_published_is_frozen_and_regenerate_makes_a_version(records):
     assert Report.objects.get(pk=report.pk).data == frozen  # v1 still downloadable as it was
 
 
+def test_a_published_report_stays_frozen_when_a_confirmed_activity_is_corrected(records):
+    """Confirmed means confirmed: the admin's correction sends a1 back to the village; the published report keeps
+    what it said, the activity's history shows the correction, a new version counts the corrected figures."""
+    from activities import services as activity_services
+
+    admin = records["users"]["admin"]
+    report, _ = generate(records)
+    report, _ticket = services.report_publish(report=report, actor=admin)
+    frozen = dict(report.data)
+    a1 = records["activities"]["a1"]
+    values = [activity_services.MetricEntry(metric=v.metric, value=v.value) for v in a1.metric_values.all()]
+    values = [v if v.metric.code != "repairs" else activity_services.MetricEntry(metric=v.metric, value=v.value + 3)
+              for v in values]
+    activity_services.activity_update(
+        activity=a1, actor=admin, correction_reason="维修台账核对后补录",
+        fields=activity_services.ActivityFields(
+            pairing=a1.pairing, activity_type=a1.activity_type, title=a1.title, date=a1.date,
+            party_members=a1.party_members, teachers=a1.teachers, students=a1.students, residents_served=45,
+        ),
+        metric_values=values,
+        service_records=[activity_services.HoursEntry(volunteer=r.volunteer, hours=r.hours, content=r.content)
+                         for r in a1.service_records.all()],
+    )
+    a1.refresh_from_db()
+    assert a1.status == "submitted" and a1.confirmed_at is None and "45" in a1.correction_summary
+    assert Report.objects.get(pk=report.pk).data == frozen
+    assert [h.history_change_reason for h in a1.history.all()[:1]] == ["corrected"]
+    v2 = services.report_regenerate(report=report, actor=admin)
+    assert v2.data != frozen
+
+
 @pytest.mark.parametrize("role", ["committee", "secretary", "village", "outsider"])
 def test_only_program_admins_write(records, role):
     report, _ = generate(records)
