@@ -112,6 +112,14 @@ class ServiceRecordQuerySet(ActivityPartQuerySet):
             )
         )
 
+    def awaiting_verification(self):
+        """Recorded hours waiting for the organising side: not deleted, on an activity that is submitted or
+        confirmed. Hours on a draft or a returned activity wait for the activity first (figures.selectors'
+        pending hours are the same rows)."""
+        return self.filter(
+            status=ServiceRecord.Status.RECORDED, deleted_at__isnull=True, activity__deleted_at__isnull=True
+        ).exclude(activity__status__in=OPEN_STATUSES)
+
 
 class NeedQuerySet(SoftDeleteQuerySet):
     """Needs are read with their pairing; the village raises, edits and rates them, a branch claims."""

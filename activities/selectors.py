@@ -587,7 +587,7 @@ def volunteer_records(user, volunteer):
     verifiable = set(
         ServiceRecord.objects.filter(volunteer=volunteer)
         .editable_by(user)
-        .filter(status=ServiceRecord.Status.RECORDED)
+        .awaiting_verification()
         .values_list("id", flat=True)
     )
     for record in records:
@@ -596,11 +596,11 @@ def volunteer_records(user, volunteer):
 
 
 def team_pending_records(user, team):
-    """The recorded (unverified) hours of the team's members that the user may verify."""
+    """The recorded hours of the team's members, awaiting verification, that the user may verify."""
     return list(
         ServiceRecord.objects.filter(volunteer__teams=team)
         .editable_by(user)
-        .filter(status=ServiceRecord.Status.RECORDED, activity__deleted_at__isnull=True)
+        .awaiting_verification()
         .select_related("volunteer", *RECORD_RELATED)
         .order_by("-activity__date", "volunteer__name", "id")
     )

@@ -855,12 +855,13 @@ def need_rate(*, need, actor, rating, comment=""):
 @transaction.atomic
 def service_records_verify(*, records, actor):
     """Verify the recorded hours among `records` (a QuerySet of service records) that the actor may verify:
-    the organising side, 谁记录谁证明. Returns the number verified. Records already verified, deleted, or
-    outside the actor's reach are left as they are."""
+    the organising side, 谁记录谁证明. Returns the number verified. Records already verified, deleted, on a
+    draft or returned activity (not yet submitted: nobody is asked to verify them), or outside the actor's
+    reach are left as they are."""
     now = timezone.now()
     chosen = list(
         records.editable_by(actor)
-        .filter(status=ServiceRecord.Status.RECORDED, activity__deleted_at__isnull=True)
+        .awaiting_verification()
         .select_for_update(of=("self",))
         .order_by("pk")
     )

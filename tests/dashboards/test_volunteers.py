@@ -290,3 +290,22 @@ def test_a_team_the_user_cannot_open_is_named_not_linked(client, objects):
     own, other = (reverse("dashboards:team_detail", args=[t.pk]) for t in (objects["team"], foreign))
     assert own in page and "创意设计部志愿服务队" in page and other not in page
     assert client.get(other).status_code == 404
+
+
+@pytest.mark.parametrize("status", ["draft", "returned"])
+def test_hours_on_an_activity_not_yet_submitted_wait_for_it(client, objects, world, status):
+    """The volunteer and team pages offer to verify only hours that await verification (the activity was
+    submitted), as the pending figure counts them; the service leaves the others alone even if posted."""
+    waiting = f.ServiceRecordFactory(activity=activity(world["pairing"], world["branch"], status=status),
+                                     volunteer=objects["volunteer"], hours=Decimal("2.0"))
+    secretary = world["users"]["secretary"]
+    client.force_login(secretary)
+    page = client.get(reverse("dashboards:volunteer_detail", args=[objects["volunteer"].pk]))
+    verifiable = {r.pk for r in page.context["records"].object_list if r.can_verify}
+    assert objects["record"].pk in verifiable and waiting.pk not in verifiable
+    team_page = client.get(reverse("dashboards:team_detail", args=[objects["team"].pk]))
+    assert [r.pk for r in team_page.context["pending"]] == [objects["record"].pk]
+    client.post(reverse("activities:volunteer_verify", args=[objects["volunteer"].pk]),
+                {"records": [waiting.pk, objects["record"].pk]})
+    assert ServiceRecord.objects.get(pk=waiting.pk).status == "recorded"
+    assert ServiceRecord.objects.get(pk=objects["record"].pk).status == "verified"
