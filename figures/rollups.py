@@ -45,7 +45,7 @@ from activities.models import Activity, ActivityMetricValue, ServiceRecord
 from pairings.models import Pairing
 from figures.models import PairingMonth, PairingMonthMetric, PairingYear, ProgramMonth, ProgramMonthMetric
 from figures.selectors import counted as _counted
-from figures.selectors import verified_q
+from figures.selectors import exact, verified_q
 
 logger = logging.getLogger(__name__)
 
@@ -75,13 +75,6 @@ def next_month(month):
 
 def key_of(pairing_id, day):
     return (pairing_id, month_of(day))
-
-
-def _exact(value, places):
-    """A sum from the database as an exact Decimal (SQLite adds decimals as floats)."""
-    if value is None:
-        return ZERO
-    return Decimal(str(value)).quantize(Decimal(places))
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -152,7 +145,7 @@ def compute_pairing_months(where, *, using):
     )
     for row in rows:
         key = (row.pop("pairing_id"), row.pop("month"))
-        row["verified_hours"] = _exact(None, "0.1")
+        row["verified_hours"] = exact(None, "0.1")
         months[key] = row
     hours = (
         ServiceRecord.all_objects.using(using)
@@ -165,7 +158,7 @@ def compute_pairing_months(where, *, using):
     )
     for pairing_id, month, total in hours:
         if (pairing_id, month) in months:
-            months[(pairing_id, month)]["verified_hours"] = _exact(total, "0.1")
+            months[(pairing_id, month)]["verified_hours"] = exact(total, "0.1")
     partition = [F("activity__pairing_id"), TruncMonth("activity__date"), F("metric_id")]
     values = (
         ActivityMetricValue.objects.using(using)
@@ -181,8 +174,8 @@ def compute_pairing_months(where, *, using):
     )
     metrics = {
         (pairing_id, month, metric_id): {
-            "total": _exact(total, "0.01"),
-            "latest_value": _exact(value, "0.01"),
+            "total": exact(total, "0.01"),
+            "latest_value": exact(value, "0.01"),
             "latest_on": day,
             "latest_activity_id": activity_id,
         }
@@ -207,7 +200,7 @@ def compute_pairing_years(where, *, using):
     result = {}
     for row in rows:
         key = (row.pop("pairing_id"), row.pop("year"))
-        row["verified_hours"] = _exact(row["verified_hours"], "0.1")
+        row["verified_hours"] = exact(row["verified_hours"], "0.1")
         result[key] = row
     return result
 
@@ -228,10 +221,10 @@ def compute_program_months(where, *, using):
     )
     for row in rows:
         key = (row.pop("pairing__program_id"), row.pop("month"))
-        row["verified_hours"] = _exact(row["verified_hours"], "0.1")
+        row["verified_hours"] = exact(row["verified_hours"], "0.1")
         months[key] = row
     metrics = {
-        (program_id, month, metric_id): {"total": _exact(total, "0.01"), "pairings": pairings}
+        (program_id, month, metric_id): {"total": exact(total, "0.01"), "pairings": pairings}
         for program_id, month, metric_id, total, pairings in PairingMonthMetric.objects.using(using)
         .filter(where)
         .order_by()

@@ -29,6 +29,7 @@ from django.urls import reverse
 from activities.models import Activity, ServiceRecord
 from figures.models import PairingMonth, PairingMonthMetric
 from pairings.models import Metric, PlanItem, PlanTarget
+from pairings.selectors import year_bounds
 from volunteers.models import Volunteer
 
 COUNTED_STATUSES = (Activity.Status.SUBMITTED, Activity.Status.CONFIRMED)
@@ -43,10 +44,6 @@ def counted(prefix=""):
 def counted_activities():
     """Activities that count: submitted or confirmed, not deleted (the default manager hides deleted ones)."""
     return Activity.objects.filter(status__in=COUNTED_STATUSES)
-
-
-def year_bounds(year):
-    return datetime.date(year, 1, 1), datetime.date(year, 12, 31)
 
 
 def exact(value, places):
