@@ -18,16 +18,44 @@ from volunteers.models import Team, Volunteer
 RECORDS_PER_PAGE = 50
 
 
+# --- the reads (as volunteers/selectors.py had them before the hours moved right) ----------------------
+
+
+def volunteer_list(user):
+    """The volunteers the user reads, with their verified and pending hours."""
+    volunteers = Volunteer.objects.visible_to(user).select_related("organization").prefetch_related("teams")
+    return with_hours(volunteers).order_by("organization__name", "name", "id")
+
+
+def team_list(user):
+    """The teams the user reads, with their member count and the verified hours of their members."""
+    teams = Team.objects.visible_to(user).select_related("organization", "leader")
+    return with_team_hours(teams.annotate(member_count=Count("members", distinct=True))).order_by(
+        "organization__name", "name"
+    )
+
+
+def team_members(team):
+    return list(with_hours(team.members.select_related("organization")).order_by("name", "id"))
+
+
+def volunteer_teams(user, volunteer):
+    """The volunteer's teams, each with `readable`: a team of another organisation is named, not linked, where
+    the user may not open it."""
+    readable = Exists(Team.objects.visible_to(user).filter(pk=OuterRef("pk")))
+    return list(volunteer.teams.select_related("organization").annotate(readable=readable).order_by("name"))
+
+
+# --- the pages ----------------------------------------------------------------------------------------
+
+
 class VolunteerListView(LoginRequiredMixin, ListView):
     template_name = "dashboards/volunteers/volunteer_list.html"
     paginate_by = 50
 
     def get_queryset(self):
         self.filter_form = VolunteerFilterForm(self.request.GET or None)
-        queryset = with_hours(
-            Volunteer.objects.visible_to(self.request.user).select_related("organization").prefetch_related("teams")
-        ).order_by("organization__name", "name", "id")
-        return self.filter_form.filter(queryset)
+        return self.filter_form.filter(volunteer_list(self.request.user))
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(filter_form=self.filter_form, **kwargs)
@@ -54,12 +82,7 @@ class VolunteerDetailView(VolunteerMixin, DetailView):
             totals=totals,
             records=page,
             verifiable=any(r.can_verify for r in records),
-            # a team of another organisation is named, not linked, where the user may not open it
-            teams=list(
-                volunteer.teams.select_related("organization")
-                .annotate(readable=Exists(Team.objects.visible_to(user).filter(pk=OuterRef("pk"))))
-                .order_by("name")
-            ),
+            teams=volunteer_teams(user, volunteer),
             certificates=volunteer_certificates(volunteer),
             can_issue=can_issue,
             certificate_form=CertificateForm(last_service=totals["last_verified_on"]) if can_issue else None,
@@ -75,10 +98,7 @@ class TeamListView(LoginRequiredMixin, ListView):
     paginate_by = 50
 
     def get_queryset(self):
-        teams = Team.objects.visible_to(self.request.user).select_related("organization", "leader")
-        return with_team_hours(teams.annotate(member_count=Count("members", distinct=True))).order_by(
-            "organization__name", "name"
-        )
+        return team_list(self.request.user)
 
 
 class TeamMixin(LoginRequiredMixin, ScopedObjectMixin):
@@ -93,7 +113,7 @@ class TeamDetailView(TeamMixin, DetailView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        members = list(with_hours(self.object.members.select_related("organization")).order_by("name", "id"))
+        members = team_members(self.object)
         context.update(
             members=members,
             team_hours=sum((m.verified_hours for m in members), ZERO),
