@@ -710,10 +710,10 @@ class TeamVerifyView(LoginRequiredMixin, ScopedObjectMixin, SingleObjectMixin, V
     model = Team
     http_method_names = ["post"]
 
+    def permission_check(self, obj):
+        return ServiceRecord.objects.filter(volunteer__teams=obj).editable_by(self.request.user).exists()
+
     def post(self, request, *args, **kwargs):
         team = self.get_object()
-        records = ServiceRecord.objects.filter(volunteer__teams=team)
-        if not records.editable_by(request.user).exists():
-            raise PermissionDenied
-        _verify(request, records, request.user)
+        _verify(request, ServiceRecord.objects.filter(volunteer__teams=team), request.user)
         return _back(request)
