@@ -48,13 +48,24 @@ XLSX_FIELDS = ("date", "start_time", "end_time", *CSV_FIELDS[3:])
 
 
 def header(metrics):
-    """The columns: the activity, its people and hours, its photos, one per metric, its description."""
-    return [
+    """The columns: the activity, its people and hours, its photos, one per metric, its description. A metric
+    whose header reads like one of the other columns' (a metric 服务群众(人次) beside the people count 服务群众(人次))
+    is marked as a metric, so no two columns look the same."""
+    fixed = [
         _("Date"), _("Start"), _("End"), _("Program"), _("Pairing"), _("Branch"), _("Type"), _("Title"),
         _("Place"), _("Status"), _("Party members"), _("Teachers"), _("Students"), _("Residents served (人次)"),
-        _("Verified volunteer hours (hours)"), _("Pending volunteer hours (hours)"), _("Photos"),
-        *[metric.header for metric in metrics], _("Description"),
+        _("Verified volunteer hours (hours)"), _("Pending volunteer hours (hours)"), _("Photos"), _("Description"),
     ]
+    taken = {_looks(title) for title in fixed}
+    told_apart = [
+        f"{_('Metric')}·{metric.header}" if _looks(metric.header) in taken else metric.header for metric in metrics
+    ]
+    return [*fixed[:-1], *told_apart, fixed[-1]]
+
+
+def _looks(title):
+    """A header as it reads: full-width brackets as plain ones, no spaces."""
+    return title.replace("（", "(").replace("）", ")").replace(" ", "")
 
 
 def _fields(base, metrics):

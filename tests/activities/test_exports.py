@@ -371,3 +371,15 @@ def test_xlsx_download(client, kit):
     assert response["Content-Disposition"].startswith("attachment;") and ".xlsx" in response["Content-Disposition"]
     assert response["Cache-Control"] == "private, no-store"
     assert len(sheet_of(response.streaming_content)[1]) == 1
+
+
+def test_no_two_columns_read_the_same(client, kit):
+    """A metric 服务群众(人次) beside the people count 服务群众（人次）: marked as a metric (in Chinese, the default)."""
+    visits = f.MetricFactory(program=kit["program"], code="visits", name="服务群众", unit=Metric.Unit.PERSON_TIMES)
+    activity = f.ActivityFactory(pairing=kit["pairing"], branch=kit["branch"], residents_served=40)
+    f.ActivityMetricValueFactory(activity=activity, metric=visits, value=35)
+    client.force_login(kit["users"]["secretary"])
+    header, row = rows_of(export(client)[1])
+    assert len(set(header)) == len(header)
+    record = dict(zip(header, row))
+    assert (record["服务群众（人次）"], record["成效指标·服务群众(人次)"]) == ("40", "35")
