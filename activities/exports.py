@@ -1,62 +1,107 @@
-"""The activity list's CSV export, for Excel and WPS: UTF-8 with a byte-order mark, text that a
-spreadsheet would run as a formula neutralised, the list's rows under the list's filters.
+"""The activity list's exports, CSV (for Excel and WPS) and XLSX: the list's rows under the list's filters (one
+FilterSet, activities.filters.ActivityFilter), the same columns in both.
 
-One query reads every row (``selectors.activity_export``: the figures, hours and photo count are computed
-by the database), streamed (``portal.db.stream_rows``: psycopg's chunked results on PostgreSQL, so the
-database computes the next rows while these are written); rows are written into blocks of about 64 KB, and
-each block is one chunk of the HTTP response.
+Columns that add up: the people counts, the verified and the pending volunteer hours (two columns, by the figures'
+rules, ``verified_q`` and ``pending_q`` in activities.models: hours on a draft or returned activity are neither,
+both cells blank), and one column per metric (成效指标) of the programs present, headed "名称(单位)": numbers, a
+blank where the activity recorded no value (never 0), so a column's sum over the counted activities is the figure
+the pairing page shows.
+
+Queries: the metric list is one small query, read before the rows (``selectors.export_metrics``); the rows are ONE
+query however many there are (``selectors.export_rows``: hours, photo count and each metric's value are correlated
+subqueries of it), streamed (``portal.db.stream_rows``: psycopg's chunked results on PostgreSQL).
+
+CSV: UTF-8 with a byte-order mark, text that a spreadsheet would run as a formula neutralised (portal.csvsafe),
+numbers written as numbers; rows are written into blocks of about 64 KB, each block one chunk of the HTTP response.
+
+XLSX: XlsxWriter in constant_memory mode, each row written once and flushed to the sheet's temporary file; numbers
+as numbers, dates as dates, times as times; text through portal.xlsxsafe. Past Excel's 1,048,576 rows the rows go
+on in another sheet.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import tempfile
 
+import xlsxwriter
 from django.utils.translation import gettext as _
 
 from activities.models import Activity
 from portal.csvsafe import BOM, neutralise_text
 from portal.db import stream_rows
+from portal.xlsxsafe import OPTIONS, write_text
 
 BLOCK_BYTES = 64 * 1024
 FETCH_ROWS = 2000  # rows per chunk read from the database
+XLSX_MAX_ROWS = 1_048_576  # Excel's rows per sheet
 
-# What the query returns, in the order of the columns (see selectors.activity_export for the annotations).
-FIELDS = (
+# What the query returns, in the order of the columns, before the metrics (see selectors.activity_export for the
+# annotations); the CSV reads the times as "HH:MM" text, the workbook as times.
+CSV_FIELDS = (
     "date", "start_text", "end_text", "program_name", "pairing_label", "branch__name", "activity_type__name", "title",
-    "place", "status", "party_members", "teachers", "students", "residents_served", "hours_text", "photo_count",
-    "figures", "description",
+    "place", "status", "party_members", "teachers", "students", "residents_served", "verified_hours", "pending_hours",
+    "photo_count", "description",
 )
+XLSX_FIELDS = ("date", "start_time", "end_time", *CSV_FIELDS[3:])
 
 
-def header():
-    return [
+def header(metrics):
+    """The columns: the activity, its people and hours, its photos, one per metric, its description. A metric
+    whose header reads like one of the other columns' (a metric 服务群众(人次) beside the people count 服务群众(人次))
+    is marked as a metric, so no two columns look the same."""
+    fixed = [
         _("Date"), _("Start"), _("End"), _("Program"), _("Pairing"), _("Branch"), _("Type"), _("Title"),
         _("Place"), _("Status"), _("Party members"), _("Teachers"), _("Students"), _("Residents served (人次)"),
-        _("Volunteer hours"), _("Photos"), _("Outcome figures"), _("Description"),
+        _("Verified volunteer hours (hours)"), _("Pending volunteer hours (hours)"), _("Photos"), _("Description"),
     ]
+    taken = {_looks(title) for title in fixed}
+    told_apart = [
+        f"{_('Metric')}·{metric.header}" if _looks(metric.header) in taken else metric.header for metric in metrics
+    ]
+    return [*fixed[:-1], *told_apart, fixed[-1]]
 
 
-def csv_blocks(queryset, *, block_bytes=BLOCK_BYTES, fetch_rows=FETCH_ROWS):
-    """The CSV file of ``queryset`` (from ``selectors.activity_export``, filtered and ordered), as text blocks
-    of about ``block_bytes``. Runs one query however many rows there are."""
+def _looks(title):
+    """A header as it reads: full-width brackets as plain ones, no spaces."""
+    return title.replace("（", "(").replace("）", ")").replace(" ", "")
+
+
+def _fields(base, metrics):
+    return (*base[:-1], *[metric.alias for metric in metrics], base[-1])
+
+
+def plain(number):
+    """A decimal as a CSV number without trailing zeros (12.00 → "12", 2.50 → "2.5"); None as an empty cell."""
+    if number is None:
+        return ""
+    return f"{number.normalize():f}"
+
+
+def csv_blocks(queryset, metrics, *, block_bytes=BLOCK_BYTES, fetch_rows=FETCH_ROWS):
+    """The CSV file of ``queryset`` (``selectors.export_rows``: filtered, ordered, with the ``metrics``' columns),
+    as text blocks of about ``block_bytes``. Runs one query however many rows there are."""
     statuses = dict(Activity.Status.choices)  # the labels in the request's language, looked up once
     text = neutralise_text
+    width = len(metrics)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     buffer.write(BOM)
-    writer.writerow(header())
-    rows = stream_rows(queryset.values_list(*FIELDS), chunk_size=fetch_rows)
+    writer.writerow(header(metrics))
+    rows = stream_rows(queryset.values_list(*_fields(CSV_FIELDS, metrics)), chunk_size=fetch_rows)
     try:
-        for (
-            date, start_text, end_text, program, pairing, branch, kind, title, place, status, party_members, teachers,
-            students, residents, hours, photos, figures, description,
-        ) in rows:
+        for row in rows:
+            (
+                date, start_text, end_text, program, pairing, branch, kind, title, place, status, party_members,
+                teachers, students, residents, verified, pending, photos,
+            ) = row[:17]
             writer.writerow(
                 (
                     date.isoformat(), start_text or "", end_text or "", text(program), text(pairing), text(branch),
-                    text(kind), text(title), text(place), statuses.get(status, status), party_members, teachers, students,
-                    residents, hours, photos, text(figures), text(description),
+                    text(kind), text(title), text(place), statuses.get(status, status), party_members, teachers,
+                    students, residents, plain(verified), plain(pending), photos,
+                    *[plain(value) for value in row[17:17 + width]], text(row[-1]),
                 )
             )
             if buffer.tell() >= block_bytes:
@@ -66,3 +111,102 @@ def csv_blocks(queryset, *, block_bytes=BLOCK_BYTES, fetch_rows=FETCH_ROWS):
     finally:
         rows.close()  # on PostgreSQL the connection stays busy until the stream is closed (e.g. a client hung up)
     yield buffer.getvalue()
+
+
+class _Sheet:
+    """The workbook's one sheet of activities (another once Excel's rows run out), written top to bottom."""
+
+    SAMPLE_ROWS = 50  # column widths come from the header and the first rows
+
+    def __init__(self, workbook, formats, columns, n):
+        self.ws = workbook.add_worksheet(_("Activities") if n == 1 else f"{_('Activities')} ({n})")
+        self.f = formats
+        self.ws.freeze_panes(1, 0)
+        for col, title in enumerate(columns):
+            write_text(self.ws, 0, col, title, formats.header, formats.plain)
+        self.widths = [min(max(8, _width(title) + 2), 24) for title in columns]
+        self.columns = len(columns)
+        self.row = 1
+
+    def full(self):
+        return self.row >= XLSX_MAX_ROWS
+
+    def finish(self):
+        for col, width in enumerate(self.widths):
+            self.ws.set_column(col, col, width)
+        if self.row > 1:
+            self.ws.autofilter(0, 0, self.row - 1, self.columns - 1)
+
+
+class _Formats:
+    def __init__(self, workbook):
+        self.header = workbook.add_format({"bold": True, "bg_color": "#F2F2F2", "text_wrap": True, "valign": "top"})
+        self.date = workbook.add_format({"num_format": "yyyy-mm-dd"})
+        self.time = workbook.add_format({"num_format": "hh:mm"})
+        self.number = workbook.add_format({"num_format": "#,##0.##"})
+        self.plain = workbook.add_format()
+
+
+def _width(text):
+    """Excel columns a text takes: about two for a CJK character (three UTF-8 bytes), one otherwise."""
+    return (len(text.encode()) + len(text)) // 2
+
+
+def write_xlsx(queryset, metrics, stream, *, tmpdir=None, fetch_rows=FETCH_ROWS):
+    """Write the workbook of ``queryset`` (as for ``csv_blocks``) to ``stream`` (a file open for binary writing).
+    Runs one query however many rows there are; memory stays flat (constant_memory: each row is flushed to the
+    sheet's temporary file in ``tmpdir`` as soon as the next one starts). Returns the number of rows."""
+    statuses = dict(Activity.Status.choices)
+    columns = header(metrics)
+    workbook = xlsxwriter.Workbook(stream, {**OPTIONS, "constant_memory": True, **({"tmpdir": tmpdir} if tmpdir else {})})
+    formats = _Formats(workbook)
+    date_format, time_format, number_format, plain_format = formats.date, formats.time, formats.number, formats.plain
+    text_columns = {3, 4, 5, 6, 7, 8, len(columns) - 1}  # program … place, description: typed by people
+    sheets = 1
+    sheet = _Sheet(workbook, formats, columns, sheets)
+    done = 0
+    rows = stream_rows(queryset.values_list(*_fields(XLSX_FIELDS, metrics)), chunk_size=fetch_rows)
+    try:
+        for row in rows:
+            if sheet.full():
+                sheet.finish()
+                sheets += 1
+                sheet = _Sheet(workbook, formats, columns, sheets)
+            ws, r, sample = sheet.ws, sheet.row, sheet.row <= _Sheet.SAMPLE_ROWS
+            for col, value in enumerate(row):
+                if value is None or value == "":
+                    continue  # a blank stays blank
+                if col == 0:
+                    ws.write_datetime(r, col, value, date_format)
+                elif col in (1, 2):
+                    ws.write_datetime(r, col, value, time_format)
+                elif col == 9:
+                    ws.write_string(r, col, str(statuses.get(value, value)))
+                elif col in text_columns:
+                    write_text(ws, r, col, value, None, plain_format)
+                    if sample:
+                        width = _width(value) + 2
+                        if width > sheet.widths[col]:
+                            sheet.widths[col] = min(width, 60)
+                else:  # people, hours, photos, metrics: ints, or Decimals (as floats: what a cell holds)
+                    ws.write_number(r, col, value if value.__class__ is int else float(value), number_format)
+            sheet.row = r + 1
+            done += 1
+    finally:
+        rows.close()
+    sheet.finish()
+    workbook.close()
+    return done
+
+
+def xlsx_file(queryset, metrics):
+    """The workbook of ``queryset`` (as for ``write_xlsx``) in an anonymous temporary file, at its start: gone once
+    closed (a FileResponse closes it when it is sent)."""
+    handle = tempfile.TemporaryFile()
+    try:
+        write_xlsx(queryset, metrics, handle)
+    except BaseException:
+        handle.close()
+        raise
+    handle.seek(0)
+    return handle

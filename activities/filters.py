@@ -15,7 +15,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from activities import selectors
-from activities.models import Activity, ActivityMetricValue, Need, ServiceRecord
+from activities.models import Activity, ActivityMetricValue, Need, ServiceRecord, verified_q
 from pairings.models import Pairing
 from portal.permissions import scope_for
 
@@ -280,13 +280,11 @@ class ActivityFilter(django_filters.FilterSet):
         return queryset.filter(Exists(ActivityMetricValue.objects.filter(activity_id=OuterRef("pk"), metric_id=value)))
 
     def with_verified_hours(self, queryset, name, value):
-        """Activities with verified hours served (not deleted): those the hours figure adds up, with `status`."""
+        """Activities with verified hours (activities.models.verified_q: verified, not deleted, on a counted
+        activity): those the hours figure adds up."""
         if not value:
             return queryset
-        verified = ServiceRecord.objects.filter(
-            activity_id=OuterRef("pk"), status=ServiceRecord.Status.VERIFIED, deleted_at__isnull=True
-        )
-        return queryset.filter(Exists(verified))
+        return queryset.filter(Exists(ServiceRecord.objects.filter(verified_q(""), activity_id=OuterRef("pk"))))
 
     def sort_by(self, queryset, name, value):
         if value == "oldest":

@@ -114,11 +114,9 @@ class ServiceRecordQuerySet(ActivityPartQuerySet):
 
     def awaiting_verification(self):
         """Recorded hours waiting for the organising side: not deleted, on an activity that is submitted or
-        confirmed. Hours on a draft or a returned activity wait for the activity first (figures.selectors'
-        pending hours are the same rows)."""
-        return self.filter(
-            status=ServiceRecord.Status.RECORDED, deleted_at__isnull=True, activity__deleted_at__isnull=True
-        ).exclude(activity__status__in=OPEN_STATUSES)
+        confirmed (`pending_q`, the pending hours of every figure). Hours on a draft or a returned activity wait
+        for the activity first."""
+        return self.filter(pending_q(""))
 
 
 class NeedQuerySet(SoftDeleteQuerySet):
@@ -372,6 +370,9 @@ class Activity(models.Model):
 # The statuses in which the branch may still change an activity (and submit it).
 OPEN_STATUSES = (Activity.Status.DRAFT, Activity.Status.RETURNED)
 
+# The statuses in which an activity counts in figures, progress and hours (see `counted`).
+COUNTED_STATUSES = (Activity.Status.SUBMITTED, Activity.Status.CONFIRMED)
+
 
 class ActivityPhoto(models.Model):
     """A photo of an activity, re-encoded without metadata, with a thumbnail for lists."""
@@ -476,3 +477,37 @@ class ServiceRecord(models.Model):
 
     def __str__(self):
         return f"{self.volunteer} · {self.hours} h"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# What counts: the Q builders behind every figure. Written here, with the statuses they read, because the
+# activity list's export shows verified and pending hours and activities may not import figures (the apps'
+# one-way rule); figures.selectors re-exports them, and the apps to its right read them from there.
+# docs/figures.md states the rules.
+# ---------------------------------------------------------------------------------------------------------
+
+
+def counted(prefix=""):
+    """A Q over activities (reached through `prefix`) that count in figures and progress: submitted or confirmed,
+    not deleted. Drafts and returned activities never count."""
+    return Q(**{f"{prefix}status__in": COUNTED_STATUSES, f"{prefix}deleted_at__isnull": True})
+
+
+def verified_q(prefix="service_records__"):
+    """Service records (through `prefix`; "" on ServiceRecord itself) whose hours count: verified, not deleted,
+    on a counted activity (submitted or confirmed, not deleted). Hours on a draft or a returned activity never
+    count, verified or not: the one definition of verified hours, read by the volunteer and team pages, the
+    service certificate, the rollup (so the pairing page, dashboards and reports) and the activity export."""
+    return Q(**{f"{prefix}status": ServiceRecord.Status.VERIFIED, f"{prefix}deleted_at__isnull": True}) & counted(
+        f"{prefix}activity__"
+    )
+
+
+def pending_q(prefix="service_records__"):
+    """Service records (through `prefix`) recorded and waiting for the organising side's verification: not
+    deleted, on a counted activity. A record on a draft or a returned activity is not waiting for anyone yet
+    (the activity itself is not submitted), so it is not pending; it becomes pending when the activity is
+    submitted."""
+    return Q(**{f"{prefix}status": ServiceRecord.Status.RECORDED, f"{prefix}deleted_at__isnull": True}) & counted(
+        f"{prefix}activity__"
+    )

@@ -8,34 +8,22 @@ from decimal import Decimal
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, router
 from django.db.models import (
-    BooleanField, CharField, Count, DecimalField, Exists, ExpressionWrapper, F, IntegerField, OuterRef,
-    Prefetch, Q, Subquery, Sum, Value,
+    BooleanField, Case, CharField, Count, DecimalField, Exists, ExpressionWrapper, F, IntegerField, OuterRef,
+    Prefetch, Q, Subquery, Sum, Value, When,
 )
 from django.db.models.functions import Coalesce, Concat, NullIf
 from django.utils.translation import gettext
-from activities.models import Activity, ActivityMetricValue, ActivityPhoto, ActivityType, Need, ServiceRecord
+from activities.models import (
+    Activity, ActivityMetricValue, ActivityPhoto, ActivityType, Need, ServiceRecord, counted, pending_q, verified_q,
+)
 from activities.permissions import sees_wanted_by
 from activities.services import mask_name
 from pairings.models import Metric, Pairing, PairingBranch, Program
-from portal.db import PlainNumber, StringAgg, TimeText, json_moment, named_rows
+from portal.db import TimeText, json_moment, named_rows
 from portal.models import Organization, User
 from portal.pagination import PAGE_SIZE, keyset_page
 from portal.permissions import scope_for
 from portal.templatetags.portal_tags import id_urls
-
-
-def _hours_total():
-    return Coalesce(
-        Subquery(
-            ServiceRecord.objects.filter(activity_id=OuterRef("pk"))
-            .order_by()
-            .values("activity_id")
-            .annotate(total=Sum("hours"))
-            .values("total"),
-            output_field=DecimalField(max_digits=8, decimal_places=1),
-        ),
-        Value(0, output_field=DecimalField(max_digits=8, decimal_places=1)),
-    )
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -309,23 +297,62 @@ def activity_page(activities, choices, *, ascending=False, after=None, before=No
     return keyset_page(fetch, ascending=ascending, after=after, before=before, size=size)
 
 
-def activity_export(user):
-    """Activities for the CSV export, each row complete in itself so the export is one query: the program,
-    the pairing's label, the figures ("名称 值 单位; …" in the catalog's order), the hours recorded and the
-    number of photos are computed by the database (correlated subqueries), not fetched per activity."""
-    figures = (
-        ActivityMetricValue.objects.filter(activity_id=OuterRef("pk"))
+HOURS = DecimalField(max_digits=8, decimal_places=1)
+METRIC_VALUE = DecimalField(max_digits=14, decimal_places=2)
+
+
+def _hours(which):
+    """The hours of the activity's service records matching the Q `which`, added up; NULL without any."""
+    return Subquery(
+        ServiceRecord.objects.filter(which, activity_id=OuterRef("pk"))
         .order_by()
         .values("activity_id")
-        .annotate(
-            text=StringAgg(
-                Concat("metric__name", Value(" "), PlainNumber("value"), Value(" "), "metric__unit", output_field=CharField()),
-                "; ",
-                order_by=("metric__order", "metric_id"),
-            )
-        )
-        .values("text")
+        .annotate(total=Sum("hours"))
+        .values("total"),
+        output_field=HOURS,
     )
+
+
+def _counted_hours(which):
+    """Hours (verified_q or pending_q) of a counted activity, 0 without any; NULL for an activity that does not
+    count (a draft or returned one): its hours are neither verified nor pending, they wait for the activity."""
+    return Case(
+        When(counted(), then=Coalesce(_hours(which), Value(Decimal(0), output_field=HOURS))),
+        default=Value(None, output_field=HOURS),
+        output_field=HOURS,
+    )
+
+
+@dataclass(frozen=True)
+class ExportMetric:
+    """One metric column of the activity export."""
+
+    pk: int
+    header: str  # "名称(单位)", the program's name put before it where two programs' headers would be the same
+    alias: str  # the annotation that carries its value (export_rows)
+
+
+def export_metrics(activities):
+    """The metrics of the programs of `activities` (the export's rows, filtered): one column each, by program,
+    then the metric's own order (as the pairing page lists them). One query, run before the rows are read."""
+    rows = list(
+        Metric.objects.filter(program_id__in=activities.order_by().values("pairing__program_id"))
+        .order_by("program__name", "program_id", "order", "id")
+        .values_list("id", "name", "unit", "program__name")
+    )
+    headers = [f"{name}({unit})" for _, name, unit, _ in rows]
+    repeated = {header for header in headers if headers.count(header) > 1}
+    return [
+        ExportMetric(pk=pk, header=f"{program}·{header}" if header in repeated else header, alias=f"metric_{pk}")
+        for (pk, _, _, program), header in zip(rows, headers)
+    ]
+
+
+def activity_export(user):
+    """Activities for the CSV and XLSX exports, each row complete in itself so the rows are one query: the
+    program, the pairing's label, the verified and the pending hours (activities.models: the figures' rules)
+    and the number of photos are computed by the database (correlated subqueries), not fetched per activity.
+    The metrics' values are added by `export_rows` once the list's filters are applied."""
     photos = (
         ActivityPhoto.objects.filter(activity_id=OuterRef("pk")).order_by().values("activity_id").annotate(n=Count("*")).values("n")
     )
@@ -340,11 +367,26 @@ def activity_export(user):
             pairing_label=Concat(label("supporter"), Value("–"), label("supported"), output_field=CharField()),
             start_text=TimeText("start_time"),
             end_text=TimeText("end_time"),
-            hours_text=PlainNumber(_hours_total()),
+            verified_hours=_counted_hours(verified_q("")),
+            pending_hours=_counted_hours(pending_q("")),
             photo_count=Coalesce(Subquery(photos, output_field=IntegerField()), 0),
-            figures=Subquery(figures),
         )
         .order_by("-date", "-id")
+    )
+
+
+def export_rows(activities, metrics):
+    """`activities` (activity_export, filtered) with one column per metric of `metrics` (export_metrics): the
+    activity's value, NULL where it recorded none (a blank is "not reported", never 0). One correlated subquery
+    per metric inside the one query, so the rows stay one query whatever their number."""
+    return activities.annotate(
+        **{
+            metric.alias: Subquery(
+                ActivityMetricValue.objects.filter(activity_id=OuterRef("pk"), metric_id=metric.pk).values("value"),
+                output_field=METRIC_VALUE,
+            )
+            for metric in metrics
+        }
     )
 
 

@@ -7,6 +7,7 @@ app_name = "activities"
 urlpatterns = [
     path("", views.ActivityListView.as_view(), name="list"),
     path("export.csv", views.ActivityExportView.as_view(), name="export"),
+    path("export.xlsx", views.ActivityExportView.as_view(fmt="xlsx"), name="export_xlsx"),
     path("new/", views.ActivityCreateView.as_view(), name="create"),
     path("<int:pk>/", views.ActivityDetailView.as_view(), name="detail"),
     path("<int:pk>/edit/", views.ActivityUpdateView.as_view(), name="update"),

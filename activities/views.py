@@ -1,5 +1,5 @@
-"""Activity pages: list (and its CSV), detail, the form (new and edit), submit, confirm, return, photos; and the
-needs (微心愿): list, raise, the need page, claim, fulfil, rate.
+"""Activity pages: list (and its CSV and XLSX exports), detail, the form (new and edit), submit, confirm, return,
+photos; and the needs (微心愿): list, raise, the need page, claim, fulfil, rate.
 
 Thin: each view parses the request, asks a selector or calls a service, and renders. Who may do what is
 decided by activities.permissions (and the models' QuerySets, its list form) through ScopedObjectMixin:
@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, StreamingHttpResponse
+from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -100,7 +100,11 @@ class ActivityListView(LoginRequiredMixin, View):
 
 
 class ActivityExportView(LoginRequiredMixin, View):
-    """The list's rows under the same filters, as a CSV file for Excel and WPS."""
+    """The list's rows under the same filters (one FilterSet), as a CSV file for Excel and WPS (streamed) or an
+    Excel workbook (written row by row to a temporary file, then sent): activities.exports. Two queries besides
+    the session, user, scope and drop-downs: the metric columns, then the rows."""
+
+    fmt = "csv"  # or "xlsx"
 
     def get(self, request):
         filterset = ActivityFilter(
@@ -108,9 +112,19 @@ class ActivityExportView(LoginRequiredMixin, View):
         )
         if filterset.is_bound and not filterset.is_valid():
             return ActivityListView.as_view()(request)
-        response = StreamingHttpResponse(exports.csv_blocks(filterset.qs), content_type="text/csv; charset=utf-8")
+        metrics = selectors.export_metrics(filterset.qs)  # before the rows: their stream keeps the connection busy
+        rows = selectors.export_rows(filterset.qs, metrics)
         stamp = timezone.localdate().strftime("%Y%m%d")
-        response["Content-Disposition"] = f'attachment; filename="activities-{stamp}.csv"'
+        if self.fmt == "xlsx":
+            response = FileResponse(
+                exports.xlsx_file(rows, metrics),
+                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                as_attachment=True,
+                filename=f"activities-{stamp}.xlsx",
+            )
+        else:
+            response = StreamingHttpResponse(exports.csv_blocks(rows, metrics), content_type="text/csv; charset=utf-8")
+            response["Content-Disposition"] = f'attachment; filename="activities-{stamp}.csv"'
         response["Cache-Control"] = "private, no-store"
         return response
 

@@ -5,7 +5,9 @@ Counting rules (docs/figures.md states them in full, with where each lives):
 * an activity counts when it is submitted or confirmed and not deleted (drafts and returned ones never count);
   one co-hosted by several branches is one row of its pairing, so it counts once for the pairing;
 * volunteer hours count once verified, on counted activities (``verified_q``); hours recorded on a counted
-  activity and not yet verified are pending (``pending_q``); hours on a draft or returned activity are neither;
+  activity and not yet verified are pending (``pending_q``); hours on a draft or returned activity are neither
+  (these Q builders and ``counted`` are written at the end of activities/models.py, read by the activity
+  export too, and re-exported here);
 * a ``sum`` metric adds up over the counted activities, a ``snapshot`` metric takes the latest value (by
   activity date, then id);
 * a plan item's progress comes from the counted activities linked to it and dated in its plan's year (a plan
@@ -26,19 +28,17 @@ from django.db.models import Count, DecimalField, F, Max, OuterRef, Q, Subquery,
 from django.db.models.functions import Coalesce, RowNumber
 from django.urls import reverse
 
-from activities.models import Activity, ServiceRecord
+from activities.models import COUNTED_STATUSES, Activity, counted, pending_q, verified_q  # re-exported: see below
 from figures.models import PairingMonth, PairingMonthMetric
 from pairings.models import Metric, PlanItem, PlanTarget
 from pairings.selectors import year_bounds
 from volunteers.models import Volunteer
 
-COUNTED_STATUSES = (Activity.Status.SUBMITTED, Activity.Status.CONFIRMED)
 ZERO = Decimal("0")
 
-
-def counted(prefix=""):
-    """A Q over activities (reached through `prefix`) that count in figures and progress."""
-    return Q(**{f"{prefix}status__in": COUNTED_STATUSES, f"{prefix}deleted_at__isnull": True})
+# COUNTED_STATUSES, counted() (which activities count), verified_q() and pending_q() (which hours are verified,
+# which pending) are defined at the end of activities/models.py, so the activity export (and the verify screens)
+# can read them too; they are re-exported here, where the apps to the right read them.
 
 
 def counted_activities():
@@ -343,26 +343,6 @@ def rollup_metric_totals(pairing_ids, first_month, before):
 
 
 HOURS = DecimalField(max_digits=10, decimal_places=1)
-
-
-def verified_q(prefix="service_records__"):
-    """Service records (through `prefix`; "" on ServiceRecord itself) whose hours count: verified, not deleted,
-    on a counted activity (submitted or confirmed, not deleted). Hours on a draft or a returned activity never
-    count, verified or not: the one definition of verified hours, read by the volunteer and team pages, the
-    service certificate and the rollup (so by the pairing page, dashboards and reports)."""
-    return Q(**{f"{prefix}status": ServiceRecord.Status.VERIFIED, f"{prefix}deleted_at__isnull": True}) & counted(
-        f"{prefix}activity__"
-    )
-
-
-def pending_q(prefix="service_records__"):
-    """Service records (through `prefix`) recorded and waiting for the organising side's verification: not
-    deleted, on a counted activity. A record on a draft or a returned activity is not waiting for anyone yet
-    (the activity itself is not submitted), so it is not pending; it becomes pending when the activity is
-    submitted."""
-    return Q(**{f"{prefix}status": ServiceRecord.Status.RECORDED, f"{prefix}deleted_at__isnull": True}) & counted(
-        f"{prefix}activity__"
-    )
 
 
 def with_hours(volunteers):

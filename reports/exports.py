@@ -5,7 +5,7 @@ per section, native charts, one ledger sheet per pairing), the CSV ledger of eve
 Memory stays flat and the ledger costs one query: the summary is added up by the database
 (``build_report(itemized=False)``, a fixed number of queries), and the ledger of the whole year is ONE
 query (``ledger_query``: every pairing, ordered as the summary lists the pairings, then by date; each row
-complete in itself, the co-hosts, verified hours and figures computed by the database), streamed
+complete in itself, the co-hosts, verified and pending hours and figures computed by the database), streamed
 (``portal.db.stream_rows``). Both files are written from that one pass: a CSV row and a workbook row
 per activity, a new ledger sheet each time the stream reaches the next pairing (constant_memory writes row by
 row, so each sheet is written top to bottom and then closed). Progress is saved every few thousand rows
@@ -32,7 +32,7 @@ from django.utils.translation import gettext as _
 from activities.models import Activity, ActivityMetricValue, ServiceRecord
 from portal.csvsafe import BOM, neutralise_text
 from portal.db import PlainNumber, StringAgg, stream_rows
-from figures.selectors import counted_activities
+from figures.selectors import counted_activities, pending_q, verified_q
 from reports import selectors
 from reports.builders import build_report_data
 from reports.models import AnnualExport
@@ -52,10 +52,15 @@ PROGRESS_EVERY = 5000  # rows between two progress updates (one UPDATE each)
 
 
 def ledger_columns(metrics):
-    return [
+    """The ledger's columns: the activity, its people and hours, one per metric ("名称(单位)"; marked as a metric
+    where it would read like another column, e.g. a metric 服务群众(人次) beside the people count)."""
+    fixed = [
         _("结对"), _("日期"), _("活动"), _("主办支部"), _("联合支部"), _("类型"), _("状态"), _("地点"),
         _("参与党员(人次)"), _("参与教师(人次)"), _("参与学生(人次)"), _("服务群众(人次)"), _("已核验志愿服务时长(小时)"),
-    ] + [f"{m['name']}({m['unit']})" for m in metrics]
+        _("待核验志愿服务时长(小时)"),
+    ]
+    headers = [f"{m['name']}({m['unit']})" for m in metrics]
+    return fixed + [f"{_('成效指标')}·{header}" if header in fixed else header for header in headers]
 
 
 def _label(path):
@@ -65,23 +70,28 @@ def _label(path):
 
 LEDGER_FIELDS = (
     "pairing_id", "date", "title", "host", "co_hosts", "activity_type__name", "status", "place", "party_members",
-    "teachers", "students", "residents_served", "verified_hours", "figures",
+    "teachers", "students", "residents_served", "verified_hours", "pending_hours", "figures",
 )
 
 
 def ledger_query(program, start, end):
     """The ledger's one query: the counted activities of ``program`` dated ``start``..``end``, ordered by pairing
     (as ``selectors.scope_pairings`` orders them), date and id. Per row: the host branch's label, the co-hosts'
-    labels ("、", by name; the host listed again is left out), the verified hours and the figures
-    ("<metric id>:<value>;…") as text without trailing zeros."""
+    labels ("、", by name; the host listed again is left out), the verified and the pending hours (the figures'
+    rules: figures.selectors.verified_q, pending_q) and the figures ("<metric id>:<value>;…") as text without
+    trailing zeros."""
     zero = Value(Decimal(0), output_field=DecimalField(max_digits=8, decimal_places=1))
-    verified = (
-        ServiceRecord.objects.filter(activity_id=OuterRef("pk"), status=ServiceRecord.Status.VERIFIED)
-        .order_by()
-        .values("activity_id")
-        .annotate(total=Sum("hours"))
-        .values("total")
-    )
+
+    def hours(which):
+        total = (
+            ServiceRecord.objects.filter(which, activity_id=OuterRef("pk"))
+            .order_by()
+            .values("activity_id")
+            .annotate(total=Sum("hours"))
+            .values("total")
+        )
+        return PlainNumber(Coalesce(Subquery(total, output_field=zero.output_field), zero))
+
     co_hosts = (
         Activity.co_branches.through.objects.filter(activity_id=OuterRef("pk"))
         .exclude(organization_id=OuterRef("branch_id"))
@@ -109,7 +119,8 @@ def ledger_query(program, start, end):
         .annotate(
             host=_label("branch"),
             co_hosts=Subquery(co_hosts),
-            verified_hours=PlainNumber(Coalesce(Subquery(verified, output_field=zero.output_field), zero)),
+            verified_hours=hours(verified_q("")),
+            pending_hours=hours(pending_q("")),
             figures=Subquery(figures),
         )
         .order_by("pairing__supporter__name", "pairing__supported__name", "pairing_id", "date", "id")
@@ -135,7 +146,7 @@ def write_ledgers(rows, pairing_names, metrics, year, *, csv_stream=None, workbo
     done = 0
     for (
         pairing_id, date, title, host, co_hosts, kind, status, place, party_members, teachers, students, residents,
-        hours, figures,
+        hours, pending, figures,
     ) in rows:
         if pairing_id != current:
             current = pairing_id
@@ -153,20 +164,19 @@ def write_ledgers(rows, pairing_names, metrics, year, *, csv_stream=None, workbo
                 index = slot.get(metric_id)
                 if index is not None:
                     values[index] = value
-        day = date.isoformat()
         status_text = statuses.get(status, status)
         if csv_row is not None:
             csv_row(
                 [
-                    pairing_cell, day, text(title), text(host), text(co_hosts), text(kind), status_text, text(place),
-                    party_members, teachers, students, residents, hours, *values,
+                    pairing_cell, date.isoformat(), text(title), text(host), text(co_hosts), text(kind), status_text,
+                    text(place), party_members, teachers, students, residents, hours, pending, *values,
                 ]
             )
         if sheet is not None:
             sheet.write(
                 [
-                    day, title, host, co_hosts, kind, status_text, place or None, party_members, teachers, students,
-                    residents, float(hours), *[None if v is None else float(v) for v in values],
+                    date, title, host, co_hosts, kind, status_text, place or None, party_members, teachers, students,
+                    residents, float(hours), float(pending), *[None if v is None else float(v) for v in values],
                 ]
             )
         done += 1

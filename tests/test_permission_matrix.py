@@ -87,6 +87,7 @@ PAGES = {
     # photo has no file on disk (404); tests/activities serve real ones.
     "activities:list": (lambda o: reverse("activities:list"), every(200)),
     "activities:export": (lambda o: reverse("activities:export"), every(200)),
+    "activities:export_xlsx": (lambda o: reverse("activities:export_xlsx"), every(200)),
     "activities:create": (lambda o: reverse("activities:create"), row(LOGIN, 403, 403, 200, 200, 403, 403, 403)),
     "activities:detail": (lambda o: reverse("activities:detail", args=[matrix_activity().pk]), row(LOGIN, 404, 404, 404, 200, 200, 200, 200)),
     "activities:update": (lambda o: reverse("activities:update", args=[matrix_activity().pk]), row(LOGIN, 404, 404, 404, 200, 403, 200, 200)),

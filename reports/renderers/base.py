@@ -30,12 +30,18 @@ class Table:
 
     @property
     def numeric_columns(self):
+        """The columns holding numbers (percentages too): right-aligned."""
         found = set()
         for row in self.rows:
             for i, cell in enumerate(row):
-                if isinstance(cell, (int, float)) and not isinstance(cell, bool):
+                if isinstance(cell, (int, float, Percent)) and not isinstance(cell, bool):
                     found.add(i)
         return found
+
+    @property
+    def percent_columns(self):
+        """The columns holding percentages (Percent cells)."""
+        return {i for row in self.rows for i, cell in enumerate(row) if isinstance(cell, Percent)}
 
 
 @dataclass
@@ -76,8 +82,21 @@ def fmt(value, unit=""):
     return f"{text}{unit}"
 
 
-def pct(value):
-    return "—" if value is None else f"{value:.1f}%"
+@dataclass(frozen=True)
+class Percent:
+    """A percentage in a table (``value`` 62.0 means 62 %; None: none, e.g. no target), drawn by each format:
+    "62.0%" on the page and in Word; in a workbook the number 0.62 with a percent format (so it sums, averages and
+    sorts); in CSV the plain number 62.0, its column headed "…(%)". ``places``: the decimals shown."""
+
+    value: float | int | None
+    places: int = 1
+
+    def __str__(self):
+        return "—" if self.value is None else f"{self.value:.{self.places}f}%"
+
+    @property
+    def fraction(self):
+        return None if self.value is None else self.value / 100
 
 
 def status_label(choices, value):
@@ -186,7 +205,7 @@ def metric_table(metrics, period_column):
     for m in metrics:
         how = _("取最新值") if m["aggregation"] == Metric.Aggregation.SNAPSHOT else _("累加")
         rows.append(
-            [m["name"], m["unit"], how, m["period_value"], m["ytd_value"], m["target"], pct(m["progress"])]
+            [m["name"], m["unit"], how, m["period_value"], m["ytd_value"], m["target"], Percent(m["progress"])]
         )
     return Table(
         "metrics",
@@ -210,7 +229,7 @@ def plan_table(key, caption, items, with_pairing, empty):
             item["counterpart"],
             item["due_date"] or "—",
             status_label(PlanItem.Status, item["status"]),
-            f"{item['progress']}%",
+            Percent(item["progress"], places=0),
         ]
         if with_pairing:
             row.insert(0, item["pairing"])

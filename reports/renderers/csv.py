@@ -1,6 +1,7 @@
 """CSV: UTF-8 with a byte-order mark (Excel and WPS then read Chinese correctly); any text cell starting
 with = + - @ (or a tab or carriage return) is prefixed with an apostrophe so it is never run as a formula
-(portal.csvsafe)."""
+(portal.csvsafe). Numbers stay numbers; a percentage is the plain number of percent (62.0 for 62 %), its column
+headed "…(%)"."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import csv
 import io
 
 from portal.csvsafe import BOM, neutralise
-from reports.renderers.base import document
+from reports.renderers.base import Percent, document
 
 
 class CsvWriter:
@@ -18,7 +19,11 @@ class CsvWriter:
         self._writer = csv.writer(stream, lineterminator="\r\n")
 
     def writerow(self, row):
-        self._writer.writerow([neutralise(cell) for cell in row])
+        self._writer.writerow([_percent(cell) if isinstance(cell, Percent) else neutralise(cell) for cell in row])
+
+
+def _percent(cell):
+    return "" if cell.value is None else cell.value
 
 
 def render_csv(report) -> bytes:
@@ -49,7 +54,8 @@ def write_section(writer, section):
         writer.writerow([photo["caption"]])
     for table in section.tables:
         writer.writerow([table.caption])
-        writer.writerow(table.columns)
+        percent = table.percent_columns
+        writer.writerow([f"{column}(%)" if i in percent else column for i, column in enumerate(table.columns)])
         for row in table.rows:
             writer.writerow(row)
         if not table.rows and table.empty:

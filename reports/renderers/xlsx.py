@@ -1,9 +1,11 @@
 """Excel (.xlsx, XlsxWriter): a summary sheet, one sheet per section, a chart sheet with native charts
 (activities per month, metric progress against target, hours per branch), and for the annual summary one
-sheet per pairing. Text is written as strings, never as formulas (strings_to_formulas off)."""
+sheet per pairing. Text is written as strings, never as formulas (portal.xlsxsafe); percentages are numbers
+(0.62) formatted as percentages (``Percent`` cells)."""
 
 from __future__ import annotations
 
+import datetime
 import io
 import re
 import unicodedata
@@ -11,15 +13,11 @@ import unicodedata
 import xlsxwriter
 from django.utils.translation import gettext as _
 
-from reports.renderers.base import document
+from portal.xlsxsafe import OPTIONS, write_text
+from reports.renderers.base import Percent, document
 
 INVALID_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
-OPTIONS = {
-    "strings_to_formulas": False,  # a cell typed "=1+1" by a user stays text
-    "strings_to_urls": False,
-    "strings_to_numbers": False,
-    "default_format_properties": {"font_name": "宋体", "font_size": 11},
-}
+PERCENT_FORMATS = {0: "0%", 1: "0.0%"}
 
 
 def text_width(value):
@@ -41,6 +39,12 @@ class Formats:
         self.total_text = workbook.add_format({"border": 1, "bold": True})
         self.total_integer = workbook.add_format({"border": 1, "bold": True, "num_format": "#,##0"})
         self.total_decimal = workbook.add_format({"border": 1, "bold": True, "num_format": "#,##0.00"})
+        # a percentage is the number (0.62), shown as 62.0 % / 62 %: Percent cells, by their decimals
+        self.percent = {places: workbook.add_format({"border": 1, "num_format": PERCENT_FORMATS[places]}) for places in (0, 1)}
+        self.total_percent = {
+            places: workbook.add_format({"border": 1, "bold": True, "num_format": PERCENT_FORMATS[places]}) for places in (0, 1)
+        }
+        self.date = workbook.add_format({"num_format": "yyyy-mm-dd"})
         self.wrap = workbook.add_format({"text_wrap": True, "valign": "top"})
         self.muted = workbook.add_format({"font_color": "#667085"})
         self.plain = workbook.add_format()
@@ -108,6 +112,13 @@ class SheetWriter:
             elif isinstance(value, float):
                 self.ws.write_number(self.row, col, value, f.total_decimal if bold else f.decimal)
                 self._track(col, f"{value:,.2f}")
+            elif isinstance(value, Percent):
+                places = min(value.places, 1)
+                if value.value is None:
+                    self.ws.write_blank(self.row, col, None, f.total_text if bold else f.text)
+                else:
+                    self.ws.write_number(self.row, col, value.fraction, (f.total_percent if bold else f.percent)[places])
+                    self._track(col, str(value))
             else:
                 write_text(self.ws, self.row, col, str(value), f.total_text if bold else f.text, f.plain)
                 self._track(col, value)
@@ -130,34 +141,18 @@ class SheetWriter:
             self.ws.set_column(col, col, width)
 
 
-def is_rich_markup(text):
-    """XlsxWriter in constant_memory mode writes a string that starts with "<r>" and ends with "</r>" into the
-    sheet's XML unescaped, as a rich string: typed by a user, that is markup (even a formula) in the file."""
-    return text.startswith("<r>") and text.endswith("</r>")
-
-
-def write_text(ws, row, col, text, fmt, plain):
-    """Write ``text`` as text whatever it looks like. A string that looks like rich-string markup is written as
-    a rich string of its own characters (escaped by XlsxWriter), in ``plain`` (the default font)."""
-    if is_rich_markup(text):
-        return ws.write_rich_string(row, col, text[0], plain, text[1:], fmt) if fmt else ws.write_rich_string(
-            row, col, text[0], plain, text[1:]
-        )
-    return ws.write_string(row, col, text, fmt) if fmt else ws.write_string(row, col, text)
-
-
 class LedgerSheet:
     """One pairing's ledger in a constant_memory workbook: a caption, the header, then one row per activity
     as the ledger streams past, each row written once and flushed to the sheet's temporary file.
 
-    The hot path: cells are None (left empty), str or a number; column widths come from the header and the
-    first rows, measured cheaply (CJK characters are three UTF-8 bytes and two columns)."""
+    The hot path: cells are None (left empty), str, a date (written as a date) or a number; column widths come
+    from the header and the first rows, measured cheaply (CJK characters are three UTF-8 bytes and two columns)."""
 
     SAMPLE_ROWS = 50
 
     def __init__(self, workbook, formats, name, caption, columns):
         self.ws = workbook.add_worksheet(name)
-        self.plain = formats.plain
+        self.plain, self.date = formats.plain, formats.date
         write_text(self.ws, 0, 0, caption, formats.caption, self.plain)
         for col, title in enumerate(columns):
             write_text(self.ws, 1, col, title, formats.header, self.plain)
@@ -179,6 +174,8 @@ class LedgerSheet:
                     width = (len(value.encode()) + len(value)) // 2 + 2
                     if width > self.widths[col]:
                         self.widths[col] = min(width, 60)
+            elif value.__class__ is datetime.date:
+                ws._write_datetime(row, col, value, self.date)
             else:
                 ws._write_number(row, col, value)
         self.row = row + 1
@@ -253,24 +250,24 @@ def write_chart_sheet(workbook, formats, names, data):
 
     metrics = [m for m in data["metrics"] if m["progress"] is not None]
     writer.line(_("成效指标完成率(年度累计/年度目标)"), formats.caption)
-    writer.cells([_("指标"), _("年度累计"), _("年度目标"), _("完成率(%)")], header=True)
+    writer.cells([_("指标"), _("年度累计"), _("年度目标"), _("完成率")], header=True)
     first = writer.row
     for m in metrics:
-        writer.cells([f"{m['name']}({m['unit']})", m["ytd_value"], m["target"], m["progress"]])
+        writer.cells([f"{m['name']}({m['unit']})", m["ytd_value"], m["target"], Percent(m["progress"])])
     last = writer.row - 1
     if metrics:
         chart = workbook.add_chart({"type": "bar"})
         chart.add_series(
             {
-                "name": _("完成率(%)"),
+                "name": _("完成率"),
                 "categories": [name, first, 0, last, 0],
                 "values": [name, first, 3, last, 3],
                 "fill": {"color": "#B71C1C"},
-                "data_labels": {"value": True},
+                "data_labels": {"value": True, "num_format": PERCENT_FORMATS[1]},
             }
         )
         chart.set_title({"name": _("成效指标完成进度")})
-        chart.set_x_axis({"name": "%", "min": 0})
+        chart.set_x_axis({"num_format": PERCENT_FORMATS[0], "min": 0})
         chart.set_legend({"none": True})
         ws.insert_chart(18, 5, chart, {"x_scale": 1.3, "y_scale": 1.1})
     writer.blank()

@@ -4,7 +4,7 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from reports.renderers.base import fmt
+from reports.renderers.base import Percent, fmt
 
 register = template.Library()
 
@@ -14,7 +14,7 @@ def cell(value):
     """{% cell value %}: a table cell, numbers right-aligned and grouped, missing values as a dash."""
     if value is None:
         return mark_safe('<td class="num muted">—</td>')
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if isinstance(value, (int, float, Percent)) and not isinstance(value, bool):
         return format_html('<td class="num">{}</td>', fmt(value))
     if len(str(value)) <= 10:  # dates, statuses, short names: keep on one line
         return format_html('<td class="nowrap">{}</td>', value)

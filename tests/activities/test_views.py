@@ -6,6 +6,7 @@ import datetime
 import io
 import re
 
+import openpyxl
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -69,6 +70,7 @@ def expect(**by_role):
 DRAFT_PAGES = {
     "list": (lambda a: reverse("activities:list"), expect(anonymous=LOGIN, outsider=200, village=200, other_secretary=200, secretary=200, committee=200, admin=200, superuser=200)),
     "export": (lambda a: reverse("activities:export"), expect(anonymous=LOGIN, outsider=200, village=200, other_secretary=200, secretary=200, committee=200, admin=200, superuser=200)),
+    "export_xlsx": (lambda a: reverse("activities:export_xlsx"), expect(anonymous=LOGIN, outsider=200, village=200, other_secretary=200, secretary=200, committee=200, admin=200, superuser=200)),
     "create": (lambda a: reverse("activities:create"), expect(anonymous=LOGIN, outsider=403, village=403, other_secretary=200, secretary=200, committee=403, admin=403, superuser=403)),
     "detail": (lambda a: reverse("activities:detail", args=[a.pk]), expect(anonymous=LOGIN, outsider=404, village=404, other_secretary=404, secretary=200, committee=200, admin=200, superuser=200)),
     "update": (lambda a: reverse("activities:update", args=[a.pk]), expect(anonymous=LOGIN, outsider=404, village=404, other_secretary=404, secretary=200, committee=403, admin=200, superuser=200)),
@@ -494,8 +496,9 @@ def test_csv_export_opens_in_excel_with_chinese_and_no_formulas(client, kit):
     assert record[_("Place")] == "'+龙石村"
     assert record[_("Description")] == "'@SUM(A1)"
     assert record[_("Branch")] == "第三党支部"
-    assert record[_("Volunteer hours")] == "2.5"
-    assert record[_("Outcome figures")] == "家电维修 12 件"
+    assert record[_("Pending volunteer hours (hours)")] == "2.5"  # recorded, not verified yet
+    assert record[_("Verified volunteer hours (hours)")] == "0"
+    assert record["家电维修(件)"] == "12"
 
 
 def test_csv_export_is_scoped(client, kit, submitted):
@@ -504,3 +507,13 @@ def test_csv_export_is_scoped(client, kit, submitted):
     assert len(rows) == 1  # the header only
     client.force_login(kit["users"]["village"])
     assert len(read_csv(client.get(reverse("activities:export")))) == 2
+
+
+def test_xlsx_export_is_scoped(client, kit, submitted):
+    def rows(user):
+        client.force_login(kit["users"][user])
+        book = openpyxl.load_workbook(io.BytesIO(b"".join(client.get(reverse("activities:export_xlsx")).streaming_content)))
+        return list(book.active.iter_rows(values_only=True))
+
+    assert len(rows("outsider")) == 1  # the header only
+    assert [row[7] for row in rows("village")[1:]] == [submitted.title]

@@ -79,19 +79,23 @@ def test_workbook_and_csv(records, second_pairing, tmp_path):
     first = list(book[ledgers[0]].iter_rows(values_only=True))
     assert first[0][0] == f"{second_pairing['pairing']} 2024年活动台账"
     header = first[1]
-    assert header[:4] == ("日期", "活动", "主办支部", "联合支部") and header[-3:] == ("维修家电(件)", "服务群众(人次)", "人均纯收入(元)")
+    assert header[:4] == ("日期", "活动", "主办支部", "联合支部") and header[-3:] == ("维修家电(件)", "成效指标·服务群众(人次)", "人均纯收入(元)")
+    assert len(set(header)) == len(header)  # no two columns read the same
+    assert header[11:13] == ("已核验志愿服务时长(小时)", "待核验志愿服务时长(小时)")
     # same day: by id; text a user typed stays text (openpyxl reads formulas as "=..." strings of type 'f')
     assert [row[1] for row in first[2:]] == ["义诊", "=HYPERLINK(\"http://x\")"]
     assert book[ledgers[0]]["B4"].data_type == "s"
     assert first[3][2] == "阿一支部" and first[3][5] == "已提交" and first[3][6] == "@村委"
-    assert first[3][-2] == 12.5 and first[3][-1] is None and first[3][11] == 0
+    assert first[3][-2] == 12.5 and first[3][-1] is None and first[3][11:13] == (0, 0)
 
     second = list(book[ledgers[1]].iter_rows(values_only=True))
     a1 = next(row for row in second if row[1] == records["activities"]["a1"].title)
-    assert a1[0] == "2024-03-05" and a1[3] == "第四党支部" and a1[11] == 5.5  # the co-host (not the host again); verified hours
+    # a date (shown yyyy-mm-dd); the co-host (not the host again); verified hours, none pending
+    assert a1[0] == datetime.datetime(2024, 3, 5) and a1[3] == "第四党支部" and a1[11:13] == (5.5, 0)
+    assert book[ledgers[1]].cell(row=2 + second[2:].index(a1) + 1, column=1).number_format == "yyyy-mm-dd"
     assert a1[-3:] == (9, 40, 16861)
     a2 = next(row for row in second if row[1] == records["activities"]["a2"].title)
-    assert a2[11] == 0 and a2[-3:] == (2.5, None, None)  # recorded hours are not verified
+    assert a2[11:13] == (0, 4) and a2[-3:] == (2.5, None, None)  # recorded hours are pending, not verified
 
     with open(paths["csv"], encoding="utf-8-sig", newline="") as handle:
         table = list(csv.reader(handle))
@@ -100,18 +104,63 @@ def test_workbook_and_csv(records, second_pairing, tmp_path):
     assert [row[0] for row in table[1:]] == [str(second_pairing["pairing"])] * 2 + [str(records["pairing"])] * 4
     formula = table[2]
     assert formula[2] == "'=HYPERLINK(\"http://x\")" and formula[7] == "'@村委"
-    assert formula[12] == "0" and formula[-3:] == ["", "12.5", ""]
+    assert formula[12:14] == ["0", "0"] and formula[-3:] == ["", "12.5", ""]
     by_title = {row[2]: row for row in table[1:]}
-    assert by_title[records["activities"]["a1"].title][12:] == ["5.5", "9", "40", "16861"]
-    assert by_title[records["activities"]["a2"].title][12:] == ["0", "2.5", "", ""]
+    assert by_title[records["activities"]["a1"].title][12:] == ["5.5", "0", "9", "40", "16861"]
+    assert by_title[records["activities"]["a2"].title][12:] == ["0", "4", "2.5", "", ""]
     # the CSV rows are the workbook's rows (text that could run as a formula carries a leading ' in the CSV)
     def plain(cell):
         return cell[1:] if cell[:1] == "'" and cell[1:2] in "=+-@" else cell
 
-    assert [[plain(cell) for cell in row[1:]] for row in table[1:3]] == [
-        ["" if cell is None else (f"{cell:g}" if isinstance(cell, (int, float)) else cell) for cell in row]
-        for row in first[2:]
-    ]
+    def shown(cell):
+        if cell is None:
+            return ""
+        if isinstance(cell, datetime.datetime):
+            return cell.date().isoformat()
+        return f"{cell:g}" if isinstance(cell, (int, float)) else cell
+
+    assert [[plain(cell) for cell in row[1:]] for row in table[1:3]] == [[shown(cell) for cell in row] for row in first[2:]]
+
+
+def test_the_ledger_adds_up_to_the_figures(records, second_pairing, tmp_path):
+    """What a user checks in the ledger: per pairing, each sum metric's column adds up to the pairing's figure of the
+    year (figures.selectors.metric_totals), the verified hours column to its verified hours, the pending column to
+    its hours pending (figures.selectors: the same rules); and the CSV says the same."""
+    from django.db.models import Sum
+
+    from activities.models import ServiceRecord
+    from figures import rollups
+    from figures.selectors import metric_totals, pairing_headline, pending_q
+
+    rollups.rollups_rebuild()
+    paths, rows, _ = write(records, tmp_path / "x")
+    book = openpyxl.load_workbook(paths["xlsx"])
+    with open(paths["csv"], encoding="utf-8-sig", newline="") as handle:
+        table = list(csv.reader(handle))
+    for pairing in (records["pairing"], second_pairing["pairing"]):
+        sheet = list(book["台账·" + str(pairing)[:28]].iter_rows(min_row=2, values_only=True))
+        header, body = sheet[0], sheet[1:]
+        csv_rows = [row[1:] for row in table[1:] if row[0] == str(pairing)]
+        assert len(csv_rows) == len(body) > 0
+
+        def column_sum(title):
+            i = header.index(title)
+            in_sheet = sum(row[i] for row in body if row[i] is not None)
+            in_csv = sum(Decimal(row[i]) for row in csv_rows if row[i] != "")
+            assert Decimal(str(in_sheet)) == in_csv
+            return in_csv
+
+        for metric in metric_totals(pairing, 2024):
+            if metric.aggregation == Metric.Aggregation.SUM:
+                title = f"{metric.name}({metric.unit})"
+                title = "成效指标·" + title if metric.code == "visits" else title  # beside the people count 服务群众(人次)
+                assert column_sum(title) == metric.total, metric.name
+        assert column_sum("已核验志愿服务时长(小时)") == pairing_headline(pairing, 2024).volunteer_hours
+        pending = ServiceRecord.objects.filter(
+            pending_q(""), activity__pairing=pairing, activity__date__year=2024
+        ).aggregate(h=Sum("hours"))["h"] or 0
+        assert column_sum("待核验志愿服务时长(小时)") == pending
+    assert pairing_headline(records["pairing"], 2024).volunteer_hours == Decimal("7.0")  # the records' own
 
 
 def test_text_that_looks_like_markup_stays_text(records, tmp_path):
@@ -171,9 +220,9 @@ def test_write_ledgers_streams_pairing_by_pairing(records):
     book = xlsxwriter.Workbook(stream, {**OPTIONS, "in_memory": True})
     opened = []
     rows = [
-        (1, datetime.date(2024, 1, d), f"活动{d}", "支部", None, "类型", "confirmed", "", 0, 0, 0, 0, "0", None)
+        (1, datetime.date(2024, 1, d), f"活动{d}", "支部", None, "类型", "confirmed", "", 0, 0, 0, 0, "0", "0", None)
         for d in (1, 2)
-    ] + [(2, datetime.date(2024, 1, 3), "活动3", "支部", "联合", "类型", "submitted", "地点", 1, 2, 3, 4, "1.5", "99:1")]
+    ] + [(2, datetime.date(2024, 1, 3), "活动3", "支部", "联合", "类型", "submitted", "地点", 1, 2, 3, 4, "1.5", "2", "99:1")]
     metrics = [{"id": 99, "name": "植树", "unit": Metric.Unit.PLANTS}]
     names = SheetNames()
 

@@ -3,6 +3,7 @@ The same numbers reach every format; Chinese survives; formula-like text is neut
 
 import csv
 import io
+import re
 import zipfile
 
 import docx
@@ -59,7 +60,9 @@ def test_csv_has_bom_chinese_and_no_live_formulas(report):
     hours_header = next(i for i, row in enumerate(rows) if row[:2] == ["支部", "已核验时长(小时)"])
     assert rows[hours_header + 1][:2] == ["第三党支部", "5.5"]
     metric_header = next(i for i, row in enumerate(rows) if row and row[0] == "指标")
-    assert rows[metric_header + 1][:7] == ["维修家电", "件", "累加", "11.5", "18.5", "100", "18.5%"]
+    # a percentage is a plain number, its header saying (%)
+    assert rows[metric_header][6] == "完成率(%)"
+    assert rows[metric_header + 1][:7] == ["维修家电", "件", "累加", "11.5", "18.5", "100", "18.5"]
 
 
 @pytest.mark.parametrize("cell, written", [("=1+1", "'=1+1"), ("+86", "'+86"), ("-3", "'-3"), ("@SUM(A1)", "'@SUM(A1)"), ("\t=1", "'\t=1"), ("龙石村", "龙石村"), (-3, -3), (2.5, 2.5), (None, "")])
@@ -105,7 +108,7 @@ def test_xlsx_reads_back_with_native_charts(quarterly):
     metrics = workbook["成效指标完成进度"]
     rows = [[c.value for c in row] for row in metrics.iter_rows()]
     repairs = next(row for row in rows if row[0] == "维修家电")
-    assert repairs[:7] == ["维修家电", "件", "累加", 18.5, 18.5, 100, "18.5%"]
+    assert repairs[:7] == ["维修家电", "件", "累加", 18.5, 18.5, 100, 0.185]
     assert isinstance(repairs[3], float)  # numbers stay numbers
     with zipfile.ZipFile(io.BytesIO(content)) as archive:
         charts = [name for name in archive.namelist() if name.startswith("xl/charts/chart")]
@@ -143,3 +146,62 @@ def test_chart_text_is_escaped(records):
     report, _ = report_generate(kind="monthly", period="2024-03", program=records["program"], pairing=records["pairing"])
     svg = report_charts(report.data)["hours"]
     assert "<script>" not in svg and "&lt;script&gt;" in svg
+
+
+PERCENT_TEXT = re.compile(r"^\s*-?\d+(\.\d+)?\s*%$")
+
+
+def percent_cells(workbook):
+    return [cell for ws in workbook for row in ws.iter_rows() for cell in row if "%" in cell.number_format]
+
+
+@pytest.mark.parametrize("kind, period, scope", [
+    ("monthly", "2024-03", "pairing"), ("quarterly", "2024Q1", "pairing"), ("quarterly", "2024Q1", "program"),
+    ("annual", "2024", "program"),
+])
+def test_xlsx_percentages_are_numbers_formatted_as_percent(records, kind, period, scope):
+    """What a user checks in Excel: no percentage typed as text ("62.0%") anywhere; each one a number (0.185)
+    with a percent format, the metric's 完成率 in the metrics sheet and in the chart sheet, a plan item's 进度."""
+    pairing = records["pairing"] if scope == "pairing" else None
+    report, _ = report_generate(kind=kind, period=period, program=records["program"], pairing=pairing)
+    workbook = openpyxl.load_workbook(io.BytesIO(render_xlsx(report)))
+    texts = [cell.value for ws in workbook for row in ws.iter_rows() for cell in row if cell.data_type == "s"]
+    assert not [text for text in texts if PERCENT_TEXT.match(text)]
+    cells = percent_cells(workbook)
+    assert cells and all(cell.data_type == "n" and 0 <= cell.value <= 1.5 for cell in cells)
+    metric = next(m for m in report.data["metrics"] if m["code"] == "repairs")
+    chart = [[c for c in row] for row in workbook["图表"].iter_rows()]
+    header = next(i for i, row in enumerate(chart) if row[0].value == "指标")
+    assert chart[header][3].value == "完成率"
+    repairs = next(row for row in chart[header:] if row[0].value == "维修家电(件)")
+    assert repairs[3].value == pytest.approx(metric["progress"] / 100) and repairs[3].number_format == "0.0%"
+    if kind != "monthly":
+        plan = next(ws for ws in workbook if any(c.value == "进度" for row in ws.iter_rows() for c in row))
+        rows = [[c for c in row] for row in plan.iter_rows()]
+        head = next(i for i, row in enumerate(rows) if any(c.value == "进度" for c in row))
+        column = [c.value for c in rows[head]].index("进度")
+        items = {row[column - 6].value: row[column] for row in rows[head + 1:] if row[column].value is not None}
+        progress = {item["title"]: item["progress"] for item in report.data["plan"]["items"]}
+        assert {title: cell.value for title, cell in items.items()} == {t: p / 100 for t, p in progress.items()}
+        assert {cell.number_format for cell in items.values()} == {"0%"}
+
+
+def test_csv_percentages_are_plain_numbers_under_a_percent_header(records):
+    report, _ = report_generate(kind="quarterly", period="2024Q1", program=records["program"], pairing=records["pairing"])
+    rows = list(csv.reader(io.StringIO(render_csv(report).decode("utf-8-sig"))))
+    assert not [cell for row in rows for cell in row if PERCENT_TEXT.match(cell)]
+    plan = next(i for i, row in enumerate(rows) if "进度(%)" in row)
+    column = rows[plan].index("进度(%)")
+    written = {row[0]: row[column] for row in rows[plan + 1:] if len(row) > column}
+    assert written == {item["title"]: str(item["progress"]) for item in report.data["plan"]["items"]}
+    assert rows[next(i for i, row in enumerate(rows) if row and row[0] == "指标")][6] == "完成率(%)"
+
+
+def test_page_and_word_still_show_percent_signs(quarterly):
+    from reports.renderers.html import html_context
+    from django.template.loader import render_to_string
+
+    html = render_to_string("reports/_document.html", html_context(quarterly))
+    assert "18.5%" in html
+    document = docx.Document(io.BytesIO(render_docx(quarterly)))
+    assert "18.5%" in {cell.text for table in document.tables for row in table.rows for cell in row.cells}

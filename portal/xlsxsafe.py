@@ -1,0 +1,27 @@
+"""Excel workbooks (XlsxWriter) the portal writes: text a user typed stays text, never a formula, a number or
+markup. Every workbook is opened with OPTIONS and writes user text through `write_text`; the reports'
+workbooks (reports/renderers/xlsx.py, reports/exports.py) and the activity list's export
+(activities/exports.py) alike."""
+
+OPTIONS = {
+    "strings_to_formulas": False,  # a cell typed "=1+1" by a user stays text
+    "strings_to_urls": False,
+    "strings_to_numbers": False,
+    "default_format_properties": {"font_name": "宋体", "font_size": 11},
+}
+
+
+def is_rich_markup(text):
+    """XlsxWriter in constant_memory mode writes a string that starts with "<r>" and ends with "</r>" into the
+    sheet's XML unescaped, as a rich string: typed by a user, that is markup (even a formula) in the file."""
+    return text.startswith("<r>") and text.endswith("</r>")
+
+
+def write_text(ws, row, col, text, fmt, plain):
+    """Write ``text`` as text whatever it looks like. A string that looks like rich-string markup is written as
+    a rich string of its own characters (escaped by XlsxWriter), in ``plain`` (the default font)."""
+    if is_rich_markup(text):
+        return ws.write_rich_string(row, col, text[0], plain, text[1:], fmt) if fmt else ws.write_rich_string(
+            row, col, text[0], plain, text[1:]
+        )
+    return ws.write_string(row, col, text, fmt) if fmt else ws.write_string(row, col, text)
