@@ -26,24 +26,25 @@ from django.db.models import Count, DecimalField, F, Max, OuterRef, Q, Subquery,
 from django.db.models.functions import Coalesce, RowNumber
 from django.urls import reverse
 
-from activities.models import Activity, ServiceRecord
+from activities.models import COUNTED_STATUSES, Activity, ServiceRecord, counted_q
 from figures.models import PairingMonth, PairingMonthMetric
 from pairings.models import Metric, PlanItem, PlanTarget
 from pairings.selectors import year_bounds
 from volunteers.models import Volunteer
 
-COUNTED_STATUSES = (Activity.Status.SUBMITTED, Activity.Status.CONFIRMED)
+# Which activities count is defined once beside the activity (activities.models: COUNTED_STATUSES, counted_q and
+# ActivityQuerySet.counted), where the activities app's own checks read it too; these names are that rule.
 ZERO = Decimal("0")
 
 
 def counted(prefix=""):
     """A Q over activities (reached through `prefix`) that count in figures and progress."""
-    return Q(**{f"{prefix}status__in": COUNTED_STATUSES, f"{prefix}deleted_at__isnull": True})
+    return counted_q(prefix)
 
 
 def counted_activities():
-    """Activities that count: submitted or confirmed, not deleted (the default manager hides deleted ones)."""
-    return Activity.objects.filter(status__in=COUNTED_STATUSES)
+    """Activities that count: submitted or confirmed, not deleted."""
+    return Activity.objects.counted()
 
 
 def exact(value, places):
