@@ -210,7 +210,3 @@ def distance(a, b):
     """How many bits two hashes differ in (the Hamming distance)."""
     return (a ^ b).bit_count()
 
-
-def band_neighbours(band):
-    """The band itself and every value one bit away from it: 17 values."""
-    return [band] + [band ^ (1 << bit) for bit in range(BAND_BITS)]

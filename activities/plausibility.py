@@ -13,18 +13,20 @@ The checks (docs/figures.md, "Plausibility", states them with their thresholds):
 * ``nobody_took_part``: no party member, teacher, student or resident served, and no volunteer's hours;
 * ``figure_outlier``: a figure more than OUTLIER_FACTOR (3) times the largest value of that metric on the pairing's
   other counted activities (any date), once there are at least OUTLIER_MIN_HISTORY (3) of them above zero;
-* ``photo_reused``: a photo whose picture hash (activities.images.dhash) is within PHOTO_DISTANCE bits of a photo
-  on another activity that is not deleted (a resized or re-compressed copy differs in a bit or two, a slightly
-  cropped one in a few, another picture in about half of the 64).
+* ``photo_reused``: a photo whose picture hash (activities.images.dhash) is within PHOTO_DISTANCE (7) bits of a
+  photo on another activity that is not deleted, and shares one of its four 16-bit bands (a resized or re-compressed
+  copy differs in a bit or two, a slightly cropped one in a few, another picture in about half of the 64). Within 3
+  bits a band is always shared (pigeonhole), so such a copy is always found; from 4 to 7 bits, when the changed bits
+  leave a band untouched.
 
 Who sees which other activity holds the photo: only someone who may edit this activity (its branch's secretary,
 the program admin), and only the other activities they may see themselves. The village is told that the photo is
 reused, never where from: the other activity may be outside its scope.
 
 Cost: the activity's own rows and the history of its metrics in one statement (`fact_parts`, which the detail
-page adds to its own), then, if it has hashed photos, one more for the photos near them, found by band through
-four indexes: a photo within 7 bits shares one of its four 16-bit bands within one bit (pigeonhole), so only
-the photos holding one of the 17 neighbours of a band are read, never every photo.
+page adds to its own), then, if it has hashed photos, one more for the photos sharing a band with them, read
+through the four band indexes (about one photo in 16,000 per band, if hashes spread evenly), never every photo.
+Looking up the bands' one-bit neighbours too would find every copy within 7 bits, but read 17 times the rows.
 """
 
 from collections import defaultdict
@@ -37,14 +39,14 @@ from django.utils.formats import time_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from activities.images import BAND_BITS, BANDS, band_neighbours, distance, join_bands, split_bands
+from activities.images import BAND_BITS, BANDS, distance, join_bands, split_bands
 from activities.models import Activity, ActivityMetricValue, ActivityPhoto, ServiceRecord
 from portal.db import named_rows
 
 HOURS_WITHOUT_TIMES = Decimal("12")
 OUTLIER_FACTOR = 3
 OUTLIER_MIN_HISTORY = 3
-PHOTO_DISTANCE = 7  # bits of 64; 2 × BANDS - 1, what one-bit neighbours of four bands are sure to find
+PHOTO_DISTANCE = 7  # bits of 64; found for sure up to BANDS - 1 = 3 (a band is then unchanged), beyond if one is
 NAMES_SHOWN = 5
 PEOPLE_FIELDS = ("party_members", "teachers", "students", "residents_served")
 # A band whose bits are (nearly) all equal is a flat strip of the picture (sky, a wall): common to many photos, so
@@ -217,22 +219,28 @@ def _looked_up(band):
     return FLAT_BAND_BITS < ones < BAND_BITS - FLAT_BAND_BITS
 
 
-def near_photos(activity, hashes, *, viewer=None):
-    """{photo hash: [(other activity id, its title, whether `viewer` may see it)]} for the photos of other activities
-    (not deleted) within PHOTO_DISTANCE of one of `hashes`: one query by band, then the distance in Python. Without
-    a viewer, titles and visibility are not read (None, False)."""
-    wanted = [(value, split_bands(value)) for value in hashes]
+def near_candidates(activity, hashes):
+    """The photos of other activities (not deleted) that share a band with one of `hashes` (`near_photos` measures
+    how near they are), read through the four band indexes; None if no band is worth looking up."""
     condition = Q()
+    split = [split_bands(value) for value in hashes]
     for i in range(BANDS):
-        values = sorted({near for _value, bands in wanted if _looked_up(bands[i]) for near in band_neighbours(bands[i])})
+        values = sorted({bands[i] for bands in split if _looked_up(bands[i])})
         if values:
             condition |= Q(**{f"dhash_{i}__in": values})
     if not condition:
+        return None
+    return ActivityPhoto.objects.filter(condition, activity__deleted_at__isnull=True).exclude(activity_id=activity.pk)
+
+
+def near_photos(activity, hashes, *, viewer=None):
+    """{photo hash: [(other activity id, its title, whether `viewer` may see it)]} for the photos of other activities
+    (not deleted) sharing a band with one of `hashes` and within PHOTO_DISTANCE of it: one query by band, then the
+    distance in Python. Without a viewer, titles and visibility are not read (None, False)."""
+    candidates = near_candidates(activity, hashes)
+    if candidates is None:
         return {}
     columns = ["activity_id", *(f"dhash_{i}" for i in range(BANDS))]
-    candidates = ActivityPhoto.objects.filter(condition, activity__deleted_at__isnull=True).exclude(
-        activity_id=activity.pk
-    )
     if viewer is not None:
         visible = Activity.objects.visible_to(viewer).filter(pk=OuterRef("activity_id"))
         candidates = candidates.annotate(seen=Exists(visible))
@@ -240,7 +248,7 @@ def near_photos(activity, hashes, *, viewer=None):
     found = defaultdict(dict)
     for row in candidates.order_by("activity_id").values(*columns):
         other = join_bands(tuple(row[f"dhash_{i}"] for i in range(BANDS)))
-        for value, _bands in wanted:
+        for value in hashes:
             if distance(value, other) <= PHOTO_DISTANCE:
                 found[value][row["activity_id"]] = (row["activity_id"], row.get("activity__title"), bool(row.get("seen")))
     return {value: list(others.values()) for value, others in found.items()}

@@ -5,11 +5,13 @@ nothing changed. Photos: a resized, re-saved copy of a photo on another activity
 different photo is not, and the village is never told which activity holds the other copy."""
 
 import datetime
+import random
 import re
 from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.urls import reverse
 
 from activities import plausibility, services
@@ -273,19 +275,22 @@ def test_an_activity_outside_the_viewers_scope_is_never_named(kit):
     assert [other.title for other in concern.others] == ["别处的活动"]
 
 
-def test_near_photos_are_found_by_band_within_seven_bits():
-    """Pigeonhole: within 7 bits of 64, one of the four 16-bit bands is within one bit; 8 bits may be found by
-    band but are too far."""
+def test_near_photos_share_a_band_and_are_within_seven_bits():
+    """Within 3 bits a band is unchanged (pigeonhole): always found. From 4 to 7 bits: found when a band is
+    unchanged. Sharing a band but 8 bits away: too far."""
     base = 0x3A5C_96E1_5B2D_C487
-    seven = base ^ 0b11 ^ (0b11 << 16) ^ (0b11 << 32) ^ (1 << 48)  # 2 + 2 + 2 + 1 bits over the four bands
-    eight = base ^ 0b11 ^ (0b11 << 16) ^ (0b11 << 32) ^ (0b11 << 48)
-    pairing_photos = {}
-    owner = f.ActivityFactory()
-    for name, value in (("seven", seven), ("eight", eight)):
-        other = f.ActivityFactory(title=name)
-        pairing_photos[name] = ActivityPhoto.objects.create(activity=other, image="photos/x.jpg", dhash=value)
-    found = plausibility.near_photos(owner, [base])
-    assert [activity_id for activity_id, _title, _seen in found[base]] == [pairing_photos["seven"].activity_id]
+    cases = {
+        "three": base ^ 1 ^ (1 << 16) ^ (1 << 32),  # one bit in each of three bands
+        "seven": base ^ 0b111 ^ (0b11 << 16) ^ (0b11 << 32),  # 3 + 2 + 2 bits, the highest band untouched
+        "seven-spread": base ^ 0b11 ^ (0b11 << 16) ^ (0b11 << 32) ^ (1 << 48),  # every band touched: missed
+        "eight": base ^ 0b1111 ^ (0b11 << 16) ^ (0b11 << 32),  # a band untouched, but too far
+    }
+    holders = {}
+    for name, value in cases.items():
+        holders[name] = f.ActivityFactory(title=name)
+        ActivityPhoto.objects.create(activity=holders[name], image="photos/x.jpg", dhash=value)
+    found = plausibility.near_photos(f.ActivityFactory(), [base])
+    assert sorted(activity_id for activity_id, _title, _seen in found[base]) == [holders["three"].pk, holders["seven"].pk]
 
 
 # --- what is impossible is refused -----------------------------------------------------------------------------
@@ -364,3 +369,21 @@ def test_the_village_return_page_costs_the_same_whatever_the_activity_holds(clie
     with django_assert_num_queries(6):
         response = client.get(reverse("activities:return", args=[activity.pk]))
     assert response.status_code == 200
+
+
+def test_near_photos_are_read_by_band_not_by_reading_every_photo(postgres_only, kit):
+    """Among 20,000 photos PostgreSQL reads the candidates through the band indexes (a bitmap of four index scans),
+    not the whole photo table."""
+    rng = random.Random(13)
+    holders = [f.ActivityFactory(pairing=kit["pairing"], branch=kit["branch"], activity_type=kit["type"]) for _ in range(20)]
+    ActivityPhoto.objects.bulk_create(
+        [ActivityPhoto(activity=holders[i % 20], image=f"photos/{i}.jpg", dhash=rng.getrandbits(64)) for i in range(20_000)],
+        batch_size=2_000,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE activities_activityphoto")
+        cursor.execute("ANALYZE activities_activity")
+    activity = draft(kit)
+    plan = plausibility.near_candidates(activity, [rng.getrandbits(64) for _ in range(30)]).explain()
+    assert "Seq Scan on activities_activityphoto" not in plan, plan
+    assert plan.count("Bitmap Index Scan on activities_activityphoto_dhash_") == 4, plan
