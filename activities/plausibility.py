@@ -41,6 +41,7 @@ from django.utils.translation import ngettext
 
 from activities.images import BAND_BITS, BANDS, distance, join_bands, split_bands
 from activities.models import Activity, ActivityMetricValue, ActivityPhoto, ServiceRecord
+from activities.services import PEOPLE_FIELDS
 from portal.db import named_rows
 
 HOURS_WITHOUT_TIMES = Decimal("12")
@@ -48,7 +49,6 @@ OUTLIER_FACTOR = 3
 OUTLIER_MIN_HISTORY = 3
 PHOTO_DISTANCE = 7  # bits of 64; found for sure up to BANDS - 1 = 3 (a band is then unchanged), beyond if one is
 NAMES_SHOWN = 5
-PEOPLE_FIELDS = ("party_members", "teachers", "students", "residents_served")
 # A band whose bits are (nearly) all equal is a flat strip of the picture (sky, a wall): common to many photos, so
 # it is not looked up (the photo's other bands still are).
 FLAT_BAND_BITS = 1
@@ -70,10 +70,8 @@ class Facts:
     its figures stand against the pairing's history."""
 
     hours: list = field(default_factory=list)  # [(volunteer name, hours)], by name
-    figures: list = field(default_factory=list)  # [(metric name, unit, value, largest before, how many before)]
+    figures: list = field(default_factory=list)  # [(name, unit, value, the history's largest, its size)]
     photos: list = field(default_factory=list)  # [(photo id, picture hash or None)], by id
-
-    PARTS = ("p_hours", "p_figure", "p_photo")
 
     @classmethod
     def from_rows(cls, rows):

@@ -131,8 +131,8 @@ class ActivityDetailView(LoginRequiredMixin, ScopedObjectMixin, DetailView):
     def get_context_data(self, **kwargs):
         """Five queries whatever the activity holds: session, user, scope, the activity, and its parts
         (photos and their twins, figures, hours, co-hosts, history: selectors.activity_parts); for those who may
-        edit or confirm it, what its plausibility warnings read comes in the same statement, and one more query
-        looks for copies of its photos (if it has any)."""
+        edit or confirm it, what its plausibility warnings read comes in the same statement, and a sixth looks
+        for copies of its photos (if it has hashed ones)."""
         context = super().get_context_data(**kwargs)
         user, activity = self.request.user, self.object
         can_edit = permissions.can_edit(user, activity)

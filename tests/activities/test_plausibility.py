@@ -139,6 +139,19 @@ def test_an_activity_no_one_took_part_in(client, kit, counts, with_hours, warned
         assert_not_shown(shown, "nobody_took_part")
 
 
+def test_submitting_from_the_form_shows_the_warnings_again(client, kit):
+    """Recorded and submitted at once from the form: saved and submitted, with the warnings as messages."""
+    client.force_login(kit["users"]["secretary"])
+    response = client.post(reverse("activities:create"), {
+        "pairing": kit["pairing"].pk, "activity_type": kit["type"].pk, "title": "空白活动", "date": DAY.isoformat(),
+        "party_members": "0", "teachers": "0", "students": "0", "residents_served": "0", "action": "submit",
+        "metrics-TOTAL_FORMS": "0", "metrics-INITIAL_FORMS": "0", "hours-TOTAL_FORMS": "0", "hours-INITIAL_FORMS": "0",
+    }, follow=True)
+    assert Activity.objects.get(title="空白活动").status == S.SUBMITTED
+    warnings = [str(m) for m in response.context["messages"] if m.level_tag == "warning"]
+    assert warnings == ["无人参与：党员、教师、学生和服务群众均为0，也没有志愿服务时长。请核实。"]
+
+
 def test_deleted_hours_do_not_count_as_someone_taking_part(kit):
     activity = draft(kit, **people(residents_served=0))
     record = hours(activity, kit["volunteer"], "1")
