@@ -4,6 +4,10 @@ Every photo is checked before it is decoded (file size, format from the content,
 header), then decoded once, turned upright (EXIF orientation), and re-encoded as a fresh JPEG from its
 pixels: EXIF, GPS, XMP, ICC comments and every other piece of metadata stay behind. A thumbnail is made from
 the same pixels. File names are made here, never taken from the upload.
+
+Each photo also gets a picture hash (`dhash`), so that a copy of a photo on another activity is recognised even
+when it was resized, re-compressed or slightly cropped (activities.plausibility). A 64-bit difference hash is a
+few lines of Pillow; ImageHash would bring numpy, SciPy and PyWavelets (about 60 MB of wheels) for the same.
 """
 
 import hashlib
@@ -44,6 +48,7 @@ class CleanPhoto:
     width: int
     height: int
     sha256: str  # of the uploaded bytes, so the same file uploaded twice is recognised
+    dhash: int | None = None  # of the stored picture (`dhash`), so a resized or re-saved copy is recognised too
 
 
 def _read_upload(upload):
@@ -141,4 +146,67 @@ def clean_photo(upload):
         width=stored.width,
         height=stored.height,
         sha256=digest,
+        dhash=dhash(stored),
     )
+
+
+# --- the picture hash ---------------------------------------------------------------------------------------
+
+HASH_BITS = 64
+BAND_BITS = 16
+BANDS = HASH_BITS // BAND_BITS
+# Below this spread of grey levels the 9×8 picture is flat (a blank wall, a black frame): its bits would be noise.
+FLAT_SPREAD = 4
+
+
+def dhash(image):
+    """The 64-bit difference hash of a picture: shrunk to 9×8 grey pixels, one bit per pair of neighbours in a
+    row (1 where the left one is brighter). Resizing and re-compressing change a few bits at most, another picture
+    about half of them. None for a flat picture, whose bits say nothing."""
+    small = image.convert("L").resize((9, 8), Image.Resampling.LANCZOS)
+    grey = list(small.tobytes())
+    if max(grey) - min(grey) < FLAT_SPREAD:
+        return None
+    bits = 0
+    for row in range(8):
+        for col in range(8):
+            left = grey[row * 9 + col]
+            bits = (bits << 1) | (left > grey[row * 9 + col + 1])
+    return bits
+
+
+def dhash_of_file(file):
+    """The picture hash of a stored photo file (an open file), or None if it cannot be read as a picture. Decoded
+    whole: a JPEG decoded at a reduced scale (Image.draft) hashes a few bits differently from the upload."""
+    try:
+        with Image.open(file, formats=ACCEPTED_FORMATS) as picture:
+            width, height = picture.size
+            if width * height > MAX_PIXELS:
+                return None
+            return dhash(_to_rgb(picture))
+    except (Image.DecompressionBombError, UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
+        return None
+
+
+def split_bands(value):
+    """A 64-bit hash as its four 16-bit bands, highest first; (None, …) for None."""
+    if value is None:
+        return (None,) * BANDS
+    mask = (1 << BAND_BITS) - 1
+    return tuple((value >> (BAND_BITS * (BANDS - 1 - i))) & mask for i in range(BANDS))
+
+
+def join_bands(bands):
+    """The 64-bit hash of its four bands (None if any is missing)."""
+    if any(band is None for band in bands):
+        return None
+    value = 0
+    for band in bands:
+        value = (value << BAND_BITS) | band
+    return value
+
+
+def distance(a, b):
+    """How many bits two hashes differ in (the Hamming distance)."""
+    return (a ^ b).bit_count()
+

@@ -4,6 +4,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from activities.images import join_bands, split_bands
 from pairings.models import Metric, Pairing, PlanItem, pairing_visibility, program_admin_q
 from portal.models import AliveManager, Organization, SoftDeleteQuerySet
 from portal.permissions import scope_for
@@ -83,6 +84,11 @@ class ActivityQuerySet(SoftDeleteQuerySet):
             }
         )
         return self.filter(_any(own_open, program_admin_q(user, f"{self.path}pairing__program__")))
+
+    def counted(self):
+        """The rows that count in figures and plan progress: of an activity submitted or confirmed, not deleted
+        (`counted_q`; docs/figures.md, "Which activities count")."""
+        return self.filter(counted_q(self.path))
 
     def confirmable_by(self, user):
         """Submitted activities in a village whose committee the user sits on (验单)."""
@@ -369,9 +375,15 @@ class Activity(models.Model):
 
 # The statuses in which the branch may still change an activity (and submit it).
 OPEN_STATUSES = (Activity.Status.DRAFT, Activity.Status.RETURNED)
-
-# The statuses in which an activity counts in figures, progress and hours (see `counted`).
+# The statuses in which an activity counts in figures and progress: the one definition, which figures.selectors
+# and the plausibility warnings read (drafts and returned activities never count).
 COUNTED_STATUSES = (Activity.Status.SUBMITTED, Activity.Status.CONFIRMED)
+
+
+def counted_q(prefix=""):
+    """A Q over activities (reached through `prefix`) that count: submitted or confirmed, not deleted."""
+    return Q(**{f"{prefix}status__in": COUNTED_STATUSES, f"{prefix}deleted_at__isnull": True})
+
 
 
 class ActivityPhoto(models.Model):
@@ -385,12 +397,20 @@ class ActivityPhoto(models.Model):
         _("shows minors"), default=False, help_text=_("Photos that show children are kept out of exported reports.")
     )
     sha256 = models.CharField(_("content hash"), max_length=64, blank=True, db_index=True)
+    # The picture's 64-bit difference hash (activities.images.dhash), in four 16-bit bands, each indexed: two
+    # copies of a picture (resized, re-compressed) differ in a few bits, so the near copies of a photo are found
+    # by its bands (activities.plausibility) without reading every photo. Empty where the file could not be read.
+    dhash_0 = models.PositiveIntegerField(_("picture hash, bits 63–48"), null=True, blank=True, db_index=True, editable=False)
+    dhash_1 = models.PositiveIntegerField(_("picture hash, bits 47–32"), null=True, blank=True, db_index=True, editable=False)
+    dhash_2 = models.PositiveIntegerField(_("picture hash, bits 31–16"), null=True, blank=True, db_index=True, editable=False)
+    dhash_3 = models.PositiveIntegerField(_("picture hash, bits 15–0"), null=True, blank=True, db_index=True, editable=False)
     width = models.PositiveIntegerField(_("width"), default=0)
     height = models.PositiveIntegerField(_("height"), default=0)
     uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
 
     objects = ActivityPartQuerySet.as_manager()
-    history = HistoricalRecords()
+    # the hash follows from the image, whose history is kept
+    history = HistoricalRecords(excluded_fields=["dhash_0", "dhash_1", "dhash_2", "dhash_3"])
 
     class Meta:
         verbose_name = _("photo")
@@ -399,6 +419,15 @@ class ActivityPhoto(models.Model):
 
     def __str__(self):
         return self.caption or self.image.name
+
+    @property
+    def dhash(self):
+        """The picture hash as one 64-bit number, or None (activities.images.join_bands)."""
+        return join_bands((self.dhash_0, self.dhash_1, self.dhash_2, self.dhash_3))
+
+    @dhash.setter
+    def dhash(self, value):
+        self.dhash_0, self.dhash_1, self.dhash_2, self.dhash_3 = split_bands(value)
 
 
 class ActivityMetricValue(models.Model):
@@ -480,17 +509,11 @@ class ServiceRecord(models.Model):
 
 
 # ---------------------------------------------------------------------------------------------------------
-# What counts: the Q builders behind every figure. Written here, with the statuses they read, because the
+# What counts: the hours' Q builders behind every figure (which activities count is `counted_q`, above). Here, because the
 # activity list's export shows verified and pending hours and activities may not import figures (the apps'
 # one-way rule); figures.selectors re-exports them, and the apps to its right read them from there.
 # docs/figures.md states the rules.
 # ---------------------------------------------------------------------------------------------------------
-
-
-def counted(prefix=""):
-    """A Q over activities (reached through `prefix`) that count in figures and progress: submitted or confirmed,
-    not deleted. Drafts and returned activities never count."""
-    return Q(**{f"{prefix}status__in": COUNTED_STATUSES, f"{prefix}deleted_at__isnull": True})
 
 
 def verified_q(prefix="service_records__"):
@@ -498,7 +521,7 @@ def verified_q(prefix="service_records__"):
     on a counted activity (submitted or confirmed, not deleted). Hours on a draft or a returned activity never
     count, verified or not: the one definition of verified hours, read by the volunteer and team pages, the
     service certificate, the rollup (so the pairing page, dashboards and reports) and the activity export."""
-    return Q(**{f"{prefix}status": ServiceRecord.Status.VERIFIED, f"{prefix}deleted_at__isnull": True}) & counted(
+    return Q(**{f"{prefix}status": ServiceRecord.Status.VERIFIED, f"{prefix}deleted_at__isnull": True}) & counted_q(
         f"{prefix}activity__"
     )
 
@@ -508,6 +531,6 @@ def pending_q(prefix="service_records__"):
     deleted, on a counted activity. A record on a draft or a returned activity is not waiting for anyone yet
     (the activity itself is not submitted), so it is not pending; it becomes pending when the activity is
     submitted."""
-    return Q(**{f"{prefix}status": ServiceRecord.Status.RECORDED, f"{prefix}deleted_at__isnull": True}) & counted(
+    return Q(**{f"{prefix}status": ServiceRecord.Status.RECORDED, f"{prefix}deleted_at__isnull": True}) & counted_q(
         f"{prefix}activity__"
     )

@@ -2,6 +2,7 @@
 fixed number of queries however many rows there are."""
 
 import datetime
+from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
@@ -14,9 +15,10 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Concat, NullIf
 from django.utils.translation import gettext
 from activities.models import (
-    Activity, ActivityMetricValue, ActivityPhoto, ActivityType, Need, ServiceRecord, counted, pending_q, verified_q,
+    Activity, ActivityMetricValue, ActivityPhoto, ActivityType, Need, ServiceRecord, counted_q, pending_q, verified_q,
 )
 from activities.permissions import sees_wanted_by
+from activities.plausibility import Facts, fact_parts
 from activities.services import mask_name
 from pairings.models import Metric, Pairing, PairingBranch, Program
 from portal.db import TimeText, json_moment, named_rows
@@ -317,7 +319,7 @@ def _counted_hours(which):
     """Hours (verified_q or pending_q) of a counted activity, 0 without any; NULL for an activity that does not
     count (a draft or returned one): its hours are neither verified nor pending, they wait for the activity."""
     return Case(
-        When(counted(), then=Coalesce(_hours(which), Value(Decimal(0), output_field=HOURS))),
+        When(counted_q(), then=Coalesce(_hours(which), Value(Decimal(0), output_field=HOURS))),
         default=Value(None, output_field=HOURS),
         output_field=HOURS,
     )
@@ -439,6 +441,7 @@ class ActivityParts:
     hours: list = field(default_factory=list)  # [HoursRow], by volunteer
     co_branches: list = field(default_factory=list)  # [name], by name
     history: list = field(default_factory=list)  # status changes, oldest first (see status_history)
+    facts: Facts | None = None  # what the plausibility warnings read, if asked for (`with_facts`)
 
     @property
     def hours_total(self):
@@ -450,11 +453,12 @@ def _decimal(value, places):
     return Decimal(str(value)).quantize(Decimal(places))
 
 
-def activity_parts(activity, user, *, with_twins=False):
-    """The activity's photos, figures, volunteers' hours, co-hosting branches and status history, and (with
+def activity_parts(activity, user, *, with_twins=False, with_facts=False):
+    """The activity's photos, figures, volunteers' hours, co-hosting branches and status history, (with
     `with_twins`, for those who may edit it) the other activities holding the same photo file, split into
-    those the user may see and how many they may not: one statement, a UNION ALL of portal.db.named_rows
-    (each part's rows read by name), so the detail page keeps to its five queries."""
+    those the user may see and how many they may not, and (with `with_facts`) what its plausibility warnings
+    read (activities.plausibility.fact_parts): one statement, a UNION ALL of portal.db.named_rows (each part's
+    rows read by name), so the detail page keeps to its five queries (and the warnings' one)."""
     pk = activity.pk
     parts = [
         named_rows("photo", ActivityPhoto.objects.filter(activity_id=pk),
@@ -480,7 +484,9 @@ def activity_parts(activity, user, *, with_twins=False):
                 activity="activity_id", title="activity__title", sha256="sha256", seen=Exists(visible),
             )
         )
-    rows = {"photo": [], "figure": [], "hours": [], "cohost": [], "change": [], "twin": []}
+    if with_facts:
+        parts += fact_parts(activity)
+    rows = defaultdict(list)
     first, *others = parts
     for part, row in first.union(*others, all=True):
         rows[part].append(row)
@@ -512,6 +518,7 @@ def activity_parts(activity, user, *, with_twins=False):
             for r in sorted(rows["hours"], key=lambda r: (r["volunteer_name"], r["pk"]))
         ],
         co_branches=[r["name"] for r in sorted(rows["cohost"], key=lambda r: (r["name"], r["pk"]))],
+        facts=Facts.from_rows(rows) if with_facts else None,
         history=_status_changes(
             (when, User(id=r["user_id"], username=r["user_name"]) if r["user_id"] else None, r["status"], r["comment"],
              r["summary"], r["reason"])

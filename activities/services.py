@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext
 from simple_history.utils import bulk_update_with_history
 
-from activities.images import MAX_PHOTOS_PER_ACTIVITY, CleanPhoto
+from activities.images import MAX_PHOTOS_PER_ACTIVITY, CleanPhoto, dhash_of_file
 from activities.models import OPEN_STATUSES, Activity, ActivityMetricValue, ActivityPhoto, ActivityType, Need, ServiceRecord
 from activities.permissions import (
     claiming_branches, may_confirm, may_fulfil, may_rate, raisable_pairings, recordable_pairings,
@@ -363,6 +363,7 @@ def _add_photos(activity, new_photos, *, actor, files):
             caption=item.caption.strip(),
             shows_minors=item.shows_minors,
             sha256=item.photo.sha256,
+            dhash=item.photo.dhash,
             width=item.photo.width,
             height=item.photo.height,
         )
@@ -392,6 +393,42 @@ def _duplicates(activity, photos):
     ):
         others.setdefault(twin.sha256, {})[twin.activity_id] = twin.activity
     return [(photo, list(others[photo.sha256].values())) for photo in photos if photo.sha256 in others]
+
+
+PHOTO_HASH_BATCH = 200
+
+
+def photo_hashes_fill(*, batch=PHOTO_HASH_BATCH):
+    """Give every photo without a picture hash its hash, read from its stored file (manage.py fill_photo_hashes:
+    the photos stored before hashes were kept). A file missing from storage, unreadable, or a flat picture is
+    skipped. One transaction per batch, so a long run holds no lock for long. Returns (hashed, skipped)."""
+    hashed = skipped = 0
+    after = 0
+    while True:
+        with transaction.atomic():
+            photos = list(
+                ActivityPhoto.objects.filter(dhash_0__isnull=True, pk__gt=after).order_by("pk").only("pk", "image")[:batch]
+            )
+            if not photos:
+                return hashed, skipped
+            after = photos[-1].pk
+            done = []
+            for photo in photos:
+                value = None
+                if photo.image:
+                    try:
+                        with photo.image.open("rb") as file:
+                            value = dhash_of_file(file)
+                    except OSError:  # not in storage
+                        value = None
+                if value is None:
+                    skipped += 1
+                    continue
+                photo.dhash = value
+                done.append(photo)
+            # the hash follows from the file and has no history of its own (ActivityPhoto.history excludes it)
+            ActivityPhoto.objects.bulk_update(done, ["dhash_0", "dhash_1", "dhash_2", "dhash_3"])
+            hashed += len(done)
 
 
 def _locked(activity):

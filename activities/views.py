@@ -21,7 +21,7 @@ from django.views import View
 from django.views.generic import DetailView
 from django.views.generic.detail import SingleObjectMixin
 
-from activities import exports, permissions, selectors, services
+from activities import exports, permissions, plausibility, selectors, services
 from activities.filters import ActivityFilter, NeedFilter
 from activities.forms import (
     ActivityForm,
@@ -144,12 +144,15 @@ class ActivityDetailView(LoginRequiredMixin, ScopedObjectMixin, DetailView):
 
     def get_context_data(self, **kwargs):
         """Five queries whatever the activity holds: session, user, scope, the activity, and its parts
-        (photos and their twins, figures, hours, co-hosts, history: selectors.activity_parts)."""
+        (photos and their twins, figures, hours, co-hosts, history: selectors.activity_parts); for those who may
+        edit or confirm it, what its plausibility warnings read comes in the same statement, and a sixth looks
+        for copies of its photos (if it has hashed ones)."""
         context = super().get_context_data(**kwargs)
         user, activity = self.request.user, self.object
         can_edit = permissions.can_edit(user, activity)
         can_confirm = permissions.can_confirm(user, activity)
-        parts = selectors.activity_parts(activity, user, with_twins=can_edit)
+        checks = can_edit or can_confirm
+        parts = selectors.activity_parts(activity, user, with_twins=can_edit, with_facts=checks)
         context.update(
             {
                 "can_edit": can_edit,
@@ -162,9 +165,26 @@ class ActivityDetailView(LoginRequiredMixin, ScopedObjectMixin, DetailView):
                 "hours_total": parts.hours_total,
                 "co_branches": parts.co_branches,
                 "history": parts.history,
+                "warnings": plausibility.activity_warnings(activity, viewer=user, name_others=can_edit, facts=parts.facts)
+                if checks else [],
+                "warnings_for": "confirm" if can_confirm else "submit",
             }
         )
         return context
+
+
+def warn(request, activity):
+    """The activity's plausibility warnings as messages (after it was submitted: it is no longer the secretary's to
+    change, so the detail page no longer shows them to them)."""
+    for concern in plausibility.activity_warnings(activity, viewer=request.user, name_others=True):
+        messages.warning(request, _concern_text(concern))
+
+
+def _concern_text(concern):
+    if not concern.others:
+        return concern.message
+    titles = "、".join(f"“{other.title}”" for other in concern.others[:3])
+    return _("%(message)s (%(titles)s)") % {"message": concern.message, "titles": titles}
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -260,6 +280,10 @@ class ActivityFormMixin:
             "can_submit": self.activity is None or self.activity.status in OPEN_STATUSES,  # the view checked can_edit
             "metric_units": {m.id: m.unit for m in forms["metrics"].metrics},
             "asks_reason": "correction_reason" in forms["form"].fields,
+            # as saved: what the form holds now is checked once it is saved
+            "warnings": plausibility.activity_warnings(self.activity, viewer=self.request.user, name_others=True)
+            if self.activity is not None else [],
+            "warnings_for": "submit",
         }
         return render(self.request, self.template_name, context, status=status)
 
@@ -344,6 +368,7 @@ class ActivityFormMixin:
         activity = result.activity
         if activity.status == Activity.Status.SUBMITTED and self.request.POST.get("action") == "submit":
             messages.success(self.request, _("Submitted to the village for confirmation."))
+            warn(self.request, activity)
         elif self.activity is not None and activity.corrected_at != self.activity.corrected_at:
             messages.success(self.request, _("Saved. The corrected activity is back with the village for confirmation."))
         else:
@@ -416,8 +441,9 @@ class ActivitySubmitView(ActivityActionView):
     needs_edit = True
 
     def act(self, activity):
-        services.activity_submit(activity=activity, actor=self.request.user)
+        activity = services.activity_submit(activity=activity, actor=self.request.user)
         messages.success(self.request, _("Submitted to the village for confirmation."))
+        warn(self.request, activity)
 
 
 class ConfirmerMixin:
@@ -447,11 +473,20 @@ class ActivityReturnView(LoginRequiredMixin, ConfirmerMixin, ScopedObjectMixin, 
         messages.info(self.request, _("This activity is not waiting for confirmation."))
         return redirect(reverse("activities:detail", args=[activity.pk]))
 
+    def page(self, activity, form):
+        warnings = plausibility.activity_warnings(
+            activity, viewer=self.request.user, name_others=permissions.can_edit(self.request.user, activity)
+        )
+        return render(
+            self.request, self.template_name,
+            {"activity": activity, "form": form, "warnings": warnings, "warnings_for": "confirm"},
+        )
+
     def get(self, request, *args, **kwargs):
         activity = self.get_object()
         if activity.status != Activity.Status.SUBMITTED:
             return self.not_waiting(activity)
-        return render(request, self.template_name, {"activity": activity, "form": ReturnForm()})
+        return self.page(activity, ReturnForm())
 
     def post(self, request, *args, **kwargs):
         activity = self.get_object()
@@ -469,7 +504,7 @@ class ActivityReturnView(LoginRequiredMixin, ConfirmerMixin, ScopedObjectMixin, 
             else:
                 messages.success(request, _("Returned to the branch with your comment."))
                 return redirect(reverse("home"))
-        return render(request, self.template_name, {"activity": activity, "form": form})
+        return self.page(activity, form)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from django.db.models import Count, DecimalField, F, Max, OuterRef, Q, Subquery,
 from django.db.models.functions import Coalesce, RowNumber
 from django.urls import reverse
 
-from activities.models import COUNTED_STATUSES, Activity, counted, pending_q, verified_q  # re-exported: see below
+from activities.models import COUNTED_STATUSES, Activity, counted_q, pending_q, verified_q  # re-exported: see below
 from figures.models import PairingMonth, PairingMonthMetric
 from pairings.models import Metric, PlanItem, PlanTarget
 from pairings.selectors import year_bounds
@@ -36,14 +36,20 @@ from volunteers.models import Volunteer
 
 ZERO = Decimal("0")
 
-# COUNTED_STATUSES, counted() (which activities count), verified_q() and pending_q() (which hours are verified,
-# which pending) are defined at the end of activities/models.py, so the activity export (and the verify screens)
-# can read them too; they are re-exported here, where the apps to the right read them.
+# COUNTED_STATUSES and counted_q (which activities count), verified_q() and pending_q() (which hours are verified,
+# which pending) are defined in activities/models.py, beside the activity, so the activities app's own pages
+# (the export, the verify screens, the plausibility warnings) read the same rule; they are re-exported here,
+# where the apps to the right read them.
+
+
+def counted(prefix=""):
+    """A Q over activities (reached through `prefix`) that count in figures and progress."""
+    return counted_q(prefix)
 
 
 def counted_activities():
-    """Activities that count: submitted or confirmed, not deleted (the default manager hides deleted ones)."""
-    return Activity.objects.filter(status__in=COUNTED_STATUSES)
+    """Activities that count: submitted or confirmed, not deleted."""
+    return Activity.objects.counted()
 
 
 def exact(value, places):

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from portal.pagination import PAGE_SIZE
 from tests import factories as f
+from tests.activities.images import photo_hash
 
 pytestmark = pytest.mark.django_db
 
@@ -14,11 +15,14 @@ pytestmark = pytest.mark.django_db
 # page's own reads. The list's six: session, user, scope, the drop-downs with the user's pairings (one UNION),
 # the capped count, the page's rows (their ids found in a subquery, with first photo and photo count).
 LIST_QUERIES = 6
-# The detail page's five: session, user, scope, the activity (with pairing, program, branch, type, plan item,
-# need, recorder, confirmer), its parts in one UNION (photos and their twins, figures, hours, co-hosts, history).
-DETAIL_QUERIES = 5
+# The detail page's six: session, user, scope, the activity (with pairing, program, branch, type, plan item,
+# need, recorder, confirmer), its parts in one UNION (photos and their twins, figures, hours, co-hosts, history,
+# and what the plausibility warnings read), and the photos near its photos (by hash band) for the warnings.
+DETAIL_QUERIES = 6
 FORM_QUERIES = 17
-EDIT_QUERIES = 20
+# the edit page's own, what the warnings read, the photos near its photos
+EDIT_QUERIES = 22
+
 
 
 def rich_activities(kit, count):
@@ -68,18 +72,19 @@ def test_detail_queries_do_not_grow_with_rows(client, kit, rows, django_assert_n
     """One activity with `rows` photos, figures and volunteers' hours (and as many history rows)."""
     activity = f.ActivityFactory(pairing=kit["pairing"], branch=kit["branch"], activity_type=kit["type"])
     for i in range(rows):
-        f.ActivityPhotoFactory(activity=activity, sha256="same-file")
+        f.ActivityPhotoFactory(activity=activity, sha256="same-file", dhash=photo_hash(i))
         f.ActivityMetricValueFactory(activity=activity, metric=f.MetricFactory(program=kit["program"]))
         f.ServiceRecordFactory(activity=activity, volunteer=f.VolunteerFactory(organization=kit["branch"]))
         activity.title = f"改{i}"
         activity.save()
     twin = f.ActivityFactory(pairing=kit["pairing"], branch=kit["branch"])
-    f.ActivityPhotoFactory(activity=twin, sha256="same-file")
+    f.ActivityPhotoFactory(activity=twin, sha256="same-file", dhash=photo_hash(0) ^ 0b101)
     client.force_login(kit["users"]["secretary"])
     with django_assert_num_queries(DETAIL_QUERIES):
         response = client.get(reverse("activities:detail", args=[activity.pk]))
     assert len(response.context["photos"]) == rows
     assert response.context["photos"][0][1] == ([twin], 0)
+    assert [(w.code, list(w.others)) for w in response.context["warnings"]] == [("photo_reused", [twin])]
 
 
 def many_choices(kit, rows):
@@ -104,8 +109,8 @@ def test_new_form_queries_do_not_grow_with_choices(client, kit, rows, django_ass
 def test_edit_form_queries_do_not_grow_with_rows(client, kit, rows, django_assert_num_queries):
     many_choices(kit, rows)
     activity = f.ActivityFactory(pairing=kit["pairing"], branch=kit["branch"], activity_type=kit["type"])
-    for _ in range(rows):
-        f.ActivityPhotoFactory(activity=activity)
+    for i in range(rows):
+        f.ActivityPhotoFactory(activity=activity, dhash=photo_hash(i))
         f.ServiceRecordFactory(activity=activity, volunteer=f.VolunteerFactory(organization=kit["branch"]))
         f.ActivityMetricValueFactory(activity=activity, metric=f.MetricFactory(program=kit["program"]))
     client.force_login(kit["users"]["secretary"])
@@ -116,12 +121,13 @@ def test_edit_form_queries_do_not_grow_with_rows(client, kit, rows, django_asser
 
 def test_detail_of_a_corrected_activity_costs_the_same(client, kit, django_assert_num_queries):
     """The correction notice (what changed, why, who) comes with the activity: the village's 验单 page keeps its
-    five queries."""
+    queries (its warnings' included)."""
     from activities import services
 
     activity = f.ActivityFactory(pairing=kit["pairing"], branch=kit["branch"], activity_type=kit["type"],
                                  status="confirmed", submitted_at="2024-01-02T10:00+08:00",
                                  confirmed_at="2024-01-03T10:00+08:00", confirmed_by=kit["users"]["village"])
+    f.ActivityPhotoFactory(activity=activity, dhash=photo_hash(1))
     services.activity_update(
         activity=activity, actor=kit["users"]["admin"], correction_reason="签到表核对",
         fields=services.ActivityFields(pairing=kit["pairing"], activity_type=kit["type"], title=activity.title,
