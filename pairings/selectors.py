@@ -7,9 +7,12 @@ figures app's rollup.
 """
 
 import datetime
+import zoneinfo
 from dataclasses import dataclass
 
-from django.db.models import Count, Q
+from django.conf import settings
+from django.db.models import CharField, Count, F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 
 from pairings.models import Pairing, PlanItem, PlanTarget
 from pairings.permissions import can_edit_agreement, can_edit_plans
@@ -20,6 +23,28 @@ WARNING_DAYS = 60
 def year_bounds(year):
     return datetime.date(year, 1, 1), datetime.date(year, 12, 31)
 
+
+def end_of_day(day):
+    """The moment ``day`` ends in the portal's time zone (Asia/Shanghai): the start of the next day. What stood
+    "as at" a day is what stood just before this moment."""
+    return datetime.datetime.combine(
+        day + datetime.timedelta(days=1), datetime.time.min, tzinfo=zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    )
+
+
+def item_status_on(day):
+    """An expression over plan items: the status an item had at the end of ``day``, read from its history (the
+    last history row before the day ended). An item with no history row before then is read as first recorded
+    (its earliest history row), or as it is now when it has no history at all (rows written behind the
+    history's back, e.g. by a bulk load). One correlated subquery per item, no query of its own."""
+    cutoff = end_of_day(day)
+    history = PlanItem.history.model.objects.filter(id=OuterRef("pk"))
+    before = history.filter(history_date__lt=cutoff).order_by("-history_date", "-history_id")
+    first = history.order_by("history_date", "history_id")
+    return Coalesce(
+        Subquery(before.values("status")[:1]), Subquery(first.values("status")[:1]), F("status"),
+        output_field=CharField(),
+    )
 
 
 
