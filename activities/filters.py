@@ -139,8 +139,10 @@ class ActivityFilter(django_filters.FilterSet):
     )
     # several at once (?status=submitted&status=confirmed: what the figures count), as check boxes
     status = django_filters.MultipleChoiceFilter(
-        choices=Activity.Status.choices, label=_("Status"), widget=forms.CheckboxSelectMultiple
+        choices=Activity.Status.choices, label=_("Status"), widget=forms.CheckboxSelectMultiple, method="by_status"
     )
+    # the status (and the verified hours) as they stood at the end of a day: what a past period's report counted
+    as_at = django_filters.DateFilter(label=_("Status as at"), method="no_op", widget=DateInput())
     # the activities that carry a value for a metric (of the programs the viewer's pairings belong to)
     metric = django_filters.ChoiceFilter(
         label=_("Metric"), empty_label=_("Any metric"), widget=FastSelect, method="carrying_metric"
@@ -272,7 +274,17 @@ class ActivityFilter(django_filters.FilterSet):
         return queryset.filter(Q(branch_id=value) | Exists(cohosted))
 
     def no_op(self, queryset, name, value):
-        return queryset  # read by by_branch
+        return queryset  # read by by_branch, by_status and with_verified_hours
+
+    def by_status(self, queryset, name, value):
+        """The activities in these statuses: now, or (with `as_at`) at the end of that day (from their history,
+        selectors.status_on: the rule of a past period's report)."""
+        if not value:
+            return queryset
+        as_at = self.form.cleaned_data.get("as_at")
+        if as_at is None:
+            return queryset.filter(status__in=value)
+        return queryset.alias(status_then=selectors.status_on(as_at)).filter(status_then__in=value)
 
     def carrying_metric(self, queryset, name, value):
         if not value:
@@ -280,12 +292,13 @@ class ActivityFilter(django_filters.FilterSet):
         return queryset.filter(Exists(ActivityMetricValue.objects.filter(activity_id=OuterRef("pk"), metric_id=value)))
 
     def with_verified_hours(self, queryset, name, value):
-        """Activities with verified hours served (not deleted): those the hours figure adds up, with `status`."""
+        """Activities with verified hours served (not deleted): those the hours figure adds up, with `status` (with
+        `as_at`: verified by the end of that day)."""
         if not value:
             return queryset
-        verified = ServiceRecord.objects.filter(
-            activity_id=OuterRef("pk"), status=ServiceRecord.Status.VERIFIED, deleted_at__isnull=True
-        )
+        as_at = self.form.cleaned_data.get("as_at")
+        verified = Q(status=ServiceRecord.Status.VERIFIED) if as_at is None else selectors.verified_on(as_at)
+        verified = ServiceRecord.objects.filter(verified, activity_id=OuterRef("pk"), deleted_at__isnull=True)
         return queryset.filter(Exists(verified))
 
     def sort_by(self, queryset, name, value):

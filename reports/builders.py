@@ -150,6 +150,9 @@ class MetricRow:
     ytd_value: int | float | None
     target: int | float | None
     progress: float | None  # percent of the target reached by the year-to-date value
+    # a snapshot metric: the day of the latest value in the period and in the year to date (what its links open)
+    period_on: str | None = None
+    ytd_on: str | None = None
 
 
 @dataclass
@@ -266,6 +269,7 @@ class PairingRow:
     plan_total: int
     silent_branches: int
     metrics: dict[str, int | float | None]
+    metric_dates: dict[str, str | None] = field(default_factory=dict)  # a snapshot metric's latest value's day
 
 
 @dataclass
@@ -301,6 +305,10 @@ class ReportData:
     pairing_rows: list[PairingRow] = field(default_factory=list)
     totals: dict = field(default_factory=dict)
     details: list[PairingDetail] = field(default_factory=list)
+    # what the figures' links need besides the rows' own ids (branch, type, metric, pairing): the scope's ids,
+    # and the as-at day when the statuses are those of then (a past period's report); a report built before
+    # links were stored has none, and shows its figures without links
+    links: dict = field(default_factory=dict)
 
     def to_dict(self):
         return plain(self)
@@ -489,6 +497,7 @@ def metric_section(metrics, f, period, single_pairing):
         targets[row["metric_id"]].append(row["value"])
     result = []
     for metric in metrics:
+        period_on = ytd_on = None
         metric_targets = targets.get(metric["id"], [])
         if metric["aggregation"] == Metric.Aggregation.SUM:
             period_value, ytd_value = sums[metric["id"]] if metric["id"] in sums else (Decimal(0), Decimal(0))
@@ -498,6 +507,8 @@ def metric_section(metrics, f, period, single_pairing):
             in_period = [v for v in values if v["activity__date"] >= period.start]
             period_value = in_period[-1]["value"] if in_period else None
             ytd_value = values[-1]["value"] if values else None
+            period_on = in_period[-1]["activity__date"].isoformat() if in_period else None
+            ytd_on = values[-1]["activity__date"].isoformat() if values else None
             target = max(metric_targets) if metric_targets else None
         else:
             period_value = ytd_value = target = None  # never added across pairings
@@ -515,6 +526,8 @@ def metric_section(metrics, f, period, single_pairing):
                 ytd_value=num(ytd_value),
                 target=num(target),
                 progress=progress,
+                period_on=period_on,
+                ytd_on=ytd_on,
             )
         )
     return result
@@ -879,6 +892,12 @@ def _snapshot_row(pairing_id, metric_id, value, day, activity_id):
 def scope_data(kind, period, program, pairing_info, infos, names, f, metrics, volunteers, highlights, now, *, single):
     """The ReportData of one scope (one pairing when ``pairing_info`` is given, else the program) from its
     fetched rows ``f``; the program's per-pairing rows are added by build_report."""
+    as_at = as_at_day(period, now)
+    links = {
+        "program_id": program.id,
+        "pairing_id": pairing_info.id if pairing_info is not None else None,
+        "as_at": as_at.isoformat() if reads_history(period, now) else None,
+    }
     return ReportData(
         schema=SCHEMA_VERSION,
         kind=kind,
@@ -900,6 +919,7 @@ def scope_data(kind, period, program, pairing_info, infos, names, f, metrics, vo
         volunteers=volunteer_section(f.hours, volunteers, f.branches),
         completeness=completeness_section(f, names),
         highlights=highlights,
+        links=links,
     )
 
 
@@ -993,6 +1013,7 @@ def build_report(kind, period, program, pairing=None, *, now=None, itemized=True
                     plan_total=plan.total,
                     silent_branches=len(silent.silent),
                     metrics={m.code: m.period_value for m in metric_rows},
+                    metric_dates={m.code: m.period_on for m in metric_rows if m.period_on},
                 )
             )
             if kind == "annual":
