@@ -28,7 +28,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.utils import timezone
 
 from activities.models import Activity, ServiceRecord
-from pairings.models import Metric, PlanItem
+from pairings.models import Metric, Pairing, PlanItem
 from figures import selectors as figures
 from reports import selectors
 from reports.periods import TZ, Month, Quarter, Year, parse
@@ -84,6 +84,7 @@ class PairingInfo:
     supporter: str
     supported: str
     status: str
+    state: str = ""  # Pairing.State on the as-at day (有效, 期满, 续签中, 已暂停, 已结束); "" in reports built before it
 
 
 @dataclass
@@ -339,13 +340,18 @@ def plain(value):
 # --------------------------------------------------------------------------------------------------------
 
 
-def pairing_info(pairing):
+def pairing_info(pairing, as_at):
+    """The pairing as the report names it, with its state on the as-at day: its term then, its flags as they
+    stood then (status_then, renewing_then when read so)."""
+    status = getattr(pairing, "status_then", pairing.status)
+    renewing = getattr(pairing, "renewing_then", pairing.renewing)
     return PairingInfo(
         id=pairing.id,
         name=str(pairing),
         supporter=pairing.supporter.name,
         supported=pairing.supported.name,
-        status=pairing.status,
+        status=status,
+        state=Pairing.state_of(status, pairing.term_end, as_at, renewing).value,
     )
 
 
@@ -932,7 +938,8 @@ def build_pairing_reports(kind, period, program, pairings, *, now=None):
     now = now or timezone.now()
     if any(pairing.program_id != program.id for pairing in pairings):
         raise BuildError("the pairing is not part of the program")
-    pairings = selectors.pairings_by_ids([pairing.id for pairing in pairings])
+    as_at = as_at_day(period, now)
+    pairings = selectors.pairings_by_ids([pairing.id for pairing in pairings], as_at)
     if not pairings:
         return {}
     ids = [p.id for p in pairings]
@@ -943,7 +950,7 @@ def build_pairing_reports(kind, period, program, pairings, *, now=None):
     parts = f.split()
     out = {}
     for pairing in pairings:
-        info, names = pairing_info(pairing), {pairing.id: str(pairing)}
+        info, names = pairing_info(pairing, as_at), {pairing.id: str(pairing)}
         highlights = []
         if kind == "quarterly":
             highlight_rows = selectors.highlight_rows(
@@ -969,10 +976,11 @@ def build_report(kind, period, program, pairing=None, *, now=None, itemized=True
         raise BuildError("the pairing is not part of the program")
     now = now or timezone.now()
 
-    pairings = selectors.scope_pairings(program, pairing, period)
+    as_at = as_at_day(period, now)
+    pairings = selectors.scope_pairings(program, pairing, period, as_at)
     ids = [p.id for p in pairings]
     names = {p.id: str(p) for p in pairings}
-    infos = {p.id: pairing_info(p) for p in pairings}
+    infos = {p.id: pairing_info(p, as_at) for p in pairings}
     history = reads_history(period, now)
     f = fetch(kind, period, ids, itemized, as_at=as_at_day(period, now), raw=raw, history=history)
     metrics = selectors.program_metrics(program)

@@ -22,7 +22,7 @@ from django.db.models.functions import RowNumber
 
 from activities.models import Activity, ActivityMetricValue, ActivityPhoto, Need, ServiceRecord
 from pairings.models import Metric, Pairing, PairingBranch, PlanItem, PlanTarget
-from pairings.selectors import item_status_on
+from pairings.selectors import flags_on, item_status_on
 from figures import selectors as figures
 from figures.selectors import COUNTED_STATUSES as COUNTED
 from figures.selectors import counted_activities
@@ -48,18 +48,25 @@ def reported_q(start: datetime.date, end: datetime.date):
     return (term_overlaps(start, end) & ~open_but_ended) | Q(Exists(active))
 
 
-def scope_pairings(program, pairing, period):
+def scope_pairings(program, pairing, period, as_at=None):
     """The pairings a report covers: the one pairing, or every pairing of the program the period's reports
-    cover (``reported_q``)."""
+    cover (``reported_q``); with ``as_at``, each with its status flag and renewal mark as they stood at the end
+    of that day (``status_then``, ``renewing_then``: the state the report shows)."""
     qs = Pairing.objects.select_related("supporter", "supported").order_by("supporter__name", "supported__name", "id")
+    if as_at is not None:
+        qs = qs.annotate(**flags_on(as_at))
     if pairing is not None:
         return list(qs.filter(pk=pairing.pk))
     return list(qs.filter(program=program).filter(reported_q(period.start, period.end)))
 
 
-def pairings_by_ids(ids):
-    """The pairings of these ids with their two organisations, by id (as a batch of pairing reports reads them)."""
-    return list(Pairing.objects.select_related("supporter", "supported").filter(pk__in=ids).order_by("id"))
+def pairings_by_ids(ids, as_at=None):
+    """The pairings of these ids with their two organisations, by id (as a batch of pairing reports reads them);
+    with ``as_at``, their flags then, as scope_pairings."""
+    qs = Pairing.objects.select_related("supporter", "supported").filter(pk__in=ids).order_by("id")
+    if as_at is not None:
+        qs = qs.annotate(**flags_on(as_at))
+    return list(qs)
 
 
 def pairings_to_generate(program, period):

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from activities.models import Activity, Need
 from figures.selectors import activity_list_url
-from pairings.models import Metric, PlanItem
+from pairings.models import Metric, Pairing, PlanItem
 
 NUMERALS = "一二三四五六七八九十"
 
@@ -107,10 +107,19 @@ def period_label(data):
     return parse(data["period"]).label
 
 
+def state_note(pairing):
+    """"(期满)", "(续签中)", "(已暂停)" or "(已结束)" after a pairing's name: its state on the report's as-at day
+    (nothing for a running pairing, or in a report built before the state was stored)."""
+    state = pairing.get("state")
+    if not state or state == Pairing.State.ACTIVE:
+        return ""
+    return f"({status_label(Pairing.State, state)})"
+
+
 def scope_label(data):
     if data["scope"] == "pairing" and data["pairing"]:
         pairing = data["pairing"]
-        return _("%(supporter)s—%(supported)s结对") % {"supporter": pairing["supporter"], "supported": pairing["supported"]}
+        return _("%(supporter)s—%(supported)s结对") % {"supporter": pairing["supporter"], "supported": pairing["supported"]} + state_note(pairing)
     return _("全项目(%(n)s个结对)") % {"n": len(data["pairings"])}
 
 
@@ -388,7 +397,7 @@ def pairing_rows_table(data, metrics, link=None):
     for row in data["pairing_rows"]:
         rows.append(
             [
-                row["pairing"]["name"], row["activities"], row["confirmed"], row["verified_hours"], row["volunteers"],
+                row["pairing"]["name"] + state_note(row["pairing"]), row["activities"], row["confirmed"], row["verified_hours"], row["volunteers"],
                 row["needs_opened"], row["needs_fulfilled"], f"{row['plan_done']}/{row['plan_total']}",
                 row["silent_branches"],
             ]
