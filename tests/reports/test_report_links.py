@@ -13,6 +13,8 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from activities import services as activity_services
@@ -150,3 +152,14 @@ def test_a_report_stored_without_links_shows_its_figures_plainly(client, records
     page = response.content.decode()
     assert 'href="/activities/?' not in page
     assert "维修家电" in page
+
+
+def test_the_list_as_at_a_day_costs_no_more_queries(client, records, django_assert_num_queries):
+    """Reading the statuses as at a day is part of the list's own query, whatever the number of activities."""
+    client.force_login(reader(records, "pairing"))
+    plain = f"/activities/?pairing={records['pairing'].pk}&status=submitted&status=confirmed&verified_hours=on"
+    with CaptureQueriesContext(connection) as now:
+        client.get(plain)
+    with django_assert_num_queries(len(now.captured_queries)):
+        response = client.get(plain + "&as_at=2024-03-31")
+    assert {a.pk for a in response.context["page"].object_list} == {records["activities"]["a1"].pk, records["activities"]["a3"].pk}
