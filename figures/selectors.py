@@ -18,7 +18,8 @@ Counting rules (docs/figures.md states them in full, with where each lives):
   of then; the published version keeps what it showed.
 
 The pairing page and the dashboards read the rollup (figures/models.py), kept current by figures/rollups.py;
-reports read the rollup for the months before their period.
+a report of the running period reads the rollup for the months before its period; a past period's report reads
+the activities as they stood at its as-at day (the rollup holds the statuses of now).
 """
 
 import datetime
@@ -62,7 +63,8 @@ def counted_then(queryset, as_at, *, ref="pk", prefix=""):
     """The rows of ``queryset`` (activities, or rows that point to one: ``ref="activity_id",
     prefix="activity__"``) whose activity counted at the end of ``as_at``: submitted or confirmed then (its
     history), not deleted. The status it had then is the alias ``status_then``. The rule of a past period's
-    report and of the activity list's ``as_at`` filter."""
+    report; the activity list's ``as_at`` filter reads the same status (activities.selectors.status_on), so a
+    figure's link opens what it counted."""
     return queryset.alias(status_then=status_then(as_at, ref=ref, prefix=prefix)).filter(
         status_then__in=COUNTED_STATUSES, **{f"{prefix}deleted_at__isnull": True}
     )

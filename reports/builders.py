@@ -13,7 +13,10 @@ Counting rules (DESIGN.md, "Counting rules that matter"):
 - only verified service hours count (recorded but unverified hours are shown apart, as pending);
 - a plan item's progress is figures.item_progress (the plan page's rule: the counted activities linked to it,
   dated in its plan's year) as at the report's ``as_at`` day: the period's end, or the day the report is built
-  if that is earlier, so a past period's report never counts the activities dated after it.
+  if that is earlier, so a past period's report never counts the activities dated after it;
+- a past period's report (its as-at day has ended: ``reads_history``) counts everything as it stood at the end of
+  that day: the activities' statuses then (figures.counted_then, from their history), hours verified by then,
+  the plan items' statuses then (overdue: open then and due by then), the pairings' states then.
 
 The queries are in ``selectors``: a fixed number per report, whatever the number of rows.
 """

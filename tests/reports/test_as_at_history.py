@@ -12,6 +12,7 @@ from activities import services
 from activities.models import ServiceRecord
 from figures import rollups
 from pairings.models import Metric, PlanItem
+from reports import exports
 from reports.builders import build_report_data
 from reports.periods import TZ
 from tests import factories as f
@@ -146,3 +147,17 @@ def test_overdue_is_judged_against_the_as_at_day(world):
     data = build_report_data("monthly", "2024-03", world["program"], world["pairing"], now=at("2024-03-15 12:00"))
     assert data["as_at"] == "2024-03-15"
     assert [row["id"] for row in data["plan"]["overdue"]] == [due_before.pk]
+
+
+def test_a_past_year_s_export_lists_what_its_summary_counted(timeline, tmp_path):
+    """The annual export's ledger stands where its summary does: the activities as they stood at the year's end
+    (built in 2024 after the changes of April: all four, on_time confirmed, returned not counted)."""
+    with when("2025-01-02 09:00"):
+        paths, rows = exports.write_export(timeline["program"], 2024, tmp_path, formats=("csv",))
+        summary = build_report_data("annual", "2024", timeline["program"], itemized=False)
+    assert rows == summary["activities"]["total"] == 3
+    ledger = paths["csv"].read_text(encoding="utf-8-sig")
+    assert "后来被退回的活动" not in ledger and "迟交的活动" in ledger
+    as_at_march = exports.ledger_query(timeline["program"], datetime.date(2024, 1, 1), datetime.date(2024, 12, 31), datetime.date(2024, 3, 31))
+    assert sorted(row[2] for row in as_at_march) == sorted(["按时提交的活动", "后来被退回的活动", "三月已验单"])
+    assert {row[2]: row[6] for row in as_at_march}["按时提交的活动"] == "submitted"
