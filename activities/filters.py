@@ -139,8 +139,10 @@ class ActivityFilter(django_filters.FilterSet):
     )
     # several at once (?status=submitted&status=confirmed: what the figures count), as check boxes
     status = django_filters.MultipleChoiceFilter(
-        choices=Activity.Status.choices, label=_("Status"), widget=forms.CheckboxSelectMultiple
+        choices=Activity.Status.choices, label=_("Status"), widget=forms.CheckboxSelectMultiple, method="by_status"
     )
+    # the status (and the verified hours) as they stood at the end of a day: what a past period's report counted
+    as_at = django_filters.DateFilter(label=_("Status as at"), method="no_op", widget=DateInput())
     # the activities that carry a value for a metric (of the programs the viewer's pairings belong to)
     metric = django_filters.ChoiceFilter(
         label=_("Metric"), empty_label=_("Any metric"), widget=FastSelect, method="carrying_metric"
@@ -272,7 +274,17 @@ class ActivityFilter(django_filters.FilterSet):
         return queryset.filter(Q(branch_id=value) | Exists(cohosted))
 
     def no_op(self, queryset, name, value):
-        return queryset  # read by by_branch
+        return queryset  # read by by_branch, by_status and with_verified_hours
+
+    def by_status(self, queryset, name, value):
+        """The activities in these statuses: now, or (with `as_at`) at the end of that day (from their history,
+        selectors.status_on: the rule of a past period's report)."""
+        if not value:
+            return queryset
+        as_at = self.form.cleaned_data.get("as_at")
+        if as_at is None:
+            return queryset.filter(status__in=value)
+        return queryset.alias(status_then=selectors.status_on(as_at)).filter(status_then__in=value)
 
     def carrying_metric(self, queryset, name, value):
         if not value:
@@ -280,11 +292,16 @@ class ActivityFilter(django_filters.FilterSet):
         return queryset.filter(Exists(ActivityMetricValue.objects.filter(activity_id=OuterRef("pk"), metric_id=value)))
 
     def with_verified_hours(self, queryset, name, value):
-        """Activities with verified hours (activities.models.verified_q: verified, not deleted, on a counted
-        activity): those the hours figure adds up."""
+        """Activities with verified hours: those the hours figure adds up (activities.models.verified_q: verified,
+        not deleted, on a counted activity; with `as_at`: verified by the end of that day, the activity's status
+        then being the `status` filter's business)."""
         if not value:
             return queryset
-        return queryset.filter(Exists(ServiceRecord.objects.filter(verified_q(""), activity_id=OuterRef("pk"))))
+        as_at = self.form.cleaned_data.get("as_at")
+        if as_at is None:
+            return queryset.filter(Exists(ServiceRecord.objects.filter(verified_q(""), activity_id=OuterRef("pk"))))
+        verified = ServiceRecord.objects.filter(selectors.verified_on(as_at), activity_id=OuterRef("pk"), deleted_at__isnull=True)
+        return queryset.filter(Exists(verified))
 
     def sort_by(self, queryset, name, value):
         if value == "oldest":

@@ -15,17 +15,76 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Concat, NullIf
 from django.utils.translation import gettext
 from activities.models import (
-    Activity, ActivityMetricValue, ActivityPhoto, ActivityType, Need, ServiceRecord, counted_q, pending_q, verified_q,
+    OPEN_STATUSES, Activity, ActivityMetricValue, ActivityPhoto, ActivityType, Need, ServiceRecord, counted_q, pending_q,
+    verified_q,
 )
 from activities.permissions import sees_wanted_by
 from activities.plausibility import Facts, fact_parts
 from activities.services import mask_name
 from pairings.models import Metric, Pairing, PairingBranch, Program
+from pairings.selectors import end_of_day
 from portal.db import TimeText, json_moment, named_rows
 from portal.models import Organization, User
 from portal.pagination import PAGE_SIZE, keyset_page
 from portal.permissions import scope_for
 from portal.templatetags.portal_tags import id_urls
+
+
+# --- as it stood at the end of a day ----------------------------------------------------------------------
+
+
+def _status_by_timestamps(cutoff, prefix=""):
+    """The status a row of an activity (the activity itself, or one of its history rows, reached through
+    ``prefix``) stands for at ``cutoff``, checked against its own timestamps: confirmed only if confirmed before
+    then, submitted if submitted before then; a submitted or confirmed row submitted later stands for nothing
+    yet (""); drafts and returned rows as they are."""
+    S = Activity.Status
+    return Case(
+        When(Q(**{f"{prefix}status": S.CONFIRMED, f"{prefix}confirmed_at__lt": cutoff}), then=Value(S.CONFIRMED)),
+        When(
+            Q(**{f"{prefix}status__in": (S.SUBMITTED, S.CONFIRMED), f"{prefix}submitted_at__lt": cutoff}),
+            then=Value(S.SUBMITTED),
+        ),
+        When(Q(**{f"{prefix}status__in": OPEN_STATUSES}), then=F(f"{prefix}status")),
+        default=Value(""),
+        output_field=CharField(),
+    )
+
+
+def status_on(day, *, ref="pk", prefix=""):
+    """An expression: the status an activity had at the end of ``day`` (Asia/Shanghai), over activities (the
+    defaults) or over rows that point to one (``ref`` names the activity's id, ``prefix`` the path to its
+    fields: ``ref="activity_id", prefix="activity__"``).
+
+    Read from the activity's history: its last history row before the day ended. An activity with no history
+    row before then was entered later, or behind the history's back (a bulk load, a test's factory): it is read
+    from its earliest history row, or from the row itself when it has none, by its timestamps (submitted_at,
+    confirmed_at), so an activity submitted or confirmed after the day is not (yet) so on that day. An activity
+    not saved since the day ended (``updated_at``) is as it is now, and its history is not read. The value is
+    "confirmed", "submitted", "draft", "returned", or "" (not yet entered or submitted then). No query of its
+    own: a correlated subquery on the history table."""
+    cutoff = end_of_day(day)
+    history = Activity.history.model.objects.filter(id=OuterRef(ref))
+    before = history.filter(history_date__lt=cutoff).order_by("-history_date", "-history_id")
+    first = history.order_by("history_date", "history_id")
+    by_history = Coalesce(
+        Subquery(before.annotate(then=_status_by_timestamps(cutoff)).values("then")[:1]),
+        Subquery(first.annotate(then=_status_by_timestamps(cutoff)).values("then")[:1]),
+        _status_by_timestamps(cutoff, prefix),
+        output_field=CharField(),
+    )
+    return Case(
+        When(Q(**{f"{prefix}updated_at__lt": cutoff}), then=_status_by_timestamps(cutoff, prefix)),
+        default=by_history,
+        output_field=CharField(),
+    )
+
+
+def verified_on(day, prefix=""):
+    """Service records (through ``prefix``) verified by the end of ``day`` (their ``verified_at``): hours verified
+    later were still waiting for verification then."""
+    return Q(**{f"{prefix}status": ServiceRecord.Status.VERIFIED, f"{prefix}verified_at__lt": end_of_day(day)})
+
 
 
 # ---------------------------------------------------------------------------------------------------------

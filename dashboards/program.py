@@ -85,7 +85,7 @@ class Row:
     hours: Decimal
     last_activity_on: datetime.date | None
     dormant: bool
-    state: str = Pairing.State.ACTIVE  # Pairing.state_of: 有效, 期满, 已暂停, 已结束
+    state: str = Pairing.State.ACTIVE  # Pairing.state_of: 有效, 期满, 续签中, 已暂停, 已结束
     url: str = ""  # the links: filled in for the rows of the page shown
     last_url: str = ""
     metrics: list = field(default_factory=list)  # [(value or None, url)] per key metric
@@ -260,15 +260,15 @@ def pairing_rows(program_id, *, year, sort, offset, key_metrics, today):
         .order_by(*ORDERS.get(sort, ORDERS["attention"]), "pk")
         .values_list(
             "pk", "supporter__name", "supported__name", "n_activities", "n_confirmed", "n_people", "n_hours",
-            "last_activity_on", "is_dormant", "status", "term_end", *metric_columns,
+            "last_activity_on", "is_dormant", "status", "term_end", "renewing", *metric_columns,
         )
     )[offset:offset + PER_PAGE]
     rows = []
-    for pk, supporter, supported, activities, confirmed, people, hours, last_on, dormant, status, term_end, *figures in queryset:
+    for pk, supporter, supported, activities, confirmed, people, hours, last_on, dormant, status, term_end, renewing, *figures in queryset:
         row = Row(
             pk=pk, supporter=supporter, supported=supported, activities=activities, confirmed=confirmed, people=people,
             hours=_exact(hours, "0.1"), last_activity_on=last_on, dormant=dormant,
-            state=Pairing.state_of(status, term_end, today),
+            state=Pairing.state_of(status, term_end, today, renewing),
             url=activity_list_url(pairing_id=pk, date_after=start, date_before=end),
         )
         if last_on:

@@ -12,10 +12,16 @@ Counting rules (docs/figures.md states them in full, with where each lives):
   activity date, then id);
 * a plan item's progress comes from the counted activities linked to it and dated in its plan's year (a plan
   belongs to its year: an activity of another year never counts toward it); "as at" a day (a past period's
-  report: the period's end), only the activities dated up to that day count.
+  report: the period's end), only the activities dated up to that day count;
+* "as at" a day, an activity counts as it stood at the end of that day (Asia/Shanghai): its status then, read
+  from its history (``counted_then``; an activity submitted later does not count, one confirmed later counts as
+  submitted), and hours count as verified when verified by then (``verified_then``). Deletions and corrections
+  of figures are not undone: a rebuilt report of a past period shows the corrected figures with the statuses
+  of then; the published version keeps what it showed.
 
 The pairing page and the dashboards read the rollup (figures/models.py), kept current by figures/rollups.py;
-reports read the rollup for the months before their period.
+a report of the running period reads the rollup for the months before its period; a past period's report reads
+the activities as they stood at its as-at day (the rollup holds the statuses of now).
 """
 
 import datetime
@@ -29,9 +35,10 @@ from django.db.models.functions import Coalesce, RowNumber
 from django.urls import reverse
 
 from activities.models import COUNTED_STATUSES, Activity, counted_q, pending_q, verified_q  # re-exported: see below
+from activities.selectors import status_on, verified_on
 from figures.models import PairingMonth, PairingMonthMetric
 from pairings.models import Metric, PlanItem, PlanTarget
-from pairings.selectors import year_bounds
+from pairings.selectors import end_of_day, year_bounds
 from volunteers.models import Volunteer
 
 ZERO = Decimal("0")
@@ -52,6 +59,37 @@ def counted_activities():
     return Activity.objects.counted()
 
 
+def status_then(as_at, *, ref="pk", prefix=""):
+    """An expression: the status an activity had at the end of ``as_at`` (activities.selectors.status_on, read
+    from its history; over rows that point to an activity with ``ref``/``prefix``)."""
+    return status_on(as_at, ref=ref, prefix=prefix)
+
+
+def counted_then(queryset, as_at, *, ref="pk", prefix=""):
+    """The rows of ``queryset`` (activities, or rows that point to one: ``ref="activity_id",
+    prefix="activity__"``) whose activity counted at the end of ``as_at``: submitted or confirmed then (its
+    history), not deleted. The status it had then is the alias ``status_then``. The rule of a past period's
+    report; the activity list's ``as_at`` filter reads the same status (activities.selectors.status_on), so a
+    figure's link opens what it counted."""
+    return queryset.alias(status_then=status_then(as_at, ref=ref, prefix=prefix)).filter(
+        status_then__in=COUNTED_STATUSES, **{f"{prefix}deleted_at__isnull": True}
+    )
+
+
+def verified_then(as_at, prefix="service_records__"):
+    """Service records (through ``prefix``) whose hours counted as verified at the end of ``as_at``: verified by
+    then, not deleted (their activity must count then too: counted_then)."""
+    return verified_on(as_at, prefix) & Q(**{f"{prefix}deleted_at__isnull": True})
+
+
+def pending_then(as_at, prefix="service_records__"):
+    """Service records (through ``prefix``) whose hours were waiting for verification at the end of ``as_at``:
+    recorded by then, not verified by then, not deleted (their activity must count then too: counted_then)."""
+    return Q(**{f"{prefix}created_at__lt": end_of_day(as_at), f"{prefix}deleted_at__isnull": True}) & ~verified_on(
+        as_at, prefix
+    )
+
+
 def exact(value, places):
     """A decimal sum as an exact Decimal (SQLite adds decimals as floats)."""
     return ZERO if value is None else Decimal(str(value)).quantize(Decimal(places))
@@ -59,13 +97,15 @@ def exact(value, places):
 
 def activity_list_url(
     *, pairing_id=None, program_id=None, date_after=None, date_before=None, branch_id=None, credited=False, metric_id=None,
-    verified_hours=False,
+    verified_hours=False, activity_type_id=None, statuses=COUNTED_STATUSES, as_at=None,
 ):
     """The activity list filtered to the activities a figure was counted from: the program's or the pairing's, in the
-    dates, submitted or confirmed (`status` given twice: the list's status filter takes several values). With
-    `branch_id`: that branch's, and with `credited` those it co-hosted too (a co-host is credited like the
-    host); with `metric_id`: those carrying a value for the metric; with `verified_hours`: those with verified
-    hours (what the hours figure adds up)."""
+    dates, submitted or confirmed (`status` given twice: the list's status filter takes several values; `statuses`
+    narrows it, e.g. to the confirmed ones). With `branch_id`: that branch's, and with `credited` those it co-hosted
+    too (a co-host is credited like the host); with `activity_type_id`: those of the type; with `metric_id`: those
+    carrying a value for the metric; with `verified_hours`: those with verified hours (what the hours figure adds
+    up). With `as_at` (a past period's report): the statuses and verified hours as they stood at the end of that
+    day (counted_then, verified_then)."""
     params = [("program", program_id)] if program_id else []
     if pairing_id:
         params.append(("pairing", pairing_id))
@@ -73,11 +113,15 @@ def activity_list_url(
         params.append(("branch", branch_id))
         if credited:
             params.append(("co_hosted", "on"))
+    if activity_type_id:
+        params.append(("activity_type", activity_type_id))
     if metric_id:
         params.append(("metric", metric_id))
     if verified_hours:
         params.append(("verified_hours", "on"))
-    params += [("status", status) for status in COUNTED_STATUSES]
+    params += [("status", status) for status in statuses]
+    if as_at:
+        params.append(("as_at", as_at.isoformat()))
     if date_after:
         params.append(("date_from", date_after.isoformat()))
     if date_before:
@@ -210,24 +254,30 @@ def activities_in_year(pairing_ids, year):
 # --- plan progress --------------------------------------------------------------------------------
 
 
-def toward_plan(prefix="", *, plan_year=None, as_at=None):
+def toward_plan(prefix="", *, plan_year=None, as_at=None, among=None):
     """A Q over activities (reached through `prefix`) that count toward the plan item they are linked to:
     counted, dated in the year of the item's plan (`plan_year`, an expression; by default the activity's own
-    item's plan), and (given `as_at`) dated on or before that day. The one rule, used by the plan page and the
-    reports alike."""
+    item's plan), and (given `as_at`) dated on or before that day and counted as they stood at its end
+    (counted_then: their status then, from their history), looked for among the activities `among` (by default
+    all). The one rule, used by the plan page and the reports alike."""
     plan_year = F(f"{prefix}plan_item__plan__year") if plan_year is None else plan_year
-    q = counted(prefix) & Q(**{f"{prefix}date__year": plan_year})
-    if as_at is not None:
-        q &= Q(**{f"{prefix}date__lte": as_at})
-    return q
+    q = Q(**{f"{prefix}date__year": plan_year})
+    if as_at is None:
+        return counted(prefix) & q
+    among = Activity.objects.all() if among is None else among
+    then = counted_then(among.filter(date__lte=as_at), as_at).values("id")
+    return Q(**{f"{prefix}id__in": then, f"{prefix}date__lte": as_at}) & q
 
 
 def achieved_by_target(targets, *, as_at=None):
     """{target pk: (item id, target value, metric aggregation, achieved)} for the PlanTarget queryset `targets`:
-    achieved is the sum of the values of the activities that count toward the target's item (toward_plan), or
-    for a snapshot metric the latest of them (by date, then id); ZERO when none. One query."""
+    achieved is the sum of the values of the activities that count toward the target's item (toward_plan, as
+    they stood at the end of `as_at` if given), or for a snapshot metric the latest of them (by date, then id);
+    ZERO when none. One query."""
     decimal = DecimalField(max_digits=14, decimal_places=2)
-    linked = toward_plan("item__activities__", plan_year=F("item__plan__year"), as_at=as_at) & Q(
+    # as at a day, the history is read only for the activities linked to these targets' items
+    among = Activity.objects.filter(plan_item_id__in=targets.values("item_id")) if as_at is not None else None
+    linked = toward_plan("item__activities__", plan_year=F("item__plan__year"), as_at=as_at, among=among) & Q(
         item__activities__metric_values__metric=OuterRef("metric_id")
     )
     achieved_sum = (

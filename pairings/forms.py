@@ -24,7 +24,7 @@ class AgreementForm(forms.ModelForm):
 
     class Meta:
         model = Pairing
-        fields = ["signed_on", "term_start", "term_end", "goals"]
+        fields = ["signed_on", "term_start", "term_end", "renewing", "goals"]
         widgets = {"signed_on": DateInput(), "term_start": DateInput(), "term_end": DateInput()}
 
     def clean_agreement_file(self):

@@ -189,10 +189,12 @@ class Pairing(models.Model):
 
     class State(models.TextChoices):
         """What a pairing is on a given day, shown on every page (one state everywhere): its status flag, except
-        that a pairing still flagged active whose term has ended is 期满 (term ended), not 有效."""
+        that a pairing still flagged active whose term has ended is 期满 (term ended), not 有效, or 续签中 (renewal
+        under way) when a program admin has marked it being renewed."""
 
         ACTIVE = "active", _("active")
         EXPIRED = "expired", pgettext_lazy("pairing state", "term ended")
+        RENEWING = "renewing", pgettext_lazy("pairing state", "renewal under way")
         SUSPENDED = "suspended", _("suspended")
         ENDED = "ended", _("ended")
 
@@ -208,6 +210,14 @@ class Pairing(models.Model):
     term_start = models.DateField(_("term start"))
     term_end = models.DateField(_("term end"), null=True, blank=True)
     goals = models.TextField(_("goals"), blank=True)
+    # Marked by a program admin while the agreement is being renewed: once the term has ended, the pairing shows
+    # 续签中 rather than 期满 (it changes nothing before the term ends, nor what a report covers).
+    renewing = models.BooleanField(
+        _("renewal under way"),
+        default=False,
+        help_text=_("Tick while the agreement is being renewed: once its term has ended, the pairing shows "
+                    "\"renewal under way\" rather than \"term ended\". Enter the new term when it is signed."),
+    )
     agreement_file = models.FileField(
         _("signed agreement (PDF)"), upload_to="agreements/%Y/", blank=True, max_length=200
     )
@@ -243,15 +253,17 @@ class Pairing(models.Model):
         return f"{self.supporter.short_name or self.supporter.name}–{self.supported.short_name or self.supported.name}"
 
     @classmethod
-    def state_of(cls, status, term_end, day):
-        """The State on `day` of a pairing with this status flag and term end (for rows read as values)."""
+    def state_of(cls, status, term_end, day, renewing=False):
+        """The State on `day` of a pairing with this status flag, term end and renewal mark (for rows read as
+        values)."""
         if status == cls.Status.ACTIVE and term_end is not None and term_end < day:
-            return cls.State.EXPIRED
+            return cls.State.RENEWING if renewing else cls.State.EXPIRED
         return cls.State(status)
 
     def state_on(self, day):
-        """The pairing's State on `day`: 期满 when flagged active but its term ended before that day."""
-        return self.state_of(self.status, self.term_end, day)
+        """The pairing's State on `day`: 期满 when flagged active but its term ended before that day, 续签中 if it
+        is marked being renewed."""
+        return self.state_of(self.status, self.term_end, day, self.renewing)
 
     @property
     def state(self):

@@ -7,9 +7,12 @@ figures app's rollup.
 """
 
 import datetime
+import zoneinfo
 from dataclasses import dataclass
 
-from django.db.models import Count, Q
+from django.conf import settings
+from django.db.models import BooleanField, CharField, Count, F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 
 from pairings.models import Pairing, PlanItem, PlanTarget
 from pairings.permissions import can_edit_agreement, can_edit_plans
@@ -20,6 +23,43 @@ WARNING_DAYS = 60
 def year_bounds(year):
     return datetime.date(year, 1, 1), datetime.date(year, 12, 31)
 
+
+def end_of_day(day):
+    """The moment ``day`` ends in the portal's time zone (Asia/Shanghai): the start of the next day. What stood
+    "as at" a day is what stood just before this moment."""
+    return datetime.datetime.combine(
+        day + datetime.timedelta(days=1), datetime.time.min, tzinfo=zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    )
+
+
+def value_on(model, name, day, output_field):
+    """An expression over rows of ``model`` (a model with history): the value its field ``name`` had at the end of
+    ``day``, read from the row's history (the last history row before the day ended). A row with no history row
+    before then is read as first recorded (its earliest history row), or as it is now when it has no history at
+    all (rows written behind the history's back, e.g. by a bulk load). No query of its own: correlated
+    subqueries on the history table."""
+    cutoff = end_of_day(day)
+    history = model.history.model.objects.filter(id=OuterRef("pk"))
+    before = history.filter(history_date__lt=cutoff).order_by("-history_date", "-history_id")
+    first = history.order_by("history_date", "history_id")
+    return Coalesce(
+        Subquery(before.values(name)[:1]), Subquery(first.values(name)[:1]), F(name),
+        output_field=output_field,
+    )
+
+
+def item_status_on(day):
+    """An expression over plan items: the status an item had at the end of ``day`` (value_on)."""
+    return value_on(PlanItem, "status", day, CharField())
+
+
+def flags_on(day):
+    """Annotations of pairings: their status flag and renewal mark as they stood at the end of ``day``
+    (``status_then``, ``renewing_then``; value_on), for Pairing.state_of on that day."""
+    return {
+        "status_then": value_on(Pairing, "status", day, CharField()),
+        "renewing_then": value_on(Pairing, "renewing", day, BooleanField()),
+    }
 
 
 
@@ -40,8 +80,9 @@ def ending_soon_q(today):
 
 
 def expired_q(today):
-    """Still marked active although the term has ended."""
-    return Q(status=Pairing.Status.ACTIVE, term_end__lt=today)
+    """Still marked active although the term has ended, and not marked being renewed (期满; a pairing being
+    renewed is 续签中, which is in hand)."""
+    return Q(status=Pairing.Status.ACTIVE, term_end__lt=today, renewing=False)
 
 
 def dormant_q(today):
@@ -65,7 +106,7 @@ def pairing_warnings(pairing, today):
         return []
     warnings = []
     if pairing.term_end and pairing.term_end < today:
-        return [Warning("expired", (today - pairing.term_end).days)]
+        return [] if pairing.renewing else [Warning("expired", (today - pairing.term_end).days)]
     if pairing.term_end and pairing.term_end <= today + datetime.timedelta(days=WARNING_DAYS):
         warnings.append(Warning("ending", (pairing.term_end - today).days))
     since = today - datetime.timedelta(days=WARNING_DAYS)

@@ -51,9 +51,12 @@ def validate_pdf(upload, *, max_bytes=MAX_AGREEMENT_BYTES):
 
 
 @transaction.atomic
-def pairing_agreement_update(*, pairing, actor, signed_on, term_start, term_end, goals, agreement_file=None):
-    """Record the signed agreement of a pairing: its date, term and goals and, optionally, the signed scan
-    (a PDF, stored under a random name; it is served only through the scope-checked view)."""
+def pairing_agreement_update(
+    *, pairing, actor, signed_on, term_start, term_end, goals, agreement_file=None, renewing=None
+):
+    """Record the signed agreement of a pairing: its date, term and goals, whether its renewal is under way
+    (``renewing``; None leaves it as it is) and, optionally, the signed scan (a PDF, stored under a random name;
+    it is served only through the scope-checked view)."""
     if not can_edit_agreement(actor, pairing):
         raise ValidationError(_("Only the program's admins may change the agreement."))
     if term_end and term_start and term_end < term_start:
@@ -65,6 +68,9 @@ def pairing_agreement_update(*, pairing, actor, signed_on, term_start, term_end,
     pairing.term_end = term_end
     pairing.goals = goals
     fields = ["signed_on", "term_start", "term_end", "goals"]
+    if renewing is not None:
+        pairing.renewing = renewing
+        fields.append("renewing")
     if agreement_file is not None:
         pairing.agreement_file.save(f"agreement-{pairing.pk}-{uuid.uuid4().hex}.pdf", agreement_file, save=False)
         fields.append("agreement_file")

@@ -118,6 +118,7 @@ class AgreementEditView(LoginRequiredMixin, ScopedObjectMixin, DetailView):
                     term_end=data["term_end"],
                     goals=data["goals"],
                     agreement_file=data.get("agreement_file") or None,
+                    renewing=data["renewing"],
                 )
             except ValidationError as error:
                 pairing.refresh_from_db()

@@ -13,7 +13,10 @@ Counting rules (DESIGN.md, "Counting rules that matter"):
 - only verified service hours count (recorded but unverified hours are shown apart, as pending);
 - a plan item's progress is figures.item_progress (the plan page's rule: the counted activities linked to it,
   dated in its plan's year) as at the report's ``as_at`` day: the period's end, or the day the report is built
-  if that is earlier, so a past period's report never counts the activities dated after it.
+  if that is earlier, so a past period's report never counts the activities dated after it;
+- a past period's report (its as-at day has ended: ``reads_history``) counts everything as it stood at the end of
+  that day: the activities' statuses then (figures.counted_then, from their history), hours verified by then,
+  the plan items' statuses then (overdue: open then and due by then), the pairings' states then.
 
 The queries are in ``selectors``: a fixed number per report, whatever the number of rows.
 """
@@ -28,7 +31,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.utils import timezone
 
 from activities.models import Activity, ServiceRecord
-from pairings.models import Metric, PlanItem
+from pairings.models import Metric, Pairing, PlanItem
 from figures import selectors as figures
 from reports import selectors
 from reports.periods import TZ, Month, Quarter, Year, parse
@@ -84,6 +87,7 @@ class PairingInfo:
     supporter: str
     supported: str
     status: str
+    state: str = ""  # Pairing.State on the as-at day (有效, 期满, 续签中, 已暂停, 已结束); "" in reports built before it
 
 
 @dataclass
@@ -150,6 +154,9 @@ class MetricRow:
     ytd_value: int | float | None
     target: int | float | None
     progress: float | None  # percent of the target reached by the year-to-date value
+    # a snapshot metric: the day of the latest value in the period and in the year to date (what its links open)
+    period_on: str | None = None
+    ytd_on: str | None = None
 
 
 @dataclass
@@ -266,6 +273,7 @@ class PairingRow:
     plan_total: int
     silent_branches: int
     metrics: dict[str, int | float | None]
+    metric_dates: dict[str, str | None] = field(default_factory=dict)  # a snapshot metric's latest value's day
 
 
 @dataclass
@@ -301,6 +309,10 @@ class ReportData:
     pairing_rows: list[PairingRow] = field(default_factory=list)
     totals: dict = field(default_factory=dict)
     details: list[PairingDetail] = field(default_factory=list)
+    # what the figures' links need besides the rows' own ids (branch, type, metric, pairing): the scope's ids,
+    # and the as-at day when the statuses are those of then (a past period's report); a report built before
+    # links were stored has none, and shows its figures without links
+    links: dict = field(default_factory=dict)
 
     def to_dict(self):
         return plain(self)
@@ -331,13 +343,18 @@ def plain(value):
 # --------------------------------------------------------------------------------------------------------
 
 
-def pairing_info(pairing):
+def pairing_info(pairing, as_at):
+    """The pairing as the report names it, with its state on the as-at day: its term then, its flags as they
+    stood then (status_then, renewing_then when read so)."""
+    status = getattr(pairing, "status_then", pairing.status)
+    renewing = getattr(pairing, "renewing_then", pairing.renewing)
     return PairingInfo(
         id=pairing.id,
         name=str(pairing),
         supporter=pairing.supporter.name,
         supported=pairing.supported.name,
-        status=pairing.status,
+        status=status,
+        state=Pairing.state_of(status, pairing.term_end, as_at, renewing).value,
     )
 
 
@@ -489,6 +506,7 @@ def metric_section(metrics, f, period, single_pairing):
         targets[row["metric_id"]].append(row["value"])
     result = []
     for metric in metrics:
+        period_on = ytd_on = None
         metric_targets = targets.get(metric["id"], [])
         if metric["aggregation"] == Metric.Aggregation.SUM:
             period_value, ytd_value = sums[metric["id"]] if metric["id"] in sums else (Decimal(0), Decimal(0))
@@ -498,6 +516,8 @@ def metric_section(metrics, f, period, single_pairing):
             in_period = [v for v in values if v["activity__date"] >= period.start]
             period_value = in_period[-1]["value"] if in_period else None
             ytd_value = values[-1]["value"] if values else None
+            period_on = in_period[-1]["activity__date"].isoformat() if in_period else None
+            ytd_on = values[-1]["activity__date"].isoformat() if values else None
             target = max(metric_targets) if metric_targets else None
         else:
             period_value = ytd_value = target = None  # never added across pairings
@@ -515,6 +535,8 @@ def metric_section(metrics, f, period, single_pairing):
                 ytd_value=num(ytd_value),
                 target=num(target),
                 progress=progress,
+                period_on=period_on,
+                ytd_on=ytd_on,
             )
         )
     return result
@@ -536,7 +558,10 @@ def plan_item_row(row, pairing_names):
     )
 
 
-def plan_section(rows, period, pairing_names, with_items):
+def plan_section(rows, period, pairing_names, with_items, as_at):
+    """Items due next month, items overdue (open at the end of ``as_at`` and due on or before it) and the
+    year's plan with its status counts; the statuses are those the rows carry (as at the day for a past
+    period's report)."""
     next_month = Month(period.end.year, period.end.month).next()
     section = PlanSection(next_month=next_month.key)
     counts = {status: 0 for status in PlanItem.Status.values}
@@ -545,7 +570,7 @@ def plan_section(rows, period, pairing_names, with_items):
         due = row["due_date"]
         if is_open and due is not None and next_month.start <= due <= next_month.end:
             section.due_next_month.append(plan_item_row(row, pairing_names))
-        if is_open and due is not None and due <= period.end:
+        if is_open and due is not None and due <= as_at:
             section.overdue.append(plan_item_row(row, pairing_names))
         if row["plan__year"] == period.year:
             counts[row["status"]] += 1
@@ -679,18 +704,26 @@ def as_at_day(period, now):
     return min(period.end, timezone.localtime(now, TZ).date())
 
 
-def plan_rows(ids, period, as_at):
-    """The plan items a report shows (selectors.plan_item_rows), each with its `progress` as at ``as_at``
-    (figures.item_progress; as set by hand for an item without targets). Two queries."""
+def reads_history(period, now):
+    """Whether a report built at ``now`` counts the activities and plan items as they stood at its as-at day
+    (their history) rather than as they are now: when that day has ended, i.e. the period is over. A report of
+    the running period stands at the build day, whose statuses are those of now."""
+    return as_at_day(period, now) < timezone.localtime(now, TZ).date()
+
+
+def plan_rows(ids, period, as_at, then=None):
+    """The plan items a report shows (selectors.plan_item_rows; with ``then``, their status as it stood at the
+    end of that day), each with its `progress` as at ``as_at`` (figures.item_progress; as set by hand for an
+    item without targets). Two queries."""
     next_month = Month(period.end.year, period.end.month).next()
-    rows = selectors.plan_item_rows(ids, period.start.year, next_month.end)
+    rows = selectors.plan_item_rows(ids, period.start.year, next_month.end, then)
     progress = figures.item_progress([row["id"] for row in rows], as_at=as_at)
     for row in rows:
         row["progress"] = progress.get(row["id"], row["progress"])
     return rows
 
 
-def fetch(kind, period, ids, itemized, *, as_at, raw=False, per_pairing=None):
+def fetch(kind, period, ids, itemized, *, as_at, raw=False, per_pairing=None, history=False):
     """Every query of a report (a fixed number, whatever the number of rows).
 
     The year-to-date figures of the complete months before the period (the monthly counts, the metric sums
@@ -702,31 +735,37 @@ def fetch(kind, period, ids, itemized, *, as_at, raw=False, per_pairing=None):
     (selectors.service_summary). ``raw=True``
     computes every figure from the source rows with a GROUP BY of its own (the reference: tests pin that
     both give the same report). ``per_pairing=True``: the rows serve reports of single pairings (a batch of
-    them, build_pairing_reports), so the latest metric values are read per pairing whatever len(ids) is."""
+    them, build_pairing_reports), so the latest metric values are read per pairing whatever len(ids) is.
+
+    ``history=True`` (a past period's report, built after its as-at day): every figure counts the activities as
+    they stood at the end of ``as_at`` (their status then, from their history; hours verified by then; plan items
+    with their status then), so the year to date is read from the activities, not from the rollup (which holds
+    the statuses of now): a few queries more, still a fixed number."""
     start, end = period.start, period.end
+    then = as_at if history else None
     co_items = defaultdict(list)
     items = None
     if itemized:
-        co_rows = selectors.co_branch_rows(ids, start, end)
+        co_rows = selectors.co_branch_rows(ids, start, end, then)
         for co in co_rows:
             co_items[co["activity_id"]].append(co)
-        items = selectors.activity_rows(ids, start, end)
+        items = selectors.activity_rows(ids, start, end, then)
     if itemized and not raw:
         type_counts, host_counts, co_counts, participants = counts_from_items(items, co_rows)
     else:
-        type_counts = selectors.activity_type_counts(ids, start, end)
-        host_counts = selectors.host_branch_counts(ids, start, end)
-        co_counts = selectors.co_branch_counts(ids, start, end)
-        participants = selectors.participant_sums(ids, start, end)
-    if not raw:
+        type_counts = selectors.activity_type_counts(ids, start, end, then)
+        host_counts = selectors.host_branch_counts(ids, start, end, then)
+        co_counts = selectors.co_branch_counts(ids, start, end, then)
+        participants = selectors.participant_sums(ids, start, end, then)
+    if not raw and then is None:
         hours, *volunteers = selectors.service_summary(ids, start, end)
         month_counts, metric_sums, snapshots = _year_to_date(period, ids, type_counts, per_pairing)
     else:
-        hours = selectors.service_rows(ids, start, end)
-        volunteers = selectors.volunteer_counts(ids, start, end)
-        month_counts = selectors.activity_month_rows(ids, period.year_start, end)
-        metric_sums = selectors.metric_sums(ids, period.year_start, start, end)
-        snapshots = selectors.snapshot_value_rows(ids, period.year_start, end)
+        hours = selectors.service_rows(ids, start, end, then)
+        volunteers = selectors.volunteer_counts(ids, start, end, then, overall=not per_pairing)
+        month_counts = selectors.activity_month_rows(ids, period.year_start, end, then)
+        metric_sums = selectors.metric_sums(ids, period.year_start, start, end, then)
+        snapshots = selectors.snapshot_value_rows(ids, period.year_start, end, then)
     return Fetched(
         branches=selectors.participating_branches(ids),
         type_counts=type_counts,
@@ -738,10 +777,10 @@ def fetch(kind, period, ids, itemized, *, as_at, raw=False, per_pairing=None):
         co_items=co_items,
         hours=hours,
         needs=selectors.need_rows(ids, period.start_at, period.end_at, period.end_at - datetime.timedelta(days=STALE_NEED_DAYS)),
-        plan=plan_rows(ids, period, as_at),
+        plan=plan_rows(ids, period, as_at, then),
         metric_sums=metric_sums,
         snapshots=snapshots,
-        targets=selectors.target_rows(ids, start.year),
+        targets=selectors.target_rows(ids, start.year, then),
         volunteers=tuple(volunteers),
     )
 
@@ -862,6 +901,12 @@ def _snapshot_row(pairing_id, metric_id, value, day, activity_id):
 def scope_data(kind, period, program, pairing_info, infos, names, f, metrics, volunteers, highlights, now, *, single):
     """The ReportData of one scope (one pairing when ``pairing_info`` is given, else the program) from its
     fetched rows ``f``; the program's per-pairing rows are added by build_report."""
+    as_at = as_at_day(period, now)
+    links = {
+        "program_id": program.id,
+        "pairing_id": pairing_info.id if pairing_info is not None else None,
+        "as_at": as_at.isoformat() if reads_history(period, now) else None,
+    }
     return ReportData(
         schema=SCHEMA_VERSION,
         kind=kind,
@@ -878,11 +923,12 @@ def scope_data(kind, period, program, pairing_info, infos, names, f, metrics, vo
         pairings=infos,
         activities=activity_section(f, period, names, with_items=kind != "annual" or pairing_info is not None),
         metrics=metric_section(metrics, f, period, single),
-        plan=plan_section(f.plan, period, names, with_items=kind != "monthly"),
+        plan=plan_section(f.plan, period, names, with_items=kind != "monthly", as_at=as_at_day(period, now)),
         needs=need_section(f.needs, period, names),
         volunteers=volunteer_section(f.hours, volunteers, f.branches),
         completeness=completeness_section(f, names),
         highlights=highlights,
+        links=links,
     )
 
 
@@ -895,20 +941,24 @@ def build_pairing_reports(kind, period, program, pairings, *, now=None):
     now = now or timezone.now()
     if any(pairing.program_id != program.id for pairing in pairings):
         raise BuildError("the pairing is not part of the program")
-    pairings = selectors.pairings_by_ids([pairing.id for pairing in pairings])
+    as_at = as_at_day(period, now)
+    pairings = selectors.pairings_by_ids([pairing.id for pairing in pairings], as_at)
     if not pairings:
         return {}
     ids = [p.id for p in pairings]
-    f = fetch(kind, period, ids, True, as_at=as_at_day(period, now), per_pairing=True)
+    history = reads_history(period, now)
+    f = fetch(kind, period, ids, True, as_at=as_at_day(period, now), per_pairing=True, history=history)
     metrics = selectors.program_metrics(program)
     volunteers_per_pairing, _overall = f.volunteers
     parts = f.split()
     out = {}
     for pairing in pairings:
-        info, names = pairing_info(pairing), {pairing.id: str(pairing)}
+        info, names = pairing_info(pairing, as_at), {pairing.id: str(pairing)}
         highlights = []
         if kind == "quarterly":
-            highlight_rows = selectors.highlight_rows([pairing.id], period.start, period.end)
+            highlight_rows = selectors.highlight_rows(
+                [pairing.id], period.start, period.end, as_at=as_at_day(period, now) if history else None
+            )
             photos = selectors.highlight_photo_rows([row["id"] for row in highlight_rows])
             highlights = highlight_section(highlight_rows, photos, names)
         data = scope_data(
@@ -929,16 +979,20 @@ def build_report(kind, period, program, pairing=None, *, now=None, itemized=True
         raise BuildError("the pairing is not part of the program")
     now = now or timezone.now()
 
-    pairings = selectors.scope_pairings(program, pairing, period)
+    as_at = as_at_day(period, now)
+    pairings = selectors.scope_pairings(program, pairing, period, as_at)
     ids = [p.id for p in pairings]
     names = {p.id: str(p) for p in pairings}
-    infos = {p.id: pairing_info(p) for p in pairings}
-    f = fetch(kind, period, ids, itemized, as_at=as_at_day(period, now), raw=raw)
+    infos = {p.id: pairing_info(p, as_at) for p in pairings}
+    history = reads_history(period, now)
+    f = fetch(kind, period, ids, itemized, as_at=as_at_day(period, now), raw=raw, history=history)
     metrics = selectors.program_metrics(program)
     volunteers_per_pairing, volunteers_overall = f.volunteers
     highlights = []
     if kind == "quarterly":
-        highlight_rows = selectors.highlight_rows(ids, period.start, period.end)
+        highlight_rows = selectors.highlight_rows(
+            ids, period.start, period.end, as_at=as_at_day(period, now) if history else None
+        )
         photos = selectors.highlight_photo_rows([row["id"] for row in highlight_rows])
         highlights = highlight_section(highlight_rows, photos, names)
 
@@ -955,7 +1009,7 @@ def build_report(kind, period, program, pairing=None, *, now=None, itemized=True
             metric_rows = metric_section(metrics, part, period, True)
             volunteers = volunteer_section(part.hours, volunteers_per_pairing.get(pid, 0), part.branches)
             needs = need_section(part.needs, period, names)
-            plan = plan_section(part.plan, period, names, with_items=False)
+            plan = plan_section(part.plan, period, names, with_items=False, as_at=as_at_day(period, now))
             silent = completeness_section(part, names)
             data.pairing_rows.append(
                 PairingRow(
@@ -970,6 +1024,7 @@ def build_report(kind, period, program, pairing=None, *, now=None, itemized=True
                     plan_total=plan.total,
                     silent_branches=len(silent.silent),
                     metrics={m.code: m.period_value for m in metric_rows},
+                    metric_dates={m.code: m.period_on for m in metric_rows if m.period_on},
                 )
             )
             if kind == "annual":

@@ -24,7 +24,7 @@ from types import SimpleNamespace
 import xlsxwriter
 from django.core.files import File
 from django.db import DEFAULT_DB_ALIAS, connection, connections
-from django.db.models import CharField, DecimalField, OuterRef, Subquery, Sum, Value
+from django.db.models import CharField, DecimalField, F, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Cast, Coalesce, Concat, NullIf
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -32,9 +32,9 @@ from django.utils.translation import gettext as _
 from activities.models import Activity, ActivityMetricValue, ServiceRecord
 from portal.csvsafe import BOM, neutralise_text
 from portal.db import PlainNumber, StringAgg, stream_rows
-from figures.selectors import counted_activities, pending_q, verified_q
+from figures.selectors import COUNTED_STATUSES, counted_then, pending_q, pending_then, verified_q, verified_then
 from reports import selectors
-from reports.builders import build_report_data
+from reports.builders import as_at_day, build_report_data, reads_history
 from reports.models import AnnualExport
 from reports.periods import Year
 from reports.renderers.base import document, status_label
@@ -74,12 +74,13 @@ LEDGER_FIELDS = (
 )
 
 
-def ledger_query(program, start, end):
+def ledger_query(program, start, end, as_at=None):
     """The ledger's one query: the counted activities of ``program`` dated ``start``..``end``, ordered by pairing
     (as ``selectors.scope_pairings`` orders them), date and id. Per row: the host branch's label, the co-hosts'
     labels ("、", by name; the host listed again is left out), the verified and the pending hours (the figures'
     rules: figures.selectors.verified_q, pending_q) and the figures ("<metric id>:<value>;…") as text without
-    trailing zeros."""
+    trailing zeros. With ``as_at`` (a past year's export, as its summary): the activities that counted at the end
+    of that day, with their status and their hours' verification then (verified_then, pending_then)."""
     zero = Value(Decimal(0), output_field=DecimalField(max_digits=8, decimal_places=1))
 
     def hours(which):
@@ -92,6 +93,10 @@ def ledger_query(program, start, end):
         )
         return PlainNumber(Coalesce(Subquery(total, output_field=zero.output_field), zero))
 
+    if as_at is None:
+        verified_rule, pending_rule = verified_q(""), pending_q("")
+    else:  # the activity counted then (the filter below): only the records' own state then is asked here
+        verified_rule, pending_rule = verified_then(as_at, ""), pending_then(as_at, "")
     co_hosts = (
         Activity.co_branches.through.objects.filter(activity_id=OuterRef("pk"))
         .exclude(organization_id=OuterRef("branch_id"))
@@ -113,18 +118,24 @@ def ledger_query(program, start, end):
         )
         .values("text")
     )
+    activities = Activity.objects.filter(pairing__program=program, date__gte=start, date__lte=end)
+    fields = LEDGER_FIELDS
+    if as_at is None:
+        activities = activities.filter(status__in=COUNTED_STATUSES)
+    else:
+        activities = counted_then(activities, as_at).annotate(status_read=F("status_then"))
+        fields = tuple("status_read" if name == "status" else name for name in LEDGER_FIELDS)
     return (
-        counted_activities()
-        .filter(pairing__program=program, date__gte=start, date__lte=end)
+        activities
         .annotate(
             host=_label("branch"),
             co_hosts=Subquery(co_hosts),
-            verified_hours=hours(verified_q("")),
-            pending_hours=hours(pending_q("")),
+            verified_hours=hours(verified_rule),
+            pending_hours=hours(pending_rule),
             figures=Subquery(figures),
         )
         .order_by("pairing__supporter__name", "pairing__supported__name", "pairing_id", "date", "id")
-        .values_list(*LEDGER_FIELDS)
+        .values_list(*fields)
     )
 
 
@@ -247,7 +258,9 @@ def write_export(program, year, folder, export_id=None, *, formats=FORMATS):
 
     done = 0
     if "xlsx" in paths or "csv" in paths:
-        rows = stream_rows(ledger_query(program, period.start, period.end), chunk_size=FETCH_ROWS)
+        # the ledger stands where the summary does: a past year's as at its last day, with the statuses of then
+        as_at = as_at_day(period, now) if reads_history(period, now) else None
+        rows = stream_rows(ledger_query(program, period.start, period.end, as_at), chunk_size=FETCH_ROWS)
         progress = Progress(export_id) if export_id else None
         pairing_names = {p["id"]: p["name"] for p in data["pairings"]}
         stream = open(paths["csv"], "w", encoding="utf-8", newline="") if "csv" in paths else None

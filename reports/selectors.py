@@ -3,6 +3,11 @@
 Each function returns plain rows (``values()`` dicts or lists of them); the builder adds them up in Python.
 Counting rules (DESIGN.md): only submitted and confirmed activities that are not deleted count; only
 verified service hours of such activities count.
+
+``as_at`` (a past period's report): the activities count as they stood at the end of that day, their status
+then read from their history (figures.counted_then), hours as verified by then (figures.verified_then), plan
+items with their status then (pairings.selectors.item_status_on); the rows carry the status of then under
+their usual key ``status``. Without it, the statuses of now.
 """
 
 from __future__ import annotations
@@ -12,11 +17,13 @@ import decimal
 from decimal import Decimal
 
 from django.db import connections, router
-from django.db.models import Count, Exists, F, OuterRef, Q, Sum, Window
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, Sum, Value, When, Window
 from django.db.models.functions import RowNumber
 
 from activities.models import Activity, ActivityMetricValue, ActivityPhoto, Need, ServiceRecord
 from pairings.models import Metric, Pairing, PairingBranch, PlanItem, PlanTarget
+from pairings.selectors import flags_on, item_status_on
+from figures import selectors as figures
 from figures.selectors import COUNTED_STATUSES as COUNTED
 from figures.selectors import counted_activities
 
@@ -41,18 +48,25 @@ def reported_q(start: datetime.date, end: datetime.date):
     return (term_overlaps(start, end) & ~open_but_ended) | Q(Exists(active))
 
 
-def scope_pairings(program, pairing, period):
+def scope_pairings(program, pairing, period, as_at=None):
     """The pairings a report covers: the one pairing, or every pairing of the program the period's reports
-    cover (``reported_q``)."""
+    cover (``reported_q``); with ``as_at``, each with its status flag and renewal mark as they stood at the end
+    of that day (``status_then``, ``renewing_then``: the state the report shows)."""
     qs = Pairing.objects.select_related("supporter", "supported").order_by("supporter__name", "supported__name", "id")
+    if as_at is not None:
+        qs = qs.annotate(**flags_on(as_at))
     if pairing is not None:
         return list(qs.filter(pk=pairing.pk))
     return list(qs.filter(program=program).filter(reported_q(period.start, period.end)))
 
 
-def pairings_by_ids(ids):
-    """The pairings of these ids with their two organisations, by id (as a batch of pairing reports reads them)."""
-    return list(Pairing.objects.select_related("supporter", "supported").filter(pk__in=ids).order_by("id"))
+def pairings_by_ids(ids, as_at=None):
+    """The pairings of these ids with their two organisations, by id (as a batch of pairing reports reads them);
+    with ``as_at``, their flags then, as scope_pairings."""
+    qs = Pairing.objects.select_related("supporter", "supported").filter(pk__in=ids).order_by("id")
+    if as_at is not None:
+        qs = qs.annotate(**flags_on(as_at))
+    return list(qs)
 
 
 def pairings_to_generate(program, period):
@@ -74,50 +88,80 @@ def participating_branches(pairing_ids):
     )
 
 
-def _in_range(pairing_ids, start, end):
-    return counted_activities().filter(pairing_id__in=pairing_ids, date__range=(start, end))
+def _in_range(pairing_ids, start, end, as_at=None):
+    """The activities of the pairings dated in the range that count: now, or as they stood at the end of
+    ``as_at`` (figures.counted_then: their status then is the alias ``status_then``)."""
+    activities = Activity.objects.filter(pairing_id__in=pairing_ids, date__range=(start, end))
+    if as_at is None:
+        return activities.filter(status__in=COUNTED)
+    return figures.counted_then(activities, as_at)
 
 
-def activity_type_counts(pairing_ids, start, end):
+def _status(as_at, prefix=""):
+    """The name to read an activity's status by: its field, or (as at a day) ``status_read``, the status then
+    (see _read_then)."""
+    return f"{prefix}status" if as_at is None else "status_read"
+
+
+def _read_then(rows, as_at):
+    """The rows with the status of then (the alias ``status_then``) selected as ``status_read`` (an alias cannot
+    be read, and the rows of _in_range stay a one-column subquery for ``activity__in``)."""
+    return rows if as_at is None else rows.annotate(status_read=F("status_then"))
+
+
+def _renamed(rows, name, key):
+    """The rows with the value read under ``name`` put under ``key`` (the status of then under ``status``)."""
+    if name != key:
+        for row in rows:
+            row[key] = row.pop(name)
+    return rows
+
+
+def activity_type_counts(pairing_ids, start, end, as_at=None):
     """Counted activities per (pairing, type, status)."""
-    return list(
-        _in_range(pairing_ids, start, end)
-        .values("pairing_id", "activity_type_id", "activity_type__name", "activity_type__order", "status")
+    status = _status(as_at)
+    return _renamed(list(
+        _read_then(_in_range(pairing_ids, start, end, as_at), as_at)
+        .values("pairing_id", "activity_type_id", "activity_type__name", "activity_type__order", status)
         .annotate(n=Count("id"))
         .order_by()
-    )
+    ), status, "status")
 
 
-def host_branch_counts(pairing_ids, start, end):
+def host_branch_counts(pairing_ids, start, end, as_at=None):
     """Counted activities per (pairing, host branch, status)."""
-    return list(
-        _in_range(pairing_ids, start, end)
-        .values("pairing_id", "branch_id", "branch__name", "branch__short_name", "status")
+    status = _status(as_at)
+    return _renamed(list(
+        _read_then(_in_range(pairing_ids, start, end, as_at), as_at)
+        .values("pairing_id", "branch_id", "branch__name", "branch__short_name", status)
         .annotate(n=Count("id"))
         .order_by()
-    )
+    ), status, "status")
 
 
-def co_branch_counts(pairing_ids, start, end):
+def co_branch_counts(pairing_ids, start, end, as_at=None):
     """Counted activities per (pairing, co-hosting branch, status); a host listed as its own co-host is
     not credited twice."""
     through = Activity.co_branches.through
-    return list(
-        through.objects.filter(activity__in=_in_range(pairing_ids, start, end))
-        .exclude(organization_id=F("activity__branch_id"))
+    rows = through.objects.filter(activity__in=_in_range(pairing_ids, start, end, as_at))
+    if as_at is not None:
+        rows = rows.alias(status_then=figures.status_then(as_at, ref="activity_id", prefix="activity__"))
+        rows = _read_then(rows, as_at)
+    status = _status(as_at, "activity__")
+    return _renamed(list(
+        rows.exclude(organization_id=F("activity__branch_id"))
         .values(
-            "activity__pairing_id", "organization_id", "organization__name", "organization__short_name",
-            "activity__status",
+            "activity__pairing_id", "organization_id", "organization__name", "organization__short_name", status,
         )
         .annotate(n=Count("id"))
         .order_by()
-    )
+    ), status, "activity__status")
 
 
-def participant_sums(pairing_ids, start, end):
+def participant_sums(pairing_ids, start, end, as_at=None):
     """People taking part per pairing, added over activities (so person-times, 人次)."""
     return list(
-        _in_range(pairing_ids, start, end)
+        _in_range(pairing_ids, start, end, as_at)
         .values("pairing_id")
         .annotate(
             party_members=Sum("party_members"),
@@ -129,35 +173,37 @@ def participant_sums(pairing_ids, start, end):
     )
 
 
-def activity_month_rows(pairing_ids, start, end):
+def activity_month_rows(pairing_ids, start, end, as_at=None):
     """Counted activities per (pairing, month, status) from ``start`` (the year's first day) to ``end``."""
-    return list(
-        _in_range(pairing_ids, start, end)
-        .values("pairing_id", "date__month", "status")
+    status = _status(as_at)
+    return _renamed(list(
+        _read_then(_in_range(pairing_ids, start, end, as_at), as_at)
+        .values("pairing_id", "date__month", status)
         .annotate(n=Count("id"))
         .order_by()
-    )
+    ), status, "status")
 
 
-def activity_rows(pairing_ids, start, end):
+def activity_rows(pairing_ids, start, end, as_at=None):
     """The activities themselves, for the lists of a report; when a report lists them, its counts per type,
     host branch and pairing are added up from these rows (builders.counts_from_items)."""
-    return list(
-        _in_range(pairing_ids, start, end)
+    status = _status(as_at)
+    return _renamed(list(
+        _read_then(_in_range(pairing_ids, start, end, as_at), as_at)
         .order_by("date", "id")
         .values(
             "id", "pairing_id", "branch_id", "branch__name", "branch__short_name", "activity_type_id",
-            "activity_type__name", "activity_type__order", "title", "date", "place", "status", "party_members",
+            "activity_type__name", "activity_type__order", "title", "date", "place", status, "party_members",
             "teachers", "students", "residents_served",
         )
-    )
+    ), status, "status")
 
 
-def co_branch_rows(pairing_ids, start, end):
+def co_branch_rows(pairing_ids, start, end, as_at=None):
     """(activity, co-hosting branch) pairs of the counted activities in the range, for the lists."""
     through = Activity.co_branches.through
     return list(
-        through.objects.filter(activity__in=_in_range(pairing_ids, start, end))
+        through.objects.filter(activity__in=_in_range(pairing_ids, start, end, as_at))
         .exclude(organization_id=F("activity__branch_id"))
         .order_by("activity_id", "organization__name")
         .values("activity_id", "organization_id", "organization__name", "organization__short_name")
@@ -170,12 +216,12 @@ def program_metrics(program):
     )
 
 
-def metric_sums(pairing_ids, year_start, start, end):
+def metric_sums(pairing_ids, year_start, start, end, as_at=None):
     """Per (metric, pairing) of the ``sum`` metrics: the period's total and the year-to-date total."""
     in_period = Q(activity__date__gte=start)
     return list(
         ActivityMetricValue.objects.filter(
-            metric__aggregation=Metric.Aggregation.SUM, activity__in=_in_range(pairing_ids, year_start, end)
+            metric__aggregation=Metric.Aggregation.SUM, activity__in=_in_range(pairing_ids, year_start, end, as_at)
         )
         .values("metric_id", "activity__pairing_id")
         .annotate(period=Sum("value", filter=in_period), ytd=Sum("value"))
@@ -183,24 +229,24 @@ def metric_sums(pairing_ids, year_start, start, end):
     )
 
 
-def snapshot_value_rows(pairing_ids, year_start, end):
+def snapshot_value_rows(pairing_ids, year_start, end, as_at=None):
     """The values of ``snapshot`` metrics from the year's start, oldest first (the last one is the latest)."""
     return list(
         ActivityMetricValue.objects.filter(
-            metric__aggregation=Metric.Aggregation.SNAPSHOT, activity__in=_in_range(pairing_ids, year_start, end)
+            metric__aggregation=Metric.Aggregation.SNAPSHOT, activity__in=_in_range(pairing_ids, year_start, end, as_at)
         )
         .order_by("activity__date", "activity_id")
         .values("metric_id", "value", "activity_id", "activity__date", "activity__pairing_id")
     )
 
 
-def period_metric_rows(pairing_ids, start, end):
+def period_metric_rows(pairing_ids, start, end, as_at=None):
     """Per (pairing, metric), over the counted activities dated ``start``..``end``: the sum of the values and
     the latest value (by activity date, then activity id), as (pairing id, metric id, sum, latest value, its
     date, its activity id). One row per pairing and metric, whatever the number of values."""
     partition = [F("activity__pairing_id"), F("metric_id")]
     return list(
-        ActivityMetricValue.objects.filter(activity__in=_in_range(pairing_ids, start, end))
+        ActivityMetricValue.objects.filter(activity__in=_in_range(pairing_ids, start, end, as_at))
         .annotate(
             rank=Window(RowNumber(), partition_by=partition, order_by=[F("activity__date").desc(), F("activity_id").desc()]),
             period_total=Window(Sum("value"), partition_by=partition),
@@ -211,19 +257,28 @@ def period_metric_rows(pairing_ids, start, end):
     )
 
 
-def target_rows(pairing_ids, year):
-    return list(
-        PlanTarget.objects.filter(item__plan__pairing_id__in=pairing_ids, item__plan__year=year)
-        .exclude(item__status=PlanItem.Status.CANCELLED)
-        .values("metric_id", "value", "item__plan__pairing_id")
-    )
+def target_rows(pairing_ids, year, as_at=None):
+    """The targets of the year's plans, but those of cancelled items (now, or as at ``as_at``)."""
+    targets = PlanTarget.objects.filter(item__plan__pairing_id__in=pairing_ids, item__plan__year=year)
+    if as_at is None:
+        targets = targets.exclude(item__status=PlanItem.Status.CANCELLED)
+    else:
+        cancelled = PlanItem.objects.filter(plan__pairing_id__in=pairing_ids, plan__year=year).alias(
+            status_then=item_status_on(as_at)
+        ).filter(status_then=PlanItem.Status.CANCELLED)
+        targets = targets.exclude(item_id__in=cancelled.values("id"))
+    return list(targets.values("metric_id", "value", "item__plan__pairing_id"))
 
 
-def plan_item_rows(pairing_ids, year, due_until):
-    """Items of the year's plans, plus open items of any plan due on or before ``due_until``."""
-    return list(
-        PlanItem.objects.filter(plan__pairing_id__in=pairing_ids)
-        .filter(Q(plan__year=year) | Q(status__in=OPEN_ITEM, due_date__lte=due_until))
+def plan_item_rows(pairing_ids, year, due_until, as_at=None):
+    """Items of the year's plans, plus open items of any plan due on or before ``due_until``; their status now,
+    or (given ``as_at``) as it stood at the end of that day (its history)."""
+    items = PlanItem.objects.filter(plan__pairing_id__in=pairing_ids)
+    status = "status"
+    if as_at is not None:
+        items, status = items.annotate(status_read=item_status_on(as_at)), "status_read"
+    return _renamed(list(
+        items.filter(Q(plan__year=year) | Q(**{f"{status}__in": OPEN_ITEM, "due_date__lte": due_until}))
         .order_by("due_date", "plan__pairing_id", "order", "id")
         .values(
             "id",
@@ -235,10 +290,10 @@ def plan_item_rows(pairing_ids, year, due_until):
             "owner_branch__short_name",
             "village_counterpart",
             "due_date",
-            "status",
+            status,
             "progress",
         )
-    )
+    ), status, "status")
 
 
 def need_rows(pairing_ids, start_at, end_at, stale_before):
@@ -267,14 +322,22 @@ def need_rows(pairing_ids, start_at, end_at, stale_before):
     )
 
 
-def service_rows(pairing_ids, start, end):
-    """Hours and records per (pairing, host branch, status) for the counted activities in the range."""
-    return list(
-        ServiceRecord.objects.filter(activity__in=_in_range(pairing_ids, start, end))
-        .values("activity__pairing_id", "activity__branch_id", "activity__branch__name", "activity__branch__short_name", "status")
+def service_rows(pairing_ids, start, end, as_at=None):
+    """Hours and records per (pairing, host branch, status) for the counted activities in the range (as at a
+    day: verified if verified by then, else recorded)."""
+    records = ServiceRecord.objects.filter(activity__in=_in_range(pairing_ids, start, end, as_at))
+    status = "status"
+    if as_at is not None:
+        verified, recorded = ServiceRecord.Status.VERIFIED, ServiceRecord.Status.RECORDED
+        records = records.annotate(
+            status_read=Case(When(figures.verified_then(as_at, ""), then=Value(verified)), default=Value(recorded))
+        )
+        status = "status_read"
+    return _renamed(list(
+        records.values("activity__pairing_id", "activity__branch_id", "activity__branch__name", "activity__branch__short_name", status)
         .annotate(hours=Sum("hours"), records=Count("id"))
-        .order_by("activity__pairing_id", "activity__branch__name", "status")
-    )
+        .order_by("activity__pairing_id", "activity__branch__name", status)
+    ), status, "status")
 
 
 def service_summary(pairing_ids, start, end):
@@ -348,35 +411,35 @@ def _decimal(value):
     return Decimal(value)
 
 
-def volunteer_counts(pairing_ids, start, end):
+def volunteer_counts(pairing_ids, start, end, as_at=None, *, overall=True):
     """Distinct volunteers with verified hours, per pairing and overall (人, not 人次). For one pairing the
-    overall count is that pairing's (one query); a volunteer serving two pairings counts once overall."""
-    verified = ServiceRecord.objects.filter(
-        status=ServiceRecord.Status.VERIFIED,
-        activity__in=_in_range(pairing_ids, start, end),
-    )
+    overall count is that pairing's (one query); a volunteer serving two pairings counts once overall.
+    ``overall=False`` (a batch of pairing reports): the per-pairing counts only, one query."""
+    is_verified = Q(status=ServiceRecord.Status.VERIFIED) if as_at is None else figures.verified_then(as_at, "")
+    verified = ServiceRecord.objects.filter(is_verified, activity__in=_in_range(pairing_ids, start, end, as_at))
     per_pairing = {
         row["activity__pairing_id"]: row["n"]
         for row in verified.values("activity__pairing_id").annotate(n=Count("volunteer_id", distinct=True)).order_by()
     }
-    if len(pairing_ids) <= 1:
+    if len(pairing_ids) <= 1 or not overall:
         return per_pairing, sum(per_pairing.values())
     overall = verified.aggregate(n=Count("volunteer_id", distinct=True))["n"] or 0
     return per_pairing, overall
 
 
-def highlight_rows(pairing_ids, start, end, limit=6):
+def highlight_rows(pairing_ids, start, end, limit=6, as_at=None):
     """The period's activities with photos that may be shown (never those flagged shows_minors): confirmed
     first, then the most residents served."""
     shown = Q(photos__shows_minors=False)
-    return list(
-        _in_range(pairing_ids, start, end)
+    status = _status(as_at)
+    return _renamed(list(
+        _read_then(_in_range(pairing_ids, start, end, as_at), as_at)
         .annotate(shown_photos=Count("photos", filter=shown))
         .filter(shown_photos__gt=0)
-        .order_by("status", "-residents_served", "-date", "-id")  # "confirmed" sorts before "submitted"
+        .order_by(status, "-residents_served", "-date", "-id")  # "confirmed" sorts before "submitted"
         .values("id", "pairing_id", "title", "date", "branch__name", "branch__short_name", "activity_type__name",
-                "description", "status", "residents_served")[:limit]
-    )
+                "description", status, "residents_served")[:limit]
+    ), status, "status")
 
 
 def highlight_photo_rows(activity_ids, per_activity=3):

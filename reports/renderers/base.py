@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext as _
 
 from activities.models import Activity, Need
-from pairings.models import Metric, PlanItem
+from figures.selectors import activity_list_url
+from pairings.models import Metric, Pairing, PlanItem
 
 NUMERALS = "一二三四五六七八九十"
 
@@ -27,6 +28,15 @@ class Table:
     rows: list[list] = field(default_factory=list)
     total_row: bool = False  # the last row holds totals
     empty: str = ""  # what to say when there are no rows
+    # beside `rows`, row for row: the activity-list URL of what each figure counted (None: no link); empty for
+    # a table without links (the HTML page draws them, the files do not)
+    links: list[list] = field(default_factory=list)
+
+    @property
+    def linked_rows(self):
+        """Each row as (value, url) cells."""
+        links = self.links or [[] for _ in self.rows]
+        return [[(cell, link[i] if i < len(link) else None) for i, cell in enumerate(row)] for row, link in zip(self.rows, links)]
 
     @property
     def numeric_columns(self):
@@ -116,11 +126,55 @@ def period_label(data):
     return parse(data["period"]).label
 
 
+def state_note(pairing):
+    """"(期满)", "(续签中)", "(已暂停)" or "(已结束)" after a pairing's name: its state on the report's as-at day
+    (nothing for a running pairing, or in a report built before the state was stored)."""
+    state = pairing.get("state")
+    if not state or state == Pairing.State.ACTIVE:
+        return ""
+    return f"({status_label(Pairing.State, state)})"
+
+
 def scope_label(data):
     if data["scope"] == "pairing" and data["pairing"]:
         pairing = data["pairing"]
-        return _("%(supporter)s—%(supported)s结对") % {"supporter": pairing["supporter"], "supported": pairing["supported"]}
+        return _("%(supporter)s—%(supported)s结对") % {"supporter": pairing["supporter"], "supported": pairing["supported"]} + state_note(pairing)
     return _("全项目(%(n)s个结对)") % {"n": len(data["pairings"])}
+
+
+CONFIRMED = (Activity.Status.CONFIRMED,)
+
+
+def linker(data, pairing_id=None):
+    """The links of a report's figures: a function of the list's filters (figures.activity_list_url: branch,
+    type, metric, statuses, verified hours, and `after`/`before` for other dates than the period) giving the
+    activity-list URL of exactly what the figure counted, in the report's scope (or in the pairing
+    ``pairing_id``), with the report's as-at day when its statuses are those of then. None for a report whose
+    data carry no links (built before they were stored): its figures are shown without links."""
+    info = data.get("links")
+    if not info:
+        return None
+    as_at = datetime.date.fromisoformat(info["as_at"]) if info.get("as_at") else None
+    start, end = datetime.date.fromisoformat(data["start"]), datetime.date.fromisoformat(data["end"])
+    default_pairing = pairing_id or info.get("pairing_id")
+
+    def link(*, after=start, before=end, pairing_id=None, **filters):
+        pairing_id = pairing_id or default_pairing
+        scope = {"pairing_id": pairing_id} if pairing_id else {"program_id": info["program_id"]}
+        return activity_list_url(**scope, date_after=after, date_before=before, as_at=as_at, **filters)
+
+    return link
+
+
+def _day(text):
+    return datetime.date.fromisoformat(text)
+
+
+def _month_bounds(key):
+    from reports.periods import parse
+
+    month = parse(key)
+    return month.start, month.end
 
 
 def _numbered(n, text):
@@ -149,32 +203,47 @@ def activity_summary(data):
     }
 
 
-def by_branch_table(a):
+def by_branch_table(a, link=None):
+    # a branch is credited with the activities it hosted or co-hosted
     return Table(
         "by_branch",
         _("分支部活动情况(联合开展的活动计入每个参与支部)"),
         [_("支部"), _("活动(次)"), _("其中已验单(次)")],
         [[row["label"], row["total"], row["confirmed"]] for row in a["by_branch"]],
         empty=_("无参与支部"),
+        links=[
+            [None, link(branch_id=row["key"], credited=True), link(branch_id=row["key"], credited=True, statuses=CONFIRMED)]
+            for row in a["by_branch"]
+        ] if link else [],
     )
 
 
-def by_type_table(a):
+def by_type_table(a, link=None):
     return Table(
         "by_type",
         _("分类型活动情况"),
         [_("活动类型"), _("活动(次)"), _("其中已验单(次)")],
         [[row["label"], row["total"], row["confirmed"]] for row in a["by_type"]],
         empty=_("本期无活动"),
+        links=[
+            [None, link(activity_type_id=row["key"]), link(activity_type_id=row["key"], statuses=CONFIRMED)]
+            for row in a["by_type"]
+        ] if link else [],
     )
 
 
-def by_month_table(a):
+def by_month_table(a, link=None):
+    links = []
+    if link:
+        for row in a["by_month"]:
+            after, before = _month_bounds(row["month"])
+            links.append([None, link(after=after, before=before), link(after=after, before=before, statuses=CONFIRMED)])
     return Table(
         "by_month",
         _("各月活动数(年初至本期末)"),
         [_("月份"), _("活动(次)"), _("其中已验单(次)")],
         [[row["month"], row["total"], row["confirmed"]] for row in a["by_month"]],
+        links=links,
     )
 
 
@@ -200,19 +269,37 @@ def activity_list_table(a, with_pairing):
     return Table("activities", _("活动明细"), columns, rows, empty=_("本期无活动"))
 
 
-def metric_table(metrics, period_column):
-    rows = []
+def metric_links(m, link, ytd_start):
+    """(period, year to date) links of a metric's figures: the activities carrying it in the period and in the
+    year to date (a sum), or on the day of the latest value (a snapshot); None where there is no value."""
+    if link is None:
+        return None, None
+    if m["aggregation"] == Metric.Aggregation.SNAPSHOT:
+        on = [m.get("period_on"), m.get("ytd_on")]
+        return tuple(link(metric_id=m["id"], after=_day(d), before=_day(d)) if d else None for d in on)
+    return (
+        link(metric_id=m["id"]) if m["period_value"] is not None else None,
+        link(metric_id=m["id"], after=ytd_start) if m["ytd_value"] is not None else None,
+    )
+
+
+def metric_table(metrics, period_column, link=None, ytd_start=None):
+    rows, links = [], []
     for m in metrics:
         how = _("取最新值") if m["aggregation"] == Metric.Aggregation.SNAPSHOT else _("累加")
         rows.append(
             [m["name"], m["unit"], how, m["period_value"], m["ytd_value"], m["target"], Percent(m["progress"])]
         )
+        if link:
+            period_link, ytd_link = metric_links(m, link, ytd_start)
+            links.append([None, None, None, period_link, ytd_link, None, None])
     return Table(
         "metrics",
         _("成效指标(只计已提交和已验单的活动;人次与人分别统计)"),
         [_("指标"), _("单位"), _("统计方式"), period_column, _("年度累计"), _("年度目标"), _("完成率")],
         rows,
         empty=_("本项目未设成效指标"),
+        links=links,
     )
 
 
@@ -292,17 +379,20 @@ def volunteer_summary(v):
     return text
 
 
-def hours_table(v):
+def hours_table(v, link=None):
+    # hours are the host branch's (not the co-hosts'): the activities it hosted with verified hours
     return Table(
         "hours",
         _("分支部志愿服务时长(按活动主办支部;只计已核验)"),
         [_("支部"), _("已核验时长(小时)"), _("服务记录(人次)"), _("待核验时长(小时)")],
         [[row["branch"], row["verified_hours"], row["records"], row["pending_hours"]] for row in v["by_branch"]],
         empty=_("无"),
+        links=[[None, link(branch_id=row["branch_id"], verified_hours=True), None, None] for row in v["by_branch"]]
+        if link else [],
     )
 
 
-def pairing_rows_table(data, metrics):
+def pairing_rows_table(data, metrics, link=None):
     sum_metrics = [m for m in metrics if m["aggregation"] == Metric.Aggregation.SUM]
     snapshot_metrics = [m for m in metrics if m["aggregation"] != Metric.Aggregation.SUM]
     columns = [
@@ -310,16 +400,30 @@ def pairing_rows_table(data, metrics):
         _("办结需求(件)"), _("计划项目完成/总数"), _("未记录活动的支部"),
     ]
     columns += [f"{m['name']}({m['unit']})" for m in sum_metrics + snapshot_metrics]
-    rows = []
+    rows, links = [], []
+
+    def row_links(pairing_id, values, dates):
+        """The links of one row (the totals row: pairing_id None, the report's scope)."""
+        counted = [None, link(pairing_id=pairing_id), link(pairing_id=pairing_id, statuses=CONFIRMED),
+                   link(pairing_id=pairing_id, verified_hours=True), None, None, None, None, None]
+        for m in sum_metrics:
+            counted.append(link(pairing_id=pairing_id, metric_id=m["id"]) if values.get(m["code"]) is not None else None)
+        for m in snapshot_metrics:
+            on = dates.get(m["code"])
+            counted.append(link(pairing_id=pairing_id, metric_id=m["id"], after=_day(on), before=_day(on)) if on else None)
+        return counted
+
     for row in data["pairing_rows"]:
         rows.append(
             [
-                row["pairing"]["name"], row["activities"], row["confirmed"], row["verified_hours"], row["volunteers"],
+                row["pairing"]["name"] + state_note(row["pairing"]), row["activities"], row["confirmed"], row["verified_hours"], row["volunteers"],
                 row["needs_opened"], row["needs_fulfilled"], f"{row['plan_done']}/{row['plan_total']}",
                 row["silent_branches"],
             ]
             + [row["metrics"].get(m["code"]) for m in sum_metrics + snapshot_metrics]
         )
+        if link:
+            links.append(row_links(row["pairing"]["id"], row["metrics"], row.get("metric_dates", {})))
     totals = data["totals"]
     if totals:
         rows.append(
@@ -330,6 +434,8 @@ def pairing_rows_table(data, metrics):
             ]
             + [totals["metrics"].get(m["code"]) if m in sum_metrics else None for m in sum_metrics + snapshot_metrics]
         )
+        if link:
+            links.append(row_links(None, totals["metrics"], {}))
     return Table(
         "pairings",
         _("各结对情况(志愿者合计按人去重;取最新值的指标不跨结对相加)"),
@@ -337,6 +443,7 @@ def pairing_rows_table(data, metrics):
         rows,
         total_row=bool(totals),
         empty=_("无结对"),
+        links=links,
     )
 
 
@@ -348,15 +455,16 @@ def pairing_rows_table(data, metrics):
 def _monthly(data, notes):
     with_pairing = data["scope"] == "program"
     a, plan, needs, v = data["activities"], data["plan"], data["needs"], data["volunteers"]
+    link, ytd_start = linker(data), _day(data["ytd_start"])
     sections = [
         Section(
             "activities",
             _("本月活动开展情况"),
             [activity_summary(data)],
-            [by_branch_table(a), by_type_table(a), activity_list_table(a, with_pairing)],
+            [by_branch_table(a, link), by_type_table(a, link), activity_list_table(a, with_pairing)],
             chart="activities",
         ),
-        Section("metrics", _("成效指标完成情况"), [], [metric_table(data["metrics"], _("本月"))], chart="metrics"),
+        Section("metrics", _("成效指标完成情况"), [], [metric_table(data["metrics"], _("本月"), link, ytd_start)], chart="metrics"),
         Section(
             "plan",
             _("计划事项提示"),
@@ -370,11 +478,11 @@ def _monthly(data, notes):
             ],
         ),
         Section("needs", _("群众需求(微心愿)"), [needs_summary(needs, False)], [needs_table(needs, False), stale_needs_table(needs, with_pairing)]),
-        Section("volunteers", _("志愿服务"), [volunteer_summary(v)], [hours_table(v)], chart="hours"),
+        Section("volunteers", _("志愿服务"), [volunteer_summary(v)], [hours_table(v, link)], chart="hours"),
         completeness(data),
     ]
     if with_pairing:
-        sections.append(Section("pairings", _("各结对情况"), [], [pairing_rows_table(data, data["metrics"])]))
+        sections.append(Section("pairings", _("各结对情况"), [], [pairing_rows_table(data, data["metrics"], link)]))
     return sections
 
 
@@ -394,6 +502,7 @@ def completeness(data):
 def _quarterly(data, notes):
     with_pairing = data["scope"] == "program"
     a, plan, needs, v = data["activities"], data["plan"], data["needs"], data["volunteers"]
+    link, ytd_start = linker(data), _day(data["ytd_start"])
     counts = plan["status_counts"]
     # a plan belongs to its year: the year's plan counts its own overdue items, earlier plans' are said apart
     overdue_this_year = [row for row in plan["overdue"] if row["year"] == int(data["start"][:4])]
@@ -402,10 +511,10 @@ def _quarterly(data, notes):
             "activities",
             _("本季度工作概况"),
             [activity_summary(data)],
-            [by_month_table(a), by_branch_table(a), by_type_table(a), activity_list_table(a, with_pairing)],
+            [by_month_table(a, link), by_branch_table(a, link), by_type_table(a, link), activity_list_table(a, with_pairing)],
             chart="activities",
         ),
-        Section("metrics", _("成效指标完成进度"), [], [metric_table(data["metrics"], _("本季度"))], chart="metrics"),
+        Section("metrics", _("成效指标完成进度"), [], [metric_table(data["metrics"], _("本季度"), link, ytd_start)], chart="metrics"),
         Section(
             "plan",
             _("项目实施清单进展"),
@@ -422,12 +531,12 @@ def _quarterly(data, notes):
             [plan_table("plan_items", _("项目实施清单"), plan["items"], with_pairing, _("本年度无共建计划"))],
         ),
         Section("needs", _("需求—响应—反馈"), [needs_summary(needs, True)], [needs_table(needs, True), stale_needs_table(needs, with_pairing)]),
-        Section("volunteers", _("志愿服务"), [volunteer_summary(v)], [hours_table(v)], chart="hours"),
+        Section("volunteers", _("志愿服务"), [volunteer_summary(v)], [hours_table(v, link)], chart="hours"),
         highlights(data),
         completeness(data),
     ]
     if with_pairing:
-        sections.append(Section("pairings", _("各结对情况"), [], [pairing_rows_table(data, data["metrics"])]))
+        sections.append(Section("pairings", _("各结对情况"), [], [pairing_rows_table(data, data["metrics"], link)]))
     sections.append(Section("notes", _("调度意见"), [p for p in (notes or "").splitlines() if p.strip()] or [_("(待填写)")]))
     return sections
 
@@ -451,12 +560,13 @@ def highlights(data):
 def _annual(data, notes):
     with_pairing = data["scope"] == "program"
     a, plan, needs, v = data["activities"], data["plan"], data["needs"], data["volunteers"]
+    link, ytd_start = linker(data), _day(data["ytd_start"])
     sections = [Section("overview", _("年度总体情况"), [activity_summary(data)], [], chart="activities")]
     if with_pairing:
-        sections[0].tables.append(pairing_rows_table(data, data["metrics"]))
-    sections[0].tables += [by_month_table(a), by_branch_table(a), by_type_table(a)]
+        sections[0].tables.append(pairing_rows_table(data, data["metrics"], link))
+    sections[0].tables += [by_month_table(a, link), by_branch_table(a, link), by_type_table(a, link)]
     sections += [
-        Section("metrics", _("成效指标完成情况"), [], [metric_table(data["metrics"], _("本年度"))], chart="metrics"),
+        Section("metrics", _("成效指标完成情况"), [], [metric_table(data["metrics"], _("本年度"), link, ytd_start)], chart="metrics"),
         Section(
             "plan",
             _("项目实施清单完成情况"),
@@ -464,21 +574,24 @@ def _annual(data, notes):
             [plan_table("plan_items", _("项目实施清单"), plan["items"], with_pairing, _("本年度无共建计划"))] if plan["items"] else [],
         ),
         Section("needs", _("需求—响应—反馈"), [needs_summary(needs, True)], [needs_table(needs, True)]),
-        Section("volunteers", _("志愿服务"), [volunteer_summary(v)], [hours_table(v)], chart="hours"),
+        Section("volunteers", _("志愿服务"), [volunteer_summary(v)], [hours_table(v, link)], chart="hours"),
     ]
     if not with_pairing:
         sections[0].tables.append(activity_list_table(a, False))
     return sections
 
 
-def detail_sections(detail):
+def detail_sections(detail, data=None):
     """One pairing's part of an annual summary (the list of activities only when the data carry it: the
-    annual export streams its ledger separately)."""
+    annual export streams its ledger separately); with the report's ``data``, its figures link to their
+    activities in that pairing."""
     a = detail["activities"]
+    link = linker(data, detail["pairing"]["id"]) if data is not None else None
+    ytd_start = _day(data["ytd_start"]) if data is not None else None
     sections = [
-        Section("activities", _("活动情况"), [], [by_month_table(a), by_branch_table(a), by_type_table(a)]),
-        Section("metrics", _("成效指标"), [], [metric_table(detail["metrics"], _("本年度"))]),
-        Section("volunteers", _("志愿服务"), [volunteer_summary(detail["volunteers"])], [hours_table(detail["volunteers"])]),
+        Section("activities", _("活动情况"), [], [by_month_table(a, link), by_branch_table(a, link), by_type_table(a, link)]),
+        Section("metrics", _("成效指标"), [], [metric_table(detail["metrics"], _("本年度"), link, ytd_start)]),
+        Section("volunteers", _("志愿服务"), [volunteer_summary(detail["volunteers"])], [hours_table(detail["volunteers"], link)]),
     ]
     if a["items"] or not a["total"]:
         sections.append(Section("list", _("活动明细"), [], [activity_list_table(a, False)]))
@@ -517,7 +630,7 @@ def document(report):
         issued_on=_issued_on(report),
     )
     for detail in data.get("details", []):
-        doc.details.append((detail["pairing"]["name"], detail_sections(detail)))
+        doc.details.append((detail["pairing"]["name"], detail_sections(detail, data)))
     return doc
 
 

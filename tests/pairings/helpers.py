@@ -4,16 +4,13 @@ import datetime
 
 from tests import factories as f
 
-SUBMITTED_AT = "2024-03-15T10:00+08:00"
-CONFIRMED_AT = "2024-03-16T10:00+08:00"
-
-
 def activity(pairing, branch, *, status="confirmed", date=datetime.date(2024, 3, 15), **fields):
-    """An activity in the given status, with the timestamps the status needs."""
+    """An activity in the given status, with the timestamps the status needs: submitted and confirmed on its own
+    day (so a report as at that day or later sees it in that status)."""
     if status in ("submitted", "confirmed"):
-        fields.setdefault("submitted_at", SUBMITTED_AT)
+        fields.setdefault("submitted_at", f"{date.isoformat()}T18:00+08:00")
     if status == "confirmed":
-        fields.setdefault("confirmed_at", CONFIRMED_AT)
+        fields.setdefault("confirmed_at", f"{date.isoformat()}T20:00+08:00")
     return f.ActivityFactory(pairing=pairing, branch=branch, status=status, date=date, **fields)
 
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from reports.builders import BuildError, build_report_data
-from reports.periods import Month
+from reports.periods import TZ, Month
 from tests import factories as f
 from tests.reports.conftest import activity
 
@@ -140,24 +140,33 @@ def grow(records, n):
 
 @pytest.mark.parametrize("kind, period", [("monthly", "2024-03"), ("quarterly", "2024Q1"), ("annual", "2024")])
 @pytest.mark.parametrize("scope", ["program", "pairing"])
-def test_query_count_is_fixed(records, django_assert_num_queries, kind, period, scope):
+@pytest.mark.parametrize("built", ["after", "during"])
+def test_query_count_is_fixed(records, django_assert_num_queries, kind, period, scope, built):
     program = records["program"]
     pairing = records["pairing"] if scope == "pairing" else None
+    # "during": built on the period's last day (before it ended), so as at that day with the statuses of now;
+    # "after": built today, so every status as it stood at the period's end (read from the history)
+    now = datetime.datetime(2024, {"monthly": 3, "quarterly": 3, "annual": 12}[kind], 31, 12, tzinfo=TZ) if built == "during" else None
     expected = {
         # scope pairings, the activity list and its co-hosts (the counts per type, host branch and pairing are
         # added up from them), branches, service hours with the volunteers counted (one query), needs, plan
         # items, targets, metrics, the period's metric sums and latest values, and the months of the year to date:
         # January-February from the rollup (months, metrics: two queries), March from the type counts; the plan
         # items' progress as at the report's day (figures.item_progress: one query)
-        "monthly": 13,
-        "quarterly": 14,  # Q1: nothing before it in the year; its months from the activities (one query); + highlights and their photos
-        "annual": 12,  # nothing before it in the year; its months from the activities (one query)
-    }[kind]
+        ("during", "monthly"): 13,
+        ("during", "quarterly"): 14,  # Q1: nothing before it in the year; its months from the activities (one query); + highlights and their photos
+        ("during", "annual"): 12,  # its months from the rollup
+        # after the period: the year to date from the activities as they stood (months, metric sums, snapshot
+        # values: three queries, no rollup), hours and volunteers apart (two queries)
+        ("after", "monthly"): 14,
+        ("after", "quarterly"): 16,
+        ("after", "annual"): 14,
+    }[built, kind]
     with django_assert_num_queries(expected):
-        small = build_report_data(kind, period, program, pairing)
+        small = build_report_data(kind, period, program, pairing, now=now)
     grow(records, 12)
     with django_assert_num_queries(expected):
-        big = build_report_data(kind, period, program, pairing)
+        big = build_report_data(kind, period, program, pairing, now=now)
     assert big["activities"]["total"] == small["activities"]["total"] + 12
 
 
