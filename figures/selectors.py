@@ -38,7 +38,7 @@ from activities.models import COUNTED_STATUSES, Activity, counted_q, pending_q, 
 from activities.selectors import status_on, verified_on
 from figures.models import PairingMonth, PairingMonthMetric
 from pairings.models import Metric, PlanItem, PlanTarget
-from pairings.selectors import end_of_day, year_bounds
+from pairings.selectors import year_bounds
 from volunteers.models import Volunteer
 
 ZERO = Decimal("0")
@@ -83,11 +83,10 @@ def verified_then(as_at, prefix="service_records__"):
 
 
 def pending_then(as_at, prefix="service_records__"):
-    """Service records (through ``prefix``) whose hours were waiting for verification at the end of ``as_at``:
-    recorded by then, not verified by then, not deleted (their activity must count then too: counted_then)."""
-    return Q(**{f"{prefix}created_at__lt": end_of_day(as_at), f"{prefix}deleted_at__isnull": True}) & ~verified_on(
-        as_at, prefix
-    )
+    """Service records (through ``prefix``) whose hours were waiting for verification at the end of ``as_at``: not
+    verified by then, not deleted (their activity must count then too: counted_then). As for verified_then, the
+    record's own creation time is not asked: hours are recorded with their activity, which counted then."""
+    return Q(**{f"{prefix}deleted_at__isnull": True}) & ~verified_on(as_at, prefix)
 
 
 def exact(value, places):
