@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
+from pairings import units
 from portal.models import Organization
 from portal.permissions import scope_for
 
@@ -140,26 +141,25 @@ class Program(models.Model):
 class Metric(models.Model):
     """An outcome figure of a program with its unit and how it adds up over activities."""
 
-    class Unit(models.TextChoices):
-        ITEMS = "件", _("items (件)")
-        PERSON_TIMES = "人次", _("person-times (人次)")
-        SESSIONS = "场次", _("sessions (场次)")
-        PERSONS = "人", _("persons (人)")
-        TEN_THOUSAND_YUAN = "万元", _("10,000 yuan (万元)")
-        YUAN = "元", _("yuan (元)")
-        MU = "亩", _("mu (亩)")
-        SQUARE_METRES = "平方米", _("square metres (平方米)")
-        PLANTS = "株", _("plants (株)")
-
-    class Aggregation(models.TextChoices):
-        SUM = "sum", _("sum over activities")
-        SNAPSHOT = "snapshot", _("latest value in the period")
+    # How each unit may add up is decided by the unit registry (pairings/units.py).
+    Unit = units.Unit
+    Aggregation = units.Aggregation
 
     program = models.ForeignKey(Program, verbose_name=_("program"), on_delete=models.CASCADE, related_name="metrics")
     code = models.SlugField(_("code"), max_length=40)
     name = models.CharField(_("name"), max_length=60)
     unit = models.CharField(_("unit"), max_length=8, choices=Unit.choices)
-    aggregation = models.CharField(_("aggregation"), max_length=8, choices=Aggregation.choices, default="sum")
+    aggregation = models.CharField(
+        _("aggregation"),
+        max_length=8,
+        choices=Aggregation.choices,
+        default="sum",
+        help_text=_(
+            "Items (件), person-times (人次), sessions (场次) and plants (株) add up over activities; persons (人) are "
+            "a latest value, since persons counted per activity and added up are person-times; money and areas may "
+            "be either."
+        ),
+    )
     description = models.CharField(_("description"), max_length=200, blank=True)
     order = models.PositiveSmallIntegerField(_("order"), default=0)
 
@@ -173,10 +173,19 @@ class Metric(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["program", "code"], name="metric_unique_code"),
             models.UniqueConstraint(fields=["program", "name"], name="metric_unique_name"),
+            models.CheckConstraint(
+                condition=units.allowed_q(),
+                name="metric_unit_aggregation",
+                violation_error_message=_("This unit cannot add up that way (see the unit registry)."),
+            ),
         ]
 
     def __str__(self):
         return f"{self.name} ({self.unit})"
+
+    def clean(self):
+        super().clean()
+        units.validate(self.unit, self.aggregation)
 
 
 class Pairing(models.Model):
@@ -436,3 +445,4 @@ class PlanTarget(models.Model):
 
     def __str__(self):
         return f"{self.metric.name} {self.value} {self.metric.unit}"
+

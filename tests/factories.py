@@ -7,6 +7,7 @@ import factory
 from django.utils import timezone
 
 from activities.models import Activity, ActivityMetricValue, ActivityPhoto, ActivityType, Need, ServiceRecord
+from pairings import units
 from pairings.models import JointPlan, Liaison, Metric, Pairing, PairingBranch, PlanItem, PlanTarget, Program
 from portal.models import Membership, Organization, User
 from reports.models import AnnualExport, Notification, Report
@@ -60,7 +61,7 @@ class MetricFactory(factory.django.DjangoModelFactory):
     code = factory.Sequence(lambda n: f"metric-{n}")
     name = factory.Sequence(lambda n: f"指标{n}")
     unit = Metric.Unit.ITEMS
-    aggregation = Metric.Aggregation.SUM
+    aggregation = factory.LazyAttribute(lambda m: units.default_aggregation(m.unit))  # the unit registry's usual one
 
 
 class PairingFactory(factory.django.DjangoModelFactory):

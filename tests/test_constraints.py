@@ -161,6 +161,21 @@ def test_metric_code_and_name_unique_per_program(constraint, field):
     Metric.objects.create(program=f.ProgramFactory(), code="repairs", name="维修家电", unit=Metric.Unit.ITEMS)
 
 
+@pytest.mark.parametrize("unit, aggregation", [("人", "sum"), ("件", "snapshot"), ("人次", "snapshot"), ("场次", "snapshot"), ("株", "snapshot")])
+def test_metric_unit_decides_its_aggregation(unit, aggregation):
+    program = f.ProgramFactory()
+    with violates(Metric, "metric_unit_aggregation"):
+        Metric.objects.create(program=program, code="m", name="指标", unit=unit, aggregation=aggregation)
+    metric = f.MetricFactory(program=program, unit=Metric.Unit.PERSONS)
+    with violates(Metric, "metric_unit_aggregation"):
+        Metric.objects.filter(pk=metric.pk).update(aggregation="sum")
+
+
+@pytest.mark.parametrize("unit, aggregation", [("人", "snapshot"), ("人次", "sum"), ("万元", "sum"), ("万元", "snapshot"), ("平方米", "snapshot")])
+def test_metric_units_and_aggregations_the_registry_allows(unit, aggregation):
+    Metric.objects.create(program=f.ProgramFactory(), code="m", name="指标", unit=unit, aggregation=aggregation)
+
+
 def test_pairing_unique_per_program_and_sides():
     pairing = f.PairingFactory()
     with violates(Pairing, "pairing_unique_sides"):

@@ -36,7 +36,8 @@ def fill_pairing(world, n):
     """n of everything the pairing page and the plan page show."""
     pairing, program, branch = world["pairing"], world["program"], world["branch"]
     metrics = [
-        f.MetricFactory(program=program, aggregation="snapshot" if i % 3 == 0 else "sum", unit="件") for i in range(n)
+        f.MetricFactory(program=program, aggregation="snapshot", unit="元") if i % 3 == 0 else f.MetricFactory(program=program)
+        for i in range(n)
     ]
     plan = f.JointPlanFactory(pairing=pairing, year=2024)
     for year in range(2030, 2030 + n - 1):
