@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -446,3 +447,111 @@ class PlanTarget(models.Model):
     def __str__(self):
         return f"{self.metric.name} {self.value} {self.metric.unit}"
 
+
+# --- village statistics ----------------------------------------------------------------------------
+
+
+def village_statistics_readers_q(user):
+    """A Q over organisations whose statistics the user reads: the supported side of a pairing they read, and the
+    villages they speak for (their village committee or liaison role, with the subtree below it)."""
+    scope = scope_for(user)
+    if scope.is_superuser:
+        return EVERYTHING
+    if scope.is_anonymous:
+        return Q(pk__in=[])
+    return Q(pk__in=Pairing.objects.visible_to(user).values("supported_id")) | Q(pk__in=scope.village_orgs)
+
+
+def village_statistics_recorders_q(user):
+    """A Q over organisations whose statistics the user records: the villages they speak for, and the supported
+    side of every pairing of the programs they administer. (pairings.permissions asks it about one village.)"""
+    scope = scope_for(user)
+    if scope.is_superuser:
+        return EVERYTHING
+    q = Q(pk__in=scope.village_orgs)
+    if scope.admin_orgs:
+        q |= Q(pk__in=Pairing.objects.filter(program__office_id__in=scope.admin_orgs).values("supported_id"))
+    return q
+
+
+class VillageStatisticQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        return self.filter(village__in=Organization.objects.filter(village_statistics_readers_q(user)))
+
+    def editable_by(self, user):
+        return self.filter(village__in=Organization.objects.filter(village_statistics_recorders_q(user)))
+
+
+class VillageIndicator(models.Model):
+    """A figure a village or community reports about itself (人均纯收入, 村集体经济收入 …), with its unit."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=60, unique=True)
+    unit = models.CharField(_("unit"), max_length=8, choices=units.Unit.choices)
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    is_active = models.BooleanField(_("active"), default=True, help_text=_("Only active indicators can be recorded."))
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("village indicator")
+        verbose_name_plural = _("village indicators")
+        ordering = ["order", "id"]
+
+    def __str__(self):
+        return f"{self.name} ({self.unit})"
+
+
+class VillageStatistic(models.Model):
+    """One reported value of a village indicator as at a day, and where it comes from."""
+
+    village = models.ForeignKey(
+        Organization,
+        verbose_name=_("village or community"),
+        on_delete=models.PROTECT,
+        related_name="village_statistics",
+        limit_choices_to={"kind__in": Organization.SUPPORTED_KINDS},
+    )
+    indicator = models.ForeignKey(
+        VillageIndicator, verbose_name=_("indicator"), on_delete=models.PROTECT, related_name="statistics"
+    )
+    as_at = models.DateField(_("as at"), help_text=_("The day the value stands at, e.g. the last day of the year it reports."))
+    # Required: a figure not reported has no row, never a 0.
+    value = models.DecimalField(_("value"), max_digits=14, decimal_places=2)
+    source = models.CharField(_("source"), max_length=200, help_text=_("Where the figure comes from, e.g. the village's annual statistics report."))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+
+    objects = VillageStatisticQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("village statistic")
+        verbose_name_plural = _("village statistics")
+        ordering = ["village", "indicator__order", "indicator_id", "-as_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["village", "indicator", "as_at"], name="villagestatistic_unique_day"),
+            models.CheckConstraint(
+                condition=Q(value__gte=0),
+                name="villagestatistic_value_not_negative",
+                violation_error_message=_("A statistic cannot be negative."),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.village} · {self.indicator.name} {self.value}{self.indicator.unit} ({self.as_at:%Y-%m-%d})"
+
+    def clean(self):
+        super().clean()
+        if self.village_id and self.village.kind not in Organization.SUPPORTED_KINDS:
+            raise ValidationError({"village": _("Statistics are recorded for a village, community, sub-district or town.")})
+        if self.as_at and self.as_at > timezone.localdate():
+            raise ValidationError({"as_at": _("The as-at day cannot lie in the future.")})

@@ -9,10 +9,10 @@ figures app's rollup.
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 
-from pairings.models import Pairing, PlanItem, PlanTarget
-from pairings.permissions import can_edit_agreement, can_edit_plans
+from pairings.models import Pairing, PlanItem, PlanTarget, VillageStatistic
+from pairings.permissions import can_edit_agreement, can_edit_plans, can_record_statistics
 
 WARNING_DAYS = 60
 
@@ -21,6 +21,38 @@ def year_bounds(year):
     return datetime.date(year, 1, 1), datetime.date(year, 12, 31)
 
 
+# --- village statistics ----------------------------------------------------------------------------
+
+
+def latest_statistics(village_ids, *, as_at):
+    """{village id: [VillageStatistic, …]}: for each village and indicator, the value of the latest day on or
+    before ``as_at`` (never a later one), with its indicator, in the indicators' order. One query, whatever the
+    number of villages."""
+    later = VillageStatistic.objects.filter(
+        village_id=OuterRef("village_id"),
+        indicator_id=OuterRef("indicator_id"),
+        as_at__gt=OuterRef("as_at"),
+        as_at__lte=as_at,
+    )
+    rows = (
+        VillageStatistic.objects.filter(village_id__in=list(village_ids), as_at__lte=as_at)
+        .filter(~Exists(later))
+        .select_related("indicator")
+        .order_by("village_id", "indicator__order", "indicator_id")
+    )
+    by_village = {}
+    for row in rows:
+        by_village.setdefault(row.village_id, []).append(row)
+    return by_village
+
+
+def village_statistics(village):
+    """Every value recorded for the village, each indicator's newest first, with who recorded it."""
+    return list(
+        village.village_statistics.select_related("indicator", "recorded_by").order_by(
+            "indicator__order", "indicator_id", "-as_at"
+        )
+    )
 
 
 # --- the pairing list -----------------------------------------------------------------------------
@@ -90,6 +122,8 @@ class PairingPage:
     warnings: list
     can_edit_agreement: bool
     can_edit_plans: bool
+    statistics: list  # the supported side's latest value of each indicator, as at today
+    can_record_statistics: bool
 
 
 def pairing_page(user, pairing, *, year, today):
@@ -119,6 +153,8 @@ def pairing_page(user, pairing, *, year, today):
         warnings=pairing_warnings(pairing, today),
         can_edit_agreement=administers,
         can_edit_plans=can_edit_plans(user, pairing),
+        statistics=latest_statistics([pairing.supported_id], as_at=today).get(pairing.supported_id, []),
+        can_record_statistics=can_record_statistics(user, pairing.supported),
     )
 
 

@@ -8,7 +8,9 @@ from django.utils import timezone
 
 from activities.models import Activity, ActivityMetricValue, ActivityPhoto, ActivityType, Need, ServiceRecord
 from pairings import units
-from pairings.models import JointPlan, Liaison, Metric, Pairing, PairingBranch, PlanItem, PlanTarget, Program
+from pairings.models import (
+    JointPlan, Liaison, Metric, Pairing, PairingBranch, PlanItem, PlanTarget, Program, VillageIndicator, VillageStatistic,
+)
 from portal.models import Membership, Organization, User
 from reports.models import AnnualExport, Notification, Report
 from volunteers.models import ServiceOffering, Team, Volunteer
@@ -120,6 +122,29 @@ class PlanTargetFactory(factory.django.DjangoModelFactory):
     item = factory.SubFactory(PlanItemFactory)
     metric = factory.SubFactory(MetricFactory, program=factory.SelfAttribute("..item.plan.pairing.program"))
     value = Decimal("10")
+
+
+class VillageIndicatorFactory(factory.django.DjangoModelFactory):
+    """The registry's indicators are seeded by a migration: the same code gives the same row."""
+
+    class Meta:
+        model = VillageIndicator
+        django_get_or_create = ("code",)
+
+    code = "per_capita_net_income"
+    name = factory.LazyAttribute(lambda i: {"per_capita_net_income": "人均纯收入", "collective_income": "村集体经济收入"}.get(i.code, i.code))
+    unit = factory.LazyAttribute(lambda i: {"collective_income": units.Unit.TEN_THOUSAND_YUAN}.get(i.code, units.Unit.YUAN))
+
+
+class VillageStatisticFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = VillageStatistic
+
+    village = factory.SubFactory("tests.factories.OrganizationFactory", kind="village")
+    indicator = factory.SubFactory(VillageIndicatorFactory)
+    as_at = datetime.date(2023, 12, 31)
+    value = Decimal("16861")
+    source = "村统计年报"
 
 
 class ActivityTypeFactory(factory.django.DjangoModelFactory):

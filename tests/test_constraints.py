@@ -20,7 +20,9 @@ from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from activities.models import Activity, ActivityMetricValue, ActivityType, Need, ServiceRecord
-from pairings.models import JointPlan, Liaison, Metric, Pairing, PairingBranch, PlanItem, PlanTarget, Program
+from pairings.models import (
+    JointPlan, Liaison, Metric, Pairing, PairingBranch, PlanItem, PlanTarget, Program, VillageStatistic,
+)
 from portal.models import Membership, Organization
 from reports.models import Report
 from tests import factories as f
@@ -174,6 +176,24 @@ def test_metric_unit_decides_its_aggregation(unit, aggregation):
 @pytest.mark.parametrize("unit, aggregation", [("人", "snapshot"), ("人次", "sum"), ("万元", "sum"), ("万元", "snapshot"), ("平方米", "snapshot")])
 def test_metric_units_and_aggregations_the_registry_allows(unit, aggregation):
     Metric.objects.create(program=f.ProgramFactory(), code="m", name="指标", unit=unit, aggregation=aggregation)
+
+
+def test_village_statistic_one_value_per_village_indicator_and_day():
+    statistic = f.VillageStatisticFactory()
+    with violates(VillageStatistic, "villagestatistic_unique_day"):
+        VillageStatistic.objects.create(
+            village=statistic.village, indicator=statistic.indicator, as_at=statistic.as_at, value=1, source="另一来源"
+        )
+    # another day is another value
+    VillageStatistic.objects.create(
+        village=statistic.village, indicator=statistic.indicator, as_at=datetime.date(2024, 12, 31), value=1, source="年报"
+    )
+
+
+def test_village_statistic_not_negative():
+    with violates(VillageStatistic, "villagestatistic_value_not_negative"):
+        f.VillageStatisticFactory(value=Decimal("-0.01"))
+    assert f.VillageStatisticFactory(value=Decimal("0")).value == 0
 
 
 def test_pairing_unique_per_program_and_sides():
