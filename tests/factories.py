@@ -16,6 +16,7 @@ from reports.models import AnnualExport, Notification, Report
 from volunteers.models import ServiceOffering, Team, Volunteer
 
 PASSWORD = "test-pass-9x7!"
+SEEDED_INDICATORS = {"per_capita_net_income": ("人均纯收入", "元"), "collective_income": ("村集体经济收入", "万元")}
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -125,15 +126,15 @@ class PlanTargetFactory(factory.django.DjangoModelFactory):
 
 
 class VillageIndicatorFactory(factory.django.DjangoModelFactory):
-    """The registry's indicators are seeded by a migration: the same code gives the same row."""
+    """A migration seeds the registry's indicators: asked for by their code, the same row comes back."""
 
     class Meta:
         model = VillageIndicator
         django_get_or_create = ("code",)
 
-    code = "per_capita_net_income"
-    name = factory.LazyAttribute(lambda i: {"per_capita_net_income": "人均纯收入", "collective_income": "村集体经济收入"}.get(i.code, i.code))
-    unit = factory.LazyAttribute(lambda i: {"collective_income": units.Unit.TEN_THOUSAND_YUAN}.get(i.code, units.Unit.YUAN))
+    code = factory.Sequence(lambda n: f"indicator-{n}")
+    name = factory.LazyAttribute(lambda i: SEEDED_INDICATORS.get(i.code, (f"村情指标{i.code}",))[0])
+    unit = factory.LazyAttribute(lambda i: SEEDED_INDICATORS.get(i.code, ("", units.Unit.YUAN))[1])
 
 
 class VillageStatisticFactory(factory.django.DjangoModelFactory):
