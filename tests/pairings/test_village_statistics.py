@@ -194,7 +194,7 @@ def test_the_village_records_a_value_on_its_page(client, world, income):
     statistic = VillageStatistic.objects.get()
     assert (statistic.value, statistic.as_at, statistic.recorded_by) == (Decimal("16861"), END_2023, world["users"]["village"])
     page = client.get(url(world["village"]), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
-    assert "已登记:人均纯收入,截至2023-12-31,16861 元。" in page
+    assert "已登记：人均纯收入，截至2023-12-31，16861 元。" in page
     assert "16861 元" in page and "村统计年报" in page and "删除" in page
 
 
