@@ -46,6 +46,15 @@ def latest_statistics(village_ids, *, as_at):
     return by_village
 
 
+def village_pairings(user, village):
+    """The pairings the user reads whose supported side is the village (the statistics page's way back)."""
+    return list(
+        Pairing.objects.visible_to(user).filter(supported=village)
+        .select_related("program", "supporter", "supported")
+        .order_by("program__name", "supporter__name")
+    )
+
+
 def village_statistics(village):
     """Every value recorded for the village, each indicator's newest first, with who recorded it."""
     return list(

@@ -408,11 +408,7 @@ class VillageStatisticsView(LoginRequiredMixin, DetailView):
         context = self.get_context_data(
             form=form,
             statistics=selectors.village_statistics(village),
-            pairings=list(
-                Pairing.objects.visible_to(self.request.user).filter(supported=village)
-                .select_related("program", "supporter", "supported")
-                .order_by("program__name", "supporter__name")
-            ),
+            pairings=selectors.village_pairings(self.request.user, village),
             can_record=permissions.can_record_statistics(self.request.user, village),
         )
         return self.render_to_response(context)
