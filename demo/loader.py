@@ -34,7 +34,9 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 from activities.images import clean_photo
 from activities.models import Activity, ActivityMetricValue, ActivityPhoto, ActivityType, Need, ServiceRecord
 from activities.services import NewPhoto, activity_photos_add
-from pairings.models import JointPlan, Liaison, Metric, Pairing, PairingBranch, PlanItem, PlanTarget, Program
+from pairings.models import (
+    JointPlan, Liaison, Metric, Pairing, PairingBranch, PlanItem, PlanTarget, Program, VillageIndicator, VillageStatistic,
+)
 from portal.models import Membership, Organization, User
 from figures.rollups import rollups_rebuild
 from volunteers.models import ServiceOffering, Team, Volunteer
@@ -145,14 +147,16 @@ class SeedFigure:
 
 @dataclass(frozen=True)
 class SeedStatistic:
-    """A village statistic a seed reports for a calendar year: no activity carries it (it awaits its own record)."""
+    """A village statistic a seed reports for a calendar year: the village's own record, carried by no activity."""
 
-    program: str
-    pairing: str
+    village: str  # organisation key
+    indicator: str  # VillageIndicator.code
     name: str
     unit: str
     value: int
-    year: int
+    seed_year: int  # the year the seed names
+    as_at: str  # the relative day it stands at (the end of the year the seed's year is placed in)
+    source: str
     seed: str
     quote: str
     note: str = ""
@@ -458,6 +462,36 @@ def _future_date(calendar, text):
     year, month_day = text.split("/")
     month, day = map(int, month_day.split("-"))
     return datetime.date(calendar.year(year), month, day)
+
+
+def load_village_statistics(demo):
+    """The seeds' village statistics as the villages' own records, as at their relative day, recorded by the
+    village's committee member that day. The indicators they use are the registry's (seeded by a migration);
+    the demo makes sure they are there."""
+    statistics = seed_statistics()
+    indicators = demo.sync(
+        VillageIndicator,
+        ("code",),
+        [{"code": code, "name": name, "unit": unit} for code, (name, unit) in
+         {s.indicator: (s.name, s.unit) for s in statistics}.items()],
+    )
+    rows = []
+    for statistic in statistics:
+        day = demo.calendar.date(statistic.as_at)
+        if day is None:
+            raise ValueError(f"demo data: the statistic {statistic.name} stands at a day still to come")
+        recorder = demo.village_user.get(statistic.village)
+        rows.append({
+            "village_id": demo.orgs[statistic.village].pk, "indicator_id": indicators[(statistic.indicator,)].pk,
+            "as_at": day, "value": Decimal(str(statistic.value)), "source": statistic.source,
+            "recorded_by_id": recorder.pk if recorder else None, "recorded_at": demo.calendar.moment(day, "17:00"),
+        })
+    demo.sync(
+        VillageStatistic,
+        ("village_id", "indicator_id", "as_at"),
+        rows,
+        prune_within=("village_id", [demo.orgs[key].pk for key in {p["supported"] for p in demo.pairing_data.values()}]),
+    )
 
 
 def load_volunteers(demo):
@@ -843,6 +877,7 @@ def load_demo(*, allow_production=False):
         load_users(demo)
         load_programs(demo)
         load_pairings(demo)
+        load_village_statistics(demo)
         load_volunteers(demo)
         load_plans(demo)
         planned = plan_activities(demo, activity_entries())  # needs, for the activities that answer them
@@ -869,7 +904,8 @@ def _answering(planned):
 DOMAIN_MODELS = (
     "portal.Organization", "portal.User", "portal.Membership",
     "pairings.Program", "pairings.Metric", "pairings.Pairing", "pairings.PairingBranch", "pairings.Liaison",
-    "pairings.JointPlan", "pairings.PlanItem", "pairings.PlanTarget",
+    "pairings.JointPlan", "pairings.PlanItem", "pairings.PlanTarget", "pairings.VillageIndicator",
+    "pairings.VillageStatistic",
     "volunteers.Volunteer", "volunteers.Team", "volunteers.ServiceOffering",
     "activities.ActivityType", "activities.Need", "activities.Activity", "activities.ActivityMetricValue",
     "activities.ActivityPhoto", "activities.ServiceRecord",

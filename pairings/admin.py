@@ -4,7 +4,9 @@ from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from pairings.models import JointPlan, Liaison, Metric, Pairing, PairingBranch, PlanItem, PlanTarget, Program
+from pairings.models import (
+    JointPlan, Liaison, Metric, Pairing, PairingBranch, PlanItem, PlanTarget, Program, VillageIndicator, VillageStatistic,
+)
 from portal.admin import SelectRelatedInlineMixin
 
 # A pairing's __str__ names both sides.
@@ -146,3 +148,25 @@ class PlanTargetAdmin(SimpleHistoryAdmin):
     search_fields = ("item__title", "metric__name")
     list_select_related = ("item", "metric")
     autocomplete_fields = ("item", "metric")
+
+
+@admin.register(VillageIndicator)
+class VillageIndicatorAdmin(SimpleHistoryAdmin):
+    list_display = ("name", "code", "unit", "order", "is_active")
+    list_filter = ("is_active", "unit")
+    search_fields = ("name", "code")
+
+
+@admin.register(VillageStatistic)
+class VillageStatisticAdmin(SimpleHistoryAdmin):
+    list_display = ("village", "indicator", "as_at", "value", "source", "recorded_by", "recorded_at")
+    list_filter = ("indicator",)
+    search_fields = ("village__name", "indicator__name", "source")
+    date_hierarchy = "as_at"
+    list_select_related = ("village", "indicator", "recorded_by")
+    autocomplete_fields = ("village", "recorded_by")
+
+    def save_model(self, request, obj, form, change):
+        if not change and obj.recorded_by_id is None:
+            obj.recorded_by = request.user
+        super().save_model(request, obj, form, change)

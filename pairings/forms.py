@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from pairings.models import JointPlan, Metric, Pairing, PlanItem
+from pairings.models import JointPlan, Metric, Pairing, PlanItem, VillageIndicator
 from pairings.services import MAX_AGREEMENT_BYTES, validate_pdf
 from portal.models import Organization
 
@@ -144,3 +144,40 @@ class AgreeForm(forms.Form):
     confirm = forms.BooleanField(
         label=_("The village committee agrees to this joint plan as it stands."), required=True
     )
+
+
+class VillageStatisticForm(forms.Form):
+    """A value of a village indicator as at a day. The service decides what is allowed; the form parses."""
+
+    indicator = forms.ModelChoiceField(
+        label=_("Indicator"),
+        queryset=VillageIndicator.objects.filter(is_active=True).order_by("order", "id"),
+        error_messages={"invalid_choice": _("Choose one of the indicators in the list.")},
+    )
+    as_at = forms.DateField(
+        label=_("As at"),
+        widget=DateInput(),
+        help_text=_("The day the value stands at: for a yearly figure, the last day of that year."),
+    )
+    value = forms.DecimalField(
+        label=_("Value"),
+        max_digits=14,
+        decimal_places=2,
+        min_value=0,
+        error_messages={
+            "required": _("Give the value. A figure that was not reported is not recorded at all (never as 0)."),
+        },
+    )
+    source = forms.CharField(
+        label=_("Source"),
+        max_length=200,
+        help_text=_("Where the figure comes from, e.g. the village's annual statistics report."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # the choices are read once here, so the page's queries do not grow with the indicators
+        self.fields["indicator"].choices = [("", "---------")] + [
+            (indicator.pk, str(indicator)) for indicator in self.fields["indicator"].queryset
+        ]
+        self.fields["value"].widget.attrs.update({"min": "0", "step": "any", "inputmode": "decimal"})

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -7,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
+from pairings import units
 from portal.models import Organization
 from portal.permissions import scope_for
 
@@ -140,26 +142,25 @@ class Program(models.Model):
 class Metric(models.Model):
     """An outcome figure of a program with its unit and how it adds up over activities."""
 
-    class Unit(models.TextChoices):
-        ITEMS = "件", _("items (件)")
-        PERSON_TIMES = "人次", _("person-times (人次)")
-        SESSIONS = "场次", _("sessions (场次)")
-        PERSONS = "人", _("persons (人)")
-        TEN_THOUSAND_YUAN = "万元", _("10,000 yuan (万元)")
-        YUAN = "元", _("yuan (元)")
-        MU = "亩", _("mu (亩)")
-        SQUARE_METRES = "平方米", _("square metres (平方米)")
-        PLANTS = "株", _("plants (株)")
-
-    class Aggregation(models.TextChoices):
-        SUM = "sum", _("sum over activities")
-        SNAPSHOT = "snapshot", _("latest value in the period")
+    # How each unit may add up is decided by the unit registry (pairings/units.py).
+    Unit = units.Unit
+    Aggregation = units.Aggregation
 
     program = models.ForeignKey(Program, verbose_name=_("program"), on_delete=models.CASCADE, related_name="metrics")
     code = models.SlugField(_("code"), max_length=40)
     name = models.CharField(_("name"), max_length=60)
     unit = models.CharField(_("unit"), max_length=8, choices=Unit.choices)
-    aggregation = models.CharField(_("aggregation"), max_length=8, choices=Aggregation.choices, default="sum")
+    aggregation = models.CharField(
+        _("aggregation"),
+        max_length=8,
+        choices=Aggregation.choices,
+        default="sum",
+        help_text=_(
+            "Items (件), person-times (人次), sessions (场次) and plants (株) add up over activities; persons (人) are "
+            "a latest value, since persons counted per activity and added up are person-times; money and areas may "
+            "be either."
+        ),
+    )
     description = models.CharField(_("description"), max_length=200, blank=True)
     order = models.PositiveSmallIntegerField(_("order"), default=0)
 
@@ -173,10 +174,19 @@ class Metric(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["program", "code"], name="metric_unique_code"),
             models.UniqueConstraint(fields=["program", "name"], name="metric_unique_name"),
+            models.CheckConstraint(
+                condition=units.allowed_q(),
+                name="metric_unit_aggregation",
+                violation_error_message=_("This unit cannot add up that way (see the unit registry)."),
+            ),
         ]
 
     def __str__(self):
         return f"{self.name} ({self.unit})"
+
+    def clean(self):
+        super().clean()
+        units.validate(self.unit, self.aggregation)
 
 
 class Pairing(models.Model):
@@ -448,3 +458,112 @@ class PlanTarget(models.Model):
 
     def __str__(self):
         return f"{self.metric.name} {self.value} {self.metric.unit}"
+
+
+# --- village statistics ----------------------------------------------------------------------------
+
+
+def village_statistics_readers_q(user):
+    """A Q over organisations whose statistics the user reads: the supported side of a pairing they read, and the
+    villages they speak for (their village committee or liaison role, with the subtree below it)."""
+    scope = scope_for(user)
+    if scope.is_superuser:
+        return EVERYTHING
+    if scope.is_anonymous:
+        return Q(pk__in=[])
+    return Q(pk__in=Pairing.objects.visible_to(user).values("supported_id")) | Q(pk__in=scope.village_orgs)
+
+
+def village_statistics_recorders_q(user):
+    """A Q over organisations whose statistics the user records: the villages they speak for, and the supported
+    side of every pairing of the programs they administer. (pairings.permissions asks it about one village.)"""
+    scope = scope_for(user)
+    if scope.is_superuser:
+        return EVERYTHING
+    q = Q(pk__in=scope.village_orgs)
+    if scope.admin_orgs:
+        q |= Q(pk__in=Pairing.objects.filter(program__office_id__in=scope.admin_orgs).values("supported_id"))
+    return q
+
+
+class VillageStatisticQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        return self.filter(village__in=Organization.objects.filter(village_statistics_readers_q(user)))
+
+    def editable_by(self, user):
+        return self.filter(village__in=Organization.objects.filter(village_statistics_recorders_q(user)))
+
+
+class VillageIndicator(models.Model):
+    """A figure a village or community reports about itself (人均纯收入, 村集体经济收入 …), with its unit."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=60, unique=True)
+    unit = models.CharField(_("unit"), max_length=8, choices=units.Unit.choices)
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    is_active = models.BooleanField(_("active"), default=True, help_text=_("Only active indicators can be recorded."))
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("village indicator")
+        verbose_name_plural = _("village indicators")
+        ordering = ["order", "id"]
+
+    def __str__(self):
+        return f"{self.name} ({self.unit})"
+
+
+class VillageStatistic(models.Model):
+    """One reported value of a village indicator as at a day, and where it comes from."""
+
+    village = models.ForeignKey(
+        Organization,
+        verbose_name=_("village or community"),
+        on_delete=models.PROTECT,
+        related_name="village_statistics",
+        limit_choices_to={"kind__in": Organization.SUPPORTED_KINDS},
+    )
+    indicator = models.ForeignKey(
+        VillageIndicator, verbose_name=_("indicator"), on_delete=models.PROTECT, related_name="statistics"
+    )
+    as_at = models.DateField(_("as at"), help_text=_("The day the value stands at, e.g. the last day of the year it reports."))
+    # Required: a figure not reported has no row, never a 0.
+    value = models.DecimalField(_("value"), max_digits=14, decimal_places=2)
+    source = models.CharField(_("source"), max_length=200, help_text=_("Where the figure comes from, e.g. the village's annual statistics report."))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+
+    objects = VillageStatisticQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("village statistic")
+        verbose_name_plural = _("village statistics")
+        ordering = ["village", "indicator__order", "indicator_id", "-as_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["village", "indicator", "as_at"], name="villagestatistic_unique_day"),
+            models.CheckConstraint(
+                condition=Q(value__gte=0),
+                name="villagestatistic_value_not_negative",
+                violation_error_message=_("A statistic cannot be negative."),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.village} · {self.indicator.name} {self.value}{self.indicator.unit} ({self.as_at:%Y-%m-%d})"
+
+    def clean(self):
+        super().clean()
+        if self.village_id and self.village.kind not in Organization.SUPPORTED_KINDS:
+            raise ValidationError({"village": _("Statistics are recorded for a village, community, sub-district or town.")})
+        if self.as_at and self.as_at > timezone.localdate():
+            raise ValidationError({"as_at": _("The as-at day cannot lie in the future.")})

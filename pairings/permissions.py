@@ -19,11 +19,17 @@ Actions and rules:
   school's (or organ's) party committee (QuerySet form: `plan_editable_pairings(user)`).
 - agreeing to a joint plan, `may_agree(user, plan)`: the village side; `can_agree(user, plan, items=…)`:
   and the plan has items and is not agreed to yet.
+- reading a village's statistics, `can_read_statistics(user, village)`: whoever reads a pairing whose
+  supported side it is, and the village side itself (QuerySet form: `VillageStatistic.objects.visible_to(user)`).
+- recording and deleting them, `can_record_statistics(user, village)`: the village's committee (or liaison, or
+  a sub-district committee above it) and the admins of every program that pairs the village (QuerySet form:
+  `VillageStatistic.objects.editable_by(user)`).
 
 A superuser may do everything.
 """
 
-from pairings.models import Pairing, PlanQuerySet
+from pairings.models import Pairing, PlanQuerySet, village_statistics_readers_q, village_statistics_recorders_q
+from portal.models import Organization
 from portal.permissions import scope_for
 
 
@@ -68,3 +74,18 @@ def may_agree(user, plan):
 def can_agree(user, plan, *, items):
     """may_agree, and the plan (whose `items` the caller has read) has items and is not agreed to yet."""
     return may_agree(user, plan) and not plan.village_agreed_on and bool(items)
+
+
+def can_read_statistics(user, village):
+    return Organization.objects.filter(village_statistics_readers_q(user), pk=village.pk).exists()
+
+
+def can_record_statistics(user, village):
+    """The village side of `village`, or an admin of a program pairing it. No query for the village side (nor a
+    user without a program-admin role); one for a program admin."""
+    scope = scope_for(user)
+    if scope.is_superuser or village.pk in scope.village_orgs:
+        return True
+    if not scope.admin_orgs:
+        return False
+    return Organization.objects.filter(village_statistics_recorders_q(user), pk=village.pk).exists()

@@ -11,11 +11,11 @@ import zoneinfo
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import BooleanField, CharField, Count, F, OuterRef, Q, Subquery
+from django.db.models import BooleanField, CharField, Count, Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 
-from pairings.models import Pairing, PlanItem, PlanTarget
-from pairings.permissions import can_edit_agreement, can_edit_plans
+from pairings.models import Pairing, PlanItem, PlanTarget, VillageStatistic
+from pairings.permissions import can_edit_agreement, can_edit_plans, can_record_statistics
 
 WARNING_DAYS = 60
 
@@ -61,6 +61,48 @@ def flags_on(day):
         "renewing_then": value_on(Pairing, "renewing", day, BooleanField()),
     }
 
+
+# --- village statistics ----------------------------------------------------------------------------
+
+
+def latest_statistics(village_ids, *, as_at):
+    """{village id: [VillageStatistic, …]}: for each village and indicator, the value of the latest day on or
+    before ``as_at`` (never a later one), with its indicator, in the indicators' order. One query, whatever the
+    number of villages."""
+    later = VillageStatistic.objects.filter(
+        village_id=OuterRef("village_id"),
+        indicator_id=OuterRef("indicator_id"),
+        as_at__gt=OuterRef("as_at"),
+        as_at__lte=as_at,
+    )
+    rows = (
+        VillageStatistic.objects.filter(village_id__in=list(village_ids), as_at__lte=as_at)
+        .filter(~Exists(later))
+        .select_related("indicator")
+        .order_by("village_id", "indicator__order", "indicator_id")
+    )
+    by_village = {}
+    for row in rows:
+        by_village.setdefault(row.village_id, []).append(row)
+    return by_village
+
+
+def village_pairings(user, village):
+    """The pairings the user reads whose supported side is the village (the statistics page's way back)."""
+    return list(
+        Pairing.objects.visible_to(user).filter(supported=village)
+        .select_related("program", "supporter", "supported")
+        .order_by("program__name", "supporter__name")
+    )
+
+
+def village_statistics(village):
+    """Every value recorded for the village, each indicator's newest first, with who recorded it."""
+    return list(
+        village.village_statistics.select_related("indicator", "recorded_by").order_by(
+            "indicator__order", "indicator_id", "-as_at"
+        )
+    )
 
 
 # --- the pairing list -----------------------------------------------------------------------------
@@ -131,6 +173,8 @@ class PairingPage:
     warnings: list
     can_edit_agreement: bool
     can_edit_plans: bool
+    statistics: list  # the supported side's latest value of each indicator, as at today
+    can_record_statistics: bool
 
 
 def pairing_page(user, pairing, *, year, today):
@@ -160,6 +204,8 @@ def pairing_page(user, pairing, *, year, today):
         warnings=pairing_warnings(pairing, today),
         can_edit_agreement=administers,
         can_edit_plans=can_edit_plans(user, pairing),
+        statistics=latest_statistics([pairing.supported_id], as_at=today).get(pairing.supported_id, []),
+        can_record_statistics=can_record_statistics(user, pairing.supported),
     )
 
 

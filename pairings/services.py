@@ -1,4 +1,5 @@
-"""Writes of the pairings app: the agreement, joint plans and their items, the village's agreement to a plan.
+"""Writes of the pairings app: the agreement, joint plans and their items, the village's agreement to a plan, and
+the villages' statistics.
 
 Every function is keyword-only and atomic, validates its input and raises ValidationError (with a message
 for the person at the form) rather than writing half of it.
@@ -6,14 +7,16 @@ for the person at the form) rather than writing half of it.
 
 import re
 import uuid
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from pairings.models import JointPlan, PlanItem, PlanTarget
-from pairings.permissions import may_agree, can_edit_agreement, can_edit_plans
+from pairings.models import JointPlan, PlanItem, PlanTarget, VillageStatistic
+from pairings.permissions import can_edit_agreement, can_edit_plans, can_record_statistics, may_agree
+from portal.models import Organization
 
 MAX_AGREEMENT_BYTES = 10 * 1024 * 1024
 PDF_HEADER = re.compile(rb"%PDF-([12])\.(\d)[\r\n \t%]")
@@ -240,3 +243,74 @@ def plan_agree(*, plan, actor, today=None):
     plan.village_agreed_by = actor
     plan.save(update_fields=["village_agreed_on", "village_agreed_by", "updated_at"])
     return plan
+
+
+# --- village statistics ----------------------------------------------------------------------------
+
+STATISTIC_MAX = Decimal("999999999999.99")  # the field's 14 digits, 2 of them decimals
+
+
+def _check_recorder(village, actor):
+    if not can_record_statistics(actor, village):
+        raise ValidationError(
+            _("Only the village's committee and the admins of the programs pairing it may record its statistics.")
+        )
+
+
+@transaction.atomic
+def village_statistic_record(*, village, indicator, as_at, value, source, actor, today=None):
+    """Record the value of ``indicator`` for ``village`` as at ``as_at``. A value already recorded for that day is
+    corrected (the history keeps the old one). Returns (statistic, previous value or None)."""
+    _check_recorder(village, actor)
+    today = today or timezone.localdate()
+    errors = {}
+    if village.kind not in Organization.SUPPORTED_KINDS:
+        errors["village"] = _("Statistics are recorded for a village, community, sub-district or town.")
+    if not indicator.is_active:
+        errors["indicator"] = _("This indicator is no longer recorded.")
+    if as_at is None:
+        errors["as_at"] = _("Give the day the value stands at.")
+    elif as_at > today:
+        errors["as_at"] = _("The as-at day cannot lie in the future.")
+    elif as_at.year < 2000:
+        errors["as_at"] = _("The as-at day must be in 2000 or later.")
+    if value is None:
+        errors["value"] = _("Give the value. A figure that was not reported is not recorded at all (never as 0).")
+    elif value < 0:
+        errors["value"] = _("A statistic cannot be negative.")
+    elif value > STATISTIC_MAX:
+        errors["value"] = _("This value is too large.")
+    source = (source or "").strip()
+    if not source:
+        errors["source"] = _("Say where the figure comes from (e.g. the village's annual statistics report).")
+    if errors:
+        raise ValidationError(errors)
+    statistic = (
+        VillageStatistic.objects.select_for_update()
+        .filter(village=village, indicator=indicator, as_at=as_at)
+        .first()
+    )
+    previous = None
+    if statistic is None:
+        try:
+            with transaction.atomic():
+                statistic = VillageStatistic.objects.create(
+                    village=village, indicator=indicator, as_at=as_at, value=value, source=source, recorded_by=actor
+                )
+        except IntegrityError:  # recorded at the same moment by someone else
+            raise ValidationError(
+                _("This value was recorded by someone else just now; reload the page to see it.")
+            ) from None
+    else:
+        previous = statistic.value
+        statistic.value, statistic.source, statistic.recorded_by = value, source, actor
+        statistic.recorded_at = timezone.now()
+        statistic.save(update_fields=["value", "source", "recorded_by", "recorded_at"])
+    return statistic, previous
+
+
+@transaction.atomic
+def village_statistic_delete(*, statistic, actor):
+    """Delete a recorded value (a mistaken entry); the history keeps it."""
+    _check_recorder(statistic.village, actor)
+    statistic.delete()

@@ -3,7 +3,8 @@ visible but not editable 403), call a selector or service, render."""
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -11,8 +12,11 @@ from django.views.generic import DetailView, ListView
 
 from pairings import permissions, selectors, services
 from pairings.filters import PairingFilter
-from pairings.forms import AgreeForm, AgreementForm, JointPlanEditForm, JointPlanForm, PlanItemForm, target_formset
-from pairings.models import JointPlan, Pairing, PlanItem
+from pairings.forms import (
+    AgreeForm, AgreementForm, JointPlanEditForm, JointPlanForm, PlanItemForm, VillageStatisticForm, target_formset,
+)
+from pairings.models import JointPlan, Pairing, PlanItem, VillageStatistic, village_statistics_readers_q
+from portal.models import Organization
 from portal import panels
 from portal.files import protected_file_response
 from portal.forms import add_service_error
@@ -340,3 +344,98 @@ class PlanItemDeleteView(PlanItemMixin, DetailView):
                 request, _("The plan changed, so the village's agreement was withdrawn: they will be asked to agree again.")
             )
         return redirect("pairings:plan_detail", pk=plan.pk)
+
+
+# --- village statistics ----------------------------------------------------------------------------
+
+
+def plain_number(value):
+    """16861 rather than 16861.00 or 1.6861E+4."""
+    return format(value.normalize(), "f")
+
+
+class VillageStatisticsView(LoginRequiredMixin, DetailView):
+    """A village's statistics (人均纯收入 …): read by whoever reads a pairing of the village (else 404); recorded
+    here by its committee and the admins of the programs pairing it (else 403)."""
+
+    template_name = "pairings/village_statistics.html"
+    context_object_name = "village"
+
+    def get_queryset(self):
+        return Organization.objects.filter(village_statistics_readers_q(self.request.user))
+
+    def get_object(self, queryset=None):
+        try:
+            return super().get_object(queryset)
+        except (ValueError, TypeError):
+            raise Http404 from None
+
+    def get(self, request, *args, **kwargs):
+        self.object = self.get_object()
+        return self._render(VillageStatisticForm(initial={"as_at": timezone.localdate()}))
+
+    def post(self, request, *args, **kwargs):
+        self.object = village = self.get_object()
+        if not permissions.can_record_statistics(request.user, village):
+            raise PermissionDenied
+        form = VillageStatisticForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                statistic, previous = services.village_statistic_record(
+                    village=village, indicator=data["indicator"], as_at=data["as_at"], value=data["value"],
+                    source=data["source"], actor=request.user,
+                )
+            except ValidationError as error:
+                add_service_error(form, error)
+            else:
+                shown = {
+                    "indicator": statistic.indicator.name, "date": statistic.as_at.isoformat(),
+                    "value": plain_number(statistic.value), "unit": statistic.indicator.unit,
+                }
+                if previous is None:
+                    messages.success(request, _("Recorded: %(indicator)s as at %(date)s, %(value)s %(unit)s.") % shown)
+                else:
+                    messages.success(
+                        request,
+                        _("Corrected: %(indicator)s as at %(date)s is now %(value)s %(unit)s (was %(previous)s).")
+                        % {**shown, "previous": plain_number(previous)},
+                    )
+                return redirect("pairings:village_statistics", pk=village.pk)
+        return self._render(form)
+
+    def _render(self, form):
+        village = self.object
+        context = self.get_context_data(
+            form=form,
+            statistics=selectors.village_statistics(village),
+            pairings=selectors.village_pairings(self.request.user, village),
+            can_record=permissions.can_record_statistics(self.request.user, village),
+        )
+        return self.render_to_response(context)
+
+
+class VillageStatisticDeleteView(LoginRequiredMixin, ScopedObjectMixin, DetailView):
+    model = VillageStatistic
+    needs_edit = True
+    template_name = "pairings/village_statistic_delete.html"
+    context_object_name = "statistic"
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("village", "indicator")
+
+    def post(self, request, *args, **kwargs):
+        statistic = self.get_object()
+        village = statistic.village
+        try:
+            services.village_statistic_delete(statistic=statistic, actor=request.user)
+        except ValidationError as error:
+            for message in error.messages:
+                messages.error(request, message)
+        else:
+            messages.success(
+                request,
+                _("Deleted: %(indicator)s as at %(date)s.")
+                % {"indicator": statistic.indicator.name, "date": statistic.as_at.isoformat()},
+            )
+        return redirect("pairings:village_statistics", pk=village.pk)

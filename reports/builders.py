@@ -11,6 +11,9 @@ Counting rules (DESIGN.md, "Counting rules that matter"):
 - people taking part, added over activities, are person-times (人次), never persons (人); persons are the
   distinct volunteers with verified hours;
 - only verified service hours count (recorded but unverified hours are shown apart, as pending);
+- a village's statistics (人均纯收入 …) are its own records, not activities' figures: a pairing's report shows,
+  for each indicator, the latest value of its supported side dated on or before the report's ``as_at`` day, with
+  that date and its source (pairings.selectors.latest_statistics), never a later one;
 - a plan item's progress is figures.item_progress (the plan page's rule: the counted activities linked to it,
   dated in its plan's year) as at the report's ``as_at`` day: the period's end, or the day the report is built
   if that is earlier, so a past period's report never counts the activities dated after it;
@@ -32,6 +35,7 @@ from django.utils import timezone
 
 from activities.models import Activity, ServiceRecord
 from pairings.models import Metric, Pairing, PlanItem
+from pairings.selectors import latest_statistics
 from figures import selectors as figures
 from reports import selectors
 from reports.periods import TZ, Month, Quarter, Year, parse
@@ -261,6 +265,17 @@ class Highlight:
 
 
 @dataclass
+class StatisticRow:
+    """A village statistic as at the report's day: the latest value dated on or before it."""
+
+    indicator: str
+    unit: str
+    value: int | float
+    as_at: str
+    source: str
+
+
+@dataclass
 class PairingRow:
     pairing: PairingInfo
     activities: int
@@ -313,6 +328,8 @@ class ReportData:
     # and the as-at day when the statuses are those of then (a past period's report); a report built before
     # links were stored has none, and shows its figures without links
     links: dict = field(default_factory=dict)
+    # a pairing's report: its supported side's statistics as at ``as_at`` (None in a program's report)
+    village_statistics: list[StatisticRow] | None = None
 
     def to_dict(self):
         return plain(self)
@@ -669,6 +686,17 @@ def completeness_section(f, pairing_names):
     return Completeness(branches=len(f.branches), silent=silent)
 
 
+def statistic_section(statistics):
+    """The StatisticRows of one village's latest statistics (pairings.selectors.latest_statistics)."""
+    return [
+        StatisticRow(
+            indicator=row.indicator.name, unit=row.indicator.unit, value=num(row.value), as_at=row.as_at.isoformat(),
+            source=row.source,
+        )
+        for row in statistics
+    ]
+
+
 def highlight_section(rows, photos, pairing_names):
     by_activity = defaultdict(list)
     for photo in photos:
@@ -951,6 +979,7 @@ def build_pairing_reports(kind, period, program, pairings, *, now=None):
     metrics = selectors.program_metrics(program)
     volunteers_per_pairing, _overall = f.volunteers
     parts = f.split()
+    statistics = latest_statistics({p.supported_id for p in pairings}, as_at=as_at_day(period, now))
     out = {}
     for pairing in pairings:
         info, names = pairing_info(pairing, as_at), {pairing.id: str(pairing)}
@@ -965,6 +994,7 @@ def build_pairing_reports(kind, period, program, pairings, *, now=None):
             kind, period, program, info, [info], names, parts[pairing.id], metrics,
             volunteers_per_pairing.get(pairing.id, 0), highlights, now, single=True,
         )
+        data.village_statistics = statistic_section(statistics.get(pairing.supported_id, []))
         out[pairing.id] = data.to_dict()
     return out
 
@@ -1000,6 +1030,9 @@ def build_report(kind, period, program, pairing=None, *, now=None, itemized=True
         kind, period, program, infos.get(pairing.id) if pairing is not None else None, [infos[i] for i in ids], names,
         f, metrics, volunteers_overall, highlights, now, single=pairing is not None or len(ids) == 1,
     )
+    if pairing is not None:
+        statistics = latest_statistics([pairing.supported_id], as_at=as_at_day(period, now))
+        data.village_statistics = statistic_section(statistics.get(pairing.supported_id, []))
 
     if pairing is None:
         parts = f.split()

@@ -7,12 +7,16 @@ import factory
 from django.utils import timezone
 
 from activities.models import Activity, ActivityMetricValue, ActivityPhoto, ActivityType, Need, ServiceRecord
-from pairings.models import JointPlan, Liaison, Metric, Pairing, PairingBranch, PlanItem, PlanTarget, Program
+from pairings import units
+from pairings.models import (
+    JointPlan, Liaison, Metric, Pairing, PairingBranch, PlanItem, PlanTarget, Program, VillageIndicator, VillageStatistic,
+)
 from portal.models import Membership, Organization, User
 from reports.models import AnnualExport, Notification, Report
 from volunteers.models import ServiceOffering, Team, Volunteer
 
 PASSWORD = "test-pass-9x7!"
+SEEDED_INDICATORS = {"per_capita_net_income": ("人均纯收入", "元"), "collective_income": ("村集体经济收入", "万元")}
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -60,7 +64,7 @@ class MetricFactory(factory.django.DjangoModelFactory):
     code = factory.Sequence(lambda n: f"metric-{n}")
     name = factory.Sequence(lambda n: f"指标{n}")
     unit = Metric.Unit.ITEMS
-    aggregation = Metric.Aggregation.SUM
+    aggregation = factory.LazyAttribute(lambda m: units.default_aggregation(m.unit))  # the unit registry's usual one
 
 
 class PairingFactory(factory.django.DjangoModelFactory):
@@ -119,6 +123,29 @@ class PlanTargetFactory(factory.django.DjangoModelFactory):
     item = factory.SubFactory(PlanItemFactory)
     metric = factory.SubFactory(MetricFactory, program=factory.SelfAttribute("..item.plan.pairing.program"))
     value = Decimal("10")
+
+
+class VillageIndicatorFactory(factory.django.DjangoModelFactory):
+    """A migration seeds the registry's indicators: asked for by their code, the same row comes back."""
+
+    class Meta:
+        model = VillageIndicator
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"indicator-{n}")
+    name = factory.LazyAttribute(lambda i: SEEDED_INDICATORS.get(i.code, (f"村情指标{i.code}",))[0])
+    unit = factory.LazyAttribute(lambda i: SEEDED_INDICATORS.get(i.code, ("", units.Unit.YUAN))[1])
+
+
+class VillageStatisticFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = VillageStatistic
+
+    village = factory.SubFactory("tests.factories.OrganizationFactory", kind="village")
+    indicator = factory.SubFactory(VillageIndicatorFactory)
+    as_at = datetime.date(2023, 12, 31)
+    value = Decimal("16861")
+    source = "村统计年报"
 
 
 class ActivityTypeFactory(factory.django.DjangoModelFactory):

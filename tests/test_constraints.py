@@ -20,7 +20,9 @@ from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from activities.models import Activity, ActivityMetricValue, ActivityType, Need, ServiceRecord
-from pairings.models import JointPlan, Liaison, Metric, Pairing, PairingBranch, PlanItem, PlanTarget, Program
+from pairings.models import (
+    JointPlan, Liaison, Metric, Pairing, PairingBranch, PlanItem, PlanTarget, Program, VillageStatistic,
+)
 from portal.models import Membership, Organization
 from reports.models import Report
 from tests import factories as f
@@ -159,6 +161,39 @@ def test_metric_code_and_name_unique_per_program(constraint, field):
         Metric.objects.create(program=metric.program, unit=Metric.Unit.ITEMS, **values)
     # The same code and name in another program is fine.
     Metric.objects.create(program=f.ProgramFactory(), code="repairs", name="维修家电", unit=Metric.Unit.ITEMS)
+
+
+@pytest.mark.parametrize("unit, aggregation", [("人", "sum"), ("件", "snapshot"), ("人次", "snapshot"), ("场次", "snapshot"), ("株", "snapshot")])
+def test_metric_unit_decides_its_aggregation(unit, aggregation):
+    program = f.ProgramFactory()
+    with violates(Metric, "metric_unit_aggregation"):
+        Metric.objects.create(program=program, code="m", name="指标", unit=unit, aggregation=aggregation)
+    metric = f.MetricFactory(program=program, unit=Metric.Unit.PERSONS)
+    with violates(Metric, "metric_unit_aggregation"):
+        Metric.objects.filter(pk=metric.pk).update(aggregation="sum")
+
+
+@pytest.mark.parametrize("unit, aggregation", [("人", "snapshot"), ("人次", "sum"), ("万元", "sum"), ("万元", "snapshot"), ("平方米", "snapshot")])
+def test_metric_units_and_aggregations_the_registry_allows(unit, aggregation):
+    Metric.objects.create(program=f.ProgramFactory(), code="m", name="指标", unit=unit, aggregation=aggregation)
+
+
+def test_village_statistic_one_value_per_village_indicator_and_day():
+    statistic = f.VillageStatisticFactory()
+    with violates(VillageStatistic, "villagestatistic_unique_day"):
+        VillageStatistic.objects.create(
+            village=statistic.village, indicator=statistic.indicator, as_at=statistic.as_at, value=1, source="另一来源"
+        )
+    # another day is another value
+    VillageStatistic.objects.create(
+        village=statistic.village, indicator=statistic.indicator, as_at=datetime.date(2024, 12, 31), value=1, source="年报"
+    )
+
+
+def test_village_statistic_not_negative():
+    with violates(VillageStatistic, "villagestatistic_value_not_negative"):
+        f.VillageStatisticFactory(value=Decimal("-0.01"))
+    assert f.VillageStatisticFactory(value=Decimal("0")).value == 0
 
 
 def test_pairing_unique_per_program_and_sides():

@@ -16,6 +16,8 @@ VIEW_MODELS = {
     "activities:photo": "activities.ActivityPhoto",
     "activities:photo_thumb": "activities.ActivityPhoto",
     "reports:notification_open": "reports.Notification",
+    # a village's statistics page takes the village's id (tests/pairings/test_village_statistics.py tries it)
+    "pairings:village_statistics": "portal.Organization",
 }
 
 

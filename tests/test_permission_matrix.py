@@ -184,6 +184,16 @@ PAGES = {
         lambda o: reverse("pairings:plan_item_delete", args=[o["pairing"].plans.get().items.get().pk]),
         row(LOGIN, 404, 403, 403, 403, 200, 200, 200),
     ),
+    # a village's statistics: read by whoever reads a pairing of the village (the outsider sits on another
+    # village: 404); recorded and deleted by its committee and the admins of the programs pairing it (else 403)
+    "pairings:village_statistics": (
+        lambda o: reverse("pairings:village_statistics", args=[o["village"].pk]),
+        row(LOGIN, 404, 200, 200, 200, 200, 200, 200),
+    ),
+    "pairings:village_statistic_delete": (
+        lambda o: reverse("pairings:village_statistic_delete", args=[o["village"].village_statistics.get().pk]),
+        row(LOGIN, 404, 200, 403, 403, 403, 200, 200),
+    ),
     # volunteers and teams belong to the branch: its people and those above it, and the program admin, read
     # them; the branch's managers issue certificates; hours are verified by POST only (GET: 405)
     "dashboards:volunteer_list": (lambda o: reverse("dashboards:volunteer_list"), every(200)),
@@ -310,6 +320,7 @@ def objects(world):
     f.ServiceOfferingFactory(team=team)
     team.members.add(record.volunteer)
     f.NeedFactory(pairing=pairing)
+    f.VillageStatisticFactory(village=world["village"])
     report = f.ReportFactory(program=world["program"])
     from reports.models import AnnualExport, Notification
 

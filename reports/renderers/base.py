@@ -303,6 +303,26 @@ def metric_table(metrics, period_column, link=None, ytd_start=None):
     )
 
 
+def village_statistics(data):
+    """A pairing's report: its supported side's statistics as at the report's day (each indicator's latest value
+    dated on or before it). None for a program's report, or one built before the report carried them."""
+    rows = data.get("village_statistics")
+    if data["scope"] != "pairing" or rows is None:
+        return None
+    village = data["pairing"]["supported"] if data.get("pairing") else ""
+    text = _("%(village)s自报的统计数,每项取截至%(as_at)s(含)最近一次登记的数值及其日期;它们不是活动的成效,不计入成效指标。") % {
+        "village": village, "as_at": as_at_label(data),
+    }
+    table = Table(
+        "village_statistics",
+        _("村(社区)统计数据"),
+        [_("指标"), _("数值"), _("单位"), _("截至日期"), _("来源")],
+        [[row["indicator"], row["value"], row["unit"], row["as_at"], row["source"]] for row in rows],
+        empty=_("截至该日未登记统计数据"),
+    )
+    return Section("village_statistics", _("村(社区)统计数据"), [text], [table])
+
+
 def plan_table(key, caption, items, with_pairing, empty):
     columns = [_("项目"), _("类别"), _("责任支部"), _("村(社区)对接人"), _("完成时限"), _("状态"), _("进度")]
     if with_pairing:
@@ -465,6 +485,7 @@ def _monthly(data, notes):
             chart="activities",
         ),
         Section("metrics", _("成效指标完成情况"), [], [metric_table(data["metrics"], _("本月"), link, ytd_start)], chart="metrics"),
+        village_statistics(data),
         Section(
             "plan",
             _("计划事项提示"),
@@ -515,6 +536,7 @@ def _quarterly(data, notes):
             chart="activities",
         ),
         Section("metrics", _("成效指标完成进度"), [], [metric_table(data["metrics"], _("本季度"), link, ytd_start)], chart="metrics"),
+        village_statistics(data),
         Section(
             "plan",
             _("项目实施清单进展"),
@@ -567,6 +589,7 @@ def _annual(data, notes):
     sections[0].tables += [by_month_table(a, link), by_branch_table(a, link), by_type_table(a, link)]
     sections += [
         Section("metrics", _("成效指标完成情况"), [], [metric_table(data["metrics"], _("本年度"), link, ytd_start)], chart="metrics"),
+        village_statistics(data),
         Section(
             "plan",
             _("项目实施清单完成情况"),
@@ -604,7 +627,7 @@ BUILDERS = {"monthly": _monthly, "quarterly": _quarterly, "annual": _annual}
 def document(report):
     """The Document of a Report (or of anything with kind, data, notes, status, version, pk)."""
     data = report.data
-    sections = BUILDERS[data["kind"]](data, report.notes)
+    sections = [section for section in BUILDERS[data["kind"]](data, report.notes) if section is not None]
     for n, section in enumerate(sections, 1):
         section.title = _numbered(n, section.title)
     status = getattr(report, "status_label", None) or (_("已发布") if report.status == "published" else _("草稿"))

@@ -13,9 +13,11 @@ from django.utils import timezone
 
 from activities.models import Activity, ActivityPhoto, Need, ServiceRecord
 from demo import loader
-from pairings.models import JointPlan, Pairing, PlanItem, Program
+from pairings.models import JointPlan, Pairing, PlanItem, Program, VillageStatistic
 from pairings.selectors import is_overdue, pairing_warnings
 from portal.models import Membership, User
+from reports.builders import build_report_data
+from reports.periods import Quarter
 from tests.demo.conftest import demo_loaded_on
 from tests.demo.test_loader import seed_total
 
@@ -97,6 +99,25 @@ def test_three_years_and_nothing_after_today(today):
     ).exists()
     assert not ServiceRecord.objects.filter(verified_at__gt=now).exists()
     assert not JointPlan.objects.filter(village_agreed_on__gt=today).exists()
+    assert not VillageStatistic.objects.filter(Q(as_at__gt=today) | Q(recorded_at__gt=now)).exists()
+
+
+def test_the_village_statistic_stands_at_the_end_of_last_year(today, client):
+    """The seed's 2023 人均纯收入 is placed at the end of the last complete year, whatever the day: the pairing page
+    shows it, and a report of a quarter before that day does not."""
+    (income,) = loader.seed_statistics()
+    statistic = VillageStatistic.objects.get()
+    assert (statistic.as_at, statistic.value) == (datetime.date(today.year - 1, 12, 31), income.value)
+    pairing = Pairing.objects.select_related("program").get(supported=statistic.village)
+    client.force_login(User.objects.get(username="yinzhaochang"))
+    page = client.get(reverse("pairings:pairing_detail", args=[pairing.pk])).context["page"]
+    assert [(s.indicator.code, s.as_at) for s in page.statistics] == [(income.indicator, statistic.as_at)]
+    shown = build_report_data("quarterly", Quarter(today.year - 1, 4), pairing.program, pairing)["village_statistics"]
+    assert [(row["indicator"], row["value"], row["as_at"]) for row in shown] == [
+        ("人均纯收入", income.value, statistic.as_at.isoformat())
+    ]
+    earlier = build_report_data("quarterly", Quarter(today.year - 1, 3), pairing.program, pairing)
+    assert earlier["village_statistics"] == []
 
 
 def test_every_confirmation_is_the_villages(today):

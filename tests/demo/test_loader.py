@@ -9,11 +9,13 @@ from django.apps import apps
 from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db.models import Count, Q, Sum
+from django.urls import reverse
 from django.utils import timezone
 
 from activities.models import Activity, ActivityMetricValue, ActivityType, Need, ServiceRecord
 from demo import loader
-from pairings.models import Liaison, Metric, Pairing, PlanItem, Program
+from pairings import units
+from pairings.models import Liaison, Metric, Pairing, PlanItem, Program, VillageStatistic
 from portal.models import Membership, Organization, User
 from volunteers.models import Team
 
@@ -145,6 +147,10 @@ def test_a_later_day_moves_the_data_without_doubling_it(loaded):
         assert years == [y + 1 for y in years_before]
         for figure in FIGURES:
             assert seed_total(figure.program, figure.metric) == figure.value, figure.metric
+        # the village statistic moves with its year too, once
+        assert list(VillageStatistic.objects.values_list("as_at", flat=True)) == [
+            datetime.date(timezone.localdate().year - 1, 12, 31)
+        ]
 
 
 def test_summary_and_warning_are_printed(loaded):
@@ -170,13 +176,37 @@ def test_seed_event_counts(loaded, figure):
     assert count == figure.events
 
 
-def test_the_village_statistic_is_carried_by_no_activity(loaded):
-    """人均纯收入 is a statistic of the community's year, reported by no event the seed names: no activity (and no
-    invented survey) carries it; the seed-figures table keeps it for the village-statistics records to come."""
+def test_the_village_statistic_is_the_villages_own_record(loaded, client):
+    """人均纯收入 is a statistic of the community's year, reported by no event the seed names: it is loaded as the
+    village's own record (VillageStatistic) as at the end of the last complete year, carried by no activity (nor
+    by an invented survey), and the pairing page shows it with its day and source."""
     (income,) = loader.seed_statistics()
-    assert (income.name, income.value, income.year) == ("人均纯收入", 16861, 2023)
+    assert (income.name, income.value, income.seed_year) == ("人均纯收入", 16861, 2023)
+    last_year_end = datetime.date(timezone.localdate().year - 1, 12, 31)
+    statistic = VillageStatistic.objects.select_related("village", "indicator", "recorded_by").get()
+    assert (statistic.village.name, statistic.indicator.name, statistic.indicator.unit) == ("尹兆场社区", "人均纯收入", "元")
+    assert (statistic.value, statistic.as_at) == (Decimal(income.value), last_year_end)
+    assert statistic.source == income.source
+    assert Membership.objects.filter(
+        user=statistic.recorded_by, organization=statistic.village, role=Membership.Role.VILLAGE_COMMITTEE
+    ).exists()
     assert not Metric.objects.filter(name=income.name).exists()
     assert not Activity.objects.filter(title__contains=income.name).exists()
+
+    pairing = Pairing.objects.get(supported=statistic.village)
+    client.force_login(User.objects.get(username="yinzhaochang"))
+    page = client.get(reverse("pairings:pairing_detail", args=[pairing.pk]))
+    assert [(s.indicator.name, s.value, s.as_at) for s in page.context["page"].statistics] == [
+        ("人均纯收入", Decimal(16861), last_year_end)
+    ]
+    assert "16861 元" in page.content.decode()
+
+
+def test_the_catalogue_passes_the_unit_registry():
+    """Every metric of demo/data/programs.toml adds up as its unit allows (read from the file: no database)."""
+    for program in loader.read("programs.toml")["program"]:
+        for metric in program["metric"]:
+            assert metric["aggregation"] in units.allowed_aggregations(metric["unit"]), (program["code"], metric["code"])
 
 
 def test_no_sum_of_persons(loaded):

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 # user's scope: their memberships with the subtrees below them, one query whatever the depth.
 BUDGET = {
     "pairing_list": 9,  # admin (the year's activity counts: one query of the figures app's row panel)
-    "pairing_detail": 12,  # committee (the open needs and their number: one query)
+    "pairing_detail": 13,  # committee (the open needs and their number: one query; the village's statistics: one)
     "plan_detail": 7,  # village (the targets' progress: one query of the figures app's row panel)
     "plan_item_edit": 8,  # committee
     "plan_agree": 6,  # village
@@ -36,7 +36,8 @@ def fill_pairing(world, n):
     """n of everything the pairing page and the plan page show."""
     pairing, program, branch = world["pairing"], world["program"], world["branch"]
     metrics = [
-        f.MetricFactory(program=program, aggregation="snapshot" if i % 3 == 0 else "sum", unit="件") for i in range(n)
+        f.MetricFactory(program=program, aggregation="snapshot", unit="元") if i % 3 == 0 else f.MetricFactory(program=program)
+        for i in range(n)
     ]
     plan = f.JointPlanFactory(pairing=pairing, year=2024)
     for year in range(2030, 2030 + n - 1):
@@ -54,6 +55,8 @@ def fill_pairing(world, n):
         f.LiaisonFactory(pairing=pairing, side="supporter" if i % 2 else "supported")
         f.NeedFactory(pairing=pairing)
         f.PairingBranchFactory(pairing=pairing)
+        indicator = f.VillageIndicatorFactory(code=f"indicator-{i % 5}")
+        f.VillageStatisticFactory(village=pairing.supported, indicator=indicator, as_at=datetime.date(2020 + i // 5, 12, 31))
     return plan, items
 
 

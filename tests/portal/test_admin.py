@@ -50,6 +50,7 @@ def every_model(world, settings, tmp_path):
     team = f.TeamFactory(organization=branch, leader=record.volunteer)
     team.members.add(record.volunteer)
     f.ServiceOfferingFactory(team=team, name="家电维修")
+    f.VillageStatisticFactory(village=world["village"], source="龙石村2023年统计年报")
     report = f.ReportFactory(program=world["program"], pairing=pairing, data={"活动": {"场次": 1}, "村": "龙石村"})
     Notification.objects.create(report=report, user=world["users"]["village"], message="龙石村的月报已发布")
     AnnualExport.objects.create(program=world["program"], year=2024, requested_by=world["users"]["admin"])

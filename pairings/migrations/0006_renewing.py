@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('pairings', '0003_last_activity_on'),
+        ('pairings', '0005_village_statistics'),
     ]
 
     operations = [
