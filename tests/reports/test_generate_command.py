@@ -38,9 +38,11 @@ def test_this_year_means_its_months_and_quarters_ended_so_far(world, today, peri
 
 
 def test_last_year_means_all_of_it(world):
+    """Its months, its quarters and the year itself (the annual report, once the year is over)."""
     import time_machine
 
     with time_machine.travel("2027-03-01 10:00 +0800", tick=False):
         call_command("generate_reports", "last-year", verbosity=0)
-    expected = {f"2026-{m:02d}" for m in range(1, 13)} | {f"2026Q{q}" for q in range(1, 5)}
+    expected = {f"2026-{m:02d}" for m in range(1, 13)} | {f"2026Q{q}" for q in range(1, 5)} | {"2026"}
     assert set(Report.objects.values_list("period", flat=True)) == expected
+    assert set(Report.objects.filter(period="2026").values_list("kind", flat=True)) == {"annual"}

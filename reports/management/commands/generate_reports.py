@@ -1,6 +1,7 @@
-"""Build reports now, in this process: `generate_reports 2024` makes every monthly and quarterly report of 2024;
-`generate_reports 2024-03 2024Q1` just those periods; `generate_reports last-year this-year` every report of last
-year and those of this year's months and quarters that have ended (what beat would have made by today).
+"""Build reports now, in this process: `generate_reports 2024` makes every monthly and quarterly report of 2024 and
+its annual report; `generate_reports 2024-03 2024Q1` just those periods; `generate_reports last-year this-year`
+every report of last year (its annual report too) and those of this year's months and quarters that have ended
+(what beat would have made by today, and the annual report an admin makes once the year is over).
 Idempotent, like the Celery job it mirrors."""
 
 import time
@@ -14,21 +15,23 @@ from reports.periods import Month, PeriodError, Quarter, Year, parse
 
 
 def year_jobs(year, *, before=None):
-    """(kind, period) of a year's months and quarters; with `before` (a date), only those ended by then."""
+    """(kind, period) of a year's months, quarters and the year itself; with `before` (a date), only those ended by
+    then."""
     months = [m for m in range(1, 13) if before is None or (year, m) < (before.year, before.month)]
     quarters = [q for q in range(1, 5) if before is None or (year, q * 3) < (before.year, before.month)]
-    return [("monthly", f"{year}-{m:02d}") for m in months] + [("quarterly", f"{year}Q{q}") for q in quarters]
+    annual = [("annual", str(year))] if before is None or year < before.year else []
+    return [("monthly", f"{year}-{m:02d}") for m in months] + [("quarterly", f"{year}Q{q}") for q in quarters] + annual
 
 
 class Command(BaseCommand):
     help = (
-        "Generate the reports of the given periods (2024, 2024Q1, 2024-03; last-year; this-year: its months and "
-        "quarters ended so far) for every scope, in this process."
+        "Generate the reports of the given periods (2024: its months, quarters and the year; 2024Q1, 2024-03; "
+        "last-year; this-year: its months and quarters ended so far) for every scope, in this process."
     )
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "periods", nargs="+", help="2024 (all its months and quarters), 2024Q1, 2024-03, last-year or this-year"
+            "periods", nargs="+", help="2024 (all its months, quarters and the year), 2024Q1, 2024-03, last-year or this-year"
         )
 
     def handle(self, *args, periods, **options):
