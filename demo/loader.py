@@ -483,7 +483,8 @@ def load_village_statistics(demo):
         recorder = demo.village_user.get(statistic.village)
         rows.append({
             "village_id": demo.orgs[statistic.village].pk, "indicator_id": indicators[(statistic.indicator,)].pk,
-            "as_at": day, "value": Decimal(str(statistic.value)), "source": statistic.source,
+            "as_at": day, "value": Decimal(str(statistic.value)),
+            "source": statistic.source.replace("{year}", str(day.year)),
             "recorded_by_id": recorder.pk if recorder else None, "recorded_at": demo.calendar.moment(day, "17:00"),
         })
     demo.sync(

@@ -186,7 +186,7 @@ def test_the_village_statistic_is_the_villages_own_record(loaded, client):
     statistic = VillageStatistic.objects.select_related("village", "indicator", "recorded_by").get()
     assert (statistic.village.name, statistic.indicator.name, statistic.indicator.unit) == ("尹兆场社区", "人均纯收入", "元")
     assert (statistic.value, statistic.as_at) == (Decimal(income.value), last_year_end)
-    assert statistic.source == income.source
+    assert statistic.source == f"尹兆场社区{last_year_end.year}年度统计"  # the year it stands for, not the seed's
     assert Membership.objects.filter(
         user=statistic.recorded_by, organization=statistic.village, role=Membership.Role.VILLAGE_COMMITTEE
     ).exists()
