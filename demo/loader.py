@@ -696,10 +696,12 @@ def load_plan_items(demo, planned):
     calendar = demo.calendar
     achieved = defaultdict(dict)  # (pairing, year, title) → {metric code: value}
     linked = set()
+    worked_on = defaultdict(list)  # (pairing, year, title) → the days of its counted activities, in order
     for act in sorted(planned, key=lambda a: a.day):
         if act.plan_item is None or act.row["status"] not in COUNTED:
             continue
         linked.add(act.plan_item)
+        worked_on[act.plan_item].append(act.day)
         program = demo.pairing_data[act.entry["pairing"]]["program"]
         for code, value in act.entry.get("metrics", {}).items():
             values = achieved[act.plan_item]
@@ -738,7 +740,41 @@ def load_plan_items(demo, planned):
         ],
         prune_within=("item_id", [i.pk for i in items.values()]),
     )
+    date_item_history(demo, items, worked_on)
     return items
+
+
+def date_item_history(demo, items, worked_on):
+    """Each item's history as the portal would have written it over the year, rather than all of it today (a
+    past period's report reads an item's status then from its history): planned when the village agreed the
+    plan, in progress from its first counted activity, done on its last one (or on its due day, for an item done
+    without activities), cancelled at mid-year; never after now. Written again on every load."""
+    calendar, history = demo.calendar, PlanItem.history.model
+    plans = {plan.pk: plan for plan in demo.plans.values()}
+    fields = [f.attname for f in PlanItem._meta.concrete_fields]
+    rows = []
+    for ref, item in items.items():
+        plan, days, final = plans[item.plan_id], worked_on.get(ref, []), item.status
+        agreed = plan.village_agreed_on or datetime.date(plan.year, 1, 10)
+        steps = [(agreed, PlanItem.Status.PLANNED, 0)]
+        if final in (PlanItem.Status.IN_PROGRESS, PlanItem.Status.DONE) and days:
+            steps.append((max(days[0], agreed), PlanItem.Status.IN_PROGRESS, min(item.progress, 50)))
+        if final == PlanItem.Status.DONE:
+            steps.append((max(days[-1] if days else item.due_date or agreed, agreed), final, item.progress))
+        elif final == PlanItem.Status.CANCELLED:
+            steps.append((max(datetime.date(plan.year, 7, 1), agreed), final, item.progress))
+        elif final != PlanItem.Status.PLANNED:
+            steps.append((agreed, final, item.progress))
+        values = {name: getattr(item, name) for name in fields}
+        for n, (day, status, progress) in enumerate(steps):
+            last = n == len(steps) - 1
+            rows.append(history(
+                **{**values, "status": status, "progress": item.progress if last else progress},
+                history_date=calendar.moment(min(day, calendar.today), "18:00" if n else "10:00"),
+                history_type="+" if n == 0 else "~",
+            ))
+    history.objects.filter(id__in=[item.pk for item in items.values()]).delete()
+    history.objects.bulk_create(rows, batch_size=500)
 
 
 def _item_status(item, achieved, has_activity):

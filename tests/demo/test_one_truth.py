@@ -189,3 +189,27 @@ def test_volunteer_pages_and_certificates(reader):
             lines = certificate_lines(volunteer=volunteer, start=start, end=end)
             hours, records = sql_volunteer_hours(volunteer.pk, start, end)
             assert (sum((Decimal(line["hours"]) for line in lines), Decimal(0)), len(lines)) == (hours, records)
+
+
+def test_past_quarter_reports_show_plan_items_as_they_stood(loaded):
+    """A back-dated quarterly report of this year shows each plan item with its status then: none done before
+    the activities that did it, none done at under 100 % where targets measure it."""
+    from reports.periods import Quarter
+
+    today = timezone.localdate()
+    checked = 0
+    for pairing in pairings():
+        targeted = set(sql(
+            "SELECT DISTINCT t.item_id FROM pairings_plantarget t JOIN pairings_planitem i ON i.id = t.item_id "
+            "JOIN pairings_jointplan j ON j.id = i.plan_id WHERE j.pairing_id = %s", [pairing.pk],
+        ))
+        for quarter in range(1, 5):
+            period = Quarter(today.year, quarter)
+            if period.end >= today:
+                break
+            data = build_report_data("quarterly", str(period), pairing.program, pairing)
+            for item in data["plan"]["items"]:
+                if item["status"] == "done" and (item["id"],) in targeted:
+                    assert item["progress"] == 100, (pairing, str(period), item["title"], item["progress"])
+                    checked += 1
+    assert checked  # some items were done in a past quarter of this year
