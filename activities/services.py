@@ -25,6 +25,7 @@ from activities.models import OPEN_STATUSES, Activity, ActivityMetricValue, Acti
 from activities.permissions import (
     claiming_branches, may_confirm, may_fulfil, may_rate, raisable_pairings, recordable_pairings, serving_volunteers,
 )
+from pairings import units
 from pairings.models import Metric, Pairing, PairingBranch, PlanItem
 from activities.signals import service_records_changed
 from portal.permissions import scope_for
@@ -37,8 +38,7 @@ MAX_PEOPLE = 5_000  # party members, teachers or students taking part in one act
 MAX_SERVED = 50_000  # residents served (人次) by one activity
 MAX_METRIC_VALUE = Decimal("100000000")
 MAX_DAY_HOURS = Decimal("24")
-# Units that count whole things: 3.5 件 or 2.5 人次 is a typing mistake.
-WHOLE_UNITS = {Metric.Unit.ITEMS, Metric.Unit.PERSON_TIMES, Metric.Unit.SESSIONS, Metric.Unit.PERSONS, Metric.Unit.PLANTS}
+WHOLE_UNITS = units.WHOLE_UNITS  # 3.5 件 or 2.5 人次 is a typing mistake
 PEOPLE_FIELDS = ("party_members", "teachers", "students", "residents_served")
 
 
