@@ -143,7 +143,9 @@ class _Formats:
         self.header = workbook.add_format({"bold": True, "bg_color": "#F2F2F2", "text_wrap": True, "valign": "top"})
         self.date = workbook.add_format({"num_format": "yyyy-mm-dd"})
         self.time = workbook.add_format({"num_format": "hh:mm"})
-        self.number = workbook.add_format({"num_format": "#,##0.##"})
+        # "#,##0.##" would show a whole 5 as "5.": counts get "#,##0", hours and figures "General" (5, 2.5)
+        self.integer = workbook.add_format({"num_format": "#,##0"})
+        self.number = workbook.add_format({"num_format": "General"})
         self.plain = workbook.add_format()
 
 
@@ -160,7 +162,8 @@ def write_xlsx(queryset, metrics, stream, *, tmpdir=None, fetch_rows=FETCH_ROWS)
     columns = header(metrics)
     workbook = xlsxwriter.Workbook(stream, {**OPTIONS, "constant_memory": True, **({"tmpdir": tmpdir} if tmpdir else {})})
     formats = _Formats(workbook)
-    date_format, time_format, number_format, plain_format = formats.date, formats.time, formats.number, formats.plain
+    date_format, time_format, plain_format = formats.date, formats.time, formats.plain
+    integer_format, number_format = formats.integer, formats.number
     text_columns = {3, 4, 5, 6, 7, 8, len(columns) - 1}  # program … place, description: typed by people
     sheets = 1
     sheet = _Sheet(workbook, formats, columns, sheets)
@@ -188,8 +191,10 @@ def write_xlsx(queryset, metrics, stream, *, tmpdir=None, fetch_rows=FETCH_ROWS)
                         width = _width(value) + 2
                         if width > sheet.widths[col]:
                             sheet.widths[col] = min(width, 60)
-                else:  # people, hours, photos, metrics: ints, or Decimals (as floats: what a cell holds)
-                    ws.write_number(r, col, value if value.__class__ is int else float(value), number_format)
+                elif value.__class__ is int:  # people, photos
+                    ws.write_number(r, col, value, integer_format)
+                else:  # hours, metrics: Decimals (as floats: what a cell holds)
+                    ws.write_number(r, col, float(value), number_format)
             sheet.row = r + 1
             done += 1
     finally:

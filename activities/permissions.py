@@ -18,6 +18,10 @@ Activities:
   to a confirmed activity's counted fields needs a reason and sends it back to the village
   (activities.services.activity_update).
 - submitting, `can_submit(user, activity)`: can_edit, and it is a draft or returned.
+- serving on an activity, `serving_volunteers(branch_ids, activity_id=…)`: whose hours an activity of the
+  branch may carry, the one list the form offers and the service accepts: the active volunteers of the branch
+  and of the villages of its pairings, and the members of the teams of either side of its pairings; and
+  whoever already has hours on the activity.
 - confirming (验单) and returning, `may_confirm(user, activity)`: the village side of its pairing;
   `can_confirm` / `can_return`: and it is submitted (QuerySet form: `Activity.objects.confirmable_by(user)`).
 - verifying volunteer hours (谁记录谁证明): the organising branch's secretary and the program's admins, as
@@ -42,11 +46,12 @@ A superuser may do everything.
 
 from django.db.models import Q
 
-from activities.models import OPEN_STATUSES, Activity, Need
+from activities.models import OPEN_STATUSES, Activity, Need, ServiceRecord
 from pairings.models import Pairing, PairingBranch, program_admin_q
 from pairings.permissions import administers, is_village_side
 from portal.models import Organization
-from portal.permissions import scope_for
+from portal.permissions import scope_for, subtree_ids
+from volunteers.models import Volunteer
 
 
 # --- activities ----------------------------------------------------------------------------------
@@ -65,6 +70,26 @@ def recordable_pairings(user):
 
 def can_record(user):
     return recordable_pairings(user).exists()
+
+
+def serving_volunteers(branch_ids, *, activity_id=None):
+    """The volunteers an activity of these branches may record hours for: the branch's own; the residents
+    registered with the villages (and their sub-organisations) of its pairings; the members of the teams of
+    either side of its pairings, wherever they are registered (a department's team with the branch's
+    teachers, a community's team). Only the active ones, and whoever already has hours on the activity."""
+    branch_ids = set(branch_ids)
+    sides = list(
+        Pairing.objects.filter(pairing_branches__branch_id__in=branch_ids).values_list("supporter_id", "supported_id")
+    )
+    villages = subtree_ids([supported for _, supported in sides])
+    team_orgs = subtree_ids([org_id for pair in sides for org_id in pair]) | branch_ids
+    may_serve = Volunteer.objects.filter(
+        Q(organization_id__in=branch_ids | villages) | Q(teams__organization_id__in=team_orgs), is_active=True
+    ).values("id")
+    serving = Q(id__in=may_serve)
+    if activity_id is not None:
+        serving |= Q(id__in=ServiceRecord.objects.filter(activity_id=activity_id).values("volunteer_id"))
+    return Volunteer.objects.filter(serving)
 
 
 def can_edit(user, activity):

@@ -23,8 +23,9 @@ from simple_history.utils import bulk_update_with_history
 from activities.images import MAX_PHOTOS_PER_ACTIVITY, CleanPhoto, dhash_of_file
 from activities.models import OPEN_STATUSES, Activity, ActivityMetricValue, ActivityPhoto, ActivityType, Need, ServiceRecord
 from activities.permissions import (
-    claiming_branches, may_confirm, may_fulfil, may_rate, raisable_pairings, recordable_pairings,
+    claiming_branches, may_confirm, may_fulfil, may_rate, raisable_pairings, recordable_pairings, serving_volunteers,
 )
+from pairings import units
 from pairings.models import Metric, Pairing, PairingBranch, PlanItem
 from activities.signals import service_records_changed
 from portal.permissions import scope_for
@@ -37,8 +38,7 @@ MAX_PEOPLE = 5_000  # party members, teachers or students taking part in one act
 MAX_SERVED = 50_000  # residents served (人次) by one activity
 MAX_METRIC_VALUE = Decimal("100000000")
 MAX_DAY_HOURS = Decimal("24")
-# Units that count whole things: 3.5 件 or 2.5 人次 is a typing mistake.
-WHOLE_UNITS = {Metric.Unit.ITEMS, Metric.Unit.PERSON_TIMES, Metric.Unit.SESSIONS, Metric.Unit.PERSONS, Metric.Unit.PLANTS}
+WHOLE_UNITS = units.WHOLE_UNITS  # 3.5 件 or 2.5 人次 is a typing mistake
 PEOPLE_FIELDS = ("party_members", "teachers", "students", "residents_served")
 
 
@@ -187,6 +187,10 @@ def _validate_metrics(entries, *, program_id):
 def _validate_hours(entries, *, branch, date, activity_id):
     errors = []
     seen = set()
+    picked = [entry.volunteer.id for entry in entries if entry.volunteer is not None]
+    serving = set(
+        serving_volunteers([branch.id], activity_id=activity_id).filter(id__in=picked).values_list("id", flat=True)
+    ) if picked else set()
     for entry in entries:
         if entry.volunteer is None and not entry.new_name.strip():
             errors.append(_("Pick a volunteer or type a new one's name."))
@@ -194,8 +198,9 @@ def _validate_hours(entries, *, branch, date, activity_id):
         if entry.volunteer is None and entry.new_kind not in Volunteer.Kind.values:
             errors.append(_("Choose what kind of volunteer “%(name)s” is.") % {"name": entry.new_name.strip()})
             continue
-        if entry.volunteer is not None and entry.volunteer.organization_id != branch.id:
-            errors.append(_("“%(name)s” is not a volunteer of this branch.") % {"name": entry.volunteer.name})
+        if entry.volunteer is not None and entry.volunteer.id not in serving:
+            errors.append(_("“%(name)s” cannot serve on this branch's activities: pick a volunteer of the branch "
+                            "or of a village it is paired with, or a member of their teams.") % {"name": entry.volunteer.name})
             continue
         if entry.hours is None or entry.hours <= 0:
             errors.append(_("Hours must be more than zero."))
@@ -209,8 +214,18 @@ def _validate_hours(entries, *, branch, date, activity_id):
         seen.add(key)
     if errors:
         return errors
-    # Hours on the same day in other activities count toward the 24 as well.
-    known = [entry for entry in entries if entry.volunteer is not None]
+    # Hours on the same day in other activities count toward the 24 as well; hours already on the activity
+    # on that day and left as they are stand (saving other fields is no time to dispute them).
+    standing = {
+        volunteer_id: hours
+        for volunteer_id, hours, day in ServiceRecord.objects.filter(activity_id=activity_id)
+        .values_list("volunteer_id", "hours", "activity__date")
+        if day == date
+    } if activity_id is not None else {}
+    known = [
+        entry for entry in entries
+        if entry.volunteer is not None and standing.get(entry.volunteer.id) != entry.hours
+    ]
     if known:
         elsewhere = dict(
             ServiceRecord.objects.filter(volunteer__in=[e.volunteer for e in known], activity__date=date)

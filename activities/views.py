@@ -218,11 +218,8 @@ class ActivityFormMixin:
         return Metric.objects.filter(program__pairings__in=pairings).distinct().order_by("program", "order", "id")
 
     def volunteers(self):
-        queryset = Volunteer.objects.filter(organization_id__in=self.branch_ids(), is_active=True)
-        if self.activity is not None:  # someone since marked inactive still shows on the records they have
-            in_use = self.activity.service_records.values("volunteer_id")
-            queryset = queryset | Volunteer.objects.filter(id__in=in_use)
-        return queryset.order_by("name", "id")
+        activity_id = self.activity.pk if self.activity is not None else None
+        return permissions.serving_volunteers(self.branch_ids(), activity_id=activity_id).order_by("name", "id")
 
     # building the forms ------------------------------------------------------------------------------
 

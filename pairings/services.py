@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from pairings import units
 from pairings.models import JointPlan, PlanItem, PlanTarget, VillageStatistic
 from pairings.permissions import can_edit_agreement, can_edit_plans, can_record_statistics, may_agree
 from portal.models import Organization
@@ -280,6 +281,10 @@ def village_statistic_record(*, village, indicator, as_at, value, source, actor,
         errors["value"] = _("A statistic cannot be negative.")
     elif value > STATISTIC_MAX:
         errors["value"] = _("This value is too large.")
+    elif indicator.unit in units.WHOLE_UNITS and value != value.to_integral_value():
+        errors["value"] = _("“%(indicator)s” is counted in whole %(unit)s: enter a whole number.") % {
+            "indicator": indicator.name, "unit": indicator.unit,
+        }
     source = (source or "").strip()
     if not source:
         errors["source"] = _("Say where the figure comes from (e.g. the village's annual statistics report).")

@@ -35,6 +35,11 @@ class Unit(models.TextChoices):
     PLANTS = "株", _("plants (株)")
 
 
+# Units that count whole things or people: 3.5 件 or 1234.5 人 is a typing mistake (metric values and village
+# statistics alike refuse it).
+WHOLE_UNITS = frozenset({Unit.ITEMS, Unit.PERSON_TIMES, Unit.SESSIONS, Unit.PERSONS, Unit.PLANTS})
+
+
 class Aggregation(models.TextChoices):
     SUM = "sum", _("sum over activities")
     SNAPSHOT = "snapshot", _("latest value in the period")

@@ -21,6 +21,7 @@ from portal import panels
 from portal.files import protected_file_response
 from portal.forms import add_service_error
 from portal.permissions import ScopedObjectMixin
+from portal.templatetags.portal_tags import plain_number
 
 # The slots of this app's pages that the apps to its right fill (portal/panels.py).
 PAIRING_ROW = "pairings.pairing_list.row"
@@ -347,11 +348,6 @@ class PlanItemDeleteView(PlanItemMixin, DetailView):
 
 
 # --- village statistics ----------------------------------------------------------------------------
-
-
-def plain_number(value):
-    """16861 rather than 16861.00 or 1.6861E+4."""
-    return format(value.normalize(), "f")
 
 
 class VillageStatisticsView(LoginRequiredMixin, DetailView):

@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django import template
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.translation import get_language
@@ -5,6 +7,14 @@ from django.utils.translation import get_language
 from portal.permissions import shown_phone
 
 register = template.Library()
+
+
+@register.filter
+def plain_number(value):
+    """A decimal as written, without trailing zeros: 21500 for 21500.00, 1234.5 for 1234.50 (never 2.15E+4)."""
+    if value is None or value == "":
+        return ""
+    return format(Decimal(value).normalize(), "f")
 
 
 @register.simple_tag(takes_context=True)

@@ -382,3 +382,18 @@ def test_no_two_columns_read_the_same(client, kit):
     assert len(set(header)) == len(header)
     record = dict(zip(header, row))
     assert (record["服务群众（人次）"], record["成效指标·服务群众(人次)"]) == ("40", "35")
+
+
+def test_xlsx_numbers_show_without_a_dangling_point(client, kit, year):
+    """Excel and WPS show a whole 5 under "#,##0.##" as "5.": counts are "#,##0", hours and figures "General"
+    (5 as 5, 2.5 as 2.5)."""
+    client.force_login(kit["users"]["secretary"])
+    header, rows = sheet_of(export(client, fmt="xlsx")[1])
+    cells = {row[header.index(_("Title"))].value: {h: cell for h, cell in zip(header, row)} for row in rows}
+    a = cells["a"]
+    assert (a[_(PENDING)].value, a[_(PENDING)].number_format) == (2, "General")
+    assert (a[_(VERIFIED)].value, a[_(VERIFIED)].number_format) == (3.5, "General")
+    assert a["家电维修(件)"].number_format == "General"
+    assert a[_("Residents served (人次)")].number_format == "#,##0"
+    assert a[_("Photos")].number_format == "#,##0"
+    assert not any(cell.number_format.endswith(".##") for row in rows for cell in row)

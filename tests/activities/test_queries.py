@@ -19,9 +19,10 @@ LIST_QUERIES = 6
 # need, recorder, confirmer), its parts in one UNION (photos and their twins, figures, hours, co-hosts, history,
 # and what the plausibility warnings read), and the photos near its photos (by hash band) for the warnings.
 DETAIL_QUERIES = 6
-FORM_QUERIES = 17
+# the form's: 17, of which three find who may serve (the branch's pairings, the organisations under each side)
+FORM_QUERIES = 20
 # the edit page's own, what the warnings read, the photos near its photos
-EDIT_QUERIES = 22
+EDIT_QUERIES = 25
 
 
 

@@ -300,3 +300,36 @@ def test_a_value_dated_today_is_shown_from_today(client, world, income):
     client.force_login(world["users"]["village"])
     statistics = client.get(reverse("pairings:pairing_detail", args=[world["pairing"].pk])).context["page"].statistics
     assert [(s.value, s.as_at) for s in statistics] == [(Decimal("17000"), today)]
+
+
+# ---------------------------------------------------------------- whole units and how values read
+
+
+@pytest.fixture
+def population(db):
+    return f.VillageIndicatorFactory(code="registered_population", name="户籍人口", unit="人")
+
+
+def test_a_count_of_people_is_whole_and_nothing_is_saved_otherwise(client, world, population):
+    client.force_login(world["users"]["village"])
+    response = post(client, world["village"], indicator=population.pk, value="1234.5")
+    assert response.status_code == 200
+    assert "“户籍人口”以整人计，请填写整数。" in response.content.decode()
+    assert not VillageStatistic.objects.exists()
+    with pytest.raises(ValidationError) as caught:
+        record(world["village"], world["users"]["village"], population, END_2023, "0.5")
+    assert list(caught.value.message_dict) == ["value"]
+    record(world["village"], world["users"]["village"], population, END_2023, "1234.00")  # whole, however written
+    assert VillageStatistic.objects.get().value == Decimal("1234")
+
+
+def test_values_read_as_written_without_trailing_zeros(client, world, income, collective):
+    village, actor = world["village"], world["users"]["village"]
+    record(village, actor, income, END_2023, "21500.00")
+    record(village, actor, collective, END_2023, "12.50")
+    client.force_login(actor)
+    page = client.get(url(village), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "21500 元" in page and "12.5 万元" in page
+    assert "21500.00" not in page and "12.50" not in page
+    detail = client.get(reverse("pairings:pairing_detail", args=[world["pairing"].pk]), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert "21500 元" in detail.content.decode() and "12.5 万元" in detail.content.decode()
