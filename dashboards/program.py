@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from pairings.models import Metric, Pairing, Program
-from figures.selectors import activity_list_url, year_bounds
+from figures.selectors import activity_list_url, metric_label, year_bounds
 from pairings.selectors import WARNING_DAYS, dormant_q
 from reports import charts
 from figures.models import PairingMonthMetric, PairingYear, ProgramMonth
@@ -157,6 +157,11 @@ class MetricFigures:
     aggregation: str
     order: int
     totals: dict = field(default_factory=dict)  # year -> total
+
+    @property
+    def label(self):
+        """Its name, marked as a metric where it reads like a card's label (figures.selectors.metric_label)."""
+        return metric_label(self.name)
 
 
 def program_figures(user, program_id, today):
