@@ -1,7 +1,7 @@
 """The completeness board's reads: which programs a user may open it for, the year it opens on, and each
 branch's months (nothing logged, submitted, confirmed). Counted activities are the figures app's definition."""
 
-from django.db.models import Q
+from django.db.models import Min, OuterRef, Q, Subquery
 
 from activities.models import Activity
 from figures.selectors import counted_activities
@@ -21,6 +21,26 @@ def board_programs(user):
     if scope.committee_orgs:
         q |= Q(pk__in=Pairing.objects.filter(supporter_id__in=scope.committee_orgs).values("program_id"))
     return Program.objects.filter(q)
+
+
+def with_first_dates(programs):
+    """The programs, each with the first term start of its pairings (``first_term``) and the date of its first
+    counted activity (``first_activity``): where its board's years begin. Subqueries of the programs' own query."""
+    first_term = Pairing.objects.filter(program=OuterRef("pk")).order_by().values("program").annotate(d=Min("term_start"))
+    first_activity = (
+        counted_activities().filter(pairing__program=OuterRef("pk")).order_by().values("pairing__program").annotate(d=Min("date"))
+    )
+    return programs.annotate(
+        first_term=Subquery(first_term.values("d")), first_activity=Subquery(first_activity.values("d"))
+    )
+
+
+def board_years(program, today):
+    """The years a program's board offers, latest first: from the year of its first pairing or counted activity
+    (``with_first_dates``) to this year; this year alone for a program with neither."""
+    dates = [d for d in (getattr(program, "first_term", None), getattr(program, "first_activity", None)) if d]
+    first = min([d.year for d in dates] + [today.year])
+    return list(range(today.year, first - 1, -1))
 
 
 def board_default_year(program_id, today):

@@ -6,11 +6,13 @@ number of pairings (five with the session, the user and the user's scope): the p
 ``Program.objects.editable_by``, so for anyone else it is not there (404) — with its months, its metrics' totals
 per year, its pairings with activities per year and its dormant pairings, five named reads sent together
 (program_figures); then one page of pairings, sorted and cut in the database, each with its year, last activity
-and key metrics (pairing_rows).
+and key metrics (pairing_rows). Every figure links to the activities it was counted from
+(figures.selectors.activity_list_url), built from the ids already read: the links cost no query.
 """
 
 from __future__ import annotations
 
+import calendar
 import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -25,7 +27,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from pairings.models import Metric, Pairing, Program
-from figures.selectors import activity_list_url, year_bounds
+from figures.selectors import activity_list_url, metric_label, year_bounds
 from pairings.selectors import WARNING_DAYS, dormant_q
 from reports import charts
 from figures.models import PairingMonthMetric, PairingYear, ProgramMonth
@@ -64,6 +66,8 @@ class Change:
 
     value: Decimal | int
     previous: Decimal | int
+    url: str = ""  # the activities each was counted from
+    previous_url: str = ""
 
     @property
     def percent(self):
@@ -153,6 +157,11 @@ class MetricFigures:
     aggregation: str
     order: int
     totals: dict = field(default_factory=dict)  # year -> total
+
+    @property
+    def label(self):
+        """Its name, marked as a metric where it reads like a card's label (figures.selectors.metric_label)."""
+        return metric_label(self.name)
 
 
 def program_figures(user, program_id, today):
@@ -297,6 +306,22 @@ def dashboard(figures, *, year, sort, page, today):
     if year is None:
         year = default_year(figures.months, today)
     previous = year - 1
+    program_id = figures.program[0]
+
+    def counted_in(first, last, **narrowed):
+        """The link to the program's counted activities dated first..last (narrowed as activity_list_url is)."""
+        return activity_list_url(program_id=program_id, date_after=first, date_before=last, **narrowed)
+
+    def change(y_value, p_value, **narrowed):
+        """A figure of the year beside the year before, each linked to the activities it was counted from."""
+        return Change(
+            y_value, p_value, url=counted_in(*year_bounds(year), **narrowed),
+            previous_url=counted_in(*year_bounds(previous), **narrowed),
+        )
+
+    def month_url(y, n):
+        first = datetime.date(y, n, 1)
+        return counted_in(first, first.replace(day=calendar.monthrange(y, n)[1]))
     by_month = {m.month: m for m in figures.months}
     series = {y: [by_month.get(datetime.date(y, n, 1)) for n in range(1, 13)] for y in (previous, year)}
 
@@ -326,20 +351,27 @@ def dashboard(figures, *, year, sort, page, today):
         "previous": previous,
         "years": sorted({m.month.year for m in figures.months} | {year, today.year}, reverse=True),
         "totals": {
-            "activities": Change(total(year, "activities"), total(previous, "activities")),
-            "confirmed": Change(total(year, "confirmed"), total(previous, "confirmed")),
-            "people": Change(total(year, "residents_served"), total(previous, "residents_served")),
-            "hours": Change(total(year, "verified_hours"), total(previous, "verified_hours")),
-            "pairings": Change(figures.active.get(year, 0), figures.active.get(previous, 0)),
+            "activities": change(total(year, "activities"), total(previous, "activities")),
+            "confirmed": change(total(year, "confirmed"), total(previous, "confirmed"), statuses=("confirmed",)),
+            "people": change(total(year, "residents_served"), total(previous, "residents_served")),
+            "hours": change(total(year, "verified_hours"), total(previous, "verified_hours"), verified_hours=True),
+            # the pairings that have counted activities in the year: opens those activities
+            "pairings": change(figures.active.get(year, 0), figures.active.get(previous, 0)),
         },
         "pairing_count": figures.pairings,
         "metrics": [
-            (metric, Change(metric.totals.get(year, ZERO), metric.totals.get(previous, ZERO)))
+            (metric, change(metric.totals.get(year, ZERO), metric.totals.get(previous, ZERO), metric_id=metric.pk))
             for metric in metrics
             if metric.aggregation == Metric.Aggregation.SUM
         ],
         "key_metrics": key_metrics,
-        "months": [{"label": month_labels[n], "this": series[year][n], "before": series[previous][n]} for n in range(12)],
+        "months": [
+            {
+                "label": month_labels[n - 1], "this": series[year][n - 1], "before": series[previous][n - 1],
+                "this_url": month_url(year, n), "before_url": month_url(previous, n),
+            }
+            for n in range(1, 13)
+        ],
         "chart": chart,
         "rows": rows,
         "page_obj": page_obj,

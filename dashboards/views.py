@@ -47,7 +47,7 @@ class CompletenessView(LoginRequiredMixin, View):
         params.setdefault("program", str(programs.order_by("name").first().pk))
         if "year" not in params:
             params["year"] = str(board.board_default_year(params["program"], today))
-        form = BoardForm(params, programs=programs)
+        form = BoardForm(params, programs=programs, today=today)
         context = {"form": form, "months": range(1, 13)}
         if form.is_valid():
             program, year = form.cleaned_data["program"], form.cleaned_data["year"]

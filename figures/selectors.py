@@ -33,6 +33,8 @@ from urllib.parse import urlencode
 from django.db.models import Count, DecimalField, F, Max, OuterRef, Q, Subquery, Sum, Value, Window
 from django.db.models.functions import Coalesce, RowNumber
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from activities.models import COUNTED_STATUSES, Activity, counted_q, pending_q, verified_q  # re-exported: see below
 from activities.selectors import status_on, verified_on
@@ -130,6 +132,21 @@ def activity_list_url(
 
 # --- a pairing's year ------------------------------------------------------------------------------
 
+# The figures the pairing page and the program dashboard show beside the program's metrics, as they label them.
+FIXED_FIGURES = (
+    gettext_lazy("Activities (submitted or confirmed)"), gettext_lazy("of which confirmed by the village"),
+    gettext_lazy("People served"), gettext_lazy("Volunteer hours (verified)"), gettext_lazy("Pairings with activities"),
+)
+
+
+def metric_label(name):
+    """A metric's name as shown beside the fixed figures: marked as a metric (成效指标·服务群众) where it reads like
+    one of their labels (the people served, 服务群众), so no two figures of a page carry the same name, as the
+    exports tell their columns apart."""
+    taken = {str(label).replace(" ", "") for label in FIXED_FIGURES}
+    return f"{_('Metric')}·{name}" if name.replace(" ", "") in taken else name
+
+
 
 @dataclass
 class Figure:
@@ -192,7 +209,7 @@ def pairing_headline(pairing, year):
         )
         headline.metrics.append(
             Figure(
-                label=metric.name,
+                label=metric_label(metric.name),
                 value=value if value is not None else ZERO,
                 unit=metric.unit,
                 target=metric.target,
