@@ -15,8 +15,8 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Concat, NullIf
 from django.utils.translation import gettext
 from activities.models import (
-    OPEN_STATUSES, Activity, ActivityMetricValue, ActivityPhoto, ActivityType, Need, ServiceRecord, counted_q, pending_q,
-    verified_q,
+    COUNTED_STATUSES, OPEN_STATUSES, Activity, ActivityMetricValue, ActivityPhoto, ActivityType, Need, ServiceRecord,
+    counted_q, pending_q, verified_q,
 )
 from activities.permissions import sees_wanted_by
 from activities.plausibility import Facts, fact_parts
@@ -436,10 +436,34 @@ def activity_export(user):
     )
 
 
-def export_rows(activities, metrics):
+def _counted_hours_then(which):
+    """As _counted_hours, as the hours stood at the end of a day (export_rows): NULL for an activity that did not
+    count then (its status then, the alias ``hours_status_then``), else its hours matching `which`."""
+    return Case(
+        When(
+            Q(hours_status_then__in=COUNTED_STATUSES, deleted_at__isnull=True),
+            then=Coalesce(_hours(which), Value(Decimal(0), output_field=HOURS)),
+        ),
+        default=Value(None, output_field=HOURS),
+        output_field=HOURS,
+    )
+
+
+def export_rows(activities, metrics, *, as_at=None):
     """`activities` (activity_export, filtered) with one column per metric of `metrics` (export_metrics): the
     activity's value, NULL where it recorded none (a blank is "not reported", never 0). One correlated subquery
-    per metric inside the one query, so the rows stay one query whatever their number."""
+    per metric inside the one query, so the rows stay one query whatever their number.
+
+    With `as_at` (the list's filter: a past period's report links with its as-at day), the verified and pending
+    hours are those of the end of that day, as the report counted them: verified if verified by then, else
+    pending, on an activity that counted then (figures.verified_then, pending_then); so the columns add up to the
+    report's hours figures."""
+    if as_at is not None:
+        alive = Q(deleted_at__isnull=True)
+        activities = activities.alias(hours_status_then=status_on(as_at)).annotate(
+            verified_hours=_counted_hours_then(verified_on(as_at) & alive),
+            pending_hours=_counted_hours_then(~verified_on(as_at) & alive),
+        )
     return activities.annotate(
         **{
             metric.alias: Subquery(

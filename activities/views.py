@@ -113,7 +113,8 @@ class ActivityExportView(LoginRequiredMixin, View):
         if filterset.is_bound and not filterset.is_valid():
             return ActivityListView.as_view()(request)
         metrics = selectors.export_metrics(filterset.qs)  # before the rows: their stream keeps the connection busy
-        rows = selectors.export_rows(filterset.qs, metrics)
+        as_at = filterset.form.cleaned_data.get("as_at") if filterset.is_bound else None
+        rows = selectors.export_rows(filterset.qs, metrics, as_at=as_at)
         stamp = timezone.localdate().strftime("%Y%m%d")
         if self.fmt == "xlsx":
             response = FileResponse(

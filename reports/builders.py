@@ -575,10 +575,10 @@ def plan_item_row(row, pairing_names):
     )
 
 
-def plan_section(rows, period, pairing_names, with_items, as_at):
-    """Items due next month, items overdue (open at the end of ``as_at`` and due on or before it) and the
-    year's plan with its status counts; the statuses are those the rows carry (as at the day for a past
-    period's report)."""
+def plan_section(rows, period, pairing_names, with_items, due_by):
+    """Items due next month, items overdue (open, and due on or before ``due_by``: overdue_by) and the year's
+    plan with its status counts; the statuses are those the rows carry (as at the day for a past period's
+    report)."""
     next_month = Month(period.end.year, period.end.month).next()
     section = PlanSection(next_month=next_month.key)
     counts = {status: 0 for status in PlanItem.Status.values}
@@ -587,7 +587,7 @@ def plan_section(rows, period, pairing_names, with_items, as_at):
         due = row["due_date"]
         if is_open and due is not None and next_month.start <= due <= next_month.end:
             section.due_next_month.append(plan_item_row(row, pairing_names))
-        if is_open and due is not None and due <= as_at:
+        if is_open and due is not None and due <= due_by:
             section.overdue.append(plan_item_row(row, pairing_names))
         if row["plan__year"] == period.year:
             counts[row["status"]] += 1
@@ -599,9 +599,12 @@ def plan_section(rows, period, pairing_names, with_items, as_at):
     return section
 
 
-def need_section(rows, period, pairing_names):
+def need_section(rows, period, pairing_names, stands_at):
+    """What happened to needs in the period (raised, claimed, fulfilled, rated; the mean claim and response
+    times) and the needs open for over 30 days at ``stands_at`` (stands_at): raised 30 days before it, neither
+    claimed nor fulfilled nor closed by then."""
     start_at, end_at = period.start_at, period.end_at
-    stale_before = end_at - datetime.timedelta(days=STALE_NEED_DAYS)
+    stale_before = stands_at - datetime.timedelta(days=STALE_NEED_DAYS)
     section = NeedSection()
     claim_times, response_times, ratings = [], [], []
 
@@ -619,10 +622,11 @@ def need_section(rows, period, pairing_names):
         if within(row["rated_at"]) and row["rating"]:
             section.rated += 1
             ratings.append(row["rating"])
-        unanswered = (row["claimed_at"] is None or row["claimed_at"] >= end_at) and (
-            row["fulfilled_at"] is None or row["fulfilled_at"] >= end_at
+        unanswered = (row["claimed_at"] is None or row["claimed_at"] >= stands_at) and (
+            row["fulfilled_at"] is None or row["fulfilled_at"] >= stands_at
         )
-        if row["raised_at"] < stale_before and unanswered and row["status"] != "closed":
+        closed = row["status"] == "closed" and (row["rated_at"] is None or row["rated_at"] < stands_at)
+        if row["raised_at"] < stale_before and unanswered and not closed:
             section.open_over_30 += 1
             section.stale.append(
                 NeedItem(
@@ -631,7 +635,7 @@ def need_section(rows, period, pairing_names):
                     title=row["title"],
                     category=row["category"],
                     raised_on=timezone.localtime(row["raised_at"], period.start_at.tzinfo).date().isoformat(),
-                    days_open=(end_at - row["raised_at"]).days,
+                    days_open=(stands_at - row["raised_at"]).days,
                 )
             )
     section.avg_claim_days = mean_days(claim_times)
@@ -732,6 +736,20 @@ def as_at_day(period, now):
     return min(period.end, timezone.localtime(now, TZ).date())
 
 
+def stands_at(period, now):
+    """The moment a report's figures stand at: the period's end, or the build if earlier (the end of as_at_day,
+    or now)."""
+    return min(period.end_at, now)
+
+
+def overdue_by(period, now):
+    """The last due date of a plan item overdue in a report built at ``now`` (if still open): a past period's
+    report, on or before its as-at day (it has ended); the running period's, before the build day (an item due
+    today is not overdue yet, as on the plan page and the pairing page)."""
+    as_at = as_at_day(period, now)
+    return as_at if reads_history(period, now) else as_at - datetime.timedelta(days=1)
+
+
 def reads_history(period, now):
     """Whether a report built at ``now`` counts the activities and plan items as they stood at its as-at day
     (their history) rather than as they are now: when that day has ended, i.e. the period is over. A report of
@@ -751,7 +769,7 @@ def plan_rows(ids, period, as_at, then=None):
     return rows
 
 
-def fetch(kind, period, ids, itemized, *, as_at, raw=False, per_pairing=None, history=False):
+def fetch(kind, period, ids, itemized, *, as_at, raw=False, per_pairing=None, history=False, now=None):
     """Every query of a report (a fixed number, whatever the number of rows).
 
     The year-to-date figures of the complete months before the period (the monthly counts, the metric sums
@@ -771,6 +789,7 @@ def fetch(kind, period, ids, itemized, *, as_at, raw=False, per_pairing=None, hi
     the statuses of now): a few queries more, still a fixed number."""
     start, end = period.start, period.end
     then = as_at if history else None
+    moment = stands_at(period, now or timezone.now())
     co_items = defaultdict(list)
     items = None
     if itemized:
@@ -804,7 +823,9 @@ def fetch(kind, period, ids, itemized, *, as_at, raw=False, per_pairing=None, hi
         items=items,
         co_items=co_items,
         hours=hours,
-        needs=selectors.need_rows(ids, period.start_at, period.end_at, period.end_at - datetime.timedelta(days=STALE_NEED_DAYS)),
+        needs=selectors.need_rows(
+            ids, period.start_at, period.end_at, moment, moment - datetime.timedelta(days=STALE_NEED_DAYS)
+        ),
         plan=plan_rows(ids, period, as_at, then),
         metric_sums=metric_sums,
         snapshots=snapshots,
@@ -951,8 +972,8 @@ def scope_data(kind, period, program, pairing_info, infos, names, f, metrics, vo
         pairings=infos,
         activities=activity_section(f, period, names, with_items=kind != "annual" or pairing_info is not None),
         metrics=metric_section(metrics, f, period, single),
-        plan=plan_section(f.plan, period, names, with_items=kind != "monthly", as_at=as_at_day(period, now)),
-        needs=need_section(f.needs, period, names),
+        plan=plan_section(f.plan, period, names, with_items=kind != "monthly", due_by=overdue_by(period, now)),
+        needs=need_section(f.needs, period, names, stands_at(period, now)),
         volunteers=volunteer_section(f.hours, volunteers, f.branches),
         completeness=completeness_section(f, names),
         highlights=highlights,
@@ -975,7 +996,7 @@ def build_pairing_reports(kind, period, program, pairings, *, now=None):
         return {}
     ids = [p.id for p in pairings]
     history = reads_history(period, now)
-    f = fetch(kind, period, ids, True, as_at=as_at_day(period, now), per_pairing=True, history=history)
+    f = fetch(kind, period, ids, True, as_at=as_at_day(period, now), per_pairing=True, history=history, now=now)
     metrics = selectors.program_metrics(program)
     volunteers_per_pairing, _overall = f.volunteers
     parts = f.split()
@@ -1010,12 +1031,12 @@ def build_report(kind, period, program, pairing=None, *, now=None, itemized=True
     now = now or timezone.now()
 
     as_at = as_at_day(period, now)
-    pairings = selectors.scope_pairings(program, pairing, period, as_at)
+    history = reads_history(period, now)
+    pairings = selectors.scope_pairings(program, pairing, period, as_at, then=as_at if history else None)
     ids = [p.id for p in pairings]
     names = {p.id: str(p) for p in pairings}
     infos = {p.id: pairing_info(p, as_at) for p in pairings}
-    history = reads_history(period, now)
-    f = fetch(kind, period, ids, itemized, as_at=as_at_day(period, now), raw=raw, history=history)
+    f = fetch(kind, period, ids, itemized, as_at=as_at_day(period, now), raw=raw, history=history, now=now)
     metrics = selectors.program_metrics(program)
     volunteers_per_pairing, volunteers_overall = f.volunteers
     highlights = []
@@ -1041,8 +1062,8 @@ def build_report(kind, period, program, pairing=None, *, now=None, itemized=True
             activities = activity_section(part, period, names, with_items=kind == "annual")
             metric_rows = metric_section(metrics, part, period, True)
             volunteers = volunteer_section(part.hours, volunteers_per_pairing.get(pid, 0), part.branches)
-            needs = need_section(part.needs, period, names)
-            plan = plan_section(part.plan, period, names, with_items=False, as_at=as_at_day(period, now))
+            needs = need_section(part.needs, period, names, stands_at(period, now))
+            plan = plan_section(part.plan, period, names, with_items=False, due_by=overdue_by(period, now))
             silent = completeness_section(part, names)
             data.pairing_rows.append(
                 PairingRow(

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from pairings.models import Program
 from reports import selectors
-from reports.builders import build_pairing_reports, build_report_data, period_for
+from reports.builders import as_at_day, build_pairing_reports, build_report_data, period_for, reads_history
 from reports.models import Report
 
 log = logging.getLogger(__name__)
@@ -100,8 +100,11 @@ def scopes_to_generate(kind, period, program_ids=None):
         programs = programs.filter(**{KIND_FLAG[kind]: True})
     if program_ids is not None:
         programs = programs.filter(pk__in=program_ids)
+    # a period that has ended is reported as it stood at its end: its pairings too (those its program report covers)
+    now = timezone.now()
+    then = as_at_day(period, now) if reads_history(period, now) else None
     scopes = []
     for program in programs.order_by("id"):
         scopes.append((program.id, None))
-        scopes.extend((program.id, pairing_id) for pairing_id in selectors.pairings_to_generate(program, period))
+        scopes.extend((program.id, pairing_id) for pairing_id in selectors.pairings_to_generate(program, period, then))
     return scopes

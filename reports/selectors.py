@@ -25,7 +25,6 @@ from pairings.models import Metric, Pairing, PairingBranch, PlanItem, PlanTarget
 from pairings.selectors import flags_on, item_status_on
 from figures import selectors as figures
 from figures.selectors import COUNTED_STATUSES as COUNTED
-from figures.selectors import counted_activities
 
 DECIMAL_CONTEXT = decimal.Context(prec=15)
 OPEN_ITEM = (PlanItem.Status.PLANNED, PlanItem.Status.IN_PROGRESS)
@@ -37,27 +36,30 @@ def term_overlaps(start: datetime.date, end: datetime.date, prefix=""):
     )
 
 
-def reported_q(start: datetime.date, end: datetime.date):
+def reported_q(start: datetime.date, end: datetime.date, then=None):
     """The pairings a report of the period covers, whatever their status flag says today (a flag tells what a
     pairing is now, not what it was in the period): those whose term overlaps the period, or that have counted
-    activities in it. So a pairing past its term but still flagged active (期满), or suspended or ended since,
+    activities in it (with ``then``, a past period's as-at day: that counted as they stood at its end, as the
+    report counts them). So a pairing past its term but still flagged active (期满), or suspended or ended since,
     is still reported on for the periods of its term. A pairing flagged ended without a term end has no term to
     go by (it would otherwise overlap every period to come): it is covered where it has counted activities."""
-    active = counted_activities().filter(pairing=OuterRef("pk"), date__range=(start, end))
+    in_period = Activity.objects.filter(pairing=OuterRef("pk"), date__range=(start, end))
+    active = in_period.filter(status__in=COUNTED) if then is None else figures.counted_then(in_period, then)
     open_but_ended = Q(status=Pairing.Status.ENDED, term_end__isnull=True)
     return (term_overlaps(start, end) & ~open_but_ended) | Q(Exists(active))
 
 
-def scope_pairings(program, pairing, period, as_at=None):
+def scope_pairings(program, pairing, period, as_at=None, then=None):
     """The pairings a report covers: the one pairing, or every pairing of the program the period's reports
-    cover (``reported_q``); with ``as_at``, each with its status flag and renewal mark as they stood at the end
-    of that day (``status_then``, ``renewing_then``: the state the report shows)."""
+    cover (``reported_q``, with ``then`` for a past period's report); with ``as_at``, each with its status flag
+    and renewal mark as they stood at the end of that day (``status_then``, ``renewing_then``: the state the
+    report shows)."""
     qs = Pairing.objects.select_related("supporter", "supported").order_by("supporter__name", "supported__name", "id")
     if as_at is not None:
         qs = qs.annotate(**flags_on(as_at))
     if pairing is not None:
         return list(qs.filter(pk=pairing.pk))
-    return list(qs.filter(program=program).filter(reported_q(period.start, period.end)))
+    return list(qs.filter(program=program).filter(reported_q(period.start, period.end, then)))
 
 
 def pairings_by_ids(ids, as_at=None):
@@ -69,12 +71,13 @@ def pairings_by_ids(ids, as_at=None):
     return list(qs)
 
 
-def pairings_to_generate(program, period):
+def pairings_to_generate(program, period, then=None):
     """The pairings that get their own scheduled report: the same pairings the program's report covers
-    (``reported_q``), whatever their status flag, so every pairing in the program report has its own."""
+    (``reported_q``, with ``then`` for a past period), whatever their status flag, so every pairing in the
+    program report has its own."""
     return list(
         Pairing.objects.filter(program=program)
-        .filter(reported_q(period.start, period.end))
+        .filter(reported_q(period.start, period.end, then))
         .order_by("id")
         .values_list("id", flat=True)
     )
@@ -296,9 +299,18 @@ def plan_item_rows(pairing_ids, year, due_until, as_at=None):
     ), status, "status")
 
 
-def need_rows(pairing_ids, start_at, end_at, stale_before):
-    """Needs with something happening in [start_at, end_at), and those still unanswered at end_at that
-    were raised before ``stale_before`` (open for over 30 days)."""
+def closed_by(moment, prefix=""):
+    """A Q over needs closed by ``moment``: rated before it (a rating closes a need), or closed without a rating
+    (by hand, at a moment not kept)."""
+    return Q(**{f"{prefix}status": Need.Status.CLOSED}) & (
+        Q(**{f"{prefix}rated_at__isnull": True}) | Q(**{f"{prefix}rated_at__lt": moment})
+    )
+
+
+def need_rows(pairing_ids, start_at, end_at, stands_at, stale_before):
+    """Needs with something happening in [start_at, end_at), and those still unanswered and not closed at
+    ``stands_at`` (the report's moment: the period's end, or the build if earlier) that were raised before
+    ``stale_before`` (open for over 30 days then)."""
     happened = (
         Q(raised_at__gte=start_at, raised_at__lt=end_at)
         | Q(claimed_at__gte=start_at, claimed_at__lt=end_at)
@@ -307,9 +319,9 @@ def need_rows(pairing_ids, start_at, end_at, stale_before):
     )
     stale = (
         Q(raised_at__lt=stale_before)
-        & ~Q(status=Need.Status.CLOSED)
-        & (Q(claimed_at__isnull=True) | Q(claimed_at__gte=end_at))
-        & (Q(fulfilled_at__isnull=True) | Q(fulfilled_at__gte=end_at))
+        & ~closed_by(stands_at)
+        & (Q(claimed_at__isnull=True) | Q(claimed_at__gte=stands_at))
+        & (Q(fulfilled_at__isnull=True) | Q(fulfilled_at__gte=stands_at))
     )
     return list(
         Need.objects.filter(pairing_id__in=pairing_ids)
