@@ -188,7 +188,9 @@ def month(world):
                 verified = rng.random() < 0.7
                 f.ServiceRecordFactory(
                     activity=a, volunteer=volunteer, hours=Decimal(rng.choice(["1.5", "2.0", "3.5"])),
-                    status="verified" if verified else "recorded", verified_at=at("2024-04-01 10:00") if verified else None,
+                    status="verified" if verified else "recorded",
+                    # verified by the month's end, or after it (then still pending in March's report)
+                    verified_at=at(rng.choice(["2024-03-31 18:00", "2024-04-01 10:00"])) if verified else None,
                 )
             if rng.random() < 0.1:
                 Activity.all_objects.filter(pk=a.pk).update(deleted_at=at("2024-04-02 10:00"))
@@ -201,6 +203,8 @@ def month(world):
 # --------------------------------------------------------------------------------------------------------
 
 ALIVE = "a.deleted_at IS NULL AND a.status IN ('submitted', 'confirmed') AND a.date BETWEEN %s AND %s"
+# The report of a past month stands at the month's end: hours verified after it were still pending then.
+VERIFIED_THEN = "s.status = 'verified' AND s.verified_at < '2024-04-01 00:00+08:00'"
 
 
 def sql(query, *params):
@@ -217,11 +221,11 @@ def expected_figures(pairing_ids, metric_ids):
     )[0]
     hours = sql(
         f"SELECT coalesce(sum(s.hours), 0) FROM activities_servicerecord s JOIN activities_activity a ON a.id = s.activity_id "
-        f"WHERE s.status = 'verified' AND s.deleted_at IS NULL AND a.pairing_id = ANY(%s) AND {ALIVE}", ids, START, END,
+        f"WHERE {VERIFIED_THEN} AND s.deleted_at IS NULL AND a.pairing_id = ANY(%s) AND {ALIVE}", ids, START, END,
     )[0][0]
     people = sql(
         f"SELECT count(DISTINCT s.volunteer_id) FROM activities_servicerecord s JOIN activities_activity a ON a.id = s.activity_id "
-        f"WHERE s.status = 'verified' AND s.deleted_at IS NULL AND a.pairing_id = ANY(%s) AND {ALIVE}", ids, START, END,
+        f"WHERE {VERIFIED_THEN} AND s.deleted_at IS NULL AND a.pairing_id = ANY(%s) AND {ALIVE}", ids, START, END,
     )[0][0]
     credits = dict(
         sql(
