@@ -1093,6 +1093,16 @@ class Check:
                 self.same(f"{where}: {metric.name} ({y})", d2(getattr(change, side)), truth.metric_value(pairing_ids, metric, start, end))
             self.same(f"{where}: sum metrics shown", [m.pk for m, _c in context["metrics"]],
                       [m.pk for m in self.world.metrics[program.pk] if m.aggregation == "sum"])
+        # dormant: running (active, begun 60 days ago or more, not ended) without a counted activity in 60 days
+        since = self.today - datetime.timedelta(days=60)
+        dormant = 0
+        for pairing_id, status, term_start, term_end in sql(
+            "SELECT id, status, term_start, term_end FROM pairings_pairing WHERE program_id = %s", [program.pk]
+        ):
+            running = status == "active" and day_of(term_start) <= since and (term_end is None or day_of(term_end) >= self.today)
+            last = truth.last_activity(pairing_id)
+            dormant += running and (last is None or last <= since)
+        self.same(f"{where}: dormant pairings", context["dormant"], dormant)
         months = truth.by_month(pairing_ids, datetime.date(year, 1, 1), datetime.date(year, 12, 31))
         for n, month in enumerate(context["months"], start=1):
             shown = (month["this"].activities, month["this"].confirmed) if month["this"] else (0, 0)
