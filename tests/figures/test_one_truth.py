@@ -250,7 +250,9 @@ class Truth:
         return {key: tuple(value) for key, value in months.items()}
 
     def last_activity(self, pairing_id):
-        ((last,),) = sql(f"SELECT MAX(a.date) FROM activities_activity a WHERE {self.counted} AND a.pairing_id = %s", [pairing_id])
+        ((last,),) = sql(
+            f"SELECT MAX(a.date) FROM activities_activity a WHERE {self.counted} AND a.pairing_id = %s", [pairing_id]
+        )
         return None if last is None else day_of(last)
 
     def credits(self, pairing_ids, start, end):
@@ -287,11 +289,9 @@ class Truth:
         )}
         pairing_ids = self.program_pairings(program_id)
         where, params = self.where(pairing_ids, start, end)
-        rows = sql(
-            f"SELECT a.branch_id, a.date, CASE WHEN {self.confirmed} THEN 1 ELSE 0 END FROM activities_activity a WHERE {where}",
-            params,
-        ) + sql(
-            f"SELECT c.organization_id, a.date, CASE WHEN {self.confirmed} THEN 1 ELSE 0 END FROM activities_activity_co_branches c "
+        confirmed = f"CASE WHEN {self.confirmed} THEN 1 ELSE 0 END"
+        rows = sql(f"SELECT a.branch_id, a.date, {confirmed} FROM activities_activity a WHERE {where}", params) + sql(
+            f"SELECT c.organization_id, a.date, {confirmed} FROM activities_activity_co_branches c "
             f"JOIN activities_activity a ON a.id = c.activity_id WHERE {where}",
             params,
         )
@@ -311,7 +311,10 @@ class Truth:
     def metric(self, pairing_ids, metric_id, start, end):
         """(sum, number of activities carrying it, (latest value, its date) or None)."""
         where, params = self.where(pairing_ids, start, end)
-        joined = f"FROM activities_activitymetricvalue v JOIN activities_activity a ON a.id = v.activity_id WHERE {where} AND v.metric_id = %s"
+        joined = (
+            "FROM activities_activitymetricvalue v JOIN activities_activity a ON a.id = v.activity_id "
+            f"WHERE {where} AND v.metric_id = %s"
+        )
         ((total, carriers),) = sql(f"SELECT SUM(v.value), COUNT(*) {joined}", [*params, metric_id])
         latest = sql(f"SELECT v.value, a.date {joined} ORDER BY a.date DESC, a.id DESC LIMIT 1", [*params, metric_id])
         return d2(total or 0), carriers, (d2(latest[0][0]), day_of(latest[0][1])) if latest else None
@@ -355,9 +358,14 @@ class Truth:
         where, params = self.where(pairing_ids, start, end)
         if branch_id is not None:
             where, params = f"{where} AND a.branch_id = %s", [*params, branch_id]
-        joined = f"FROM activities_servicerecord r JOIN activities_activity a ON a.id = r.activity_id WHERE {where} AND r.deleted_at IS NULL"
+        joined = (
+            "FROM activities_servicerecord r JOIN activities_activity a ON a.id = r.activity_id "
+            f"WHERE {where} AND r.deleted_at IS NULL"
+        )
         ((verified, records, volunteers, carriers),) = sql(
-            f"SELECT SUM(r.hours), COUNT(*), COUNT(DISTINCT r.volunteer_id), COUNT(DISTINCT a.id) {joined} AND {self.verified}", params
+            "SELECT SUM(r.hours), COUNT(*), COUNT(DISTINCT r.volunteer_id), COUNT(DISTINCT a.id) "
+            f"{joined} AND {self.verified}",
+            params,
         )
         ((pending,),) = sql(f"SELECT SUM(r.hours) {joined} AND NOT ({self.verified})", params)
         return Hours(d1(verified or 0), d1(pending or 0), records, volunteers, carriers)
@@ -370,7 +378,9 @@ class Truth:
             f"FROM activities_servicerecord r JOIN activities_activity a ON a.id = r.activity_id WHERE {self.counted} "
             f"AND r.deleted_at IS NULL AND r.volunteer_id = %s{dates}"
         )
-        ((hours, records, last),) = sql(f"SELECT SUM(r.hours), COUNT(*), MAX(a.date) {joined} AND r.status = 'verified'", [volunteer_id, *extra])
+        ((hours, records, last),) = sql(
+            f"SELECT SUM(r.hours), COUNT(*), MAX(a.date) {joined} AND r.status = 'verified'", [volunteer_id, *extra]
+        )
         ((pending,),) = sql(f"SELECT COUNT(*) {joined} AND r.status = 'recorded'", [volunteer_id, *extra])
         return d1(hours or 0), records, pending, None if last is None else day_of(last)
 
@@ -386,8 +396,8 @@ class Truth:
         )
         last = datetime.date(year, 12, 31) if as_at is None else min(datetime.date(year, 12, 31), as_at)
         targets = sql(
-            "SELECT t.metric_id, t.value, m.aggregation FROM pairings_plantarget t JOIN pairings_metric m ON m.id = t.metric_id "
-            "WHERE t.item_id = %s",
+            "SELECT t.metric_id, t.value, m.aggregation FROM pairings_plantarget t "
+            "JOIN pairings_metric m ON m.id = t.metric_id WHERE t.item_id = %s",
             [item_id],
         )
         if not targets:
@@ -413,8 +423,8 @@ class Truth:
         items = {
             item_id: (year, status, None if due is None else day_of(due))
             for item_id, year, status, due in sql(
-                "SELECT i.id, j.year, i.status, i.due_date FROM pairings_planitem i JOIN pairings_jointplan j ON j.id = i.plan_id "
-                f"WHERE j.pairing_id IN ({marks(pairing_ids)})",
+                "SELECT i.id, j.year, i.status, i.due_date FROM pairings_planitem i "
+                f"JOIN pairings_jointplan j ON j.id = i.plan_id WHERE j.pairing_id IN ({marks(pairing_ids)})",
                 pairing_ids,
             )
         }
@@ -474,7 +484,8 @@ class Truth:
         ):
             term_end = None if term_end is None else day_of(term_end)
             overlaps = day_of(term_start) <= end and (term_end is None or term_end >= start)
-            if (overlaps and not (status == "ended" and term_end is None)) or self.activities([pairing_id], start, end).activities:
+            has_term = overlaps and not (status == "ended" and term_end is None)
+            if has_term or self.activities([pairing_id], start, end).activities:
                 covered.append(pairing_id)
         return sorted(covered)
 
@@ -543,7 +554,9 @@ def build_world():
         ],
         programs[1].pk: [
             f.MetricFactory(program=programs[1], code="lessons", name="授课", unit=unit.SESSIONS, order=1),
-            f.MetricFactory(program=programs[1], code="members", name="在册党员", unit=unit.PERSONS, aggregation="snapshot", order=2),
+            f.MetricFactory(
+                program=programs[1], code="members", name="在册党员", unit=unit.PERSONS, aggregation="snapshot", order=2
+            ),
         ],
     }
 
@@ -555,11 +568,14 @@ def build_world():
     Role = Membership.Role
     secretary = {b.pk: member(f"sec{i}", b, Role.SECRETARY) for i, b in enumerate((b1, b2, b3, b4))}
     village = {p.pk: member(f"village{i}", v, Role.VILLAGE_COMMITTEE) for i, (p, v) in enumerate(zip(pairings, villages))}
-    volunteers = {b.pk: [f.VolunteerFactory(organization=b, name=f"{b.name}志愿者{n}") for n in range(2)] for b in (b1, b2, b3, b4)}
+    volunteers = {
+        b.pk: [f.VolunteerFactory(organization=b, name=f"{b.name}志愿者{n}") for n in range(2)] for b in (b1, b2, b3, b4)
+    }
     team = f.TeamFactory(organization=school, name="小电匠服务队")
     team.members.add(*volunteers[b1.pk], volunteers[b2.pk][0])
     return World(
-        programs=programs, pairings=pairings, branches=branches, cohosts=cohosts, metrics=metrics, secretary=secretary, village=village,
+        programs=programs, pairings=pairings, branches=branches, cohosts=cohosts, metrics=metrics, secretary=secretary,
+        village=village,
         admin=member("admin", office, Role.ADMIN), root=f.UserFactory(username="root", is_staff=True, is_superuser=True),
         volunteers=volunteers, team=team, activity_type=f.ActivityTypeFactory(),
     )
@@ -628,7 +644,8 @@ def build_plans(world, plans):
 
 people = st.tuples(st.integers(0, 60), st.integers(0, 9), st.integers(0, 5), st.integers(0, 30))
 values = st.dictionaries(st.integers(0, 3), st.integers(0, 40), max_size=4)
-some_hours = st.dictionaries(st.integers(0, 2), st.integers(1, 8), min_size=1, max_size=3)  # volunteer (2: a new one) -> half hours
+# volunteer index (2: one typed in by name) -> half hours
+some_hours = st.dictionaries(st.integers(0, 2), st.integers(1, 8), min_size=1, max_size=3)
 hours = st.one_of(st.just({}), some_hours, some_hours, some_hours)
 pick = st.integers(-1, 50)  # an index into the rows the step may apply to, by id (-1: the newest)
 
@@ -791,7 +808,7 @@ class History:
         record = self.chosen(ServiceRecord.objects.awaiting_verification().order_by("pk"), index)
         if record is None:
             return None
-        records = ServiceRecord.objects.filter(activity_id=record.activity_id) if whole_activity else ServiceRecord.objects.filter(pk=record.pk)
+        records = ServiceRecord.objects.filter(**{"activity_id": record.activity_id} if whole_activity else {"pk": record.pk})
         actor = self.world.secretary[Activity.objects.get(pk=record.activity_id).branch_id]
         return f"{activity_services.service_records_verify(records=records, actor=actor)} record(s) of #{record.activity_id}"
 
@@ -977,7 +994,8 @@ class Check:
             self.same(f"{where}: plan items overdue", plan.items_overdue, self.overdue(plan_id=plan.pk))
         html = response.content.decode()
         figures_html = html[html.index('id="figures-head"'):]
-        self.same(f"{where}: the figures in the HTML", re.findall(r'<span class="num">([^<]*)</span>', figures_html), expected_nums)
+        shown = re.findall(r'<span class="num">([^<]*)</span>', figures_html)
+        self.same(f"{where}: the figures in the HTML", shown, expected_nums)
         if links:
             self.links(where, pairing, year, headline, counts, hours)
 
@@ -1053,7 +1071,8 @@ class Check:
         if "plan_id" in where:
             clause, params = " AND i.plan_id = %s", [where["plan_id"]]
         ((n,),) = sql(
-            "SELECT COUNT(*) FROM pairings_planitem i WHERE i.status IN ('planned', 'in_progress') AND i.due_date < %s" + clause,
+            "SELECT COUNT(*) FROM pairings_planitem i WHERE i.status IN ('planned', 'in_progress') "
+            "AND i.due_date < %s" + clause,
             [self.today, *params],
         )
         return n
@@ -1061,7 +1080,10 @@ class Check:
     def plan_pages(self, pairing):
         for plan in pairing.plans.all():
             response = self.get("pairings:plan_detail", plan.pk)
-            self.same(f"plan page {pairing.supported.name} {plan.year}: overdue", response.context["overdue"], self.overdue(plan_id=plan.pk))
+            self.same(
+                f"plan page {pairing.supported.name} {plan.year}: overdue", response.context["overdue"],
+                self.overdue(plan_id=plan.pk),
+            )
             for item in response.context["items"]:
                 progress, achieved = self.truth.item_progress(item.pk)
                 where = f"plan page {pairing.supported.name} {plan.year}: {item.title}"
@@ -1090,9 +1112,21 @@ class Check:
             active = sum(1 for p in pairing_ids if truth.activities([p], start, end).activities)
             self.same(f"{where}: pairings with activities ({y})", getattr(totals["pairings"], side), active)
             for metric, change in context["metrics"]:
-                self.same(f"{where}: {metric.name} ({y})", d2(getattr(change, side)), truth.metric_value(pairing_ids, metric, start, end))
+                expected = truth.metric_value(pairing_ids, metric, start, end)
+                self.same(f"{where}: {metric.name} ({y})", d2(getattr(change, side)), expected)
             self.same(f"{where}: sum metrics shown", [m.pk for m, _c in context["metrics"]],
                       [m.pk for m in self.world.metrics[program.pk] if m.aggregation == "sum"])
+        # dormant: running (active, begun 60 days ago or more, not ended) without a counted activity in 60 days
+        since = self.today - datetime.timedelta(days=60)
+        dormant = 0
+        for pairing_id, status, term_start, term_end in sql(
+            "SELECT id, status, term_start, term_end FROM pairings_pairing WHERE program_id = %s", [program.pk]
+        ):
+            running = status == "active" and day_of(term_start) <= since
+            running = running and (term_end is None or day_of(term_end) >= self.today)
+            last = truth.last_activity(pairing_id)
+            dormant += running and (last is None or last <= since)
+        self.same(f"{where}: dormant pairings", context["dormant"], dormant)
         months = truth.by_month(pairing_ids, datetime.date(year, 1, 1), datetime.date(year, 12, 31))
         for n, month in enumerate(context["months"], start=1):
             shown = (month["this"].activities, month["this"].confirmed) if month["this"] else (0, 0)
@@ -1125,7 +1159,10 @@ class Check:
                     start = datetime.date(year, month, 1)
                     end = Month(year, month).end
                     credited = self.truth.credits(pairing_ids, start, end).get(branch_id, (0, 0))[0]
-                    self.same(f"completeness board {program.name} {year}: link of {branch_id} in {month}", self.listed(cell["url"]), credited)
+                    self.same(
+                        f"completeness board {program.name} {year}: link of {branch_id} in {month}", self.listed(cell["url"]),
+                        credited,
+                    )
 
     # --- the home page --------------------------------------------------------------------------------------
 
@@ -1137,7 +1174,8 @@ class Check:
         self.same("home (program admin): plan items overdue", overview["overdue"].total, self.overdue())
         for pairing in world.pairings:
             ((to_confirm,),) = sql(
-                "SELECT COUNT(*) FROM activities_activity a WHERE a.status = 'submitted' AND a.deleted_at IS NULL AND a.pairing_id = %s",
+                "SELECT COUNT(*) FROM activities_activity a WHERE a.status = 'submitted' AND a.deleted_at IS NULL "
+                "AND a.pairing_id = %s",
                 [pairing.pk],
             )
             village = {s.key: s for s in self.get("home", user=world.village[pairing.pk]).context["home"].village}
@@ -1177,7 +1215,10 @@ class Check:
                 certificate, _created = certificate_issue(
                     volunteer=volunteer, start=start, end=end, actor=self.world.secretary[volunteer.organization_id]
                 )
-                self.same(f"certificate of {volunteer.name}: total hours", d1(certificate.total_hours), truth.volunteer(volunteer.pk, start, end)[0])
+                self.same(
+                    f"certificate of {volunteer.name}: total hours", d1(certificate.total_hours),
+                    truth.volunteer(volunteer.pk, start, end)[0],
+                )
 
     # --- reports --------------------------------------------------------------------------------------------
 
@@ -1213,7 +1254,8 @@ class Check:
         participating = truth.participating(ids)
         self.same(f"{where}: by branch", {row["key"]: (row["total"], row["confirmed"]) for row in a["by_branch"]},
                   {**{b: (0, 0) for _p, b in participating}, **credits})
-        self.same(f"{where}: silent branches", sorted((s["pairing_id"], s["branch_id"]) for s in data["completeness"]["silent"]),
+        self.same(f"{where}: silent branches",
+                  sorted((s["pairing_id"], s["branch_id"]) for s in data["completeness"]["silent"]),
                   sorted((p, b) for p, b in participating if not truth.credits([p], start, end).get(b)))
 
         single = pairing is not None or len(ids) == 1
@@ -1237,13 +1279,15 @@ class Check:
                   (hours.verified, hours.pending, hours.records, hours.volunteers))
         for row in v["by_branch"]:
             by_host = truth.hours(ids, start, end, branch_id=row["branch_id"])
-            self.same(f"{where}: hours of {row['branch']}", (d1(row["verified_hours"]), d1(row["pending_hours"]), row["records"]),
+            self.same(f"{where}: hours of {row['branch']}",
+                      (d1(row["verified_hours"]), d1(row["pending_hours"]), row["records"]),
                       (by_host.verified, by_host.pending, by_host.records))
 
         plan = data["plan"]
         for part in ("due_next_month", "overdue", "items"):
             for row in plan[part]:
-                self.same(f"{where}: plan {part} {row['title']} progress", row["progress"], truth.item_progress(row["id"], as_at=as_at)[0])
+                self.same(f"{where}: plan {part} {row['title']} progress", row["progress"],
+                          truth.item_progress(row["id"], as_at=as_at)[0])
         items = truth.plan_items(ids)  # their hand-set status then
         next_month = Month(end.year, end.month).next()
         # overdue: open, and due before the day (the pages' rule, today); for a day that has ended, due by then
@@ -1251,7 +1295,8 @@ class Check:
         self.same(f"{where}: plan overdue", sorted(r["id"] for r in plan["overdue"]),
                   sorted(i for i, (_y, s, due) in items.items() if s in OPEN_ITEM and due and due <= due_by))
         self.same(f"{where}: plan due next month", sorted(r["id"] for r in plan["due_next_month"]),
-                  sorted(i for i, (_y, s, due) in items.items() if s in OPEN_ITEM and due and next_month.start <= due <= next_month.end))
+                  sorted(i for i, (_y, s, due) in items.items()
+                         if s in OPEN_ITEM and due and next_month.start <= due <= next_month.end))
         in_year = {i: s for i, (y, s, _due) in items.items() if y == start.year}
         self.same(f"{where}: plan items done / total", (plan["done"], plan["total"]),
                   (sum(s == "done" for s in in_year.values()), len(in_year)))
@@ -1264,13 +1309,15 @@ class Check:
             for pid, row in rows.items():
                 one = truth.activities([pid], start, end)
                 one_hours = truth.hours([pid], start, end)
-                self.same(f"{where}: row {pid}", (row["activities"], row["confirmed"], d1(row["verified_hours"]), row["volunteers"]),
+                self.same(f"{where}: row {pid}",
+                          (row["activities"], row["confirmed"], d1(row["verified_hours"]), row["volunteers"]),
                           (one.activities, one.confirmed, one_hours.verified, one_hours.volunteers))
                 for code, value in row["metrics"].items():
                     metric = Metric.objects.get(program=program, code=code)
                     self.same(f"{where}: row {pid} {metric.name}", d2(value), truth.metric_value([pid], metric, start, end))
-            self.same(f"{where}: totals", (data["totals"]["activities"], data["totals"]["confirmed"], d1(data["totals"]["verified_hours"]),
-                                          data["totals"]["volunteers"]),
+            totals = data["totals"]
+            self.same(f"{where}: totals",
+                      (totals["activities"], totals["confirmed"], d1(totals["verified_hours"]), totals["volunteers"]),
                       (counts.activities, counts.confirmed, hours.verified, hours.volunteers))
         if links:
             self.report_links(where, data, truth, ids, period)
@@ -1299,7 +1346,8 @@ class Check:
             metric = Metric.objects.get(pk=m["id"])
             period_link, _ytd_link = metric_links(m, link, period.year_start)
             if period_link is not None:
-                self.same(f"{where}: link of {metric.name}, CSV", csv_figure(self.exported(period_link), metric), d2(m["period_value"]))
+                self.same(f"{where}: link of {metric.name}, CSV", csv_figure(self.exported(period_link), metric),
+                          d2(m["period_value"]))
 
 
 def run(history, plans, seed, *, checks, level="sampled"):
@@ -1344,7 +1392,10 @@ def report_periods(check, rng):
 def all_surfaces(check, world, rng):
     years = list(check.years())
     program = world.programs[0]
-    links = {(p.pk, y) for p in world.pairings for y in years} if check.thorough else {(rng.choice(world.pairings).pk, rng.choice(years))}
+    if check.thorough:
+        links = {(p.pk, y) for p in world.pairings for y in years}
+    else:
+        links = {(rng.choice(world.pairings).pk, rng.choice(years))}
     for pairing in world.pairings:
         for year in years:
             check.pairing_page(pairing, year, links=(pairing.pk, year) in links)
@@ -1395,10 +1446,11 @@ COMMON = dict(
 D = 24  # hours in a day, for the waits below
 # A history through every kind of step and its edge cases, checked on every surface and every period (the first
 # example the quick test runs, whatever hypothesis draws): values of a snapshot metric in consecutive months; an
-# activity on the last day of a year; a host listed as its own co-host, a branch of another pairing as co-host; hours recorded on a draft, verified on an
-# activity returned later, on one deleted and restored; corrections of confirmed activities (one moved to the other
-# pairing its branch takes part in, one into another year); plan targets of every year, cancelled items, an item
-# marked done; a need raised, claimed, fulfilled and rated.
+# activity on the last day of a year; a host listed as its own co-host, a branch of another pairing as co-host;
+# hours recorded on a draft, verified on an activity returned later, on one deleted and restored; corrections of
+# confirmed activities (one moved to the other pairing its branch takes part in, one into another year); plan targets
+# of every year, cancelled items, an item marked done, one due on the tour's last day; needs raised, claimed,
+# fulfilled and rated, one raised days before the end; a pairing past its term with an activity returned since.
 TOUR = [
     (0, ("create", 0, 0, 1, (10, 2, 1, 3), {0: 5, 1: 30, 2: 7}, {0: 4, 2: 3}, 0, True, 0)),
     (D, ("create", 0, 1, 0, (8, 1, 0, 0), {1: 32, 3: 6}, {1: 2}, None, False, 0)),
@@ -1474,7 +1526,8 @@ def test_every_surface_shows_the_figure_sql_computes(history, plans, seed):
 @settings(max_examples=int(os.environ.get("ONE_TRUTH_EXAMPLES", 20)), **COMMON)
 @given(history=long_histories, plans=plans_strategy, seed=st.integers(0, 2**16))
 def test_every_surface_on_long_histories(history, plans, seed):
-    """The heavy variant: longer histories, every figure's link and every period with activities."""
+    """The heavy variant: longer histories, every figure's link and every period with activities (20 examples;
+    ONE_TRUTH_EXAMPLES=200 hunts longer)."""
     run(history, plans, seed, checks=all_surfaces, level="thorough")
 
 

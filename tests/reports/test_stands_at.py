@@ -49,7 +49,9 @@ def fields(world, day, **extra):
 def test_an_item_due_today_is_not_yet_overdue_in_the_running_periods_report(client, world):
     pairing = world["pairing"]
     plan = f.JointPlanFactory(pairing=pairing, year=2024)
-    due_today = f.PlanItemFactory(plan=plan, title="今天到期", due_date=datetime.date(2024, 5, 20), status=PlanItem.Status.IN_PROGRESS)
+    due_today = f.PlanItemFactory(
+        plan=plan, title="今天到期", due_date=datetime.date(2024, 5, 20), status=PlanItem.Status.IN_PROGRESS
+    )
     due_before = f.PlanItemFactory(plan=plan, title="昨天到期", due_date=datetime.date(2024, 5, 19), status=PlanItem.Status.PLANNED)
     with when("2024-05-20 10:00"):
         running = build_report_data("monthly", "2024-05", world["program"], pairing)
