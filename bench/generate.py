@@ -309,7 +309,7 @@ def pairing_rows(w):
         yield _line(i + 1, "active", "2022-12-20", "2023-01-01", "2026-12-31",
                     f"{w.sup_short[w.pair_supporter[i]]}与{w.village_names[i]}结对共建,组织共联、资源共享、服务共抓。", "",
                     ts(datetime.date(2022, 12, 20)), w.villages[i], w.supporters[w.pair_supporter[i]],
-                    w.pair_program[i] + 1)
+                    w.pair_program[i] + 1, "f")
 
 
 def pairing_branch_rows(w):
@@ -450,7 +450,7 @@ class Activities:
                     f"{DESCRIPTIONS[t % 5]}\t{int(rand() * 12)}\t{int(rand() * 6)}\t{int(rand() * 20)}\t{int(rand() * 150)}\t"
                     f"{STATUS_CODES[s]}\t{submitted if s != 2 else chr(92) + 'N'}\t{confirmed if s == 0 else chr(92) + 'N'}\t"
                     f"{'请补充活动照片和参与人数。' if s == 3 else ''}\t{created}\t{confirmed if s == 0 else created}\t"
-                    f"{deleted}\t{branch}\t\\N\t\\N\t{p + 1}\t{item}\t{t + 1}\t\\N\n"
+                    f"{deleted}\t{branch}\t\\N\t\\N\t{p + 1}\t{item}\t{t + 1}\t\\N\t\t\n"
                 )
                 if len(branches) > 1 and rand() < 0.04:
                     others = [b for b in branches if b != branch]
@@ -550,7 +550,7 @@ COLUMNS = {
     "pairings_metric": 'id, code, name, unit, aggregation, description, "order", program_id',
     "activities_activitytype": 'id, code, name, "order", is_active',
     "pairings_pairing": "id, status, signed_on, term_start, term_end, goals, agreement_file, created_at, supported_id, "
-                        "supporter_id, program_id",
+                        "supporter_id, program_id, renewing",
     "pairings_pairingbranch": "id, joined_on, branch_id, pairing_id",
     "pairings_liaison": "id, side, name, title, phone, email, user_id, pairing_id",
     "pairings_jointplan": "id, year, title, summary, village_agreed_on, created_at, updated_at, village_agreed_by_id, "
@@ -565,7 +565,7 @@ COLUMNS = {
     "activities_activity": "id, title, date, start_time, end_time, place, description, party_members, teachers, "
                            "students, residents_served, status, submitted_at, confirmed_at, return_comment, created_at, "
                            "updated_at, deleted_at, branch_id, confirmed_by_id, created_by_id, pairing_id, plan_item_id, "
-                           "activity_type_id, need_id",
+                           "activity_type_id, need_id, correction_reason, correction_summary",
     "activities_activity_co_branches": "id, activity_id, organization_id",
     "activities_activitymetricvalue": "id, value, activity_id, metric_id",
     "activities_servicerecord": "id, hours, content, status, verified_at, created_at, deleted_at, activity_id, "
