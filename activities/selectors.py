@@ -86,6 +86,12 @@ def verified_on(day, prefix=""):
     return Q(**{f"{prefix}status": ServiceRecord.Status.VERIFIED, f"{prefix}verified_at__lt": end_of_day(day)})
 
 
+def pending_on(day, prefix=""):
+    """Service records (through ``prefix``) waiting for verification at the end of ``day``: not verified by then,
+    not deleted. The record's own creation time is not asked: hours are recorded with their activity."""
+    return Q(**{f"{prefix}deleted_at__isnull": True}) & ~verified_on(day, prefix)
+
+
 
 # ---------------------------------------------------------------------------------------------------------
 # The list
@@ -362,7 +368,7 @@ HOURS = DecimalField(max_digits=8, decimal_places=1)
 METRIC_VALUE = DecimalField(max_digits=14, decimal_places=2)
 
 
-def _hours(which):
+def hours_total(which):
     """The hours of the activity's service records matching the Q `which`, added up; NULL without any."""
     return Subquery(
         ServiceRecord.objects.filter(which, activity_id=OuterRef("pk"))
@@ -378,7 +384,7 @@ def _counted_hours(which):
     """Hours (verified_q or pending_q) of a counted activity, 0 without any; NULL for an activity that does not
     count (a draft or returned one): its hours are neither verified nor pending, they wait for the activity."""
     return Case(
-        When(counted_q(), then=Coalesce(_hours(which), Value(Decimal(0), output_field=HOURS))),
+        When(counted_q(), then=Coalesce(hours_total(which), Value(Decimal(0), output_field=HOURS))),
         default=Value(None, output_field=HOURS),
         output_field=HOURS,
     )
@@ -442,7 +448,7 @@ def _counted_hours_then(which):
     return Case(
         When(
             Q(hours_status_then__in=COUNTED_STATUSES, deleted_at__isnull=True),
-            then=Coalesce(_hours(which), Value(Decimal(0), output_field=HOURS)),
+            then=Coalesce(hours_total(which), Value(Decimal(0), output_field=HOURS)),
         ),
         default=Value(None, output_field=HOURS),
         output_field=HOURS,
@@ -462,7 +468,7 @@ def export_rows(activities, metrics, *, as_at=None):
         alive = Q(deleted_at__isnull=True)
         activities = activities.alias(hours_status_then=status_on(as_at)).annotate(
             verified_hours=_counted_hours_then(verified_on(as_at) & alive),
-            pending_hours=_counted_hours_then(~verified_on(as_at) & alive),
+            pending_hours=_counted_hours_then(pending_on(as_at)),
         )
     return activities.annotate(
         **{

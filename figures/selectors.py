@@ -37,7 +37,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from activities.models import COUNTED_STATUSES, Activity, counted_q, pending_q, verified_q  # re-exported: see below
-from activities.selectors import status_on, verified_on
+from activities.selectors import pending_on, status_on, verified_on
 from figures.models import PairingMonth, PairingMonthMetric
 from pairings.models import Metric, PlanItem, PlanTarget
 from pairings.selectors import year_bounds
@@ -85,10 +85,10 @@ def verified_then(as_at, prefix="service_records__"):
 
 
 def pending_then(as_at, prefix="service_records__"):
-    """Service records (through ``prefix``) whose hours were waiting for verification at the end of ``as_at``: not
-    verified by then, not deleted (their activity must count then too: counted_then). As for verified_then, the
-    record's own creation time is not asked: hours are recorded with their activity, which counted then."""
-    return Q(**{f"{prefix}deleted_at__isnull": True}) & ~verified_on(as_at, prefix)
+    """Service records (through ``prefix``) whose hours were waiting for verification at the end of ``as_at``
+    (activities.selectors.pending_on: not verified by then, not deleted; their activity must count then too:
+    counted_then)."""
+    return pending_on(as_at, prefix)
 
 
 def exact(value, places):

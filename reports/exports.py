@@ -24,12 +24,13 @@ from types import SimpleNamespace
 import xlsxwriter
 from django.core.files import File
 from django.db import DEFAULT_DB_ALIAS, connection, connections
-from django.db.models import CharField, DecimalField, F, OuterRef, Subquery, Sum, Value
+from django.db.models import CharField, DecimalField, F, OuterRef, Subquery, Value
 from django.db.models.functions import Cast, Coalesce, Concat, NullIf
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from activities.models import Activity, ActivityMetricValue, ServiceRecord
+from activities.models import Activity, ActivityMetricValue
+from activities.selectors import hours_total
 from portal.csvsafe import BOM, neutralise_text
 from portal.db import PlainNumber, StringAgg, stream_rows
 from figures.selectors import COUNTED_STATUSES, counted_then, pending_q, pending_then, verified_q, verified_then
@@ -84,14 +85,7 @@ def ledger_query(program, start, end, as_at=None):
     zero = Value(Decimal(0), output_field=DecimalField(max_digits=8, decimal_places=1))
 
     def hours(which):
-        total = (
-            ServiceRecord.objects.filter(which, activity_id=OuterRef("pk"))
-            .order_by()
-            .values("activity_id")
-            .annotate(total=Sum("hours"))
-            .values("total")
-        )
-        return PlainNumber(Coalesce(Subquery(total, output_field=zero.output_field), zero))
+        return PlainNumber(Coalesce(hours_total(which), zero))
 
     if as_at is None:
         verified_rule, pending_rule = verified_q(""), pending_q("")
