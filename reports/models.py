@@ -89,10 +89,28 @@ class NotificationQuerySet(models.QuerySet):
 
 
 class Notification(models.Model):
-    """A message to one person about a report (in the portal when they have an account, by e-mail when
-    an address is known). Rows are the e-mail outbox too: ``emailed_at`` is set once the mail is sent."""
+    """A message to one person about something to do or to know, with a link to where it is done."""
 
-    report = models.ForeignKey(Report, verbose_name=_("report"), on_delete=models.CASCADE, related_name="notifications")
+    # Who is told of what, and why, is decided in reports/notifications.py (one place).
+    class Kind(models.TextChoices):
+        REPORT_PUBLISHED = "report_published", _("report published")
+        REPORTS_PUBLISHED = "reports_published", _("reports published")
+        DRAFTS_WAITING = "drafts_waiting", _("draft reports waiting")
+        ACTIVITY_TO_CONFIRM = "activity_to_confirm", _("activity waiting for confirmation")
+        ACTIVITY_RETURNED = "activity_returned", _("activity returned")
+        PLAN_TO_AGREE = "plan_to_agree", _("plan waiting for agreement")
+        NEED_CLAIMED = "need_claimed", _("need claimed")
+        NEED_FULFILLED = "need_fulfilled", _("need fulfilled")
+        HOURS_TO_VERIFY = "hours_to_verify", _("hours waiting for verification")
+        ITEM_DUE = "item_due", _("plan item coming due")
+        PAIRING_DORMANT = "pairing_dormant", _("dormant pairing")
+        AGREEMENT_EXPIRING = "agreement_expiring", _("agreement expiring")
+        ACTION_ITEM = "action_item", _("action item")
+
+    kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices, default=Kind.REPORT_PUBLISHED)
+    report = models.ForeignKey(
+        Report, verbose_name=_("report"), null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("user"),
@@ -103,9 +121,20 @@ class Notification(models.Model):
     )
     email = models.EmailField(_("e-mail"), blank=True)
     message = models.CharField(_("message"), max_length=300)
+    url = models.CharField(_("link"), max_length=300, blank=True, help_text=_("Where it is done: a path in the portal."))
+    # The event's identity: the same event announced twice (a retried task, a double click) gives one row.
+    key = models.CharField(_("event key"), max_length=120, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
     emailed_at = models.DateTimeField(_("e-mailed at"), null=True, blank=True)
+    delivery = models.ForeignKey(
+        "Delivery",
+        verbose_name=_("digest"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="notifications",
+    )
 
     objects = NotificationQuerySet.as_manager()
 
@@ -115,11 +144,141 @@ class Notification(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=~Q(user__isnull=True, email=""), name="notification_has_recipient"),
+            models.UniqueConstraint(
+                fields=["user", "key"], condition=Q(user__isnull=False) & ~Q(key=""), name="notification_once_per_user"
+            ),
+            models.UniqueConstraint(
+                fields=["email", "key"], condition=Q(user__isnull=True) & ~Q(key=""), name="notification_once_per_email"
+            ),
         ]
         indexes = [models.Index(fields=["user", "read_at"]), models.Index(fields=["emailed_at"])]
 
     def __str__(self):
         return self.message
+
+
+class Preference(models.Model):
+    """The channels one person chooses for their notifications (the portal's own list is always on)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="notice_preference"
+    )
+    email_digest = models.BooleanField(
+        _("daily e-mail digest"), default=True, help_text=_("At most one e-mail a day, with everything new.")
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("notification preference")
+        verbose_name_plural = _("notification preferences")
+
+    def __str__(self):
+        return str(self.user)
+
+
+class WebhookQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """A program's admins manage the group robots of the program and of its pairings."""
+        return self.filter(program_admin_q(user, "program__") | program_admin_q(user, "pairing__program__"))
+
+    editable_by = visible_to
+
+
+class Webhook(models.Model):
+    """A group robot (企业微信 or 钉钉) that receives the messages of a program or of one pairing."""
+
+    class Kind(models.TextChoices):
+        WECOM = "wecom", _("WeCom group robot (企业微信)")
+        DINGTALK = "dingtalk", _("DingTalk group robot (钉钉)")
+
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=60, help_text=_("The group it posts to, e.g. 龙石村结对工作群."))
+    program = models.ForeignKey(
+        Program, verbose_name=_("program"), null=True, blank=True, on_delete=models.CASCADE, related_name="webhooks"
+    )
+    pairing = models.ForeignKey(
+        Pairing, verbose_name=_("pairing"), null=True, blank=True, on_delete=models.CASCADE, related_name="webhooks"
+    )
+    url = models.URLField(_("webhook address"), max_length=400)
+    secret = models.CharField(
+        _("signing secret"), max_length=100, blank=True, help_text=_("钉钉 only: the robot's 加签 secret (SEC…).")
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    objects = WebhookQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("group robot")
+        verbose_name_plural = _("group robots")
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(program__isnull=False, pairing__isnull=True) | Q(program__isnull=True, pairing__isnull=False),
+                name="webhook_program_or_pairing",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Delivery(models.Model):
+    """The outbox: one message to send on one channel (a digest e-mail, a group robot's post), sent by Celery."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("e-mail")
+        WECOM = "wecom", _("WeCom (企业微信)")
+        DINGTALK = "dingtalk", _("DingTalk (钉钉)")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("waiting to be sent")
+        SENT = "sent", _("sent")
+        FAILED = "failed", _("given up")
+
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    # Unique: building the same message twice (a digest of the same day, a robot's post of the same event) adds nothing.
+    key = models.CharField(_("key"), max_length=160, unique=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), null=True, blank=True, on_delete=models.CASCADE,
+        related_name="+",
+    )
+    webhook = models.ForeignKey(
+        Webhook, verbose_name=_("group robot"), null=True, blank=True, on_delete=models.CASCADE,
+        related_name="deliveries",
+    )
+    subject = models.CharField(_("subject"), max_length=200, blank=True)
+    body = models.TextField(_("text"), blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    last_error = models.CharField(_("last error"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(channel="email") & ~Q(email="")) | (~Q(channel="email") & Q(webhook__isnull=False)),
+                name="delivery_has_target",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="sent") | Q(sent_at__isnull=False), name="delivery_sent_has_time"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self):
+        return f"{self.get_channel_display()} {self.key}"
 
 
 class ExportQuerySet(models.QuerySet):

@@ -1,17 +1,24 @@
-"""Announcing published reports: who is told, and the e-mails of the notifications (sent by a task, each once)."""
+"""Who is told of what: the one place that turns an event into notifications and group-robot messages.
+
+``notify`` records an event for its people (a row each in their notification list, mailed in the next daily
+digest when they chose e-mail) and queues a post for each group robot (企业微信, 钉钉) of the pairing and of its
+program. An event has a key: announcing it twice (a retried task, a double click) adds nothing. Sending happens
+in Celery from the outbox (``Delivery``), so a channel that is down never slows a page.
+"""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from pairings.models import Liaison
 from portal.models import Membership
-from reports.models import Notification
+from reports.models import Delivery, Notification, Webhook
 
 
 def report_link(report):
@@ -42,6 +49,63 @@ def report_recipients(report):
         for membership in memberships.order_by("id"):
             add(membership.user, membership.user.email)
     return recipients
+
+
+def _recipients(users, emails):
+    """(user or None, e-mail) once each: active users (by id), then addresses that belong to no one listed."""
+    seen_users, seen_emails, out = set(), set(), []
+    for user in users:
+        if user is None or not user.is_active or user.pk in seen_users:
+            continue
+        seen_users.add(user.pk)
+        if user.email:
+            seen_emails.add(user.email.lower())
+        out.append((user, ""))
+    for email in emails:
+        email = (email or "").strip()
+        if email and email.lower() not in seen_emails:
+            seen_emails.add(email.lower())
+            out.append((None, email))
+    return out
+
+
+def webhooks_for(*, pairing=None, program=None):
+    """The active group robots that hear of an event of this pairing (its own and its program's)."""
+    if pairing is not None:
+        program = program or pairing.program
+        where = Q(pairing=pairing) | Q(program_id=program.pk if program else None)
+    elif program is not None:
+        where = Q(program=program)
+    else:
+        return []
+    return list(Webhook.objects.filter(where, is_active=True).order_by("id"))
+
+
+@transaction.atomic
+def notify(*, kind, message, url="", key="", users=(), emails=(), pairing=None, program=None, report=None):
+    """Record one event: a notification for each person (``users`` with an account, ``emails`` without) and a
+    message for each group robot of the pairing and its program. ``url`` is the path where it is done; ``key``
+    names the event so that announcing it again adds nothing (empty: every call is a new event).
+    Returns the number of notifications created."""
+    message = message[:300]
+    rows = [
+        Notification(kind=kind, user=user, email=email, message=message, url=url[:300], key=key[:120], report=report)
+        for user, email in _recipients(users, emails)
+    ]
+    created = Notification.objects.bulk_create(rows, ignore_conflicts=bool(key))
+    hooks = webhooks_for(pairing=pairing, program=program)
+    if hooks:
+        event = key or f"{kind}:{timezone.now().timestamp()}:{id(rows)}"
+        link = f"{settings.PORTAL_BASE_URL}{url}" if url else settings.PORTAL_BASE_URL
+        Delivery.objects.bulk_create(
+            [
+                Delivery(channel=hook.kind, webhook=hook, key=f"hook:{hook.pk}:{event}"[:160], subject=message[:200],
+                         body=link)
+                for hook in hooks
+            ],
+            ignore_conflicts=True,
+        )
+    return len(created)
 
 
 def notifications_send(*, report_id=None, limit=200):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -336,12 +337,17 @@ class NotificationListView(LoginRequiredMixin, ListView):
 
 
 class NotificationOpenView(LoginRequiredMixin, View):
-    """Marks one's own notification read and goes to its report (someone else's: 404)."""
+    """Marks one's own notification read and goes to where it is done (someone else's: 404)."""
 
     def get(self, request, pk):
         notification = get_object_or_404(Notification.objects.for_user(request.user), pk=pk)
-        report = services.notification_open(notification=notification, user=request.user)
-        return redirect("reports:report_detail", pk=report.pk)
+        notification = services.notification_open(notification=notification, user=request.user)
+        # Only a path in this portal: a stored link never sends anyone to another host.
+        if notification.url and url_has_allowed_host_and_scheme(notification.url, allowed_hosts=None):
+            return redirect(notification.url)
+        if notification.report_id:
+            return redirect("reports:report_detail", pk=notification.report_id)
+        return redirect("reports:notification_list")
 
 
 # --------------------------------------------------------------------------------------------------------

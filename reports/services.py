@@ -91,11 +91,12 @@ def report_publish(*, report, actor):
 
 
 def notification_open(*, notification, user):
+    """Mark one's own notification read; returns it (its ``url``, or its report, is where it leads)."""
     if notification.user_id != user.pk:
         raise PermissionDenied
     if notification.read_at is None:
         Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=timezone.now())
-    return notification.report
+    return notification
 
 
 def export_request(*, program, year, actor):

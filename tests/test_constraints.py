@@ -555,6 +555,47 @@ def test_notification_has_recipient():
     Notification.objects.create(report=report, user=f.UserFactory(), email="", message="in the portal only")
 
 
+def test_notification_once_per_user_and_per_email():
+    from reports.models import Notification
+
+    user = f.UserFactory()
+    Notification.objects.create(user=user, message="x", key="event:1")
+    with violates(Notification, "notification_once_per_user"):
+        Notification.objects.create(user=user, message="again", key="event:1")
+    Notification.objects.create(user=None, email="a@example.org", message="x", key="event:1")
+    with violates(Notification, "notification_once_per_email"):
+        Notification.objects.create(user=None, email="a@example.org", message="again", key="event:1")
+    # events without a key are never merged
+    Notification.objects.create(user=user, message="x")
+    Notification.objects.create(user=user, message="x")
+
+
+def test_webhook_program_or_pairing():
+    from reports.models import Webhook
+
+    pairing = f.PairingFactory()
+    with violates(Webhook, "webhook_program_or_pairing"):
+        Webhook.objects.create(kind="wecom", name="x", url="https://qyapi.weixin.qq.com/")
+    with violates(Webhook, "webhook_program_or_pairing"):
+        Webhook.objects.create(kind="wecom", name="x", url="https://qyapi.weixin.qq.com/", pairing=pairing,
+                               program=pairing.program)
+    Webhook.objects.create(kind="wecom", name="x", url="https://qyapi.weixin.qq.com/", pairing=pairing)
+
+
+def test_delivery_has_target_and_sent_time():
+    from reports.models import Delivery, Webhook
+
+    hook = Webhook.objects.create(kind="wecom", name="x", url="https://qyapi.weixin.qq.com/", program=f.ProgramFactory())
+    with violates(Delivery, "delivery_has_target"):
+        Delivery.objects.create(channel="email", key="a", email="")
+    with violates(Delivery, "delivery_has_target"):
+        Delivery.objects.create(channel="wecom", key="b")
+    with violates(Delivery, "delivery_sent_has_time"):
+        Delivery.objects.create(channel="wecom", key="c", webhook=hook, status="sent")
+    Delivery.objects.create(channel="email", key="d", email="a@example.org")
+    Delivery.objects.create(channel="wecom", key="e", webhook=hook, status="sent", sent_at=timezone.now())
+
+
 def test_annual_export_year_range():
     from reports.models import AnnualExport
 
