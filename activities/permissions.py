@@ -109,6 +109,15 @@ def can_submit(user, activity):
     return activity.status in OPEN_STATUSES and can_edit(user, activity)
 
 
+def can_verify_hours(user, activity):
+    """ServiceRecordQuerySet.editable_by for the hours of one activity, without a query: its branch's secretary
+    and its program's admins (reads `activity.pairing.program` only for a program admin)."""
+    scope = scope_for(user)
+    if scope.is_superuser or activity.branch_id in scope.secretary_orgs:
+        return True
+    return administers(user, activity.pairing)
+
+
 def may_confirm(user, activity):
     """Whether the user confirms and returns for the activity's village (whatever the activity's status)."""
     return is_village_side(user, activity.pairing)

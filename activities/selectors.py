@@ -10,7 +10,7 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connections, router
 from django.db.models import (
     BooleanField, Case, CharField, Count, DecimalField, Exists, ExpressionWrapper, F, IntegerField, OuterRef,
-    Prefetch, Q, Subquery, Sum, Value, When,
+    Max, Prefetch, Q, Subquery, Sum, Value, When,
 )
 from django.db.models.functions import Coalesce, Concat, NullIf
 from django.utils.translation import gettext
@@ -519,6 +519,7 @@ class HoursRow:
     hours: Decimal
     content: str
     status: str
+    pk: int | None = None
 
 
 @dataclass
@@ -603,7 +604,7 @@ def activity_parts(activity, user, *, with_twins=False, with_facts=False):
         ],
         hours=[
             HoursRow(volunteer_name=r["volunteer_name"], hours=_decimal(r["hours"], "0.1"), content=r["content"],
-                     status=r["status"])
+                     status=r["status"], pk=r["pk"])
             for r in sorted(rows["hours"], key=lambda r: (r["volunteer_name"], r["pk"]))
         ],
         co_branches=[r["name"] for r in sorted(rows["cohost"], key=lambda r: (r["name"], r["pk"]))],
@@ -741,4 +742,42 @@ def team_pending_records(user, team):
         .awaiting_verification()
         .select_related("volunteer", *RECORD_RELATED)
         .order_by("-activity__date", "volunteer__name", "id")
+    )
+
+
+# --- what waits for someone: one definition each, read by the notices and the home pages --------------------
+
+
+def activities_with_hours_waiting(records):
+    """The activities holding hours among ``records`` (a ServiceRecord QuerySet, e.g. those a user may verify)
+    that wait for verification (`awaiting_verification`), each with ``hours_waiting`` (how many records wait),
+    the longest waiting first (submitted earliest)."""
+    waiting = records.awaiting_verification()
+    return (
+        Activity.objects.filter(pk__in=waiting.values("activity_id"))
+        .annotate(hours_waiting=Count("service_records", filter=pending_q()))
+        .order_by("submitted_at", "id")
+    )
+
+
+def hours_waiting_on(activity):
+    """(how many records of the activity wait for verification, the newest of their ids): the batch a notice
+    announces once."""
+    row = ServiceRecord.objects.filter(activity_id=activity.pk).awaiting_verification().aggregate(
+        n=Count("id"), last=Max("id")
+    )
+    return row["n"], row["last"]
+
+
+NEED_ANSWERED_STATUSES = (Need.Status.FULFILLED, Need.Status.CLAIMED)
+
+
+def needs_answered(needs):
+    """Of ``needs``, those a branch answered and the village has not yet closed: fulfilled (to rate) first,
+    then claimed (under way), each the oldest first."""
+    return (
+        needs.filter(status__in=NEED_ANSWERED_STATUSES)
+        .annotate(to_rate=Case(When(status=Need.Status.FULFILLED, then=Value(0)), default=Value(1)))
+        .select_related("pairing__supporter", "pairing__supported", "claimed_by_branch")
+        .order_by("to_rate", Coalesce("fulfilled_at", "claimed_at"), "id")
     )

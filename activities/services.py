@@ -21,13 +21,15 @@ from django.utils.translation import ngettext, pgettext
 from simple_history.utils import bulk_update_with_history
 
 from activities.images import MAX_PHOTOS_PER_ACTIVITY, CleanPhoto, dhash_of_file
-from activities.models import OPEN_STATUSES, Activity, ActivityMetricValue, ActivityPhoto, ActivityType, Need, ServiceRecord
+from activities.models import COUNTED_STATUSES, OPEN_STATUSES, Activity, ActivityMetricValue, ActivityPhoto, ActivityType, Need, ServiceRecord
 from activities.permissions import (
     claiming_branches, may_confirm, may_fulfil, may_rate, raisable_pairings, recordable_pairings, serving_volunteers,
 )
 from pairings import units
 from pairings.models import Metric, Pairing, PairingBranch, PlanItem
-from activities.signals import service_records_changed
+from activities.signals import (
+    activity_returned, activity_submitted, hours_recorded, need_claimed, need_fulfilled, service_records_changed,
+)
 from portal.permissions import scope_for
 from volunteers.models import Volunteer
 
@@ -483,6 +485,7 @@ def activity_create(
         photos = _add_photos(activity, new_photos, actor=actor, files=files)
         if submit:
             _submit(activity, actor)
+    _announce_hours(activity, actor)
     return SaveResult(activity=activity, duplicate_photos=_duplicates(activity, photos))
 
 
@@ -651,8 +654,11 @@ def activity_update(
             note = "corrected"
         _history_note(activity, actor, note)
         activity.save()
+        if note == "corrected":
+            activity_submitted.send(sender=Activity, activity=activity, actor=actor, corrected=True)
         if submit:
             _submit(activity, actor)
+    _announce_hours(activity, actor)
     return SaveResult(activity=activity, duplicate_photos=_duplicates(activity, photos))
 
 
@@ -690,6 +696,14 @@ def _submit(activity, actor):
     activity.submitted_at = timezone.now()
     _history_note(activity, actor, "submitted")
     activity.save(update_fields=["status", "submitted_at", "updated_at"])
+    activity_submitted.send(sender=Activity, activity=activity, actor=actor, corrected=False)
+
+
+def _announce_hours(activity, actor):
+    """A counted activity may hold hours waiting for verification: say so (the listener finds which, and
+    announces each batch once)."""
+    if activity.status in COUNTED_STATUSES:
+        hours_recorded.send(sender=Activity, activity=activity, actor=actor)
 
 
 @transaction.atomic
@@ -697,6 +711,7 @@ def activity_submit(*, activity, actor):
     """Send a draft (or a corrected returned activity) to the village for confirmation."""
     activity = _editable(activity, actor)
     _submit(activity, actor)
+    _announce_hours(activity, actor)
     return activity
 
 
@@ -739,6 +754,7 @@ def activity_return(*, activity, actor, comment):
     activity.return_comment = comment
     _history_note(activity, actor, "returned")
     activity.save(update_fields=["status", "return_comment", "updated_at"])
+    activity_returned.send(sender=Activity, activity=activity, actor=actor)
     return activity
 
 
@@ -835,6 +851,7 @@ def need_claim(*, need, actor, branch=None):
     need = Need.objects.get(pk=need.pk)
     _need_history(need, actor, "claimed")
     need.save(update_fields=["status", "claimed_by_branch", "claimed_at"])  # the same values: a history row
+    need_claimed.send(sender=Need, need=need, actor=actor)
     return need
 
 
@@ -874,6 +891,7 @@ def need_fulfil(*, need, actor, activity):
     need.fulfilled_at = max(timezone.now(), need.claimed_at or need.raised_at)
     _need_history(need, actor, "fulfilled")
     need.save(update_fields=["status", "fulfilled_at"])
+    need_fulfilled.send(sender=Need, need=need, actor=actor)
     return need
 
 

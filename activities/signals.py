@@ -3,8 +3,23 @@
 `service_records_changed` is sent after a write that changes service records without saving them one by
 one (the bulk verification of hours), with ``activity_ids``: the activities whose records changed, and ``using``.
 The figures app listens to keep its rollup current; this app does not know who listens.
+
+The events someone else acts on are sent inside the service's transaction, so whatever a listener writes (the
+reports app's notifications) commits or rolls back with the event itself. Each carries the ``actor``:
+
+- `activity_submitted` (``activity``, ``corrected``): an activity waits for the village's confirmation (验单),
+  submitted by its branch or, ``corrected=True``, sent back after a change to its confirmed figures;
+- `activity_returned` (``activity``): the village returned it to the branch;
+- `hours_recorded` (``activity``): the activity counts and holds hours waiting for verification;
+- `need_claimed`, `need_fulfilled` (``need``): a branch claimed, or marked fulfilled, a village's need.
 """
 
 from django.dispatch import Signal
 
 service_records_changed = Signal()
+
+activity_submitted = Signal()
+activity_returned = Signal()
+hours_recorded = Signal()
+need_claimed = Signal()
+need_fulfilled = Signal()

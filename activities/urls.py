@@ -22,6 +22,7 @@ urlpatterns = [
     path("needs/<int:pk>/claim/", views.NeedClaimView.as_view(), name="need_claim"),
     path("needs/<int:pk>/fulfil/", views.NeedFulfilView.as_view(), name="need_fulfil"),
     path("needs/<int:pk>/rate/", views.NeedRateView.as_view(), name="need_rate"),
+    path("<int:pk>/verify-hours/", views.ActivityVerifyView.as_view(), name="hours_verify"),
     path("hours/volunteer/<int:pk>/verify/", views.VolunteerVerifyView.as_view(), name="volunteer_verify"),
     path("hours/team/<int:pk>/verify/", views.TeamVerifyView.as_view(), name="team_verify"),
 ]

@@ -36,7 +36,7 @@ from activities.forms import (
     photo_formset,
     service_record_formset,
 )
-from activities.models import OPEN_STATUSES, Activity, ActivityPhoto, Need, ServiceRecord
+from activities.models import COUNTED_STATUSES, OPEN_STATUSES, Activity, ActivityPhoto, Need, ServiceRecord
 from pairings.models import Metric, Pairing, PairingBranch
 from portal.files import protected_file_response
 from portal.forms import add_service_error
@@ -156,6 +156,10 @@ class ActivityDetailView(LoginRequiredMixin, ScopedObjectMixin, DetailView):
         parts = selectors.activity_parts(activity, user, with_twins=can_edit, with_facts=checks)
         context.update(
             {
+                # hours wait for the organising side only while the activity counts (pending_q)
+                "can_verify_hours": activity.status in COUNTED_STATUSES
+                and any(row.status != ServiceRecord.Status.VERIFIED for row in parts.hours)
+                and permissions.can_verify_hours(user, activity),
                 "can_edit": can_edit,
                 "can_submit": permissions.can_submit(user, activity),
                 "can_confirm": can_confirm,
@@ -764,3 +768,22 @@ class TeamVerifyView(LoginRequiredMixin, ScopedObjectMixin, SingleObjectMixin, V
         team = self.get_object()
         _verify(request, ServiceRecord.objects.filter(volunteer__teams=team), request.user)
         return _back(request)
+
+
+class ActivityVerifyView(LoginRequiredMixin, ScopedObjectMixin, SingleObjectMixin, View):
+    """POST: verify the ticked hours of one activity (the organising side only, 谁记录谁证明), from its page,
+    where the notice of hours waiting for verification leads."""
+
+    model = Activity
+    http_method_names = ["post"]
+
+    def get_queryset(self):
+        return Activity.objects.visible_to(self.request.user).select_related("pairing__program")
+
+    def permission_check(self, obj):
+        return permissions.can_verify_hours(self.request.user, obj)
+
+    def post(self, request, *args, **kwargs):
+        activity = self.get_object()
+        _verify(request, ServiceRecord.objects.filter(activity=activity), request.user)
+        return redirect(reverse("activities:detail", args=[activity.pk]) + "#hours")

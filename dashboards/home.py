@@ -1,7 +1,14 @@
 """What each role's home page shows: the things to do now, read in a fixed number of queries.
 
 A user with several roles gets the sections of each: the village's confirmations first (someone waits on
-them), then the branch's own work, then the overview of those who oversee many branches."""
+them), then the branch's own work, then the overview of those who oversee many branches. Within a part the most
+urgent list comes first, and within a list the most urgent row (overdue, then due soonest, then the longest
+waiting). Every row links to the page where it is done.
+
+The lists that have a notice (reports.events) read the same definitions as the notice (pairings.selectors and
+activities.selectors: items due, plans to agree, needs answered, hours waiting, dormant pairings, agreements
+expiring), narrowed to the user, so what a notice announces is on its reader's home page.
+"""
 
 import calendar
 import datetime
@@ -9,14 +16,15 @@ from dataclasses import dataclass, field
 
 from django.db.models import Q
 
-from activities.models import Activity
+from activities.models import Activity, Need, ServiceRecord
 from activities.permissions import can_record
-from activities.selectors import list_rows
-from pairings.models import PlanItem
+from activities.selectors import activities_with_hours_waiting, list_rows, needs_answered
+from pairings.models import PlanItem, program_admin_q
+from pairings.selectors import ITEM_DUE_DAYS, agreements_expiring, items_due, pairings_dormant, plans_to_agree
 from portal.permissions import scope_for
+from reports.events import item_link
 
 LIMIT = 8
-OPEN_ITEM_STATUSES = (PlanItem.Status.PLANNED, PlanItem.Status.IN_PROGRESS)
 
 
 @dataclass
@@ -63,13 +71,19 @@ def _activity_section(key, queryset, query=""):
     return _section(key, queryset, query, shown=list_rows)
 
 
-def _plan_items(user, condition):
-    return (
-        PlanItem.objects.visible_to(user)
-        .filter(condition, status__in=OPEN_ITEM_STATUSES, due_date__isnull=False)
-        .select_related("plan__pairing__supporter", "plan__pairing__supported", "owner_branch")
-        .order_by("due_date", "id")
+def _plan_items(user, today, condition, until):
+    """Open items the user reads due by ``until`` (overdue first, then due soonest): the notices' definition
+    (pairings.selectors.items_due), each with its ``url`` (the plan page at the item, as in the notice)."""
+    return items_due(today, until=until).filter(condition).filter(
+        pk__in=PlanItem.objects.visible_to(user).values("pk")
     )
+
+
+def _with_item_links(rows):
+    rows = list(rows)
+    for item in rows:
+        item.url = item_link(item)
+    return rows
 
 
 def home_for(user, today):
@@ -87,10 +101,17 @@ def home_for(user, today):
         home.village = [
             _activity_section("to_confirm", activities.confirmable_by(user).order_by("submitted_at", "id"),
                      "status=submitted&sort=oldest"),
+            # --- the events' lists for the village: a plan to agree to, needs a branch answered ---------------
+            _section("plans_to_agree", plans_to_agree(today).filter(pairing__supported_id__in=scope.village_orgs)),
+            _section(
+                "needs_answered",
+                needs_answered(Need.objects.visible_to(user).filter(pairing__supported_id__in=scope.village_orgs)),
+            ),
+            # ------------------------------------------------------------------------------------------------
             _activity_section(
                 "returned_by_village",
                 activities.filter(pairing__supported_id__in=scope.village_orgs, status=Activity.Status.RETURNED)
-                .order_by("-updated_at", "-id"),
+                .order_by("updated_at", "id"),
                 "status=returned",
             ),
         ]
@@ -99,8 +120,23 @@ def home_for(user, today):
         home.can_record = can_record(user)
         mine = activities.filter(branch_id__in=scope.branch_orgs)
         home.branch = [
-            _activity_section("returned", mine.filter(status=Activity.Status.RETURNED).order_by("-updated_at", "-id"),
+            _activity_section("returned", mine.filter(status=Activity.Status.RETURNED).order_by("updated_at", "id"),
                      "status=returned"),
+        ]
+        if scope.secretary_orgs:
+            # hours wait for the organising branch's secretary (谁记录谁证明), as the notice tells them
+            home.branch.append(_section(
+                "hours_to_verify",
+                activities_with_hours_waiting(ServiceRecord.objects.filter(activity__branch_id__in=scope.secretary_orgs))
+                .select_related("pairing__supporter", "pairing__supported", "branch"),
+            ))
+        home.branch += [
+            _section(
+                "plan_due",
+                _plan_items(user, today, Q(owner_branch_id__in=scope.branch_orgs),
+                            max(month_end, today + datetime.timedelta(days=ITEM_DUE_DAYS))),
+                shown=_with_item_links,
+            ),
             _activity_section("drafts", mine.filter(status=Activity.Status.DRAFT).order_by("-updated_at", "-id"),
                      "status=draft"),
             _activity_section(
@@ -114,22 +150,42 @@ def home_for(user, today):
                 .order_by("-date", "-id"),
                 month_query,
             ),
-            _section("plan_due", _plan_items(user, Q(owner_branch_id__in=scope.branch_orgs, due_date__lte=month_end))),
         ]
 
     if scope.is_superuser or scope.admin_orgs or scope.committee_orgs:
+        yesterday = today - datetime.timedelta(days=1)
         home.overview = [
+            _section("overdue", _plan_items(user, today, Q(), yesterday), shown=_with_item_links),
             _activity_section(
                 "waiting_village",
                 activities.filter(status=Activity.Status.SUBMITTED).order_by("submitted_at", "id"),
                 "status=submitted&sort=oldest",
             ),
+            # --- the pairings' alerts, as the daily notices send them: to the program's admins and the school
+            # committee of the supporting side ---------------------------------------------------------------
+            _section("dormant", _overseen(user, scope, pairings_dormant(today))),
+            _section("expiring", _overseen(user, scope, agreements_expiring(today))),
+            # ------------------------------------------------------------------------------------------------
             _activity_section(
                 "all_this_month",
                 activities.filter(date__gte=month_start, date__lte=month_end).exclude(status=Activity.Status.DRAFT)
                 .order_by("-date", "-id"),
                 month_query,
             ),
-            _section("overdue", _plan_items(user, Q(due_date__lt=today))),
         ]
+
+    # --- other parts' lists go here, each in its own block: the meetings' action items (their owners), the
+    # draft reports waiting for the program's admins -----------------------------------------------------------
+
     return home
+
+
+def _overseen(user, scope, pairings):
+    """Of ``pairings``, those the user is told about: of the programs they administer, or whose supporting side
+    is their committee's."""
+    if scope.is_superuser:
+        return pairings
+    q = program_admin_q(user, "program__")
+    if scope.committee_orgs:
+        q |= Q(supporter_id__in=scope.committee_orgs)
+    return pairings.filter(q)

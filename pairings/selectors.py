@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db.models import BooleanField, CharField, Count, Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 
-from pairings.models import Pairing, PlanItem, PlanTarget, VillageStatistic
+from pairings.models import JointPlan, Pairing, PlanItem, PlanTarget, VillageStatistic
 from pairings.permissions import can_edit_agreement, can_edit_plans, can_record_statistics
 
 WARNING_DAYS = 60
@@ -135,6 +135,76 @@ def dormant_q(today):
     return running & (Q(last_activity_on__isnull=True) | Q(last_activity_on__lte=since))
 
 
+# --- what waits for someone: one definition each, read by the daily notices and the home pages ---------------
+
+ITEM_DUE_DAYS = 7  # a plan item due within this many days is announced to its owner branch
+OPEN_ITEM_STATUSES = (PlanItem.Status.PLANNED, PlanItem.Status.IN_PROGRESS)
+
+
+def items_due_q(until, prefix=""):
+    """Open plan items (through ``prefix``) with a due date on or before ``until``: overdue ones included."""
+    return Q(**{f"{prefix}status__in": OPEN_ITEM_STATUSES, f"{prefix}due_date__isnull": False,
+                f"{prefix}due_date__lte": until})
+
+
+def items_due(today, *, until=None):
+    """Open plan items of active pairings due by ``until`` (default: within ITEM_DUE_DAYS of ``today``) or
+    overdue, the most urgent first (the earliest due date), with their plan, pairing and owner branch."""
+    until = until or today + datetime.timedelta(days=ITEM_DUE_DAYS)
+    return (
+        PlanItem.objects.filter(items_due_q(until), plan__pairing__status=Pairing.Status.ACTIVE)
+        .select_related("plan__pairing__supporter", "plan__pairing__supported", "owner_branch")
+        .order_by("due_date", "id")
+    )
+
+
+def plans_to_agree(today):
+    """Joint plans of active pairings, of this year or later, that have items and wait for the village's
+    agreement (never given, or withdrawn by a change), the longest waiting first."""
+    return (
+        JointPlan.objects.filter(
+            village_agreed_on__isnull=True, year__gte=today.year, pairing__status=Pairing.Status.ACTIVE,
+        )
+        .filter(Exists(PlanItem.objects.filter(plan=OuterRef("pk"))))
+        .select_related("pairing__supporter", "pairing__supported")
+        .order_by("updated_at", "id")
+    )
+
+
+def pairings_dormant(today):
+    """Running pairings without a counted activity for WARNING_DAYS days (dormant_q), the longest silent first."""
+    return (
+        Pairing.objects.filter(dormant_q(today))
+        .select_related("program", "supporter", "supported")
+        .order_by(F("last_activity_on").asc(nulls_first=True), "id")
+    )
+
+
+def agreements_expiring(today):
+    """Active pairings whose term ends within WARNING_DAYS days (ending_soon_q), the soonest first."""
+    return (
+        Pairing.objects.filter(ending_soon_q(today))
+        .select_related("program", "supporter", "supported")
+        .order_by("term_end", "id")
+    )
+
+
+def warnings_of(*, status, term_start, term_end, renewing, last_activity_on, today):
+    """pairing_warnings for a pairing given by its values (a report reads them as they stood on its day)."""
+    if status != Pairing.Status.ACTIVE:
+        return []
+    warnings = []
+    if term_end and term_end < today:
+        return [] if renewing else [Warning("expired", (today - term_end).days)]
+    if term_end and term_end <= today + datetime.timedelta(days=WARNING_DAYS):
+        warnings.append(Warning("ending", (term_end - today).days))
+    since = today - datetime.timedelta(days=WARNING_DAYS)
+    last = last_activity_on
+    if term_start <= since and (last is None or last <= since):
+        warnings.append(Warning("dormant", None if last is None else (today - last).days))
+    return warnings
+
+
 @dataclass(frozen=True)
 class Warning:
     code: str  # "ending", "expired" or "dormant"
@@ -144,18 +214,10 @@ class Warning:
 def pairing_warnings(pairing, today):
     """The warnings of a pairing (the same rules as the filters above): its term ends within 60 days or has
     ended while the pairing is still active, or it is dormant, without activity for 60 days."""
-    if pairing.status != Pairing.Status.ACTIVE:
-        return []
-    warnings = []
-    if pairing.term_end and pairing.term_end < today:
-        return [] if pairing.renewing else [Warning("expired", (today - pairing.term_end).days)]
-    if pairing.term_end and pairing.term_end <= today + datetime.timedelta(days=WARNING_DAYS):
-        warnings.append(Warning("ending", (pairing.term_end - today).days))
-    since = today - datetime.timedelta(days=WARNING_DAYS)
-    last = pairing.last_activity_on
-    if pairing.term_start <= since and (last is None or last <= since):
-        warnings.append(Warning("dormant", None if last is None else (today - last).days))
-    return warnings
+    return warnings_of(
+        status=pairing.status, term_start=pairing.term_start, term_end=pairing.term_end, renewing=pairing.renewing,
+        last_activity_on=pairing.last_activity_on, today=today,
+    )
 
 
 # --- the pairing page ----------------------------------------------------------------------------

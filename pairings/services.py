@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from pairings import units
 from pairings.models import JointPlan, PlanItem, PlanTarget, VillageStatistic
 from pairings.permissions import can_edit_agreement, can_edit_plans, can_record_statistics, may_agree
+from pairings.signals import plan_needs_agreement
 from portal.models import Organization
 
 MAX_AGREEMENT_BYTES = 10 * 1024 * 1024
@@ -144,11 +145,15 @@ def _clean_item(plan, values):
         raise ValidationError({"progress": _("Progress is a percentage between 0 and 100.")})
 
 
-def _withdraw_agreement(plan):
+def _withdraw_agreement(plan, actor):
+    """Withdraw the village's agreement to the plan, if given; the village is then asked again (the signal, in
+    this transaction). True if it was withdrawn."""
     if plan.village_agreed_on:
+        since = plan.village_agreed_on
         plan.village_agreed_on = None
         plan.village_agreed_by = None
         plan.save(update_fields=["village_agreed_on", "village_agreed_by", "updated_at"])
+        plan_needs_agreement.send(sender=JointPlan, plan=plan, actor=actor, since=since)
         return True
     return False
 
@@ -183,7 +188,10 @@ def plan_item_create(*, plan, actor, values, targets=()):
     _clean_targets(plan, targets)
     item = PlanItem.objects.create(plan=plan, **values)
     _set_targets(item, targets)
-    withdrawn = _withdraw_agreement(plan)
+    withdrawn = _withdraw_agreement(plan, actor)
+    if not withdrawn and not plan.village_agreed_on:
+        # a plan never agreed to now has something to agree to (the event's key keeps it to one notice)
+        plan_needs_agreement.send(sender=JointPlan, plan=plan, actor=actor, since=None)
     return item, withdrawn
 
 
@@ -202,7 +210,7 @@ def plan_item_update(*, item, actor, values, targets=()):
         setattr(item, key, value)
     item.save()
     substantive |= _set_targets(item, targets)
-    withdrawn = _withdraw_agreement(plan) if substantive else False
+    withdrawn = _withdraw_agreement(plan, actor) if substantive else False
     return item, withdrawn
 
 
@@ -227,7 +235,7 @@ def plan_item_delete(*, item, actor):
             _("Activities are linked to this item; cancel it (status “cancelled”) instead of deleting it.")
         )
     item.delete()
-    return _withdraw_agreement(plan)
+    return _withdraw_agreement(plan, actor)
 
 
 @transaction.atomic

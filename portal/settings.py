@@ -240,7 +240,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
 # Beat, in Asia/Shanghai (CELERY_TIMEZONE): the monthly reminder (一月一提示) at 06:00 on the 1st for the
 # previous month; the quarterly coordination report (一季一调度) at 06:00 on the 1st of Jan/Apr/Jul/Oct for
-# the previous quarter; and a sweep for report e-mails that could not be queued when they were published.
+# the previous quarter; a sweep for report e-mails that could not be queued when they were published; and at
+# 07:30 every day the scan for what comes due (reports.tasks.scan_due).
 CELERY_BEAT_SCHEDULE = {
     "monthly-reports": {
         "task": "reports.tasks.generate_monthly_reports",
@@ -253,6 +254,11 @@ CELERY_BEAT_SCHEDULE = {
     "report-emails": {
         "task": "reports.tasks.send_report_notifications",
         "schedule": crontab(minute="*/15"),
+    },
+    # the day's time-based notices (items coming due, dormant pairings, expiring agreements, drafts waiting)
+    "due-scan": {
+        "task": "reports.tasks.scan_due",
+        "schedule": crontab(minute=30, hour=7),
     },
 }
 

@@ -35,7 +35,7 @@ from django.utils import timezone
 
 from activities.models import Activity, ServiceRecord
 from pairings.models import Metric, Pairing, PlanItem
-from pairings.selectors import latest_statistics
+from pairings.selectors import latest_statistics, warnings_of
 from figures import selectors as figures
 from reports import selectors
 from reports.periods import TZ, Month, Quarter, Year, parse
@@ -300,6 +300,18 @@ class PairingDetail:
 
 
 @dataclass
+class AlertRow:
+    """A pairing's alert in the monthly reminder: dormant (no counted activity for 60 days; ``days`` since the
+    last one, None: never) or its agreement ending within 60 days (``days`` until its term ends)."""
+
+    pairing_id: int
+    pairing: str
+    code: str  # "dormant" or "ending"
+    days: int | None
+    day: str | None  # the last activity's date, or the term's end
+
+
+@dataclass
 class ReportData:
     schema: int
     kind: str
@@ -330,6 +342,8 @@ class ReportData:
     links: dict = field(default_factory=dict)
     # a pairing's report: its supported side's statistics as at ``as_at`` (None in a program's report)
     village_statistics: list[StatisticRow] | None = None
+    # the monthly reminder: its pairings' alerts as at ``as_at`` (None in other kinds, or built before them)
+    alerts: list[AlertRow] | None = None
 
     def to_dict(self):
         return plain(self)
@@ -981,6 +995,39 @@ def scope_data(kind, period, program, pairing_info, infos, names, f, metrics, vo
     )
 
 
+# --- alerts in the monthly reminder (dormant pairings, agreements ending): one query per report or batch ----
+
+
+def alert_section(pairings, last_on, as_at):
+    """The AlertRows of ``pairings`` (as read by scope_pairings, with their flags then when so read) as at the
+    report's day, by the pairing page's rules (pairings.selectors.warnings_of), with ``last_on`` (their last
+    counted activity then: selectors.last_counted_on) in place of today's last_activity_on."""
+    rows = []
+    for pairing in pairings:
+        warnings = warnings_of(
+            status=getattr(pairing, "status_then", pairing.status), term_start=pairing.term_start,
+            term_end=pairing.term_end, renewing=getattr(pairing, "renewing_then", pairing.renewing),
+            last_activity_on=last_on.get(pairing.id), today=as_at,
+        )
+        for warning in warnings:
+            if warning.code == "dormant":
+                last = last_on.get(pairing.id)
+                rows.append(AlertRow(pairing.id, str(pairing), "dormant", warning.days, last.isoformat() if last else None))
+            elif warning.code == "ending":
+                rows.append(AlertRow(pairing.id, str(pairing), "ending", warning.days, pairing.term_end.isoformat()))
+    # the most urgent first: the longest silent (never active first), then the soonest ending
+    rows.sort(key=lambda row: (0, -(row.days if row.days is not None else 10**6)) if row.code == "dormant"
+              else (1, row.days))
+    return rows
+
+
+def alerts_for(kind, pairings, as_at, then):
+    """The alerts of a monthly reminder's pairings (None for the other kinds)."""
+    if kind != "monthly":
+        return None
+    return alert_section(pairings, selectors.last_counted_on([p.id for p in pairings], as_at, then), as_at)
+
+
 def build_pairing_reports(kind, period, program, pairings, *, now=None):
     """{pairing id: the data of that pairing's own report}, for several pairings of ``program`` at once: each
     exactly what build_report_data(kind, period, program, pairing) gives (tests compare the two), from one set
@@ -1001,6 +1048,7 @@ def build_pairing_reports(kind, period, program, pairings, *, now=None):
     volunteers_per_pairing, _overall = f.volunteers
     parts = f.split()
     statistics = latest_statistics({p.supported_id for p in pairings}, as_at=as_at_day(period, now))
+    alerts = alerts_for(kind, pairings, as_at, as_at if history else None)
     out = {}
     for pairing in pairings:
         info, names = pairing_info(pairing, as_at), {pairing.id: str(pairing)}
@@ -1016,6 +1064,8 @@ def build_pairing_reports(kind, period, program, pairings, *, now=None):
             volunteers_per_pairing.get(pairing.id, 0), highlights, now, single=True,
         )
         data.village_statistics = statistic_section(statistics.get(pairing.supported_id, []))
+        if alerts is not None:
+            data.alerts = [row for row in alerts if row.pairing_id == pairing.id]
         out[pairing.id] = data.to_dict()
     return out
 
@@ -1054,6 +1104,7 @@ def build_report(kind, period, program, pairing=None, *, now=None, itemized=True
     if pairing is not None:
         statistics = latest_statistics([pairing.supported_id], as_at=as_at_day(period, now))
         data.village_statistics = statistic_section(statistics.get(pairing.supported_id, []))
+    data.alerts = alerts_for(kind, pairings, as_at, as_at if history else None)
 
     if pairing is None:
         parts = f.split()

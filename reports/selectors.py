@@ -17,7 +17,7 @@ import decimal
 from decimal import Decimal
 
 from django.db import connections, router
-from django.db.models import Case, Count, Exists, F, OuterRef, Q, Sum, Value, When, Window
+from django.db.models import Case, Count, Exists, F, Max, OuterRef, Q, Sum, Value, When, Window
 from django.db.models.functions import RowNumber
 
 from activities.models import Activity, ActivityMetricValue, ActivityPhoto, Need, ServiceRecord
@@ -437,6 +437,14 @@ def volunteer_counts(pairing_ids, start, end, as_at=None, *, overall=True):
         return per_pairing, sum(per_pairing.values())
     overall = verified.aggregate(n=Count("volunteer_id", distinct=True))["n"] or 0
     return per_pairing, overall
+
+
+def last_counted_on(pairing_ids, as_at, then=None):
+    """{pairing id: the date of its last counted activity dated on or before ``as_at``} (with ``then``, counted as
+    it stood at the end of that day): what Pairing.last_activity_on says today, as at a report's day. One query."""
+    activities = Activity.objects.filter(pairing_id__in=pairing_ids, date__lte=as_at)
+    activities = activities.filter(status__in=COUNTED) if then is None else figures.counted_then(activities, then)
+    return dict(activities.order_by().values("pairing_id").annotate(last=Max("date")).values_list("pairing_id", "last"))
 
 
 def highlight_rows(pairing_ids, start, end, limit=6, as_at=None):

@@ -20,7 +20,7 @@ from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
-from reports import exports, generation, notifications
+from reports import events, exports, generation, notifications
 from reports.periods import local_today, previous_month, previous_quarter
 
 log = logging.getLogger(__name__)
@@ -108,6 +108,16 @@ def generate_quarterly_reports(self, period=None):
 def send_report_notifications(self, report_id=None):
     """E-mail the notifications of a published report (or, from beat, any still unsent)."""
     return notifications.notifications_send(report_id=report_id)
+
+
+@shared_task(bind=True, acks_late=True, **RETRY)
+def scan_due(self, day=None):
+    """Beat, 07:30 every day: the time-based notices of the day (a plan item coming due or overdue, a dormant
+    pairing, an agreement about to expire, drafts waiting). ``day``: an ISO date, for a rerun; idempotent."""
+    import datetime
+
+    today = datetime.date.fromisoformat(day) if day else local_today(timezone.now())
+    return events.due_scan(today=today)
 
 
 @shared_task(bind=True, acks_late=True, **RETRY)

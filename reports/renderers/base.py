@@ -501,10 +501,41 @@ def _monthly(data, notes):
         Section("needs", _("群众需求(微心愿)"), [needs_summary(needs, False)], [needs_table(needs, False), stale_needs_table(needs, with_pairing)]),
         Section("volunteers", _("志愿服务"), [volunteer_summary(v)], [hours_table(v, link)], chart="hours"),
         completeness(data),
+        alerts(data),  # 提示预警: dormant pairings, agreements ending
     ]
     if with_pairing:
         sections.append(Section("pairings", _("各结对情况"), [], [pairing_rows_table(data, data["metrics"], link)]))
     return sections
+
+
+def alerts(data):
+    """The monthly reminder's alerts (提示预警): dormant pairings and agreements ending within 60 days, as at the
+    report's day. None for a report without them (another kind, or one built before they were added)."""
+    rows = data.get("alerts")
+    if rows is None:
+        return None
+    with_pairing = data["scope"] == "program"
+    dormant = [row for row in rows if row["code"] == "dormant"]
+    ending = [row for row in rows if row["code"] == "ending"]
+    if rows:
+        text = _("截至%(as_at)s:%(dormant)s个结对60天以上未开展活动,%(ending)s个结对协议将在60天内到期。") % {
+            "as_at": as_at_label(data), "dormant": len(dormant), "ending": len(ending),
+        }
+    else:
+        text = _("截至%(as_at)s:无60天以上未开展活动的结对,也无60天内到期的结对协议。") % {"as_at": as_at_label(data)}
+    table_rows = []
+    for row in rows:
+        if row["code"] == "dormant":
+            kind = _("长期未开展活动")
+            detail = (_("最近一次活动%(day)s,已%(days)s天") % {"day": row["day"], "days": row["days"]}) if row["day"] \
+                else _("尚无活动")
+        else:
+            kind = _("协议即将到期")
+            detail = _("协议%(day)s到期,还有%(days)s天") % {"day": row["day"], "days": row["days"]}
+        table_rows.append(([row["pairing"]] if with_pairing else []) + [kind, detail])
+    columns = ([_("结对")] if with_pairing else []) + [_("预警"), _("说明")]
+    table = Table("alerts", _("结对预警"), columns, table_rows, empty=_("无"))
+    return Section("alerts", _("结对预警"), [text], [table])
 
 
 def completeness(data):
