@@ -201,6 +201,10 @@ PAGES = {
         lambda o: reverse("dashboards:volunteer_detail", args=[o["branch"].volunteers.get().pk]),
         row(LOGIN, 404, 404, 404, 200, 200, 200, 200),
     ),
+    "activities:hours_verify": (
+        lambda o: reverse("activities:hours_verify", args=[matrix_activity().pk]),
+        every(405),
+    ),
     "activities:volunteer_verify": (
         lambda o: reverse("activities:volunteer_verify", args=[o["branch"].volunteers.get().pk]),
         every(405),

@@ -162,3 +162,82 @@ def test_home_queries_do_not_grow_with_rows(client, world, rows, role, frozen, d
     with django_assert_num_queries(HOME_QUERIES[role]):
         response = client.get(reverse("home"))
     assert response.status_code == 200
+
+
+# --- the to-do lists that match the notices (reports/events.py) ------------------------------------------
+
+
+def test_plan_items_link_to_the_plan_at_the_item_overdue_first(client, world, scene, frozen):
+    client.force_login(world["users"]["secretary"])
+    home = client.get(reverse("home")).context["home"]
+    due = sections(home, "branch")["plan_due"]
+    assert titles(due) == ["逾期的项目", "三月到期的项目"]
+    text = client.get(reverse("home")).content.decode()
+    for item in due.rows:
+        link = reverse("pairings:plan_detail", args=[item.plan_id]) + f"#item-{item.pk}"
+        assert item.url == link and f'href="{link}"' in text
+        assert client.get(link).status_code == 200
+    assert text.index("逾期的项目") < text.index("三月到期的项目")
+
+
+def test_an_item_due_within_the_week_is_listed_even_next_month(world):
+    plan = f.JointPlanFactory(pairing=world["pairing"])
+    f.PlanItemFactory(plan=plan, title="下月初到期", owner_branch=world["branch"], due_date=datetime.date(2024, 4, 2))
+    home = home_for(world["users"]["secretary"], datetime.date(2024, 3, 28))
+    assert titles(sections(home, "branch")["plan_due"]) == ["下月初到期"]  # the notice's 7 days reach April
+
+
+def test_village_lists_plans_to_agree_and_needs_answered(client, world, frozen):
+    plan = f.JointPlanFactory(pairing=world["pairing"], year=2024, title="2024年度共建计划")
+    f.PlanItemFactory(plan=plan)
+    f.JointPlanFactory(pairing=world["pairing"], year=2025, title="无事项的计划")  # nothing to agree to yet
+    claimed = f.NeedFactory(pairing=world["pairing"], title="已认领", status="claimed", claimed_by_branch=world["branch"],
+                            claimed_at=timezone.now())
+    fulfilled = f.NeedFactory(pairing=world["pairing"], title="已完成待评价", status="fulfilled",
+                              claimed_by_branch=world["branch"], claimed_at=timezone.now(), fulfilled_at=timezone.now())
+    f.NeedFactory(pairing=world["other_pairing"], title="别村的需求", status="claimed",
+                  claimed_by_branch=world["branch"], claimed_at=timezone.now())
+    village = world["users"]["village"]
+    home = home_for(village, TODAY)
+    part = sections(home, "village")
+    assert [p.title for p in part["plans_to_agree"].rows] == ["2024年度共建计划"]
+    assert titles(part["needs_answered"]) == ["已完成待评价", "已认领"]  # to rate first
+    client.force_login(village)
+    text = client.get(reverse("home")).content.decode()
+    links = [reverse("pairings:plan_detail", args=[plan.pk]) + "#agree",
+             reverse("activities:need_detail", args=[fulfilled.pk]), reverse("activities:need_detail", args=[claimed.pk])]
+    for link in links:
+        assert f'href="{link}"' in text and client.get(link).status_code == 200
+    assert "别村的需求" not in text
+    # the other village (the outsider here) sees its own need, none of 龙石村's
+    assert titles(sections(home_for(world["users"]["outsider"], TODAY), "village")["needs_answered"]) == ["别村的需求"]
+
+
+def test_secretary_lists_hours_to_verify_oldest_first(client, world, frozen):
+    older = activity(world, title="较早提交", status=S.SUBMITTED, submitted_at=timezone.now() - datetime.timedelta(days=3))
+    newer = activity(world, title="较晚提交", status=S.CONFIRMED)
+    draft = activity(world, title="草稿的时长", status=S.DRAFT)
+    for a in (older, older, newer, draft):
+        f.ServiceRecordFactory(activity=a)
+    mine = sections(home_for(world["users"]["secretary"], TODAY), "branch")["hours_to_verify"]
+    assert titles(mine) == ["较早提交", "较晚提交"] and [a.hours_waiting for a in mine.rows] == [2, 1]
+    assert not sections(home_for(world["users"]["other_secretary"], TODAY), "branch")["hours_to_verify"].rows
+    assert "hours_to_verify" not in sections(home_for(world["users"]["committee"], TODAY), "branch")
+    client.force_login(world["users"]["secretary"])
+    text = client.get(reverse("home")).content.decode()
+    link = reverse("activities:detail", args=[older.pk]) + "#hours"
+    assert f'href="{link}"' in text and client.get(link).status_code == 200
+
+
+def test_overview_lists_dormant_pairings_and_expiring_agreements(client, world):
+    today = datetime.date(2025, 11, 20)  # the world's pairing: no activity, its term ends 2025-12-31
+    for role in ("admin", "committee"):
+        overview = sections(home_for(world["users"][role], today), "overview")
+        assert [p.pk for p in overview["dormant"].rows] == [world["pairing"].pk]
+        assert [p.pk for p in overview["expiring"].rows] == [world["pairing"].pk]
+    assert not home_for(world["users"]["secretary"], today).overview
+    with time_machine.travel(datetime.datetime(2025, 11, 20, 10, tzinfo=datetime.timezone.utc), tick=False):
+        client.force_login(world["users"]["admin"])
+        text = client.get(reverse("home")).content.decode()
+    link = reverse("pairings:pairing_detail", args=[world["pairing"].pk])
+    assert f'href="{link}"' in text and "2025-12-31" in text
