@@ -7,13 +7,18 @@ import calendar
 import datetime
 from dataclasses import dataclass, field
 
+from urllib.parse import urlencode
+
 from django.db.models import Q
+from django.urls import reverse
 
 from activities.models import Activity
 from activities.permissions import can_record
 from activities.selectors import list_rows
 from pairings.models import PlanItem
 from portal.permissions import scope_for
+from reports.models import Report
+from reports.selectors import drafts_waiting
 
 LIMIT = 8
 OPEN_ITEM_STATUSES = (PlanItem.Status.PLANNED, PlanItem.Status.IN_PROGRESS)
@@ -44,6 +49,7 @@ class Home:
     overview: list = field(default_factory=list)
     has_role: bool = False
     program_admin: bool = False  # links to the program dashboards
+    drafts: list = field(default_factory=list)  # the program admin's reports waiting to be published
 
 
 def _activities(user):
@@ -132,4 +138,37 @@ def home_for(user, today):
             ),
             _section("overdue", _plan_items(user, Q(due_date__lt=today))),
         ]
+    home.drafts = draft_reports(user, scope)
     return home
+
+
+# --------------------------------------------------------------------------------------------------------
+# Reports waiting to be published (program admins): one query, a row per program, kind and period
+# --------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class DraftGroup:
+    """Drafts of one program, kind and period, with the report list showing exactly them."""
+
+    program: str
+    kind: str
+    kind_label: str
+    period: str
+    count: int
+    without_notes: int  # quarterly drafts still without 调度意见
+    url: str
+
+
+def draft_reports(user, scope):
+    if not (scope.is_superuser or scope.admin_orgs):
+        return []
+    base = reverse("reports:report_list")
+    return [
+        DraftGroup(
+            program=row["program__name"], kind=row["kind"], kind_label=Report.Kind(row["kind"]).label,
+            period=row["period"], count=row["count"], without_notes=row["without_notes"],
+            url=f"{base}?{urlencode({'status': 'draft', 'program': row['program_id'], 'kind': row['kind'], 'period': row['period']})}",
+        )
+        for row in drafts_waiting(user)
+    ]

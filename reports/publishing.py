@@ -84,11 +84,11 @@ def batch_key(report_ids):
     return f"publish:{digest}"
 
 
-def list_url(reports):
+def list_url(reports, limit=URL_MAX):
     """The report list showing exactly these reports (or, past the link's length, their kind and period)."""
     base = reverse("reports:report_list")
     url = f"{base}?ids={','.join(str(r.pk) for r in sorted(reports, key=lambda r: r.pk))}"
-    if len(url) <= URL_MAX:
+    if len(url) <= limit:
         return url
     params = ["status=published"]
     for name in ("kind", "period", "program_id"):
@@ -198,7 +198,7 @@ def _announce_to_robots(reports, key):
         own = [r for r in reports if r.program_id == program_id]
         event = _event(own, key)
         if len(own) > 1:
-            event["message"] = f"{programs[program_id]}：{event['message']}"
+            event["message"] = _("%(program)s: %(message)s") % {"program": programs[program_id], "message": event["message"]}
         notify(**event, program=programs[program_id])
     for report in reports:
         if report.pairing_id in with_pairing_hooks:
