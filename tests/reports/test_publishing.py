@@ -364,3 +364,38 @@ def test_only_program_admins_publish_in_bulk(client, records, role, status):
     assert not Report.objects.filter(status="published").exists()
     client.logout()
     assert client.post(reverse("reports:reports_publish"), {"all": "1"}).status_code == 302  # to the sign-in page
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_publishers_at_once_publish_each_draft_once(postgres_only, world):
+    """A double click, or a retried task next to the first: two bulk publishes of the same drafts in two threads
+    with their own connections. Each draft is published once and each person told once."""
+    import threading
+
+    from django.db import connections
+
+    drafts = []
+    for _i in range(6):
+        pairing = f.PairingFactory(program=world["program"])
+        f.LiaisonFactory(pairing=pairing, user=world["users"]["village"])
+        drafts.append(f.ReportFactory(program=world["program"], pairing=pairing))
+    ids = [d.pk for d in drafts]
+    barrier = threading.Barrier(2)
+    results = []
+
+    def publish():
+        try:
+            barrier.wait(timeout=10)
+            results.append(len(publishing.publish_drafts(reports=ids, actor=world["users"]["admin"]).reports))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=publish) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(results) == [0, 6]
+    assert Report.history.filter(id__in=ids, status="published").count() == 6
+    assert Notification.objects.filter(user=world["users"]["village"]).count() == 1
