@@ -51,6 +51,10 @@ class Home:
     program_admin: bool = False  # links to the program dashboards
     drafts: list = field(default_factory=list)  # the program admin's reports waiting to be published
 
+    @property
+    def drafts_total(self):
+        return sum(group.count for group in self.drafts)
+
 
 def _activities(user):
     return Activity.objects.visible_to(user).select_related(
