@@ -5,6 +5,8 @@
     python -m bench.probe reports P       queries per monthly report (two pairings of different sizes, period P)
                                           and the ORM vs raw-SQL time of the program-wide report's queries
     python -m bench.probe export ...      one annual export in this process: seconds, rows, peak memory
+    python -m bench.probe publish N       bulk publish of N drafts in one pass (rolled back): seconds, queries,
+                                          notifications against the distinct recipients
 
 Each prints one JSON document on its last line of stdout. Nothing here edits the portal's code: it measures
 whatever the tree holds, and says so when a piece (cursor, dashboard, rollups) is not there.
@@ -551,6 +553,75 @@ def cmd_export(args):
     emit(out)
 
 
+def cmd_publish(args):
+    """The bulk publish of ``args.count`` monthly drafts, as reports.tasks.publish_reports runs it, inside a
+    transaction rolled back at the end (the data set is left as it was).
+
+    The data set's liaisons have no address and no account, so for the measurement each gets an address, and
+    the village side of every tenth pairing becomes the benchmark village user: someone told of many reports,
+    who must get one notification. Drafts: one per pairing and month, in months before the data set (2022 and
+    back), as many months as it takes to reach the count (one at full size; a hundred on --quick's 10 pairings).
+    """
+    from django.db import connection, transaction
+    from django.db.models import CharField, Value
+    from django.db.models.functions import Cast, Concat
+
+    from pairings.models import Liaison, Pairing
+    from reports import publishing
+    from reports.models import Notification, Report
+
+    class Done(Exception):
+        pass
+
+    admin, village = bench_user("admin"), bench_user("village")
+    out = {}
+    try:
+        with transaction.atomic():
+            Liaison.objects.filter(email="").update(
+                email=Concat(Value("liaison"), Cast("id", CharField()), Value("@bench.example"))
+            )
+            pairings = list(Pairing.objects.order_by("id").values_list("id", "program_id"))
+            Liaison.objects.filter(side="supported", pairing_id__in=[pid for pid, _ in pairings[::10]]).update(
+                user=village, email=""
+            )
+            drafts, month = [], 0
+            while len(drafts) < args.count:
+                year, m = 2022 - month // 12, 12 - month % 12
+                for pairing_id, program_id in pairings[: args.count - len(drafts)]:
+                    drafts.append(Report(kind="monthly", period=f"{year}-{m:02d}", program_id=program_id,
+                                         pairing_id=pairing_id, scope_key=f"pairing:{pairing_id}", data={}))
+                month += 1
+            Report.objects.bulk_create(drafts, batch_size=1000)
+            ids = [r.pk for r in drafts]
+            # who must be told, counted here without the portal's code: a liaison's active account, else address
+            people = set()
+            liaisons = Liaison.objects.filter(pairing_id__in={r.pairing_id for r in drafts}).select_related("user")
+            for liaison in liaisons:
+                if liaison.user_id and liaison.user.is_active:
+                    people.add(("user", liaison.user_id))
+                elif liaison.email or (liaison.user and liaison.user.email):
+                    people.add(("email", (liaison.email or liaison.user.email).lower()))
+            statements = []
+            with connection.execute_wrapper(lambda execute, sql, *a: statements.append(sql) or execute(sql, *a)):
+                started = time.perf_counter()
+                published = publishing.publish_drafts(reports=ids, actor=admin)
+                seconds = time.perf_counter() - started
+            out = {
+                "drafts": len(ids),
+                "months": month,
+                "published": len(published.reports),
+                "seconds": round(seconds, 2),
+                "queries": len(statements),
+                "notifications": Notification.objects.filter(key=published.key).count(),
+                "recipients": len(people),
+                "village_user_notifications": Notification.objects.filter(key=published.key, user=village).count(),
+            }
+            raise Done
+    except Done:
+        pass
+    emit(out)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench.probe")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -567,9 +638,12 @@ def main(argv=None):
     export.add_argument("--program", type=int, required=True)
     export.add_argument("--year", type=int, required=True)
     export.add_argument("--format", default="all", help="csv, xlsx or all (when write_export takes formats)")
+    publish = sub.add_parser("publish")
+    publish.add_argument("count", type=int)
     args = parser.parse_args(argv)
     setup_django()
-    {"meta": cmd_meta, "pages": cmd_pages, "reports": cmd_reports, "rollup": cmd_rollup, "export": cmd_export}[args.command](args)
+    {"meta": cmd_meta, "pages": cmd_pages, "reports": cmd_reports, "rollup": cmd_rollup, "export": cmd_export,
+     "publish": cmd_publish}[args.command](args)
 
 
 if __name__ == "__main__":

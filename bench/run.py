@@ -17,7 +17,9 @@ figure beside its floor measured in the same run, medians of several repetitions
  5. the annual export of one year at two sizes: rows per second and peak memory (each in its own process);
     floor: PostgreSQL COPY (SELECT …) TO STDOUT of the same rows;
  6. queries per page;
- 7. 16 concurrent connections for 60 s on list and detail pages: errors, p50/p95.
+ 7. 16 concurrent connections for 60 s on list and detail pages: errors, p50/p95;
+ 8. the bulk publish of 1,000 monthly drafts in one pass (what the publish task runs; rolled back): seconds,
+    queries, and notifications against the distinct recipients (each must be told once).
 
 It prints one table (measurement, figure, floor, target, met?) and writes it as JSON to
 bench/results/latest.json. The HTTP client is pure Python (threads, one TCP connection per request since
@@ -697,7 +699,9 @@ def report_measurements(args, meta, table, budget):
     counts = [r["queries"] for r in per["per_report"]]
     table.add(4, f"monthly reports {period}: all {expected} scopes, one worker", round(seconds, 1) if seconds else None,
               "s", round(floor_ms, 1), "≤ 60 s", le(seconds, 60), floor_unit="ms",
-              note=f"{mode}; floor: one GROUP BY pairing over the month's counted activities, psycopg. {note}".strip())
+              note=f"{mode}; floor: one GROUP BY pairing over the month's counted activities, psycopg; the "
+                   f"reminders are published as built (the programs' publishing policy), each batch in one pass. "
+                   f"{note}".strip())
     if counts:
         detail = ", ".join(f"pairing {r['pairing_id']} ({r['activities']} activities): {r['queries']} queries, "
                            f"{r['ms']:.0f} ms of which SQL {r.get('sql_ms', 0):.0f} ms" for r in per["per_report"])
@@ -722,6 +726,23 @@ def report_measurements(args, meta, table, budget):
                       met=le(rollup["all_pairings_month_ms"], 500))
     return {"mode": mode, "seconds": seconds, "done": done, "expected": expected, "floor_ms": floor_ms,
             "per_report": per, "rollup": rollup}
+
+
+def publish_measurements(table, count=1000):
+    """8. bulk publish of 1,000 drafts: seconds and queries of the one pass, notifications = distinct recipients."""
+    say(f"bulk publish of {count} drafts (bench.probe publish, rolled back)")
+    result = probe("publish", str(count))
+    say(f"  {result['published']} drafts published in {result['seconds']} s, {result['queries']} queries; "
+        f"{result['notifications']} notifications for {result['recipients']} distinct recipients")
+    spread = f" over {result['months']} months of the data set's pairings" if result["months"] > 1 else ""
+    table.add(8, f"bulk publish {result['drafts']:,} drafts{spread}, one pass", result["seconds"], "s",
+              target="≤ 30 s", met=le(result["seconds"], 30),
+              note=f"{result['queries']} statements (3 per distinct set of reports people are told of)")
+    table.add(8, "bulk publish: notifications vs distinct recipients", result["notifications"],
+              target=str(result["recipients"]), met=result["notifications"] == result["recipients"],
+              note=f"the benchmark village user, liaison of every 10th pairing, got "
+                   f"{result['village_user_notifications']} notification(s)")
+    return result
 
 
 def copy_floor(program_id, year):
@@ -877,7 +898,7 @@ def main(argv=None):
     parser.add_argument("--service-records", dest="service_records", type=int)
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--fresh", action="store_true", help="regenerate the data set even if it is there")
-    parser.add_argument("--skip", default="", help="comma-separated sections to skip: web,reports,exports")
+    parser.add_argument("--skip", default="", help="comma-separated sections to skip: web,reports,exports,publish")
     args = parser.parse_args(argv)
     if args.quick:
         os.environ.setdefault("BENCH_DB", "pairing_bench_quick")
@@ -929,6 +950,10 @@ def main(argv=None):
     note_load("before exports")
     if "exports" not in skip:
         extra["exports"] = export_measurements(args, meta, table, budget)
+
+    note_load("before publish")
+    if "publish" not in skip:
+        extra["publish"] = publish_measurements(table)
 
     note_load("end")
     notes.append("machine load average (1 min): " + ", ".join(f"{stage} {load}" for stage, load in LOADS)

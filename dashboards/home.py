@@ -14,7 +14,10 @@ import calendar
 import datetime
 from dataclasses import dataclass, field
 
+from urllib.parse import urlencode
+
 from django.db.models import Q
+from django.urls import reverse
 
 from activities.models import Activity, Need, ServiceRecord
 from activities.permissions import can_record
@@ -23,6 +26,8 @@ from pairings.models import PlanItem, program_admin_q
 from pairings.selectors import ITEM_DUE_DAYS, agreements_expiring, items_due, pairings_dormant, plans_to_agree
 from portal.permissions import scope_for
 from reports.events import item_link
+from reports.models import Report
+from reports.selectors import drafts_waiting
 
 LIMIT = 8
 
@@ -52,6 +57,11 @@ class Home:
     overview: list = field(default_factory=list)
     has_role: bool = False
     program_admin: bool = False  # links to the program dashboards
+    drafts: list = field(default_factory=list)  # the program admin's reports waiting to be published
+
+    @property
+    def drafts_total(self):
+        return sum(group.count for group in self.drafts)
 
 
 def _activities(user):
@@ -177,6 +187,7 @@ def home_for(user, today):
     # --- other parts' lists go here, each in its own block: the meetings' action items (their owners), the
     # draft reports waiting for the program's admins -----------------------------------------------------------
 
+    home.drafts = draft_reports(user, scope)
     return home
 
 
@@ -189,3 +200,35 @@ def _overseen(user, scope, pairings):
     if scope.committee_orgs:
         q |= Q(supporter_id__in=scope.committee_orgs)
     return pairings.filter(q)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Reports waiting to be published (program admins): one query, a row per program, kind and period
+# --------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class DraftGroup:
+    """Drafts of one program, kind and period, with the report list showing exactly them."""
+
+    program: str
+    kind: str
+    kind_label: str
+    period: str
+    count: int
+    without_notes: int  # quarterly drafts still without 调度意见
+    url: str
+
+
+def draft_reports(user, scope):
+    if not (scope.is_superuser or scope.admin_orgs):
+        return []
+    base = reverse("reports:report_list")
+    return [
+        DraftGroup(
+            program=row["program__name"], kind=row["kind"], kind_label=Report.Kind(row["kind"]).label,
+            period=row["period"], count=row["count"], without_notes=row["without_notes"],
+            url=f"{base}?{urlencode({'status': 'draft', 'program': row['program_id'], 'kind': row['kind'], 'period': row['period']})}",
+        )
+        for row in drafts_waiting(user)
+    ]

@@ -21,8 +21,9 @@ class MetricInline(admin.TabularInline):
 
 @admin.register(Program)
 class ProgramAdmin(SimpleHistoryAdmin):
-    list_display = ("name", "code", "office", "monthly_reports", "quarterly_reports", "is_active")
-    list_filter = ("is_active", "monthly_reports", "quarterly_reports")
+    list_display = ("name", "code", "office", "monthly_reports", "quarterly_reports", "publish_monthly",
+                    "publish_quarterly", "is_active")
+    list_filter = ("is_active", "monthly_reports", "quarterly_reports", "publish_monthly", "publish_quarterly")
     search_fields = ("name", "code", "office__name")
     list_select_related = ("office",)
     autocomplete_fields = ("office",)

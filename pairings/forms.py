@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from pairings.models import JointPlan, Metric, Pairing, PlanItem, VillageIndicator
+from pairings.models import JointPlan, Metric, Pairing, PlanItem, Program, VillageIndicator
 from pairings.services import MAX_AGREEMENT_BYTES, validate_pdf
 from portal.models import Organization
 
@@ -181,3 +181,11 @@ class VillageStatisticForm(forms.Form):
             (indicator.pk, str(indicator)) for indicator in self.fields["indicator"].queryset
         ]
         self.fields["value"].widget.attrs.update({"min": "0", "step": "any", "inputmode": "decimal"})
+
+
+class ProgramPublishingForm(forms.ModelForm):
+    """The publishing policy of a program (also in the Django admin's program page)."""
+
+    class Meta:
+        model = Program
+        fields = ["publish_monthly", "publish_quarterly"]

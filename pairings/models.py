@@ -125,6 +125,17 @@ class Program(models.Model):
     )
     monthly_reports = models.BooleanField(_("monthly reminder (一月一提示)"), default=True)
     quarterly_reports = models.BooleanField(_("quarterly coordination (一季一调度)"), default=True)
+    # The publishing policy: a reminder is useful only while it is fresh, so it goes out as soon as it is built;
+    # a quarterly report carries the admin's 调度意见 and waits for them. db_default: rows written outside the
+    # ORM (bench.generate's COPY) get the policy too.
+    publish_monthly = models.BooleanField(
+        _("publish monthly reminders as soon as they are built"), default=True, db_default=True,
+        help_text=_("Off: each monthly reminder waits as a draft until an admin publishes it."),
+    )
+    publish_quarterly = models.BooleanField(
+        _("publish quarterly reports as soon as they are built"), default=False, db_default=False,
+        help_text=_("Off (usual): each quarterly report waits as a draft for the admin's coordination notes (调度意见)."),
+    )
     is_active = models.BooleanField(_("active"), default=True)
 
     objects = ProgramQuerySet.as_manager()

@@ -9,13 +9,13 @@ import re
 import uuid
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from pairings import units
-from pairings.models import JointPlan, PlanItem, PlanTarget, VillageStatistic
+from pairings.models import JointPlan, PlanItem, PlanTarget, Program, VillageStatistic
 from pairings.permissions import can_edit_agreement, can_edit_plans, can_record_statistics, may_agree
 from pairings.signals import plan_needs_agreement
 from portal.models import Organization
@@ -327,3 +327,15 @@ def village_statistic_delete(*, statistic, actor):
     """Delete a recorded value (a mistaken entry); the history keeps it."""
     _check_recorder(statistic.village, actor)
     statistic.delete()
+
+
+@transaction.atomic
+def program_publishing_update(*, program, actor, publish_monthly, publish_quarterly):
+    """The program's publishing policy: which reports go out as soon as they are built (its admins only)."""
+    program = Program.objects.select_for_update().get(pk=program.pk)
+    if not Program.objects.editable_by(actor).filter(pk=program.pk).exists():
+        raise PermissionDenied
+    program.publish_monthly, program.publish_quarterly = bool(publish_monthly), bool(publish_quarterly)
+    program._change_reason = "publishing policy"
+    program.save(update_fields=["publish_monthly", "publish_quarterly"])
+    return program

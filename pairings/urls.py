@@ -16,6 +16,7 @@ urlpatterns = [
     path("plans/<int:pk>/items/new/", views.PlanItemCreateView.as_view(), name="plan_item_create"),
     path("items/<int:pk>/edit/", views.PlanItemEditView.as_view(), name="plan_item_edit"),
     path("items/<int:pk>/delete/", views.PlanItemDeleteView.as_view(), name="plan_item_delete"),
+    path("programs/<int:pk>/publishing/", views.ProgramPublishingView.as_view(), name="program_publishing"),
     path("villages/<int:pk>/statistics/", views.VillageStatisticsView.as_view(), name="village_statistics"),
     path("statistics/<int:pk>/delete/", views.VillageStatisticDeleteView.as_view(), name="village_statistic_delete"),
 ]

@@ -13,9 +13,10 @@ from django.views.generic import DetailView, ListView
 from pairings import permissions, selectors, services
 from pairings.filters import PairingFilter
 from pairings.forms import (
-    AgreeForm, AgreementForm, JointPlanEditForm, JointPlanForm, PlanItemForm, VillageStatisticForm, target_formset,
+    AgreeForm, AgreementForm, JointPlanEditForm, JointPlanForm, PlanItemForm, ProgramPublishingForm, VillageStatisticForm,
+    target_formset,
 )
-from pairings.models import JointPlan, Pairing, PlanItem, VillageStatistic, village_statistics_readers_q
+from pairings.models import JointPlan, Pairing, PlanItem, Program, VillageStatistic, village_statistics_readers_q
 from portal.models import Organization
 from portal import panels
 from portal.files import protected_file_response
@@ -435,3 +436,31 @@ class VillageStatisticDeleteView(LoginRequiredMixin, ScopedObjectMixin, DetailVi
                 % {"indicator": statistic.indicator.name, "date": statistic.as_at.isoformat()},
             )
         return redirect("pairings:village_statistics", pk=village.pk)
+
+
+# --- programs ------------------------------------------------------------------------------------
+
+
+class ProgramPublishingView(LoginRequiredMixin, ScopedObjectMixin, DetailView):
+    """A program's publishing policy: monthly reminders out as soon as built, quarterly reports waiting for the
+    admin's 调度意见 (the usual), or otherwise. Its admins change it; those who only read the program: 403."""
+
+    model = Program
+    needs_edit = True
+    template_name = "pairings/program_publishing.html"
+
+    def get(self, request, *args, **kwargs):
+        self.object = self.get_object()
+        return self.render_to_response(self.get_context_data(form=ProgramPublishingForm(instance=self.object)))
+
+    def post(self, request, *args, **kwargs):
+        self.object = program = self.get_object()
+        form = ProgramPublishingForm(request.POST, instance=Program.objects.get(pk=program.pk))
+        if form.is_valid():
+            services.program_publishing_update(
+                program=program, actor=request.user, publish_monthly=form.cleaned_data["publish_monthly"],
+                publish_quarterly=form.cleaned_data["publish_quarterly"],
+            )
+            messages.success(request, _("The publishing policy was saved; it applies to the reports built from now on."))
+            return redirect("pairings:program_publishing", pk=program.pk)
+        return self.render_to_response(self.get_context_data(form=form), status=400)

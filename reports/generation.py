@@ -7,6 +7,11 @@ short transaction inserts version 1 or, if a draft is already there, rebuilds th
 IntegrityError from a concurrent insert is caught and the winner's draft is updated instead. A published
 report is frozen: the job leaves it alone and "regenerate" makes a new version.
 
+Publishing policy (Program.publish_monthly / publish_quarterly): a kind the program publishes as soon as it is
+built is published right after it is stored, through reports/publishing.py like an admin's publish. Stored and
+published are two steps: a worker dying between them leaves a draft, which the redelivered task rebuilds and
+publishes; a run after the publish finds the report frozen. Either way one version, published once.
+
 Tasks (reports/tasks.py) call this module; the services that users' actions call (reports/services.py)
 enqueue tasks: so nothing imports in a circle.
 """
@@ -19,7 +24,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from pairings.models import Program
-from reports import selectors
+from reports import publishing, selectors
 from reports.builders import as_at_day, build_pairing_reports, build_report_data, period_for, reads_history
 from reports.models import Report
 
@@ -36,18 +41,22 @@ def _key(kind, period, program, pairing):
     return {"kind": kind, "period": period.key, "program": program, "scope_key": scope_key_for(pairing)}
 
 
-def report_generate(*, kind, period, program, pairing=None):
+def report_generate(*, kind, period, program, pairing=None, apply_policy=True):
     """Make sure the report of this scope and period exists and is complete. Returns (report, created).
 
     No report yet → version 1 is created as a draft. The latest version is a draft → its data are rebuilt.
-    The latest version is published → nothing changes (published reports are frozen)."""
+    The latest version is published → nothing changes (published reports are frozen). Then, with
+    ``apply_policy``, the program's publishing policy may publish the draft (``_publish_by_policy``)."""
     period = period_for(kind, period)
     program = Program.objects.select_related("office").get(pk=program.pk)
     latest = Report.objects.filter(**_key(kind, period, program, pairing)).order_by("-version").first()
     if latest is not None and latest.status == Report.Status.PUBLISHED:
         return latest, False
     data = build_report_data(kind, period, program, pairing)  # build first (reads only), then insert
-    return _store(kind, period, program, pairing, latest, data)
+    report, created = _store(kind, period, program, pairing, latest, data)
+    if apply_policy:
+        _publish_by_policy(program, [report])
+    return report, created
 
 
 def reports_generate(*, kind, period, program, pairings):
@@ -64,10 +73,28 @@ def reports_generate(*, kind, period, program, pairings):
         latest.setdefault(report.pairing_id, report)
     frozen = {pid for pid, report in latest.items() if report.status == Report.Status.PUBLISHED}
     data = build_pairing_reports(kind, period, program, [p for p in pairings if p.pk not in frozen])
-    return [
+    results = [
         (latest[p.pk], False) if p.pk in frozen else _store(kind, period, program, p, latest.get(p.pk), data[p.pk])
         for p in pairings
     ]
+    _publish_by_policy(program, [report for report, _created in results])  # the batch at once: one notice each
+    return results
+
+
+def _publish_by_policy(program, reports):
+    """Publish the drafts the program's policy publishes as soon as they are built (monthly reminders, unless
+    switched off), through the one publishing path, so their recipients are told as if an admin had published
+    them. Only version 1, the scheduled build: a later version was made by hand and waits for who made it.
+    A retried generation finds the report published (frozen, returned as it is): nothing is published twice."""
+    due = [r for r in reports if r.status == Report.Status.DRAFT and r.version == 1
+           and publishing.publishes_on_generation(program, r.kind)]
+    if not due:
+        return
+    published = publishing.publish_drafts(reports=due, actor=None)
+    done = set(published.ids)
+    for report in due:
+        if report.pk in done:
+            report.status, report.published_at = Report.Status.PUBLISHED, published.at
 
 
 def _store(kind, period, program, pairing, latest, data):

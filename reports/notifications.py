@@ -8,6 +8,8 @@ in Celery from the outbox (``Delivery``), so a channel that is down never slows 
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
@@ -28,27 +30,43 @@ def report_link(report):
 def report_recipients(report):
     """(user or None, e-mail) of the people a published report is announced to: the pairing's liaisons
     for a pairing report; the program's admins for a program-wide report (only they may read it)."""
-    recipients, seen = [], set()
+    return reports_recipients([report])[report.pk]
 
-    def add(user, email):
+
+def reports_recipients(reports):
+    """``report_recipients`` of many reports in two queries: {report pk: [(user or None, e-mail)]}, each
+    report's people once, in a fixed order (liaisons by id; admins by membership id)."""
+    out = {report.pk: [] for report in reports}
+    seen = defaultdict(set)
+
+    def add(report_pk, user, email):
         email = (email or "").strip()
         ident = (user.pk if user else None, email.lower())
-        if (user is None and not email) or ident in seen:
+        if (user is None and not email) or ident in seen[report_pk]:
             return
-        seen.add(ident)
-        recipients.append((user, email))
+        seen[report_pk].add(ident)
+        out[report_pk].append((user, email))
 
-    if report.pairing_id:
-        for liaison in Liaison.objects.filter(pairing_id=report.pairing_id).select_related("user").order_by("id"):
+    by_pairing, by_office = defaultdict(list), defaultdict(list)
+    for report in reports:
+        if report.pairing_id:
+            by_pairing[report.pairing_id].append(report.pk)
+        else:
+            by_office[report.program.office_id].append(report.pk)
+    if by_pairing:
+        liaisons = Liaison.objects.filter(pairing_id__in=by_pairing).select_related("user").order_by("id")
+        for liaison in liaisons:
             user = liaison.user if liaison.user and liaison.user.is_active else None
-            add(user, liaison.email or (user.email if user else ""))
-    else:
+            for report_pk in by_pairing[liaison.pairing_id]:
+                add(report_pk, user, liaison.email or (user.email if user else ""))
+    if by_office:
         memberships = Membership.objects.filter(
-            organization_id=report.program.office_id, role=Membership.Role.ADMIN, user__is_active=True
+            organization_id__in=by_office, role=Membership.Role.ADMIN, user__is_active=True
         ).select_related("user")
         for membership in memberships.order_by("id"):
-            add(membership.user, membership.user.email)
-    return recipients
+            for report_pk in by_office[membership.organization_id]:
+                add(report_pk, membership.user, membership.user.email)
+    return out
 
 
 def _recipients(users, emails):
@@ -125,9 +143,11 @@ def notifications_send(*, report_id=None, limit=200):
             if notification is None:
                 continue
             report = notification.report
+            # a batch's notification names no one report: its link is the list of them
+            link = f"{settings.PORTAL_BASE_URL}{notification.url}" if notification.url else report_link(report)
             body = _(
                 "%(message)s\n\nRead it on the pairing portal (结对共建):\n%(link)s\n"
-            ) % {"message": notification.message, "link": report_link(report)}
+            ) % {"message": notification.message, "link": link}
             send_mail(notification.message, body, settings.DEFAULT_FROM_EMAIL, [notification.email])
             notification.emailed_at = timezone.now()
             notification.save(update_fields=["emailed_at"])

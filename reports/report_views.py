@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views import View
 from django.views.generic import DetailView, ListView
 from django.views.generic.detail import SingleObjectMixin
@@ -33,10 +33,11 @@ from portal.queue import enqueue
 from portal.files import protected_file_response
 from portal.permissions import ScopedObjectMixin
 from figures.selectors import volunteer_totals
-from reports import certificates, services, tasks
+from reports import certificates, publishing, services, tasks
 from reports.filters import ReportFilter
 from reports.forms import CertificateForm, ExportForm, GenerateForm, ReportNotesForm
 from reports.models import AnnualExport, Notification, Report
+from reports.selectors import Selection
 from volunteers.models import Certificate, Volunteer
 from reports.renderers.base import file_stem
 from reports.renderers.csv import render_csv
@@ -110,10 +111,102 @@ class ReportListView(LoginRequiredMixin, ListView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["filter"] = self.filterset
-        context["can_generate"] = Program.objects.editable_by(self.request.user).exists()
+        editable = set(Program.objects.editable_by(self.request.user).values_list("pk", flat=True))
+        context["can_generate"] = bool(editable)
         if context["can_generate"]:
             context["action_panels"] = panels.page_panels(REPORT_LIST_ACTIONS, self.request, None)
+            # the bulk publish: a tick box on each draft the user may publish, and the filter's drafts in all
+            for report in context["object_list"]:
+                report.publishable = report.status == Report.Status.DRAFT and report.program_id in editable
+            context["publishable_drafts"] = (
+                self.object_list.filter(status=Report.Status.DRAFT, program_id__in=editable).count()
+            )
+            context["filter_params"] = [
+                (name, value) for name, value in self.request.GET.items() if name in Selection.FILTER_KEYS
+            ]
         return context
+
+
+# A bulk publish of up to this many drafts runs in the request (about 3 short queries a report, well under a
+# second); more go to a Celery task (tasks.publish_reports) and the page says it is under way.
+PUBLISH_INLINE = 100
+PUBLISH_SHOWN = 50  # rows the confirmation lists
+
+
+class ReportsPublishView(ProgramAdminRequiredMixin, View):
+    """The bulk publish: GET shows what would be published (how many, which kinds, quarterly reports without
+    调度意见) for the report list's filter and ticked rows; POST publishes them. Only the drafts of programs the
+    user administers are ever counted or published, whatever ids are sent."""
+
+    template_name = "reports/publish_confirm.html"
+
+    def selection(self, params):
+        return Selection(self.request.user, params, request=self.request)
+
+    def back_to_list(self, selection):
+        query = selection.filter_params.urlencode()
+        return redirect(f"{reverse('reports:report_list')}{'?' + query if query else ''}")
+
+    def get(self, request):
+        selection = self.selection(request.GET)
+        if selection.valid and selection.empty_choice:
+            messages.error(request, _("Tick the drafts to publish, or choose to publish every draft the filter shows."))
+            return self.back_to_list(selection)
+        context = {"selection": selection}
+        if not selection.valid:
+            return render(request, self.template_name, context, status=400)
+        kinds, top = selection.summary()
+        total = sum(row["count"] for row in kinds)
+        context.update(
+            kinds=[{**row, "label": Report.Kind(row["kind"]).label} for row in kinds],
+            total=total,
+            top=top,
+            without_notes=sum(row["without_notes"] for row in kinds),
+            rows=selection.shown(PUBLISH_SHOWN),
+            more=max(0, total - PUBLISH_SHOWN),
+            inline=total <= PUBLISH_INLINE,
+            hidden=[(k, v) for k in selection.filter_params for v in selection.filter_params.getlist(k)]
+            + [("report", pk) for pk in ([] if selection.every else selection.ticked)]
+            + ([("all", "1")] if selection.every else []),
+        )
+        return render(request, self.template_name, context)
+
+    def post(self, request):
+        selection = self.selection(request.POST)
+        try:
+            top = int(request.POST.get("top", ""))
+        except ValueError:
+            top = None
+        if not selection.valid or top is None:
+            messages.error(request, _("The selection could not be read; nothing was published. Please try again."))
+            return self.back_to_list(selection)
+        # what the confirmation showed, not drafts made since (their ids are higher)
+        ids = list(selection.queryset.filter(pk__lte=top).values_list("pk", flat=True))
+        if not ids:
+            messages.info(request, _("There is no draft to publish here any more: nothing was published."))
+            return self.back_to_list(selection)
+        if len(ids) > PUBLISH_INLINE:
+            ticket = enqueue(tasks.publish_reports, sorted(ids), request.user.pk)
+            queue_message(
+                request,
+                ticket,
+                _("%(count)s reports are being published. It takes a minute or two; each recipient is told once "
+                  "when it is done. Reload this list to see them published.") % {"count": len(ids)},
+            )
+            return self.back_to_list(selection)
+        published, _ticket = services.reports_publish(reports=ids, actor=request.user)
+        if published.reports:
+            messages.success(
+                request,
+                ngettext(
+                    "%(count)s report published; %(people)s notifications sent.",
+                    "%(count)s reports published; %(people)s notifications sent.",
+                    len(published.reports),
+                ) % {"count": len(published.reports), "people": published.notifications},
+            )
+            return redirect(publishing.list_url(published.reports, limit=2000))
+        messages.info(request, _("These reports were published meanwhile: nothing was published twice."))
+        return self.back_to_list(selection)
 
 
 class ReportDetailView(LoginRequiredMixin, ScopedObjectMixin, DetailView):

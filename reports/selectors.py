@@ -25,6 +25,8 @@ from pairings.models import Metric, Pairing, PairingBranch, PlanItem, PlanTarget
 from pairings.selectors import flags_on, item_status_on
 from figures import selectors as figures
 from figures.selectors import COUNTED_STATUSES as COUNTED
+from reports.filters import ReportFilter
+from reports.models import Report
 
 DECIMAL_CONTEXT = decimal.Context(prec=15)
 OPEN_ITEM = (PlanItem.Status.PLANNED, PlanItem.Status.IN_PROGRESS)
@@ -474,3 +476,69 @@ def highlight_photo_rows(activity_ids, per_activity=3):
         if seen[row["activity_id"]] <= per_activity:
             kept.append(row)
     return kept
+
+
+# --------------------------------------------------------------------------------------------------------
+# Drafts waiting to be published: the bulk publish and the admin's home page
+# --------------------------------------------------------------------------------------------------------
+
+
+class Selection:
+    """The drafts a bulk publish is about: the report list's filter (its GET parameters) over the drafts the
+    user may publish, narrowed to the ticked rows unless every draft the filter shows is asked for."""
+
+    FILTER_KEYS = ("kind", "status", "program", "period", "ids")
+
+    def __init__(self, user, params, *, request=None):
+        self.every = params.get("all") == "1"
+        self.ticked, self.bad_ticks = [], False
+        for value in params.getlist("report"):
+            try:
+                self.ticked.append(int(value))
+            except ValueError:
+                self.bad_ticks = True
+        self.filter_params = params.copy()
+        for name in list(self.filter_params):
+            if name not in self.FILTER_KEYS:
+                del self.filter_params[name]
+        drafts = Report.objects.editable_by(user).filter(status=Report.Status.DRAFT)
+        self.filterset = ReportFilter(self.filter_params, queryset=drafts, request=request)
+        self.valid = self.filterset.is_valid() and not self.bad_ticks
+        queryset = self.filterset.qs if self.valid else drafts.none()
+        if not self.every:
+            queryset = queryset.filter(pk__in=self.ticked)
+        self.queryset = queryset.order_by()
+
+    @property
+    def empty_choice(self):
+        return not self.every and not self.ticked
+
+    def summary(self, up_to=None):
+        """[{kind, count, without_notes}] by kind, and the highest id (one query)."""
+        queryset = self.queryset if up_to is None else self.queryset.filter(pk__lte=up_to)
+        rows = list(
+            queryset.values("kind").annotate(
+                count=Count("id"),
+                without_notes=Count("id", filter=Q(kind=Report.Kind.QUARTERLY, notes="")),
+                top=Max("id"),
+            ).order_by("kind")
+        )
+        return rows, max((row["top"] for row in rows), default=None)
+
+    def shown(self, limit):
+        return list(
+            self.queryset.select_related("program", "pairing__supporter", "pairing__supported")
+            .defer("data")
+            .order_by("program__name", "kind", "-period", "scope_key")[:limit]
+        )
+
+
+def drafts_waiting(user):
+    """The drafts the user may publish, counted by program, kind and period (one query): the admin's home."""
+    return list(
+        Report.objects.editable_by(user)
+        .filter(status=Report.Status.DRAFT)
+        .values("program_id", "program__name", "kind", "period")
+        .annotate(count=Count("id"), without_notes=Count("id", filter=Q(kind=Report.Kind.QUARTERLY, notes="")))
+        .order_by("-period", "program__name", "kind")
+    )

@@ -15,11 +15,10 @@ from django.utils.translation import gettext as _
 
 from pairings.models import Program
 from portal.queue import enqueue
-from reports import tasks
+from reports import publishing, tasks
 from reports.builders import build_report_data
 from reports.generation import report_generate
 from reports.models import AnnualExport, Notification, Report
-from reports.notifications import report_recipients
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +27,10 @@ def report_regenerate(*, report, actor):
     if not Report.objects.editable_by(actor).filter(pk=report.pk).exists():
         raise PermissionDenied
     if report.status == Report.Status.DRAFT:
+        # the admin asked for a rebuilt draft, not a publication: the policy is the scheduled build's
         fresh, _created = report_generate(
-            kind=report.kind, period=report.period, program=report.program, pairing=report.pairing
+            kind=report.kind, period=report.period, program=report.program, pairing=report.pairing,
+            apply_policy=False,
         )
         return fresh
     program = Program.objects.select_related("office").get(pk=report.program_id)
@@ -70,24 +71,25 @@ def report_set_notes(*, report, notes, actor):
 
 
 def report_publish(*, report, actor):
-    """Freeze a draft, announce it in the portal and by e-mail (sent by a task after the commit)."""
+    """Freeze one draft and announce it (reports_publish of one, but saying why when it cannot)."""
     with transaction.atomic():
-        report = Report.objects.select_for_update(of=("self",)).select_related("program", "pairing").get(pk=report.pk)
+        current = Report.objects.select_for_update(of=("self",)).only("id", "status").get(pk=report.pk)
         if not Report.objects.editable_by(actor).filter(pk=report.pk).exists():
             raise PermissionDenied
-        if report.status != Report.Status.DRAFT:
+        if current.status != Report.Status.DRAFT:
             raise ValidationError(_("This report is already published."))
-        report.status = Report.Status.PUBLISHED
-        report.published_at = timezone.now()
-        report.published_by = actor
-        report.save(update_fields=["status", "published_at", "published_by"])
-        message = _("%(report)s has been published.") % {"report": report}
-        Notification.objects.bulk_create(
-            Notification(report=report, user=user, email=email, message=message[:300])
-            for user, email in report_recipients(report)
-        )
+        published = publishing.publish_drafts(reports=[report.pk], actor=actor)
     ticket = enqueue(tasks.send_report_notifications, report.pk)
-    return report, ticket
+    return published.reports[0], ticket
+
+
+def reports_publish(*, reports, actor):
+    """Freeze many drafts in one pass and tell each recipient once for the whole batch (reports/publishing.py).
+    ``reports``: a QuerySet or report ids; those ``actor`` may not edit, and those already published, are
+    skipped as if they were not there. Returns (Published, ticket of the e-mail task or None)."""
+    published = publishing.publish_drafts(reports=reports, actor=actor)
+    ticket = enqueue(tasks.send_report_notifications) if published.notifications else None
+    return published, ticket
 
 
 def notification_open(*, notification, user):

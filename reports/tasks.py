@@ -20,7 +20,7 @@ from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
-from reports import events, exports, generation, notifications
+from reports import events, exports, generation, notifications, publishing
 from reports.periods import local_today, previous_month, previous_quarter
 
 log = logging.getLogger(__name__)
@@ -124,3 +124,20 @@ def scan_due(self, day=None):
 def build_annual_export(self, export_id):
     """Write the files of one annual export, recording progress as it goes."""
     return exports.export_run(export_id=export_id)
+
+
+@shared_task(bind=True, acks_late=True, **RETRY)
+def publish_reports(self, report_ids, actor_id):
+    """A bulk publish too big to wait for in a page (report_views.PUBLISH_INLINE): the same service. Redelivered
+    or retried, it publishes nothing twice (published drafts are skipped, the event key is the batch's)."""
+    from django.contrib.auth import get_user_model
+
+    actor = get_user_model().objects.filter(pk=actor_id, is_active=True).first()
+    if actor is None:
+        return 0
+    published = publishing.publish_drafts(reports=report_ids, actor=actor)
+    if published.notifications:
+        notifications.notifications_send()  # the addresses without an account (the rest: the portal, the digest)
+    log.info("bulk publish by user %s: %d of %d reports, %d notifications", actor_id, len(published.reports),
+             len(report_ids), published.notifications)
+    return len(published.reports)

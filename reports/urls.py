@@ -12,6 +12,7 @@ urlpatterns = [
     path("<int:pk>/notes/", views.ReportNotesView.as_view(), name="report_notes"),
     path("<int:pk>/publish/", views.ReportPublishView.as_view(), name="report_publish"),
     path("<int:pk>/regenerate/", views.ReportRegenerateView.as_view(), name="report_regenerate"),
+    path("publish/", views.ReportsPublishView.as_view(), name="reports_publish"),
     path("generate/", views.GenerateView.as_view(), name="generate"),
     path("exports/", views.ExportListView.as_view(), name="export_list"),
     path("exports/<int:pk>/", views.ExportDetailView.as_view(), name="export_detail"),

@@ -254,6 +254,13 @@ PAGES = {
         row(LOGIN, 404, 403, 403, 403, 403, 405, 405),
     ),
     "reports:generate": (lambda o: reverse("reports:generate"), row(LOGIN, 403, 403, 403, 403, 403, 200, 200)),
+    # the bulk publish's confirmation: program admins only; asked with nothing ticked it sends them back to the list
+    "reports:reports_publish": (lambda o: reverse("reports:reports_publish"), row(LOGIN, 403, 403, 403, 403, 403, 302, 302)),
+    # a program's publishing policy: its admins change it; who reads the program through a pairing: 403
+    "pairings:program_publishing": (
+        lambda o: reverse("pairings:program_publishing", args=[o["program"].pk]),
+        row(LOGIN, 404, 403, 403, 403, 403, 200, 200),
+    ),
     "dashboards:completeness": (lambda o: reverse("dashboards:completeness"), row(LOGIN, 403, 403, 403, 403, 200, 200, 200)),
     # program dashboards: the program's admins (and superusers); for anyone else the program is not there (404)
     "dashboards:program_list": (lambda o: reverse("dashboards:program_list"), row(LOGIN, 403, 403, 403, 403, 403, 200, 200)),

@@ -41,6 +41,11 @@ def records(world, settings, tmp_path):
     a3 (confirmed, other_branch). Not counted: a draft, a returned and a deleted activity.
     February: a0 (confirmed). Metrics: repairs (sum, 件), visits (sum, 人次), income (snapshot, 元)."""
     settings.MEDIA_ROOT = tmp_path
+    # These tests publish their reports by hand; the publishing policy (monthly reminders published as soon as
+    # they are built) has its own tests in tests/reports/test_publishing.py.
+    world["program"].publish_monthly = world["other_program"].publish_monthly = False
+    world["program"].save(update_fields=["publish_monthly"])
+    world["other_program"].save(update_fields=["publish_monthly"])
     pairing, branch, other = world["pairing"], world["branch"], world["other_branch"]
     program = world["program"]
     third = f.OrganizationFactory(name="第五党支部", kind=Organization.Kind.BRANCH, parent=world["school"])
