@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 
 from django.db.models import Q
 
-from activities.models import Activity
+from activities.models import ActionItem, Activity, action_item_managers
 from activities.permissions import can_record
-from activities.selectors import list_rows
-from pairings.models import PlanItem
+from activities.selectors import list_rows, open_action_items
+from pairings.models import PlanItem, program_admin_q
 from portal.permissions import scope_for
 
 LIMIT = 8
@@ -44,6 +44,7 @@ class Home:
     overview: list = field(default_factory=list)
     has_role: bool = False
     program_admin: bool = False  # links to the program dashboards
+    action_items: list = field(default_factory=list)  # the joint meetings' decisions to carry out (action_item_sections)
 
 
 def _activities(user):
@@ -132,4 +133,21 @@ def home_for(user, today):
             ),
             _section("overdue", _plan_items(user, Q(due_date__lt=today))),
         ]
+    home.action_items = action_item_sections(user, scope, today)
     return home
+
+
+# --- the joint meetings' decisions (待办事项) ---------------------------------------------------------------
+
+
+def action_item_sections(user, scope, today):
+    """The decisions of joint meetings waiting on the user: those of the organisations they act for and those named
+    theirs, overdue first (each row links to where it is closed); for a program admin, also every overdue decision
+    of the programs they run. Two queries a section, whatever the rows."""
+    sections = []
+    if scope.is_superuser or action_item_managers(scope) or ActionItem.objects.filter(owner_user_id=user.pk).exists():
+        sections.append(_section("action_items", open_action_items(user=user, today=today), "show=mine&status=open"))
+    if scope.is_superuser or scope.admin_orgs:
+        overdue = open_action_items(today=today).filter(program_admin_q(user, "meeting__program__"), due_date__lt=today)
+        sections.append(_section("action_items_overdue", overdue, "show=all&status=overdue"))
+    return sections
