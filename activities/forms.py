@@ -581,7 +581,7 @@ class MeetingChoices:
         return self.orgs.get(pk) if pk else None
 
 
-def _id_field(label, *, required=False, empty_label=None):
+def _id_field(label, *, required=False):
     return forms.TypedChoiceField(
         label=label, required=required, coerce=int, empty_value=None, choices=(),
         error_messages={"invalid_choice": _("Choose one of the list."), "required": _("Choose one of the list.")},
@@ -611,7 +611,7 @@ class MeetingForm(forms.Form):
 
 class AttendeeForm(forms.Form):
     user = _id_field(_("Portal user"))
-    name = forms.CharField(label=_("Name"), max_length=ATTENDEE_NAME_MAX, required=False,
+    name = forms.CharField(label=_("Person's name"), max_length=ATTENDEE_NAME_MAX, required=False,
                            widget=forms.TextInput(attrs={"autocomplete": "off"}))
     side = forms.ChoiceField(label=_("Side"), choices=MeetingAttendee.Side.choices, required=False)
     organization = _id_field(_("Organisation"))
@@ -619,7 +619,7 @@ class AttendeeForm(forms.Form):
         label=_("or another organisation"), max_length=ATTENDEE_ORG_MAX, required=False,
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
-    title = forms.CharField(label=_("Title"), max_length=ATTENDEE_TITLE_MAX, required=False)
+    title = forms.CharField(label=_("Position"), max_length=ATTENDEE_TITLE_MAX, required=False)
 
     def __init__(self, *args, choices, **kwargs):
         super().__init__(*args, **kwargs)

@@ -556,6 +556,11 @@ def meeting_type_q(prefix=""):
     return Q(**{f"{prefix}activity_type__code": MEETING_TYPE_CODE}) | Q(**{f"{prefix}activity_type__name": MEETING_TYPE_NAME})
 
 
+def meeting_activity_types():
+    """The catalog's type(s) of an activity that records a joint meeting."""
+    return ActivityType.objects.filter(Q(code=MEETING_TYPE_CODE) | Q(name=MEETING_TYPE_NAME)).order_by("order", "id")
+
+
 def meeting_recorders_q(user, prefix=""):
     """A Q over pairings (through `prefix`) whose joint meetings the user records and edits: the program's admins,
     and on either side those who speak for it: the supporting school's (or organ's) party committee, the

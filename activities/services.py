@@ -1345,6 +1345,29 @@ def meeting_update(*, meeting, actor, fields, attendees, decisions=(), new_attac
     )
 
 
+@transaction.atomic
+def meeting_activity_link(*, meeting, activity, actor):
+    """Record that `activity` records `meeting` (the activity form opened from the meeting's page): a joint-meeting
+    activity of its pairing on its day, while the meeting has none, by one of those who edit the meeting."""
+    if not Meeting.objects.visible_to(actor).filter(pk=meeting.pk).exists():
+        raise Meeting.DoesNotExist
+    meeting = Meeting.objects.select_for_update().select_related("program", "pairing").get(pk=meeting.pk)
+    if not can_edit_meeting(actor, meeting):
+        raise PermissionDenied(_("You do not edit the meetings of this pairing."))
+    if meeting.activity_id is not None:
+        raise ValidationError(_("The meeting is recorded by another activity already."))
+    allowed = meeting_activities(program=meeting.program, pairing=meeting.pairing, actor=actor, meeting=meeting)
+    if activity.date != meeting.date or not allowed.filter(pk=activity.pk).exists():
+        raise ValidationError(
+            _("The activity was saved, but it is not linked to the meeting: a joint-meeting activity of the pairing on "
+              "the meeting's day records it.")
+        )
+    meeting.activity = activity
+    meeting._history_user = actor
+    meeting.save(update_fields=["activity", "updated_at"])
+    return meeting
+
+
 def closing_activities(item, actor):
     """The activities that may show a decision done: counted (submitted or confirmed), dated on or after its
     meeting, read by the actor; in the meeting's pairing, or for a program-wide meeting, those of the owner

@@ -44,6 +44,7 @@ from activities.forms import (
 )
 from activities.models import (
     OPEN_STATUSES, ActionItem, Activity, ActivityPhoto, Meeting, MeetingAttachment, MeetingAttendee, Need, ServiceRecord,
+    meeting_activity_types,
 )
 from pairings.models import Metric, Pairing, PairingBranch, Program
 from portal.files import protected_file_response
@@ -237,7 +238,7 @@ class ActivityFormMixin:
         pairings = self.pairings()
         metrics = self.metrics(pairings)
         if activity is None:
-            initial = {"date": timezone.localdate()}
+            initial = {"date": timezone.localdate(), **self.prefill()}
             programs = list(pairings.values_list("program_id", flat=True).distinct()[:2])
             if len(programs) == 1:
                 metric_initial = [{"metric": m} for m in metrics if m.program_id == programs[0]]
@@ -290,8 +291,13 @@ class ActivityFormMixin:
             "warnings": plausibility.activity_warnings(self.activity, viewer=self.request.user, name_others=True)
             if self.activity is not None else [],
             "warnings_for": "submit",
+            "from_meeting": getattr(self, "from_meeting", None),
         }
         return render(self.request, self.template_name, context, status=status)
+
+    def prefill(self):
+        """What a new activity's form starts with besides today's date."""
+        return {}
 
     def valid(self, forms):
         return all(form.is_valid() for form in forms.values())
@@ -393,15 +399,47 @@ class ActivityFormMixin:
 
 
 class ActivityCreateView(LoginRequiredMixin, ActivityFormMixin, View):
+    from_meeting = None
+
     def prepare(self):
         if not permissions.can_record(self.request.user):
             raise PermissionDenied
+        self.from_meeting = self.meeting_recorded()
+
+    def meeting_recorded(self):
+        """The joint meeting this activity records, when the form was opened from the meeting's page (?meeting=, then
+        a hidden field): one the user reads, of a pairing, not recorded by an activity yet; so it is entered once."""
+        pk = self.request.POST.get("meeting") or self.request.GET.get("meeting")
+        if not pk or not str(pk).isdigit():
+            return None
+        return (
+            Meeting.objects.visible_to(self.request.user)
+            .filter(pk=pk, pairing__isnull=False, activity__isnull=True)
+            .select_related("program", "pairing")
+            .first()
+        )
+
+    def prefill(self):
+        meeting = self.from_meeting
+        if meeting is None:
+            return {}
+        return {
+            "pairing": meeting.pairing_id, "title": meeting.title, "date": meeting.date, "place": meeting.place,
+            "description": meeting.minutes, "activity_type": meeting_activity_types().values_list("pk", flat=True).first(),
+        }
 
     def save(self, arguments):
         try:
-            return services.activity_create(actor=self.request.user, **arguments)
+            result = services.activity_create(actor=self.request.user, **arguments)
         except PermissionDenied as exc:
             raise ValidationError({"pairing": str(exc) or _("You do not record activities in this pairing.")})
+        if self.from_meeting is not None:
+            try:
+                services.meeting_activity_link(meeting=self.from_meeting, activity=result.activity, actor=self.request.user)
+            except (ValidationError, PermissionDenied) as error:
+                for message in getattr(error, "messages", [str(error)]):
+                    messages.warning(self.request, message)
+        return result
 
 
 class ActivityUpdateView(LoginRequiredMixin, ScopedObjectMixin, SingleObjectMixin, ActivityFormMixin, View):
@@ -842,7 +880,7 @@ class MeetingFormMixin:
         fields, attendees, decisions = self.initial()
         activities = services.meeting_activities(
             program=self.program, pairing=self.pairing, actor=self.request.user, meeting=self.meeting
-        )[:100]
+        )
         return {
             "form": MeetingForm(data, initial=fields, activities=activities),
             "attendees": attendee_formset(choices=choices, initial=attendees, data=data, extra=2 if attendees else 4),
@@ -985,7 +1023,8 @@ class MeetingDetailView(LoginRequiredMixin, ScopedObjectMixin, DetailView):
 
     def get_context_data(self, **kwargs):
         """A fixed number of queries: the meeting (with pairing, program, activity), its attendees, files and
-        decisions (three prefetches), the previous meeting and its decisions (two), and whether the user edits it."""
+        decisions (three prefetches), the previous meeting and its decisions (two), whether the user edits it, and for
+        a branch secretary, whether they may record it as an activity."""
         context = super().get_context_data(**kwargs)
         user, meeting, today = self.request.user, self.object, timezone.localdate()
         items = list(meeting.action_items.all())
@@ -1004,6 +1043,10 @@ class MeetingDetailView(LoginRequiredMixin, ScopedObjectMixin, DetailView):
         context.update(
             today=today,
             can_edit=permissions.can_edit_meeting(user, meeting),
+            # the link to record the meeting as an activity (entered once): for a secretary of a branch of its pairing
+            can_record_activity=meeting.activity_id is None and meeting.pairing_id is not None
+            and bool(scope_for(user).secretary_orgs)
+            and permissions.recordable_pairings(user).filter(pk=meeting.pairing_id).exists(),
             items=items,
             previous=previous,
             previous_items=previous_items,

@@ -146,7 +146,10 @@ def action_item_sections(user, scope, today):
     of the programs they run. Two queries a section, whatever the rows."""
     sections = []
     if scope.is_superuser or action_item_managers(scope) or ActionItem.objects.filter(owner_user_id=user.pk).exists():
-        sections.append(_section("action_items", open_action_items(user=user, today=today), "show=mine&status=open"))
+        mine = _section("action_items", open_action_items(user=user, today=today), "show=mine&status=open")
+        # a program office rarely owns a decision itself: its admins see the section only when it does
+        if mine.total or scope.is_superuser or scope.committee_orgs or scope.secretary_orgs or scope.village_orgs:
+            sections.append(mine)
     if scope.is_superuser or scope.admin_orgs:
         overdue = open_action_items(today=today).filter(program_admin_q(user, "meeting__program__"), due_date__lt=today)
         sections.append(_section("action_items_overdue", overdue, "show=all&status=overdue"))

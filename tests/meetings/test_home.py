@@ -35,7 +35,6 @@ def more(world, meeting):
         ("committee", ["第三党支部牵头组织“小电匠”进村维修", "暑期艺术课堂"]),  # the school's committee acts for its branches
         ("village", ["村委会摸排独居老人需求清单"]),
         ("other_secretary", []),
-        ("admin", []),  # the office owns none: its programs' overdue ones are apart
     ],
 )
 def test_owners_see_their_decisions(world, cast, more, role, expected):
@@ -62,9 +61,16 @@ def test_the_owner_person_sees_it_whatever_their_role(world, cast, meeting):
 
 
 def test_the_program_admin_sees_the_overdue_ones(world, cast, more):
+    # the office owns none of them: no section of its own (one when it owns one)
+    assert section(home_for(cast["admin"], TODAY), "action_items") is None
     overdue = section(home_for(cast["admin"], TODAY), "action_items_overdue")
     assert [item.text for item in overdue.rows] == ["第三党支部牵头组织“小电匠”进村维修"]
     assert section(home_for(cast["committee"], TODAY), "action_items_overdue") is None
+    services.meeting_update(
+        meeting=more, actor=cast["admin"], fields=fields(), attendees=attendees(world),
+        decisions=[services.DecisionEntry(text="项目办协调经费", owner_org=world["office"], due_date=datetime.date(2024, 5, 1))],
+    )
+    assert [i.text for i in section(home_for(cast["admin"], TODAY), "action_items").rows] == ["项目办协调经费"]
 
 
 def test_each_row_links_to_where_it_is_closed(client, world, cast, more):

@@ -274,7 +274,7 @@ QUERIES = {
     "meeting_list": 8,  # count, whether the user records meetings, the filter's drop-downs (pairings, programs), rows
     # the meeting, its attendees, files and decisions, the previous meeting and its decisions, whether the user edits
     # it (a branch secretary: one query; who closes each decision is read from the scope)
-    "meeting_detail": 10,
+    "meeting_detail": 11,  # and (a secretary) whether they may record it as an activity
     "action_item_list": 6,  # count, rows, the pairing drop-down
 }
 
@@ -290,3 +290,39 @@ def test_queries_do_not_grow_with_rows(client, world, cast, meeting, rows, djang
     ):
         with django_assert_num_queries(QUERIES[name]):
             assert client.get(url).status_code == 200
+
+
+def test_a_meeting_is_recorded_as_an_activity_once(client, world, cast, meeting, media):
+    """From the meeting's page, the activity form opens filled in from the meeting; saved, it records the meeting."""
+    meeting_type = f.ActivityTypeFactory(code="joint-meeting", name="联席会议")
+    client.force_login(cast["secretary"])
+    detail = client.get(reverse("activities:meeting_detail", args=[meeting.pk])).content.decode()
+    link = f"{reverse('activities:create')}?meeting={meeting.pk}"
+    assert link in detail
+    form = client.get(link).context["form"]
+    assert (form.initial["title"], form.initial["date"], form.initial["activity_type"]) == (meeting.title, MEETING_DAY, meeting_type.pk)
+    data = {
+        "pairing": world["pairing"].pk, "activity_type": meeting_type.pk, "title": meeting.title,
+        "date": MEETING_DAY.isoformat(), "place": meeting.place, "description": meeting.minutes, "party_members": "8",
+        "teachers": "0", "students": "0", "residents_served": "0", "action": "draft", "meeting": str(meeting.pk),
+        "metrics-TOTAL_FORMS": "0", "metrics-INITIAL_FORMS": "0", "hours-TOTAL_FORMS": "0", "hours-INITIAL_FORMS": "0",
+    }
+    assert client.post(reverse("activities:create"), data).status_code == 302
+    meeting.refresh_from_db()
+    assert meeting.activity is not None and meeting.activity.party_members == 8
+    assert link not in client.get(reverse("activities:meeting_detail", args=[meeting.pk])).content.decode()
+    # a second activity from the same link is saved, but the meeting keeps its one
+    response = client.post(reverse("activities:create"), {**data, "title": "又一次"}, follow=True)
+    assert response.status_code == 200 and meeting.activity.title == meeting.title
+
+
+def test_the_meeting_form_links_a_joint_meeting_activity(client, world, cast, meeting):
+    meeting_type = f.ActivityTypeFactory(code="joint-meeting", name="联席会议")
+    recorded = activity(world["pairing"], world["branch"], date=MEETING_DAY, activity_type=meeting_type, title="联席会")
+    client.force_login(cast["village"])
+    url = reverse("activities:meeting_update", args=[meeting.pk])
+    assert recorded in client.get(url).context["form"].fields["activity"].queryset
+    data = form_data(world, activity=str(recorded.pk), **management("decisions", 0))
+    assert client.post(url, data).status_code == 302
+    meeting.refresh_from_db()
+    assert meeting.activity == recorded
