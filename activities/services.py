@@ -1335,7 +1335,7 @@ def meeting_update(*, meeting, actor, fields, attendees, decisions=(), new_attac
     removed, added; a closed one is reopened first) and its files, in one write."""
     if not Meeting.objects.visible_to(actor).filter(pk=meeting.pk).exists():
         raise Meeting.DoesNotExist
-    meeting = Meeting.objects.select_for_update().select_related("program", "pairing").get(pk=meeting.pk)
+    meeting = Meeting.objects.select_for_update(of=("self",)).select_related("program", "pairing").get(pk=meeting.pk)
     if not can_edit_meeting(actor, meeting):
         raise PermissionDenied(_("You do not edit the meetings of this pairing."))
     return _meeting_write(
@@ -1351,7 +1351,7 @@ def meeting_activity_link(*, meeting, activity, actor):
     activity of its pairing on its day, while the meeting has none, by one of those who edit the meeting."""
     if not Meeting.objects.visible_to(actor).filter(pk=meeting.pk).exists():
         raise Meeting.DoesNotExist
-    meeting = Meeting.objects.select_for_update().select_related("program", "pairing").get(pk=meeting.pk)
+    meeting = Meeting.objects.select_for_update(of=("self",)).select_related("program", "pairing").get(pk=meeting.pk)
     if not can_edit_meeting(actor, meeting):
         raise PermissionDenied(_("You do not edit the meetings of this pairing."))
     if meeting.activity_id is not None:
