@@ -326,3 +326,17 @@ def test_the_meeting_form_links_a_joint_meeting_activity(client, world, cast, me
     assert client.post(url, data).status_code == 302
     meeting.refresh_from_db()
     assert meeting.activity == recorded
+
+
+def test_an_outsider_posting_guessed_ids_gets_404_and_changes_nothing(client, world, cast, meeting):
+    item = items(meeting)[world["village"].pk]
+    client.force_login(cast["outsider"])
+    for url, data in (
+        (reverse("activities:action_item_close", args=[item.pk]), {"status": "dropped", "note": "x"}),
+        (reverse("activities:action_item_reopen", args=[item.pk]), {}),
+        (reverse("activities:meeting_update", args=[meeting.pk]), form_data(world, title="改")),
+    ):
+        assert client.post(url, data).status_code == 404, url
+    item.refresh_from_db()
+    meeting.refresh_from_db()
+    assert item.status == "open" and meeting.title != "改"
