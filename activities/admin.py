@@ -10,7 +10,10 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from activities.models import Activity, ActivityMetricValue, ActivityPhoto, ActivityType, Need, ServiceRecord
+from activities.models import (
+    ActionItem, Activity, ActivityMetricValue, ActivityPhoto, ActivityType, Meeting, MeetingAttachment, MeetingAttendee, Need,
+    ServiceRecord,
+)
 from activities.services import COUNTED_FIELDS
 from portal.admin import SelectRelatedInlineMixin, SoftDeleteAdminMixin
 
@@ -207,3 +210,80 @@ class ServiceRecordAdmin(SoftDeleteAdminMixin, SimpleHistoryAdmin):
         if not change and obj.recorded_by_id is None:
             obj.recorded_by = request.user
         super().save_model(request, obj, form, change)
+
+
+# --- joint meetings (联席会议) and their decisions ---------------------------------------------------------
+
+
+class MeetingAttendeeInline(SelectRelatedInlineMixin, admin.TabularInline):
+    model = MeetingAttendee
+    extra = 0
+    fields = ("order", "side", "name", "organization", "organization_name", "title", "user")
+    autocomplete_fields = ("organization", "user")
+    select_related = ("organization", "user")
+
+
+class ActionItemInline(SelectRelatedInlineMixin, admin.TabularInline):
+    model = ActionItem
+    extra = 0
+    fields = ("order", "text", "owner_org", "owner_user", "due_date", "status", "closed_at")
+    readonly_fields = ("status", "closed_at")
+    autocomplete_fields = ("owner_org", "owner_user")
+    select_related = ("owner_org", "owner_user")
+
+
+class MeetingAttachmentInline(admin.TabularInline):
+    """Files are uploaded through the portal's meeting form, which checks them (PDF only; photos re-encoded without
+    metadata); here they are captioned or removed, never added."""
+
+    model = MeetingAttachment
+    extra = 0
+    fields = ("kind", "caption", "file", "content_type", "size", "uploaded_at")
+    readonly_fields = ("file", "content_type", "size", "uploaded_at")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Meeting)
+class MeetingAdmin(SimpleHistoryAdmin):
+    list_display = ("title", "date", "pairing", "program", "place")
+    list_filter = ("program",)
+    search_fields = ("title", "place", "minutes", "pairing__supporter__name", "pairing__supported__name")
+    date_hierarchy = "date"
+    list_select_related = ("program", *PAIRING_SIDES)
+    autocomplete_fields = ("program", "pairing", "activity", "created_by")
+    readonly_fields = ("created_at", "updated_at")
+    inlines = (MeetingAttendeeInline, ActionItemInline, MeetingAttachmentInline)
+
+    def save_model(self, request, obj, form, change):
+        if not change and obj.created_by_id is None:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(ActionItem)
+class ActionItemAdmin(SimpleHistoryAdmin):
+    """Closing and reopening are the owner's, on the portal's pages (activities.services.action_item_close); the
+    constraints hold here too (done needs the activity or a note, dropped a reason, closed a time)."""
+
+    list_display = ("text", "meeting", "owner_org", "owner_user", "due_date", "status", "closed_at")
+    list_filter = ("status", "meeting__program")
+    search_fields = ("text", "note", "owner_org__name", "meeting__title")
+    date_hierarchy = "due_date"
+    list_select_related = ("meeting", "owner_org", "owner_user")
+    autocomplete_fields = ("meeting", "owner_org", "owner_user", "done_by_activity", "closed_by")
+    readonly_fields = ("created_at", "updated_at")
+
+
+@admin.register(MeetingAttachment)
+class MeetingAttachmentAdmin(SimpleHistoryAdmin):
+    list_display = ("__str__", "meeting", "kind", "content_type", "size", "uploaded_at")
+    list_filter = ("kind", "content_type")
+    search_fields = ("caption", "meeting__title")
+    list_select_related = ("meeting",)
+    fields = ("meeting", "kind", "caption", "file", "thumbnail", "content_type", "size", "sha256", "uploaded_by", "uploaded_at")
+    readonly_fields = ("meeting", "file", "thumbnail", "content_type", "size", "sha256", "uploaded_by", "uploaded_at")
+
+    def has_add_permission(self, request):
+        return False  # see MeetingAttachmentInline

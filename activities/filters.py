@@ -10,13 +10,14 @@ from django import forms
 from django.db.models import Exists, OuterRef, Q
 from django.forms.utils import flatatt
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from activities import selectors
-from activities.models import Activity, ActivityMetricValue, Need, ServiceRecord, verified_q
-from pairings.models import Pairing
+from activities.models import ActionItem, Activity, ActivityMetricValue, Meeting, Need, ServiceRecord, verified_q
+from pairings.models import Pairing, Program
 from portal.permissions import scope_for
 
 
@@ -327,3 +328,68 @@ class NeedFilter(django_filters.FilterSet):
 
     def only_overdue(self, queryset, name, value):
         return queryset.filter(is_overdue=True) if value else queryset
+
+
+# --- joint meetings and their decisions -------------------------------------------------------------------
+
+
+def _programs(request):
+    if request is None:
+        return Program.objects.none()
+    return Program.objects.visible_to(request.user).order_by("name")
+
+
+def _meeting_years(today):
+    return [(str(year), str(year)) for year in range(today.year, today.year - 10, -1)]
+
+
+class MeetingFilter(django_filters.FilterSet):
+    """The meeting list's filters: a pairing, a program, only the program-wide meetings, a year."""
+
+    pairing = django_filters.ModelChoiceFilter(queryset=_pairings, label=_("Pairing"), empty_label=_("All pairings"))
+    program = django_filters.ModelChoiceFilter(queryset=_programs, label=_("Program"), empty_label=_("All programs"))
+    program_wide = django_filters.BooleanFilter(
+        label=_("Program-wide meetings only"), widget=forms.CheckboxInput, method="only_program_wide"
+    )
+    year = django_filters.ChoiceFilter(label=_("Year"), empty_label=_("All years"), choices=(), method="in_year")
+
+    class Meta:
+        model = Meeting
+        fields = []
+
+    def __init__(self, *args, today=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.filters["year"].extra["choices"] = _meeting_years(today or timezone.localdate())
+
+    def only_program_wide(self, queryset, name, value):
+        return queryset.filter(pairing__isnull=True) if value else queryset
+
+    def in_year(self, queryset, name, value):
+        return queryset.filter(date__year=int(value)) if value else queryset
+
+
+class ActionItemFilter(django_filters.FilterSet):
+    """The decisions list's filters: mine or all I read, status (open by default), pairing."""
+
+    SHOW = (("mine", _("Mine and my organisation's")), ("all", _("All I can see")))
+
+    show = django_filters.ChoiceFilter(choices=SHOW, label=_("Show"), method="only_mine", empty_label=None)
+    status = django_filters.ChoiceFilter(
+        choices=(*ActionItem.Status.choices, ("overdue", _("overdue"))), label=_("Status"),
+        empty_label=_("Any status"), method="by_status",
+    )
+    pairing = django_filters.ModelChoiceFilter(
+        queryset=_pairings, label=_("Pairing"), empty_label=_("All pairings"), field_name="meeting__pairing"
+    )
+
+    class Meta:
+        model = ActionItem
+        fields = []
+
+    def only_mine(self, queryset, name, value):
+        return queryset.owned_by(self.request.user) if value != "all" else queryset
+
+    def by_status(self, queryset, name, value):
+        if value == "overdue":
+            return queryset.filter(is_overdue=True)
+        return queryset.filter(status=value) if value else queryset

@@ -10,9 +10,24 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from activities import images
-from activities.models import ActivityType, Need
+from activities.models import ActionItem, Activity, ActivityType, MeetingAttachment, MeetingAttendee, Need
 from activities.services import (
+    ACTION_NOTE_MAX,
+    ATTENDEE_NAME_MAX,
+    ATTENDEE_ORG_MAX,
+    ATTENDEE_TITLE_MAX,
     CORRECTION_REASON_MAX,
+    DECISION_TEXT_MAX,
+    MAX_ATTACHMENTS_PER_MEETING,
+    MAX_ATTENDEES,
+    MAX_DECISIONS,
+    MAX_DOCUMENT_BYTES,
+    MEETING_PLACE_MAX,
+    MEETING_TITLE_MAX,
+    AttendeeEntry,
+    DecisionEntry,
+    NewAttachment,
+    clean_meeting_upload,
     MAX_METRIC_VALUE,
     MAX_PEOPLE,
     MAX_SERVED,
@@ -540,3 +555,234 @@ class VerifyForm(forms.Form):
         super().__init__(*args, **kwargs)
         # Any integer may be posted; the service verifies only what the user may verify.
         self.fields["records"].valid_value = lambda value: str(value).isdigit()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Joint meetings (联席会议): the meeting form with its attendees and decisions, and closing a decision
+# ---------------------------------------------------------------------------------------------------------
+
+
+class MeetingChoices:
+    """What a meeting's rows may name, read once for the whole form (two queries, whatever the rows): the portal
+    users of the meeting's organisations and pairing, and the organisations that may own a decision."""
+
+    def __init__(self, *, people, orgs):
+        self.people = {user.pk: user for user in people}
+        self.orgs = {org.pk: org for org in orgs}
+        self.people_choices = [("", _("— not a portal user —"))] + [
+            (user.pk, f"{user}（{user.username}）") for user in self.people.values()
+        ]
+        self.org_choices = [(org.pk, org.short_name or org.name) for org in self.orgs.values()]
+
+    def person(self, pk):
+        return self.people.get(pk) if pk else None
+
+    def org(self, pk):
+        return self.orgs.get(pk) if pk else None
+
+
+def _id_field(label, *, required=False):
+    return forms.TypedChoiceField(
+        label=label, required=required, coerce=int, empty_value=None, choices=(),
+        error_messages={"invalid_choice": _("Choose one of the list."), "required": _("Choose one of the list.")},
+    )
+
+
+class MeetingForm(forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=MEETING_TITLE_MAX, required=False)
+    date = forms.DateField(label=_("Date"), widget=DateInput())
+    place = forms.CharField(label=_("Place"), max_length=MEETING_PLACE_MAX, required=False)
+    minutes = forms.CharField(
+        label=_("Minutes"), required=False, widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=_("What was reported, discussed and agreed. The decisions go below, each with its owner and due date."),
+    )
+    activity = ActivityChoiceField(
+        queryset=Activity.objects.none(), label=_("Recorded as the activity"), required=False,
+        empty_label=_("Not recorded as an activity"),
+        help_text=_("The joint-meeting activity of this pairing that records the same meeting, so it is entered once."),
+    )
+
+    def __init__(self, *args, activities, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["activity"].queryset = activities
+        if not activities.exists():
+            del self.fields["activity"]
+
+
+class AttendeeForm(forms.Form):
+    user = _id_field(_("Portal user"))
+    name = forms.CharField(label=_("Person's name"), max_length=ATTENDEE_NAME_MAX, required=False,
+                           widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    side = forms.ChoiceField(label=_("Side"), choices=MeetingAttendee.Side.choices, required=False)
+    organization = _id_field(_("Organisation"))
+    organization_name = forms.CharField(
+        label=_("or another organisation"), max_length=ATTENDEE_ORG_MAX, required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    title = forms.CharField(label=_("Position"), max_length=ATTENDEE_TITLE_MAX, required=False)
+
+    def __init__(self, *args, choices, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.choices = choices
+        self.fields["user"].choices = choices.people_choices
+        self.fields["organization"].choices = [("", _("— type it instead —"))] + choices.org_choices
+
+    def clean(self):
+        data = super().clean()
+        user, name = data.get("user"), (data.get("name") or "").strip()
+        if not user and not name and not data.get("organization_name") and not data.get("title") and not self.errors:
+            return data  # an empty row
+        if not user and not name and "user" not in self.errors:
+            self.add_error("name", _("Type the name, or choose a portal user."))
+        if not data.get("side"):
+            self.add_error("side", _("Which side did they come for?"))
+        return data
+
+    @property
+    def entry(self):
+        data = getattr(self, "cleaned_data", {})
+        user = self.choices.person(data.get("user"))
+        name = (data.get("name") or "").strip()
+        if not (user or name) or not data.get("side"):
+            return None
+        return AttendeeEntry(
+            side=data["side"], name=name or str(user), user=user, organization=self.choices.org(data.get("organization")),
+            organization_name=data.get("organization_name") or "", title=data.get("title") or "",
+        )
+
+
+class DecisionForm(forms.Form):
+    item_id = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    text = forms.CharField(label=_("Decision"), max_length=DECISION_TEXT_MAX, required=False,
+                           widget=forms.Textarea(attrs={"rows": 2}))
+    owner_org = _id_field(_("Owner organisation"))
+    owner_user = _id_field(_("Owner person"))
+    due_date = forms.DateField(label=_("Due date"), required=False, widget=DateInput())
+    delete = forms.BooleanField(label=_("Remove this decision"), required=False)
+
+    def __init__(self, *args, choices, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.choices = choices
+        self.fields["owner_org"].choices = [("", _("Choose who carries it out"))] + choices.org_choices
+        self.fields["owner_user"].choices = [("", _("— anyone of the organisation —"))] + choices.people_choices[1:]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("delete") or self.errors:
+            return data
+        text = (data.get("text") or "").strip()
+        if not text and not data.get("owner_org") and not data.get("due_date") and not data.get("owner_user"):
+            return data  # an empty row
+        if not text:
+            self.add_error("text", _("Say what was decided."))
+        if not data.get("owner_org"):
+            self.add_error("owner_org", _("Choose the organisation that carries it out."))
+        if not data.get("due_date"):
+            self.add_error("due_date", _("Give it a due date."))
+        return data
+
+    @property
+    def entry(self):
+        data = getattr(self, "cleaned_data", {})
+        item_id = data.get("item_id")
+        if data.get("delete"):
+            return DecisionEntry(text="", owner_org=None, due_date=None, item_id=item_id, delete=True) if item_id else None
+        text = (data.get("text") or "").strip()
+        if not text:
+            return None
+        return DecisionEntry(
+            text=text, owner_org=self.choices.org(data.get("owner_org")), due_date=data.get("due_date"),
+            owner_user=self.choices.person(data.get("owner_user")), item_id=item_id,
+        )
+
+
+class BaseMeetingRowFormSet(forms.BaseFormSet):
+    def entries(self):
+        return [form.entry for form in self.forms if form.entry is not None]
+
+
+def attendee_formset(*, choices, initial, data=None, extra=3):
+    cls = forms.formset_factory(
+        AttendeeForm, formset=BaseMeetingRowFormSet, extra=extra, max_num=MAX_ATTENDEES, validate_max=True,
+        absolute_max=MAX_ATTENDEES,
+    )
+    return cls(data, prefix="attendees", initial=initial, form_kwargs={"choices": choices})
+
+
+def decision_formset(*, choices, initial, data=None, extra=2):
+    cls = forms.formset_factory(
+        DecisionForm, formset=BaseMeetingRowFormSet, extra=extra, max_num=MAX_DECISIONS, validate_max=True,
+        absolute_max=MAX_DECISIONS,
+    )
+    return cls(data, prefix="decisions", initial=initial, form_kwargs={"choices": choices})
+
+
+class MultipleAttachmentField(forms.FileField):
+    """Several files in one <input type=file multiple>: each a PDF or a photo (services.clean_meeting_upload)."""
+
+    widget = MultipleFileInput(attrs={"accept": f"application/pdf,.pdf,{images.ACCEPTED_CONTENT_TYPES}"})
+
+    def clean(self, data, initial=None):
+        files = [item for item in (data if isinstance(data, (list, tuple)) else [data]) if item]
+        if len(files) > MAX_ATTACHMENTS_PER_MEETING:
+            raise forms.ValidationError(
+                _("Choose at most %(limit)d files at a time.") % {"limit": MAX_ATTACHMENTS_PER_MEETING}
+            )
+        cleaned, errors = [], []
+        for upload in files:
+            try:
+                cleaned.append(clean_meeting_upload(upload))
+            except forms.ValidationError as exc:
+                errors.extend(exc.messages)
+        if errors:
+            raise forms.ValidationError(errors)
+        return cleaned
+
+
+class MeetingFilesForm(forms.Form):
+    sign_in_sheet = MultipleAttachmentField(
+        label=_("Sign-in sheet (签到表)"), required=False,
+        help_text=_("A photo or a PDF scan of the signed attendance sheet."),
+    )
+    files = MultipleAttachmentField(
+        label=_("Photos and documents"), required=False,
+        help_text=_("Photos (JPEG, PNG or WebP; location and other hidden data are removed) or PDF documents of at most %(mb)d MB.")
+        % {"mb": MAX_DOCUMENT_BYTES // 1024 // 1024},
+    )
+    remove = forms.TypedMultipleChoiceField(coerce=int, required=False, choices=(), label=_("Remove"))
+
+    def __init__(self, *args, attachments=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.attachments = list(attachments)
+        self.fields["remove"].choices = [(a.pk, str(a)) for a in self.attachments]
+
+    def new_attachments(self):
+        data = getattr(self, "cleaned_data", {})
+        sheet = [NewAttachment(file=f, kind=MeetingAttachment.Kind.SIGN_IN_SHEET) for f in data.get("sign_in_sheet") or []]
+        others = [
+            NewAttachment(file=f, kind=MeetingAttachment.Kind.PHOTO if isinstance(f, images.CleanPhoto) else MeetingAttachment.Kind.DOCUMENT)
+            for f in data.get("files") or []
+        ]
+        return sheet + others
+
+
+class ActionItemCloseForm(forms.Form):
+    status = forms.ChoiceField(
+        label=_("What became of it"), widget=forms.RadioSelect,
+        choices=[(ActionItem.Status.DONE, _("Done")), (ActionItem.Status.DROPPED, _("Dropped"))],
+        initial=ActionItem.Status.DONE,
+        error_messages={"required": _("Choose done or dropped."), "invalid_choice": _("Choose done or dropped.")},
+    )
+    activity = ActivityChoiceField(
+        queryset=Activity.objects.none(), label=_("Shown by the activity"), required=False,
+        empty_label=_("No activity"),
+        error_messages={"invalid_choice": _("Choose a submitted or confirmed activity of this pairing, dated after the meeting.")},
+    )
+    note = forms.CharField(
+        label=_("Note"), max_length=ACTION_NOTE_MAX, required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("How it was done, or why it was dropped."),
+    )
+
+    def __init__(self, *args, activities, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["activity"].queryset = activities

@@ -2,10 +2,13 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from activities.images import join_bands, split_bands
-from pairings.models import Metric, Pairing, PlanItem, pairing_visibility, program_admin_q
+from pairings.models import (
+    Liaison, Metric, Pairing, PairingBranch, PlanItem, Program, pairing_visibility, program_admin_q,
+)
 from portal.models import AliveManager, Organization, SoftDeleteQuerySet
 from portal.permissions import scope_for
 from volunteers.models import Volunteer
@@ -534,3 +537,318 @@ def pending_q(prefix="service_records__"):
     return Q(**{f"{prefix}status": ServiceRecord.Status.RECORDED, f"{prefix}deleted_at__isnull": True}) & counted_q(
         f"{prefix}activity__"
     )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Joint meetings (联席会议, 一季一调度): who came, the minutes, and the decisions, each an action item followed up
+# at the next meeting. Here, beside Activity: a meeting may be recorded by an activity of the 联席会议 type, and
+# an activity may show a decision carried out.
+# ---------------------------------------------------------------------------------------------------------
+
+# The catalog's type of an activity that records a joint meeting: by its code, or its name where the catalog was
+# seeded under another code (the demo loader reuses a type of the same name).
+MEETING_TYPE_CODE = "joint-meeting"
+MEETING_TYPE_NAME = "联席会议"
+
+
+def meeting_type_q(prefix=""):
+    """A Q over activities (through `prefix`) of the joint-meeting type."""
+    return Q(**{f"{prefix}activity_type__code": MEETING_TYPE_CODE}) | Q(**{f"{prefix}activity_type__name": MEETING_TYPE_NAME})
+
+
+def meeting_activity_types():
+    """The catalog's type(s) of an activity that records a joint meeting."""
+    return ActivityType.objects.filter(Q(code=MEETING_TYPE_CODE) | Q(name=MEETING_TYPE_NAME)).order_by("order", "id")
+
+
+def meeting_recorders_q(user, prefix=""):
+    """A Q over pairings (through `prefix`) whose joint meetings the user records and edits: the program's admins,
+    and on either side those who speak for it: the supporting school's (or organ's) party committee, the
+    secretaries of its participating branches, the village committee of the supported side, and the pairing's
+    named liaisons (联络员) with a portal account."""
+    scope = scope_for(user)
+    if scope.is_superuser:
+        return ~Q(pk__in=[])
+    if scope.is_anonymous:
+        return Q(pk__in=[])
+    terms = [
+        program_admin_q(user, f"{prefix}program__"),
+        Q(**{f"{prefix}id__in": Liaison.objects.filter(user_id=scope.user_id).values("pairing_id")}),
+    ]
+    if scope.committee_orgs:
+        terms.append(Q(**{f"{prefix}supporter_id__in": scope.committee_orgs}))
+    if scope.village_orgs:
+        terms.append(Q(**{f"{prefix}supported_id__in": scope.village_orgs}))
+    if scope.secretary_orgs:
+        terms.append(
+            Q(**{f"{prefix}id__in": PairingBranch.objects.filter(branch_id__in=scope.secretary_orgs).values("pairing_id")})
+        )
+    return _any(*terms)
+
+
+def action_item_managers(scope):
+    """The organisations (with their subtrees) whose action items the user carries out and closes: those where the
+    user holds a role that acts for the organisation (a plain member only reads)."""
+    return scope.admin_orgs | scope.committee_orgs | scope.secretary_orgs | scope.village_orgs
+
+
+class MeetingQuerySet(models.QuerySet):
+    """A pairing's meeting is read with the pairing; a program-wide one by whoever reads the program. Recorded and
+    edited by the program's admins and, for a pairing's meeting, by those who speak for either side
+    (meeting_recorders_q). Its attendees, attachments and action items follow it (`path`)."""
+
+    path = ""
+
+    def visible_to(self, user):
+        scope = scope_for(user)
+        if scope.is_superuser:
+            return self.all()
+        if scope.is_anonymous:
+            return self.none()
+        p = self.path
+        programs = Program.objects.visible_to(user).values("id")
+        program_wide = Q(**{f"{p}pairing__isnull": True, f"{p}program_id__in": programs})
+        return self.filter(pairing_visibility(user, f"{p}pairing__") | program_wide)
+
+    def editable_by(self, user):
+        scope = scope_for(user)
+        if scope.is_superuser:
+            return self.all()
+        p = self.path
+        recorders = Pairing.objects.filter(meeting_recorders_q(user)).values("id")
+        return self.filter(_any(program_admin_q(user, f"{p}program__"), Q(**{f"{p}pairing_id__in": recorders})))
+
+
+class MeetingPartQuerySet(MeetingQuerySet):
+    path = "meeting__"
+
+
+class ActionItemQuerySet(MeetingPartQuerySet):
+    def closable_by(self, user):
+        """Items the user may close and reopen: those of the organisations they act for (action_item_managers),
+        those named theirs, and every item of the programs they administer."""
+        scope = scope_for(user)
+        if scope.is_superuser:
+            return self.all()
+        if scope.is_anonymous:
+            return self.none()
+        terms = [program_admin_q(user, "meeting__program__"), Q(owner_user_id=scope.user_id)]
+        managed = action_item_managers(scope)
+        if managed:
+            terms.append(Q(owner_org_id__in=managed))
+        return self.filter(_any(*terms))
+
+    def owned_by(self, user):
+        """Items the user is an owner of: of an organisation they act for, or named theirs."""
+        scope = scope_for(user)
+        if scope.is_anonymous:
+            return self.none()
+        terms = [Q(owner_user_id=scope.user_id)]
+        managed = action_item_managers(scope)
+        if managed:
+            terms.append(Q(owner_org_id__in=managed))
+        return self.filter(_any(*terms))
+
+
+class Meeting(models.Model):
+    """A joint meeting (联席会议) of a pairing, or of a whole program: attendees, minutes, attachments, decisions."""
+
+    program = models.ForeignKey(Program, verbose_name=_("program"), on_delete=models.PROTECT, related_name="meetings")
+    pairing = models.ForeignKey(
+        Pairing, verbose_name=_("pairing"), null=True, blank=True, on_delete=models.PROTECT, related_name="meetings",
+        help_text=_("Empty for a meeting of the whole program."),
+    )
+    title = models.CharField(_("title"), max_length=120)
+    date = models.DateField(_("date"))
+    place = models.CharField(_("place"), max_length=120, blank=True)
+    minutes = models.TextField(_("minutes"), blank=True)
+    activity = models.OneToOneField(
+        Activity, verbose_name=_("recorded as the activity"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="meeting",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = MeetingQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("joint meeting")
+        verbose_name_plural = _("joint meetings")
+        ordering = ["-date", "-id"]
+        indexes = [
+            models.Index(fields=["pairing", "date", "id"], name="meeting_pairing_date_idx"),
+            models.Index(fields=["program", "date", "id"], name="meeting_program_date_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.date:%Y-%m-%d} {self.title}"
+
+
+def meeting_owner_orgs_q(program, pairing):
+    """A Q over organisations that may own a decision of a meeting of `pairing` (or, None, of the whole `program`):
+    either side of the pairing, its participating branches, and the program's office; for a program-wide meeting,
+    those of every pairing of the program."""
+    pairings = Pairing.objects.filter(pk=pairing.pk) if pairing is not None else Pairing.objects.filter(program=program)
+    return (
+        Q(pk=program.office_id)
+        | Q(pk__in=pairings.values("supporter_id"))
+        | Q(pk__in=pairings.values("supported_id"))
+        | Q(pk__in=PairingBranch.objects.filter(pairing__in=pairings).values("branch_id"))
+    )
+
+
+class MeetingAttendee(models.Model):
+    """Someone who attended a meeting: a portal user or a name typed in, with their side and organisation."""
+
+    class Side(models.TextChoices):
+        SUPPORTER = "supporter", _("supporting side")
+        SUPPORTED = "supported", _("supported side")
+        OTHER = "other", _("other (program office, guests)")
+
+    meeting = models.ForeignKey(Meeting, verbose_name=_("meeting"), on_delete=models.CASCADE, related_name="attendees")
+    side = models.CharField(_("side"), max_length=10, choices=Side.choices)
+    name = models.CharField(_("name"), max_length=60)
+    organization = models.ForeignKey(
+        Organization, verbose_name=_("organisation"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    organization_name = models.CharField(_("organisation (typed in)"), max_length=100, blank=True)
+    title = models.CharField(_("title"), max_length=60, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user account"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="meetings_attended",
+    )
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    objects = MeetingPartQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("attendee")
+        verbose_name_plural = _("attendees")
+        ordering = ["meeting", "order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["meeting", "name", "side"], name="meetingattendee_unique_name"),
+            models.CheckConstraint(condition=~Q(name=""), name="meetingattendee_has_name"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def organization_label(self):
+        if self.organization_id:
+            return self.organization.short_name or self.organization.name
+        return self.organization_name
+
+
+class MeetingAttachment(models.Model):
+    """A file of a meeting: the sign-in sheet (签到表), a photo, or a document; a PDF, or a photo re-encoded
+    without metadata (activities.images). Served only through the scope-checked view."""
+
+    class Kind(models.TextChoices):
+        SIGN_IN_SHEET = "sign_in", _("sign-in sheet (签到表)")
+        PHOTO = "photo", _("photo")
+        DOCUMENT = "document", _("document")
+
+    meeting = models.ForeignKey(Meeting, verbose_name=_("meeting"), on_delete=models.CASCADE, related_name="attachments")
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    file = models.FileField(_("file"), upload_to="meetings/%Y/%m/", max_length=200)
+    thumbnail = models.ImageField(_("thumbnail"), upload_to="meetings/thumbs/%Y/%m/", max_length=200, blank=True)
+    content_type = models.CharField(_("content type"), max_length=40)
+    caption = models.CharField(_("caption"), max_length=120, blank=True)
+    size = models.PositiveIntegerField(_("size (bytes)"), default=0)
+    sha256 = models.CharField(_("content hash"), max_length=64, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+
+    objects = MeetingPartQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("meeting attachment")
+        verbose_name_plural = _("meeting attachments")
+        ordering = ["meeting", "kind", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(content_type__in=["application/pdf", "image/jpeg"]), name="meetingattachment_pdf_or_jpeg"
+            ),
+        ]
+
+    def __str__(self):
+        return self.caption or self.get_kind_display()
+
+    @property
+    def is_image(self):
+        return self.content_type == "image/jpeg"
+
+
+class ActionItem(models.Model):
+    """A decision of a meeting (决定事项) to carry out: its owner, its due date, and what became of it."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", pgettext_lazy("action item", "open")
+        DONE = "done", pgettext_lazy("action item", "done")
+        DROPPED = "dropped", pgettext_lazy("action item", "dropped")
+
+    meeting = models.ForeignKey(Meeting, verbose_name=_("meeting"), on_delete=models.CASCADE, related_name="action_items")
+    text = models.CharField(_("decision"), max_length=300)
+    owner_org = models.ForeignKey(
+        Organization, verbose_name=_("owner organisation"), on_delete=models.PROTECT, related_name="action_items"
+    )
+    owner_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("owner person"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="action_items",
+    )
+    due_date = models.DateField(_("due date"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
+    done_by_activity = models.ForeignKey(
+        Activity, verbose_name=_("done by the activity"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="action_items",
+    )
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("closed by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = ActionItemQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("action item")
+        verbose_name_plural = _("action items")
+        ordering = ["meeting", "order", "id"]
+        constraints = [
+            # closed_at says when it stopped being open: a report as at a day before that still shows it open
+            models.CheckConstraint(
+                condition=Q(status="open", closed_at__isnull=True) | (~Q(status="open") & Q(closed_at__isnull=False)),
+                name="actionitem_closed_has_time",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="done") | Q(done_by_activity__isnull=False) | ~Q(note=""),
+                name="actionitem_done_has_evidence",
+            ),
+            models.CheckConstraint(condition=~Q(status="dropped") | ~Q(note=""), name="actionitem_dropped_has_reason"),
+            models.CheckConstraint(condition=Q(status__in=["open", "done", "dropped"]), name="actionitem_status_valid"),
+            models.CheckConstraint(condition=~Q(text=""), name="actionitem_has_text"),
+        ]
+        indexes = [
+            models.Index(fields=["owner_org", "status", "due_date"], name="actionitem_owner_idx"),
+            models.Index(fields=["status", "due_date"], name="actionitem_status_due_idx"),
+        ]
+
+    def __str__(self):
+        return self.text
+
+    def overdue_on(self, today):
+        """Open, and due before `today` (an item due today is not overdue yet)."""
+        return self.status == ActionItem.Status.OPEN and self.due_date < today

@@ -41,13 +41,28 @@ Needs (微心愿):
   `can_rate`: and it is fulfilled (QuerySet form: `Need.objects.editable_by(user)`).
 - reading a masked name in full, `sees_wanted_by(user, pairing)`: the village side and the program's admins.
 
+Joint meetings (联席会议) and their decisions (action items):
+
+- reading a meeting: whoever reads its pairing; a program-wide meeting, whoever reads the program
+  (`Meeting.objects.visible_to(user)`).
+- recording one, `meeting_pairings(user)` / `meeting_programs(user)`: in an active pairing, its program's admins
+  and those who speak for either side (the supporting party committee, the secretaries of its participating
+  branches, the village committee, its named liaisons: models.meeting_recorders_q); a program-wide meeting, the
+  program's admins. `can_record_meeting(user)`: either exists.
+- editing it, `can_edit_meeting(user, meeting)`: the same people (QuerySet form: `Meeting.objects.editable_by`).
+- closing (done or dropped) and reopening a decision, `may_close(user, item)`: the people who act for its owner
+  organisation (not a plain member), the person named its owner, and the program's admins; `can_close`: and it is
+  open; `can_reopen`: and it is closed (QuerySet form: `ActionItem.objects.closable_by(user)`).
+
 A superuser may do everything.
 """
 
 from django.db.models import Q
 
-from activities.models import OPEN_STATUSES, Activity, Need, ServiceRecord
-from pairings.models import Pairing, PairingBranch, program_admin_q
+from activities.models import (
+    OPEN_STATUSES, ActionItem, Activity, Need, ServiceRecord, action_item_managers, meeting_recorders_q,
+)
+from pairings.models import Pairing, PairingBranch, Program, program_admin_q
 from pairings.permissions import administers, is_village_side
 from portal.models import Organization
 from portal.permissions import scope_for, subtree_ids
@@ -194,3 +209,64 @@ def can_rate(user, need):
 def sees_wanted_by(user, pairing):
     """Whether the user reads a masked name in full: the village side of the pairing and its program admin."""
     return is_village_side(user, pairing) or administers(user, pairing)
+
+
+# --- joint meetings and their decisions ------------------------------------------------------------------
+
+
+def meeting_pairings(user):
+    """The active pairings the user may record a joint meeting of."""
+    return Pairing.objects.filter(meeting_recorders_q(user), status=Pairing.Status.ACTIVE)
+
+
+def meeting_programs(user):
+    """The programs the user may record a program-wide meeting of: those they administer."""
+    return Program.objects.editable_by(user)
+
+
+def can_record_meeting(user):
+    return meeting_pairings(user).exists() or meeting_programs(user).exists()
+
+
+def can_record_meeting_of(user, pairing):
+    """meeting_pairings for one pairing: no query for a superuser, the program's admin (reads `pairing.program`:
+    select it), the school's committee or the village side; one for a branch secretary or a liaison."""
+    if pairing.status != Pairing.Status.ACTIVE:
+        return False
+    scope = scope_for(user)
+    if scope.is_superuser or scope.is_anonymous:
+        return scope.is_superuser
+    if pairing.supporter_id in scope.committee_orgs or pairing.supported_id in scope.village_orgs:
+        return True
+    if scope.admin_orgs and pairing.program.office_id in scope.admin_orgs:
+        return True
+    return meeting_pairings(user).filter(pk=pairing.pk).exists()
+
+
+def can_edit_meeting(user, meeting):
+    """Meeting.objects.editable_by for one meeting: no query for a superuser or the program's admin (reads
+    `meeting.program`: select it with the meeting), one otherwise."""
+    scope = scope_for(user)
+    if scope.is_superuser or (scope.admin_orgs and meeting.program.office_id in scope.admin_orgs):
+        return True
+    if meeting.pairing_id is None or scope.is_anonymous:
+        return False
+    return Pairing.objects.filter(meeting_recorders_q(user), pk=meeting.pairing_id).exists()
+
+
+def may_close(user, item):
+    """ActionItem.objects.closable_by for one item, without a query (reads `item.meeting.program`: select it)."""
+    scope = scope_for(user)
+    if scope.is_superuser or scope.is_anonymous:
+        return scope.is_superuser
+    if item.owner_user_id == scope.user_id or item.owner_org_id in action_item_managers(scope):
+        return True
+    return bool(scope.admin_orgs) and item.meeting.program.office_id in scope.admin_orgs
+
+
+def can_close(user, item):
+    return item.status == ActionItem.Status.OPEN and may_close(user, item)
+
+
+def can_reopen(user, item):
+    return item.status != ActionItem.Status.OPEN and may_close(user, item)

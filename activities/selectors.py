@@ -9,14 +9,14 @@ from decimal import Decimal
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, router
 from django.db.models import (
-    BooleanField, Case, CharField, Count, DecimalField, Exists, ExpressionWrapper, F, IntegerField, OuterRef,
-    Max, Prefetch, Q, Subquery, Sum, Value, When,
+    BooleanField, Case, CharField, Count, DateTimeField, DecimalField, Exists, ExpressionWrapper, F, IntegerField, OuterRef,
+    Max, Prefetch, Q, Subquery, Sum, Value, When, Window,
 )
-from django.db.models.functions import Coalesce, Concat, NullIf
+from django.db.models.functions import Coalesce, Concat, NullIf, RowNumber
 from django.utils.translation import gettext
 from activities.models import (
-    COUNTED_STATUSES, OPEN_STATUSES, Activity, ActivityMetricValue, ActivityPhoto, ActivityType, Need, ServiceRecord,
-    counted_q, pending_q, verified_q,
+    COUNTED_STATUSES, OPEN_STATUSES, ActionItem, Activity, ActivityMetricValue, ActivityPhoto, ActivityType, Meeting,
+    MeetingAttachment, MeetingAttendee, Need, ServiceRecord, counted_q, pending_q, verified_q,
 )
 from activities.permissions import sees_wanted_by
 from activities.plausibility import Facts, fact_parts
@@ -742,6 +742,181 @@ def team_pending_records(user, team):
         .awaiting_verification()
         .select_related("volunteer", *RECORD_RELATED)
         .order_by("-activity__date", "volunteer__name", "id")
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Joint meetings (联席会议) and their decisions (action items)
+# ---------------------------------------------------------------------------------------------------------
+
+ACTION_ITEM_RELATED = (
+    "owner_org", "owner_user", "done_by_activity", "closed_by",
+    "meeting__program", "meeting__pairing__supporter", "meeting__pairing__supported",
+)
+
+
+def meeting_list(user):
+    """The meetings the user reads, newest first, with their pairing and how many decisions are still open."""
+    open_items = ActionItem.objects.filter(meeting_id=OuterRef("pk"), status=ActionItem.Status.OPEN)
+    all_items = ActionItem.objects.filter(meeting_id=OuterRef("pk"))
+    return (
+        Meeting.objects.visible_to(user)
+        .select_related("program", "pairing__supporter", "pairing__supported")
+        .annotate(
+            open_count=Coalesce(Subquery(_count_of(open_items)), 0),
+            decision_count=Coalesce(Subquery(_count_of(all_items)), 0),
+        )
+        .order_by("-date", "-id")
+    )
+
+
+def _count_of(queryset):
+    return queryset.order_by().values("meeting_id").annotate(n=Count("id")).values("n")
+
+
+def meeting_detail(user):
+    """The queryset the meeting page reads its one meeting from, with its attendees, files and decisions."""
+    return (
+        Meeting.objects.visible_to(user)
+        .select_related("program", "pairing__supporter", "pairing__supported", "activity", "created_by")
+        .prefetch_related(
+            Prefetch("attendees", queryset=MeetingAttendee.objects.select_related("organization", "user")),
+            Prefetch("attachments", queryset=MeetingAttachment.objects.order_by("kind", "id")),
+            Prefetch(
+                "action_items",
+                queryset=ActionItem.objects.select_related("owner_org", "owner_user", "done_by_activity", "closed_by"),
+            ),
+        )
+    )
+
+
+def previous_meeting(meeting):
+    """The meeting before this one of the same pairing (or, for a program-wide meeting, the program's previous
+    program-wide one), with its decisions and what became of each; None if this is the first. Two queries."""
+    same = Meeting.objects.filter(program_id=meeting.program_id, pairing_id=meeting.pairing_id)
+    if meeting.pairing_id is None:
+        same = Meeting.objects.filter(program_id=meeting.program_id, pairing__isnull=True)
+    return (
+        same.filter(Q(date__lt=meeting.date) | Q(date=meeting.date, id__lt=meeting.pk))
+        .prefetch_related(
+            Prefetch(
+                "action_items",
+                queryset=ActionItem.objects.select_related("owner_org", "owner_user", "done_by_activity"),
+            )
+        )
+        .order_by("-date", "-id")
+        .first()
+    )
+
+
+def with_overdue(items, today):
+    """Annotate `is_overdue`: open, and due before ``today`` (an item due today is not overdue yet)."""
+    return items.annotate(
+        is_overdue=Case(
+            When(status=ActionItem.Status.OPEN, due_date__lt=today, then=Value(True)),
+            default=Value(False),
+            output_field=BooleanField(),
+        )
+    )
+
+
+def open_action_items(*, today, user=None, org_ids=None, pairing_ids=None):
+    """Open decisions, overdue first (by due date: the overdue ones are those due before ``today``), each with its
+    meeting and owner: those the user owns (of an organisation they act for, or named theirs), or those of the
+    organisations ``org_ids``, or of the pairings ``pairing_ids``. What the home pages, the to-do list and the
+    monthly reminder list."""
+    items = ActionItem.objects.filter(status=ActionItem.Status.OPEN)
+    if user is not None:
+        items = items.owned_by(user)
+    if org_ids is not None:
+        items = items.filter(owner_org_id__in=list(org_ids))
+    if pairing_ids is not None:
+        items = items.filter(meeting__pairing_id__in=list(pairing_ids))
+    return with_overdue(items, today).select_related(*ACTION_ITEM_RELATED).order_by("due_date", "id")
+
+
+def action_item_list(user, today):
+    """Every decision the user reads, open ones first and overdue first among them (the to-do list's rows)."""
+    return (
+        with_overdue(ActionItem.objects.visible_to(user), today)
+        .select_related(*ACTION_ITEM_RELATED)
+        .annotate(closed=Case(When(status=ActionItem.Status.OPEN, then=Value(0)), default=Value(1), output_field=IntegerField()))
+        .order_by("closed", "due_date", "id")
+    )
+
+
+# --- as a report reads them: at a moment --------------------------------------------------------------------
+
+
+def _item_then(moment):
+    """Expressions over action items: their status, closing time, note and activity as they stood at ``moment``.
+    Read from the item's last history row before then; an item with none (entered later, or written behind the
+    history's back) is read from its own row, closed then if its ``closed_at`` lies before the moment. So a decision
+    closed or reopened after a report's moment does not change what the report says of it."""
+    history = ActionItem.history.model.objects.filter(id=OuterRef("pk"), history_date__lt=moment).order_by(
+        "-history_date", "-history_id"
+    )
+    had = Exists(history)
+    closed_by_then = Q(closed_at__lt=moment)
+
+    def then(name, fallback, output_field):
+        return Case(
+            When(had, then=Subquery(history.values(name)[:1])),
+            When(closed_by_then, then=F(name)),
+            default=fallback,
+            output_field=output_field,
+        )
+
+    return {
+        "status_then": then("status", Value(ActionItem.Status.OPEN), CharField()),
+        "closed_at_then": then("closed_at", Value(None), DateTimeField()),
+        "note_then": then("note", Value(""), CharField()),
+        "activity_then": then("done_by_activity_id", Value(None), IntegerField()),
+    }
+
+
+ITEM_REPORT_COLUMNS = (
+    "id", "meeting_id", "meeting__date", "meeting__title", "meeting__pairing_id", "text", "due_date",
+    "owner_org__name", "owner_org__short_name", "owner_user__full_name", "owner_user__username",
+    "status_then", "closed_at_then", "note_then", "activity_then", "activity_title", "activity_date",
+)
+
+
+def _meeting_scope(pairing_ids, program_id, prefix=""):
+    q = Q(**{f"{prefix}pairing_id__in": list(pairing_ids)})
+    if program_id is not None:
+        q |= Q(**{f"{prefix}pairing__isnull": True, f"{prefix}program_id": program_id})
+    return q
+
+
+def last_meetings(pairing_ids, *, day, program_id=None):
+    """The latest meeting on or before ``day`` of each of the pairings (and, with ``program_id``, the program's
+    latest program-wide meeting), as rows {id, pairing_id, date, title, place}. One query."""
+    latest = Window(RowNumber(), partition_by=[F("pairing_id")], order_by=[F("date").desc(), F("id").desc()])
+    return list(
+        Meeting.objects.filter(_meeting_scope(pairing_ids, program_id), date__lte=day)
+        .annotate(n=latest)
+        .filter(n=1)
+        .order_by("date", "id")
+        .values("id", "pairing_id", "date", "title", "place")
+    )
+
+
+def report_action_items(pairing_ids, *, day, moment, program_id=None, meeting_ids=()):
+    """The decisions a report shows, as they stood at ``moment`` (`_item_then`): those of the meetings held on or
+    before ``day`` in the pairings (and the program's program-wide meetings, with ``program_id``) that were open
+    then, and every decision of the meetings ``meeting_ids`` (the last meetings), by due date. One query."""
+    then = _item_then(moment)
+    activity = Activity.all_objects.filter(pk=OuterRef("activity_then"))
+    return list(
+        ActionItem.objects.filter(_meeting_scope(pairing_ids, program_id, "meeting__"), meeting__date__lte=day)
+        .annotate(**then)
+        .annotate(
+            activity_title=Subquery(activity.values("title")[:1]), activity_date=Subquery(activity.values("date")[:1])
+        )
+        .filter(Q(status_then=ActionItem.Status.OPEN) | Q(meeting_id__in=list(meeting_ids)))
+        .order_by("due_date", "id")
+        .values(*ITEM_REPORT_COLUMNS)
     )
 
 

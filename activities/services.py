@@ -9,6 +9,9 @@ looks.
 """
 
 import datetime
+import hashlib
+import uuid
+from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -20,17 +23,23 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext
 from simple_history.utils import bulk_update_with_history
 
-from activities.images import MAX_PHOTOS_PER_ACTIVITY, CleanPhoto, dhash_of_file
-from activities.models import COUNTED_STATUSES, OPEN_STATUSES, Activity, ActivityMetricValue, ActivityPhoto, ActivityType, Need, ServiceRecord
+from activities.images import MAX_PHOTOS_PER_ACTIVITY, CleanPhoto, clean_photo, dhash_of_file
+from activities.models import (
+    COUNTED_STATUSES, OPEN_STATUSES, ActionItem, Activity, ActivityMetricValue, ActivityPhoto, ActivityType, Meeting, MeetingAttachment,
+    MeetingAttendee, Need, ServiceRecord, meeting_owner_orgs_q, meeting_type_q,
+)
 from activities.permissions import (
-    claiming_branches, may_confirm, may_fulfil, may_rate, raisable_pairings, recordable_pairings, serving_volunteers,
+    can_edit_meeting, claiming_branches, may_close, may_confirm, may_fulfil, may_rate, meeting_pairings, meeting_programs,
+    raisable_pairings, recordable_pairings, serving_volunteers,
 )
 from pairings import units
-from pairings.models import Metric, Pairing, PairingBranch, PlanItem
+from pairings.models import Liaison, Metric, Pairing, PairingBranch, PlanItem
+from pairings.services import MAX_AGREEMENT_BYTES, validate_pdf
+from portal.models import Membership, Organization, User
 from activities.signals import (
     activity_returned, activity_submitted, hours_recorded, need_claimed, need_fulfilled, service_records_changed,
 )
-from portal.permissions import scope_for
+from portal.permissions import scope_for, subtree_ids
 from volunteers.models import Volunteer
 
 Status = Activity.Status
@@ -949,3 +958,502 @@ def service_records_verify(*, records, actor):
         sender=ServiceRecord, activity_ids={record.activity_id for record in chosen}, using=records.db
     )
     return len(chosen)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Joint meetings (联席会议) and their decisions (action items)
+# ---------------------------------------------------------------------------------------------------------
+
+MEETING_TITLE_MAX = Meeting._meta.get_field("title").max_length
+MEETING_PLACE_MAX = Meeting._meta.get_field("place").max_length
+ATTENDEE_NAME_MAX = MeetingAttendee._meta.get_field("name").max_length
+ATTENDEE_ORG_MAX = MeetingAttendee._meta.get_field("organization_name").max_length
+ATTENDEE_TITLE_MAX = MeetingAttendee._meta.get_field("title").max_length
+DECISION_TEXT_MAX = ActionItem._meta.get_field("text").max_length
+ACTION_NOTE_MAX = ActionItem._meta.get_field("note").max_length
+ATTACHMENT_CAPTION_MAX = MeetingAttachment._meta.get_field("caption").max_length
+MAX_ATTENDEES = 200
+MAX_DECISIONS = 50
+MAX_ATTACHMENTS_PER_MEETING = 20
+MAX_DOCUMENT_BYTES = MAX_AGREEMENT_BYTES  # a scanned PDF: the same limit as a signed agreement
+ActionStatus = ActionItem.Status
+Side = MeetingAttendee.Side
+
+
+def default_meeting_title():
+    return _("Joint meeting of the pairing")
+
+
+@dataclass
+class MeetingFields:
+    """What the meeting form says of the meeting itself."""
+
+    date: datetime.date | None
+    title: str = ""
+    place: str = ""
+    minutes: str = ""
+    activity: Activity | None = None
+
+
+@dataclass(frozen=True)
+class AttendeeEntry:
+    """One attendee: a portal user, or a name typed in; their side, organisation (chosen, or typed) and title."""
+
+    side: str
+    name: str = ""
+    user: object = None
+    organization: Organization | None = None
+    organization_name: str = ""
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class DecisionEntry:
+    """One decision: new (item_id None) or an open one changed; `delete` removes an open one."""
+
+    text: str
+    owner_org: Organization | None
+    due_date: datetime.date | None
+    owner_user: object = None
+    item_id: int | None = None
+    delete: bool = False
+
+
+@dataclass(frozen=True)
+class NewAttachment:
+    """A cleaned upload (clean_meeting_upload): a CleanPhoto, or a checked PDF upload."""
+
+    file: object
+    kind: str = MeetingAttachment.Kind.DOCUMENT
+    caption: str = ""
+
+
+def clean_meeting_upload(upload):
+    """Check one uploaded attachment: a PDF (activities' rules for documents: pairings.services.validate_pdf), or a
+    photo, re-encoded without metadata (activities.images.clean_photo). Returns the PDF upload or a CleanPhoto;
+    raises ValidationError with a message for the form."""
+    upload.seek(0)
+    head = upload.read(5)
+    upload.seek(0)
+    if head == b"%PDF-":
+        try:
+            validate_pdf(upload, max_bytes=MAX_DOCUMENT_BYTES)
+        except ValidationError as error:
+            raise ValidationError(
+                _("“%(name)s”: %(problem)s") % {"name": _upload_name(upload), "problem": " ".join(error.messages)},
+                code=getattr(error, "code", None),
+            ) from None
+        return upload
+    try:
+        return clean_photo(upload)
+    except ValidationError as error:
+        if error.code == "not_image":
+            raise ValidationError(
+                _("“%(name)s” is neither a PDF nor a JPEG, PNG or WebP photo."),
+                code="not_pdf_or_image",
+                params={"name": _upload_name(upload)},
+            ) from None
+        raise
+
+
+def _upload_name(upload):
+    name = str(getattr(upload, "name", "") or "")
+    return name if len(name) <= 40 else name[:37] + "…"
+
+
+def meeting_people(*, program, pairing):
+    """The portal users a meeting may name (as attendees and owners of decisions): the members of the organisations
+    that may own its decisions (with the organisations below them) and the pairing's named liaisons."""
+    orgs = Organization.objects.filter(meeting_owner_orgs_q(program, pairing)).values_list("id", flat=True)
+    q = Q(memberships__organization_id__in=subtree_ids(orgs))
+    if pairing is not None:
+        q |= Q(liaison_roles__pairing=pairing)
+    return User.objects.filter(q, is_active=True).distinct()
+
+
+def meeting_owner_orgs(*, program, pairing):
+    """The organisations that may own a decision of a meeting of `pairing` (None: of the whole `program`)."""
+    return Organization.objects.filter(meeting_owner_orgs_q(program, pairing))
+
+
+def meeting_activities(*, program, pairing, actor, meeting=None):
+    """The activities that may record the meeting: of the joint-meeting type, in its pairing, not deleted, read by
+    the actor, and not recording another meeting. None for a program-wide meeting (it has no pairing)."""
+    if pairing is None:
+        return Activity.objects.none()
+    taken = Meeting.objects.filter(activity__isnull=False)
+    if meeting is not None:
+        taken = taken.exclude(pk=meeting.pk)
+    return (
+        Activity.objects.filter(pairing=pairing)
+        .filter(meeting_type_q())
+        .exclude(pk__in=taken.values("activity_id"))
+        .visible_to(actor)
+        .order_by("-date", "-id")
+    )
+
+
+def _check_meeting_fields(fields, *, program, pairing, actor, meeting, today):
+    errors = {}
+    fields.title = (fields.title or "").strip() or default_meeting_title()
+    fields.place = (fields.place or "").strip()
+    fields.minutes = (fields.minutes or "").strip()
+    if fields.date is None:
+        errors["date"] = _("Enter the day of the meeting.")
+    elif fields.date > today:
+        errors["date"] = _("Record a meeting once it has taken place: its day cannot lie in the future.")
+    elif fields.date < EARLIEST_DATE:
+        errors["date"] = _("Check the year of the meeting.")
+    if len(fields.title) > MEETING_TITLE_MAX:
+        errors["title"] = _("At most %(limit)d characters.") % {"limit": MEETING_TITLE_MAX}
+    if len(fields.place) > MEETING_PLACE_MAX:
+        errors["place"] = _("At most %(limit)d characters.") % {"limit": MEETING_PLACE_MAX}
+    if fields.activity is not None:
+        allowed = meeting_activities(program=program, pairing=pairing, actor=actor, meeting=meeting)
+        if not allowed.filter(pk=fields.activity.pk).exists():
+            errors["activity"] = _("Choose a joint-meeting activity of this pairing that records no other meeting.")
+        elif fields.date is not None and fields.activity.date != fields.date:
+            errors["activity"] = _("The activity that records the meeting must be dated the day of the meeting (%(date)s).") % {
+                "date": fields.date.isoformat()
+            }
+    return errors
+
+
+def _check_attendees(entries, *, program, pairing):
+    """Clean attendee rows (names filled in from the user chosen) and their errors."""
+    errors, rows, seen = [], [], set()
+    if len(entries) > MAX_ATTENDEES:
+        return [_("At most %(limit)d attendees.") % {"limit": MAX_ATTENDEES}], []
+    users = {u.pk for u in meeting_people(program=program, pairing=pairing).filter(pk__in=[e.user.pk for e in entries if e.user])}
+    orgs = {o.pk for o in meeting_owner_orgs(program=program, pairing=pairing).filter(pk__in=[e.organization.pk for e in entries if e.organization])}
+    for entry in entries:
+        name = (entry.name or "").strip() or (str(entry.user) if entry.user else "")
+        if not name:
+            errors.append(_("Every attendee needs a name (or a portal user)."))
+            continue
+        if entry.side not in Side.values:
+            errors.append(_("Choose the side “%(name)s” came for.") % {"name": name})
+            continue
+        if entry.user is not None and entry.user.pk not in users:
+            errors.append(_("“%(name)s” is not one of the people of this pairing: type the name instead.") % {"name": name})
+            continue
+        if entry.organization is not None and entry.organization.pk not in orgs:
+            errors.append(_("Choose an organisation of this pairing for “%(name)s”, or type its name.") % {"name": name})
+            continue
+        org_name, title = (entry.organization_name or "").strip(), (entry.title or "").strip()
+        if len(name) > ATTENDEE_NAME_MAX or len(org_name) > ATTENDEE_ORG_MAX or len(title) > ATTENDEE_TITLE_MAX:
+            errors.append(_("“%(name)s”: a name, organisation or title is too long.") % {"name": name[:20]})
+            continue
+        if (name, entry.side) in seen:
+            errors.append(_("“%(name)s” is listed twice.") % {"name": name})
+            continue
+        seen.add((name, entry.side))
+        rows.append(
+            {"side": entry.side, "name": name, "user": entry.user, "organization": entry.organization,
+             "organization_name": "" if entry.organization else org_name, "title": title}
+        )
+    if not errors:
+        sides = {row["side"] for row in rows}
+        if pairing is not None and not {Side.SUPPORTER, Side.SUPPORTED} <= sides:
+            errors.append(_("A joint meeting has attendees from both sides: list at least one of each."))
+        elif not rows:
+            errors.append(_("List who attended."))
+    return errors, rows
+
+
+def _check_decisions(entries, *, program, pairing, date, existing):
+    """Clean decision rows; `existing` are the meeting's items by id (only its open ones may change)."""
+    errors, rows = [], []
+    kept = [e for e in entries if not e.delete]
+    if len(kept) > MAX_DECISIONS:
+        return [_("At most %(limit)d decisions.") % {"limit": MAX_DECISIONS}], []
+    owner_ids = {o.pk for o in meeting_owner_orgs(program=program, pairing=pairing).filter(pk__in=[e.owner_org.pk for e in entries if e.owner_org])}
+    people = meeting_people(program=program, pairing=pairing).filter(pk__in=[e.owner_user.pk for e in entries if e.owner_user])
+    person_orgs = defaultdict(set)
+    for user_id, org_id in Membership.objects.filter(user__in=people).values_list("user_id", "organization_id"):
+        person_orgs[user_id].add(org_id)
+    liaisons = set(Liaison.objects.filter(pairing=pairing, user__in=people).values_list("user_id", flat=True)) if pairing else set()
+    for n, entry in enumerate(entries, 1):
+        item = existing.get(entry.item_id) if entry.item_id else None
+        if entry.item_id and item is None:
+            errors.append(_("Decision %(n)d belongs to another meeting.") % {"n": n})
+            continue
+        if item is not None and item.status != ActionStatus.OPEN:
+            errors.append(_("Decision %(n)d is closed: reopen it before changing it.") % {"n": n})
+            continue
+        if entry.delete:
+            rows.append({"item": item, "delete": True})
+            continue
+        text = (entry.text or "").strip()
+        if not text:
+            errors.append(_("Decision %(n)d: say what was decided.") % {"n": n})
+            continue
+        if len(text) > DECISION_TEXT_MAX:
+            errors.append(_("Decision %(n)d: at most %(limit)d characters.") % {"n": n, "limit": DECISION_TEXT_MAX})
+            continue
+        if entry.owner_org is None or entry.owner_org.pk not in owner_ids:
+            # an organisation outside the meeting's scope is refused as if it did not exist
+            errors.append(_("Decision %(n)d: choose the organisation that carries it out.") % {"n": n})
+            continue
+        if entry.due_date is None:
+            errors.append(_("Decision %(n)d: give it a due date.") % {"n": n})
+            continue
+        if date is not None and entry.due_date < date:
+            errors.append(_("Decision %(n)d: the due date cannot lie before the meeting.") % {"n": n})
+            continue
+        if entry.owner_user is not None:
+            reach = subtree_ids(person_orgs.get(entry.owner_user.pk, ()))
+            if entry.owner_org.pk not in reach and entry.owner_user.pk not in liaisons:
+                errors.append(
+                    _("Decision %(n)d: %(person)s does not act for %(org)s.")
+                    % {"n": n, "person": entry.owner_user, "org": entry.owner_org.name}
+                )
+                continue
+        rows.append({"item": item, "delete": False, "text": text, "owner_org": entry.owner_org,
+                     "owner_user": entry.owner_user, "due_date": entry.due_date})
+    return errors, rows
+
+
+class _MeetingFiles:
+    """Files written during one meeting write, removed again if it fails (their rows roll back)."""
+
+    def __init__(self):
+        self.names = []
+        self.storage = MeetingAttachment._meta.get_field("file").storage
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            for name in self.names:
+                self.storage.delete(name)
+        return False
+
+
+def _save_attachments(meeting, new, *, actor, files):
+    for item in new:
+        kind = item.kind if item.kind in MeetingAttachment.Kind.values else MeetingAttachment.Kind.DOCUMENT
+        caption = (item.caption or "").strip()[:ATTACHMENT_CAPTION_MAX]
+        attachment = MeetingAttachment(meeting=meeting, kind=kind, caption=caption, uploaded_by=actor)
+        if isinstance(item.file, CleanPhoto):
+            item.file.image.seek(0)
+            item.file.thumbnail.seek(0)
+            attachment.content_type = "image/jpeg"
+            attachment.size = item.file.image.size
+            attachment.sha256 = item.file.sha256
+            attachment.file.save(item.file.image.name, item.file.image, save=False)
+            files.names.append(attachment.file.name)
+            attachment.thumbnail.save(item.file.thumbnail.name, item.file.thumbnail, save=False)
+            files.names.append(attachment.thumbnail.name)
+            if kind == MeetingAttachment.Kind.DOCUMENT:
+                attachment.kind = MeetingAttachment.Kind.PHOTO
+        else:
+            validate_pdf(item.file, max_bytes=MAX_DOCUMENT_BYTES)  # a PDF never skips the check, whoever calls
+            digest = hashlib.sha256()
+            item.file.seek(0)
+            for chunk in iter(lambda: item.file.read(65536), b""):
+                digest.update(chunk)
+            item.file.seek(0)
+            attachment.content_type = "application/pdf"
+            attachment.size = item.file.size
+            attachment.sha256 = digest.hexdigest()
+            attachment.file.save(f"{uuid.uuid4().hex}.pdf", item.file, save=False)
+            files.names.append(attachment.file.name)
+            if kind == MeetingAttachment.Kind.PHOTO:
+                attachment.kind = MeetingAttachment.Kind.DOCUMENT
+        attachment._history_user = actor
+        attachment.save()
+
+
+def _write_meeting_parts(meeting, *, actor, attendees, decisions, new_attachments, removed_attachment_ids, files):
+    removed = list(meeting.attachments.filter(pk__in=removed_attachment_ids)) if removed_attachment_ids else []
+    if len(removed) != len(set(removed_attachment_ids or ())):
+        raise ValidationError({"attachments": _("That file belongs to another meeting.")})
+    if meeting.attachments.count() - len(removed) + len(new_attachments) > MAX_ATTACHMENTS_PER_MEETING:
+        raise ValidationError(
+            {"attachments": _("A meeting has at most %(limit)d files.") % {"limit": MAX_ATTACHMENTS_PER_MEETING}}
+        )
+    # attendees are the list as given: the old rows go (their history keeps them), the new ones come in order
+    for old in meeting.attendees.all():
+        old._history_user = actor
+        old.delete()
+    for order, row in enumerate(attendees, 1):
+        attendee = MeetingAttendee(meeting=meeting, order=order, **row)
+        attendee._history_user = actor
+        attendee.save()
+    for order, row in enumerate(decisions, 1):
+        item = row["item"]
+        if row["delete"]:
+            item._history_user = actor
+            item.delete()
+            continue
+        if item is None:
+            item = ActionItem(meeting=meeting)
+        item.text, item.owner_org, item.owner_user, item.due_date = row["text"], row["owner_org"], row["owner_user"], row["due_date"]
+        item.order = order
+        item._history_user = actor
+        item.save()
+    for attachment in removed:
+        names = [attachment.file.name, attachment.thumbnail.name]
+        attachment._history_user = actor
+        attachment.delete()
+        storage = MeetingAttachment._meta.get_field("file").storage
+        transaction.on_commit(lambda names=names: [storage.delete(name) for name in names if name])
+    _save_attachments(meeting, new_attachments, actor=actor, files=files)
+
+
+def _meeting_write(*, meeting, program, pairing, actor, fields, attendees, decisions, new_attachments,
+                   removed_attachment_ids):
+    today = timezone.localdate()
+    errors = _check_meeting_fields(fields, program=program, pairing=pairing, actor=actor, meeting=meeting, today=today)
+    existing = {item.pk: item for item in meeting.action_items.all()} if meeting is not None else {}
+    attendee_errors, attendee_rows = _check_attendees(list(attendees), program=program, pairing=pairing)
+    decision_errors, decision_rows = _check_decisions(
+        list(decisions), program=program, pairing=pairing, date=fields.date, existing=existing
+    )
+    if attendee_errors:
+        errors["attendees"] = attendee_errors
+    if decision_errors:
+        errors["decisions"] = decision_errors
+    _raise_if(errors)
+    if meeting is None:
+        meeting = Meeting(program=program, pairing=pairing, created_by=actor)
+    meeting.title, meeting.date, meeting.place, meeting.minutes = fields.title, fields.date, fields.place, fields.minutes
+    meeting.activity = fields.activity
+    meeting._history_user = actor
+    meeting.save()
+    with _MeetingFiles() as files:
+        _write_meeting_parts(
+            meeting, actor=actor, attendees=attendee_rows, decisions=decision_rows,
+            new_attachments=list(new_attachments), removed_attachment_ids=list(removed_attachment_ids), files=files,
+        )
+    return meeting
+
+
+@transaction.atomic
+def meeting_create(*, actor, program, pairing=None, fields, attendees, decisions=(), new_attachments=()):
+    """Record a joint meeting with its attendees, decisions (each an open action item) and files, in one write.
+    A pairing's meeting is recorded by those who speak for either side and the program's admins, a program-wide
+    one (pairing None) by the program's admins (activities.permissions)."""
+    if pairing is not None:
+        if pairing.program_id != program.pk or not meeting_pairings(actor).filter(pk=pairing.pk).exists():
+            raise PermissionDenied(_("You do not record the meetings of this pairing."))
+    elif not meeting_programs(actor).filter(pk=program.pk).exists():
+        raise PermissionDenied(_("Only the program's admins record a meeting of the whole program."))
+    return _meeting_write(
+        meeting=None, program=program, pairing=pairing, actor=actor, fields=fields, attendees=attendees,
+        decisions=decisions, new_attachments=new_attachments, removed_attachment_ids=(),
+    )
+
+
+@transaction.atomic
+def meeting_update(*, meeting, actor, fields, attendees, decisions=(), new_attachments=(), removed_attachment_ids=()):
+    """Change a meeting: its fields, its list of attendees (replaced by the one given), its open decisions (changed,
+    removed, added; a closed one is reopened first) and its files, in one write."""
+    if not Meeting.objects.visible_to(actor).filter(pk=meeting.pk).exists():
+        raise Meeting.DoesNotExist
+    meeting = Meeting.objects.select_for_update(of=("self",)).select_related("program", "pairing").get(pk=meeting.pk)
+    if not can_edit_meeting(actor, meeting):
+        raise PermissionDenied(_("You do not edit the meetings of this pairing."))
+    return _meeting_write(
+        meeting=meeting, program=meeting.program, pairing=meeting.pairing, actor=actor, fields=fields,
+        attendees=attendees, decisions=decisions, new_attachments=new_attachments,
+        removed_attachment_ids=removed_attachment_ids,
+    )
+
+
+@transaction.atomic
+def meeting_activity_link(*, meeting, activity, actor):
+    """Record that `activity` records `meeting` (the activity form opened from the meeting's page): a joint-meeting
+    activity of its pairing on its day, while the meeting has none, by one of those who edit the meeting."""
+    if not Meeting.objects.visible_to(actor).filter(pk=meeting.pk).exists():
+        raise Meeting.DoesNotExist
+    meeting = Meeting.objects.select_for_update(of=("self",)).select_related("program", "pairing").get(pk=meeting.pk)
+    if not can_edit_meeting(actor, meeting):
+        raise PermissionDenied(_("You do not edit the meetings of this pairing."))
+    if meeting.activity_id is not None:
+        raise ValidationError(_("The meeting is recorded by another activity already."))
+    allowed = meeting_activities(program=meeting.program, pairing=meeting.pairing, actor=actor, meeting=meeting)
+    if activity.date != meeting.date or not allowed.filter(pk=activity.pk).exists():
+        raise ValidationError(
+            _("The activity was saved, but it is not linked to the meeting: a joint-meeting activity of the pairing on "
+              "the meeting's day records it.")
+        )
+    meeting.activity = activity
+    meeting._history_user = actor
+    meeting.save(update_fields=["activity", "updated_at"])
+    return meeting
+
+
+def closing_activities(item, actor):
+    """The activities that may show a decision done: counted (submitted or confirmed), dated on or after its
+    meeting, read by the actor; in the meeting's pairing, or for a program-wide meeting, those of the owner
+    organisation's pairings in the program."""
+    meeting = item.meeting
+    activities = Activity.objects.filter(status__in=ANSWERING_STATUSES, date__gte=meeting.date)
+    if meeting.pairing_id is not None:
+        activities = activities.filter(pairing_id=meeting.pairing_id)
+    else:
+        owner = subtree_ids([item.owner_org_id])
+        activities = activities.filter(pairing__program_id=meeting.program_id).filter(
+            Q(branch_id__in=owner) | Q(pairing__supporter_id__in=owner) | Q(pairing__supported_id__in=owner)
+        )
+    return activities.visible_to(actor).select_related("activity_type").order_by("-date", "-id")
+
+
+def _closable(item, actor):
+    if not ActionItem.objects.visible_to(actor).filter(pk=item.pk).exists():
+        raise ActionItem.DoesNotExist
+    item = ActionItem.objects.select_for_update(of=("self",)).select_related("meeting__program").get(pk=item.pk)
+    if not may_close(actor, item):
+        raise PermissionDenied(_("Only the owner of this decision and the program's admins close it."))
+    return item
+
+
+@transaction.atomic
+def action_item_close(*, item, status, actor, activity=None, note=""):
+    """Mark a decision done (shown by an activity, or a note saying how) or dropped (with the reason). Two people
+    closing at once: the first wins, the other is told (the row is read again under a lock)."""
+    item = _closable(item, actor)
+    if item.status != ActionStatus.OPEN:
+        raise ValidationError(_("This decision is already closed. Nothing was changed."))
+    note = (note or "").strip()
+    errors = {}
+    if status not in (ActionStatus.DONE, ActionStatus.DROPPED):
+        errors["status"] = _("Choose done or dropped.")
+    if len(note) > ACTION_NOTE_MAX:
+        errors["note"] = _("At most %(limit)d characters.") % {"limit": ACTION_NOTE_MAX}
+    if activity is not None and not closing_activities(item, actor).filter(pk=activity.pk).exists():
+        errors["activity"] = _("Choose a submitted or confirmed activity of this pairing, dated after the meeting.")
+    if status == ActionStatus.DONE and activity is None and not note and "activity" not in errors:
+        errors["note"] = _("Say how it was done, or choose the activity that shows it.")
+    if status == ActionStatus.DROPPED and not note:
+        errors["note"] = _("Say why it was dropped.")
+    _raise_if(errors)
+    item.status = status
+    item.done_by_activity = activity if status == ActionStatus.DONE else None
+    item.note = note
+    item.closed_at = timezone.now()
+    item.closed_by = actor
+    item._history_user = actor
+    item._change_reason = "closed"
+    item.save(update_fields=["status", "done_by_activity", "note", "closed_at", "closed_by", "updated_at"])
+    return item
+
+
+@transaction.atomic
+def action_item_reopen(*, item, actor):
+    """Open a closed decision again (it was not done after all). What it said when closed stays in its history."""
+    item = _closable(item, actor)
+    if item.status == ActionStatus.OPEN:
+        raise ValidationError(_("This decision is open already. Nothing was changed."))
+    item.status = ActionStatus.OPEN
+    item.done_by_activity = None
+    item.note = ""
+    item.closed_at = None
+    item.closed_by = None
+    item._history_user = actor
+    item._change_reason = "reopened"
+    item.save(update_fields=["status", "done_by_activity", "note", "closed_at", "closed_by", "updated_at"])
+    return item

@@ -26,3 +26,15 @@ urlpatterns = [
     path("hours/volunteer/<int:pk>/verify/", views.VolunteerVerifyView.as_view(), name="volunteer_verify"),
     path("hours/team/<int:pk>/verify/", views.TeamVerifyView.as_view(), name="team_verify"),
 ]
+
+urlpatterns += [
+    path("meetings/", views.MeetingListView.as_view(), name="meeting_list"),
+    path("meetings/new/", views.MeetingCreateView.as_view(), name="meeting_create"),
+    path("meetings/<int:pk>/", views.MeetingDetailView.as_view(), name="meeting_detail"),
+    path("meetings/<int:pk>/edit/", views.MeetingUpdateView.as_view(), name="meeting_update"),
+    path("meetings/files/<int:pk>/", views.MeetingAttachmentView.as_view(), name="meeting_file"),
+    path("meetings/files/<int:pk>/thumb/", views.MeetingThumbnailView.as_view(), name="meeting_file_thumb"),
+    path("meetings/decisions/", views.ActionItemListView.as_view(), name="action_item_list"),
+    path("meetings/decisions/<int:pk>/close/", views.ActionItemCloseView.as_view(), name="action_item_close"),
+    path("meetings/decisions/<int:pk>/reopen/", views.ActionItemReopenView.as_view(), name="action_item_reopen"),
+]

@@ -22,9 +22,15 @@ from django.views.generic import DetailView
 from django.views.generic.detail import SingleObjectMixin
 
 from activities import exports, permissions, plausibility, selectors, services
-from activities.filters import ActivityFilter, NeedFilter
+from activities.filters import ActionItemFilter, ActivityFilter, MeetingFilter, NeedFilter
 from activities.forms import (
+    ActionItemCloseForm,
     ActivityForm,
+    MeetingChoices,
+    MeetingFilesForm,
+    MeetingForm,
+    attendee_formset,
+    decision_formset,
     NeedClaimForm,
     NeedForm,
     NeedFulfilForm,
@@ -36,8 +42,11 @@ from activities.forms import (
     photo_formset,
     service_record_formset,
 )
-from activities.models import COUNTED_STATUSES, OPEN_STATUSES, Activity, ActivityPhoto, Need, ServiceRecord
-from pairings.models import Metric, Pairing, PairingBranch
+from activities.models import (
+    COUNTED_STATUSES, OPEN_STATUSES, ActionItem, Activity, ActivityPhoto, Meeting, MeetingAttachment, MeetingAttendee, Need, ServiceRecord,
+    meeting_activity_types,
+)
+from pairings.models import Metric, Pairing, PairingBranch, Program
 from portal.files import protected_file_response
 from portal.forms import add_service_error
 from portal.pagination import BadCursor, CappedCount, KeysetPage, capped_count, page_bounds
@@ -233,7 +242,7 @@ class ActivityFormMixin:
         pairings = self.pairings()
         metrics = self.metrics(pairings)
         if activity is None:
-            initial = {"date": timezone.localdate()}
+            initial = {"date": timezone.localdate(), **self.prefill()}
             programs = list(pairings.values_list("program_id", flat=True).distinct()[:2])
             if len(programs) == 1:
                 metric_initial = [{"metric": m} for m in metrics if m.program_id == programs[0]]
@@ -286,8 +295,13 @@ class ActivityFormMixin:
             "warnings": plausibility.activity_warnings(self.activity, viewer=self.request.user, name_others=True)
             if self.activity is not None else [],
             "warnings_for": "submit",
+            "from_meeting": getattr(self, "from_meeting", None),
         }
         return render(self.request, self.template_name, context, status=status)
+
+    def prefill(self):
+        """What a new activity's form starts with besides today's date."""
+        return {}
 
     def valid(self, forms):
         return all(form.is_valid() for form in forms.values())
@@ -389,15 +403,47 @@ class ActivityFormMixin:
 
 
 class ActivityCreateView(LoginRequiredMixin, ActivityFormMixin, View):
+    from_meeting = None
+
     def prepare(self):
         if not permissions.can_record(self.request.user):
             raise PermissionDenied
+        self.from_meeting = self.meeting_recorded()
+
+    def meeting_recorded(self):
+        """The joint meeting this activity records, when the form was opened from the meeting's page (?meeting=, then
+        a hidden field): one the user reads, of a pairing, not recorded by an activity yet; so it is entered once."""
+        pk = self.request.POST.get("meeting") or self.request.GET.get("meeting")
+        if not pk or not str(pk).isdigit():
+            return None
+        return (
+            Meeting.objects.visible_to(self.request.user)
+            .filter(pk=pk, pairing__isnull=False, activity__isnull=True)
+            .select_related("program", "pairing")
+            .first()
+        )
+
+    def prefill(self):
+        meeting = self.from_meeting
+        if meeting is None:
+            return {}
+        return {
+            "pairing": meeting.pairing_id, "title": meeting.title, "date": meeting.date, "place": meeting.place,
+            "description": meeting.minutes, "activity_type": meeting_activity_types().values_list("pk", flat=True).first(),
+        }
 
     def save(self, arguments):
         try:
-            return services.activity_create(actor=self.request.user, **arguments)
+            result = services.activity_create(actor=self.request.user, **arguments)
         except PermissionDenied as exc:
             raise ValidationError({"pairing": str(exc) or _("You do not record activities in this pairing.")})
+        if self.from_meeting is not None:
+            try:
+                services.meeting_activity_link(meeting=self.from_meeting, activity=result.activity, actor=self.request.user)
+            except (ValidationError, PermissionDenied) as error:
+                for message in getattr(error, "messages", [str(error)]):
+                    messages.warning(self.request, message)
+        return result
 
 
 class ActivityUpdateView(LoginRequiredMixin, ScopedObjectMixin, SingleObjectMixin, ActivityFormMixin, View):
@@ -768,6 +814,359 @@ class TeamVerifyView(LoginRequiredMixin, ScopedObjectMixin, SingleObjectMixin, V
         team = self.get_object()
         _verify(request, ServiceRecord.objects.filter(volunteer__teams=team), request.user)
         return _back(request)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Joint meetings (联席会议): list, record, the meeting page, edit, files; decisions: the to-do list, close, reopen
+# --------------------------------------------------------------------------------------------------------
+
+
+class MeetingListView(LoginRequiredMixin, View):
+    template_name = "activities/meetings/list.html"
+
+    def get(self, request):
+        """Six queries whatever the rows: session, user, scope, the filter's drop-downs (pairings, programs), the
+        count, the page's rows."""
+        filterset = MeetingFilter(request.GET or None, queryset=selectors.meeting_list(request.user), request=request)
+        valid = not filterset.is_bound or filterset.is_valid()
+        page = Paginator(filterset.qs if valid else Meeting.objects.none(), PAGE_SIZE).get_page(request.GET.get("page"))
+        return render(
+            request,
+            self.template_name,
+            {
+                "filter": filterset,
+                "page": page,
+                "filtered": bool(filterset.is_bound and any(v for k, v in request.GET.items() if k != "page")),
+                "can_record": permissions.can_record_meeting(request.user),
+            },
+        )
+
+
+class MeetingFormMixin:
+    """The meeting form (new and edit): the meeting's fields, its attendees and decisions (formsets whose
+    drop-downs are read once: forms.MeetingChoices), its files."""
+
+    template_name = "activities/meetings/form.html"
+    meeting = None
+    program = None
+    pairing = None
+
+    def choices(self):
+        return MeetingChoices(
+            people=services.meeting_people(program=self.program, pairing=self.pairing).order_by("full_name", "username"),
+            orgs=services.meeting_owner_orgs(program=self.program, pairing=self.pairing).order_by("kind", "name", "id"),
+        )
+
+    def initial(self):
+        meeting = self.meeting
+        if meeting is None:
+            attendees = [
+                {"name": liaison.name, "user": liaison.user_id, "title": liaison.title, "side": liaison.side}
+                for liaison in (self.pairing.liaisons.order_by("side", "name") if self.pairing else [])
+            ]
+            return {"date": timezone.localdate(), "title": services.default_meeting_title()}, attendees, []
+        attendees = [
+            {"user": a.user_id, "name": a.name, "side": a.side, "organization": a.organization_id,
+             "organization_name": a.organization_name, "title": a.title}
+            for a in meeting.attendees.all()
+        ]
+        decisions = [
+            {"item_id": item.pk, "text": item.text, "owner_org": item.owner_org_id, "owner_user": item.owner_user_id,
+             "due_date": item.due_date}
+            for item in meeting.action_items.all()
+            if item.status == ActionItem.Status.OPEN
+        ]
+        fields = {name: getattr(meeting, name) for name in ("title", "date", "place", "minutes", "activity")}
+        return fields, attendees, decisions
+
+    def build(self, data=None, files=None):
+        choices = self.choices()
+        fields, attendees, decisions = self.initial()
+        activities = services.meeting_activities(
+            program=self.program, pairing=self.pairing, actor=self.request.user, meeting=self.meeting
+        )
+        return {
+            "form": MeetingForm(data, initial=fields, activities=activities),
+            "attendees": attendee_formset(choices=choices, initial=attendees, data=data, extra=2 if attendees else 4),
+            "decisions": decision_formset(choices=choices, initial=decisions, data=data, extra=3 if not decisions else 1),
+            "files": MeetingFilesForm(data, files, attachments=self.meeting.attachments.all() if self.meeting else ()),
+        }
+
+    def render_forms(self, forms_, status=200):
+        closed = [i for i in self.meeting.action_items.all() if i.status != ActionItem.Status.OPEN] if self.meeting else []
+        context = {
+            **forms_,
+            "meeting": self.meeting,
+            "program": self.program,
+            "pairing": self.pairing,
+            "closed_items": closed,
+            "files_lost": self.request.method == "POST" and bool(self.request.FILES),
+        }
+        return render(self.request, self.template_name, context, status=status)
+
+    def arguments(self, forms_):
+        data = forms_["form"].cleaned_data
+        return {
+            "fields": services.MeetingFields(
+                date=data.get("date"), title=data.get("title") or "", place=data.get("place") or "",
+                minutes=data.get("minutes") or "", activity=data.get("activity"),
+            ),
+            "attendees": forms_["attendees"].entries(),
+            "decisions": forms_["decisions"].entries(),
+            "new_attachments": forms_["files"].new_attachments(),
+        }
+
+    def attach_errors(self, forms_, error):
+        if not hasattr(error, "error_dict"):
+            forms_["form"].add_error(None, error)
+            return
+        for name, errors in error.error_dict.items():
+            messages_ = [message for e in errors for message in e.messages]
+            if name in ("attendees", "decisions"):
+                formset = forms_[name]
+                formset.non_form_errors()
+                formset._non_form_errors = formset.error_class(
+                    list(formset._non_form_errors) + messages_, error_class="nonform", renderer=formset.renderer
+                )
+            elif name == "attachments":
+                forms_["files"].add_error(None, messages_)
+            elif name in forms_["form"].fields:
+                forms_["form"].add_error(name, messages_)
+            else:
+                forms_["form"].add_error(None, messages_)
+
+    def get(self, request, *args, **kwargs):
+        response = self.prepare()
+        return response or self.render_forms(self.build())
+
+    def post(self, request, *args, **kwargs):
+        response = self.prepare()
+        if response:
+            return response
+        forms_ = self.build(request.POST, request.FILES)
+        if not all(form.is_valid() for form in forms_.values()):
+            return self.render_forms(forms_)
+        try:
+            meeting = self.save(self.arguments(forms_), forms_)
+        except ValidationError as error:
+            self.attach_errors(forms_, error)
+            return self.render_forms(forms_)
+        messages.success(request, _("Meeting saved."))
+        return redirect(reverse("activities:meeting_detail", args=[meeting.pk]))
+
+
+class MeetingCreateView(LoginRequiredMixin, MeetingFormMixin, View):
+    """/activities/meetings/new/?pairing=<id> (or ?program=<id> for a program-wide meeting); without either, the
+    pairings and programs the user records meetings of, to choose from."""
+
+    chooser_template = "activities/meetings/choose.html"
+
+    def prepare(self):
+        user, params = self.request.user, self.request.GET
+        pairing_id, program_id = params.get("pairing"), params.get("program")
+        if pairing_id:
+            self.pairing = self._one(permissions.meeting_pairings(user), Pairing.objects.visible_to(user), pairing_id)
+            self.program = self.pairing.program
+            return None
+        if program_id:
+            self.program = self._one(permissions.meeting_programs(user), Program.objects.visible_to(user), program_id)
+            return None
+        pairings = permissions.meeting_pairings(user).select_related("program", "supporter", "supported")
+        programs = permissions.meeting_programs(user).order_by("name")
+        if not pairings.exists() and not programs.exists():
+            raise PermissionDenied
+        return render(self.request, self.chooser_template, {"pairings": pairings, "programs": programs})
+
+    def _one(self, allowed, visible, pk):
+        """The pairing or program the user records a meeting of: outside their reach 404, read but not theirs 403."""
+        if not str(pk).isdigit():
+            raise Http404
+        found = allowed.filter(pk=pk).select_related(*(("program", "supporter", "supported") if allowed.model is Pairing else ("office",))).first()
+        if found is None:
+            if visible.filter(pk=pk).exists():
+                raise PermissionDenied
+            raise Http404
+        return found
+
+    def save(self, arguments, forms_):
+        try:
+            return services.meeting_create(actor=self.request.user, program=self.program, pairing=self.pairing, **arguments)
+        except PermissionDenied as error:
+            raise ValidationError(str(error)) from None
+
+
+class MeetingUpdateView(LoginRequiredMixin, ScopedObjectMixin, SingleObjectMixin, MeetingFormMixin, View):
+    model = Meeting
+    needs_edit = True
+
+    def get_queryset(self):
+        return selectors.meeting_detail(self.request.user)
+
+    def permission_check(self, obj):
+        return permissions.can_edit_meeting(self.request.user, obj)
+
+    def prepare(self):
+        self.object = self.meeting = self.get_object()
+        self.program, self.pairing = self.meeting.program, self.meeting.pairing
+        return None
+
+    def save(self, arguments, forms_):
+        return services.meeting_update(
+            meeting=self.meeting, actor=self.request.user, removed_attachment_ids=forms_["files"].cleaned_data.get("remove") or [],
+            **arguments,
+        )
+
+
+class MeetingDetailView(LoginRequiredMixin, ScopedObjectMixin, DetailView):
+    model = Meeting
+    template_name = "activities/meetings/detail.html"
+    context_object_name = "meeting"
+
+    def get_queryset(self):
+        return selectors.meeting_detail(self.request.user)
+
+    def get_context_data(self, **kwargs):
+        """A fixed number of queries: the meeting (with pairing, program, activity), its attendees, files and
+        decisions (three prefetches), the previous meeting and its decisions (two), whether the user edits it, and for
+        a branch secretary, whether they may record it as an activity."""
+        context = super().get_context_data(**kwargs)
+        user, meeting, today = self.request.user, self.object, timezone.localdate()
+        items = list(meeting.action_items.all())
+        for item in items:
+            item.meeting = meeting  # may_close reads the meeting's program: the one already read
+            item.is_overdue = item.overdue_on(today)
+            item.closable = permissions.can_close(user, item)
+            item.reopenable = permissions.can_reopen(user, item)
+        previous = selectors.previous_meeting(meeting)
+        previous_items = list(previous.action_items.all()) if previous else []
+        for item in previous_items:
+            item.meeting = previous
+            item.is_overdue = item.overdue_on(today)
+        attendees = list(meeting.attendees.all())
+        attachments = list(meeting.attachments.all())
+        context.update(
+            today=today,
+            can_edit=permissions.can_edit_meeting(user, meeting),
+            # the link to record the meeting as an activity (entered once): for a secretary of a branch of its pairing
+            can_record_activity=meeting.activity_id is None and meeting.pairing_id is not None
+            and bool(scope_for(user).secretary_orgs)
+            and permissions.recordable_pairings(user).filter(pk=meeting.pairing_id).exists(),
+            items=items,
+            previous=previous,
+            previous_items=previous_items,
+            sides=[
+                (label, [a for a in attendees if a.side == side])
+                for side, label in MeetingAttendee.Side.choices
+                if any(a.side == side for a in attendees)
+            ],
+            photos=[a for a in attachments if a.is_image],
+            documents=[a for a in attachments if not a.is_image],
+        )
+        return context
+
+
+class MeetingAttachmentView(LoginRequiredMixin, View):
+    """A meeting's file, served only to those who read the meeting, never by URL."""
+
+    variant = "file"
+
+    def get(self, request, pk):
+        attachment = MeetingAttachment.objects.visible_to(request.user).filter(pk=pk).first()
+        if attachment is None:
+            raise Http404
+        if self.variant == "thumbnail":
+            file, content_type, suffix = attachment.thumbnail, "image/jpeg", "-thumb.jpg"
+        else:
+            file, content_type = attachment.file, attachment.content_type
+            suffix = ".pdf" if content_type == "application/pdf" else ".jpg"
+        response = protected_file_response(file, content_type=content_type, filename=f"meeting-file-{attachment.pk}{suffix}")
+        response["Cache-Control"] = "private, max-age=3600"
+        return response
+
+
+class MeetingThumbnailView(MeetingAttachmentView):
+    variant = "thumbnail"
+
+
+class ActionItemListView(LoginRequiredMixin, View):
+    """The decisions to carry out: by default the user's own and their organisations' open ones, overdue first."""
+
+    template_name = "activities/meetings/action_items.html"
+
+    def get(self, request):
+        today = timezone.localdate()
+        params = request.GET.copy()
+        params.setdefault("show", "mine")
+        params.setdefault("status", ActionItem.Status.OPEN)
+        filterset = ActionItemFilter(params, queryset=selectors.action_item_list(request.user, today), request=request)
+        valid = filterset.is_valid()
+        page = Paginator(filterset.qs if valid else ActionItem.objects.none(), PAGE_SIZE).get_page(request.GET.get("page"))
+        for item in page.object_list:
+            item.closable = permissions.can_close(request.user, item)
+        return render(request, self.template_name, {"filter": filterset, "page": page, "today": today})
+
+
+class ActionItemMixin(LoginRequiredMixin, ScopedObjectMixin, SingleObjectMixin):
+    model = ActionItem
+
+    def get_queryset(self):
+        return ActionItem.objects.visible_to(self.request.user).select_related(*selectors.ACTION_ITEM_RELATED)
+
+    def permission_check(self, obj):
+        return permissions.may_close(self.request.user, obj)
+
+    def done(self, item):
+        return redirect(reverse("activities:meeting_detail", args=[item.meeting_id]) + f"#item-{item.pk}")
+
+
+class ActionItemCloseView(ActionItemMixin, View):
+    template_name = "activities/meetings/close.html"
+
+    def page(self, item, form):
+        return render(self.request, self.template_name, {"item": item, "form": form, "today": timezone.localdate()})
+
+    def get(self, request, *args, **kwargs):
+        item = self.get_object()
+        if item.status != ActionItem.Status.OPEN:
+            messages.info(request, _("This decision is closed already."))
+            return self.done(item)
+        return self.page(item, ActionItemCloseForm(activities=services.closing_activities(item, request.user)[:100]))
+
+    def post(self, request, *args, **kwargs):
+        item = self.get_object()
+        form = ActionItemCloseForm(request.POST, activities=services.closing_activities(item, request.user))
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.action_item_close(
+                    item=item, actor=request.user, status=data["status"], activity=data.get("activity"), note=data["note"]
+                )
+            except ValidationError as error:
+                if not hasattr(error, "error_dict"):
+                    for message in error.messages:
+                        messages.error(request, message)
+                    return self.done(item)
+                add_service_error(form, error)
+            else:
+                messages.success(request, _("Recorded. It will show as such at the next meeting and in the reports."))
+                return self.done(item)
+        form.fields["activity"].queryset = services.closing_activities(item, request.user)[:100]
+        return self.page(item, form)
+
+
+class ActionItemReopenView(ActionItemMixin, View):
+    http_method_names = ["post"]
+
+    def post(self, request, *args, **kwargs):
+        item = self.get_object()
+        try:
+            services.action_item_reopen(item=item, actor=request.user)
+        except ValidationError as error:
+            for message in error.messages:
+                messages.error(request, message)
+        else:
+            messages.success(request, _("Reopened."))
+        return self.done(item)
 
 
 class ActivityVerifyView(LoginRequiredMixin, ScopedObjectMixin, SingleObjectMixin, View):

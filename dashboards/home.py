@@ -19,9 +19,9 @@ from urllib.parse import urlencode
 from django.db.models import Q
 from django.urls import reverse
 
-from activities.models import Activity, Need, ServiceRecord
+from activities.models import ActionItem, Activity, Need, ServiceRecord, action_item_managers
 from activities.permissions import can_record
-from activities.selectors import activities_with_hours_waiting, list_rows, needs_answered
+from activities.selectors import activities_with_hours_waiting, list_rows, needs_answered, open_action_items
 from pairings.models import PlanItem, program_admin_q
 from pairings.selectors import ITEM_DUE_DAYS, agreements_expiring, items_due, pairings_dormant, plans_to_agree
 from portal.permissions import scope_for
@@ -62,6 +62,7 @@ class Home:
     @property
     def drafts_total(self):
         return sum(group.count for group in self.drafts)
+    action_items: list = field(default_factory=list)  # the joint meetings' decisions to carry out (action_item_sections)
 
 
 def _activities(user):
@@ -184,9 +185,9 @@ def home_for(user, today):
             ),
         ]
 
-    # --- other parts' lists go here, each in its own block: the meetings' action items (their owners), the
-    # draft reports waiting for the program's admins -----------------------------------------------------------
-
+    # --- each of these lists is its own block: the joint meetings' decisions (their owners), the draft reports
+    # waiting for the program's admins ------------------------------------------------------------------------
+    home.action_items = action_item_sections(user, scope, today)
     home.drafts = draft_reports(user, scope)
     return home
 
@@ -232,3 +233,22 @@ def draft_reports(user, scope):
         )
         for row in drafts_waiting(user)
     ]
+
+
+# --- the joint meetings' decisions (待办事项) ---------------------------------------------------------------
+
+
+def action_item_sections(user, scope, today):
+    """The decisions of joint meetings waiting on the user: those of the organisations they act for and those named
+    theirs, overdue first (each row links to where it is closed); for a program admin, also every overdue decision
+    of the programs they run. Two queries a section, whatever the rows."""
+    sections = []
+    if scope.is_superuser or action_item_managers(scope) or ActionItem.objects.filter(owner_user_id=user.pk).exists():
+        mine = _section("action_items", open_action_items(user=user, today=today), "show=mine&status=open")
+        # a program office rarely owns a decision itself: its admins see the section only when it does
+        if mine.total or scope.is_superuser or scope.committee_orgs or scope.secretary_orgs or scope.village_orgs:
+            sections.append(mine)
+    if scope.is_superuser or scope.admin_orgs:
+        overdue = open_action_items(today=today).filter(program_admin_q(user, "meeting__program__"), due_date__lt=today)
+        sections.append(_section("action_items_overdue", overdue, "show=all&status=overdue"))
+    return sections

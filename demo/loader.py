@@ -32,7 +32,9 @@ from PIL import Image, ImageDraw
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from activities.images import clean_photo
-from activities.models import Activity, ActivityMetricValue, ActivityPhoto, ActivityType, Need, ServiceRecord
+from activities.models import (
+    ActionItem, Activity, ActivityMetricValue, ActivityPhoto, ActivityType, Meeting, MeetingAttendee, Need, ServiceRecord,
+)
 from activities.services import NewPhoto, activity_photos_add
 from pairings.models import (
     JointPlan, Liaison, Metric, Pairing, PairingBranch, PlanItem, PlanTarget, Program, VillageIndicator, VillageStatistic,
@@ -870,6 +872,51 @@ def load_photos(demo, planned, activities):
             demo.stats[ActivityPhoto].created += len(new)
 
 
+def load_meetings(demo):
+    """The joint meetings of meetings.toml, dated relative to today, with their attendees of both sides, minutes and
+    decisions: open, owned by either side, one past its due date and one still to come, so the demo shows them on
+    their owners' home pages, in the monthly reminder and in the quarterly report."""
+    today = demo.calendar.today
+    entries = read("meetings.toml")["meeting"]
+    rows = []
+    for entry in entries:
+        pairing = demo.pairings[entry["pairing"]]
+        rows.append({
+            "program_id": pairing.program_id, "pairing_id": pairing.pk, "title": entry["title"],
+            "date": today - datetime.timedelta(days=entry["held"]), "place": entry["place"],
+            "minutes": entry["minutes"].strip(), "activity_id": None, "created_by_id": demo.users[entry["recorded_by"]].pk,
+        })
+    synced = demo.sync(Meeting, ("pairing_id", "title"), rows, prune_within=("pairing_id", [p.pk for p in demo.pairings.values()]))
+    meetings = [synced[(row["pairing_id"], row["title"])] for row in rows]
+    ids = [meeting.pk for meeting in meetings]
+    demo.sync(
+        MeetingAttendee,
+        ("meeting_id", "side", "name"),
+        [
+            {"meeting_id": meeting.pk, "side": a["side"], "name": a["name"], "title": a.get("title", ""),
+             "organization_id": demo.orgs[a["organisation"]].pk if a.get("organisation") else None,
+             "organization_name": a.get("organisation_name", ""),
+             "user_id": demo.users[a["user"]].pk if a.get("user") else None, "order": order}
+            for meeting, entry in zip(meetings, entries, strict=True)
+            for order, a in enumerate(entry.get("attendee", []), 1)
+        ],
+        prune_within=("meeting_id", ids),
+    )
+    demo.sync(
+        ActionItem,
+        ("meeting_id", "text"),
+        [
+            {"meeting_id": meeting.pk, "text": d["text"], "owner_org_id": demo.orgs[d["owner"]].pk,
+             "owner_user_id": demo.users[d["person"]].pk if d.get("person") else None,
+             "due_date": today + datetime.timedelta(days=d["due"]), "status": ActionItem.Status.OPEN, "note": "",
+             "done_by_activity_id": None, "closed_at": None, "closed_by_id": None, "order": order}
+            for meeting, entry in zip(meetings, entries, strict=True)
+            for order, d in enumerate(entry.get("decision", []), 1)
+        ],
+        prune_within=("meeting_id", ids),
+    )
+
+
 def demo_photo(seed, *, shows_minors=False):
     """A small PNG drawn from ``seed`` (the same seed, the same bytes): sky, ground and a few figures."""
     rng = random.Random(seed)
@@ -925,6 +972,7 @@ def load_demo(*, allow_production=False):
         items = load_plan_items(demo, planned)
         activities = load_activities(demo, planned, items)
         load_photos(demo, planned, activities)
+        load_meetings(demo)
         rollups_rebuild()  # the loader writes in bulk (no save() signals): rebuild the pages' rollup
     return demo.stats
 
@@ -946,6 +994,7 @@ DOMAIN_MODELS = (
     "volunteers.Volunteer", "volunteers.Team", "volunteers.ServiceOffering",
     "activities.ActivityType", "activities.Need", "activities.Activity", "activities.ActivityMetricValue",
     "activities.ActivityPhoto", "activities.ServiceRecord",
+    "activities.Meeting", "activities.MeetingAttendee", "activities.ActionItem",
 )
 
 

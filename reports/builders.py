@@ -17,6 +17,10 @@ Counting rules (DESIGN.md, "Counting rules that matter"):
 - a plan item's progress is figures.item_progress (the plan page's rule: the counted activities linked to it,
   dated in its plan's year) as at the report's ``as_at`` day: the period's end, or the day the report is built
   if that is earlier, so a past period's report never counts the activities dated after it;
+- joint meetings' decisions (action items) stand as at the report's moment (``stands_at``): a monthly reminder lists
+  those still open then (overdue: open and due on or before ``overdue_by``), a quarterly report the last meeting's
+  decisions on or before its as-at day and what had become of each by then (activities.selectors._item_then: a
+  decision closed or reopened later does not change what the report says);
 - a past period's report (its as-at day has ended: ``reads_history``) counts everything as it stood at the end of
   that day: the activities' statuses then (figures.counted_then, from their history), hours verified by then,
   the plan items' statuses then (overdue: open then and due by then), the pairings' states then.
@@ -33,7 +37,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils import timezone
 
-from activities.models import Activity, ServiceRecord
+from activities import selectors as activity_selectors
+from activities.models import ActionItem, Activity, ServiceRecord
 from pairings.models import Metric, Pairing, PlanItem
 from pairings.selectors import latest_statistics, warnings_of
 from figures import selectors as figures
@@ -276,6 +281,47 @@ class StatisticRow:
 
 
 @dataclass
+class ActionItemRow:
+    """A decision of a joint meeting as it stood at the report's moment."""
+
+    id: int
+    meeting_id: int
+    meeting_date: str
+    meeting_title: str
+    pairing_id: int | None  # None: a meeting of the whole program
+    pairing: str
+    text: str
+    owner: str
+    owner_person: str
+    due_date: str
+    status: str  # then: open, done, dropped
+    overdue: bool  # open then, and due on or before the report's overdue_by day
+    closed_on: str | None
+    activity_id: int | None  # the activity that showed it done, then
+    activity: str
+    note: str
+
+
+@dataclass
+class MeetingInfo:
+    id: int
+    date: str
+    title: str
+    place: str
+    pairing_id: int | None
+    pairing: str
+
+
+@dataclass
+class MeetingSection:
+    open_items: list[ActionItemRow] = field(default_factory=list)  # open then, by due date (so overdue first)
+    overdue: int = 0
+    last_meeting: MeetingInfo | None = None  # the latest meeting on or before the as-at day (of the whole program,
+    # in a program's report)
+    decisions: list[ActionItemRow] = field(default_factory=list)  # its decisions, as they stood
+
+
+@dataclass
 class PairingRow:
     pairing: PairingInfo
     activities: int
@@ -344,6 +390,9 @@ class ReportData:
     village_statistics: list[StatisticRow] | None = None
     # the monthly reminder: its pairings' alerts as at ``as_at`` (None in other kinds, or built before them)
     alerts: list[AlertRow] | None = None
+    # monthly and quarterly reports: the joint meetings' decisions as they stood (None in an annual report, or one
+    # built before meetings were recorded)
+    meetings: MeetingSection | None = None
 
     def to_dict(self):
         return plain(self)
@@ -739,6 +788,65 @@ def highlight_section(rows, photos, pairing_names):
     return result
 
 
+def action_item_row(row, pairing_names, due_by):
+    status = row["status_then"]
+    closed = row["closed_at_then"]
+    return ActionItemRow(
+        id=row["id"],
+        meeting_id=row["meeting_id"],
+        meeting_date=row["meeting__date"].isoformat(),
+        meeting_title=row["meeting__title"],
+        pairing_id=row["meeting__pairing_id"],
+        pairing=pairing_names.get(row["meeting__pairing_id"], "") if row["meeting__pairing_id"] else "",
+        text=row["text"],
+        owner=label_of(row["owner_org__name"], row["owner_org__short_name"]),
+        owner_person=row["owner_user__full_name"] or row["owner_user__username"] or "",
+        due_date=row["due_date"].isoformat(),
+        status=status,
+        overdue=status == ActionItem.Status.OPEN and row["due_date"] <= due_by,
+        closed_on=timezone.localtime(closed, TZ).date().isoformat() if closed and status != ActionItem.Status.OPEN else None,
+        activity_id=row["activity_then"] if status == ActionItem.Status.DONE else None,
+        activity=(
+            f"{row['activity_date'].isoformat()} {row['activity_title']}"
+            if status == ActionItem.Status.DONE and row["activity_title"] else ""
+        ),
+        note=row["note_then"] if status != ActionItem.Status.OPEN else "",
+    )
+
+
+def meeting_section(rows, last, pairing_names, due_by):
+    """The decisions a report shows: those open at its moment (in the rows' order, by due date: the overdue ones
+    first), and the last meeting's, as they stood."""
+    section = MeetingSection()
+    if last is not None:
+        section.last_meeting = MeetingInfo(
+            id=last["id"], date=last["date"].isoformat(), title=last["title"], place=last["place"],
+            pairing_id=last["pairing_id"], pairing=pairing_names.get(last["pairing_id"], "") if last["pairing_id"] else "",
+        )
+    for row in rows:
+        item = action_item_row(row, pairing_names, due_by)
+        if item.status == ActionItem.Status.OPEN:
+            section.open_items.append(item)
+            section.overdue += item.overdue
+        if last is not None and item.meeting_id == last["id"]:
+            section.decisions.append(item)
+    return section
+
+
+def meeting_rows(kind, period, now, ids, program_id=None):
+    """(the last meetings, the decisions' rows) a monthly or quarterly report reads (activities.selectors): two
+    queries, for one pairing or a batch of them (``program_id``: a program's report, with its program-wide
+    meetings; its last meeting is the last program-wide one). None for an annual report."""
+    if kind not in ("monthly", "quarterly"):
+        return None
+    day = as_at_day(period, now)
+    last = activity_selectors.last_meetings([] if program_id is not None else ids, day=day, program_id=program_id)
+    rows = activity_selectors.report_action_items(
+        ids, day=day, moment=stands_at(period, now), program_id=program_id, meeting_ids=[row["id"] for row in last]
+    )
+    return last, rows
+
+
 # --------------------------------------------------------------------------------------------------------
 # The builder
 # --------------------------------------------------------------------------------------------------------
@@ -1049,6 +1157,12 @@ def build_pairing_reports(kind, period, program, pairings, *, now=None):
     parts = f.split()
     statistics = latest_statistics({p.supported_id for p in pairings}, as_at=as_at_day(period, now))
     alerts = alerts_for(kind, pairings, as_at, as_at if history else None)
+    meetings = meeting_rows(kind, period, now, ids)
+    if meetings is not None:
+        last_of = {row["pairing_id"]: row for row in meetings[0]}
+        rows_of = defaultdict(list)
+        for row in meetings[1]:
+            rows_of[row["meeting__pairing_id"]].append(row)
     out = {}
     for pairing in pairings:
         info, names = pairing_info(pairing, as_at), {pairing.id: str(pairing)}
@@ -1066,6 +1180,10 @@ def build_pairing_reports(kind, period, program, pairings, *, now=None):
         data.village_statistics = statistic_section(statistics.get(pairing.supported_id, []))
         if alerts is not None:
             data.alerts = [row for row in alerts if row.pairing_id == pairing.id]
+        if meetings is not None:
+            data.meetings = meeting_section(
+                rows_of.get(pairing.id, []), last_of.get(pairing.id), names, overdue_by(period, now)
+            )
         out[pairing.id] = data.to_dict()
     return out
 
@@ -1105,6 +1223,10 @@ def build_report(kind, period, program, pairing=None, *, now=None, itemized=True
         statistics = latest_statistics([pairing.supported_id], as_at=as_at_day(period, now))
         data.village_statistics = statistic_section(statistics.get(pairing.supported_id, []))
     data.alerts = alerts_for(kind, pairings, as_at, as_at if history else None)
+    meetings = meeting_rows(kind, period, now, ids, program_id=program.id if pairing is None else None)
+    if meetings is not None:
+        last, rows = meetings
+        data.meetings = meeting_section(rows, last[0] if last else None, names, overdue_by(period, now))
 
     if pairing is None:
         parts = f.split()

@@ -6,7 +6,10 @@ from decimal import Decimal
 import factory
 from django.utils import timezone
 
-from activities.models import Activity, ActivityMetricValue, ActivityPhoto, ActivityType, Need, ServiceRecord
+from activities.models import (
+    ActionItem, Activity, ActivityMetricValue, ActivityPhoto, ActivityType, Meeting, MeetingAttachment, MeetingAttendee, Need,
+    ServiceRecord,
+)
 from pairings import units
 from pairings.models import (
     JointPlan, Liaison, Metric, Pairing, PairingBranch, PlanItem, PlanTarget, Program, VillageIndicator, VillageStatistic,
@@ -259,3 +262,44 @@ class AnnualExportFactory(factory.django.DjangoModelFactory):
 
     program = factory.SubFactory(ProgramFactory)
     year = 2024
+
+
+class MeetingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Meeting
+
+    pairing = factory.SubFactory(PairingFactory)
+    program = factory.SelfAttribute("pairing.program")
+    title = factory.Sequence(lambda n: f"联席会议{n}")
+    date = datetime.date(2024, 3, 10)
+
+
+class MeetingAttendeeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = MeetingAttendee
+
+    meeting = factory.SubFactory(MeetingFactory)
+    side = MeetingAttendee.Side.SUPPORTED
+    name = factory.Sequence(lambda n: f"参会人{n}")
+
+
+class MeetingAttachmentFactory(factory.django.DjangoModelFactory):
+    """A row only (the file is not on disk): the portal's form writes real ones."""
+
+    class Meta:
+        model = MeetingAttachment
+
+    meeting = factory.SubFactory(MeetingFactory)
+    kind = MeetingAttachment.Kind.DOCUMENT
+    file = factory.Sequence(lambda n: f"meetings/2024/03/{n}.pdf")
+    content_type = "application/pdf"
+
+
+class ActionItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ActionItem
+
+    meeting = factory.SubFactory(MeetingFactory)
+    text = factory.Sequence(lambda n: f"决定事项{n}")
+    owner_org = factory.SelfAttribute("meeting.pairing.supported")
+    due_date = datetime.date(2024, 4, 30)

@@ -709,3 +709,78 @@ def test_rollup_boundary_values_are_allowed():
     assert _update(rows["year"], activities=1, confirmed=1, verified_hours=0) == 1
     assert _update(rows["program_month"], pairings=2, activities=2, confirmed=2, verified_hours=0) == 1
     assert _update(rows["program_metric"], total=0, pairings=1) == 1
+
+
+# --- joint meetings (联席会议) -------------------------------------------------------------------------
+
+
+def _action_item():
+    from activities.models import ActionItem, Meeting
+
+    pairing = f.PairingFactory()
+    meeting = Meeting.objects.create(program=pairing.program, pairing=pairing, title="联席会议", date=datetime.date(2024, 3, 10))
+    return ActionItem.objects.create(meeting=meeting, text="摸排需求", owner_org=pairing.supported, due_date=datetime.date(2024, 4, 1))
+
+
+@pytest.mark.parametrize(
+    "values",
+    [{"status": "done", "note": "已完成"}, {"status": "open", "closed_at": AWARE}],
+    ids=["closed-without-time", "open-with-time"],
+)
+def test_action_item_closed_exactly_when_it_has_a_closing_time(values):
+    from activities.models import ActionItem
+
+    with violates(ActionItem, "actionitem_closed_has_time"):
+        _update(_action_item(), **values)
+
+
+def test_action_item_done_has_its_activity_or_a_note():
+    from activities.models import ActionItem
+
+    item = _action_item()
+    with violates(ActionItem, "actionitem_done_has_evidence"):
+        _update(item, status="done", closed_at=AWARE)
+    assert _update(item, status="done", closed_at=AWARE, note="已完成") == 1
+    activity = f.ActivityFactory(pairing=item.meeting.pairing)
+    assert _update(item, note="", done_by_activity=activity) == 1
+
+
+def test_action_item_dropped_has_a_reason():
+    from activities.models import ActionItem
+
+    item = _action_item()
+    with violates(ActionItem, "actionitem_dropped_has_reason"):
+        _update(item, status="dropped", closed_at=AWARE)
+    assert _update(item, status="dropped", closed_at=AWARE, note="已不需要") == 1
+
+
+def test_action_item_status_and_text():
+    from activities.models import ActionItem
+
+    item = _action_item()
+    with violates(ActionItem, "actionitem_status_valid"):
+        _update(item, status="later", closed_at=AWARE, note="x")
+    with violates(ActionItem, "actionitem_has_text"):
+        _update(item, text="")
+
+
+def test_meeting_attachment_is_a_pdf_or_a_jpeg():
+    from activities.models import MeetingAttachment
+
+    meeting = _action_item().meeting
+    with violates(MeetingAttachment, "meetingattachment_pdf_or_jpeg"):
+        MeetingAttachment.objects.create(meeting=meeting, kind="document", file="meetings/a.docx", content_type="application/msword")
+    for content_type in ("application/pdf", "image/jpeg"):
+        MeetingAttachment.objects.create(meeting=meeting, kind="document", file="meetings/a", content_type=content_type)
+
+
+def test_meeting_attendee_named_once_per_side():
+    from activities.models import MeetingAttendee
+
+    meeting = _action_item().meeting
+    MeetingAttendee.objects.create(meeting=meeting, side="supported", name="李国强")
+    with violates(MeetingAttendee, "meetingattendee_unique_name"):
+        MeetingAttendee.objects.create(meeting=meeting, side="supported", name="李国强")
+    with violates(MeetingAttendee, "meetingattendee_has_name"):
+        MeetingAttendee.objects.create(meeting=meeting, side="supporter", name="")
+    MeetingAttendee.objects.create(meeting=meeting, side="supporter", name="李国强")  # another side, another person

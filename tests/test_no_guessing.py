@@ -15,6 +15,8 @@ from portal.models import User
 VIEW_MODELS = {
     "activities:photo": "activities.ActivityPhoto",
     "activities:photo_thumb": "activities.ActivityPhoto",
+    "activities:meeting_file": "activities.MeetingAttachment",
+    "activities:meeting_file_thumb": "activities.MeetingAttachment",
     "reports:notification_open": "reports.Notification",
     # a village's statistics page takes the village's id (tests/pairings/test_village_statistics.py tries it)
     "pairings:village_statistics": "portal.Organization",

@@ -77,6 +77,20 @@ def matrix_notification(o):
     return Notification.objects.get_or_create(report=matrix_report(o), user=o["users"]["village"], defaults={"message": "已发布"})[0]
 
 
+def matrix_meeting():
+    """The `objects` fixture's joint meeting of the world's pairing."""
+    from activities.models import Meeting
+
+    return Meeting.objects.order_by("pk").first()
+
+
+def matrix_action_item():
+    """The `objects` fixture's decision: open, owned by the village."""
+    from activities.models import ActionItem
+
+    return ActionItem.objects.order_by("pk").first()
+
+
 # name -> (how to build the URL from the objects, expected per role)
 PAGES = {
     "home": (lambda o: reverse("home"), every(200)),
@@ -104,6 +118,34 @@ PAGES = {
     "activities:need_claim": (lambda o: reverse("activities:need_claim", args=[matrix_need().pk]), every(405)),
     "activities:need_fulfil": (lambda o: reverse("activities:need_fulfil", args=[matrix_need().pk]), every(405)),
     "activities:need_rate": (lambda o: reverse("activities:need_rate", args=[matrix_need().pk]), every(405)),
+    # joint meetings: read with the pairing; recorded and edited by either side's people who speak for it (the
+    # village committee, the participating branches' secretaries, the school committee) and the program admin;
+    # the outsider does not read the pairing (404). The fixture's file has nothing on disk (404); tests/meetings
+    # serve real ones. A decision owned by the village is closed by the village and the program admin (the
+    # branches read it: 403); reopening takes POST only.
+    "activities:meeting_list": (lambda o: reverse("activities:meeting_list"), every(200)),
+    "activities:meeting_create": (
+        lambda o: reverse("activities:meeting_create") + f"?pairing={o['pairing'].pk}",
+        row(LOGIN, 404, 200, 200, 200, 200, 200, 200),
+    ),
+    "activities:meeting_detail": (
+        lambda o: reverse("activities:meeting_detail", args=[matrix_meeting().pk]), row(LOGIN, 404, 200, 200, 200, 200, 200, 200)
+    ),
+    "activities:meeting_update": (
+        lambda o: reverse("activities:meeting_update", args=[matrix_meeting().pk]), row(LOGIN, 404, 200, 200, 200, 200, 200, 200)
+    ),
+    "activities:meeting_file": (lambda o: reverse("activities:meeting_file", args=[matrix_meeting().attachments.get().pk]), every(404)),
+    "activities:meeting_file_thumb": (
+        lambda o: reverse("activities:meeting_file_thumb", args=[matrix_meeting().attachments.get().pk]), every(404)
+    ),
+    "activities:action_item_list": (lambda o: reverse("activities:action_item_list"), every(200)),
+    "activities:action_item_close": (
+        lambda o: reverse("activities:action_item_close", args=[matrix_action_item().pk]),
+        row(LOGIN, 404, 200, 403, 403, 403, 200, 200),
+    ),
+    "activities:action_item_reopen": (
+        lambda o: reverse("activities:action_item_reopen", args=[matrix_action_item().pk]), every(405)
+    ),
     "healthz": (lambda o: reverse("healthz"), every(200, anonymous=200)),
     # readyz: the test settings run Celery eagerly (no broker), so only the database is checked: 200 for all
     "readyz": (lambda o: reverse("readyz"), every(200, anonymous=200)),
@@ -293,6 +335,8 @@ ADMIN_EXCEPTIONS = {
     "admin:autocomplete": row(302, 302, 302, 302, 302, 302, 302, 403),  # needs a field to complete
     # photos are uploaded through the activity form, which cleans them; the admin may not add raw files
     "admin:activities_activityphoto_add": row(302, 302, 302, 302, 302, 302, 302, 403),
+    # a meeting's files too: through the meeting form, which checks them
+    "admin:activities_meetingattachment_add": row(302, 302, 302, 302, 302, 302, 302, 403),
 }
 
 
@@ -340,6 +384,12 @@ def objects(world):
     from activities.models import ActivityPhoto
 
     ActivityPhoto.objects.create(activity=activity, image="photos/x.jpg")
+    from activities.models import ActionItem, Meeting, MeetingAttachment, MeetingAttendee
+
+    meeting = Meeting.objects.create(program=world["program"], pairing=pairing, title="联席会议", date="2024-03-10")
+    MeetingAttendee.objects.create(meeting=meeting, side="supported", name="李国强", organization=world["village"])
+    MeetingAttachment.objects.create(meeting=meeting, kind="sign_in", file="meetings/x.pdf", content_type="application/pdf")
+    ActionItem.objects.create(meeting=meeting, text="摸排需求", owner_org=world["village"], due_date="2024-04-30")
     from allauth.account.models import EmailAddress
     from allauth.mfa.models import Authenticator
     from django.contrib.auth.models import Group

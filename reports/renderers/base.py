@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
 
-from activities.models import Activity, Need
+from activities.models import ActionItem, Activity, Need
 from figures.selectors import activity_list_url
 from pairings.models import Metric, Pairing, PlanItem
 
@@ -344,6 +344,83 @@ def plan_table(key, caption, items, with_pairing, empty):
     return Table(key, caption, columns, rows, empty=empty)
 
 
+def action_item_state(item):
+    """What had become of a decision at the report's moment, in words."""
+    if item["status"] == ActionItem.Status.DONE:
+        return _("已完成")
+    if item["status"] == ActionItem.Status.DROPPED:
+        return _("已放弃")
+    return _("逾期未完成") if item["overdue"] else _("未完成")
+
+
+def action_items_table(key, caption, items, with_pairing, *, followed_up=False):
+    """Decisions of joint meetings: those still open (with the meeting that made each), or a meeting's decisions
+    with what became of each (``followed_up``: when closed, and the activity or note that shows it)."""
+    columns = [_("决定事项"), _("责任单位"), _("责任人"), _("完成时限"), _("落实情况")]
+    columns += [_("办结日期"), _("佐证活动或说明")] if followed_up else [_("会议日期")]
+    if with_pairing:
+        columns.insert(0, _("结对"))
+    rows = []
+    for item in items:
+        row = [item["text"], item["owner"], item["owner_person"] or "—", item["due_date"], action_item_state(item)]
+        if followed_up:
+            row += [item["closed_on"] or "—", "；".join(part for part in (item["activity"], item["note"]) if part) or "—"]
+        else:
+            row.append(item["meeting_date"])
+        if with_pairing:
+            row.insert(0, item["pairing"] or _("全项目"))
+        rows.append(row)
+    return Table(key, caption, columns, rows, empty=_("无"))
+
+
+def meetings_reminder(data):
+    """The monthly reminder: the decisions of joint meetings still open at its moment, the overdue ones first. None
+    for a report built before meetings were recorded."""
+    meetings = data.get("meetings")
+    if meetings is None:
+        return None
+    with_pairing = data["scope"] == "program"
+    text = _("截至%(as_at)s,联席会议决定事项未完成%(open)s项,其中逾期%(overdue)s项。") % {
+        "as_at": as_at_label(data), "open": len(meetings["open_items"]), "overdue": meetings["overdue"],
+    }
+    table = action_items_table("action_items_open", _("未完成的决定事项(逾期的在前)"), meetings["open_items"], with_pairing)
+    return Section("meetings", _("联席会议决定事项提示"), [text], [table])
+
+
+def meetings_followup(data):
+    """The quarterly report: the last joint meeting's decisions (of the whole program, in a program's report) and what
+    became of each by the report's moment; then the earlier meetings' decisions still open."""
+    meetings = data.get("meetings")
+    if meetings is None:
+        return None
+    with_pairing = data["scope"] == "program"
+    last, decisions = meetings["last_meeting"], meetings["decisions"]
+    as_at = as_at_label(data)
+    paragraphs, tables = [], []
+    if last is None:
+        paragraphs.append(_("截至%(as_at)s尚无联席会议记录。") % {"as_at": as_at})
+    else:
+        states = [item["status"] for item in decisions]
+        paragraphs.append(
+            _("最近一次联席会议于%(date)s召开(%(title)s),形成决定事项%(n)s项;截至%(as_at)s,已完成%(done)s项、已放弃%(dropped)s项、未完成%(open)s项(其中逾期%(overdue)s项)。")
+            % {
+                "date": last["date"], "title": last["title"] + (f",{last['place']}" if last["place"] else ""),
+                "n": len(decisions), "as_at": as_at, "done": states.count(ActionItem.Status.DONE),
+                "dropped": states.count(ActionItem.Status.DROPPED), "open": states.count(ActionItem.Status.OPEN),
+                "overdue": sum(1 for item in decisions if item["overdue"]),
+            }
+        )
+        tables.append(action_items_table("last_meeting_decisions", _("上次会议决定事项落实情况"), decisions, False, followed_up=True))
+    earlier = [item for item in meetings["open_items"] if last is None or item["meeting_id"] != last["id"]]
+    if earlier:
+        paragraphs.append(
+            _("此前会议另有%(n)s项决定事项未完成,其中逾期%(overdue)s项。")
+            % {"n": len(earlier), "overdue": sum(1 for item in earlier if item["overdue"])}
+        )
+        tables.append(action_items_table("earlier_open_decisions", _("此前会议未完成的决定事项"), earlier, with_pairing))
+    return Section("meetings", _("联席会议决定事项落实情况"), paragraphs, tables)
+
+
 def stale_needs_table(needs, with_pairing):
     columns = [_("需求"), _("类别"), _("提出日期"), _("已等待(天)")]
     if with_pairing:
@@ -498,6 +575,7 @@ def _monthly(data, notes):
                 plan_table("overdue", _("逾期未完成事项"), plan["overdue"], with_pairing, _("无")),
             ],
         ),
+        meetings_reminder(data),
         Section("needs", _("群众需求(微心愿)"), [needs_summary(needs, False)], [needs_table(needs, False), stale_needs_table(needs, with_pairing)]),
         Section("volunteers", _("志愿服务"), [volunteer_summary(v)], [hours_table(v, link)], chart="hours"),
         completeness(data),
@@ -583,6 +661,7 @@ def _quarterly(data, notes):
                if len(plan["overdue"]) > len(overdue_this_year) else []),
             [plan_table("plan_items", _("项目实施清单"), plan["items"], with_pairing, _("本年度无共建计划"))],
         ),
+        meetings_followup(data),
         Section("needs", _("需求—响应—反馈"), [needs_summary(needs, True)], [needs_table(needs, True), stale_needs_table(needs, with_pairing)]),
         Section("volunteers", _("志愿服务"), [volunteer_summary(v)], [hours_table(v, link)], chart="hours"),
         highlights(data),

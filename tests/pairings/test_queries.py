@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from activities.models import ActionItem, Meeting
 from tests import factories as f
 from tests.pairings.helpers import activity
 
@@ -18,7 +19,9 @@ pytestmark = pytest.mark.django_db
 # user's scope: their memberships with the subtrees below them, one query whatever the depth.
 BUDGET = {
     "pairing_list": 9,  # admin (the year's activity counts: one query of the figures app's row panel)
-    "pairing_detail": 13,  # committee (the open needs and their number: one query; the village's statistics: one)
+    # committee (the open needs and their number: one query; the village's statistics: one; the joint meetings with
+    # the pairing's open and overdue decisions: one)
+    "pairing_detail": 14,
     "plan_detail": 7,  # village (the targets' progress: one query of the figures app's row panel)
     "plan_item_edit": 8,  # committee
     "plan_agree": 6,  # village
@@ -57,6 +60,8 @@ def fill_pairing(world, n):
         f.PairingBranchFactory(pairing=pairing)
         indicator = f.VillageIndicatorFactory(code=f"indicator-{i % 5}")
         f.VillageStatisticFactory(village=pairing.supported, indicator=indicator, as_at=datetime.date(2020 + i // 5, 12, 31))
+        meeting = Meeting.objects.create(program=program, pairing=pairing, title=f"联席会议{i}", date=datetime.date(2024, 1, 1 + i % 28))
+        ActionItem.objects.create(meeting=meeting, text="决定事项", owner_org=branch, due_date=datetime.date(2024, 2, 1))
     return plan, items
 
 

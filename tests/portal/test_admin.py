@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from activities.models import Activity, ActivityPhoto, ActivityType, Need
+from activities.models import Activity, ActivityPhoto, ActivityType, MeetingAttachment, Need
 from pairings.models import Pairing
 from reports.models import AnnualExport, Notification, Report
 from tests import factories as f
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db
 REGISTERED = sorted(admin.site._registry, key=lambda model: model._meta.label)
 OURS = [m for m in REGISTERED if m._meta.app_label in {"portal", "pairings", "volunteers", "activities", "reports"}]
 # Photos are uploaded through the portal, which strips EXIF and re-encodes them: the admin can't add them.
-NO_ADD = {ActivityPhoto}
+NO_ADD = {ActivityPhoto, MeetingAttachment}
 
 
 def admin_url(model, view, *args):
@@ -51,6 +51,10 @@ def every_model(world, settings, tmp_path):
     team.members.add(record.volunteer)
     f.ServiceOfferingFactory(team=team, name="家电维修")
     f.VillageStatisticFactory(village=world["village"], source="龙石村2023年统计年报")
+    meeting = f.MeetingFactory(pairing=pairing, title="龙石村联席会议")
+    f.MeetingAttendeeFactory(meeting=meeting)
+    f.MeetingAttachmentFactory(meeting=meeting)
+    f.ActionItemFactory(meeting=meeting)
     report = f.ReportFactory(program=world["program"], pairing=pairing, data={"活动": {"场次": 1}, "村": "龙石村"})
     Notification.objects.create(report=report, user=world["users"]["village"], message="龙石村的月报已发布")
     AnnualExport.objects.create(program=world["program"], year=2024, requested_by=world["users"]["admin"])
