@@ -3,26 +3,21 @@
 ``notify`` records an event for its people (a row each in their notification list, mailed in the next daily
 digest when they chose e-mail) and queues a post for each group robot (企业微信, 钉钉) of the pairing and of its
 program. An event has a key: announcing it twice (a retried task, a double click) adds nothing. Sending happens
-in Celery from the outbox (``Delivery``), so a channel that is down never slows a page.
+in Celery from the outbox (``Delivery``, reports/channels.py), so a channel that is down never slows a page;
+e-mail goes out once a day in the digest (reports/digest.py).
 """
 
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
-from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from pairings.models import Liaison
 from portal.models import Membership
+from portal.queue import Ticket, enqueue
 from reports.models import Delivery, Notification, Webhook
-
-
-def report_link(report):
-    return f"{settings.PORTAL_BASE_URL}{reverse('reports:report_detail', args=[report.pk])}"
 
 
 def report_recipients(report):
@@ -81,6 +76,17 @@ def webhooks_for(*, pairing=None, program=None):
     return list(Webhook.objects.filter(where, is_active=True).order_by("id"))
 
 
+def outbox_flush():
+    """Send the outbox once the current transaction commits (a task), when settings.DELIVERY_SEND_ON_COMMIT;
+    never raises. Whatever is not sent now, the minute's sweep (beat) sends. Returns the enqueue's Ticket
+    (``sent`` None when nothing was queued)."""
+    from reports import tasks  # the tasks import this module
+
+    if not settings.DELIVERY_SEND_ON_COMMIT:
+        return Ticket(task=tasks.send_deliveries.name)
+    return enqueue(tasks.send_deliveries)
+
+
 @transaction.atomic
 def notify(*, kind, message, url="", key="", users=(), emails=(), pairing=None, program=None, report=None):
     """Record one event: a notification for each person (``users`` with an account, ``emails`` without) and a
@@ -95,6 +101,7 @@ def notify(*, kind, message, url="", key="", users=(), emails=(), pairing=None, 
     created = Notification.objects.bulk_create(rows, ignore_conflicts=bool(key))
     hooks = webhooks_for(pairing=pairing, program=program)
     if hooks:
+        outbox_flush()
         event = key or f"{kind}:{timezone.now().timestamp()}:{id(rows)}"
         link = f"{settings.PORTAL_BASE_URL}{url}" if url else settings.PORTAL_BASE_URL
         Delivery.objects.bulk_create(
@@ -106,30 +113,3 @@ def notify(*, kind, message, url="", key="", users=(), emails=(), pairing=None, 
             ignore_conflicts=True,
         )
     return len(created)
-
-
-def notifications_send(*, report_id=None, limit=200):
-    """Send the e-mails of notifications not yet e-mailed (each row once, even with two senders)."""
-    sent = 0
-    pending = Notification.objects.filter(emailed_at__isnull=True).exclude(email="").order_by("id")
-    if report_id is not None:
-        pending = pending.filter(report_id=report_id)
-    for notification_id in list(pending.values_list("id", flat=True)[:limit]):
-        with transaction.atomic():
-            notification = (
-                Notification.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("report__program", "report__pairing__supporter", "report__pairing__supported")
-                .filter(pk=notification_id, emailed_at__isnull=True)
-                .first()
-            )
-            if notification is None:
-                continue
-            report = notification.report
-            body = _(
-                "%(message)s\n\nRead it on the pairing portal (结对共建):\n%(link)s\n"
-            ) % {"message": notification.message, "link": report_link(report)}
-            send_mail(notification.message, body, settings.DEFAULT_FROM_EMAIL, [notification.email])
-            notification.emailed_at = timezone.now()
-            notification.save(update_fields=["emailed_at"])
-            sent += 1
-    return sent

@@ -13,13 +13,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from pairings.models import Program
+from pairings.models import Pairing, Program
 from portal.queue import enqueue
 from reports import tasks
 from reports.builders import build_report_data
 from reports.generation import report_generate
-from reports.models import AnnualExport, Notification, Report
-from reports.notifications import report_recipients
+from reports.channels import webhook_url_problem
+from reports.models import AnnualExport, Notification, Preference, Report, Webhook
+from reports.notifications import outbox_flush, report_recipients
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,8 @@ def report_set_notes(*, report, notes, actor):
 
 
 def report_publish(*, report, actor):
-    """Freeze a draft, announce it in the portal and by e-mail (sent by a task after the commit)."""
+    """Freeze a draft and announce it in the portal (and so in tomorrow's digest e-mail); the returned ticket
+    is the outbox's flush (reports.notifications.outbox_flush)."""
     with transaction.atomic():
         report = Report.objects.select_for_update(of=("self",)).select_related("program", "pairing").get(pk=report.pk)
         if not Report.objects.editable_by(actor).filter(pk=report.pk).exists():
@@ -86,8 +88,7 @@ def report_publish(*, report, actor):
             Notification(report=report, user=user, email=email, message=message[:300])
             for user, email in report_recipients(report)
         )
-    ticket = enqueue(tasks.send_report_notifications, report.pk)
-    return report, ticket
+    return report, outbox_flush()
 
 
 def notification_open(*, notification, user):
@@ -106,3 +107,39 @@ def export_request(*, program, year, actor):
     export = AnnualExport.objects.create(program=program, year=year, requested_by=actor)
     ticket = enqueue(tasks.build_annual_export, export.pk)
     return export, ticket
+
+
+@transaction.atomic
+def preference_set(*, user, email_digest):
+    """One's own channels: the daily digest on or off."""
+    preference, _created = Preference.objects.update_or_create(user=user, defaults={"email_digest": email_digest})
+    return preference
+
+
+@transaction.atomic
+def webhook_save(*, webhook, actor):
+    """Save a group robot of a program or pairing the actor administers (the address checked by the form and
+    again by the sender)."""
+    if webhook.program_id:
+        allowed = Program.objects.editable_by(actor).filter(pk=webhook.program_id).exists()
+    else:
+        allowed = Pairing.objects.editable_by(actor).filter(pk=webhook.pairing_id).exists()
+    if not allowed or (webhook.pk and not Webhook.objects.editable_by(actor).filter(pk=webhook.pk).exists()):
+        raise PermissionDenied
+    problem = webhook_url_problem(webhook.url)
+    if problem:
+        raise ValidationError({"url": problem})
+    if webhook.created_by_id is None:
+        webhook.created_by = actor
+    webhook.save()
+    return webhook
+
+
+@transaction.atomic
+def webhook_set_active(*, webhook, active, actor):
+    """Switch a group robot off (its waiting messages are given up when their turn comes) or on again."""
+    if not Webhook.objects.editable_by(actor).filter(pk=webhook.pk).exists():
+        raise PermissionDenied
+    webhook.is_active = active
+    webhook.save(update_fields=["is_active"])
+    return webhook
