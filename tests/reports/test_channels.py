@@ -295,3 +295,40 @@ def test_the_digest_task_and_the_outbox_task(world, smtp, time_machine, django_c
         assert tasks.send_digests.delay().get() == 1
     assert len(smtp.messages) == 1
     assert tasks.send_deliveries.delay().get() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_senders_at_once_send_a_message_once(world, hooks, robots):
+    """PostgreSQL: while one sender holds a message (its robot is slow to answer), a second sender skips it."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL for row locks: set DATABASE_URL=postgres://… (CI runs this)")
+    import threading
+
+    hooks[1].delete()
+    event(world)
+    robots.script = ["hang"]
+    results = {}
+
+    def first():
+        try:
+            results["first"] = channels.deliveries_send()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not robots.received and time.monotonic() < deadline:
+        time.sleep(0.05)
+    results["second"] = channels.deliveries_send()  # the row is locked: skipped, not sent again
+    robots.release()
+    thread.join(30)
+    assert results["second"].claimed == 1 and results["second"].sent == 0
+    # the hung request is dropped unanswered when released: the first sender's attempt fails and waits
+    assert dict(results["first"].outcomes) == {"retry": 1}
+    Delivery.objects.update(next_attempt_at=None)
+    assert channels.deliveries_send().sent == 1
+    assert channels.deliveries_send().claimed == 0
+    assert len(robots.received) == 2 and len(robots.accepted) == 1
