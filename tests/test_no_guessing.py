@@ -16,6 +16,10 @@ VIEW_MODELS = {
     "activities:photo": "activities.ActivityPhoto",
     "activities:photo_thumb": "activities.ActivityPhoto",
     "reports:notification_open": "reports.Notification",
+    "reports:notification_read": "reports.Notification",
+    "reports:webhook_update": "reports.Webhook",
+    "reports:webhook_deactivate": "reports.Webhook",
+    "reports:webhook_test": "reports.Webhook",
     # a village's statistics page takes the village's id (tests/pairings/test_village_statistics.py tries it)
     "pairings:village_statistics": "portal.Organization",
 }
