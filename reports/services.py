@@ -20,7 +20,7 @@ from reports.builders import build_report_data
 from reports.generation import report_generate
 from reports.channels import webhook_url_problem
 from reports.models import AnnualExport, Notification, Preference, Report, Webhook
-from reports.notifications import outbox_flush, report_recipients
+from reports.notifications import report_recipients
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +71,8 @@ def report_set_notes(*, report, notes, actor):
 
 
 def report_publish(*, report, actor):
-    """Freeze a draft and announce it in the portal (and so in tomorrow's digest e-mail); the returned ticket
-    is the outbox's flush (reports.notifications.outbox_flush)."""
+    """Freeze a draft and announce it in the portal (and so in the next daily digest e-mail). Returns (report,
+    None): nothing is queued now (the second value is kept for callers that read a ticket)."""
     with transaction.atomic():
         report = Report.objects.select_for_update(of=("self",)).select_related("program", "pairing").get(pk=report.pk)
         if not Report.objects.editable_by(actor).filter(pk=report.pk).exists():
@@ -88,7 +88,7 @@ def report_publish(*, report, actor):
             Notification(report=report, user=user, email=email, message=message[:300])
             for user, email in report_recipients(report)
         )
-    return report, outbox_flush()
+    return report, None
 
 
 def notification_open(*, notification, user):
