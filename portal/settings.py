@@ -103,6 +103,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "reports.context_processors.notices",
             ],
         },
     },
@@ -210,12 +211,27 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "portal@localhost")
+# Seconds an SMTP conversation may wait on the server: a mail server that hangs never holds a worker for long.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1, maximum=120)
+
+# --- Notifications sent from the outbox (reports.channels): group robots (企业微信, 钉钉) and the daily digest.
+# The hosts a group robot's address may name (https only); an entry with a scheme ("http://127.0.0.1:8025") allows
+# exactly that origin (tests). Checked when a robot is saved and again before each post.
+WEBHOOK_HOSTS = env_list("WEBHOOK_HOSTS", ["qyapi.weixin.qq.com", "oapi.dingtalk.com"])
+WEBHOOK_TIMEOUT = env_int("WEBHOOK_TIMEOUT", 5, minimum=1, maximum=60)
+# A message that fails is tried again after DELIVERY_RETRY_SECONDS, doubling each time (at most 6 hours), and
+# given up after DELIVERY_MAX_ATTEMPTS attempts.
+DELIVERY_MAX_ATTEMPTS = env_int("DELIVERY_MAX_ATTEMPTS", 8, minimum=1, maximum=50)
+DELIVERY_RETRY_SECONDS = env_int("DELIVERY_RETRY_SECONDS", 60, minimum=1)
 
 # --- Celery: Redis when CELERY_BROKER_URL is set; otherwise tasks run eagerly in the caller.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
 if CELERY_BROKER_URL and not CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     raise ImproperlyConfigured("CELERY_BROKER_URL must be a redis:// or rediss:// URL.")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+# Post a group robot's message as soon as its event is committed (a task) rather than at the next minute's sweep.
+# Off when tasks run eagerly (no broker): the page itself would then wait on the robot's server.
+DELIVERY_SEND_ON_COMMIT = env_bool("DELIVERY_SEND_ON_COMMIT", not CELERY_TASK_ALWAYS_EAGER)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -240,8 +256,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
 # Beat, in Asia/Shanghai (CELERY_TIMEZONE): the monthly reminder (一月一提示) at 06:00 on the 1st for the
 # previous month; the quarterly coordination report (一季一调度) at 06:00 on the 1st of Jan/Apr/Jul/Oct for
-# the previous quarter; a sweep for report e-mails that could not be queued when they were published; and at
-# 07:30 every day the scan for what comes due (reports.tasks.scan_due).
+# the previous quarter; every minute, the outbox of notifications (a digest e-mail, a group robot's post) that is
+# due, so a message that could not be queued when it was made, or failed and waits for its retry, goes out;
+# at 07:30 every day the scan for what comes due (reports.tasks.scan_due); and at 08:00 the daily digest e-mails
+# (one per person and day at most).
 CELERY_BEAT_SCHEDULE = {
     "monthly-reports": {
         "task": "reports.tasks.generate_monthly_reports",
@@ -251,9 +269,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.tasks.generate_quarterly_reports",
         "schedule": crontab(minute=0, hour=6, day_of_month=1, month_of_year="1,4,7,10"),
     },
-    "report-emails": {
-        "task": "reports.tasks.send_report_notifications",
-        "schedule": crontab(minute="*/15"),
+    "send-deliveries": {
+        "task": "reports.tasks.send_deliveries",
+        "schedule": crontab(minute="*"),
+        # a sweep that could not run within its minute is replaced by the next one, never piled up
+        "options": {"expires": 50},
+    },
+    "daily-digests": {
+        "task": "reports.tasks.send_digests",
+        "schedule": crontab(minute=0, hour=8),
     },
     # the day's time-based notices (items coming due, dormant pairings, expiring agreements, drafts waiting)
     "due-scan": {

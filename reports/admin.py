@@ -1,10 +1,13 @@
 import json
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db import models
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from reports.models import AnnualExport, Notification, Report
+from reports.channels import delivery_retry
+from reports.models import AnnualExport, Delivery, Notification, Preference, Report, Webhook
 
 
 @admin.register(Report)
@@ -34,16 +37,62 @@ class ReportAdmin(SimpleHistoryAdmin):
 
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
-    """The in-portal messages and the e-mail outbox: a row with an address and no e-mailed time is still
-    to be sent (beat's sweep sends it)."""
+    """The in-portal messages; each is mailed in its reader's next daily digest (``delivery``)."""
 
-    list_display = ("message", "user", "email", "created_at", "read_at", "emailed_at")
-    list_filter = (("emailed_at", admin.EmptyFieldListFilter), ("read_at", admin.EmptyFieldListFilter))
+    list_display = ("message", "kind", "user", "email", "created_at", "read_at", "emailed_at")
+    list_filter = ("kind", ("emailed_at", admin.EmptyFieldListFilter), ("read_at", admin.EmptyFieldListFilter))
     search_fields = ("message", "email", "user__username", "user__full_name", "report__pairing__supported__name")
     date_hierarchy = "created_at"
     list_select_related = ("user",)
     autocomplete_fields = ("report", "user")
+    raw_id_fields = ("delivery",)
     readonly_fields = ("created_at",)
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    """The outbox, read only: what was sent, what waits for its retry, what was given up (the "retry" action
+    puts it back)."""
+
+    list_display = ("key", "channel", "email", "webhook", "status", "attempts", "next_attempt_at", "sent_at", "last_error")
+    list_filter = ("status", "channel")
+    search_fields = ("key", "email", "subject", "webhook__name", "last_error")
+    date_hierarchy = "created_at"
+    list_select_related = ("webhook",)
+    actions = ["retry"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("Send the selected given-up messages again"), permissions=["view"])
+    def retry(self, request, queryset):
+        count = sum(delivery_retry(delivery=delivery) for delivery in queryset.filter(status=Delivery.Status.FAILED))
+        self.message_user(request, _("%(count)s messages are back in the outbox.") % {"count": count}, messages.SUCCESS)
+
+
+@admin.register(Webhook)
+class WebhookAdmin(SimpleHistoryAdmin):
+    list_display = ("name", "kind", "program", "pairing", "is_active", "created_at")
+    list_filter = ("kind", "is_active")
+    search_fields = ("name", "program__name", "pairing__supported__name")
+    list_select_related = ("program", "pairing__supporter", "pairing__supported")
+    autocomplete_fields = ("program", "pairing", "created_by")
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    exclude = ("secret",)  # never shown back: set on the group robots page
+
+
+@admin.register(Preference)
+class PreferenceAdmin(admin.ModelAdmin):
+    list_display = ("user", "email_digest", "updated_at")
+    list_filter = ("email_digest",)
+    search_fields = ("user__username", "user__email")
+    autocomplete_fields = ("user",)
 
 
 @admin.register(AnnualExport)

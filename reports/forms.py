@@ -9,9 +9,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from activities.filters import DateInput
-from pairings.models import Program
+from pairings.models import Pairing, Program
 from reports.builders import PERIOD_FOR_KIND
-from reports.models import Report
+from reports.channels import webhook_url_problem
+from reports.models import Preference, Report, Webhook
 from reports.periods import MIN_YEAR, PeriodError, parse
 
 
@@ -96,3 +97,65 @@ class CertificateForm(forms.Form):
         if data.get("start") and data.get("end") and data["end"] < data["start"]:
             self.add_error("end", _("The period ends before it starts."))
         return data
+
+
+class PreferenceForm(forms.ModelForm):
+    class Meta:
+        model = Preference
+        fields = ["email_digest"]
+
+
+class WebhookForm(forms.ModelForm):
+    """A group robot of one program or one pairing the user administers. The signing secret is never shown back:
+    left empty on an edit, the stored one is kept."""
+
+    url = forms.URLField(
+        label=_("webhook address"), max_length=400, assume_scheme="https",
+        help_text=_("The robot's webhook address from the group's settings, e.g. https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…"),
+    )
+    secret = forms.CharField(
+        label=_("signing secret"), max_length=100, required=False, strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text=_("DingTalk (钉钉) only: the robot's signing secret (加签, SEC…). Leave empty to keep the one saved."),
+    )
+
+    class Meta:
+        model = Webhook
+        fields = ["kind", "name", "program", "pairing", "url", "secret"]
+        help_texts = {
+            "program": _("Either a program (every pairing's events) or one pairing."),
+        }
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        programs = Program.objects.editable_by(user).order_by("name")
+        self.fields["program"].queryset = programs
+        self.fields["pairing"].queryset = (
+            Pairing.objects.editable_by(user).select_related("supporter", "supported").order_by("program_id", "id")
+        )
+        self.fields["program"].required = self.fields["pairing"].required = False
+        self.old_secret = self.instance.secret if self.instance.pk else ""
+
+    def clean_url(self):
+        url = self.cleaned_data["url"].strip()
+        problem = webhook_url_problem(url)
+        if problem:
+            raise forms.ValidationError(problem)
+        return url
+
+    def clean(self):
+        cleaned = super().clean()
+        program, pairing = cleaned.get("program"), cleaned.get("pairing")
+        if bool(program) == bool(pairing):
+            raise forms.ValidationError(_("Choose either a program or a pairing (one of the two)."))
+        kind, url, secret = cleaned.get("kind"), cleaned.get("url") or "", cleaned.get("secret") or self.old_secret
+        if kind == Webhook.Kind.WECOM and secret:
+            self.add_error("secret", _("WeCom (企业微信) robots have no signing secret: leave it empty."))
+        if kind == Webhook.Kind.WECOM and url and "key=" not in url:
+            self.add_error("url", _("A WeCom (企业微信) robot's address ends with ?key=… (copy it from the group's robot settings)."))
+        if kind == Webhook.Kind.DINGTALK and url and "access_token=" not in url:
+            self.add_error("url", _("A DingTalk (钉钉) robot's address ends with ?access_token=… (copy it from the group's robot settings)."))
+        if secret and not secret.isprintable():
+            self.add_error("secret", _("The secret contains characters that cannot be part of it."))
+        cleaned["secret"] = secret if kind == Webhook.Kind.DINGTALK else ""
+        return cleaned

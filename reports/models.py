@@ -255,6 +255,8 @@ class Delivery(models.Model):
     )
     subject = models.CharField(_("subject"), max_length=200, blank=True)
     body = models.TextField(_("text"), blank=True)
+    # An e-mail's HTML alternative (the digest); the plain text in ``body`` is what every reader gets.
+    html = models.TextField(_("HTML"), blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)

@@ -3,28 +3,27 @@
 ``notify`` records an event for its people (a row each in their notification list, mailed in the next daily
 digest when they chose e-mail) and queues a post for each group robot (企业微信, 钉钉) of the pairing and of its
 program. An event has a key: announcing it twice (a retried task, a double click) adds nothing. Sending happens
-in Celery from the outbox (``Delivery``), so a channel that is down never slows a page.
+in Celery from the outbox (``Delivery``, reports/channels.py), so a channel that is down never slows a page;
+e-mail goes out once a day in the digest (reports/digest.py).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 
+from celery import current_app
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
-from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from pairings.models import Liaison
 from portal.models import Membership
+from portal.queue import Ticket, enqueue
 from reports.models import Delivery, Notification, Webhook
 
 
-def report_link(report):
-    return f"{settings.PORTAL_BASE_URL}{reverse('reports:report_detail', args=[report.pk])}"
+SEND_DELIVERIES = "reports.tasks.send_deliveries"
 
 
 def report_recipients(report):
@@ -99,20 +98,37 @@ def webhooks_for(*, pairing=None, program=None):
     return list(Webhook.objects.filter(where, is_active=True).order_by("id"))
 
 
+def outbox_flush():
+    """Send the outbox once the current transaction commits (a task), when settings.DELIVERY_SEND_ON_COMMIT;
+    never raises. Whatever is not sent now, the minute's sweep (beat) sends. Returns the enqueue's Ticket
+    (``sent`` None when nothing was queued)."""
+    # Named, not imported: the tasks module imports the modules that call notify().
+    task = current_app.tasks[SEND_DELIVERIES]
+    if not settings.DELIVERY_SEND_ON_COMMIT:
+        return Ticket(task=task.name)
+    return enqueue(task)
+
+
 @transaction.atomic
 def notify(*, kind, message, url="", key="", users=(), emails=(), pairing=None, program=None, report=None):
     """Record one event: a notification for each person (``users`` with an account, ``emails`` without) and a
     message for each group robot of the pairing and its program. ``url`` is the path where it is done; ``key``
     names the event so that announcing it again adds nothing (empty: every call is a new event).
     Returns the number of notifications created."""
-    message = message[:300]
+    message, key = message[:300], key[:120]
+    recipients = _recipients(users, emails)
+    if key and recipients:
+        # those told of this event already (the unique constraints still guard against a concurrent announcer)
+        told = set(Notification.objects.filter(key=key).values_list("user_id", "email"))
+        recipients = [(user, email) for user, email in recipients if ((user.pk if user else None), email) not in told]
     rows = [
-        Notification(kind=kind, user=user, email=email, message=message, url=url[:300], key=key[:120], report=report)
-        for user, email in _recipients(users, emails)
+        Notification(kind=kind, user=user, email=email, message=message, url=url[:300], key=key, report=report)
+        for user, email in recipients
     ]
     created = Notification.objects.bulk_create(rows, ignore_conflicts=bool(key))
     hooks = webhooks_for(pairing=pairing, program=program)
     if hooks:
+        outbox_flush()
         event = key or f"{kind}:{timezone.now().timestamp()}:{id(rows)}"
         link = f"{settings.PORTAL_BASE_URL}{url}" if url else settings.PORTAL_BASE_URL
         Delivery.objects.bulk_create(
@@ -124,32 +140,3 @@ def notify(*, kind, message, url="", key="", users=(), emails=(), pairing=None, 
             ignore_conflicts=True,
         )
     return len(created)
-
-
-def notifications_send(*, report_id=None, limit=200):
-    """Send the e-mails of notifications not yet e-mailed (each row once, even with two senders)."""
-    sent = 0
-    pending = Notification.objects.filter(emailed_at__isnull=True).exclude(email="").order_by("id")
-    if report_id is not None:
-        pending = pending.filter(report_id=report_id)
-    for notification_id in list(pending.values_list("id", flat=True)[:limit]):
-        with transaction.atomic():
-            notification = (
-                Notification.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("report__program", "report__pairing__supporter", "report__pairing__supported")
-                .filter(pk=notification_id, emailed_at__isnull=True)
-                .first()
-            )
-            if notification is None:
-                continue
-            report = notification.report
-            # a batch's notification names no one report: its link is the list of them
-            link = f"{settings.PORTAL_BASE_URL}{notification.url}" if notification.url else report_link(report)
-            body = _(
-                "%(message)s\n\nRead it on the pairing portal (结对共建):\n%(link)s\n"
-            ) % {"message": notification.message, "link": link}
-            send_mail(notification.message, body, settings.DEFAULT_FROM_EMAIL, [notification.email])
-            notification.emailed_at = timezone.now()
-            notification.save(update_fields=["emailed_at"])
-            sent += 1
-    return sent

@@ -1,5 +1,5 @@
 """Report pages: list, the report itself (HTML with print styles) and its downloads, notes, publishing,
-regenerating, generation on demand, annual exports and notifications.
+regenerating, generation on demand and annual exports (notifications: notice_views.py).
 
 Thin views: they parse, call a selector or a service, and render. Who sees what comes from the models'
 ``visible_to``/``editable_by`` through ``ScopedObjectMixin`` (outside scope → 404, visible but not
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime
 
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -36,7 +35,7 @@ from figures.selectors import volunteer_totals
 from reports import certificates, publishing, services, tasks
 from reports.filters import ReportFilter
 from reports.forms import CertificateForm, ExportForm, GenerateForm, ReportNotesForm
-from reports.models import AnnualExport, Notification, Report
+from reports.models import AnnualExport, Report
 from reports.selectors import Selection
 from volunteers.models import Certificate, Volunteer
 from reports.renderers.base import file_stem
@@ -297,18 +296,13 @@ class ReportPublishView(LoginRequiredMixin, ScopedObjectMixin, PostOnlyMixin, Si
     def post(self, request, *args, **kwargs):
         report = self.get_object()
         try:
-            report, ticket = services.report_publish(report=report, actor=request.user)
+            report, _ticket = services.report_publish(report=report, actor=request.user)
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
             return redirect("reports:report_detail", pk=report.pk)
-        if ticket.sent is False:
-            messages.warning(
-                request,
-                _("The report is published and the liaisons see it in the portal. The e-mails could not be "
-                  "queued now (the task queue is unreachable); they will be sent once it is back."),
-            )
-        else:
-            messages.success(request, _("The report is published; the liaisons are being notified."))
+        messages.success(
+            request, _("The report is published; the liaisons see it in their notifications and in their next daily e-mail.")
+        )
         return redirect("reports:report_detail", pk=report.pk)
 
 
@@ -412,35 +406,6 @@ class ExportDownloadView(LoginRequiredMixin, ScopedObjectMixin, DetailView):
             raise Http404
         filename = f"{export.program.code}-{export.year}-annual.{fmt}"
         return protected_file_response(stored, as_attachment=True, filename=filename, content_type=DOWNLOADS[fmt][1])
-
-
-# --------------------------------------------------------------------------------------------------------
-# Notifications
-# --------------------------------------------------------------------------------------------------------
-
-
-class NotificationListView(LoginRequiredMixin, ListView):
-    template_name = "reports/notification_list.html"
-    paginate_by = 30
-
-    def get_queryset(self):
-        return Notification.objects.for_user(self.request.user).select_related(
-            "report__program", "report__pairing__supporter", "report__pairing__supported"
-        )
-
-
-class NotificationOpenView(LoginRequiredMixin, View):
-    """Marks one's own notification read and goes to where it is done (someone else's: 404)."""
-
-    def get(self, request, pk):
-        notification = get_object_or_404(Notification.objects.for_user(request.user), pk=pk)
-        notification = services.notification_open(notification=notification, user=request.user)
-        # Only a path in this portal: a stored link never sends anyone to another host.
-        if notification.url and url_has_allowed_host_and_scheme(notification.url, allowed_hosts=None):
-            return redirect(notification.url)
-        if notification.report_id:
-            return redirect("reports:report_detail", pk=notification.report_id)
-        return redirect("reports:notification_list")
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -13,12 +13,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from pairings.models import Program
+from pairings.models import Pairing, Program
 from portal.queue import enqueue
 from reports import publishing, tasks
 from reports.builders import build_report_data
 from reports.generation import report_generate
-from reports.models import AnnualExport, Notification, Report
+from reports.channels import webhook_url_problem
+from reports.models import AnnualExport, Notification, Preference, Report, Webhook
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,9 @@ def report_set_notes(*, report, notes, actor):
 
 
 def report_publish(*, report, actor):
-    """Freeze one draft and announce it (reports_publish of one, but saying why when it cannot)."""
+    """Freeze one draft and announce it in the portal (and so in the next daily digest e-mail): reports_publish of
+    one, but saying why when it cannot. Returns (report, None): nothing is queued now (the second value is kept for
+    callers that read a ticket)."""
     with transaction.atomic():
         current = Report.objects.select_for_update(of=("self",)).only("id", "status").get(pk=report.pk)
         if not Report.objects.editable_by(actor).filter(pk=report.pk).exists():
@@ -79,17 +82,14 @@ def report_publish(*, report, actor):
         if current.status != Report.Status.DRAFT:
             raise ValidationError(_("This report is already published."))
         published = publishing.publish_drafts(reports=[report.pk], actor=actor)
-    ticket = enqueue(tasks.send_report_notifications, report.pk)
-    return published.reports[0], ticket
+    return published.reports[0], None
 
 
 def reports_publish(*, reports, actor):
-    """Freeze many drafts in one pass and tell each recipient once for the whole batch (reports/publishing.py).
-    ``reports``: a QuerySet or report ids; those ``actor`` may not edit, and those already published, are
-    skipped as if they were not there. Returns (Published, ticket of the e-mail task or None)."""
-    published = publishing.publish_drafts(reports=reports, actor=actor)
-    ticket = enqueue(tasks.send_report_notifications) if published.notifications else None
-    return published, ticket
+    """Freeze many drafts in one pass and tell each recipient once for the whole batch (reports/publishing.py);
+    the daily digest carries it by e-mail. ``reports``: a QuerySet or report ids; those ``actor`` may not edit,
+    and those already published, are skipped as if they were not there. Returns (Published, None)."""
+    return publishing.publish_drafts(reports=reports, actor=actor), None
 
 
 def notification_open(*, notification, user):
@@ -108,3 +108,39 @@ def export_request(*, program, year, actor):
     export = AnnualExport.objects.create(program=program, year=year, requested_by=actor)
     ticket = enqueue(tasks.build_annual_export, export.pk)
     return export, ticket
+
+
+@transaction.atomic
+def preference_set(*, user, email_digest):
+    """One's own channels: the daily digest on or off."""
+    preference, _created = Preference.objects.update_or_create(user=user, defaults={"email_digest": email_digest})
+    return preference
+
+
+@transaction.atomic
+def webhook_save(*, webhook, actor):
+    """Save a group robot of a program or pairing the actor administers (the address checked by the form and
+    again by the sender)."""
+    if webhook.program_id:
+        allowed = Program.objects.editable_by(actor).filter(pk=webhook.program_id).exists()
+    else:
+        allowed = Pairing.objects.editable_by(actor).filter(pk=webhook.pairing_id).exists()
+    if not allowed or (webhook.pk and not Webhook.objects.editable_by(actor).filter(pk=webhook.pk).exists()):
+        raise PermissionDenied
+    problem = webhook_url_problem(webhook.url)
+    if problem:
+        raise ValidationError({"url": problem})
+    if webhook.created_by_id is None:
+        webhook.created_by = actor
+    webhook.save()
+    return webhook
+
+
+@transaction.atomic
+def webhook_set_active(*, webhook, active, actor):
+    """Switch a group robot off (its waiting messages are given up when their turn comes) or on again."""
+    if not Webhook.objects.editable_by(actor).filter(pk=webhook.pk).exists():
+        raise PermissionDenied
+    webhook.is_active = active
+    webhook.save(update_fields=["is_active"])
+    return webhook

@@ -6,6 +6,10 @@ previous quarter. Each fans out one ``generate_report`` per program and one ``ge
 batch of its active pairings (``REPORT_BATCH``, read together); ``generation.report_generate`` and
 ``generation.reports_generate`` make any number of runs, concurrent or redelivered, leave one report per scope.
 
+Notifications (reports/channels.py, reports/digest.py): ``send_deliveries`` sends the outbox's due messages
+(beat, every minute, and after an event that made group robot messages); ``send_digests`` builds the daily
+digest e-mails at 08:00.
+
 Retries: database and broker hiccups (OperationalError, InterfaceError) are retried with exponential
 backoff. Messages are acknowledged late and rejected when the worker dies (settings), so a task killed
 mid-run is delivered again.
@@ -20,7 +24,8 @@ from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
-from reports import events, exports, generation, notifications, publishing
+from portal.queue import enqueue
+from reports import channels, digest, events, exports, generation, publishing
 from reports.periods import local_today, previous_month, previous_quarter
 
 log = logging.getLogger(__name__)
@@ -28,6 +33,8 @@ log = logging.getLogger(__name__)
 # Pairing reports built together by one task: one set of queries for all of them (a batch of 25 takes about
 # as long as 3 reports built one by one), small enough that a redelivered batch repeats little work.
 REPORT_BATCH = 25
+# Messages one send_deliveries run sends at most (each waits at most the channel's timeout).
+DELIVERY_BATCH = 100
 
 RETRY_ON = (OperationalError, InterfaceError, BrokerError, ConnectionError, TimeoutError)
 RETRY = {
@@ -105,9 +112,30 @@ def generate_quarterly_reports(self, period=None):
 
 
 @shared_task(bind=True, acks_late=True, **RETRY)
+def send_deliveries(self, delivery_id=None):
+    """Send the outbox's due messages (beat, every minute; and after an event made group robot messages). A run
+    that found a full batch queues the next one, so a large outbox (the digests at 08:00) drains in batches."""
+    result = channels.deliveries_send(limit=DELIVERY_BATCH, delivery_id=delivery_id)
+    log.info("outbox: %d due, %s", result.claimed, dict(result.outcomes))
+    if delivery_id is None and result.claimed >= DELIVERY_BATCH and sum(result.outcomes.values()):
+        enqueue(send_deliveries)
+    return result.sent
+
+
+@shared_task(bind=True, acks_late=True, **RETRY)
+def send_digests(self):
+    """Beat, 08:00: put each person's daily digest in the outbox, then send it."""
+    made = digest.digests_build()
+    log.info("daily digests: %d made", made)
+    if made:
+        enqueue(send_deliveries)
+    return made
+
+
+@shared_task(bind=True, acks_late=True, **RETRY)
 def send_report_notifications(self, report_id=None):
-    """E-mail the notifications of a published report (or, from beat, any still unsent)."""
-    return notifications.notifications_send(report_id=report_id)
+    """Kept for messages queued before the daily digest replaced the per-report e-mail: flushes the outbox."""
+    return channels.deliveries_send(limit=DELIVERY_BATCH).sent
 
 
 @shared_task(bind=True, acks_late=True, **RETRY)
@@ -136,8 +164,6 @@ def publish_reports(self, report_ids, actor_id):
     if actor is None:
         return 0
     published = publishing.publish_drafts(reports=report_ids, actor=actor)
-    if published.notifications:
-        notifications.notifications_send()  # the addresses without an account (the rest: the portal, the digest)
     log.info("bulk publish by user %s: %d of %d reports, %d notifications", actor_id, len(published.reports),
              len(report_ids), published.notifications)
     return len(published.reports)

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from reports import notice_views
 from reports import report_views as views
 
 app_name = "reports"
@@ -19,6 +20,14 @@ urlpatterns = [
     path("exports/<int:pk>/download/<str:fmt>/", views.ExportDownloadView.as_view(), name="export_download"),
     path("certificates/volunteer/<int:pk>/", views.CertificateIssueView.as_view(), name="certificate_issue"),
     path("certificates/<int:pk>/", views.CertificateDownloadView.as_view(), name="certificate_download"),
-    path("notifications/", views.NotificationListView.as_view(), name="notification_list"),
-    path("notifications/<int:pk>/", views.NotificationOpenView.as_view(), name="notification_open"),
+    path("notifications/", notice_views.NotificationListView.as_view(), name="notification_list"),
+    path("notifications/<int:pk>/", notice_views.NotificationOpenView.as_view(), name="notification_open"),
+    path("notifications/<int:pk>/read/", notice_views.NotificationReadView.as_view(), name="notification_read"),
+    path("notifications/read/", notice_views.NotificationReadAllView.as_view(), name="notification_read_all"),
+    path("notifications/preferences/", notice_views.PreferenceView.as_view(), name="preferences"),
+    path("robots/", notice_views.WebhookListView.as_view(), name="webhook_list"),
+    path("robots/new/", notice_views.WebhookCreateView.as_view(), name="webhook_create"),
+    path("robots/<int:pk>/", notice_views.WebhookUpdateView.as_view(), name="webhook_update"),
+    path("robots/<int:pk>/active/", notice_views.WebhookDeactivateView.as_view(), name="webhook_deactivate"),
+    path("robots/<int:pk>/test/", notice_views.WebhookTestView.as_view(), name="webhook_test"),
 ]

@@ -15,7 +15,7 @@ from pairings.models import (
     JointPlan, Liaison, Metric, Pairing, PairingBranch, PlanItem, PlanTarget, Program, VillageIndicator, VillageStatistic,
 )
 from portal.models import Membership, Organization, User
-from reports.models import AnnualExport, Notification, Report
+from reports.models import AnnualExport, Delivery, Notification, Preference, Report, Webhook
 from volunteers.models import ServiceOffering, Team, Volunteer
 
 PASSWORD = "test-pass-9x7!"
@@ -254,6 +254,37 @@ class NotificationFactory(factory.django.DjangoModelFactory):
     report = factory.SubFactory(ReportFactory)
     user = factory.SubFactory(UserFactory)
     message = factory.Sequence(lambda n: f"报告{n}已发布")
+
+
+class PreferenceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Preference
+
+    user = factory.SubFactory(UserFactory)
+
+
+class WebhookFactory(factory.django.DjangoModelFactory):
+    """A 企业微信 group robot of a program (the address is never called in tests: they run their own server)."""
+
+    class Meta:
+        model = Webhook
+
+    kind = Webhook.Kind.WECOM
+    name = factory.Sequence(lambda n: f"结对工作群{n}")
+    program = factory.SubFactory(ProgramFactory)
+    url = factory.Sequence(lambda n: f"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=test-{n}")
+
+
+class DeliveryFactory(factory.django.DjangoModelFactory):
+    """A group robot message waiting in the outbox."""
+
+    class Meta:
+        model = Delivery
+
+    channel = Delivery.Channel.WECOM
+    webhook = factory.SubFactory(WebhookFactory)
+    key = factory.Sequence(lambda n: f"hook:test:{n}")
+    subject = factory.Sequence(lambda n: f"龙石村活动{n}待验单")
 
 
 class AnnualExportFactory(factory.django.DjangoModelFactory):

@@ -18,6 +18,10 @@ VIEW_MODELS = {
     "activities:meeting_file": "activities.MeetingAttachment",
     "activities:meeting_file_thumb": "activities.MeetingAttachment",
     "reports:notification_open": "reports.Notification",
+    "reports:notification_read": "reports.Notification",
+    "reports:webhook_update": "reports.Webhook",
+    "reports:webhook_deactivate": "reports.Webhook",
+    "reports:webhook_test": "reports.Webhook",
     # a village's statistics page takes the village's id (tests/pairings/test_village_statistics.py tries it)
     "pairings:village_statistics": "portal.Organization",
 }

@@ -91,6 +91,16 @@ def matrix_action_item():
     return ActionItem.objects.order_by("pk").first()
 
 
+def matrix_webhook(o):
+    """A 企业微信 group robot of the world's pairing: its program's admins manage it, nobody else finds it."""
+    from reports.models import Webhook
+
+    return Webhook.objects.get_or_create(
+        pairing=o["pairing"], name="龙石村结对工作群",
+        defaults={"kind": "wecom", "url": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k"},
+    )[0]
+
+
 # name -> (how to build the URL from the objects, expected per role)
 PAGES = {
     "home": (lambda o: reverse("home"), every(200)),
@@ -324,6 +334,29 @@ PAGES = {
         lambda o: reverse("reports:notification_open", args=[matrix_notification(o).pk]),
         row(LOGIN, 404, 302, 404, 404, 404, 404, 404),
     ),
+    # marking read takes POST (GET: 405 to the recipient, 404 to anyone else); the preferences are everyone's
+    # own; group robots are the program admins' (the list and the form: 403 to others; a robot: 404 to others;
+    # its switch and its test message take POST).
+    "reports:notification_read": (
+        lambda o: reverse("reports:notification_read", args=[matrix_notification(o).pk]),
+        row(LOGIN, 404, 405, 404, 404, 404, 404, 404),
+    ),
+    "reports:notification_read_all": (lambda o: reverse("reports:notification_read_all"), every(405)),
+    "reports:preferences": (lambda o: reverse("reports:preferences"), every(200)),
+    "reports:webhook_list": (lambda o: reverse("reports:webhook_list"), row(LOGIN, 403, 403, 403, 403, 403, 200, 200)),
+    "reports:webhook_create": (lambda o: reverse("reports:webhook_create"), row(LOGIN, 403, 403, 403, 403, 403, 200, 200)),
+    "reports:webhook_update": (
+        lambda o: reverse("reports:webhook_update", args=[matrix_webhook(o).pk]),
+        row(LOGIN, 404, 404, 404, 404, 404, 200, 200),
+    ),
+    "reports:webhook_deactivate": (
+        lambda o: reverse("reports:webhook_deactivate", args=[matrix_webhook(o).pk]),
+        row(LOGIN, 404, 404, 404, 404, 404, 405, 405),
+    ),
+    "reports:webhook_test": (
+        lambda o: reverse("reports:webhook_test", args=[matrix_webhook(o).pk]),
+        row(LOGIN, 404, 404, 404, 404, 404, 405, 405),
+    ),
 }
 
 # The Django admin: staff only. Everyone else is sent to the admin's login, which is allauth's.
@@ -337,6 +370,9 @@ ADMIN_EXCEPTIONS = {
     "admin:activities_activityphoto_add": row(302, 302, 302, 302, 302, 302, 302, 403),
     # a meeting's files too: through the meeting form, which checks them
     "admin:activities_meetingattachment_add": row(302, 302, 302, 302, 302, 302, 302, 403),
+    # the outbox is read only: messages are made by events, never by hand, and kept as the record of what was sent
+    "admin:reports_delivery_add": row(302, 302, 302, 302, 302, 302, 302, 403),
+    "admin:reports_delivery_delete": row(302, 302, 302, 302, 302, 302, 302, 403),
 }
 
 
@@ -380,6 +416,12 @@ def objects(world):
     from reports.models import AnnualExport, Notification
 
     Notification.objects.create(report=report, email="liaison@example.org", message="已发布")
+    from reports.models import Delivery, Preference, Webhook
+
+    hook = Webhook.objects.create(kind="wecom", name="项目群", program=world["program"],
+                                  url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k")
+    Delivery.objects.create(channel="wecom", webhook=hook, key="hook:matrix", subject="已发布")
+    Preference.objects.create(user=world["users"]["village"])
     AnnualExport.objects.create(program=world["program"], year=2023)
     from activities.models import ActivityPhoto
 

@@ -12,17 +12,18 @@ from tests.activities.images import photo_hash
 pytestmark = pytest.mark.django_db
 
 # Counted on the secretary's requests: session, user, scope (memberships with their subtrees, one query), the
-# page's own reads. The list's six: session, user, scope, the drop-downs with the user's pairings (one UNION),
-# the capped count, the page's rows (their ids found in a subquery, with first photo and photo count).
-LIST_QUERIES = 6
-# The detail page's six: session, user, scope, the activity (with pairing, program, branch, type, plan item,
+# page's own reads, and the header's unread notifications (one count, on every page). The list's six: session, user, scope, the drop-downs with the user's pairings (one UNION),
+# the capped count, the page's rows (their ids found in a subquery, with first photo and photo count), the
+# header's unread count.
+LIST_QUERIES = 7
+# The detail page's seven (with the header's count): session, user, scope, the activity (with pairing, program, branch, type, plan item,
 # need, recorder, confirmer), its parts in one UNION (photos and their twins, figures, hours, co-hosts, history,
 # and what the plausibility warnings read), and the photos near its photos (by hash band) for the warnings.
-DETAIL_QUERIES = 6
+DETAIL_QUERIES = 7
 # the form's: 17, of which three find who may serve (the branch's pairings, the organisations under each side)
-FORM_QUERIES = 20
+FORM_QUERIES = 21
 # the edit page's own, what the warnings read, the photos near its photos
-EDIT_QUERIES = 25
+EDIT_QUERIES = 26
 
 
 

@@ -269,13 +269,13 @@ def grow(world, cast, n):
         MeetingAttachment.objects.create(meeting=meeting, kind="document", file=f"meetings/{i}.pdf", content_type="application/pdf")
 
 
-# Session, user, scope, then the page's own reads.
+# Session, user, scope, the header's unread notifications, then the page's own reads.
 QUERIES = {
-    "meeting_list": 8,  # count, whether the user records meetings, the filter's drop-downs (pairings, programs), rows
+    "meeting_list": 9,  # count, whether the user records meetings, the filter's drop-downs (pairings, programs), rows
     # the meeting, its attendees, files and decisions, the previous meeting and its decisions, whether the user edits
     # it (a branch secretary: one query; who closes each decision is read from the scope)
-    "meeting_detail": 11,  # and (a secretary) whether they may record it as an activity
-    "action_item_list": 6,  # count, rows, the pairing drop-down
+    "meeting_detail": 12,  # and (a secretary) whether they may record it as an activity
+    "action_item_list": 7,  # count, rows, the pairing drop-down
 }
 
 

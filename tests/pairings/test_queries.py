@@ -16,15 +16,17 @@ from tests.pairings.helpers import activity
 pytestmark = pytest.mark.django_db
 
 # The pinned counts (the same for 1 and 30 rows). They include the session and the user (2), and the
-# user's scope: their memberships with the subtrees below them, one query whatever the depth.
+# user's scope: their memberships with the subtrees below them, one query whatever the depth; and the header's
+# count of unread notifications (one query on every page).
 BUDGET = {
-    "pairing_list": 9,  # admin (the year's activity counts: one query of the figures app's row panel)
+    # each page: the header's unread notifications (one query)
+    "pairing_list": 10,  # admin (the year's activity counts: one query of the figures app's row panel)
     # committee (the open needs and their number: one query; the village's statistics: one; the joint meetings with
     # the pairing's open and overdue decisions: one)
-    "pairing_detail": 14,
-    "plan_detail": 7,  # village (the targets' progress: one query of the figures app's row panel)
-    "plan_item_edit": 8,  # committee
-    "plan_agree": 6,  # village
+    "pairing_detail": 15,
+    "plan_detail": 8,  # village (the targets' progress: one query of the figures app's row panel)
+    "plan_item_edit": 9,  # committee
+    "plan_agree": 7,  # village
 }
 
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from activities.models import Activity, ActivityPhoto, ActivityType, MeetingAttachment, Need
 from pairings.models import Pairing
-from reports.models import AnnualExport, Notification, Report
+from reports.models import AnnualExport, Delivery, Notification, Report
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -25,7 +25,8 @@ pytestmark = pytest.mark.django_db
 REGISTERED = sorted(admin.site._registry, key=lambda model: model._meta.label)
 OURS = [m for m in REGISTERED if m._meta.app_label in {"portal", "pairings", "volunteers", "activities", "reports"}]
 # Photos are uploaded through the portal, which strips EXIF and re-encodes them: the admin can't add them.
-NO_ADD = {ActivityPhoto, MeetingAttachment}
+# The notification outbox is made by events and kept as the record of what was sent: read only.
+NO_ADD = {ActivityPhoto, Delivery, MeetingAttachment}
 
 
 def admin_url(model, view, *args):
@@ -58,6 +59,8 @@ def every_model(world, settings, tmp_path):
     report = f.ReportFactory(program=world["program"], pairing=pairing, data={"活动": {"场次": 1}, "村": "龙石村"})
     Notification.objects.create(report=report, user=world["users"]["village"], message="龙石村的月报已发布")
     AnnualExport.objects.create(program=world["program"], year=2024, requested_by=world["users"]["admin"])
+    f.DeliveryFactory(webhook=f.WebhookFactory(pairing=pairing, program=None, name="龙石村结对工作群"))
+    f.PreferenceFactory(user=world["users"]["village"])
     Group.objects.create(name="项目管理员")
     EmailAddress.objects.create(user=world["users"]["admin"], email="admin@example.org", primary=True)
     Authenticator.objects.create(user=world["users"]["admin"], type=Authenticator.Type.RECOVERY_CODES, data={})
