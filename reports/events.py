@@ -29,8 +29,8 @@ from django.utils.translation import ngettext
 
 from activities import signals as activity_signals
 from activities.models import Activity, Need
-from activities.permissions import can_edit, can_verify_hours
-from activities.selectors import hours_waiting_on
+from activities.permissions import can_edit, can_verify_hours, may_close
+from activities.selectors import hours_waiting_on, open_action_items
 from pairings import signals as pairing_signals
 from pairings.models import JointPlan, Liaison, Pairing, PlanItem
 from pairings.selectors import ITEM_DUE_DAYS, agreements_expiring, items_due, pairings_dormant
@@ -342,8 +342,35 @@ def _scan_drafts(today):
     return made
 
 
+ACTING_ROLES = (Role.ADMIN, Role.COMMITTEE, Role.SECRETARY, Role.VILLAGE_COMMITTEE, Role.LIAISON)
+
+
+def _scan_action_items(today):
+    """Open decisions of joint meetings due within ITEM_DUE_DAYS days (once per due date) or overdue (once more, per
+    due date): the person named their owner and those who act for the owner organisation, each only if they may
+    close it (the link is its close form, where the home page's row leads too)."""
+    made = 0
+    until = today + datetime.timedelta(days=ITEM_DUE_DAYS)
+    for item in open_action_items(today=today).filter(due_date__lte=until):
+        acting = _active(Q(memberships__organization_id=item.owner_org_id, memberships__role__in=ACTING_ROLES))
+        named = [item.owner_user] if item.owner_user_id else []
+        people = _people(named, acting, may_open=lambda user, item=item: may_close(user, item))
+        names = {"org": _org(item.owner_org), "text": item.text[:60], "due": item.due_date.isoformat()}
+        if item.due_date < today:
+            message = _say(lambda: _("%(org)s: the meeting's decision “%(text)s” is overdue (due %(due)s)") % names)
+        else:
+            message = _say(lambda: _("%(org)s: the meeting's decision “%(text)s” is due on %(due)s") % names)
+        made += notify(
+            kind=Kind.ACTION_ITEM, message=message, users=people, pairing=item.meeting.pairing,
+            program=item.meeting.program if item.meeting.pairing_id is None else None,
+            url=reverse("activities:action_item_close", args=[item.pk]),
+            key=f"{'action_overdue' if item.due_date < today else 'action_due'}:{item.pk}:{item.due_date.isoformat()}",
+        )
+    return made
+
+
 # The scans of the daily run, each (today) -> notifications made; another part may add its own here.
-SCANS = [_scan_items, _scan_pairings, _scan_drafts]
+SCANS = [_scan_items, _scan_pairings, _scan_drafts, _scan_action_items]
 
 
 def due_scan(*, today: datetime.date):
