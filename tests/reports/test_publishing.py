@@ -101,6 +101,22 @@ def test_a_batch_of_generated_reminders_tells_each_person_once(records):
     assert Notification.objects.filter(user=village_user).count() == 1
 
 
+def test_the_command_over_many_months_tells_each_person_once(records):
+    """`generate_reports 2024-01 … 2024-06` (a backfill, `make run`): one notice per person for the run, not six."""
+    from django.core.management import call_command
+
+    policy(records["program"])
+    village_user = records["users"]["village"]
+    months = [f"2024-{m:02d}" for m in range(1, 7)]
+    call_command("generate_reports", *months, verbosity=0)
+    reminders = Report.objects.filter(kind="monthly", program=records["program"], pairing=records["pairing"])
+    assert reminders.count() == 6 and set(reminders.values_list("status", flat=True)) == {"published"}
+    mine = Notification.objects.get(user=village_user)
+    assert mine.kind == "reports_published" and mine.message == "已发布 6 份月度提示"
+    call_command("generate_reports", *months, verbosity=0)  # a second run: all frozen, nobody told again
+    assert Notification.objects.filter(user=village_user).count() == 1
+
+
 def test_regenerating_a_draft_by_hand_does_not_publish_it(records):
     report, _ = generate(records)  # the fixture's programs publish by hand
     policy(records["program"])
