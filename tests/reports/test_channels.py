@@ -60,6 +60,15 @@ def event(world, n=1, *, users=None, key=None):
 # --------------------------------------------------------------------------------------------------------
 
 
+def test_the_digest_puts_what_is_to_do_before_the_reports_published(world):
+    village = world["users"]["village"]
+    notify(kind=Notification.Kind.REPORT_PUBLISHED, message="中山中专–龙石村 · 一月一提示 · 2026-11 · v1 已发布。",
+           url="/reports/1/", key="report:1:published", users=[village])
+    event(world, 1)  # later, yet first in the mail: it is something to do
+    groups = digest.grouped(Notification.objects.filter(user=village))
+    assert [label for label, _rows in groups] == ["活动待验单", "报告已发布"]
+
+
 def test_fifty_events_make_one_mail_a_day_through_smtp(world, smtp, time_machine):
     time_machine.move_to(MORNING - datetime.timedelta(hours=10), tick=False)
     village = world["users"]["village"]
