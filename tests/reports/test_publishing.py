@@ -47,6 +47,8 @@ def test_a_monthly_reminder_is_published_as_soon_as_it_is_built(records):
         ("village", "", "report_published", f"/reports/{report.pk}/"),
         (None, "school-liaison@example.org", "report_published", f"/reports/{report.pk}/"),
     ]
+    # the report's name ends in its version ("v1"): a space keeps "v1" apart from "已发布"
+    assert Notification.objects.filter(report=report).first().message.endswith(" · v1 已发布。")
 
 
 def test_a_quarterly_report_waits_for_the_coordination_notes(records):
