@@ -341,3 +341,13 @@ def test_two_senders_at_once_send_a_message_once(world, hooks, robots):
     assert channels.deliveries_send().sent == 1
     assert channels.deliveries_send().claimed == 0
     assert len(robots.received) == 2 and len(robots.accepted) == 1
+
+
+def test_the_robots_messages_are_all_chinese():
+    from django.utils import translation
+
+    with translation.override("zh-hans"):
+        wecom = channels.wecom_payload("龙石村：活动待验单", "https://portal.example/activities/1/")
+        dingtalk = channels.dingtalk_payload("龙石村：活动待验单", "https://portal.example/activities/1/")
+    assert wecom["markdown"]["content"].endswith("[在平台中查看](https://portal.example/activities/1/)")
+    assert dingtalk["markdown"]["text"].endswith("[在平台中查看](https://portal.example/activities/1/)")
