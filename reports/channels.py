@@ -115,18 +115,21 @@ def _markdown_line(text):
 
 def wecom_payload(subject, link):
     """企业微信 group robot, msgtype markdown: {"msgtype": "markdown", "markdown": {"content": …}} (≤ 4096 bytes)."""
-    content = f"**{_('Pairing portal')}**\n> {_markdown_line(subject)}\n"
+    # msgids outside the f-strings: makemessages does not read calls inside them
+    portal, open_it = _("Pairing portal"), _("Open in the portal")
+    content = f"**{portal}**\n> {_markdown_line(subject)}\n"
     if link:
-        content += f"\n[{_('Open in the portal')}]({link})"
+        content += f"\n[{open_it}]({link})"
     return {"msgtype": "markdown", "markdown": {"content": _cut(content, WECOM_MAX_BYTES)}}
 
 
 def dingtalk_payload(subject, link):
     """钉钉 group robot, msgtype markdown: {"msgtype": "markdown", "markdown": {"title": …, "text": …}}."""
-    title = _markdown_line(subject)[:60] or _("Pairing portal")
-    text = f"#### {_('Pairing portal')}\n\n> {_markdown_line(subject)}\n"
+    portal, open_it = _("Pairing portal"), _("Open in the portal")
+    title = _markdown_line(subject)[:60] or portal
+    text = f"#### {portal}\n\n> {_markdown_line(subject)}\n"
     if link:
-        text += f"\n[{_('Open in the portal')}]({link})"
+        text += f"\n[{open_it}]({link})"
     return {"msgtype": "markdown", "markdown": {"title": title, "text": _cut(text, DINGTALK_MAX_BYTES)}}
 
 

@@ -81,13 +81,19 @@ def reports_generate(*, kind, period, program, pairings):
     return results
 
 
+def published_by_policy(program, report):
+    """Whether the program's policy publishes this report now: a draft, version 1 (the scheduled build), of a
+    kind published as soon as it is built."""
+    return (report.status == Report.Status.DRAFT and report.version == 1
+            and publishing.publishes_on_generation(program, report.kind))
+
+
 def _publish_by_policy(program, reports):
     """Publish the drafts the program's policy publishes as soon as they are built (monthly reminders, unless
     switched off), through the one publishing path, so their recipients are told as if an admin had published
     them. Only version 1, the scheduled build: a later version was made by hand and waits for who made it.
     A retried generation finds the report published (frozen, returned as it is): nothing is published twice."""
-    due = [r for r in reports if r.status == Report.Status.DRAFT and r.version == 1
-           and publishing.publishes_on_generation(program, r.kind)]
+    due = [r for r in reports if published_by_policy(program, r)]
     if not due:
         return
     published = publishing.publish_drafts(reports=due, actor=None)

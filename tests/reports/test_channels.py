@@ -60,6 +60,15 @@ def event(world, n=1, *, users=None, key=None):
 # --------------------------------------------------------------------------------------------------------
 
 
+def test_the_digest_puts_what_is_to_do_before_the_reports_published(world):
+    village = world["users"]["village"]
+    notify(kind=Notification.Kind.REPORT_PUBLISHED, message="中山中专–龙石村 · 一月一提示 · 2026-11 · v1 已发布。",
+           url="/reports/1/", key="report:1:published", users=[village])
+    event(world, 1)  # later, yet first in the mail: it is something to do
+    groups = digest.grouped(Notification.objects.filter(user=village))
+    assert [label for label, _rows in groups] == ["活动待验单", "报告已发布"]
+
+
 def test_fifty_events_make_one_mail_a_day_through_smtp(world, smtp, time_machine):
     time_machine.move_to(MORNING - datetime.timedelta(hours=10), tick=False)
     village = world["users"]["village"]
@@ -332,3 +341,13 @@ def test_two_senders_at_once_send_a_message_once(world, hooks, robots):
     assert channels.deliveries_send().sent == 1
     assert channels.deliveries_send().claimed == 0
     assert len(robots.received) == 2 and len(robots.accepted) == 1
+
+
+def test_the_robots_messages_are_all_chinese():
+    from django.utils import translation
+
+    with translation.override("zh-hans"):
+        wecom = channels.wecom_payload("龙石村：活动待验单", "https://portal.example/activities/1/")
+        dingtalk = channels.dingtalk_payload("龙石村：活动待验单", "https://portal.example/activities/1/")
+    assert wecom["markdown"]["content"].endswith("[在平台中查看](https://portal.example/activities/1/)")
+    assert dingtalk["markdown"]["text"].endswith("[在平台中查看](https://portal.example/activities/1/)")

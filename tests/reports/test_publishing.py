@@ -47,6 +47,8 @@ def test_a_monthly_reminder_is_published_as_soon_as_it_is_built(records):
         ("village", "", "report_published", f"/reports/{report.pk}/"),
         (None, "school-liaison@example.org", "report_published", f"/reports/{report.pk}/"),
     ]
+    # the report's name ends in its version ("v1"): a space keeps "v1" apart from "已发布"
+    assert Notification.objects.filter(report=report).first().message.endswith(" · v1 已发布。")
 
 
 def test_a_quarterly_report_waits_for_the_coordination_notes(records):
@@ -98,6 +100,22 @@ def test_a_batch_of_generated_reminders_tells_each_person_once(records):
     assert mine.url == f"/reports/?ids={ids[0]},{ids[1]}"
     assert mine.message == "已发布 2 份月度提示"
     generation.reports_generate(kind="monthly", period="2024-03", program=records["program"], pairings=[records["pairing"], second])
+    assert Notification.objects.filter(user=village_user).count() == 1
+
+
+def test_the_command_over_many_months_tells_each_person_once(records):
+    """`generate_reports 2024-01 … 2024-06` (a backfill, `make run`): one notice per person for the run, not six."""
+    from django.core.management import call_command
+
+    policy(records["program"])
+    village_user = records["users"]["village"]
+    months = [f"2024-{m:02d}" for m in range(1, 7)]
+    call_command("generate_reports", *months, verbosity=0)
+    reminders = Report.objects.filter(kind="monthly", program=records["program"], pairing=records["pairing"])
+    assert reminders.count() == 6 and set(reminders.values_list("status", flat=True)) == {"published"}
+    mine = Notification.objects.get(user=village_user)
+    assert mine.kind == "reports_published" and mine.message == "已发布 6 份月度提示"
+    call_command("generate_reports", *months, verbosity=0)  # a second run: all frozen, nobody told again
     assert Notification.objects.filter(user=village_user).count() == 1
 
 
