@@ -681,8 +681,12 @@ def main():
                 for row in re.findall(r"<tr>(.*?)</tr>", page, re.S):
                     link = re.search(r'href="/reports/(\d+)/"', row)
                     cells = [html.unescape(re.sub(r"<[^>]+>", "", cell)).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
-                    if link and len(cells) > 2 and cells[1] == period and cells[2].startswith(f"{program_name} · "):
-                        return int(link.group(1))
+                    # Read the period and scope cells by their place after the period, not by column number:
+                    # an admin's list has a leading checkbox column (bulk publishing).
+                    if link and period in cells:
+                        at = cells.index(period)
+                        if at + 1 < len(cells) and cells[at + 1].startswith(f"{program_name} · "):
+                            return int(link.group(1))
                 return None
 
             report_id = wait_until(f"the program report of {program_name} for {period}", program_report, 60, run)
