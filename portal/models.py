@@ -48,6 +48,16 @@ class Organization(models.Model):
     contact_name = models.CharField(_("contact person"), max_length=60, blank=True)
     contact_phone = models.CharField(_("contact phone"), max_length=20, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
+    # The program office that keeps this organisation's record: set on a root that an office's admin
+    # creates (before any pairing names it), so the set-up pages can scope it. A subtree follows its root.
+    managed_by = models.ForeignKey(
+        "self",
+        verbose_name=_("managed by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="managed_organizations",
+    )
 
     history = HistoricalRecords()
 

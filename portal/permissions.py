@@ -150,6 +150,46 @@ def admin_party_orgs(user):
     return cached
 
 
+def manageable_org_ids(user):
+    """The organisations whose record, people and memberships this user may set up (the set-up pages and the
+    ledger import use this one answer), each with its subtree; None means every organisation (superuser).
+
+    - a program admin: the office itself, every organisation the office keeps (`managed_by`), and every
+      organisation on either side of a pairing of the office's programs;
+    - a party committee (school, college, organ): its own subtree, i.e. its branches and their secretaries.
+    Village committees, secretaries and members set up nothing."""
+    scope = scope_for(user)
+    if scope.is_superuser:
+        return None
+    cached = getattr(user, "_portal_manageable_orgs", None)
+    if cached is None:
+        roots = set()
+        if scope.admin_orgs:
+            roots = set(Organization.objects.filter(managed_by_id__in=scope.admin_orgs).values_list("id", flat=True))
+        cached = scope.admin_orgs | scope.committee_orgs | admin_party_orgs(user) | subtree_ids(roots)
+        if user.is_authenticated:
+            user._portal_manageable_orgs = cached
+    return cached
+
+
+def manageable_orgs(user):
+    """`manageable_org_ids` as a queryset of organisations."""
+    ids = manageable_org_ids(user)
+    return Organization.objects.all() if ids is None else Organization.objects.filter(id__in=ids)
+
+
+def can_manage_org(user, organization):
+    """May this user change this organisation's record, its children, people and memberships?"""
+    ids = manageable_org_ids(user)
+    return organization is not None and (ids is None or organization.pk in ids)
+
+
+def can_set_up(user):
+    """Does the set-up menu show at all (a program admin, a party committee or a superuser)?"""
+    scope = scope_for(user)
+    return scope.is_superuser or bool(scope.admin_orgs or scope.committee_orgs)
+
+
 def is_program_admin(user):
     scope = scope_for(user)
     return scope.is_superuser or bool(scope.admin_orgs)
