@@ -313,6 +313,27 @@ PAGES = {
         lambda o: reverse("pairings:program_publishing", args=[o["program"].pk]),
         row(LOGIN, 404, 403, 403, 403, 403, 200, 200),
     ),
+    # set-up (issue 15): programs, their metrics and pairings are set up by the admins of the program's office;
+    # whoever reads the program or pairing without administering it: 403; who does not read it: 404
+    "pairings:program_setup_list": (lambda o: reverse("pairings:program_setup_list"), row(LOGIN, 403, 403, 403, 403, 403, 200, 200)),
+    "pairings:program_create": (lambda o: reverse("pairings:program_create"), row(LOGIN, 403, 403, 403, 403, 403, 200, 200)),
+    "pairings:program_update": (
+        lambda o: reverse("pairings:program_update", args=[o["program"].pk]),
+        row(LOGIN, 404, 403, 403, 403, 403, 200, 200),
+    ),
+    "pairings:metric_create": (
+        lambda o: reverse("pairings:metric_create", args=[o["program"].pk]),
+        row(LOGIN, 404, 403, 403, 403, 403, 200, 200),
+    ),
+    "pairings:metric_update": (
+        lambda o: reverse("pairings:metric_update", args=[o["program"].metrics.first().pk]),
+        row(LOGIN, 404, 403, 403, 403, 403, 200, 200),
+    ),
+    "pairings:pairing_create": (lambda o: reverse("pairings:pairing_create"), row(LOGIN, 403, 403, 403, 403, 403, 200, 200)),
+    "pairings:pairing_setup": (
+        lambda o: reverse("pairings:pairing_setup", args=[o["pairing"].pk]),
+        row(LOGIN, 404, 403, 403, 403, 403, 200, 200),
+    ),
     "dashboards:completeness": (lambda o: reverse("dashboards:completeness"), row(LOGIN, 403, 403, 403, 403, 200, 200, 200)),
     # program dashboards: the program's admins (and superusers); for anyone else the program is not there (404)
     "dashboards:program_list": (lambda o: reverse("dashboards:program_list"), row(LOGIN, 403, 403, 403, 403, 403, 200, 200)),
