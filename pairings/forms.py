@@ -308,8 +308,8 @@ class PairingSetupForm(forms.ModelForm):
 
 class LiaisonForm(forms.Form):
     id = forms.IntegerField(required=False, widget=forms.HiddenInput)
-    name = forms.CharField(label=_("Name"), max_length=60, required=False)
-    title = forms.CharField(label=_("Title"), max_length=60, required=False)
+    name = forms.CharField(label=_("Full name"), max_length=60, required=False)
+    title = forms.CharField(label=_("Position"), max_length=60, required=False)
     phone = forms.CharField(label=_("Phone"), max_length=20, required=False)
     email = forms.EmailField(label=_("E-mail"), required=False)
     user = forms.ModelChoiceField(
