@@ -101,6 +101,11 @@ def matrix_webhook(o):
     )[0]
 
 
+def matrix_program_type(o):
+    """An activity type of the world's program (its own, beside the shared ones)."""
+    return f.ActivityTypeFactory(code="slsz-visit", name="入户走访", program=o["program"])
+
+
 # name -> (how to build the URL from the objects, expected per role)
 PAGES = {
     "home": (lambda o: reverse("home"), every(200)),
@@ -312,6 +317,35 @@ PAGES = {
     "pairings:program_publishing": (
         lambda o: reverse("pairings:program_publishing", args=[o["program"].pk]),
         row(LOGIN, 404, 403, 403, 403, 403, 200, 200),
+    ),
+    # set-up (issue 15): programs, their metrics and pairings are set up by the admins of the program's office;
+    # whoever reads the program or pairing without administering it: 403; who does not read it: 404
+    "pairings:program_setup_list": (lambda o: reverse("pairings:program_setup_list"), row(LOGIN, 403, 403, 403, 403, 403, 200, 200)),
+    "pairings:program_create": (lambda o: reverse("pairings:program_create"), row(LOGIN, 403, 403, 403, 403, 403, 200, 200)),
+    "pairings:program_update": (
+        lambda o: reverse("pairings:program_update", args=[o["program"].pk]),
+        row(LOGIN, 404, 403, 403, 403, 403, 200, 200),
+    ),
+    "pairings:metric_create": (
+        lambda o: reverse("pairings:metric_create", args=[o["program"].pk]),
+        row(LOGIN, 404, 403, 403, 403, 403, 200, 200),
+    ),
+    "pairings:metric_update": (
+        lambda o: reverse("pairings:metric_update", args=[o["program"].metrics.first().pk]),
+        row(LOGIN, 404, 403, 403, 403, 403, 200, 200),
+    ),
+    "pairings:pairing_create": (lambda o: reverse("pairings:pairing_create"), row(LOGIN, 403, 403, 403, 403, 403, 200, 200)),
+    "pairings:pairing_setup": (
+        lambda o: reverse("pairings:pairing_setup", args=[o["pairing"].pk]),
+        row(LOGIN, 404, 403, 403, 403, 403, 200, 200),
+    ),
+    # the activity type catalog: program admins set up their programs' own types (a shared one: 403 to them, the
+    # superusers'); everyone else signed in: 403
+    "activities:activity_type_list": (lambda o: reverse("activities:activity_type_list") + f"?program={o['program'].pk}", row(LOGIN, 403, 403, 403, 403, 403, 200, 200)),
+    "activities:activity_type_create": (lambda o: reverse("activities:activity_type_create") + f"?program={o['program'].pk}", row(LOGIN, 403, 403, 403, 403, 403, 200, 200)),
+    "activities:activity_type_update": (
+        lambda o: reverse("activities:activity_type_update", args=[matrix_program_type(o).pk]),
+        row(LOGIN, 403, 403, 403, 403, 403, 200, 200),
     ),
     "dashboards:completeness": (lambda o: reverse("dashboards:completeness"), row(LOGIN, 403, 403, 403, 403, 200, 200, 200)),
     # program dashboards: the program's admins (and superusers); for anyone else the program is not there (404)
