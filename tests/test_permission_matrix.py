@@ -123,6 +123,8 @@ PAGES = {
     # needs (微心愿): read with the pairing; raised by a village committee (the outsider sits on 田心村's, so
     # may raise one there) or the program admin; claim, fulfil and rate take POST only (GET: 405).
     "activities:need_list": (lambda o: reverse("activities:need_list"), every(200)),
+    "activities:need_export": (lambda o: reverse("activities:need_export"), every(200)),
+    "activities:need_export_xlsx": (lambda o: reverse("activities:need_export_xlsx"), every(200)),
     "activities:need_create": (lambda o: reverse("activities:need_create"), row(LOGIN, 200, 200, 403, 403, 403, 200, 200)),
     "activities:need_detail": (lambda o: reverse("activities:need_detail", args=[matrix_need().pk]), row(LOGIN, 404, 200, 200, 200, 200, 200, 200)),
     "activities:need_claim": (lambda o: reverse("activities:need_claim", args=[matrix_need().pk]), every(405)),
