@@ -251,6 +251,8 @@ PAGES = {
     # volunteers and teams belong to the branch: its people and those above it, and the program admin, read
     # them; the branch's managers issue certificates; hours are verified by POST only (GET: 405)
     "dashboards:volunteer_list": (lambda o: reverse("dashboards:volunteer_list"), every(200)),
+    "dashboards:volunteer_export": (lambda o: reverse("dashboards:volunteer_export"), every(200)),
+    "dashboards:volunteer_export_xlsx": (lambda o: reverse("dashboards:volunteer_export_xlsx"), every(200)),
     "dashboards:volunteer_detail": (
         lambda o: reverse("dashboards:volunteer_detail", args=[o["branch"].volunteers.get().pk]),
         row(LOGIN, 404, 404, 404, 200, 200, 200, 200),
