@@ -201,6 +201,8 @@ PAGES = {
     # (and the admin's), the village agrees to a plan. The fixture's pairing has no agreement file (404);
     # tests/pairings serve one.
     "pairings:pairing_list": (lambda o: reverse("pairings:pairing_list"), every(200)),
+    "pairings:pairing_export": (lambda o: reverse("pairings:pairing_export"), every(200)),
+    "pairings:pairing_export_xlsx": (lambda o: reverse("pairings:pairing_export_xlsx"), every(200)),
     "pairings:pairing_detail": (
         lambda o: reverse("pairings:pairing_detail", args=[o["pairing"].pk]),
         row(LOGIN, 404, 200, 200, 200, 200, 200, 200),
