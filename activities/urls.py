@@ -20,6 +20,8 @@ urlpatterns = [
     path("photos/<int:pk>/", views.PhotoView.as_view(), name="photo"),
     path("photos/<int:pk>/thumb/", views.ThumbnailView.as_view(), name="photo_thumb"),
     path("needs/", views.NeedListView.as_view(), name="need_list"),
+    path("needs/export.csv", views.NeedExportView.as_view(), name="need_export"),
+    path("needs/export.xlsx", views.NeedExportView.as_view(fmt="xlsx"), name="need_export_xlsx"),
     path("needs/new/", views.NeedCreateView.as_view(), name="need_create"),
     path("needs/<int:pk>/", views.NeedDetailView.as_view(), name="need_detail"),
     path("needs/<int:pk>/claim/", views.NeedClaimView.as_view(), name="need_claim"),

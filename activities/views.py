@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, StreamingHttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -50,6 +50,7 @@ from activities.models import (
 )
 from pairings import permissions as pairing_permissions
 from pairings.models import Metric, Pairing, PairingBranch, Program
+from portal import downloads
 from portal.files import protected_file_response
 from portal.forms import add_service_error
 from portal.pagination import BadCursor, CappedCount, KeysetPage, capped_count, page_bounds
@@ -127,19 +128,9 @@ class ActivityExportView(LoginRequiredMixin, View):
         metrics = selectors.export_metrics(filterset.qs)  # before the rows: their stream keeps the connection busy
         as_at = filterset.form.cleaned_data.get("as_at") if filterset.is_bound else None
         rows = selectors.export_rows(filterset.qs, metrics, as_at=as_at)
-        stamp = timezone.localdate().strftime("%Y%m%d")
         if self.fmt == "xlsx":
-            response = FileResponse(
-                exports.xlsx_file(rows, metrics),
-                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                as_attachment=True,
-                filename=f"activities-{stamp}.xlsx",
-            )
-        else:
-            response = StreamingHttpResponse(exports.csv_blocks(rows, metrics), content_type="text/csv; charset=utf-8")
-            response["Content-Disposition"] = f'attachment; filename="activities-{stamp}.csv"'
-        response["Cache-Control"] = "private, no-store"
-        return response
+            return downloads.xlsx_response(exports.xlsx_file(rows, metrics), downloads.download_name(_("activities"), "xlsx"))
+        return downloads.csv_response(exports.csv_blocks(rows, metrics), downloads.download_name(_("activities"), "csv"))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -608,6 +599,26 @@ class NeedListView(LoginRequiredMixin, View):
                 "can_raise": permissions.can_raise(request.user),
             },
         )
+
+
+class NeedExportView(downloads.TableExportView):
+    """The needs list's rows under its filters (NeedFilter over selectors.need_list), all its pages, as CSV or
+    XLSX (portal.downloads). One query for the rows besides the session, user, scope and drop-downs."""
+
+    list_view = NeedListView
+
+    def filterset(self):
+        request = self.request
+        return NeedFilter(request.GET or None, queryset=selectors.need_list(request.user, timezone.now()), request=request)
+
+    def columns(self):
+        return exports.need_columns()
+
+    def rows(self, queryset):
+        return exports.need_rows(self.request.user, queryset)
+
+    def names(self):
+        return _("needs"), _("Needs")
 
 
 class NeedCreateView(LoginRequiredMixin, View):

@@ -23,7 +23,7 @@ from pairings.models import (
     JointPlan, Metric, Pairing, PairingBranch, PlanItem, Program, VillageStatistic, village_statistics_readers_q,
 )
 from portal.models import Organization
-from portal import panels
+from portal import downloads, panels
 from portal.files import protected_file_response
 from portal.forms import add_service_error
 from portal.permissions import ScopedObjectMixin
@@ -44,19 +44,26 @@ def _year(request, default):
     return year if 2000 <= year <= 2100 else default
 
 
+def pairing_filter(request, today):
+    """The pairing list's FilterSet over the pairings the user reads: the page's and its exports'."""
+    return PairingFilter(
+        request.GET or None, queryset=selectors.pairing_list(request.user), request=request, today=today
+    )
+
+
 class PairingListView(LoginRequiredMixin, ListView):
     template_name = "pairings/pairing_list.html"
     paginate_by = 50
 
     def get_queryset(self):
         self.today = timezone.localdate()
-        self.filterset = PairingFilter(self.request.GET or None, request=self.request, today=self.today)
+        self.filterset = pairing_filter(self.request, self.today)
         year = self.today.year
         if self.filterset.is_bound and self.filterset.is_valid() and self.filterset.form.cleaned_data.get("year"):
             year = int(self.filterset.form.cleaned_data["year"])
         self.year = year
-        queryset = selectors.pairing_list(self.request.user)
-        return self.filterset.filter_queryset(queryset) if self.filterset.is_bound and self.filterset.is_valid() else queryset
+        valid = self.filterset.is_bound and self.filterset.is_valid()
+        return self.filterset.qs if valid else self.filterset.queryset
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -65,6 +72,26 @@ class PairingListView(LoginRequiredMixin, ListView):
             pairing.warnings = selectors.pairing_warnings(pairing, self.today)
         context.update(object_list=rows, filter=self.filterset, year=self.year, today=self.today)
         return context
+
+
+class PairingExportView(downloads.TableExportView):
+    """The pairing list's rows under its filters (PairingFilter over selectors.pairing_list), all its pages, as
+    CSV or XLSX (portal.downloads): one query for the rows, the branches a subquery of it."""
+
+    list_view = PairingListView
+
+    def filterset(self):
+        self.today = timezone.localdate()
+        return pairing_filter(self.request, self.today)
+
+    def columns(self):
+        return selectors.pairing_export_columns()
+
+    def rows(self, queryset):
+        return selectors.pairing_export_rows(queryset, self.today)
+
+    def names(self):
+        return _("pairings"), _("Pairings")
 
 
 class PairingDetailView(LoginRequiredMixin, ScopedObjectMixin, DetailView):

@@ -128,6 +128,8 @@ PAGES = {
     # needs (微心愿): read with the pairing; raised by a village committee (the outsider sits on 田心村's, so
     # may raise one there) or the program admin; claim, fulfil and rate take POST only (GET: 405).
     "activities:need_list": (lambda o: reverse("activities:need_list"), every(200)),
+    "activities:need_export": (lambda o: reverse("activities:need_export"), every(200)),
+    "activities:need_export_xlsx": (lambda o: reverse("activities:need_export_xlsx"), every(200)),
     "activities:need_create": (lambda o: reverse("activities:need_create"), row(LOGIN, 200, 200, 403, 403, 403, 200, 200)),
     "activities:need_detail": (lambda o: reverse("activities:need_detail", args=[matrix_need().pk]), row(LOGIN, 404, 200, 200, 200, 200, 200, 200)),
     "activities:need_claim": (lambda o: reverse("activities:need_claim", args=[matrix_need().pk]), every(405)),
@@ -204,6 +206,8 @@ PAGES = {
     # (and the admin's), the village agrees to a plan. The fixture's pairing has no agreement file (404);
     # tests/pairings serve one.
     "pairings:pairing_list": (lambda o: reverse("pairings:pairing_list"), every(200)),
+    "pairings:pairing_export": (lambda o: reverse("pairings:pairing_export"), every(200)),
+    "pairings:pairing_export_xlsx": (lambda o: reverse("pairings:pairing_export_xlsx"), every(200)),
     "pairings:pairing_detail": (
         lambda o: reverse("pairings:pairing_detail", args=[o["pairing"].pk]),
         row(LOGIN, 404, 200, 200, 200, 200, 200, 200),
@@ -254,6 +258,8 @@ PAGES = {
     # volunteers and teams belong to the branch: its people and those above it, and the program admin, read
     # them; the branch's managers issue certificates; hours are verified by POST only (GET: 405)
     "dashboards:volunteer_list": (lambda o: reverse("dashboards:volunteer_list"), every(200)),
+    "dashboards:volunteer_export": (lambda o: reverse("dashboards:volunteer_export"), every(200)),
+    "dashboards:volunteer_export_xlsx": (lambda o: reverse("dashboards:volunteer_export_xlsx"), every(200)),
     "dashboards:volunteer_detail": (
         lambda o: reverse("dashboards:volunteer_detail", args=[o["branch"].volunteers.get().pk]),
         row(LOGIN, 404, 404, 404, 200, 200, 200, 200),
