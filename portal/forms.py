@@ -57,7 +57,7 @@ class InviteForm(forms.Form):
     phone = forms.CharField(label=_("Mobile phone"), max_length=20, required=False)
     organization = forms.ModelChoiceField(label=_("Organisation"), queryset=Organization.objects.none())
     role = forms.ChoiceField(label=_("Role"), choices=Membership.Role.choices)
-    title = forms.CharField(label=_("Title"), max_length=60, required=False, help_text=_("e.g. 村支书, 支部书记"))
+    title = forms.CharField(label=_("Position"), max_length=60, required=False, help_text=_("e.g. 村支书, 支部书记"))
     email = forms.EmailField(
         label=_("E-mail"), required=False,
         help_text=_("Optional. With an address the link is also sent by e-mail; without, copy it into WeChat."),
@@ -79,7 +79,7 @@ class InviteForm(forms.Form):
 class MembershipForm(forms.Form):
     organization = forms.ModelChoiceField(label=_("Organisation"), queryset=Organization.objects.none())
     role = forms.ChoiceField(label=_("Role"), choices=Membership.Role.choices)
-    title = forms.CharField(label=_("Title"), max_length=60, required=False)
+    title = forms.CharField(label=_("Position"), max_length=60, required=False)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
