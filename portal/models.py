@@ -10,6 +10,13 @@ class User(AbstractUser):
 
     full_name = models.CharField(_("full name"), max_length=60, blank=True)
     phone = models.CharField(_("phone"), max_length=20, blank=True)
+    # Who last switched the account on or off, and when (the set-up pages' audit of `is_active`; the
+    # user's memberships and records are kept either way).
+    active_changed_by = models.ForeignKey(
+        "self", verbose_name=_("activation changed by"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    active_changed_at = models.DateTimeField(_("activation changed at"), null=True, blank=True)
 
     class Meta(AbstractUser.Meta):
         verbose_name = _("user")
@@ -134,3 +141,32 @@ class AliveManager(models.Manager):
 
     def get_queryset(self):
         return super().get_queryset().filter(deleted_at__isnull=True)
+
+
+class Invitation(models.Model):
+    """A one-time link that lets an invited person choose a user name and password; only its hash is kept."""
+
+    VALID_DAYS = 7
+
+    user = models.ForeignKey(User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="invitations")
+    token_hash = models.CharField(_("token hash"), max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        User, verbose_name=_("invited by"), null=True, on_delete=models.SET_NULL, related_name="invitations_sent"
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires at"))
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.user} · {self.created_at:%Y-%m-%d}"
+
+    def is_open(self, now):
+        return self.used_at is None and self.revoked_at is None and self.expires_at > now

@@ -163,13 +163,78 @@ def manageable_org_ids(user):
         return None
     cached = getattr(user, "_portal_manageable_orgs", None)
     if cached is None:
-        roots = set()
-        if scope.admin_orgs:
-            roots = set(Organization.objects.filter(managed_by_id__in=scope.admin_orgs).values_list("id", flat=True))
-        cached = scope.admin_orgs | scope.committee_orgs | admin_party_orgs(user) | subtree_ids(roots)
+        cached = scope.committee_orgs | admin_manageable_org_ids(user)
         if user.is_authenticated:
             user._portal_manageable_orgs = cached
     return cached
+
+
+def admin_manageable_org_ids(user):
+    """The part of `manageable_org_ids` a user reaches as a program admin (not as a party committee): the
+    offices, the roots they keep with their subtrees, and both sides of their programs' pairings."""
+    scope = scope_for(user)
+    cached = getattr(user, "_portal_admin_manageable_orgs", None)
+    if cached is None:
+        roots = set()
+        if scope.admin_orgs:
+            roots = set(Organization.objects.filter(managed_by_id__in=scope.admin_orgs).values_list("id", flat=True))
+        cached = scope.admin_orgs | admin_party_orgs(user) | subtree_ids(roots)
+        if user.is_authenticated:
+            user._portal_admin_manageable_orgs = cached
+    return cached
+
+
+def admin_offices(user):
+    """The program offices this user holds the admin role on (directly, active ones): where an admin may
+    grant the admin role and which office keeps a root the admin creates."""
+    if not user.is_authenticated or not user.is_active:
+        return Organization.objects.none()
+    return Organization.objects.filter(
+        memberships__user=user, memberships__role=Role.ADMIN, is_active=True
+    ).distinct().order_by("name")
+
+
+BRANCH_ROLES = (Role.SECRETARY, Role.MEMBER)
+COMMITTEE_KINDS = (
+    Organization.Kind.SCHOOL, Organization.Kind.COLLEGE, Organization.Kind.GOVERNMENT, Organization.Kind.PARTY_COMMITTEE,
+)
+
+
+def grantable_roles(user, organization, *, office_ids=None):
+    """The membership roles this user may grant (or take away) on this organisation, in Role order; empty
+    outside the user's set-up scope. The one rule used by the set-up forms and services:
+
+    - admin: only on the user's own office(s) (a superuser: anywhere);
+    - village committee and liaison: on the supported side's kinds only (village, community, town, sub-district);
+    - secretary and member: on party branches only;
+    - committee: on a school, college, government organ or party committee;
+    - a user who reaches the organisation as a party committee only (not as its program admin) grants secretary
+      and member on the branches of its subtree, nothing else.
+    Pass `office_ids` (the ids of `admin_offices(user)`) to save its query when asking about many organisations."""
+    if organization is None or not can_manage_org(user, organization):
+        return []
+    superuser = scope_for(user).is_superuser
+    as_admin = superuser or organization.pk in admin_manageable_org_ids(user)
+    kind = organization.kind
+    allowed = set()
+    if kind == Organization.Kind.BRANCH:
+        allowed.update(BRANCH_ROLES)
+    if as_admin:
+        if kind in Organization.SUPPORTED_KINDS:
+            allowed.update(VILLAGE_ROLES)
+        if kind in COMMITTEE_KINDS:
+            allowed.add(Role.COMMITTEE)
+        if office_ids is None:
+            office_ids = set(admin_offices(user).values_list("id", flat=True))
+        if superuser or organization.pk in office_ids:
+            allowed.add(Role.ADMIN)
+    return [role for role in Role if role in allowed]
+
+
+def can_create_root(user):
+    """A superuser or a program admin may add a top-level organisation; a party committee adds below its own."""
+    scope = scope_for(user)
+    return scope.is_superuser or bool(scope.admin_orgs)
 
 
 def manageable_orgs(user):

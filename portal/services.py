@@ -1,13 +1,25 @@
 """Writes of the base app: accounts and memberships."""
 
+import hashlib
+import re
+import secrets
+from datetime import timedelta
+
 from allauth.account.forms import default_token_generator
 from allauth.account.utils import user_pk_to_url_str
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from portal import permissions, tasks
+from portal.models import Invitation, Membership, Organization, User
+from portal.queue import enqueue
 
 
 def user_invitation_link(*, user):
@@ -39,3 +51,280 @@ def user_invite(*, user, inviter):
     # after the commit: a transaction around this call that rolls back sends nothing
     transaction.on_commit(lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients))
     return link
+
+
+# --- Set-up: organisations, people, invitations (the set-up pages of portal/setup_views.py call these).
+
+def _require(condition):
+    """Outside the actor's scope an object does not exist for them: the same answer as an unknown id."""
+    if not condition:
+        raise ValidationError(_("Select a valid choice. That choice is not one of the available choices."))
+
+
+ORG_FIELDS = ("name", "short_name", "kind", "address", "contact_name", "contact_phone")
+
+
+def _check_org_name(*, name, parent, exclude_pk=None):
+    siblings = Organization.objects.filter(parent=parent, name=name)
+    if exclude_pk:
+        siblings = siblings.exclude(pk=exclude_pk)
+    if siblings.exists():
+        if parent is None:
+            message = _("A top-level organisation named %(name)s already exists.") % {"name": name}
+        else:
+            message = _("%(parent)s already has an organisation named %(name)s.") % {"parent": parent, "name": name}
+        raise ValidationError({"name": message})
+
+
+@transaction.atomic
+def organization_create(*, actor, name, kind, parent=None, managed_by=None, **fields):
+    """Add an organisation below one the actor manages, or (a program admin) a root kept by one of the
+    actor's offices. Names are unique within their parent."""
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": _("Enter a name.")})
+    if kind not in Organization.Kind.values:
+        raise ValidationError({"kind": _("Choose a kind.")})
+    if parent is not None:
+        if not permissions.can_manage_org(actor, parent):
+            raise ValidationError({"parent": _("Select a valid choice. That choice is not one of the available choices.")})
+        managed_by = None  # a subtree follows its root
+    else:
+        if not permissions.can_create_root(actor):
+            raise ValidationError({"parent": _("Choose the organisation this one belongs to.")})
+        offices = permissions.admin_offices(actor)
+        if managed_by is None and not actor.is_superuser:
+            offices = list(offices[:2])
+            if len(offices) != 1:
+                raise ValidationError({"managed_by": _("Choose the program office that keeps this organisation.")})
+            managed_by = offices[0]
+        elif managed_by is not None and not actor.is_superuser and not offices.filter(pk=managed_by.pk).exists():
+            raise ValidationError({"managed_by": _("Select a valid choice. That choice is not one of the available choices.")})
+    _check_org_name(name=name, parent=parent)
+    extra = {key: (fields.get(key) or "").strip() for key in ORG_FIELDS if key not in ("name", "kind")}
+    return Organization.objects.create(name=name, kind=kind, parent=parent, managed_by=managed_by, **extra)
+
+
+@transaction.atomic
+def organization_update(*, actor, organization, name, kind, parent=None, **fields):
+    """Change an organisation's record. A new parent must be one the actor manages and not the organisation
+    itself or one of its descendants; only a program admin may turn an organisation into a root."""
+    organization = Organization.objects.select_for_update().get(pk=organization.pk)
+    _require(permissions.can_manage_org(actor, organization))
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": _("Enter a name.")})
+    if kind not in Organization.Kind.values:
+        raise ValidationError({"kind": _("Choose a kind.")})
+    if parent is not None and parent.pk != organization.parent_id:
+        if not permissions.can_manage_org(actor, parent):
+            raise ValidationError({"parent": _("Select a valid choice. That choice is not one of the available choices.")})
+        if parent.pk in permissions.subtree_ids([organization.pk]):
+            raise ValidationError({"parent": _("An organisation cannot be placed below itself or one of its own units.")})
+    if parent is None and organization.parent_id is not None:
+        if not permissions.can_create_root(actor):
+            raise ValidationError({"parent": _("Choose the organisation this one belongs to.")})
+        if organization.managed_by_id is None and not actor.is_superuser:
+            offices = list(permissions.admin_offices(actor)[:1])
+            organization.managed_by = offices[0] if offices else None
+    _check_org_name(name=name, parent=parent, exclude_pk=organization.pk)
+    organization.name, organization.kind, organization.parent = name, kind, parent
+    if parent is not None:
+        organization.managed_by = None
+    for key in ORG_FIELDS:
+        if key not in ("name", "kind"):
+            setattr(organization, key, (fields.get(key) or "").strip())
+    organization.save()
+    return organization
+
+
+@transaction.atomic
+def organization_set_active(*, actor, organization, active):
+    """Deactivate or reactivate an organisation: its records and memberships are kept (the scope code
+    ignores memberships of inactive organisations). Nobody switches off the organisation of their own role."""
+    _require(permissions.can_manage_org(actor, organization))
+    if not active and Membership.objects.filter(user=actor, organization=organization).exists():
+        raise ValidationError(_("You cannot deactivate an organisation you hold a role in yourself."))
+    if organization.is_active != active:
+        organization.is_active = active
+        organization.save(update_fields=["is_active"])
+    return organization
+
+
+def _check_role(*, actor, organization, role):
+    _require(permissions.can_manage_org(actor, organization))
+    if role not in permissions.grantable_roles(actor, organization):
+        raise ValidationError({"role": _("You cannot give the role %(role)s in %(organization)s.") % {
+            "role": Membership.Role(role).label if role in Membership.Role.values else role,
+            "organization": organization,
+        }})
+
+
+@transaction.atomic
+def membership_add(*, actor, user, organization, role, title=""):
+    """Give a person a role in an organisation the actor manages (a role the actor may grant there)."""
+    _check_role(actor=actor, organization=organization, role=role)
+    if Membership.objects.filter(user=user, organization=organization, role=role).exists():
+        raise ValidationError({"role": _("%(user)s already has this role in %(organization)s.") % {
+            "user": user, "organization": organization}})
+    return Membership.objects.create(user=user, organization=organization, role=role, title=(title or "").strip())
+
+
+@transaction.atomic
+def membership_remove(*, actor, membership):
+    """Take a role away; the person's records stay (and the membership's history shows who removed it)."""
+    _check_role(actor=actor, organization=membership.organization, role=membership.role)
+    if membership.user_id == actor.pk and membership.role in (Membership.Role.ADMIN, Membership.Role.COMMITTEE):
+        raise ValidationError(_("You cannot take away your own set-up role."))
+    membership.delete()
+
+
+def can_set_person_active(actor, person, memberships=None):
+    """May the actor switch this account off or on: they manage every organisation the person holds a role
+    in, the person is not themselves, and not a superuser (unless the actor is one)."""
+    if person.pk == actor.pk or (person.is_superuser and not actor.is_superuser):
+        return False
+    if memberships is None:
+        memberships = list(person.memberships.select_related("organization"))
+    if not memberships:
+        return bool(actor.is_superuser)
+    return all(permissions.can_manage_org(actor, m.organization) for m in memberships)
+
+
+@transaction.atomic
+def person_set_active(*, actor, person, active):
+    """Deactivate an account (it can no longer sign in; its memberships and records are kept) or reactivate
+    it; who did it and when are recorded on the account."""
+    person = User.objects.select_for_update().get(pk=person.pk)
+    if not can_set_person_active(actor, person):
+        raise PermissionDenied
+    if person.is_active != active:
+        person.is_active = active
+        person.active_changed_by = actor
+        person.active_changed_at = timezone.now()
+        person.save(update_fields=["is_active", "active_changed_by", "active_changed_at"])
+        if not active:
+            Invitation.objects.filter(user=person, used_at__isnull=True, revoked_at__isnull=True).update(
+                revoked_at=timezone.now()
+            )
+    return person
+
+
+def _hash(token):
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+invitation_link = tasks.invitation_link
+
+
+def _invitation_issue(*, user, actor):
+    """A new invitation for the user (any open one is revoked): returns (invitation, token). The token is
+    shown once; only its SHA-256 hash is stored."""
+    now = timezone.now()
+    Invitation.objects.filter(user=user, used_at__isnull=True, revoked_at__isnull=True).update(revoked_at=now)
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation.objects.create(
+        user=user, token_hash=_hash(token), created_by=actor, expires_at=now + timedelta(days=Invitation.VALID_DAYS)
+    )
+    if user.email:
+        enqueue(tasks.send_invitation, invitation.pk, token)
+    return invitation, token
+
+
+def _generated_username():
+    for _attempt in range(20):
+        username = f"u{secrets.randbelow(10**8):08d}"
+        if not User.objects.filter(username__iexact=username).exists():
+            return username
+    raise ValidationError(_("Could not make a user name; try again."))
+
+
+PHONE_RE = re.compile(r"^\+?[0-9][0-9 -]{5,19}$")
+
+
+@transaction.atomic
+def person_invite(*, actor, full_name, organization, role, phone="", title="", email="", username=""):
+    """Create a person's account (no usable password yet) with a role in an organisation the actor manages,
+    and a one-time invitation link: returns (user, invitation, token). With an e-mail address the link also
+    goes out by mail (a Celery task, after the commit); the link is always shown once to the actor, who can
+    paste it into WeChat."""
+    errors = {}
+    full_name, phone, email, username = (v.strip() for v in (full_name or "", phone or "", email or "", username or ""))
+    if not full_name:
+        errors["full_name"] = _("Enter the person's full name.")
+    if phone and not PHONE_RE.match(phone):
+        errors["phone"] = _("Enter a phone number of digits only, e.g. 13800138000.")
+    if email and User.objects.filter(email__iexact=email).exists():
+        errors["email"] = _("Someone already uses this e-mail address.")
+    if username:
+        try:
+            UnicodeUsernameValidator()(username)
+        except ValidationError:
+            errors["username"] = _("Use letters, digits and @ . + - _ only.")
+        else:
+            if User.objects.filter(username__iexact=username).exists():
+                errors["username"] = _("This user name is taken.")
+    if errors:
+        raise ValidationError(errors)
+    _check_role(actor=actor, organization=organization, role=role)
+    user = User(username=username or _generated_username(), full_name=full_name, phone=phone, email=email)
+    user.set_unusable_password()
+    user.save()
+    Membership.objects.create(user=user, organization=organization, role=role, title=(title or "").strip())
+    invitation, token = _invitation_issue(user=user, actor=actor)
+    return user, invitation, token
+
+
+@transaction.atomic
+def invitation_reissue(*, actor, person):
+    """A new one-time link for someone who has not signed in yet (or lost theirs); the old link stops working."""
+    if not person.is_active:
+        raise ValidationError(_("%(user)s is deactivated and cannot be invited.") % {"user": person})
+    if not can_set_person_active(actor, person):
+        raise PermissionDenied
+    return _invitation_issue(user=person, actor=actor)
+
+
+def invitation_find(token, *, now=None):
+    """The open invitation of this token, or (None, reason) where reason is 'unknown' or 'closed'."""
+    now = now or timezone.now()
+    invitation = Invitation.objects.select_related("user", "created_by").filter(token_hash=_hash(token or "")).first()
+    if invitation is None:
+        return None, "unknown"
+    if not invitation.is_open(now) or not invitation.user.is_active:
+        return None, "closed"
+    return invitation, ""
+
+
+@transaction.atomic
+def invitation_accept(*, token, username, password):
+    """The invitee chooses a user name and password; the link is used up. Returns the user."""
+    invitation, _reason = invitation_find(token)
+    if invitation is None:
+        raise ValidationError(_("This invitation link is no longer valid."))
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.used_at is not None or invitation.revoked_at is not None:
+        raise ValidationError(_("This invitation link is no longer valid."))
+    user = invitation.user
+    username = (username or "").strip()
+    errors = {}
+    try:
+        UnicodeUsernameValidator()(username)
+    except ValidationError:
+        errors["username"] = _("Use letters, digits and @ . + - _ only.")
+    if not username:
+        errors["username"] = _("Choose a user name.")
+    elif User.objects.filter(username__iexact=username).exclude(pk=user.pk).exists():
+        errors["username"] = _("This user name is taken.")
+    user.username = username
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        errors["password1"] = exc.messages
+    if errors:
+        raise ValidationError(errors)
+    user.set_password(password)
+    user.save(update_fields=["username", "password"])
+    invitation.used_at = timezone.now()
+    invitation.save(update_fields=["used_at"])
+    return user

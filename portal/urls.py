@@ -22,5 +22,6 @@ urlpatterns = [
     path("reports/", include("reports.urls")),
     path("activities/", include("activities.urls")),
     path("pairings/", include("pairings.urls")),
+    path("setup/", include("portal.setup_urls")),
     path("", include("dashboards.urls")),
 ]

@@ -24,6 +24,18 @@ VIEW_MODELS = {
     "reports:webhook_test": "reports.Webhook",
     # a village's statistics page takes the village's id (tests/pairings/test_village_statistics.py tries it)
     "pairings:village_statistics": "portal.Organization",
+    # set-up pages: organisations and people are scoped by portal.permissions.manageable_org_ids (neither model has
+    # visible_to, so they are left out here; tests/portal/test_setup_*.py try foreign ids on every one of them)
+    "setup:org_detail": "portal.Organization",
+    "setup:org_update": "portal.Organization",
+    "setup:org_active": "portal.Organization",
+    "setup:person_detail": "portal.User",
+    "setup:person_active": "portal.User",
+    "setup:invite_reissue": "portal.User",
+    "setup:membership_add": "portal.User",
+    "setup:membership_remove": "portal.Membership",
+    # a catalog everyone may read (no visible_to): tests/activities/test_types_setup.py tries another program's
+    "activities:activity_type_update": "activities.ActivityType",
 }
 
 

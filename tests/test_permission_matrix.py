@@ -397,6 +397,35 @@ PAGES = {
         lambda o: reverse("reports:webhook_test", args=[matrix_webhook(o).pk]),
         row(LOGIN, 404, 404, 404, 404, 404, 405, 405),
     ),
+    # set-up pages (portal/setup_urls.py): program admins reach their office, the roots it keeps and both sides
+    # of their programs' pairings; a party committee its own subtree; nobody else sets anything up (lists: 403,
+    # objects: 404). The branch and its secretary are in both the admin's and the committee's scope. Changes
+    # take POST only (GET: 405). A join link with a wrong token is 404 for everyone.
+    "setup:org_list": (lambda o: reverse("setup:org_list"), row(LOGIN, 403, 403, 403, 403, 200, 200, 200)),
+    "setup:org_create": (lambda o: reverse("setup:org_create"), row(LOGIN, 403, 403, 403, 403, 200, 200, 200)),
+    "setup:org_detail": (
+        lambda o: reverse("setup:org_detail", args=[o["branch"].pk]), row(LOGIN, 404, 404, 404, 404, 200, 200, 200)
+    ),
+    "setup:org_update": (
+        lambda o: reverse("setup:org_update", args=[o["branch"].pk]), row(LOGIN, 404, 404, 404, 404, 200, 200, 200)
+    ),
+    "setup:org_active": (lambda o: reverse("setup:org_active", args=[o["branch"].pk]), every(405)),
+    "setup:person_list": (lambda o: reverse("setup:person_list"), row(LOGIN, 403, 403, 403, 403, 200, 200, 200)),
+    "setup:person_detail": (
+        lambda o: reverse("setup:person_detail", args=[o["users"]["secretary"].pk]),
+        row(LOGIN, 404, 404, 404, 404, 200, 200, 200),
+    ),
+    "setup:person_active": (lambda o: reverse("setup:person_active", args=[o["users"]["secretary"].pk]), every(405)),
+    "setup:invite_reissue": (lambda o: reverse("setup:invite_reissue", args=[o["users"]["secretary"].pk]), every(405)),
+    "setup:membership_add": (
+        lambda o: reverse("setup:membership_add", args=[o["users"]["secretary"].pk]),
+        row(LOGIN, 404, 404, 404, 404, 200, 200, 200),
+    ),
+    "setup:membership_remove": (
+        lambda o: reverse("setup:membership_remove", args=[o["users"]["secretary"].memberships.get().pk]), every(405)
+    ),
+    "setup:invite": (lambda o: reverse("setup:invite"), row(LOGIN, 403, 403, 403, 403, 200, 200, 200)),
+    "setup:invite_accept": (lambda o: reverse("setup:invite_accept", args=["no-such-token"]), every(404, anonymous=404)),
 }
 
 # The Django admin: staff only. Everyone else is sent to the admin's login, which is allauth's.
