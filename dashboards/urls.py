@@ -10,6 +10,7 @@ app_name = "dashboards"
 urlpatterns = [
     path("dashboards/programs/", views.ProgramListView.as_view(), name="program_list"),
     path("dashboards/programs/<int:pk>/", views.ProgramDashboardView.as_view(), name="program_dashboard"),
+    path("setup/", views.SetupView.as_view(), name="setup"),
     path("dashboards/completeness/", views.CompletenessView.as_view(), name="completeness"),
     path("volunteers/", volunteers.VolunteerListView.as_view(), name="volunteer_list"),
     path("volunteers/export.csv", volunteers.VolunteerExportView.as_view(), name="volunteer_export"),

@@ -18,6 +18,7 @@ from dashboards.forms import BoardForm, DashboardForm
 from dashboards.home import home_for
 from dashboards.program import SORTS, dashboard, program_figures
 from figures.selectors import activity_list_url
+from portal.permissions import can_set_up, scope_for
 from pairings.models import Program
 from reports.report_views import ProgramAdminRequiredMixin
 
@@ -107,3 +108,18 @@ class ProgramListView(ProgramAdminRequiredMixin, View):
             .order_by("name")
         )
         return render(request, "dashboards/program_list.html", {"programs": programs})
+
+
+class SetupView(LoginRequiredMixin, View):
+    """Where a program office or a party committee sets up its work: the organisation tree and people, the
+    programs and pairings, the ledger import. Only those who may set something up see it (403 otherwise)."""
+
+    def get(self, request):
+        scope = scope_for(request.user)
+        if not can_set_up(request.user):
+            raise PermissionDenied
+        return render(
+            request,
+            "dashboards/setup.html",
+            {"runs_programs": scope.is_superuser or bool(scope.admin_orgs)},
+        )

@@ -354,6 +354,8 @@ PAGES = {
         row(LOGIN, 403, 403, 403, 403, 403, 200, 200),
     ),
     "dashboards:completeness": (lambda o: reverse("dashboards:completeness"), row(LOGIN, 403, 403, 403, 403, 200, 200, 200)),
+    # the set-up landing page: for program admins and party committees (what each may set up is decided per page)
+    "dashboards:setup": (lambda o: reverse("dashboards:setup"), row(LOGIN, 403, 403, 403, 403, 200, 200, 200)),
     # program dashboards: the program's admins (and superusers); for anyone else the program is not there (404)
     "dashboards:program_list": (lambda o: reverse("dashboards:program_list"), row(LOGIN, 403, 403, 403, 403, 403, 200, 200)),
     "dashboards:program_dashboard": (

@@ -51,3 +51,13 @@ def id_url(view_name, pk):
     if type(pk) is not int:  # anything else (a string, None): exactly what {% url %} would do
         return reverse(view_name, args=[pk])
     return id_urls(view_name)(pk)
+
+
+@register.simple_tag(takes_context=True)
+def may_set_up(context):
+    """Whether the menu offers the set-up pages (program admins, party committees, superusers): read from the
+    request's scope, which the page has usually computed already."""
+    from portal.permissions import can_set_up
+
+    request = context.get("request")
+    return bool(request and request.user.is_authenticated and can_set_up(request.user))
