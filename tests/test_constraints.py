@@ -361,12 +361,28 @@ def test_certificate_hours_positive(hours):
 # --- activities ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("field", ["code", "name"])
-def test_activity_type_code_and_name_unique(field):
+@pytest.mark.parametrize(
+    "field, constraint", [("code", "activitytype_unique_shared_code"), ("name", "activitytype_unique_shared_name")]
+)
+def test_shared_activity_type_code_and_name_unique(field, constraint):
     ActivityType.objects.create(code="theme-day", name="主题党日")
     values = {"code": "other", "name": "其他", field: {"code": "theme-day", "name": "主题党日"}[field]}
-    with violates(ActivityType, field):
+    with violates(ActivityType, constraint):
         ActivityType.objects.create(**values)
+
+
+@pytest.mark.parametrize(
+    "field, constraint", [("code", "activitytype_unique_program_code"), ("name", "activitytype_unique_program_name")]
+)
+def test_program_activity_type_code_and_name_unique_within_the_program(field, constraint):
+    program = f.ProgramFactory()
+    ActivityType.objects.create(code="theme-day", name="主题党日", program=program)
+    values = {"code": "other", "name": "其他", field: {"code": "theme-day", "name": "主题党日"}[field]}
+    # the same code and name may serve another program, or the shared catalog
+    ActivityType.objects.create(**{**values, "code": "theme-day", "name": "主题党日"}, program=f.ProgramFactory())
+    ActivityType.objects.create(**{**values, "code": "theme-day", "name": "主题党日"})
+    with violates(ActivityType, constraint):
+        ActivityType.objects.create(**values, program=program)
 
 
 @pytest.mark.parametrize("rating", [0, 6])

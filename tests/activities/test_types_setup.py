@@ -33,7 +33,7 @@ def test_another_programs_type_is_refused(client, world, types):
         "metrics-TOTAL_FORMS": "0", "metrics-INITIAL_FORMS": "0", "hours-TOTAL_FORMS": "0", "hours-INITIAL_FORMS": "0",
     })
     assert response.status_code == 200
-    assert "选择一个有效的选项" in str(response.context["form"].errors["activity_type"])
+    assert "请选择有效的选项" in str(response.context["form"].errors["activity_type"])
     assert not Activity.objects.exists()
 
 

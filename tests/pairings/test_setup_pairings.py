@@ -110,7 +110,7 @@ def test_foreign_programs_and_organisations_are_not_valid_choices(client, world,
     ):
         response = client.post(reverse("pairings:pairing_create"), create_data(world, newcomers, **{field: value}))
         assert response.status_code == 200
-        assert "选择一个有效的选项" in str(response.context["form"].errors[field])
+        assert "请选择有效的选项" in str(response.context["form"].errors[field])
     assert not Pairing.objects.filter(supported=newcomers["village"]).exists()
 
 
@@ -125,7 +125,7 @@ def test_the_other_programs_pairing_is_not_found(client, world):
     "overrides, field, message",
     [
         ({"term_end": "2025-01-01"}, "term_end", "不能早于起始日期"),
-        ({"supported": "SAME"}, "supported", "选择一个有效的选项"),
+        ({"supported": "SAME"}, "supported", "请选择有效的选项"),
     ],
 )
 def test_bad_input_is_refused_in_chinese(client, world, newcomers, overrides, field, message):

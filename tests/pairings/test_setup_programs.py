@@ -39,7 +39,7 @@ def test_another_office_is_not_a_valid_choice(client, world):
     client.force_login(world["users"]["admin"])
     foreign = world["other_program"].office
     response = client.post(reverse("pairings:program_create"), program_data(office=foreign.pk))
-    assert "选择一个有效的选项" in str(response.context["form"].errors["office"])
+    assert "请选择有效的选项" in str(response.context["form"].errors["office"])
     assert not Program.objects.filter(code="djgtt").exists()
 
 

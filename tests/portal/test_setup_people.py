@@ -107,7 +107,7 @@ def test_committee_cannot_grant_admin_nor_reach_another_school(client, world, dj
     other_school = f.OrganizationFactory(name="别的学校", kind=Organization.Kind.SCHOOL)
     other_branch = f.OrganizationFactory(name="别校支部", kind=Organization.Kind.BRANCH, parent=other_school)
     response = invite(client, django_capture_on_commit_callbacks, full_name="丙", organization=other_branch.pk, role=Role.SECRETARY)
-    assert "请选择有效的选项" in response.content.decode() or "选择一个有效的选项" in response.content.decode()
+    assert "请选择有效的选项" in response.content.decode()
     assert User.objects.count() == before
     assert client.get(reverse("setup:invite") + f"?organization={other_branch.pk}").status_code == 404
     stranger = f.UserFactory(username="stranger")
