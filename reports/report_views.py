@@ -28,6 +28,7 @@ from django.views.generic.detail import SingleObjectMixin
 from activities.models import ActivityPhoto
 from pairings.models import Program
 from portal import panels
+from portal.downloads import NO_STORE
 from portal.queue import enqueue
 from portal.files import protected_file_response
 from portal.permissions import ScopedObjectMixin
@@ -68,8 +69,10 @@ def queue_message(request, ticket, queued_text):
 
 
 def attachment(content, filename, content_type):
+    """A report file: its name as RFC 5987 (Chinese names survive), and not kept by a shared PC's browser."""
     response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    response["Cache-Control"] = NO_STORE
     return response
 
 
@@ -465,5 +468,5 @@ class CertificateDownloadView(LoginRequiredMixin, ScopedObjectMixin, DetailView)
         response = HttpResponse(content, content_type=certificates.CONTENT_TYPE)
         filename = _("volunteer-service-certificate-%(number)s.docx") % {"number": certificate.number}
         response["Content-Disposition"] = content_disposition_header(True, filename)
-        response["Cache-Control"] = "private, no-store"
+        response["Cache-Control"] = NO_STORE
         return response

@@ -115,6 +115,7 @@ def test_downloads(client, records, published, fmt, content_type):
     assert response.status_code == 200
     assert content_type in response["Content-Type"]
     assert f'filename="slsz-quarterly-2024Q1-pairing{records["pairing"].pk}-v1.{fmt}"' in response["Content-Disposition"]
+    assert response["Cache-Control"] == "private, no-store"  # village offices share PCs
 
 
 def test_unknown_format_is_404(client, records, published):
