@@ -30,7 +30,7 @@ from activities.models import (
 )
 from activities.permissions import (
     can_edit_meeting, claiming_branches, may_close, may_confirm, may_fulfil, may_rate, meeting_pairings, meeting_programs,
-    raisable_pairings, recordable_pairings, serving_volunteers,
+    importable_pairing_branches, may_import_confirmed, raisable_pairings, recordable_pairings, serving_volunteers,
 )
 from pairings import units
 from pairings.models import Liaison, Metric, Pairing, PairingBranch, PlanItem
@@ -1457,3 +1457,77 @@ def action_item_reopen(*, item, actor):
     item._change_reason = "reopened"
     item.save(update_fields=["status", "done_by_activity", "note", "closed_at", "closed_by", "updated_at"])
     return item
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Ledger import (台账导入): activities and hours from a spreadsheet, through the same validation and status
+# flow as typed ones (activities/ledger.py reads the rows; portal.services runs the batch)
+# ---------------------------------------------------------------------------------------------------------
+
+LEDGER_CONFIRMED_REASON = "confirmed by ledger import"
+
+
+def activity_import_errors(*, fields, branch, metric_values):
+    """What `activity_import` would refuse, by field (the metric errors under "metric_values")."""
+    errors = _validate_fields(fields, branch=branch, today=timezone.localdate())
+    metric_errors = _validate_metrics(metric_values, program_id=fields.pairing.program_id)
+    if metric_errors:
+        errors["metric_values"] = metric_errors
+    return errors
+
+
+@transaction.atomic
+def activity_import(*, actor, fields, branch, metric_values=(), status=Status.DRAFT, batch_label=""):
+    """Record an activity of `branch` from a ledger: a draft, submitted (the village is asked to confirm, as for
+    a typed one), or, when a program admin of the program imports a ledger's past activities, confirmed by that
+    admin (the history says "confirmed by ledger import")."""
+    if not importable_pairing_branches(actor, fields.pairing.program_id).filter(
+        pairing=fields.pairing, branch=branch
+    ).exists():
+        raise PermissionDenied(_("You do not record activities in this pairing."))
+    if status == Status.CONFIRMED and not may_import_confirmed(actor, fields.pairing.program_id):
+        raise PermissionDenied(_("Only the program admin may import activities as confirmed."))
+    if status not in (Status.DRAFT, Status.SUBMITTED, Status.CONFIRMED):
+        raise ValidationError({"status": _("An activity is imported as a draft, submitted or confirmed.")})
+    _raise_if(activity_import_errors(fields=fields, branch=branch, metric_values=metric_values))
+    activity = Activity(branch=branch, created_by=actor, status=Status.DRAFT, **_field_values(fields))
+    _history_note(activity, actor, f"created by ledger import {batch_label}".strip())
+    activity.save()
+    _save_metrics(activity, metric_values)
+    if status == Status.SUBMITTED:
+        _submit(activity, actor)
+    elif status == Status.CONFIRMED:
+        now = timezone.now()
+        activity.status = Status.CONFIRMED
+        activity.submitted_at = activity.confirmed_at = now
+        activity.confirmed_by = actor
+        _history_note(activity, actor, f"{LEDGER_CONFIRMED_REASON} {batch_label}".strip())
+        activity.save(update_fields=["status", "submitted_at", "confirmed_at", "confirmed_by", "updated_at"])
+    return activity
+
+
+@transaction.atomic
+def activities_import_undo(*, actor, activity_ids, since):
+    """Delete the activities a ledger import created, unless something was built on them since `since` (the
+    import's time): then nothing is deleted and the reasons are raised."""
+    activities = list(Activity.all_objects.filter(pk__in=activity_ids).select_related("pairing"))
+    blockers = activities_import_undo_blockers(activity_ids=activity_ids, since=since)
+    if blockers:
+        raise ValidationError(blockers)
+    for activity in activities:
+        _history_note(activity, actor, "deleted: ledger import undone")
+        activity.delete()
+
+
+def activities_import_undo_blockers(*, activity_ids, since):
+    """Why the activities created by an import cannot be taken back: changed since (confirmed or returned by
+    the village, edited), photos or volunteer hours added, a need answered with them."""
+    reasons = []
+    changed = Activity.all_objects.filter(pk__in=activity_ids).filter(
+        Q(updated_at__gt=since) | Q(photos__isnull=False) | Q(service_records__isnull=False) | Q(deleted_at__isnull=False)
+        | Q(need__isnull=False)
+    ).distinct().order_by("date", "id")[:20]
+    for activity in changed:
+        reasons.append(_("“%(title)s” (%(date)s) has changed or gained photos or hours since the import.")
+                       % {"title": activity.title, "date": activity.date.isoformat()})
+    return reasons
