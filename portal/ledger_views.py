@@ -61,7 +61,7 @@ class UploadForm(forms.Form):
         self.fields["kind"].choices = [(kind.code, kind.label) for kind, _programs in choices]
         programs = {}
         for _kind, kind_programs in choices:
-            programs.update(dict(kind_programs))
+            programs.update({pid: name for pid, name in kind_programs if pid is not None})
         self.fields["program"].choices = [("", "—")] + sorted(programs.items(), key=lambda item: item[1])
 
     def clean(self):
