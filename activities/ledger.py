@@ -8,6 +8,7 @@ back to the village: an import never rewrites one behind the village's back).
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 
 from django.db.models import Q
@@ -39,6 +40,10 @@ def _type_q(program_id):
     if any(f.name == "program" for f in ActivityType._meta.get_fields()):
         return Q(program__isnull=True) | Q(program_id=program_id)
     return Q()
+
+
+def _time_text(value):
+    return value.strftime("%H:%M") if value else ""
 
 
 def pairing_label(pairing):
@@ -123,19 +128,65 @@ class ActivityLedger(ledger.Kind):
         branches = {}
         for link in links:
             branches.setdefault(link.pairing_id, {})[ledger.normalise_header(link.branch.name)] = link.branch
+        types = {t.name: t for t in ActivityType.objects.filter(_type_q(program_id), is_active=True).order_by("order", "id")}
+        metrics = _metrics(program_id)
         return {
             "user": user,
             "program_id": program_id,
             "links": links,
+            "link_by_ids": {(link.pairing_id, link.branch_id): link for link in links},
+            "type_by_id": {t.pk: t for t in types.values()},
+            "metric_by_id": {m.pk: m for m in metrics},
+            "existing": None,
             "pairings": pairings_by_name,
             "branches": branches,
-            "types": {t.name: t for t in ActivityType.objects.filter(_type_q(program_id), is_active=True).order_by("order", "id")},
-            "metrics": _metrics(program_id),
+            "types": types,
+            "metrics": metrics,
             "may_confirm": may_import_confirmed(user, program_id),
             "statuses": {str(Status(value).label): value for value in Status.values} | {v: v for v in Status.values},
             "headers": {column.key: column.header for column in self.columns(program_id)},
             "batch_label": f"#{batch.pk}" if batch is not None else "",
         }
+
+    def prepare(self, ctx, rows):
+        """Read once, for the whole file, the recorded activities its rows may name (the natural keys of the
+        pairings in scope, within the file's dates, with the titles it uses) and their figures."""
+        dates = [day for day in (ledger.parse_date(row.get("date", "")) for row in rows) if day is not None]
+        titles = {row.get("title", "").strip()[:120] for row in rows}
+        existing = {}
+        if dates and ctx["links"]:
+            found = (
+                Activity.objects.filter(pairing_id__in={link.pairing_id for link in ctx["links"]},
+                                        date__range=(min(dates), max(dates)))
+                .values("id", "pairing_id", "branch_id", "date", "title", "activity_type_id", "start_time", "end_time",
+                        "place", "description", "status", *PEOPLE)
+                .order_by("id")
+            )
+            for values in found.iterator(chunk_size=2000):
+                if values["title"] in titles:
+                    key = (values["pairing_id"], values["branch_id"], values["date"], values["title"])
+                    existing.setdefault(key, values)
+        metrics = {}
+        ids = [values["id"] for values in existing.values()]
+        for start in range(0, len(ids), 500):
+            for activity_id, metric_id, value in ActivityMetricValue.objects.filter(
+                activity_id__in=ids[start:start + 500]
+            ).values_list("activity_id", "metric_id", "value"):
+                metrics.setdefault(activity_id, {})[metric_id] = value
+        for values in existing.values():
+            values["metrics"] = metrics.get(values["id"], {})
+        ctx["existing"] = existing
+
+    def _existing(self, ctx, pairing, branch, date, title):
+        if ctx.get("existing") is not None:
+            return ctx["existing"].get((pairing.pk, branch.pk, date, title))
+        activity = Activity.objects.filter(pairing=pairing, branch=branch, date=date, title=title).values(
+            "id", "activity_type_id", "start_time", "end_time", "place", "description", "status", *PEOPLE
+        ).first()
+        if activity is not None:
+            activity["metrics"] = dict(ActivityMetricValue.objects.filter(activity_id=activity["id"])
+                                       .values_list("metric_id", "value"))
+        return activity
 
     def check(self, ctx, number, row):
         headers, errors = ctx["headers"], []
@@ -210,7 +261,7 @@ class ActivityLedger(ledger.Kind):
         )
         key = f"{pairing.pk}|{branch.pk}|{date.isoformat()}|{fields.title}"
         summary = f"{date.isoformat()} {branch.name} {fields.title}"
-        existing = Activity.objects.filter(pairing=pairing, branch=branch, date=date, title=fields.title).first()
+        existing = self._existing(ctx, pairing, branch, date, fields.title)
         if existing is not None:
             differ = self._differences(existing, fields, metric_values, status)
             if not differ:
@@ -221,7 +272,7 @@ class ActivityLedger(ledger.Kind):
                 % {"row": number, "columns": "、".join(headers[k] for k in differ)}
             ])
         for field_name, messages in services.activity_import_errors(
-            fields=fields, branch=branch, metric_values=metric_values
+            fields=fields, branch=branch, metric_values=metric_values, link_known=True
         ).items():
             column = {"end_time": "end", "start_time": "start", "activity_type": "type", "pairing": "branch"}.get(field_name, field_name)
             for message in (messages if isinstance(messages, list) else [messages]):
@@ -231,28 +282,92 @@ class ActivityLedger(ledger.Kind):
                     errors.append(_("Row %(row)s: %(reason)s") % {"row": number, "reason": message})
         if errors:
             return RowCheck(outcome=ledger.Outcome.ERROR, errors=errors, key=key)
-        return RowCheck(outcome=ledger.Outcome.NEW, key=key, summary=summary,
+        checked = {
+            "pairing": pairing.pk, "branch": branch.pk, "type": kind.pk, "title": fields.title,
+            "date": date.isoformat(), "start": _time_text(fields.start_time), "end": _time_text(fields.end_time),
+            "place": fields.place, "description": fields.description, "status": status,
+            **{key: getattr(fields, key) for key in PEOPLE},
+            "metrics": {str(entry.metric.pk): str(entry.value) for entry in metric_values},
+        }
+        return RowCheck(outcome=ledger.Outcome.NEW, key=key, summary=summary, checked=checked,
                         changes={"_fields": fields, "_metrics": metric_values, "_status": status, "_branch": branch})
 
     @staticmethod
     def _differences(activity, fields, metric_values, status):
         differ = []
         pairs = {
-            "type": (activity.activity_type_id, fields.activity_type.pk),
-            "start": (activity.start_time, fields.start_time),
-            "end": (activity.end_time, fields.end_time),
-            "place": (activity.place, fields.place.strip()),
-            "description": (activity.description.strip(), fields.description.strip()),
-            "status": (activity.status, status),
-            **{key: (getattr(activity, key), getattr(fields, key)) for key in PEOPLE},
+            "type": (activity["activity_type_id"], fields.activity_type.pk),
+            "start": (activity["start_time"], fields.start_time),
+            "end": (activity["end_time"], fields.end_time),
+            "place": (activity["place"], fields.place.strip()),
+            "description": (activity["description"].strip(), fields.description.strip()),
+            "status": (activity["status"], status),
+            **{key: (activity[key], getattr(fields, key)) for key in PEOPLE},
         }
         differ = [key for key, (had, given) in pairs.items() if had != given]
-        stored = dict(ActivityMetricValue.objects.filter(activity=activity).values_list("metric_id", "value"))
+        stored = activity["metrics"]
         given = {entry.metric.pk: entry.value for entry in metric_values}
         for metric_id in set(stored) | set(given):
             if Decimal(stored.get(metric_id, -1)) != Decimal(given.get(metric_id, -1)):
                 differ.append(f"metric_{metric_id}")
         return differ
+
+    def _entry_from_checked(self, ctx, number, checked):
+        """The entry a row's check kept (ids and values, not the cells): None when what it names is no longer in
+        the importer's scope (then the row is checked again from its cells)."""
+        link = ctx["link_by_ids"].get((checked["pairing"], checked["branch"]))
+        kind = ctx["type_by_id"].get(checked["type"])
+        metrics = [ctx["metric_by_id"].get(int(metric_id)) for metric_id in checked["metrics"]]
+        if link is None or kind is None or None in metrics:
+            return None
+        fields = services.ActivityFields(
+            pairing=link.pairing, activity_type=kind, title=checked["title"],
+            date=datetime.date.fromisoformat(checked["date"]), start_time=ledger.parse_time(checked["start"]),
+            end_time=ledger.parse_time(checked["end"]), place=checked["place"], description=checked["description"],
+            **{key: checked[key] for key in PEOPLE},
+        )
+        values = tuple(services.MetricEntry(metric=metric, value=Decimal(checked["metrics"][str(metric.pk)]))
+                       for metric in metrics)
+        return services.ImportEntry(fields=fields, branch=link.branch, metric_values=values, status=checked["status"],
+                                    row=number)
+
+    def apply_rows(self, ctx, rows, progress=None):
+        """Save a checked batch: the rows found new keep their checked values (read again only as ids in the
+        importer's scope as it stands now); a row whose key was recorded since, or any other row, is checked
+        again from its cells. All the new activities go to `activities.services.activities_import` at once.
+        Returns the errors (nothing is saved by the caller when there are any)."""
+        # what the keys need: the checked date and title where the check kept them, the cells otherwise
+        self.prepare(ctx, [
+            {"date": row.changes["checked"]["date"], "title": row.changes["checked"]["title"]}
+            if row.outcome == ledger.Outcome.NEW and "checked" in (row.changes or {}) else row.values
+            for row in rows
+        ])
+        errors, entries, targets = [], [], []
+        for done, row in enumerate(rows, start=1):
+            checked = (row.changes or {}).get("checked") if row.outcome == ledger.Outcome.NEW else None
+            entry = self._entry_from_checked(ctx, row.number, checked) if checked else None
+            if entry is not None and ctx["existing"].get(
+                (entry.fields.pairing.pk, entry.branch.pk, entry.fields.date, entry.fields.title)
+            ) is None:
+                entries.append(entry)
+                targets.append(row)
+                row.outcome = ledger.Outcome.NEW
+            else:
+                check = self.check(ctx, row.number, row.values)
+                if check.errors:
+                    errors.extend(check.errors)
+                elif check.outcome == ledger.Outcome.NEW:
+                    entries.append(self._entry_from_checked(ctx, row.number, check.checked))
+                    targets.append(row)
+                row.outcome = check.outcome
+            if progress and done % 500 == 0:
+                progress(done // 2)
+        if errors:
+            return errors
+        activity_ids = services.activities_import(actor=ctx["user"], entries=entries, batch_label=ctx["batch_label"])
+        for row, activity_id in zip(targets, activity_ids):
+            row.object_id, row.previous = activity_id, None
+        return []
 
     def apply(self, ctx, number, row, check):
         changes = check.changes

@@ -30,6 +30,7 @@ def main(argv=None):
     os.environ["DATABASE_URL"] = args.database_url or f"sqlite:///{folder}/probe.sqlite3"
     os.environ["MEDIA_ROOT"] = f"{folder}/media"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    os.environ.setdefault("DEBUG", "0")  # as in production: DEBUG keeps every query's SQL (bulk inserts are long)
     os.environ.pop("CELERY_BROKER_URL", None)
     import django
 

@@ -293,6 +293,7 @@ class RowCheck:
     key: str = ""
     changes: dict = field(default_factory=dict)
     summary: str = ""
+    checked: dict = field(default_factory=dict)  # the row's checked values (JSON), kept for apply: no re-parsing
 
 
 class Outcome:
@@ -343,6 +344,14 @@ class Kind:
     def context(self, *, user, program_id, batch=None):
         """What checking every row needs, read once (lookups by name)."""
         return {}
+
+    def prepare(self, ctx, rows):
+        """Read once, before the rows are checked, what they will look up (e.g. the natural keys already
+        recorded); rows: every row's dict of text. The default reads nothing."""
+
+    # A kind may also define `apply_rows(ctx, rows, progress)`: save a whole checked batch at once (rows: the
+    # ImportRow objects, their `changes["checked"]` holding what the check kept; it sets each row's outcome,
+    # object_id and previous) and return the errors; the engine then skips the per-row check and `apply`.
 
     def check(self, ctx, number, row):
         """A RowCheck for one row (a dict of text by column key)."""

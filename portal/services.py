@@ -143,8 +143,9 @@ def import_batch_check(*, batch, table=None):
     ctx = kind.context(user=batch.created_by, program_id=batch.program_id, batch=batch)
     total, rows, seen, counts = len(table.rows), [], {}, dict.fromkeys(ImportRow.Outcome.values, 0)
     _progress(batch.id, "check", 0, total)
-    for done, (number, cells, problems) in enumerate(table.rows, start=1):
-        values = ledger.row_dict(cells, by_key)
+    all_values = [ledger.row_dict(cells, by_key) for _number, cells, _problems in table.rows]
+    kind.prepare(ctx, all_values)
+    for done, ((number, cells, problems), values) in enumerate(zip(table.rows, all_values), start=1):
         formula_errors = [
             ledger.cell_error(number, table.headers[index] if index < len(table.headers) else f"#{index + 1}", "",
                               _("holds a formula; enter the value itself (copy, then paste as values)."))
@@ -160,10 +161,12 @@ def import_batch_check(*, batch, table=None):
                 seen[check.key] = number
         outcome = ImportRow.Outcome.ERROR if errors else check.outcome
         counts[outcome] += 1
+        changes = {k: v for k, v in check.changes.items() if not k.startswith("_")}
+        if check.checked and outcome != ImportRow.Outcome.ERROR:
+            changes["checked"] = check.checked
         rows.append(ImportRow(
             batch=batch, number=number, outcome=outcome, values=values, errors=errors, key=check.key[:400],
-            summary=check.summary[:400],
-            changes={k: v for k, v in check.changes.items() if not k.startswith("_")},
+            summary=check.summary[:400], changes=changes,
         ))
         if done % PROGRESS_EVERY == 0:
             _progress(batch.id, "check", done, total)
@@ -193,10 +196,17 @@ def import_batch_apply(*, batch, user):
     if batch.error_rows:
         raise ValidationError(_("Correct the rows with errors in the file and upload it again: nothing was saved."))
     ctx = kind.context(user=user, program_id=batch.program_id, batch=batch)
-    rows = list(ImportRow.objects.filter(batch=batch).order_by("number"))
+    batch_apply = getattr(kind, "apply_rows", None)
+    rows = ImportRow.objects.filter(batch=batch).order_by("number")
+    if batch_apply is not None:  # the cells are read only for the rows checked again (deferred: rare)
+        rows = rows.defer("values", "errors", "summary", "key")
+    rows = list(rows)
     total, errors, changed = len(rows), [], []
     _progress(batch.id, "apply", 0, total)
-    for done, row in enumerate(rows, start=1):
+    if batch_apply is not None:  # the kind saves the whole batch at once, from what its check kept
+        errors = batch_apply(ctx, rows, progress=lambda done: _progress(batch.id, "apply", done, total))
+        changed = rows
+    for done, row in enumerate(rows if batch_apply is None else (), start=1):
         check = kind.check(ctx, row.number, row.values)
         if check.errors:
             errors.extend(check.errors)

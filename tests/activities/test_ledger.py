@@ -191,3 +191,34 @@ def test_preview_query_count_does_not_grow(client, ledger_world):
             assert client.get(url).status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+def test_the_figures_are_current_after_a_batch_import(client, ledger_world, django_capture_on_commit_callbacks):
+    """The import writes in bulk and tells the rollup once: the pairing's months count what it saved, the
+    same figures a rebuild from the activities gives."""
+    from figures import rollups
+    from figures.models import PairingMonth, PairingMonthMetric
+
+    admin, pairing = ledger_world["users"]["admin"], ledger_world["pairing"]
+    rows = [
+        row(date="2024-03-05", title="三月一", status="已确认", repairs="3"),
+        row(date="2024-03-20", title="三月二", status="已提交", repairs="2"),
+        row(date="2024-03-25", title="三月草稿", status="", repairs="9"),
+        row(date="2024-04-02", title="四月一", status="已确认", repairs="4"),
+    ]
+    upload(client, admin, csv_bytes(rows), world=ledger_world)
+    with django_capture_on_commit_callbacks(execute=True):
+        confirm(client, last_batch())
+    assert last_batch().status == ImportBatch.Status.APPLIED
+    months = {m.month: m for m in PairingMonth.objects.filter(pairing=pairing)}
+    march, april = months[datetime.date(2024, 3, 1)], months[datetime.date(2024, 4, 1)]
+    assert (march.activities, march.confirmed, march.residents_served) == (2, 1, 40)  # the draft does not count
+    assert (april.activities, april.confirmed, april.residents_served) == (1, 1, 20)
+    totals = dict(PairingMonthMetric.objects.filter(pairing=pairing).values_list("month", "total"))
+    assert totals == {datetime.date(2024, 3, 1): 5, datetime.date(2024, 4, 1): 4}
+    assert rollups.rollups_rebuild().written == 0  # nothing left for a rebuild to correct
+    history = Activity.history.filter(title="三月一").order_by("history_date")
+    assert [(h.status, h.history_change_reason) for h in history] == [
+        ("draft", f"created by ledger import #{last_batch().pk}"),
+        ("confirmed", f"confirmed by ledger import #{last_batch().pk}"),
+    ]
