@@ -18,7 +18,9 @@ from django.utils.translation import gettext_lazy
 from activities import services
 from activities.exports import header as export_header
 from activities.models import Activity, ActivityMetricValue, ActivityType
-from activities.permissions import activity_import_programs, importable_pairing_branches, may_import_confirmed
+from activities.permissions import (
+    activity_import_programs, import_overseen_program_ids, importable_pairing_branches, may_import_confirmed,
+)
 from pairings.models import Metric, Pairing
 from portal import ledger
 from portal.ledger import Column, RowCheck, cell_error
@@ -57,6 +59,9 @@ class ActivityLedger(ledger.Kind):
 
     def programs(self, user):
         return activity_import_programs(user)
+
+    def overseen_program_ids(self, user):
+        return import_overseen_program_ids(user)
 
     def columns(self, program_id):
         titles = export_header(_metrics(program_id))

@@ -306,3 +306,12 @@ def may_import_confirmed(user, program_id):
     them (recorded as confirmed by that admin, by ledger import)."""
     scope = scope_for(user)
     return scope.is_superuser or Program.objects.filter(pk=program_id, office_id__in=scope.admin_orgs).exists()
+
+
+def import_overseen_program_ids(user):
+    """The programs whose ledger imports (activities, hours) a user reads whoever uploaded them: a program
+    admin's programs (a secretary or a committee reads its own uploads only)."""
+    scope = scope_for(user)
+    if not scope.admin_orgs:
+        return []
+    return list(Program.objects.filter(office_id__in=scope.admin_orgs).values_list("id", flat=True))

@@ -326,6 +326,11 @@ class Kind:
         """[(id, label)] of the programs this user may import this kind for (empty: may not import it)."""
         raise NotImplementedError
 
+    def overseen_program_ids(self, user):
+        """The programs whose batches of this kind the user reads, whoever uploaded them (a program admin: the
+        programs they administer). Default: none (each sees their own uploads)."""
+        return []
+
     def may_import(self, user, program_id):
         return any(pid == program_id for pid, _label in self.programs(user))
 

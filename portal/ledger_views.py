@@ -22,8 +22,8 @@ from portal import ledger
 from portal.models import ImportBatch, ImportRow
 from portal.queue import enqueue
 from portal.services import (
-    ASYNC_ROWS, import_batch_apply, import_batch_check, import_batch_create, import_batch_undo, import_batches_visible,
-    import_progress,
+    ASYNC_ROWS, import_batch_actable, import_batch_apply, import_batch_check, import_batch_create, import_batch_undo,
+    import_batches_visible, import_progress,
 )
 from portal.xlsxsafe import OPTIONS, write_text
 
@@ -166,8 +166,12 @@ def template_download(request):
     return response
 
 
-def _batch(request, pk):
-    return get_object_or_404(import_batches_visible(request.user).select_related("created_by", "undone_by"), pk=pk)
+def _batch(request, pk, act=False):
+    """The batch if the user sees it (else 404); act: they confirm or undo it (else 403)."""
+    batch = get_object_or_404(import_batches_visible(request.user).select_related("created_by", "undone_by"), pk=pk)
+    if act and not import_batch_actable(request.user, batch):
+        raise PermissionDenied(_("Only the person who uploaded this ledger confirms or undoes it."))
+    return batch
 
 
 @login_required
@@ -185,6 +189,7 @@ def detail(request, pk):
     for row in page.object_list:
         row.cells = [row.values.get(column.key, "") for column in columns]
     busy = batch.status in (ImportBatch.Status.CHECKING, ImportBatch.Status.APPLYING)
+    actable = import_batch_actable(request.user, batch)
     same_file = (
         import_batches_visible(request.user).filter(file_sha256=batch.file_sha256, status=ImportBatch.Status.APPLIED)
         .exclude(pk=batch.pk).order_by("-applied_at").first()
@@ -193,15 +198,16 @@ def detail(request, pk):
         "batch": batch, "kind": kind, "columns": columns, "page_obj": page, "is_paginated": page.has_other_pages(),
         "paginator": page.paginator, "show": show, "busy": busy, "same_file": same_file,
         "outcomes": ImportRow.Outcome.choices,
-        "may_confirm": batch.status == ImportBatch.Status.PREVIEW and not batch.error_rows and batch.total_rows,
-        "may_undo": batch.status == ImportBatch.Status.APPLIED and (batch.new_rows or batch.updated_rows),
+        "may_confirm": actable and batch.status == ImportBatch.Status.PREVIEW and not batch.error_rows
+        and batch.total_rows,
+        "may_undo": actable and batch.status == ImportBatch.Status.APPLIED and (batch.new_rows or batch.updated_rows),
     })
 
 
 @login_required
 @require_POST
 def confirm(request, pk):
-    batch = _batch(request, pk)
+    batch = _batch(request, pk, act=True)
     if batch.total_rows > ASYNC_ROWS:
         from portal.tasks import ledger_apply
 
@@ -227,7 +233,7 @@ def confirm(request, pk):
 @login_required
 @require_POST
 def undo(request, pk):
-    batch = _batch(request, pk)
+    batch = _batch(request, pk, act=True)
     try:
         import_batch_undo(batch=batch, user=request.user)
     except ValidationError as exc:

@@ -72,12 +72,27 @@ def _progress(batch_id, phase, done, total):
 
 
 def import_batches_visible(user):
-    """The imports a user sees: their own (a superuser: all)."""
+    """The imports a user sees: their own uploads; a program admin, every batch of the programs they administer
+    (each kind says which programs a user oversees: `Kind.overseen_program_ids`); a superuser, all."""
+    from django.db.models import Q
+
+    from portal import ledger
     from portal.models import ImportBatch
 
     if user.is_superuser:
         return ImportBatch.objects.all()
-    return ImportBatch.objects.filter(created_by=user)
+    visible = Q(created_by=user)
+    for code, kind in ledger.kinds().items():
+        program_ids = list(kind.overseen_program_ids(user))
+        if program_ids:
+            visible |= Q(kind=code, program_id__in=program_ids)
+    return ImportBatch.objects.filter(visible)
+
+
+def import_batch_actable(user, batch):
+    """Who confirms or undoes a batch: who uploaded it (its rows were checked in their scope), or a superuser;
+    a program admin overseeing it reads it."""
+    return user.is_superuser or batch.created_by_id == user.pk
 
 
 def _kind_for(batch_or_code, user, program_id):

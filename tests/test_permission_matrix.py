@@ -123,8 +123,9 @@ PAGES = {
     "imports:list": (lambda o: reverse("imports:list"), IMPORTERS),
     "imports:upload": (lambda o: reverse("imports:upload"), IMPORTERS),
     "imports:template": (lambda o: reverse("imports:template") + f"?kind=activities&program={o['program'].pk}", IMPORTERS),
-    "imports:detail": (lambda o: reverse("imports:detail", args=[matrix_import_batch(o).pk]), row(LOGIN, 404, 404, 404, 200, 404, 404, 200)),
-    "imports:progress": (lambda o: reverse("imports:progress", args=[matrix_import_batch(o).pk]), row(LOGIN, 404, 404, 404, 200, 404, 404, 200)),
+    "imports:detail": (lambda o: reverse("imports:detail", args=[matrix_import_batch(o).pk]), row(LOGIN, 404, 404, 404, 200, 404, 200, 200)),
+    "imports:progress": (lambda o: reverse("imports:progress", args=[matrix_import_batch(o).pk]), row(LOGIN, 404, 404, 404, 200, 404, 200, 200)),
+    # the secretary's batch: the program admin reads it too (confirm and undo stay the uploader's: 403 on POST)
     "imports:confirm": (lambda o: reverse("imports:confirm", args=[matrix_import_batch(o).pk]), every(405)),
     "imports:undo": (lambda o: reverse("imports:undo", args=[matrix_import_batch(o).pk]), every(405)),
     # activities: the matrix's activity is a draft of `branch`: only the supporting side sees it (404 for the

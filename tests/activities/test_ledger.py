@@ -222,3 +222,35 @@ def test_the_figures_are_current_after_a_batch_import(client, ledger_world, djan
         ("draft", f"created by ledger import #{last_batch().pk}"),
         ("confirmed", f"confirmed by ledger import #{last_batch().pk}"),
     ]
+
+
+def test_the_program_admin_reads_every_batch_of_the_program_but_only_the_uploader_saves_it(client, ledger_world):
+    users = ledger_world["users"]
+    upload(client, users["secretary"], csv_bytes([row(title="支部自己上传")]), world=ledger_world)
+    batch = last_batch()
+    for name, sees in (("admin", True), ("committee", False), ("other_secretary", False)):
+        client.force_login(users[name])
+        listing = client.get(reverse("imports:list")).content.decode()
+        assert (batch.file_name in listing) is sees, name
+        assert client.get(reverse("imports:detail", args=[batch.pk])).status_code == (200 if sees else 404), name
+    client.force_login(users["admin"])
+    page = client.get(reverse("imports:detail", args=[batch.pk])).content.decode()
+    assert "支部自己上传" in page and reverse("imports:confirm", args=[batch.pk]) not in page
+    assert confirm(client, batch).status_code == 403
+    assert not Activity.objects.exists()
+    client.force_login(users["secretary"])
+    assert reverse("imports:confirm", args=[batch.pk]) in client.get(reverse("imports:detail", args=[batch.pk])).content.decode()
+    confirm(client, batch)
+    assert Activity.objects.get().title == "支部自己上传"
+
+
+def test_the_activity_page_says_it_was_confirmed_by_ledger_import_and_by_whom(client, ledger_world):
+    admin = ledger_world["users"]["admin"]
+    upload(client, admin, csv_bytes([row(title="台账确认", status="已确认"), row(title="台账草稿")]),
+           world=ledger_world)
+    batch = last_batch()
+    confirm(client, batch)
+    confirmed, draft = Activity.objects.get(title="台账确认"), Activity.objects.get(title="台账草稿")
+    page = client.get(reverse("activities:detail", args=[confirmed.pk])).content.decode()
+    assert f"由 {admin} 经台账导入确认（#{batch.pk}）" in page
+    assert "经台账导入确认" not in client.get(reverse("activities:detail", args=[draft.pk])).content.decode()
