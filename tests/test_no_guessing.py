@@ -24,6 +24,12 @@ VIEW_MODELS = {
     "reports:webhook_test": "reports.Webhook",
     # a village's statistics page takes the village's id (tests/pairings/test_village_statistics.py tries it)
     "pairings:village_statistics": "portal.Organization",
+    # ledger imports: who sees a batch is import_batches_visible (no visible_to manager; the permission matrix and
+    # tests/activities/test_ledger.py try foreign batches)
+    "imports:detail": "portal.ImportBatch",
+    "imports:confirm": "portal.ImportBatch",
+    "imports:undo": "portal.ImportBatch",
+    "imports:progress": "portal.ImportBatch",
 }
 
 
