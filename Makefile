@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-all test-postgres messages check clean bench smoke
+.PHONY: install run test test-all test-postgres messages check clean bench bench-import smoke
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed ($(PYTHON) not found)."; exit 1; }
@@ -54,6 +54,9 @@ messages: install
 ## The province-scale benchmark (not part of the tests; PostgreSQL on 127.0.0.1:5432, Redis for the worker):
 ## loads the data set into the database pairing_bench once (bench.generate), measures, prints a table and
 ## writes bench/results/latest.json. BENCH_ARGS=--quick checks the harness on a 1 % data set in about 2 minutes.
+bench-import:
+	$(PY) -m bench.ledger_probe $(BENCH_IMPORT_ARGS)
+
 bench: install
 	$(PY) -m bench.run $(BENCH_ARGS)
 

@@ -270,3 +270,48 @@ def can_close(user, item):
 
 def can_reopen(user, item):
     return item.status != ActionItem.Status.OPEN and may_close(user, item)
+
+
+# --- ledger import (台账导入) ---------------------------------------------------------------------------
+
+
+def importable_pairing_branches(user, program_id):
+    """The (pairing, branch) links of the program whose activities and hours the user may import: all of the
+    program's for its admin (or a superuser); for a party committee, its own branches'; for a secretary, their
+    branch's. Anything else named in a file is refused as if it did not exist."""
+    scope = scope_for(user)
+    links = PairingBranch.objects.filter(pairing__program_id=program_id)
+    if scope.is_superuser:
+        return links
+    own = Q(branch_id__in=scope.committee_orgs | scope.secretary_orgs)
+    if scope.admin_orgs:
+        own |= Q(pairing__program__office_id__in=scope.admin_orgs)
+    return links.filter(own)
+
+
+def activity_import_programs(user):
+    """The programs (id, name) the user may import activities or hours for."""
+    scope = scope_for(user)
+    programs = Program.objects.all()
+    if not scope.is_superuser:
+        programs = programs.filter(
+            Q(office_id__in=scope.admin_orgs)
+            | Q(pairings__pairing_branches__branch_id__in=scope.committee_orgs | scope.secretary_orgs)
+        )
+    return list(programs.distinct().order_by("name").values_list("id", "name"))
+
+
+def may_import_confirmed(user, program_id):
+    """A ledger's past activities may come in as confirmed only when a program admin of the program imports
+    them (recorded as confirmed by that admin, by ledger import)."""
+    scope = scope_for(user)
+    return scope.is_superuser or Program.objects.filter(pk=program_id, office_id__in=scope.admin_orgs).exists()
+
+
+def import_overseen_program_ids(user):
+    """The programs whose ledger imports (activities, hours) a user reads whoever uploaded them: a program
+    admin's programs (a secretary or a committee reads its own uploads only)."""
+    scope = scope_for(user)
+    if not scope.admin_orgs:
+        return []
+    return list(Program.objects.filter(office_id__in=scope.admin_orgs).values_list("id", flat=True))

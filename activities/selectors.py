@@ -20,7 +20,7 @@ from activities.models import (
 )
 from activities.permissions import sees_wanted_by
 from activities.plausibility import Facts, fact_parts
-from activities.services import mask_name
+from activities.services import LEDGER_CONFIRMED_REASON, mask_name
 from pairings.models import Metric, Pairing, PairingBranch, Program
 from pairings.selectors import end_of_day
 from portal.db import TimeText, json_moment, named_rows
@@ -486,7 +486,13 @@ def export_rows(activities, metrics, *, as_at=None):
 def activity_detail(user):
     """The queryset the detail page reads its one activity from, with what it shows of its pairing, branch,
     type, plan item, need and people (its photos, figures, hours, co-hosts and history: `activity_parts`)."""
-    return Activity.objects.visible_to(user).select_related(
+    ledger_confirmation = Activity.history.filter(
+        id=OuterRef("pk"), status=Activity.Status.CONFIRMED, confirmed_at=OuterRef("confirmed_at"),
+        history_change_reason__startswith=LEDGER_CONFIRMED_REASON,
+    ).values("history_change_reason")[:1]
+    # `ledger_confirmation`: the history's reason ("confirmed by ledger import #12") when the activity's current
+    # confirmation came from a ledger import (a subquery of the one query: the page shows it near the status)
+    return Activity.objects.visible_to(user).annotate(ledger_confirmation=Subquery(ledger_confirmation)).select_related(
         "pairing__supporter",
         "pairing__supported",
         "pairing__program",

@@ -30,7 +30,7 @@ from activities.models import (
 )
 from activities.permissions import (
     can_edit_meeting, claiming_branches, may_close, may_confirm, may_fulfil, may_rate, meeting_pairings, meeting_programs,
-    raisable_pairings, recordable_pairings, serving_volunteers,
+    importable_pairing_branches, may_import_confirmed, raisable_pairings, recordable_pairings, serving_volunteers,
 )
 from pairings import units
 from pairings.models import Liaison, Metric, Pairing, PairingBranch, PlanItem
@@ -38,7 +38,8 @@ from pairings.permissions import can_set_up_program
 from pairings.services import MAX_AGREEMENT_BYTES, validate_pdf
 from portal.models import Membership, Organization, User
 from activities.signals import (
-    activity_returned, activity_submitted, hours_recorded, need_claimed, need_fulfilled, service_records_changed,
+    activities_saved_in_bulk, activity_returned, activity_submitted, hours_recorded, need_claimed, need_fulfilled,
+    service_records_changed,
 )
 from portal.permissions import scope_for, subtree_ids
 from volunteers.models import Volunteer
@@ -145,9 +146,9 @@ def plan_year_error(item, date):
              "a plan item of %(year)s.") % {"plan_year": item.plan.year, "year": date.year}
 
 
-def _validate_fields(fields, *, branch, today):
+def _validate_fields(fields, *, branch, today, link_known=False):
     errors = {}
-    if not PairingBranch.objects.filter(pairing=fields.pairing, branch=branch).exists():
+    if not link_known and not PairingBranch.objects.filter(pairing=fields.pairing, branch=branch).exists():
         errors["pairing"] = _("The branch does not take part in this pairing.")
     if not fields.activity_type.is_active:
         errors["activity_type"] = _("This type is no longer in use.")
@@ -1519,3 +1520,161 @@ def activity_type_update(*, activity_type, actor, **values):
         setattr(activity_type, key, value)
     activity_type.save(update_fields=list(values))
     return activity_type
+# ---------------------------------------------------------------------------------------------------------
+# Ledger import (台账导入): activities and hours from a spreadsheet, through the same validation and status
+# flow as typed ones (activities/ledger.py reads the rows; portal.services runs the batch)
+# ---------------------------------------------------------------------------------------------------------
+
+LEDGER_CONFIRMED_REASON = "confirmed by ledger import"
+
+
+def activity_import_errors(*, fields, branch, metric_values, link_known=False):
+    """What `activities_import` would refuse, by field (the metric errors under "metric_values"). `link_known`:
+    the caller read the branch from the pairing's own links (the ledger's batch context), so it is not asked
+    again."""
+    errors = _validate_fields(fields, branch=branch, today=timezone.localdate(), link_known=link_known)
+    metric_errors = _validate_metrics(metric_values, program_id=fields.pairing.program_id)
+    if metric_errors:
+        errors["metric_values"] = metric_errors
+    return errors
+
+
+@dataclass(frozen=True)
+class ImportEntry:
+    """One activity of a ledger: what it says, the branch that held it, its figures and the status it enters in;
+    `row` names it in error messages (the row of the file)."""
+
+    fields: ActivityFields
+    branch: Organization
+    metric_values: tuple = ()
+    status: str = Status.DRAFT
+    row: object = None
+
+
+IMPORT_CHUNK = 500
+
+
+@transaction.atomic
+def activities_import(*, actor, entries, batch_label=""):
+    """Record the activities of a ledger, all or nothing, through the same rules as a typed one: the actor
+    records in that pairing and branch (activities.permissions.importable_pairing_branches), the fields and
+    figures pass the form's validation, and each enters the status flow as a draft, submitted (the village is
+    asked to confirm, `activity_submitted`, as for a typed one) or — only when a program admin of the program
+    imports a ledger's past activities — confirmed by that admin. The audit trail holds, per activity, the
+    record "created by ledger import #n" as a draft, then "submitted" or "confirmed by ledger import #n".
+
+    Written per chunk with bulk inserts (activities, metric values and their history); the figures rollup is
+    told once, with every activity (`activities_saved_in_bulk`), and refreshes each touched (pairing, month) once
+    when the transaction commits. Returns the activities' ids, in the order of `entries`."""
+    entries = list(entries)
+    program_ids = {entry.fields.pairing.program_id for entry in entries}
+    links, confirmers = set(), set()
+    for program_id in program_ids:
+        links.update(importable_pairing_branches(actor, program_id).values_list("pairing_id", "branch_id"))
+        if may_import_confirmed(actor, program_id):
+            confirmers.add(program_id)
+    today, errors = timezone.localdate(), []
+    for entry in entries:
+        fields = entry.fields
+        if (fields.pairing.pk, entry.branch.pk) not in links:
+            raise PermissionDenied(_("You do not record activities in this pairing."))
+        if entry.status not in (Status.DRAFT, Status.SUBMITTED, Status.CONFIRMED):
+            raise ValidationError({"status": _("An activity is imported as a draft, submitted or confirmed.")})
+        if entry.status == Status.CONFIRMED and fields.pairing.program_id not in confirmers:
+            raise PermissionDenied(_("Only the program admin may import activities as confirmed."))
+        found = _validate_fields(fields, branch=entry.branch, today=today, link_known=True)
+        metric_errors = _validate_metrics(entry.metric_values, program_id=fields.pairing.program_id)
+        for message in [*found.values(), *metric_errors]:
+            errors.append(_("Row %(row)s: %(reason)s") % {"row": entry.row, "reason": message}
+                          if entry.row is not None else str(message))
+    if errors:
+        raise ValidationError(errors)
+    created_reason = f"created by ledger import {batch_label}".strip()
+    confirmed_reason = f"{LEDGER_CONFIRMED_REASON} {batch_label}".strip()
+    saved = []
+    for start in range(0, len(entries), IMPORT_CHUNK):
+        chunk = entries[start:start + IMPORT_CHUNK]
+        now = timezone.now()
+        activities = [
+            Activity(branch=entry.branch, created_by=actor, status=Status.DRAFT, **_field_values(entry.fields))
+            for entry in chunk
+        ]
+        Activity.objects.bulk_create(activities)
+        # the audit trail: each activity first as the draft it was created as …
+        Activity.history.bulk_history_create(activities, default_user=actor, default_change_reason=created_reason,
+                                             default_date=now)
+        moved = []
+        for activity, entry in zip(activities, chunk):
+            if entry.status == Status.SUBMITTED:
+                activity.status, activity.submitted_at = Status.SUBMITTED, now
+                activity._change_reason = "submitted"
+                moved.append(activity)
+            elif entry.status == Status.CONFIRMED:
+                activity.status = Status.CONFIRMED
+                activity.submitted_at = activity.confirmed_at = now
+                activity.confirmed_by = actor
+                activity._change_reason = confirmed_reason
+                moved.append(activity)
+        if moved:
+            # … then as it entered the status flow (one UPDATE per status: the same values for the chunk)
+            for status in (Status.SUBMITTED, Status.CONFIRMED):
+                ids = [a.pk for a in moved if a.status == status]
+                if ids:
+                    Activity.all_objects.filter(pk__in=ids).update(
+                        status=status, submitted_at=now, updated_at=now,
+                        confirmed_at=now if status == Status.CONFIRMED else None,
+                        confirmed_by=actor if status == Status.CONFIRMED else None,
+                    )
+            for activity in moved:
+                activity.updated_at = now
+            Activity.history.bulk_history_create(moved, update=True, default_user=actor,
+                                                 default_date=now + datetime.timedelta(microseconds=1))
+        values = [
+            ActivityMetricValue(activity=activity, metric=metric_entry.metric, value=metric_entry.value)
+            for activity, entry in zip(activities, chunk) for metric_entry in entry.metric_values
+        ]
+        if values:
+            ActivityMetricValue.objects.bulk_create(values)
+            ActivityMetricValue.history.bulk_history_create(values, default_user=actor,
+                                                            default_change_reason=created_reason, default_date=now)
+        saved.extend(activity.pk for activity in activities)
+        for activity in activities:
+            if activity.status == Status.SUBMITTED:
+                activity_submitted.send(sender=Activity, activity=activity, actor=actor, corrected=False)
+    # bulk inserts send no post_save: tell the listeners (the figures app's rollup) once
+    activities_saved_in_bulk.send(sender=Activity, activity_ids=saved, using=Activity.objects.db)
+    return saved
+
+
+def activity_import(*, actor, fields, branch, metric_values=(), status=Status.DRAFT, batch_label=""):
+    """One activity of a ledger (`activities_import` with one entry)."""
+    entry = ImportEntry(fields=fields, branch=branch, metric_values=tuple(metric_values), status=status)
+    (activity_id,) = activities_import(actor=actor, entries=[entry], batch_label=batch_label)
+    return Activity.objects.get(pk=activity_id)
+
+
+@transaction.atomic
+def activities_import_undo(*, actor, activity_ids, since):
+    """Delete the activities a ledger import created, unless something was built on them since `since` (the
+    import's time): then nothing is deleted and the reasons are raised."""
+    activities = list(Activity.all_objects.filter(pk__in=activity_ids).select_related("pairing"))
+    blockers = activities_import_undo_blockers(activity_ids=activity_ids, since=since)
+    if blockers:
+        raise ValidationError(blockers)
+    for activity in activities:
+        _history_note(activity, actor, "deleted: ledger import undone")
+        activity.delete()
+
+
+def activities_import_undo_blockers(*, activity_ids, since):
+    """Why the activities created by an import cannot be taken back: changed since (confirmed or returned by
+    the village, edited), photos or volunteer hours added, a need answered with them."""
+    reasons = []
+    changed = Activity.all_objects.filter(pk__in=activity_ids).filter(
+        Q(updated_at__gt=since) | Q(photos__isnull=False) | Q(service_records__isnull=False) | Q(deleted_at__isnull=False)
+        | Q(need__isnull=False)
+    ).distinct().order_by("date", "id")[:20]
+    for activity in changed:
+        reasons.append(_("“%(title)s” (%(date)s) has changed or gained photos or hours since the import.")
+                       % {"title": activity.title, "date": activity.date.isoformat()})
+    return reasons

@@ -4,6 +4,9 @@
 one (the bulk verification of hours), with ``activity_ids``: the activities whose records changed, and ``using``.
 The figures app listens to keep its rollup current; this app does not know who listens.
 
+`activities_saved_in_bulk` is sent after activities (and their metric values) were inserted without save() —
+the ledger import's bulk writes — with ``activity_ids`` and ``using``, for the same listeners.
+
 The events someone else acts on are sent inside the service's transaction, so whatever a listener writes (the
 reports app's notifications) commits or rolls back with the event itself. Each carries the ``actor``:
 
@@ -17,6 +20,7 @@ reports app's notifications) commits or rolls back with the event itself. Each c
 from django.dispatch import Signal
 
 service_records_changed = Signal()
+activities_saved_in_bulk = Signal()
 
 activity_submitted = Signal()
 activity_returned = Signal()

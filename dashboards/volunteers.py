@@ -19,6 +19,7 @@ from portal.downloads import NUMBER, Column, yes_no
 from portal.permissions import ScopedObjectMixin, scope_for, shown_phone
 from reports.certificates import can_issue_certificates, volunteer_certificates
 from reports.forms import CertificateForm
+from volunteers.ledger import VolunteerLedger
 from volunteers.models import Team, Volunteer
 
 RECORDS_PER_PAGE = 50
@@ -80,9 +81,7 @@ def volunteer_columns():
     can be imported back), then what the portal adds: teams and hours."""
     ledger = "volunteer ledger"
     return [
-        Column(pgettext(ledger, "Name")), Column(pgettext(ledger, "Mobile phone")),
-        Column(pgettext(ledger, "Organisation")), Column(pgettext(ledger, "Kind")),
-        Column(pgettext(ledger, "Party member (yes/no)")), Column(pgettext(ledger, "Note")),
+        *(Column(column.header) for column in VolunteerLedger().columns(None)),
         Column(pgettext(ledger, "Teams")), Column(pgettext(ledger, "Verified hours"), NUMBER),
         Column(pgettext(ledger, "Pending hours"), NUMBER), Column(pgettext(ledger, "Active (yes/no)")),
     ]

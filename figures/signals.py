@@ -1,7 +1,8 @@
 """Receivers that keep the rollup (figures/rollups.py) current: whatever saves or deletes an activity, a
 metric value or a service record — the services, the admin and its inlines, soft delete and restore —
 marks the (pairing, month) keys it touched, refreshed once when the transaction commits. The one bulk
-write that bypasses save(), the verification of hours, sends `service_records_changed`. A pairing
+writes that bypass save(), the verification of hours and the ledger import, send `service_records_changed`
+and `activities_saved_in_bulk`. A pairing
 moved to another program marks both programs' months.
 
 Writers that bypass save() and send nothing (COPY, bulk_create, QuerySet.update in a script) must run
@@ -15,7 +16,7 @@ from activities.models import Activity, ActivityMetricValue, ServiceRecord
 from pairings.models import Pairing
 from figures.models import PairingMonth
 from figures.rollups import key_of, mark_changed
-from activities.signals import service_records_changed
+from activities.signals import activities_saved_in_bulk, service_records_changed
 
 # Saves that touch only these fields change no figure (e.g. linking a need, photos' captions).
 FIGURE_FIELDS = {
@@ -67,6 +68,12 @@ def _part_changed(sender, instance, raw=False, using=None, **kwargs):
 
 @receiver(service_records_changed, dispatch_uid="rollups_records_changed")
 def _records_changed(sender, activity_ids, using=None, **kwargs):
+    mark_changed(using=using or "default", activity_ids=activity_ids)
+
+
+@receiver(activities_saved_in_bulk, dispatch_uid="rollups_activities_bulk")
+def _activities_bulk(sender, activity_ids, using=None, **kwargs):
+    """Activities inserted in bulk (a ledger import): their months, refreshed once when the transaction commits."""
     mark_changed(using=using or "default", activity_ids=activity_ids)
 
 

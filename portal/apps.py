@@ -5,3 +5,7 @@ from django.utils.translation import gettext_lazy as _
 class PortalConfig(AppConfig):
     name = "portal"
     verbose_name = _("People and organisations")
+
+    def ready(self):
+        # The tasks are registered before any service enqueues one by name (Celery's autodiscovery is lazy).
+        from portal import tasks  # noqa: F401

@@ -2,6 +2,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 
@@ -170,3 +171,77 @@ class Invitation(models.Model):
 
     def is_open(self, now):
         return self.used_at is None and self.revoked_at is None and self.expires_at > now
+
+
+class ImportBatch(models.Model):
+    """One uploaded ledger (台账) file: who, when, which file, of what kind, what each row did; undoable."""
+
+    class Status(models.TextChoices):
+        CHECKING = "checking", _("being checked")
+        PREVIEW = "preview", _("preview")
+        APPLYING = "applying", _("being saved")
+        APPLIED = "applied", _("saved")
+        UNDONE = "undone", _("undone")
+        FAILED = "failed", _("failed")
+
+    kind = models.CharField(_("kind"), max_length=20)
+    # The program the ledger is for: a plain id, since the base app names no app to its right (the kind resolves it).
+    program_id = models.PositiveIntegerField(_("program"), null=True, blank=True)
+    program_name = models.CharField(_("program"), max_length=100, blank=True)
+    file = models.FileField(_("file"), upload_to="imports/%Y/%m/", max_length=200)
+    file_name = models.CharField(_("file name"), max_length=200)
+    file_sha256 = models.CharField(_("file hash"), max_length=64, db_index=True)
+    encoding = models.CharField(_("encoding"), max_length=20, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.CHECKING)
+    created_by = models.ForeignKey(User, verbose_name=_("imported by"), on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    applied_at = models.DateTimeField(_("saved at"), null=True, blank=True)
+    undone_at = models.DateTimeField(_("undone at"), null=True, blank=True)
+    undone_by = models.ForeignKey(
+        User, verbose_name=_("undone by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    total_rows = models.PositiveIntegerField(_("rows"), default=0)
+    new_rows = models.PositiveIntegerField(_("new"), default=0)
+    unchanged_rows = models.PositiveIntegerField(_("unchanged"), default=0)
+    updated_rows = models.PositiveIntegerField(_("updated"), default=0)
+    error_rows = models.PositiveIntegerField(_("errors"), default=0)
+    unknown_columns = models.JSONField(_("columns ignored"), default=list, blank=True)
+    message = models.TextField(_("message"), blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("ledger import")
+        verbose_name_plural = _("ledger imports")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.file_name} ({self.created_at:%Y-%m-%d %H:%M})" if self.created_at else self.file_name
+
+
+class ImportRow(models.Model):
+    """One row of an import: its cells, its outcome, and once saved the object it made or changed (with the
+    values it had before, for undo)."""
+
+    class Outcome(models.TextChoices):
+        NEW = "new", pgettext_lazy("import row", "new")
+        UNCHANGED = "unchanged", pgettext_lazy("import row", "unchanged")
+        UPDATED = "updated", pgettext_lazy("import row", "updated")
+        ERROR = "error", pgettext_lazy("import row", "error")
+
+    batch = models.ForeignKey(ImportBatch, verbose_name=_("ledger import"), on_delete=models.CASCADE, related_name="rows")
+    number = models.PositiveIntegerField(_("row"))
+    outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices)
+    values = models.JSONField(_("cells"), default=dict)
+    errors = models.JSONField(_("errors"), default=list, blank=True)
+    key = models.CharField(_("natural key"), max_length=400, blank=True)
+    summary = models.CharField(_("summary"), max_length=400, blank=True)
+    changes = models.JSONField(_("changes"), default=dict, blank=True)
+    object_id = models.PositiveIntegerField(_("object"), null=True, blank=True)
+    previous = models.JSONField(_("values before"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("import row")
+        verbose_name_plural = _("import rows")
+        ordering = ["batch", "number"]
+        constraints = [models.UniqueConstraint(fields=["batch", "number"], name="importrow_unique_number")]

@@ -1,19 +1,19 @@
-"""Celery tasks of the base app: they take ids and call a service or send what a service prepared."""
+"""Celery tasks of the base app: they take ids and call a service or send what a service prepared: invitations
+by e-mail, and large ledger imports (portal.services.ASYNC_ROWS rows and more), checked and saved here while the
+page polls their progress (portal.services.import_progress)."""
+
+import logging
 
 from celery import shared_task
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
-from portal.models import Invitation
-
-
-def invitation_link(token):
-    """The full address of an invitation's one-time link (settings.PORTAL_BASE_URL)."""
-    return f"{settings.PORTAL_BASE_URL}{reverse('setup:invite_accept', args=[token])}"
+from portal import ledger, services  # services imports this module too: read its names at call time
+from portal.models import ImportBatch, Invitation, User
 
 
 @shared_task(autoretry_for=(ConnectionError, TimeoutError), retry_backoff=True, max_retries=5)
@@ -36,7 +36,37 @@ def send_invitation(invitation_id, token):
             "role": membership.get_role_display() if membership else "",
             "organization": membership.organization if membership else "",
             "expires": timezone.localtime(invitation.expires_at).strftime("%Y-%m-%d %H:%M"),
-            "link": invitation_link(token),
+            "link": services.invitation_link(token),
         }
     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])
     return True
+
+
+log = logging.getLogger(__name__)
+
+
+def _fail(batch_id, status, message):
+    ImportBatch.objects.filter(pk=batch_id).update(status=status, message=message[:2000])
+
+
+@shared_task(name="portal.ledger_check")
+def ledger_check(batch_id):
+    batch = ImportBatch.objects.select_related("created_by").get(pk=batch_id)
+    try:
+        services.import_batch_check(batch=batch)
+    except ledger.LedgerFileError as exc:
+        _fail(batch_id, ImportBatch.Status.FAILED, str(exc))
+
+
+@shared_task(name="portal.ledger_apply")
+def ledger_apply(batch_id, user_id):
+    batch = ImportBatch.objects.get(pk=batch_id)
+    user = User.objects.get(pk=user_id)
+    try:
+        services.import_batch_apply(batch=batch, user=user)
+    except ValidationError as exc:
+        _fail(batch_id, ImportBatch.Status.PREVIEW, "\n".join(exc.messages))
+    except Exception:
+        log.exception("ledger import %s failed", batch_id)
+        _fail(batch_id, ImportBatch.Status.PREVIEW, _("The import failed; nothing was saved. Try again later."))
+        raise

@@ -19,6 +19,7 @@ urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
+    path("setup/imports/", include("portal.ledger_urls")),
     path("reports/", include("reports.urls")),
     path("activities/", include("activities.urls")),
     path("pairings/", include("pairings.urls")),

@@ -107,6 +107,16 @@ def test_organization_name_unique_under_one_parent():
         Organization.objects.create(name="第三党支部", kind=Organization.Kind.BRANCH, parent=school)
 
 
+def test_import_row_numbers_are_unique_in_their_batch():
+    from portal.models import ImportBatch, ImportRow
+
+    batch = ImportBatch.objects.create(kind="activities", file="imports/x.csv", file_name="x.csv", file_sha256="0" * 64,
+                                       created_by=f.UserFactory())
+    ImportRow.objects.create(batch=batch, number=2, outcome=ImportRow.Outcome.NEW)
+    with violates(ImportRow, "importrow_unique_number"):
+        ImportRow.objects.create(batch=batch, number=2, outcome=ImportRow.Outcome.ERROR)
+
+
 def test_organization_same_name_under_different_parents_is_allowed():
     for school in (f.OrganizationFactory(name="中山中专"), f.OrganizationFactory(name="华南师范大学")):
         Organization.objects.create(name="第三党支部", kind=Organization.Kind.BRANCH, parent=school)

@@ -36,6 +36,12 @@ VIEW_MODELS = {
     "setup:membership_remove": "portal.Membership",
     # a catalog everyone may read (no visible_to): tests/activities/test_types_setup.py tries another program's
     "activities:activity_type_update": "activities.ActivityType",
+    # ledger imports: who sees a batch is import_batches_visible (no visible_to manager; the permission matrix and
+    # tests/activities/test_ledger.py try foreign batches)
+    "imports:detail": "portal.ImportBatch",
+    "imports:confirm": "portal.ImportBatch",
+    "imports:undo": "portal.ImportBatch",
+    "imports:progress": "portal.ImportBatch",
 }
 
 

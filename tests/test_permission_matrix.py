@@ -106,9 +106,33 @@ def matrix_program_type(o):
     return f.ActivityTypeFactory(code="slsz-visit", name="入户走访", program=o["program"])
 
 
+def matrix_import_batch(o):
+    """A ledger import uploaded by the branch's secretary: only they (and a superuser) see it."""
+    from portal.models import ImportBatch
+
+    return ImportBatch.objects.get_or_create(
+        file_name="台账.csv", defaults=dict(
+            kind="activities", program_id=o["program"].pk, file="imports/matrix.csv", file_sha256="0" * 64,
+            status=ImportBatch.Status.PREVIEW, created_by=o["users"]["secretary"],
+        ),
+    )[0]
+
+
+IMPORTERS = row(LOGIN, 403, 403, 200, 200, 200, 200, 200)  # whoever imports some ledger (not a village)
+
 # name -> (how to build the URL from the objects, expected per role)
 PAGES = {
     "home": (lambda o: reverse("home"), every(200)),
+    # ledger import (台账导入): the importers' pages; a batch is seen by whoever uploaded it (and a superuser);
+    # confirm and undo take POST only.
+    "imports:list": (lambda o: reverse("imports:list"), IMPORTERS),
+    "imports:upload": (lambda o: reverse("imports:upload"), IMPORTERS),
+    "imports:template": (lambda o: reverse("imports:template") + f"?kind=activities&program={o['program'].pk}", IMPORTERS),
+    "imports:detail": (lambda o: reverse("imports:detail", args=[matrix_import_batch(o).pk]), row(LOGIN, 404, 404, 404, 200, 404, 200, 200)),
+    "imports:progress": (lambda o: reverse("imports:progress", args=[matrix_import_batch(o).pk]), row(LOGIN, 404, 404, 404, 200, 404, 200, 200)),
+    # the secretary's batch: the program admin reads it too (confirm and undo stay the uploader's: 403 on POST)
+    "imports:confirm": (lambda o: reverse("imports:confirm", args=[matrix_import_batch(o).pk]), every(405)),
+    "imports:undo": (lambda o: reverse("imports:undo", args=[matrix_import_batch(o).pk]), every(405)),
     # activities: the matrix's activity is a draft of `branch`: only the supporting side sees it (404 for the
     # village and the other branch); its secretary and the program admin edit it, the committee reads it.
     # Submit and confirm take POST only (GET: 405); returning it is the village's (a draft: 404 to the

@@ -1,0 +1,394 @@
+"""The activities ledger (活动台账) for the import engine (portal.ledger): one row per activity, the columns of the
+activity list's export where they apply, plus one column per metric of the program.
+
+Natural key: (结对, 党支部, 日期, 标题). A row whose key exists already is "unchanged" when its cells say what the
+activity says, and an error otherwise (a recorded activity is changed in the portal, where a confirmed one goes
+back to the village: an import never rewrites one behind the village's back).
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from django.db.models import Q
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from activities import services
+from activities.exports import header as export_header
+from activities.models import Activity, ActivityMetricValue, ActivityType
+from activities.permissions import (
+    activity_import_programs, import_overseen_program_ids, importable_pairing_branches, may_import_confirmed,
+)
+from pairings.models import Metric, Pairing
+from portal import ledger
+from portal.ledger import Column, RowCheck, cell_error
+
+Status = Activity.Status
+PEOPLE = ("party_members", "teachers", "students", "residents_served")
+IMPORTABLE_STATUSES = (Status.DRAFT, Status.SUBMITTED, Status.CONFIRMED)
+
+
+def _metrics(program_id):
+    metrics = list(Metric.objects.filter(program_id=program_id).order_by("order", "id"))
+    for metric in metrics:  # headed as the activity export heads them: "name(unit)"
+        metric.header = f"{metric.name}({metric.unit})"
+    return metrics
+
+
+def _type_q(program_id):
+    """The types a ledger of the program may name: shared ones, and the program's own where types have one."""
+    if any(f.name == "program" for f in ActivityType._meta.get_fields()):
+        return Q(program__isnull=True) | Q(program_id=program_id)
+    return Q()
+
+
+def _time_text(value):
+    return value.strftime("%H:%M") if value else ""
+
+
+def pairing_label(pairing):
+    return str(pairing)
+
+
+class ActivityLedger(ledger.Kind):
+    code = "activities"
+    label = gettext_lazy("Activities")
+    key_help = gettext_lazy("pairing, branch, date and title")
+
+    def programs(self, user):
+        return activity_import_programs(user)
+
+    def overseen_program_ids(self, user):
+        return import_overseen_program_ids(user)
+
+    def columns(self, program_id):
+        titles = export_header(_metrics(program_id))
+        (date, start, end, _program, pairing, branch, kind, title, place, status, party, teachers, students,
+         served, _verified, _pending, _photos, *metric_titles, description) = titles
+        fixed = [
+            Column("date", date, True, _("2024-03-05, 2024/3/5, 2024.3.5, 2024年3月5日 or an Excel date")),
+            Column("start", start, help=_("09:30")),
+            Column("end", end, help=_("11:30")),
+            Column("pairing", pairing, True, _("the supported village or community, or “supporter–supported”")),
+            Column("branch", branch, True, _("a branch taking part in the pairing")),
+            Column("type", kind, True, _("see the sheet of allowed values")),
+            Column("title", title, True),
+            Column("place", place),
+            Column("status", status, help=_("draft, submitted or confirmed; blank: draft")),
+            Column("party_members", party, help=_("a whole number")),
+            Column("teachers", teachers, help=_("a whole number")),
+            Column("students", students, help=_("a whole number")),
+            Column("residents_served", served, help=_("a whole number")),
+        ]
+        metrics = [
+            Column(f"metric_{metric.pk}", metric_title, help=metric.get_unit_display())
+            for metric, metric_title in zip(_metrics(program_id), metric_titles)
+        ]
+        return [*fixed, *metrics, Column("description", description)]
+
+    def example(self, user, program_id):
+        ctx = self.context(user=user, program_id=program_id)
+        link = next(iter(ctx["links"]), None)
+        kind = next(iter(ctx["types"].values()), None)
+        row = {
+            "date": "2024-03-05", "start": "09:30", "end": "11:30", "title": _("Theme party day in the village"),
+            "place": _("village committee hall"), "status": Status.SUBMITTED.label, "party_members": "12",
+            "teachers": "0", "students": "0", "residents_served": "30", "description": _("What was done, and for whom."),
+            "type": kind.name if kind else "",
+        }
+        if link:
+            row["pairing"] = pairing_label(link.pairing)
+            row["branch"] = link.branch.name
+        for metric in ctx["metrics"]:
+            row[f"metric_{metric.pk}"] = "1"
+        return row
+
+    def allowed_values(self, user, program_id):
+        ctx = self.context(user=user, program_id=program_id)
+        pairings = sorted({pairing_label(link.pairing) for link in ctx["links"]})
+        branches = sorted({f"{pairing_label(link.pairing)}：{link.branch.name}" for link in ctx["links"]})
+        statuses = [Status(value).label for value in IMPORTABLE_STATUSES if value != Status.CONFIRMED or ctx["may_confirm"]]
+        return [
+            (_("Pairing"), pairings),
+            (_("Branch"), branches),
+            (_("Type"), list(ctx["types"])),
+            (_("Status"), statuses),
+            (_("Metric"), [f"{m.name}({m.unit})" for m in ctx["metrics"]]),
+        ]
+
+    def context(self, *, user, program_id, batch=None):
+        links = list(importable_pairing_branches(user, program_id).select_related(
+            "branch", "pairing__supporter", "pairing__supported", "pairing__program"
+        ).order_by("pairing_id", "branch__name"))
+        pairings_by_name = {}
+        for link in links:
+            pairing = link.pairing
+            names = {pairing_label(pairing), pairing.supported.name, pairing.supported.short_name,
+                     f"{pairing.supporter.name}–{pairing.supported.name}"}
+            for name in filter(None, names):
+                key = ledger.normalise_header(name).replace("-", "–")
+                pairings_by_name.setdefault(key, {})[pairing.pk] = pairing
+        branches = {}
+        for link in links:
+            branches.setdefault(link.pairing_id, {})[ledger.normalise_header(link.branch.name)] = link.branch
+        types = {t.name: t for t in ActivityType.objects.filter(_type_q(program_id), is_active=True).order_by("order", "id")}
+        metrics = _metrics(program_id)
+        return {
+            "user": user,
+            "program_id": program_id,
+            "links": links,
+            "link_by_ids": {(link.pairing_id, link.branch_id): link for link in links},
+            "type_by_id": {t.pk: t for t in types.values()},
+            "metric_by_id": {m.pk: m for m in metrics},
+            "existing": None,
+            "pairings": pairings_by_name,
+            "branches": branches,
+            "types": types,
+            "metrics": metrics,
+            "may_confirm": may_import_confirmed(user, program_id),
+            "statuses": {str(Status(value).label): value for value in Status.values} | {v: v for v in Status.values},
+            "headers": {column.key: column.header for column in self.columns(program_id)},
+            "batch_label": f"#{batch.pk}" if batch is not None else "",
+        }
+
+    def prepare(self, ctx, rows):
+        """Read once, for the whole file, the recorded activities its rows may name (the natural keys of the
+        pairings in scope, within the file's dates, with the titles it uses) and their figures."""
+        dates = [day for day in (ledger.parse_date(row.get("date", "")) for row in rows) if day is not None]
+        titles = {row.get("title", "").strip()[:120] for row in rows}
+        existing = {}
+        if dates and ctx["links"]:
+            found = (
+                Activity.objects.filter(pairing_id__in={link.pairing_id for link in ctx["links"]},
+                                        date__range=(min(dates), max(dates)))
+                .values("id", "pairing_id", "branch_id", "date", "title", "activity_type_id", "start_time", "end_time",
+                        "place", "description", "status", *PEOPLE)
+                .order_by("id")
+            )
+            for values in found.iterator(chunk_size=2000):
+                if values["title"] in titles:
+                    key = (values["pairing_id"], values["branch_id"], values["date"], values["title"])
+                    existing.setdefault(key, values)
+        metrics = {}
+        ids = [values["id"] for values in existing.values()]
+        for start in range(0, len(ids), 500):
+            for activity_id, metric_id, value in ActivityMetricValue.objects.filter(
+                activity_id__in=ids[start:start + 500]
+            ).values_list("activity_id", "metric_id", "value"):
+                metrics.setdefault(activity_id, {})[metric_id] = value
+        for values in existing.values():
+            values["metrics"] = metrics.get(values["id"], {})
+        ctx["existing"] = existing
+
+    def _existing(self, ctx, pairing, branch, date, title):
+        if ctx.get("existing") is not None:
+            return ctx["existing"].get((pairing.pk, branch.pk, date, title))
+        activity = Activity.objects.filter(pairing=pairing, branch=branch, date=date, title=title).values(
+            "id", "activity_type_id", "start_time", "end_time", "place", "description", "status", *PEOPLE
+        ).first()
+        if activity is not None:
+            activity["metrics"] = dict(ActivityMetricValue.objects.filter(activity_id=activity["id"])
+                                       .values_list("metric_id", "value"))
+        return activity
+
+    def check(self, ctx, number, row):
+        headers, errors = ctx["headers"], []
+
+        def error(key, reason):
+            errors.append(cell_error(number, headers[key], row.get(key, ""), reason))
+
+        def required(key):
+            if not row.get(key):
+                error(key, _("is required."))
+                return False
+            return True
+
+        date = None
+        if required("date"):
+            date = ledger.parse_date(row["date"])
+            if date is None:
+                error("date", _("is not a valid date."))
+        times = {}
+        for key in ("start", "end"):
+            times[key] = ledger.parse_time(row.get(key, ""))
+            if row.get(key) and times[key] is None:
+                error(key, _("is not a valid time (e.g. 09:30)."))
+        pairing = branch = None
+        if required("pairing"):
+            found = ctx["pairings"].get(ledger.normalise_header(row["pairing"]).replace("-", "–"), {})
+            if len(found) == 1:
+                pairing = next(iter(found.values()))
+            elif len(found) > 1:
+                error("pairing", _("names more than one pairing; write it as “supporter–supported”."))
+            else:
+                error("pairing", _("is not a pairing of this program that you may import for."))
+        if required("branch") and pairing is not None:
+            branch = ctx["branches"].get(pairing.pk, {}).get(ledger.normalise_header(row["branch"]))
+            if branch is None:
+                error("branch", _("is not a branch of this pairing that you may import for."))
+        kind = None
+        if required("type"):
+            kind = ctx["types"].get(row["type"].strip())
+            if kind is None:
+                error("type", _("is not an activity type of this program."))
+        required("title")
+        status = Status.DRAFT
+        if row.get("status"):
+            status = ctx["statuses"].get(row["status"].strip())
+            if status not in IMPORTABLE_STATUSES:
+                error("status", _("is not one of: draft, submitted, confirmed."))
+            elif status == Status.CONFIRMED and not ctx["may_confirm"]:
+                error("status", _("only the program admin may import activities as confirmed."))
+        people = {}
+        for key in PEOPLE:
+            people[key] = ledger.parse_int(row.get(key, "") or "0")
+            if people[key] is None or people[key] < 0:
+                error(key, _("is not a whole number of zero or more."))
+        metric_values = []
+        for metric in ctx["metrics"]:
+            text = row.get(f"metric_{metric.pk}", "")
+            if not text:
+                continue
+            value = ledger.parse_decimal(text)
+            if value is None:
+                error(f"metric_{metric.pk}", _("is not a number."))
+            else:
+                metric_values.append(services.MetricEntry(metric=metric, value=value))
+        if errors:
+            return RowCheck(outcome=ledger.Outcome.ERROR, errors=errors)
+
+        fields = services.ActivityFields(
+            pairing=pairing, activity_type=kind, title=row["title"].strip()[:120], date=date,
+            start_time=times["start"], end_time=times["end"], place=row.get("place", "")[:120],
+            description=row.get("description", ""), **people,
+        )
+        key = f"{pairing.pk}|{branch.pk}|{date.isoformat()}|{fields.title}"
+        summary = f"{date.isoformat()} {branch.name} {fields.title}"
+        existing = self._existing(ctx, pairing, branch, date, fields.title)
+        if existing is not None:
+            differ = self._differences(existing, fields, metric_values, status)
+            if not differ:
+                return RowCheck(outcome=ledger.Outcome.UNCHANGED, key=key, summary=summary)
+            return RowCheck(outcome=ledger.Outcome.ERROR, key=key, errors=[
+                _("Row %(row)s: this activity (the same pairing, branch, date and title) is already recorded with "
+                  "other values in %(columns)s. Change it in the portal, or give the row the recorded values.")
+                % {"row": number, "columns": "、".join(headers[k] for k in differ)}
+            ])
+        for field_name, messages in services.activity_import_errors(
+            fields=fields, branch=branch, metric_values=metric_values, link_known=True
+        ).items():
+            column = {"end_time": "end", "start_time": "start", "activity_type": "type", "pairing": "branch"}.get(field_name, field_name)
+            for message in (messages if isinstance(messages, list) else [messages]):
+                if column in headers:
+                    error(column, str(message))
+                else:
+                    errors.append(_("Row %(row)s: %(reason)s") % {"row": number, "reason": message})
+        if errors:
+            return RowCheck(outcome=ledger.Outcome.ERROR, errors=errors, key=key)
+        checked = {
+            "pairing": pairing.pk, "branch": branch.pk, "type": kind.pk, "title": fields.title,
+            "date": date.isoformat(), "start": _time_text(fields.start_time), "end": _time_text(fields.end_time),
+            "place": fields.place, "description": fields.description, "status": status,
+            **{key: getattr(fields, key) for key in PEOPLE},
+            "metrics": {str(entry.metric.pk): str(entry.value) for entry in metric_values},
+        }
+        return RowCheck(outcome=ledger.Outcome.NEW, key=key, summary=summary, checked=checked,
+                        changes={"_fields": fields, "_metrics": metric_values, "_status": status, "_branch": branch})
+
+    @staticmethod
+    def _differences(activity, fields, metric_values, status):
+        differ = []
+        pairs = {
+            "type": (activity["activity_type_id"], fields.activity_type.pk),
+            "start": (activity["start_time"], fields.start_time),
+            "end": (activity["end_time"], fields.end_time),
+            "place": (activity["place"], fields.place.strip()),
+            "description": (activity["description"].strip(), fields.description.strip()),
+            "status": (activity["status"], status),
+            **{key: (activity[key], getattr(fields, key)) for key in PEOPLE},
+        }
+        differ = [key for key, (had, given) in pairs.items() if had != given]
+        stored = activity["metrics"]
+        given = {entry.metric.pk: entry.value for entry in metric_values}
+        for metric_id in set(stored) | set(given):
+            if Decimal(stored.get(metric_id, -1)) != Decimal(given.get(metric_id, -1)):
+                differ.append(f"metric_{metric_id}")
+        return differ
+
+    def _entry_from_checked(self, ctx, number, checked):
+        """The entry a row's check kept (ids and values, not the cells): None when what it names is no longer in
+        the importer's scope (then the row is checked again from its cells)."""
+        link = ctx["link_by_ids"].get((checked["pairing"], checked["branch"]))
+        kind = ctx["type_by_id"].get(checked["type"])
+        metrics = [ctx["metric_by_id"].get(int(metric_id)) for metric_id in checked["metrics"]]
+        if link is None or kind is None or None in metrics:
+            return None
+        fields = services.ActivityFields(
+            pairing=link.pairing, activity_type=kind, title=checked["title"],
+            date=datetime.date.fromisoformat(checked["date"]), start_time=ledger.parse_time(checked["start"]),
+            end_time=ledger.parse_time(checked["end"]), place=checked["place"], description=checked["description"],
+            **{key: checked[key] for key in PEOPLE},
+        )
+        values = tuple(services.MetricEntry(metric=metric, value=Decimal(checked["metrics"][str(metric.pk)]))
+                       for metric in metrics)
+        return services.ImportEntry(fields=fields, branch=link.branch, metric_values=values, status=checked["status"],
+                                    row=number)
+
+    def apply_rows(self, ctx, rows, progress=None):
+        """Save a checked batch: the rows found new keep their checked values (read again only as ids in the
+        importer's scope as it stands now); a row whose key was recorded since, or any other row, is checked
+        again from its cells. All the new activities go to `activities.services.activities_import` at once.
+        Returns the errors (nothing is saved by the caller when there are any)."""
+        # what the keys need: the checked date and title where the check kept them, the cells otherwise
+        self.prepare(ctx, [
+            {"date": row.changes["checked"]["date"], "title": row.changes["checked"]["title"]}
+            if row.outcome == ledger.Outcome.NEW and "checked" in (row.changes or {}) else row.values
+            for row in rows
+        ])
+        errors, entries, targets = [], [], []
+        for done, row in enumerate(rows, start=1):
+            checked = (row.changes or {}).get("checked") if row.outcome == ledger.Outcome.NEW else None
+            entry = self._entry_from_checked(ctx, row.number, checked) if checked else None
+            if entry is not None and ctx["existing"].get(
+                (entry.fields.pairing.pk, entry.branch.pk, entry.fields.date, entry.fields.title)
+            ) is None:
+                entries.append(entry)
+                targets.append(row)
+                row.outcome = ledger.Outcome.NEW
+            else:
+                check = self.check(ctx, row.number, row.values)
+                if check.errors:
+                    errors.extend(check.errors)
+                elif check.outcome == ledger.Outcome.NEW:
+                    entries.append(self._entry_from_checked(ctx, row.number, check.checked))
+                    targets.append(row)
+                row.outcome = check.outcome
+            if progress and done % 500 == 0:
+                progress(done // 2)
+        if errors:
+            return errors
+        activity_ids = services.activities_import(actor=ctx["user"], entries=entries, batch_label=ctx["batch_label"])
+        for row, activity_id in zip(targets, activity_ids):
+            row.object_id, row.previous = activity_id, None
+        return []
+
+    def apply(self, ctx, number, row, check):
+        changes = check.changes
+        activity = services.activity_import(
+            actor=ctx["user"], fields=changes["_fields"], branch=changes["_branch"],
+            metric_values=changes["_metrics"], status=changes["_status"], batch_label=ctx["batch_label"],
+        )
+        return activity.pk, None
+
+    def undo_blockers(self, *, batch, records):
+        ids = [object_id for outcome, object_id, _previous in records if outcome == "new" and object_id]
+        return services.activities_import_undo_blockers(activity_ids=ids, since=batch.applied_at)
+
+    def undo(self, *, batch, user, records):
+        ids = [object_id for outcome, object_id, _previous in records if outcome == "new" and object_id]
+        services.activities_import_undo(actor=user, activity_ids=ids, since=batch.applied_at)
+
+
+ledger.register(ActivityLedger())
