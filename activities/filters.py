@@ -18,7 +18,11 @@ from django.utils.translation import gettext_lazy as _
 from activities import selectors
 from activities.models import ActionItem, Activity, ActivityMetricValue, Meeting, Need, ServiceRecord, verified_q
 from pairings.models import Pairing, Program
+from portal import search
 from portal.permissions import scope_for
+
+# the activity search's fields: those of its index (activities/migrations/0008_search_index.py), in its order
+ACTIVITY_SEARCH_FIELDS = ("title", "place", "description")
 
 
 def _pairings(request):
@@ -59,6 +63,16 @@ def _pairing_choices(pairings):
     for pk, label, program in pairings:
         groups.setdefault(program, []).append((pk, label))
     return list(groups.items())
+
+
+def _named_q(branch_ids, pairing_ids):
+    """The activities of these branches or of these pairings (None when there are none: no condition)."""
+    condition = None
+    if branch_ids:
+        condition = Q(branch_id__in=branch_ids)
+    if pairing_ids:
+        condition = Q(pairing_id__in=pairing_ids) if condition is None else condition | Q(pairing_id__in=pairing_ids)
+    return condition
 
 
 class DateInput(forms.DateInput):
@@ -117,7 +131,7 @@ class ActivityFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
         label=_("Text"),
         method="search",
-        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Title, place or description")}),
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Title, place, description, branch or village")}),
     )
     date_from = django_filters.DateFilter(field_name="date", lookup_expr="gte", label=_("From"), widget=DateInput())
     date_to = django_filters.DateFilter(field_name="date", lookup_expr="lte", label=_("To"), widget=DateInput())
@@ -260,10 +274,21 @@ class ActivityFilter(django_filters.FilterSet):
         return [(pk, name) for pk, name in self.choices.branches if str(pk) == chosen]
 
     def search(self, queryset, name, value):
-        value = value.strip()
-        if not value:
+        """Every term of the query in the title, place or description (through the search index on
+        PostgreSQL, portal/search.py), or in the name of the activity's branch or village (resolved to their
+        ids first: one query for all the terms)."""
+        found = search.terms(value)
+        if not found:
             return queryset
-        return queryset.filter(Q(title__icontains=value) | Q(place__icontains=value) | Q(description__icontains=value))
+        named = selectors.named_by(found)
+        return queryset.filter(
+            search.search_q(
+                value,
+                ACTIVITY_SEARCH_FIELDS,
+                indexed=ACTIVITY_SEARCH_FIELDS,
+                extra=lambda term: _named_q(*named[term]),
+            )
+        )
 
     def by_branch(self, queryset, name, value):
         """The branch's activities; with `co_hosted`, those it co-hosted too (one row each: a subquery, no join)."""

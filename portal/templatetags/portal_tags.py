@@ -51,3 +51,12 @@ def id_url(view_name, pk):
     if type(pk) is not int:  # anything else (a string, None): exactly what {% url %} would do
         return reverse(view_name, args=[pk])
     return id_urls(view_name)(pk)
+
+
+@register.filter
+def highlight(text, query):
+    """{{ need.title|highlight:q }}: the text escaped, the search's terms in it wrapped in <mark>
+    (portal.search.highlight)."""
+    from portal.search import highlight as marked
+
+    return marked(text, query)
