@@ -23,6 +23,7 @@ from portal.permissions import scope_for
 
 # the activity search's fields: those of its index (activities/migrations/0008_search_index.py), in its order
 ACTIVITY_SEARCH_FIELDS = ("title", "place", "description")
+NEED_SEARCH_FIELDS = ("title", "description", "pairing__supported__name", "pairing__supported__short_name")
 
 
 def _pairings(request):
@@ -346,10 +347,26 @@ class NeedFilter(django_filters.FilterSet):
     overdue = django_filters.BooleanFilter(
         label=_("Waiting over 30 days"), method="only_overdue", widget=forms.CheckboxInput
     )
+    q = django_filters.CharFilter(
+        label=_("Text"), method="search",
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Title, description or village")}),
+    )
 
     class Meta:
         model = Need
         fields = []
+
+    def search(self, queryset, name, value):
+        """Every term in the title, the description or the village's name (not who wants it: that name may be
+        masked to the viewer); the needs holding the most terms in their title first, then the newest. A few
+        thousand needs: icontains, no index."""
+        if not search.terms(value):
+            return queryset
+        return (
+            queryset.filter(search.search_q(value, NEED_SEARCH_FIELDS))
+            .alias(relevance=search.relevance_order(value, NEED_SEARCH_FIELDS))
+            .order_by("-relevance", "-raised_at", "-id")
+        )
 
     def only_overdue(self, queryset, name, value):
         return queryset.filter(is_overdue=True) if value else queryset
