@@ -968,7 +968,7 @@ def named_by(terms):
     condition = Q()
     for term in terms:
         condition |= Q(name__icontains=term) | Q(short_name__icontains=term)
-    rows = Organization.objects.filter(condition).values_list("id", "name", "short_name", "pairings_supported__id")
+    rows = Organization.objects.filter(condition).order_by().values_list("id", "name", "short_name", "pairings_supported__id")
     for org_id, name, short_name, pairing_id in rows:
         names = f"{name}\n{short_name}".casefold()
         for term in terms:
