@@ -28,14 +28,15 @@ import tempfile
 import xlsxwriter
 from django.utils.translation import gettext as _
 
-from activities.models import Activity
+from activities.models import Activity, Need
+from activities.selectors import shown_wanted_by
 from portal.csvsafe import BOM, neutralise_text
 from portal.db import stream_rows
+from portal.downloads import BLOCK_BYTES, DATE, INTEGER, XLSX_MAX_ROWS, Column, Formats as _Formats, local_day, plain, yes_no
+from portal.downloads import text_width as _width
 from portal.xlsxsafe import OPTIONS, write_text
 
-BLOCK_BYTES = 64 * 1024
 FETCH_ROWS = 2000  # rows per chunk read from the database
-XLSX_MAX_ROWS = 1_048_576  # Excel's rows per sheet
 
 # What the query returns, in the order of the columns, before the metrics (see selectors.activity_export for the
 # annotations); the CSV reads the times as "HH:MM" text, the workbook as times.
@@ -70,13 +71,6 @@ def _looks(title):
 
 def _fields(base, metrics):
     return (*base[:-1], *[metric.alias for metric in metrics], base[-1])
-
-
-def plain(number):
-    """A decimal as a CSV number without trailing zeros (12.00 → "12", 2.50 → "2.5"); None as an empty cell."""
-    if number is None:
-        return ""
-    return f"{number.normalize():f}"
 
 
 def csv_blocks(queryset, metrics, *, block_bytes=BLOCK_BYTES, fetch_rows=FETCH_ROWS):
@@ -136,22 +130,6 @@ class _Sheet:
             self.ws.set_column(col, col, width)
         if self.row > 1:
             self.ws.autofilter(0, 0, self.row - 1, self.columns - 1)
-
-
-class _Formats:
-    def __init__(self, workbook):
-        self.header = workbook.add_format({"bold": True, "bg_color": "#F2F2F2", "text_wrap": True, "valign": "top"})
-        self.date = workbook.add_format({"num_format": "yyyy-mm-dd"})
-        self.time = workbook.add_format({"num_format": "hh:mm"})
-        # "#,##0.##" would show a whole 5 as "5.": counts get "#,##0", hours and figures "General" (5, 2.5)
-        self.integer = workbook.add_format({"num_format": "#,##0"})
-        self.number = workbook.add_format({"num_format": "General"})
-        self.plain = workbook.add_format()
-
-
-def _width(text):
-    """Excel columns a text takes: about two for a CJK character (three UTF-8 bytes), one otherwise."""
-    return (len(text.encode()) + len(text)) // 2
 
 
 def write_xlsx(queryset, metrics, stream, *, tmpdir=None, fetch_rows=FETCH_ROWS):
@@ -215,3 +193,30 @@ def xlsx_file(queryset, metrics):
         raise
     handle.seek(0)
     return handle
+
+
+# --- the needs list (微心愿) ------------------------------------------------------------------------------
+
+
+def need_columns():
+    return [
+        Column(_("Raised on"), DATE), Column(_("Program")), Column(_("Pairing")), Column(_("Village or community")),
+        Column(_("Category")), Column(_("Title")), Column(_("Wanted by")), Column(_("Status")),
+        Column(_("Claimed by")), Column(_("Claimed on"), DATE), Column(_("Fulfilled on"), DATE),
+        Column(_("Waiting over 30 days")), Column(_("Rating"), INTEGER), Column(_("Description")),
+    ]
+
+
+def need_rows(user, queryset):
+    """The rows of the needs in ``queryset`` (``selectors.need_list`` under the list's filters), the person's name
+    as the list shows it (``selectors.shown_wanted_by``: masked where asked). One query, read in chunks."""
+    statuses, categories = dict(Need.Status.choices), dict(Need.Category.choices)
+    for need in queryset.iterator(chunk_size=FETCH_ROWS):
+        pairing = need.pairing
+        yield (
+            local_day(need.raised_at), pairing.program.name, str(pairing), pairing.supported.name,
+            categories.get(need.category, need.category), need.title, shown_wanted_by(user, need),
+            statuses.get(need.status, need.status), need.claimed_by_branch.name if need.claimed_by_branch else None,
+            local_day(need.claimed_at), local_day(need.fulfilled_at), yes_no(need.is_overdue), need.rating,
+            need.description,
+        )

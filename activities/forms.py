@@ -133,7 +133,8 @@ class ActivityForm(forms.Form):
         pairing_list = list(pairings)
         self.fields["pairing"].queryset = pairings
         self.fields["pairing"].show_program = len({p.program_id for p in pairing_list}) > 1
-        types = ActivityType.objects.filter(is_active=True)
+        # the shared types and those of the offered pairings' programs (the service checks the chosen pairing's)
+        types = ActivityType.objects.offered_for({p.program_id for p in pairing_list})
         if activity is not None:
             types = ActivityType.objects.filter(pk=activity.activity_type_id) | types
         self.fields["activity_type"].queryset = types.order_by("order", "id")
@@ -786,3 +787,18 @@ class ActionItemCloseForm(forms.Form):
     def __init__(self, *args, activities, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["activity"].queryset = activities
+
+
+class ActivityTypeForm(forms.ModelForm):
+    """A type of the activity catalog: a program's own, or (superusers) a shared one."""
+
+    class Meta:
+        model = ActivityType
+        fields = ["name", "code", "order", "is_active"]
+        help_texts = {
+            "code": _("Letters, digits and hyphens; the ledger import and exports use it."),
+            "is_active": _("A type no longer in use is switched off rather than deleted: activities keep it."),
+        }
+
+    def _post_clean(self):
+        pass  # the service validates and writes

@@ -150,20 +150,53 @@ class NeedQuerySet(SoftDeleteQuerySet):
         return self.filter(q, pairing__pairing_branches__branch_id__in=scope.secretary_orgs).distinct()
 
 
-class ActivityType(models.Model):
-    """A kind of activity from the catalog: 主题党日, 联席会议, 志愿服务, 技能培训 …"""
+class ActivityTypeQuerySet(models.QuerySet):
+    def offered_for(self, program_ids):
+        """The active types a form offers for pairings of these programs: the shared ones and theirs."""
+        return self.filter(Q(program__isnull=True) | Q(program_id__in=list(program_ids)), is_active=True)
 
-    code = models.SlugField(_("code"), max_length=40, unique=True)
-    name = models.CharField(_("name"), max_length=40, unique=True)
+    def set_up_by(self, user):
+        """The types this user may change: their programs' own; the shared ones only for a superuser."""
+        if scope_for(user).is_superuser:
+            return self.all()
+        return self.filter(program__in=Program.objects.set_up_by(user))
+
+
+class ActivityType(models.Model):
+    """A kind of activity from the catalog: 主题党日, 联席会议, 志愿服务, 技能培训 … Shared by every program (no
+    program) or a program's own."""
+
+    program = models.ForeignKey(
+        Program,
+        verbose_name=_("program"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="activity_types",
+        help_text=_("Empty: shared by every program."),
+    )
+    code = models.SlugField(_("code"), max_length=40)
+    name = models.CharField(_("name"), max_length=40)
     order = models.PositiveSmallIntegerField(_("order"), default=0)
     is_active = models.BooleanField(_("active"), default=True)
 
+    objects = ActivityTypeQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("activity type")
         verbose_name_plural = _("activity types")
         ordering = ["order", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["code"], condition=Q(program__isnull=True), name="activitytype_unique_shared_code"
+            ),
+            models.UniqueConstraint(
+                fields=["name"], condition=Q(program__isnull=True), name="activitytype_unique_shared_name"
+            ),
+            models.UniqueConstraint(fields=["program", "code"], name="activitytype_unique_program_code"),
+            models.UniqueConstraint(fields=["program", "name"], name="activitytype_unique_program_name"),
+        ]
 
     def __str__(self):
         return self.name

@@ -1,9 +1,9 @@
 """What this app shows on the pages of the apps to its left (portal/panels.py): a pairing's recent activities,
 open needs and joint meetings on the pairing page. Registered by ActivitiesConfig.ready()."""
 
-from django.db.models import Count, Subquery, Window
+from django.db.models import Count, Q, Subquery, Window
 
-from activities.models import ActionItem, Activity, Meeting, Need
+from activities.models import ActionItem, Activity, ActivityType, Meeting, Need
 from activities.permissions import can_record_meeting_of
 from portal.panels import page_panel
 
@@ -60,3 +60,12 @@ def pairing_meetings(request, pairing, *, today, **page):
         "overdue": (first.overdue_total or 0) if first else 0,
         "can_record": can_record_meeting_of(request.user, pairing),
     }
+
+
+@page_panel("pairings.program_setup.bottom", template_name="activities/panels/program_types.html", order=10)
+def program_types(request, program, **page):
+    """On a program's set-up page: how many types its forms offer (shared and its own) and the link to them."""
+    counts = ActivityType.objects.offered_for([program.pk]).aggregate(
+        own=Count("id", filter=Q(program=program)), shared=Count("id", filter=Q(program__isnull=True))
+    )
+    return {"program_id": program.pk, **counts}

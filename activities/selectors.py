@@ -204,6 +204,8 @@ def _choice_rows(user, scope, *, pairing, branch):
          WHERE pb.pairing_id IN (SELECT id FROM visible) AND ({" OR ".join(wanted)})
         UNION ALL
         SELECT {_TYPE}, t.id, t.{name("order")}, t.name, '', '', '', '', 0, 0 FROM {type_table} t
+         WHERE t.program_id IS NULL
+            OR t.program_id IN (SELECT p.program_id FROM {pairing_table} p WHERE p.id IN (SELECT id FROM visible))
         UNION ALL
         SELECT {_METRIC}, m.id, m.{name("order")}, m.name, m.unit, g.name, '', '', 0, 0
           FROM {metric_table} m

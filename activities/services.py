@@ -34,6 +34,7 @@ from activities.permissions import (
 )
 from pairings import units
 from pairings.models import Liaison, Metric, Pairing, PairingBranch, PlanItem
+from pairings.permissions import can_set_up_program
 from pairings.services import MAX_AGREEMENT_BYTES, validate_pdf
 from portal.models import Membership, Organization, User
 from activities.signals import (
@@ -150,6 +151,8 @@ def _validate_fields(fields, *, branch, today):
         errors["pairing"] = _("The branch does not take part in this pairing.")
     if not fields.activity_type.is_active:
         errors["activity_type"] = _("This type is no longer in use.")
+    elif fields.activity_type.program_id not in (None, fields.pairing.program_id):
+        errors["activity_type"] = _("This type belongs to another program; choose a shared type or one of this program's.")
     if fields.date > today:
         errors["date"] = _("The date is in the future. Record an activity once it has taken place.")
     elif fields.date < EARLIEST_DATE:
@@ -1457,3 +1460,62 @@ def action_item_reopen(*, item, actor):
     item._change_reason = "reopened"
     item.save(update_fields=["status", "done_by_activity", "note", "closed_at", "closed_by", "updated_at"])
     return item
+
+
+# --- the activity type catalog ---------------------------------------------------------------------
+
+
+ACTIVITY_TYPE_FIELDS = ("name", "code", "order", "is_active")
+
+
+def _check_type_editor(actor, program):
+    """A program's own types: its admins; the shared ones: superusers only."""
+    if program is None:
+        allowed = actor.is_active and actor.is_superuser
+    else:
+        allowed = can_set_up_program(actor, program)
+    if not allowed:
+        raise PermissionDenied
+
+
+def _clean_activity_type(program, values, *, activity_type=None):
+    errors = {}
+    name, code = (values.get("name") or "").strip(), (values.get("code") or "").strip()
+    # a program's type may not share a name or code with a shared one, nor with another of the program's:
+    # the forms list both together
+    clash = ActivityType.objects.filter(Q(program__isnull=True) | Q(program=program)) if program else ActivityType.objects.all()
+    if activity_type is not None:
+        clash = clash.exclude(pk=activity_type.pk)
+    if not name:
+        errors["name"] = _("Give the type a name.")
+    elif clash.filter(name=name).exists():
+        errors["name"] = _("A type of this name is already offered to this program (shared or its own).")
+    if not code:
+        errors["code"] = _("Give the type a short code (letters, digits, hyphens).")
+    elif clash.filter(code=code).exists():
+        errors["code"] = _("A type with this code is already offered to this program (shared or its own).")
+    _raise_if(errors)
+    return {**values, "name": name, "code": code}
+
+
+@transaction.atomic
+def activity_type_create(*, actor, program, **values):
+    """A program's own type (``program``), or a shared one (None, superusers only)."""
+    _check_type_editor(actor, program)
+    # a shared type's name is checked against every program's types too: it is listed beside each of them
+    values = _clean_activity_type(program, {k: v for k, v in values.items() if k in ACTIVITY_TYPE_FIELDS})
+    return ActivityType.objects.create(program=program, **values)
+
+
+@transaction.atomic
+def activity_type_update(*, activity_type, actor, **values):
+    """Rename, reorder or switch off a type (switched off: no longer offered; activities keep it)."""
+    _check_type_editor(actor, activity_type.program)
+    values = _clean_activity_type(
+        activity_type.program, {k: v for k, v in values.items() if k in ACTIVITY_TYPE_FIELDS}, activity_type=activity_type
+    )
+    activity_type = ActivityType.objects.select_for_update().get(pk=activity_type.pk)
+    for key, value in values.items():
+        setattr(activity_type, key, value)
+    activity_type.save(update_fields=list(values))
+    return activity_type

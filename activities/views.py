@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, StreamingHttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -17,6 +17,7 @@ from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django.db.models import Q
 from django.views import View
 from django.views.generic import DetailView
 from django.views.generic.detail import SingleObjectMixin
@@ -26,6 +27,7 @@ from activities.filters import ActionItemFilter, ActivityFilter, MeetingFilter, 
 from activities.forms import (
     ActionItemCloseForm,
     ActivityForm,
+    ActivityTypeForm,
     MeetingChoices,
     MeetingFilesForm,
     MeetingForm,
@@ -43,10 +45,12 @@ from activities.forms import (
     service_record_formset,
 )
 from activities.models import (
-    COUNTED_STATUSES, OPEN_STATUSES, ActionItem, Activity, ActivityPhoto, Meeting, MeetingAttachment, MeetingAttendee, Need, ServiceRecord,
+    COUNTED_STATUSES, OPEN_STATUSES, ActionItem, Activity, ActivityPhoto, ActivityType, Meeting, MeetingAttachment, MeetingAttendee, Need, ServiceRecord,
     meeting_activity_types,
 )
+from pairings import permissions as pairing_permissions
 from pairings.models import Metric, Pairing, PairingBranch, Program
+from portal import downloads
 from portal.files import protected_file_response
 from portal.forms import add_service_error
 from portal.pagination import BadCursor, CappedCount, KeysetPage, capped_count, page_bounds
@@ -124,19 +128,9 @@ class ActivityExportView(LoginRequiredMixin, View):
         metrics = selectors.export_metrics(filterset.qs)  # before the rows: their stream keeps the connection busy
         as_at = filterset.form.cleaned_data.get("as_at") if filterset.is_bound else None
         rows = selectors.export_rows(filterset.qs, metrics, as_at=as_at)
-        stamp = timezone.localdate().strftime("%Y%m%d")
         if self.fmt == "xlsx":
-            response = FileResponse(
-                exports.xlsx_file(rows, metrics),
-                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                as_attachment=True,
-                filename=f"activities-{stamp}.xlsx",
-            )
-        else:
-            response = StreamingHttpResponse(exports.csv_blocks(rows, metrics), content_type="text/csv; charset=utf-8")
-            response["Content-Disposition"] = f'attachment; filename="activities-{stamp}.csv"'
-        response["Cache-Control"] = "private, no-store"
-        return response
+            return downloads.xlsx_response(exports.xlsx_file(rows, metrics), downloads.download_name(_("activities"), "xlsx"))
+        return downloads.csv_response(exports.csv_blocks(rows, metrics), downloads.download_name(_("activities"), "csv"))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -605,6 +599,26 @@ class NeedListView(LoginRequiredMixin, View):
                 "can_raise": permissions.can_raise(request.user),
             },
         )
+
+
+class NeedExportView(downloads.TableExportView):
+    """The needs list's rows under its filters (NeedFilter over selectors.need_list), all its pages, as CSV or
+    XLSX (portal.downloads). One query for the rows besides the session, user, scope and drop-downs."""
+
+    list_view = NeedListView
+
+    def filterset(self):
+        request = self.request
+        return NeedFilter(request.GET or None, queryset=selectors.need_list(request.user, timezone.now()), request=request)
+
+    def columns(self):
+        return exports.need_columns()
+
+    def rows(self, queryset):
+        return exports.need_rows(self.request.user, queryset)
+
+    def names(self):
+        return _("needs"), _("Needs")
 
 
 class NeedCreateView(LoginRequiredMixin, View):
@@ -1186,3 +1200,113 @@ class ActivityVerifyView(LoginRequiredMixin, ScopedObjectMixin, SingleObjectMixi
         activity = self.get_object()
         _verify(request, ServiceRecord.objects.filter(activity=activity), request.user)
         return redirect(reverse("activities:detail", args=[activity.pk]) + "#hours")
+
+
+# --- the activity type catalog (issue 15: set-up) ------------------------------------------------------------
+
+
+class ActivityTypeSetupMixin(LoginRequiredMixin):
+    """Program admins (and superusers) only; a program they do not set up is not there (404)."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not pairing_permissions.can_set_up_programs(request.user):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def chosen_program(self):
+        """The ?program= of the request, one the user sets up (else 404), or None."""
+        raw = self.request.GET.get("program") or ""
+        if not raw:
+            return None
+        try:
+            return Program.objects.set_up_by(self.request.user).get(pk=int(raw))
+        except (ValueError, Program.DoesNotExist):
+            raise Http404 from None
+
+
+class ActivityTypeListView(ActivityTypeSetupMixin, View):
+    """The shared types and those of the programs the user sets up (or of the one chosen)."""
+
+    def get(self, request):
+        program = self.chosen_program()
+        programs = [program] if program else list(Program.objects.set_up_by(request.user).order_by("name"))
+        types = list(
+            ActivityType.objects.filter(Q(program__isnull=True) | Q(program__in=[p.pk for p in programs]))
+            .select_related("program")
+            .order_by("program__name", "order", "id")
+        )
+        groups = [(None, [t for t in types if t.program_id is None])] + [
+            (p, [t for t in types if t.program_id == p.pk]) for p in programs
+        ]
+        return render(request, "activities/types/list.html", {
+            "program": program, "groups": groups, "is_superuser": request.user.is_superuser,
+        })
+
+
+class ActivityTypeCreateView(ActivityTypeSetupMixin, View):
+    template_name = "activities/types/form.html"
+
+    def _program(self):
+        program = self.chosen_program()
+        if program is None and not self.request.user.is_superuser:
+            raise PermissionDenied  # the shared catalog is the superusers'
+        return program
+
+    def get(self, request):
+        program = self._program()
+        return render(request, self.template_name, {"form": ActivityTypeForm(), "program": program})
+
+    def post(self, request):
+        program = self._program()
+        form = ActivityTypeForm(request.POST)
+        if form.is_valid():
+            try:
+                services.activity_type_create(actor=request.user, program=program, **form.cleaned_data)
+            except ValidationError as error:
+                add_service_error(form, error)
+            else:
+                messages.success(request, _("The activity type was added."))
+                return redirect(_type_list_url(program))
+        return render(request, self.template_name, {"form": form, "program": program})
+
+
+def _type_list_url(program):
+    url = reverse("activities:activity_type_list")
+    return f"{url}?program={program.pk}" if program else url
+
+
+class ActivityTypeUpdateView(ActivityTypeSetupMixin, View):
+    template_name = "activities/types/form.html"
+
+    def _object(self, pk):
+        user = self.request.user
+        visible = ActivityType.objects.filter(Q(program__isnull=True) | Q(program__in=Program.objects.set_up_by(user)))
+        try:
+            activity_type = visible.select_related("program").get(pk=pk)
+        except ActivityType.DoesNotExist:
+            raise Http404 from None
+        if not ActivityType.objects.set_up_by(user).filter(pk=activity_type.pk).exists():
+            raise PermissionDenied  # a shared type: the superusers'
+        return activity_type
+
+    def _render(self, form, activity_type):
+        context = {"form": form, "program": activity_type.program, "activity_type": activity_type}
+        return render(self.request, self.template_name, context)
+
+    def get(self, request, pk):
+        activity_type = self._object(pk)
+        return self._render(ActivityTypeForm(instance=activity_type), activity_type)
+
+    def post(self, request, pk):
+        activity_type = self._object(pk)
+        form = ActivityTypeForm(request.POST, instance=activity_type)
+        if form.is_valid():
+            try:
+                services.activity_type_update(activity_type=activity_type, actor=request.user, **form.cleaned_data)
+            except ValidationError as error:
+                add_service_error(form, error)
+            else:
+                messages.success(request, _("The activity type was saved."))
+                return redirect(_type_list_url(activity_type.program))
+        activity_type.refresh_from_db()
+        return self._render(form, activity_type)

@@ -1,5 +1,5 @@
-"""Forms of the dashboards: the program dashboard's year and order, the completeness board's program and year,
-the volunteer list's filters."""
+"""Forms of the dashboards: the program dashboard's year and order, the completeness board's program and year
+(the volunteer list's filters are a FilterSet: dashboards/filters.py)."""
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -9,7 +9,6 @@ from dashboards.program import SORTS
 from pairings.models import Program
 from reports.forms import year_choices
 from reports.periods import MIN_YEAR
-from volunteers.models import Volunteer
 
 
 class BoardForm(forms.Form):
@@ -40,24 +39,6 @@ class BoardForm(forms.Form):
         else:
             self.fields["year"].choices = year_choices()
         return cleaned
-
-
-class VolunteerFilterForm(forms.Form):
-    q = forms.CharField(label=_("Name"), required=False, max_length=60)
-    kind = forms.ChoiceField(label=_("Kind"), required=False, choices=[("", _("all"))] + list(Volunteer.Kind.choices))
-    pending = forms.BooleanField(label=_("With hours to verify"), required=False)
-
-    def filter(self, queryset):
-        if not self.is_valid():
-            return queryset
-        data = self.cleaned_data
-        if data.get("q"):
-            queryset = queryset.filter(name__icontains=data["q"])
-        if data.get("kind"):
-            queryset = queryset.filter(kind=data["kind"])
-        if data.get("pending"):
-            queryset = queryset.filter(pending_records__gt=0)
-        return queryset
 
 
 class DashboardForm(forms.Form):

@@ -4,13 +4,19 @@
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.paginator import Paginator
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.generic import DetailView, ListView
 
 from activities.selectors import team_pending_records, volunteer_records
-from dashboards.forms import VolunteerFilterForm
-from figures.selectors import ZERO, volunteer_totals, with_hours, with_team_hours
-from portal.permissions import ScopedObjectMixin
+from dashboards.filters import VolunteerFilter
+from figures.selectors import HOURS, ZERO, pending_q, volunteer_totals, with_hours, with_team_hours
+from portal import downloads
+from portal.db import StringAgg, stream_rows
+from portal.downloads import NUMBER, Column, yes_no
+from portal.permissions import ScopedObjectMixin, scope_for, shown_phone
 from reports.certificates import can_issue_certificates, volunteer_certificates
 from reports.forms import CertificateForm
 from volunteers.models import Team, Volunteer
@@ -49,16 +55,87 @@ def volunteer_teams(user, volunteer):
 # --- the pages ----------------------------------------------------------------------------------------
 
 
+def volunteer_filter(request):
+    """The volunteer list's FilterSet over the volunteers the user reads: the page's and its exports'."""
+    return VolunteerFilter(request.GET or None, queryset=volunteer_list(request.user), request=request)
+
+
 class VolunteerListView(LoginRequiredMixin, ListView):
     template_name = "dashboards/volunteers/volunteer_list.html"
     paginate_by = 50
 
     def get_queryset(self):
-        self.filter_form = VolunteerFilterForm(self.request.GET or None)
-        return self.filter_form.filter(volunteer_list(self.request.user))
+        self.filterset = volunteer_filter(self.request)
+        return self.filterset.qs
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(filter_form=self.filter_form, **kwargs)
+        return super().get_context_data(filter=self.filterset, filter_form=self.filterset.form, **kwargs)
+
+
+# --- the volunteer ledger (志愿者台账) out: the import's columns first ----------------------------------------
+
+
+def volunteer_columns():
+    """The volunteer ledger's import columns, in its order (the ledger import reads these headers, so an export
+    can be imported back), then what the portal adds: teams and hours."""
+    ledger = "volunteer ledger"
+    return [
+        Column(pgettext(ledger, "Name")), Column(pgettext(ledger, "Mobile phone")),
+        Column(pgettext(ledger, "Organisation")), Column(pgettext(ledger, "Kind")),
+        Column(pgettext(ledger, "Party member (yes/no)")), Column(pgettext(ledger, "Note")),
+        Column(pgettext(ledger, "Teams")), Column(pgettext(ledger, "Verified hours"), NUMBER),
+        Column(pgettext(ledger, "Pending hours"), NUMBER), Column(pgettext(ledger, "Active (yes/no)")),
+    ]
+
+
+def volunteer_rows(user, queryset):
+    """The rows of the volunteers of ``queryset`` (the list's, filtered): phones as the list shows them
+    (portal.permissions.shown_phone), hours by the figures' rules (verified; recorded and waiting). One query,
+    streamed: the teams are a subquery of it."""
+    teams = (
+        Team.members.through.objects.filter(volunteer_id=OuterRef("pk"))
+        .order_by()
+        .values("volunteer_id")
+        .annotate(text=StringAgg("team__name", "、", order_by=("team__name", "team_id")))
+        .values("text")
+    )
+    rows = queryset.annotate(
+        team_names=Subquery(teams),
+        pending_hours=Coalesce(Sum("service_records__hours", filter=pending_q()), Value(ZERO), output_field=HOURS),
+    ).values_list(
+        "name", "phone", "organization_id", "organization__name", "kind", "is_party_member", "note", "team_names",
+        "verified_hours", "pending_hours", "is_active",
+    )
+    kinds = dict(Volunteer.Kind.choices)
+    scope_for(user)  # read (and kept) before the stream: no other query may run on its connection meanwhile
+    stream = stream_rows(rows)
+    try:
+        for name, phone, org_id, org, kind, member, note, team_names, verified, pending, active in stream:
+            yield (
+                name, shown_phone(user, phone, org_id) if phone else "", org, kinds.get(kind, kind), yes_no(member),
+                note, team_names, verified, pending, yes_no(active),
+            )
+    finally:
+        stream.close()
+
+
+class VolunteerExportView(downloads.TableExportView):
+    """The volunteer list's rows under its filters (VolunteerFilter over volunteer_list), all its pages, as the
+    volunteer ledger (CSV or XLSX, portal.downloads)."""
+
+    list_view = VolunteerListView
+
+    def filterset(self):
+        return volunteer_filter(self.request)
+
+    def columns(self):
+        return volunteer_columns()
+
+    def rows(self, queryset):
+        return volunteer_rows(self.request.user, queryset)
+
+    def names(self):
+        return _("volunteers"), _("Volunteers")
 
 
 class VolunteerMixin(LoginRequiredMixin, ScopedObjectMixin):

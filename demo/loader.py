@@ -408,15 +408,18 @@ def load_programs(demo):
     demo.metrics = {(code_of[pid], mcode): metric for (pid, mcode), metric in synced.items()}
     # The type catalog may be seeded elsewhere (a migration, the admin): a type of the same name is reused under
     # its own code, and types the demo does not know are left alone.
-    code_of_name = dict(ActivityType.objects.values_list("name", "code"))
+    code_of_name = dict(ActivityType.objects.filter(program__isnull=True).values_list("name", "code"))
     types = programs["activity_type"]
     codes = {t["code"]: code_of_name.get(t["name"], t["code"]) for t in types}
     synced = demo.sync(
         ActivityType,
-        ("code",),
-        [{"code": codes[t["code"]], "name": t["name"], "order": i, "is_active": True} for i, t in enumerate(types, 1)],
+        ("program_id", "code"),
+        [
+            {"program_id": None, "code": codes[t["code"]], "name": t["name"], "order": i, "is_active": True}
+            for i, t in enumerate(types, 1)
+        ],
     )
-    demo.types = {t["code"]: synced[(codes[t["code"]],)] for t in types}
+    demo.types = {t["code"]: synced[(None, codes[t["code"]])] for t in types}
 
 
 def load_pairings(demo):

@@ -1,9 +1,10 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from pairings.models import JointPlan, Metric, Pairing, PlanItem, Program, VillageIndicator
+from pairings import permissions, units
+from pairings.models import JointPlan, Liaison, Metric, Pairing, PlanItem, Program, VillageIndicator
 from pairings.services import MAX_AGREEMENT_BYTES, validate_pdf
-from portal.models import Organization
+from portal.models import Organization, User
 
 
 class DateInput(forms.DateInput):
@@ -130,11 +131,15 @@ TargetFormSet = forms.formset_factory(PlanTargetForm, formset=BaseTargetFormSet,
 def target_formset(*, program, data=None, item=None):
     """The targets of an item: one row per metric target, plus two empty rows."""
     initial = None
+    metrics = list(Metric.objects.filter(program=program).order_by("order", "id"))
     if item is not None and data is None:
         initial = [{"metric": t.metric_id, "value": t.value} for t in item.targets.all()]
+    elif data is None:
+        # a new item is offered each metric's default target (the planner may change or remove it)
+        initial = [{"metric": m.pk, "value": m.default_target} for m in metrics if m.default_target is not None] or None
     formset = TargetFormSet(data=data, initial=initial, prefix="targets", form_kwargs={"program": program})
     # The metric choices are read once and shared by every row, so the form's queries do not grow with them.
-    choices = [("", "---------")] + [(m.pk, str(m)) for m in Metric.objects.filter(program=program).order_by("order", "id")]
+    choices = [("", "---------")] + [(m.pk, str(m)) for m in metrics]
     for form in formset.forms:
         form.fields["metric"].choices = choices
     return formset
@@ -189,3 +194,172 @@ class ProgramPublishingForm(forms.ModelForm):
     class Meta:
         model = Program
         fields = ["publish_monthly", "publish_quarterly"]
+
+
+# --- set-up --------------------------------------------------------------------------------------
+
+
+def _read_choices(field, queryset, label=str):
+    """Give a choice field its choices read once (so a formset's rows share them and cost no query each)."""
+    field.queryset = queryset
+    field.choices = ([("", field.empty_label)] if getattr(field, "empty_label", None) is not None else []) + [
+        (obj.pk, label(obj)) for obj in queryset
+    ]
+
+
+class ProgramForm(forms.ModelForm):
+    """A program's record; `office` only when it is created (one of the offices the user administers)."""
+
+    class Meta:
+        model = Program
+        fields = ["office", "name", "code", "description", "monthly_reports", "quarterly_reports", "is_active"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+        help_texts = {"code": _("Letters, digits and hyphens, e.g. slsz; used in file names and exports.")}
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            del self.fields["office"]
+        else:
+            _read_choices(self.fields["office"], permissions.program_offices(user).order_by("name"))
+
+    def _post_clean(self):
+        pass  # the service validates and writes
+
+
+class MetricForm(forms.ModelForm):
+    class Meta:
+        model = Metric
+        fields = ["code", "name", "unit", "aggregation", "default_target", "description", "order"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        rules = "；".join(
+            f"{unit}：{'、'.join(str(units.Aggregation(a).label) for a in rule.aggregations)}"
+            for unit, rule in units.RULES.items()
+        )
+        self.fields["aggregation"].help_text = _("Allowed per unit: %(rules)s.") % {"rules": rules}
+        self.fields["default_target"].widget.attrs.update({"min": "0.01", "step": "any", "inputmode": "decimal"})
+
+    def _post_clean(self):
+        pass
+
+
+class PairingCreateForm(forms.Form):
+    program = forms.ModelChoiceField(label=_("Program"), queryset=Program.objects.none())
+    supporter = forms.ModelChoiceField(
+        label=_("Supporting side"), queryset=Organization.objects.none(),
+        help_text=_("The school, college, organ or department; its party branches are chosen next."),
+    )
+    supported = forms.ModelChoiceField(
+        label=_("Supported side"), queryset=Organization.objects.none(),
+        help_text=_("The village, community, sub-district or town."),
+    )
+    signed_on = forms.DateField(label=_("Agreement signed on"), required=False, widget=DateInput())
+    term_start = forms.DateField(label=_("Term start"), widget=DateInput())
+    term_end = forms.DateField(label=_("Term end"), required=False, widget=DateInput(),
+                               help_text=_("Leave empty for an open-ended term."))
+    goals = forms.CharField(label=_("Goals"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        _read_choices(self.fields["program"], Program.objects.set_up_by(user).filter(is_active=True).order_by("name"))
+        _read_choices(self.fields["supporter"], permissions.supporter_choices(user).order_by("name"))
+        _read_choices(self.fields["supported"], permissions.supported_choices(user).order_by("name"))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("term_start") and data.get("term_end") and data["term_end"] < data["term_start"]:
+            self.add_error("term_end", _("The term cannot end before it starts."))
+        return data
+
+
+class PairingSetupForm(forms.ModelForm):
+    branches = forms.ModelMultipleChoiceField(
+        label=_("Participating branches"), queryset=Organization.objects.none(), required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("The party branches of the supporting side that take part; their secretaries record activities."),
+    )
+
+    class Meta:
+        model = Pairing
+        fields = ["status", "signed_on", "term_start", "term_end", "renewing", "goals"]
+        widgets = {
+            "signed_on": DateInput(), "term_start": DateInput(), "term_end": DateInput(),
+            "goals": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        pairing = self.instance
+        _read_choices(self.fields["branches"], permissions.branch_choices(pairing).order_by("name"))
+        if not self.is_bound:
+            self.initial["branches"] = list(pairing.pairing_branches.values_list("branch_id", flat=True))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("term_start") and data.get("term_end") and data["term_end"] < data["term_start"]:
+            self.add_error("term_end", _("The term cannot end before it starts."))
+        return data
+
+    def _post_clean(self):
+        pass
+
+
+class LiaisonForm(forms.Form):
+    id = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    name = forms.CharField(label=_("Full name"), max_length=60, required=False)
+    title = forms.CharField(label=_("Position"), max_length=60, required=False)
+    phone = forms.CharField(label=_("Phone"), max_length=20, required=False)
+    email = forms.EmailField(label=_("E-mail"), required=False)
+    user = forms.ModelChoiceField(
+        label=_("User account"), queryset=User.objects.none(), required=False, empty_label=_("none"),
+        help_text=_("Optional: the liaison's account, which then reads this pairing."),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("DELETE") and not data.get("name") and self.has_changed():
+            self.add_error("name", _("Give the liaison's name."))
+        return data
+
+
+class BaseLiaisonFormSet(forms.BaseFormSet):
+    def __init__(self, *args, known_ids=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.known_ids = set(known_ids)
+
+    def clean(self):
+        if any(self.errors):
+            return
+        for form in self.forms:
+            liaison_id = form.cleaned_data.get("id")
+            if liaison_id is not None and liaison_id not in self.known_ids:
+                form.add_error(None, _("This liaison is not one of this pairing's; reload the page."))
+
+
+LiaisonFormSet = forms.formset_factory(LiaisonForm, formset=BaseLiaisonFormSet, extra=1, can_delete=True, max_num=20)
+
+
+def liaison_formset(*, pairing, side, data=None):
+    """The liaisons of one side of a pairing, one row each and an empty one; the user accounts offered are the
+    people of that side's organisations (read once for all rows)."""
+    liaisons = [l for l in pairing.liaisons.all() if l.side == side]
+    initial = [
+        {"id": l.pk, "name": l.name, "title": l.title, "phone": l.phone, "email": l.email, "user": l.user_id}
+        for l in liaisons
+    ]
+    formset = LiaisonFormSet(
+        data=data, initial=initial, prefix=f"liaison-{side}", known_ids=[l.pk for l in liaisons]
+    )
+    people = User.objects.filter(
+        memberships__organization_id__in=permissions.side_org_ids(pairing, side), is_active=True
+    ).distinct().order_by("username")
+    choices = [("", _("none"))] + [(u.pk, u.full_name or u.username) for u in people]
+    for form in formset.forms:
+        form.fields["user"].queryset = people
+        form.fields["user"].choices = choices
+    formset.side = side
+    formset.side_label = Liaison.Side(side).label
+    formset.liaisons = {l.pk: l for l in liaisons}
+    return formset

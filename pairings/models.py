@@ -58,6 +58,11 @@ class ProgramQuerySet(models.QuerySet):
     def editable_by(self, user):
         return self.filter(program_admin_q(user))
 
+    def set_up_by(self, user):
+        """The programs this user sets up (their metrics, activity types and pairings): those whose office they
+        administer; a superuser, all. The same rule as `editable_by`, named for the set-up pages."""
+        return self.editable_by(user)
+
 
 class PairingQuerySet(models.QuerySet):
     def visible_to(self, user):
@@ -174,6 +179,11 @@ class Metric(models.Model):
     )
     description = models.CharField(_("description"), max_length=200, blank=True)
     order = models.PositiveSmallIntegerField(_("order"), default=0)
+    # Offered as the item's target for this metric when a plan item is created (the planner may change or drop it).
+    default_target = models.DecimalField(
+        _("default target"), max_digits=14, decimal_places=2, null=True, blank=True,
+        help_text=_("Offered as this metric's target when a plan item is created; leave empty to offer none."),
+    )
 
     objects = MetricQuerySet.as_manager()
     history = HistoricalRecords()

@@ -25,12 +25,20 @@ Actions and rules:
   a sub-district committee above it) and the admins of every program that pairs the village (QuerySet form:
   `VillageStatistic.objects.editable_by(user)`).
 
+- setting up a program (its record, metrics, own activity types and pairings), `can_set_up_program(user,
+  program)`: the admins of the program's office (QuerySet form: `Program.objects.set_up_by(user)`). A new
+  program's office is one of `program_offices(user)`.
+- setting up a pairing (term, status, branches, liaisons), `can_set_up_pairing(user, pairing)`: the admins of its
+  program. The organisations offered on either side come from `portal.permissions.manageable_orgs(user)`:
+  `supporter_choices(user)` (any kind but a supported one) and `supported_choices(user)` (a village, community,
+  sub-district or town).
+
 A superuser may do everything.
 """
 
 from pairings.models import Pairing, PlanQuerySet, village_statistics_readers_q, village_statistics_recorders_q
 from portal.models import Organization
-from portal.permissions import scope_for
+from portal.permissions import manageable_orgs, scope_for, subtree_ids
 
 
 def is_village_side(user, pairing):
@@ -89,3 +97,53 @@ def can_record_statistics(user, village):
     if not scope.admin_orgs:
         return False
     return Organization.objects.filter(village_statistics_recorders_q(user), pk=village.pk).exists()
+
+
+# --- set-up ----------------------------------------------------------------------------------------
+
+
+def can_set_up_program(user, program):
+    """An admin of the program's office (no query: the office is on the program)."""
+    scope = scope_for(user)
+    return scope.is_superuser or (program is not None and program.office_id in scope.admin_orgs)
+
+
+def can_set_up_programs(user):
+    """Whether the user sets up any program at all (the programs' set-up list, the types' pages)."""
+    scope = scope_for(user)
+    return scope.is_superuser or bool(scope.admin_orgs)
+
+
+def can_set_up_pairing(user, pairing):
+    return administers(user, pairing)
+
+
+def program_offices(user):
+    """The organisations a new program may be run by: the offices the user administers (superuser: any)."""
+    scope = scope_for(user)
+    if scope.is_superuser:
+        return Organization.objects.exclude(kind__in=Organization.SUPPORTED_KINDS)
+    return Organization.objects.filter(id__in=scope.admin_orgs)
+
+
+def supporter_choices(user):
+    """Organisations that may be the supporting side of a new pairing: manageable ones of any non-supported kind."""
+    return manageable_orgs(user).exclude(kind__in=Organization.SUPPORTED_KINDS).filter(is_active=True)
+
+
+def supported_choices(user):
+    """Organisations that may be the supported side: manageable villages, communities, sub-districts, towns."""
+    return manageable_orgs(user).filter(kind__in=Organization.SUPPORTED_KINDS, is_active=True)
+
+
+def branch_choices(pairing):
+    """The party branches under the pairing's supporting side, the ones that may take part in it."""
+    ids = subtree_ids([pairing.supporter_id])
+    return Organization.objects.filter(id__in=ids, kind=Organization.Kind.BRANCH)
+
+
+def side_org_ids(pairing, side):
+    """The organisations of one side of a pairing (its root and everything below it), whose people may be its
+    liaisons."""
+    root = pairing.supporter_id if side == "supporter" else pairing.supported_id
+    return subtree_ids([root])

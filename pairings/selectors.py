@@ -13,9 +13,12 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db.models import BooleanField, CharField, Count, Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
 
-from pairings.models import JointPlan, Pairing, PlanItem, PlanTarget, VillageStatistic
+from pairings.models import JointPlan, Pairing, PairingBranch, PlanItem, PlanTarget, VillageStatistic
 from pairings.permissions import can_edit_agreement, can_edit_plans, can_record_statistics
+from portal.db import StringAgg, stream_rows
+from portal.downloads import DATE, Column
 
 WARNING_DAYS = 60
 
@@ -115,6 +118,37 @@ def pairing_list(user):
         .select_related("program", "supporter", "supported")
         .order_by("program__name", "supporter__name", "supported__name")
     )
+
+
+def pairing_export_columns():
+    return [
+        Column(_("Program")), Column(_("School or organisation")), Column(_("Village or community")),
+        Column(_("Status")), Column(_("Signed on"), DATE), Column(_("term start"), DATE), Column(_("term end"), DATE),
+        Column(_("Participating branches")), Column(_("Last activity"), DATE),
+    ]
+
+
+def pairing_export_rows(queryset, today):
+    """The rows of the pairings of ``queryset`` (the list's, filtered): the state shown on the pages (on
+    ``today``), the participating branches joined with 、. One query, streamed."""
+    branches = (
+        PairingBranch.objects.filter(pairing_id=OuterRef("pk"))
+        .order_by()
+        .values("pairing_id")
+        .annotate(text=StringAgg("branch__name", "、", order_by=("branch__name", "branch_id")))
+        .values("text")
+    )
+    rows = queryset.annotate(branch_names=Subquery(branches)).values_list(
+        "program__name", "supporter__name", "supported__name", "status", "term_end", "renewing", "signed_on",
+        "term_start", "branch_names", "last_activity_on",
+    )
+    stream = stream_rows(rows)
+    try:
+        for program, supporter, supported, status, term_end, renewing, signed_on, term_start, names, last in stream:
+            state = Pairing.state_of(status, term_end, today, renewing)
+            yield program, supporter, supported, state.label, signed_on, term_start, term_end, names, last
+    finally:
+        stream.close()
 
 
 def ending_soon_q(today):

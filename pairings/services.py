@@ -15,10 +15,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from pairings import units
-from pairings.models import JointPlan, PlanItem, PlanTarget, Program, VillageStatistic
-from pairings.permissions import can_edit_agreement, can_edit_plans, can_record_statistics, may_agree
+from pairings.models import (
+    JointPlan, Liaison, Metric, Pairing, PairingBranch, PlanItem, PlanTarget, Program, VillageStatistic,
+)
+from pairings.permissions import (
+    branch_choices, can_edit_agreement, can_edit_plans, can_record_statistics, can_set_up_pairing, can_set_up_program,
+    may_agree, program_offices, side_org_ids, supported_choices, supporter_choices,
+)
 from pairings.signals import plan_needs_agreement
-from portal.models import Organization
+from portal.models import Membership, Organization
 
 MAX_AGREEMENT_BYTES = 10 * 1024 * 1024
 PDF_HEADER = re.compile(rb"%PDF-([12])\.(\d)[\r\n \t%]")
@@ -339,3 +344,287 @@ def program_publishing_update(*, program, actor, publish_monthly, publish_quarte
     program._change_reason = "publishing policy"
     program.save(update_fields=["publish_monthly", "publish_quarterly"])
     return program
+
+
+# --- set-up: programs, metrics, pairings, branches, liaisons ------------------------------------------------------
+#
+# The set-up pages' writes. Each checks the actor with pairings.permissions (PermissionDenied: the view answers
+# 403 before it gets here, so this is the last guard), validates everything first and raises one ValidationError
+# keyed by field, and writes inside its transaction; the models' history records who changed what.
+
+PROGRAM_FIELDS = ("name", "code", "description", "monthly_reports", "quarterly_reports", "is_active")
+METRIC_FIELDS = ("code", "name", "unit", "aggregation", "description", "order", "default_target")
+TARGET_MAX = Decimal("999999999999.99")
+
+
+def _require(allowed):
+    if not allowed:
+        raise PermissionDenied
+
+
+def _clean_program(values, *, program=None):
+    errors = {}
+    others = Program.objects.exclude(pk=program.pk) if program else Program.objects.all()
+    name, code = (values.get("name") or "").strip(), (values.get("code") or "").strip()
+    if not name:
+        errors["name"] = _("Give the program a name.")
+    elif others.filter(name=name).exists():
+        errors["name"] = _("A program of this name already exists.")
+    if not code:
+        errors["code"] = _("Give the program a short code (letters, digits, hyphens).")
+    elif others.filter(code=code).exists():
+        errors["code"] = _("Another program already has this code.")
+    if errors:
+        raise ValidationError(errors)
+    return {**values, "name": name, "code": code}
+
+
+@transaction.atomic
+def program_create(*, actor, office, **values):
+    """A new program run by ``office`` (one of the actor's offices); ``values``: PROGRAM_FIELDS."""
+    _require(program_offices(actor).exists())
+    if office is None or not program_offices(actor).filter(pk=office.pk).exists():
+        raise ValidationError({"office": _("Choose one of the offices you administer.")})
+    values = _clean_program({k: v for k, v in values.items() if k in PROGRAM_FIELDS})
+    return Program.objects.create(office=office, **values)
+
+
+@transaction.atomic
+def program_update(*, program, actor, **values):
+    """Change a program's record (PROGRAM_FIELDS; its office and publishing policy have their own ways)."""
+    _require(can_set_up_program(actor, program))
+    values = _clean_program({k: v for k, v in values.items() if k in PROGRAM_FIELDS}, program=program)
+    program = Program.objects.select_for_update().get(pk=program.pk)
+    for key, value in values.items():
+        setattr(program, key, value)
+    program.save(update_fields=list(values))
+    return program
+
+
+def _clean_metric(program, values, *, metric=None):
+    errors = {}
+    others = Metric.objects.filter(program=program)
+    if metric is not None:
+        others = others.exclude(pk=metric.pk)
+    code, name = (values.get("code") or "").strip(), (values.get("name") or "").strip()
+    if not code:
+        errors["code"] = _("Give the metric a short code (letters, digits, hyphens).")
+    elif others.filter(code=code).exists():
+        errors["code"] = _("The program already has a metric with this code.")
+    if not name:
+        errors["name"] = _("Give the metric a name.")
+    elif others.filter(name=name).exists():
+        errors["name"] = _("The program already has a metric of this name.")
+    unit, aggregation = values.get("unit"), values.get("aggregation")
+    if unit not in dict(units.Unit.choices):
+        errors["unit"] = _("Choose one of the units in the list.")
+    else:
+        try:
+            units.validate(unit, aggregation)
+        except ValidationError as error:
+            errors.update({k: v[0].messages[0] for k, v in error.error_dict.items()})
+    target = values.get("default_target")
+    if target is not None:
+        if target <= 0:
+            errors["default_target"] = _("A target must be greater than zero.")
+        elif target > TARGET_MAX:
+            errors["default_target"] = _("This value is too large.")
+        elif unit in units.WHOLE_UNITS and target != target.to_integral_value():
+            errors["default_target"] = _("This metric counts whole %(unit)s: enter a whole number.") % {"unit": unit}
+    if errors:
+        raise ValidationError(errors)
+    return {**values, "code": code, "name": name}
+
+
+def metric_in_use(metric):
+    """Whether past figures rest on the metric's unit and aggregation: activities recorded a value of it (a row of
+    another app points at it, found through the model's relations, so this app names none of them) or a plan
+    item has a target in it."""
+    return _linked_elsewhere(metric) or metric.targets.exists()
+
+
+@transaction.atomic
+def metric_create(*, program, actor, **values):
+    _require(can_set_up_program(actor, program))
+    values = _clean_metric(program, {k: v for k, v in values.items() if k in METRIC_FIELDS})
+    return Metric.objects.create(program=program, **values)
+
+
+@transaction.atomic
+def metric_update(*, metric, actor, **values):
+    """Change a metric. Its unit and aggregation stay as they are once values or targets use them: changing them
+    would change the figures already reported."""
+    _require(can_set_up_program(actor, metric.program))
+    values = _clean_metric(metric.program, {k: v for k, v in values.items() if k in METRIC_FIELDS}, metric=metric)
+    metric = Metric.objects.select_for_update().get(pk=metric.pk)
+    changed = [k for k in ("unit", "aggregation") if k in values and values[k] != getattr(metric, k)]
+    if changed and metric_in_use(metric):
+        message = _(
+            "Activities or plan targets already use this metric, so its unit and aggregation can no longer change "
+            "(that would change figures already reported). Add a new metric instead."
+        )
+        raise ValidationError({name: message for name in changed})
+    for key, value in values.items():
+        setattr(metric, key, value)
+    metric.save(update_fields=list(values))
+    return metric
+
+
+def _clean_term(errors, term_start, term_end):
+    if term_start is None:
+        errors["term_start"] = _("Give the day the pairing's term starts.")
+    elif term_end is not None and term_end < term_start:
+        errors["term_end"] = _("The term cannot end before it starts.")
+
+
+@transaction.atomic
+def pairing_create(*, actor, program, supporter, supported, term_start, term_end=None, signed_on=None, goals=""):
+    """A new pairing of the actor's program between two organisations they set up; its branches and liaisons are
+    added next (pairing_branches_set, liaison_add)."""
+    errors = {}
+    if program is None or not can_set_up_program(actor, program):
+        errors["program"] = _("Choose one of the programs you administer.")
+    if supporter is None or not supporter_choices(actor).filter(pk=supporter.pk).exists():
+        errors["supporter"] = _(
+            "Choose the supporting side from the organisations you set up (a school, college, organ or department)."
+        )
+    if supported is None or not supported_choices(actor).filter(pk=supported.pk).exists():
+        errors["supported"] = _(
+            "Choose the supported side from the villages, communities, sub-districts and towns you set up."
+        )
+    if supporter is not None and supported is not None and supporter.pk == supported.pk:
+        errors["supported"] = _("An organisation cannot be paired with itself.")
+    _clean_term(errors, term_start, term_end)
+    if not errors and Pairing.objects.filter(program=program, supporter=supporter, supported=supported).exists():
+        errors["supported"] = _(
+            "These two organisations are already paired in this program: open that pairing and change its term or "
+            "status instead."
+        )
+    if errors:
+        raise ValidationError(errors)
+    try:
+        with transaction.atomic():
+            return Pairing.objects.create(
+                program=program, supporter=supporter, supported=supported, term_start=term_start, term_end=term_end,
+                signed_on=signed_on, goals=goals or "",
+            )
+    except IntegrityError:  # created at the same moment by someone else
+        raise ValidationError({"supported": _("These two organisations are already paired in this program.")}) from None
+
+
+PAIRING_FIELDS = ("status", "signed_on", "term_start", "term_end", "renewing", "goals")
+
+
+@transaction.atomic
+def pairing_update(*, pairing, actor, **values):
+    """Change a pairing's term, status, renewal mark and goals (PAIRING_FIELDS)."""
+    _require(can_set_up_pairing(actor, pairing))
+    values = {k: v for k, v in values.items() if k in PAIRING_FIELDS}
+    merged = {k: getattr(pairing, k) for k in PAIRING_FIELDS} | values
+    errors = {}
+    if merged["status"] not in dict(Pairing.Status.choices):
+        errors["status"] = _("Choose one of the statuses in the list.")
+    _clean_term(errors, merged["term_start"], merged["term_end"])
+    if errors:
+        raise ValidationError(errors)
+    pairing = Pairing.objects.select_for_update().get(pk=pairing.pk)
+    for key, value in values.items():
+        setattr(pairing, key, value if key != "goals" else (value or ""))
+    pairing.save(update_fields=list(values))
+    return pairing
+
+
+def _branch_in_use(pairing, branch):
+    """Whether rows of other apps record work of ``branch`` in ``pairing`` (activities, say): found through the
+    relations to Organization of the models that also point at a pairing, so this app names none of them."""
+    for relation in Organization._meta.related_objects:
+        model = relation.related_model
+        if model._meta.app_label in ("pairings", "portal") or not relation.field.concrete:
+            continue
+        if any(f.name == "pairing" and f.is_relation for f in model._meta.fields):
+            if model._default_manager.filter(**{relation.field.name: branch, "pairing": pairing}).exists():
+                return True
+    return False
+
+
+@transaction.atomic
+def pairing_branches_set(*, pairing, actor, branches):
+    """Make ``branches`` (party branches under the supporting side) the pairing's participating branches. A branch
+    that owns plan items or has recorded work in the pairing stays. Returns (added, removed) counts."""
+    _require(can_set_up_pairing(actor, pairing))
+    wanted = {branch.pk: branch for branch in branches}
+    allowed = set(branch_choices(pairing).filter(pk__in=list(wanted)).values_list("pk", flat=True))
+    foreign = [branch.name for pk, branch in wanted.items() if pk not in allowed]
+    if foreign:
+        raise ValidationError({"branches": _("Only party branches of the supporting side can take part: %(names)s.")
+                               % {"names": "、".join(foreign)}})
+    current = {pb.branch_id: pb for pb in PairingBranch.objects.filter(pairing=pairing).select_related("branch")}
+    kept = []
+    for branch_id, part in current.items():
+        if branch_id in wanted:
+            continue
+        owns_items = PlanItem.objects.filter(plan__pairing=pairing, owner_branch_id=branch_id).exists()
+        if owns_items or _branch_in_use(pairing, part.branch):
+            kept.append(part.branch.name)
+    if kept:
+        raise ValidationError({"branches": _(
+            "%(names)s already recorded work or own plan items in this pairing, so they stay among its branches."
+        ) % {"names": "、".join(kept)}})
+    removed = [part for branch_id, part in current.items() if branch_id not in wanted]
+    for part in removed:
+        part.delete()
+    added = [PairingBranch(pairing=pairing, branch_id=pk, joined_on=timezone.localdate()) for pk in wanted if pk not in current]
+    for part in added:
+        part.save()  # one by one, so each gets its history row
+    return len(added), len(removed)
+
+
+LIAISON_FIELDS = ("side", "name", "title", "phone", "email", "user")
+
+
+def _clean_liaison(pairing, values, *, liaison=None):
+    errors = {}
+    side = values.get("side")
+    if side not in dict(Liaison.Side.choices):
+        errors["side"] = _("Choose the side the liaison speaks for.")
+    name = (values.get("name") or "").strip()
+    if not name:
+        errors["name"] = _("Give the liaison's name.")
+    elif side in dict(Liaison.Side.choices):
+        others = Liaison.objects.filter(pairing=pairing, side=side, name=name)
+        if liaison is not None:
+            others = others.exclude(pk=liaison.pk)
+        if others.exists():
+            errors["name"] = _("This side already has a liaison of this name.")
+    user = values.get("user")
+    if user is not None and side in dict(Liaison.Side.choices):
+        ids = side_org_ids(pairing, side)
+        if not Membership.objects.filter(user=user, organization_id__in=ids).exists():
+            errors["user"] = _("The user account must belong to an organisation of that side.")
+    if errors:
+        raise ValidationError(errors)
+    return {**values, "name": name}
+
+
+@transaction.atomic
+def liaison_add(*, pairing, actor, **values):
+    _require(can_set_up_pairing(actor, pairing))
+    values = _clean_liaison(pairing, {k: v for k, v in values.items() if k in LIAISON_FIELDS})
+    return Liaison.objects.create(pairing=pairing, **values)
+
+
+@transaction.atomic
+def liaison_update(*, liaison, actor, **values):
+    _require(can_set_up_pairing(actor, liaison.pairing))
+    values = _clean_liaison(liaison.pairing, {k: v for k, v in values.items() if k in LIAISON_FIELDS}, liaison=liaison)
+    for key, value in values.items():
+        setattr(liaison, key, value)
+    liaison.save()
+    return liaison
+
+
+@transaction.atomic
+def liaison_remove(*, liaison, actor):
+    """Remove a liaison (the history keeps them); their user account loses the pairing it gave them."""
+    _require(can_set_up_pairing(actor, liaison.pairing))
+    liaison.delete()

@@ -6,6 +6,8 @@ app_name = "pairings"
 
 urlpatterns = [
     path("", views.PairingListView.as_view(), name="pairing_list"),
+    path("export.csv", views.PairingExportView.as_view(), name="pairing_export"),
+    path("export.xlsx", views.PairingExportView.as_view(fmt="xlsx"), name="pairing_export_xlsx"),
     path("<int:pk>/", views.PairingDetailView.as_view(), name="pairing_detail"),
     path("<int:pk>/agreement.pdf", views.AgreementFileView.as_view(), name="agreement_file"),
     path("<int:pk>/agreement/", views.AgreementEditView.as_view(), name="agreement_edit"),
@@ -16,6 +18,13 @@ urlpatterns = [
     path("plans/<int:pk>/items/new/", views.PlanItemCreateView.as_view(), name="plan_item_create"),
     path("items/<int:pk>/edit/", views.PlanItemEditView.as_view(), name="plan_item_edit"),
     path("items/<int:pk>/delete/", views.PlanItemDeleteView.as_view(), name="plan_item_delete"),
+    path("new/", views.PairingCreateView.as_view(), name="pairing_create"),
+    path("<int:pk>/setup/", views.PairingSetupView.as_view(), name="pairing_setup"),
+    path("programs/", views.ProgramSetupListView.as_view(), name="program_setup_list"),
+    path("programs/new/", views.ProgramCreateView.as_view(), name="program_create"),
+    path("programs/<int:pk>/edit/", views.ProgramUpdateView.as_view(), name="program_update"),
+    path("programs/<int:pk>/metrics/new/", views.MetricCreateView.as_view(), name="metric_create"),
+    path("metrics/<int:pk>/edit/", views.MetricUpdateView.as_view(), name="metric_update"),
     path("programs/<int:pk>/publishing/", views.ProgramPublishingView.as_view(), name="program_publishing"),
     path("villages/<int:pk>/statistics/", views.VillageStatisticsView.as_view(), name="village_statistics"),
     path("statistics/<int:pk>/delete/", views.VillageStatisticDeleteView.as_view(), name="village_statistic_delete"),

@@ -4,21 +4,26 @@ visible but not editable 403), call a selector or service, render."""
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.generic import DetailView, ListView
+from django.views.generic import DetailView, ListView, TemplateView
 
 from pairings import permissions, selectors, services
 from pairings.filters import PairingFilter
 from pairings.forms import (
-    AgreeForm, AgreementForm, JointPlanEditForm, JointPlanForm, PlanItemForm, ProgramPublishingForm, VillageStatisticForm,
-    target_formset,
+    AgreeForm, AgreementForm, JointPlanEditForm, JointPlanForm, MetricForm, PairingCreateForm, PairingSetupForm,
+    PlanItemForm, ProgramForm, ProgramPublishingForm, VillageStatisticForm, liaison_formset, target_formset,
 )
-from pairings.models import JointPlan, Pairing, PlanItem, Program, VillageStatistic, village_statistics_readers_q
+from pairings.models import (
+    JointPlan, Metric, Pairing, PairingBranch, PlanItem, Program, VillageStatistic, village_statistics_readers_q,
+)
 from portal.models import Organization
-from portal import panels
+from portal import downloads, panels
 from portal.files import protected_file_response
 from portal.forms import add_service_error
 from portal.permissions import ScopedObjectMixin
@@ -39,19 +44,26 @@ def _year(request, default):
     return year if 2000 <= year <= 2100 else default
 
 
+def pairing_filter(request, today):
+    """The pairing list's FilterSet over the pairings the user reads: the page's and its exports'."""
+    return PairingFilter(
+        request.GET or None, queryset=selectors.pairing_list(request.user), request=request, today=today
+    )
+
+
 class PairingListView(LoginRequiredMixin, ListView):
     template_name = "pairings/pairing_list.html"
     paginate_by = 50
 
     def get_queryset(self):
         self.today = timezone.localdate()
-        self.filterset = PairingFilter(self.request.GET or None, request=self.request, today=self.today)
+        self.filterset = pairing_filter(self.request, self.today)
         year = self.today.year
         if self.filterset.is_bound and self.filterset.is_valid() and self.filterset.form.cleaned_data.get("year"):
             year = int(self.filterset.form.cleaned_data["year"])
         self.year = year
-        queryset = selectors.pairing_list(self.request.user)
-        return self.filterset.filter_queryset(queryset) if self.filterset.is_bound and self.filterset.is_valid() else queryset
+        valid = self.filterset.is_bound and self.filterset.is_valid()
+        return self.filterset.qs if valid else self.filterset.queryset
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -60,6 +72,26 @@ class PairingListView(LoginRequiredMixin, ListView):
             pairing.warnings = selectors.pairing_warnings(pairing, self.today)
         context.update(object_list=rows, filter=self.filterset, year=self.year, today=self.today)
         return context
+
+
+class PairingExportView(downloads.TableExportView):
+    """The pairing list's rows under its filters (PairingFilter over selectors.pairing_list), all its pages, as
+    CSV or XLSX (portal.downloads): one query for the rows, the branches a subquery of it."""
+
+    list_view = PairingListView
+
+    def filterset(self):
+        self.today = timezone.localdate()
+        return pairing_filter(self.request, self.today)
+
+    def columns(self):
+        return selectors.pairing_export_columns()
+
+    def rows(self, queryset):
+        return selectors.pairing_export_rows(queryset, self.today)
+
+    def names(self):
+        return _("pairings"), _("Pairings")
 
 
 class PairingDetailView(LoginRequiredMixin, ScopedObjectMixin, DetailView):
@@ -464,3 +496,255 @@ class ProgramPublishingView(LoginRequiredMixin, ScopedObjectMixin, DetailView):
             messages.success(request, _("The publishing policy was saved; it applies to the reports built from now on."))
             return redirect("pairings:program_publishing", pk=program.pk)
         return self.render_to_response(self.get_context_data(form=form), status=400)
+
+
+# --- set-up: programs and their metrics ----------------------------------------------------------------
+
+PROGRAM_SETUP_BOTTOM = "pairings.program_setup.bottom"
+
+
+class SetUpProgramsMixin(LoginRequiredMixin):
+    """Pages only a program admin (or a superuser) opens: everyone else signed in gets 403."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not permissions.can_set_up_programs(request.user):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+
+def _count(model, field):
+    rows = model.objects.filter(**{field: OuterRef("pk")}).order_by().values(field).annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(rows[:1]), 0)
+
+
+class ProgramSetupListView(SetUpProgramsMixin, ListView):
+    template_name = "pairings/program_setup_list.html"
+    context_object_name = "programs"
+
+    def get_queryset(self):
+        return (
+            Program.objects.set_up_by(self.request.user)
+            .select_related("office")
+            .annotate(pairing_count=_count(Pairing, "program"), metric_count=_count(Metric, "program"))
+            .order_by("-is_active", "name")
+        )
+
+
+class ProgramCreateView(SetUpProgramsMixin, TemplateView):
+    template_name = "pairings/program_form.html"
+
+    def get(self, request, *args, **kwargs):
+        return self.render_to_response(self.get_context_data(form=ProgramForm(user=request.user)))
+
+    def post(self, request, *args, **kwargs):
+        form = ProgramForm(request.POST, user=request.user)
+        if form.is_valid():
+            data = dict(form.cleaned_data)
+            try:
+                program = services.program_create(actor=request.user, **data)
+            except ValidationError as error:
+                add_service_error(form, error)
+            else:
+                messages.success(request, _("The program was created. Add its metrics now."))
+                return redirect("pairings:program_update", pk=program.pk)
+        return self.render_to_response(self.get_context_data(form=form))
+
+
+class ProgramUpdateView(LoginRequiredMixin, ScopedObjectMixin, DetailView):
+    """A program's set-up page: its record, its metrics, and what the apps to the right add (activity types)."""
+
+    model = Program
+    needs_edit = True
+    template_name = "pairings/program_form.html"
+    context_object_name = "program"
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("office")
+
+    def _render(self, form, status=200):
+        program = self.object
+        context = self.get_context_data(
+            form=form,
+            metrics=list(Metric.objects.filter(program=program).order_by("order", "id")),
+            bottom_panels=panels.page_panels(PROGRAM_SETUP_BOTTOM, self.request, program),
+        )
+        return self.render_to_response(context, status=status)
+
+    def get(self, request, *args, **kwargs):
+        self.object = self.get_object()
+        return self._render(ProgramForm(instance=self.object, user=request.user))
+
+    def post(self, request, *args, **kwargs):
+        self.object = program = self.get_object()
+        form = ProgramForm(request.POST, instance=program, user=request.user)
+        if form.is_valid():
+            try:
+                services.program_update(program=program, actor=request.user, **form.cleaned_data)
+            except ValidationError as error:
+                add_service_error(form, error)
+            else:
+                messages.success(request, _("The program was saved."))
+                return redirect("pairings:program_update", pk=program.pk)
+        self.object.refresh_from_db()
+        return self._render(form)
+
+
+class MetricCreateView(LoginRequiredMixin, ScopedObjectMixin, DetailView):
+    model = Program
+    needs_edit = True
+    template_name = "pairings/metric_form.html"
+    context_object_name = "program"
+
+    def get(self, request, *args, **kwargs):
+        self.object = self.get_object()
+        return self.render_to_response(self.get_context_data(form=MetricForm()))
+
+    def post(self, request, *args, **kwargs):
+        self.object = program = self.get_object()
+        form = MetricForm(request.POST)
+        if form.is_valid():
+            try:
+                services.metric_create(program=program, actor=request.user, **form.cleaned_data)
+            except ValidationError as error:
+                add_service_error(form, error)
+            else:
+                messages.success(request, _("The metric was added."))
+                return redirect("pairings:program_update", pk=program.pk)
+        return self.render_to_response(self.get_context_data(form=form))
+
+
+class MetricUpdateView(LoginRequiredMixin, ScopedObjectMixin, DetailView):
+    model = Metric
+    needs_edit = True
+    template_name = "pairings/metric_form.html"
+    context_object_name = "metric"
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("program")
+
+    def _render(self, form):
+        return self.render_to_response(
+            self.get_context_data(form=form, program=self.object.program, in_use=services.metric_in_use(self.object))
+        )
+
+    def get(self, request, *args, **kwargs):
+        self.object = self.get_object()
+        return self._render(MetricForm(instance=self.object))
+
+    def post(self, request, *args, **kwargs):
+        self.object = metric = self.get_object()
+        form = MetricForm(request.POST, instance=metric)
+        if form.is_valid():
+            try:
+                services.metric_update(metric=metric, actor=request.user, **form.cleaned_data)
+            except ValidationError as error:
+                add_service_error(form, error)
+            else:
+                messages.success(request, _("The metric was saved."))
+                return redirect("pairings:program_update", pk=metric.program_id)
+        metric.refresh_from_db()
+        return self._render(form)
+
+
+# --- set-up: pairings ----------------------------------------------------------------------------
+
+
+class PairingCreateView(SetUpProgramsMixin, TemplateView):
+    template_name = "pairings/pairing_create.html"
+
+    def get(self, request, *args, **kwargs):
+        initial = {"term_start": timezone.localdate()}
+        if request.GET.get("program", "").isdigit():
+            initial["program"] = int(request.GET["program"])
+        return self.render_to_response(self.get_context_data(form=PairingCreateForm(user=request.user, initial=initial)))
+
+    def post(self, request, *args, **kwargs):
+        form = PairingCreateForm(request.POST, user=request.user)
+        if form.is_valid():
+            try:
+                pairing = services.pairing_create(actor=request.user, **form.cleaned_data)
+            except ValidationError as error:
+                add_service_error(form, error)
+            else:
+                messages.success(request, _("The pairing was created. Choose its branches and liaisons now."))
+                return redirect("pairings:pairing_setup", pk=pairing.pk)
+        return self.render_to_response(self.get_context_data(form=form))
+
+
+class _Rollback(Exception):
+    pass
+
+
+class PairingSetupView(LoginRequiredMixin, ScopedObjectMixin, DetailView):
+    """A pairing's term, status and goals, its participating branches and the liaisons of both sides, saved
+    together or not at all."""
+
+    model = Pairing
+    template_name = "pairings/pairing_setup.html"
+    context_object_name = "pairing"
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("program", "supporter", "supported")
+
+    def permission_check(self, obj):
+        return permissions.can_set_up_pairing(self.request.user, obj)
+
+    def _forms(self, data=None):
+        pairing = self.object
+        form = PairingSetupForm(data, instance=pairing)
+        formsets = [liaison_formset(pairing=pairing, side=side, data=data) for side in ("supporter", "supported")]
+        return form, formsets
+
+    def _render(self, form, formsets):
+        return self.render_to_response(self.get_context_data(form=form, formsets=formsets))
+
+    def get(self, request, *args, **kwargs):
+        self.object = self.get_object()
+        return self._render(*self._forms())
+
+    def post(self, request, *args, **kwargs):
+        self.object = pairing = self.get_object()
+        form, formsets = self._forms(request.POST)
+        if form.is_valid() and all([formset.is_valid() for formset in formsets]):
+            try:
+                with transaction.atomic():
+                    if not self._save(form, formsets):
+                        raise _Rollback
+            except _Rollback:
+                pass
+            else:
+                messages.success(request, _("The pairing's set-up was saved."))
+                return redirect("pairings:pairing_detail", pk=pairing.pk)
+        self.object = Pairing.objects.select_related("program", "supporter", "supported").get(pk=pairing.pk)
+        return self._render(form, formsets)
+
+    def _save(self, form, formsets):
+        """Every write of the page; False (after putting each refusal on its form) if any was refused."""
+        pairing, actor, ok = self.object, self.request.user, True
+        data = {k: v for k, v in form.cleaned_data.items() if k != "branches"}
+        for call in (
+            lambda: services.pairing_update(pairing=pairing, actor=actor, **data),
+            lambda: services.pairing_branches_set(pairing=pairing, actor=actor, branches=form.cleaned_data["branches"]),
+        ):
+            try:
+                call()
+            except ValidationError as error:
+                add_service_error(form, error)
+                ok = False
+        for formset in formsets:
+            for lform in formset.forms:
+                values = lform.cleaned_data
+                liaison = formset.liaisons.get(values.get("id"))
+                fields = {k: values.get(k) or "" for k in ("name", "title", "phone", "email")}
+                fields.update(user=values.get("user"), side=formset.side)
+                try:
+                    if liaison is not None and values.get("DELETE"):
+                        services.liaison_remove(liaison=liaison, actor=actor)
+                    elif liaison is not None:
+                        services.liaison_update(liaison=liaison, actor=actor, **fields)
+                    elif fields["name"] and not values.get("DELETE"):
+                        services.liaison_add(pairing=pairing, actor=actor, **fields)
+                except ValidationError as error:
+                    add_service_error(lform, error)
+                    ok = False
+        return ok

@@ -101,6 +101,11 @@ def matrix_webhook(o):
     )[0]
 
 
+def matrix_program_type(o):
+    """An activity type of the world's program (its own, beside the shared ones)."""
+    return f.ActivityTypeFactory(code="slsz-visit", name="入户走访", program=o["program"])
+
+
 # name -> (how to build the URL from the objects, expected per role)
 PAGES = {
     "home": (lambda o: reverse("home"), every(200)),
@@ -123,6 +128,8 @@ PAGES = {
     # needs (微心愿): read with the pairing; raised by a village committee (the outsider sits on 田心村's, so
     # may raise one there) or the program admin; claim, fulfil and rate take POST only (GET: 405).
     "activities:need_list": (lambda o: reverse("activities:need_list"), every(200)),
+    "activities:need_export": (lambda o: reverse("activities:need_export"), every(200)),
+    "activities:need_export_xlsx": (lambda o: reverse("activities:need_export_xlsx"), every(200)),
     "activities:need_create": (lambda o: reverse("activities:need_create"), row(LOGIN, 200, 200, 403, 403, 403, 200, 200)),
     "activities:need_detail": (lambda o: reverse("activities:need_detail", args=[matrix_need().pk]), row(LOGIN, 404, 200, 200, 200, 200, 200, 200)),
     "activities:need_claim": (lambda o: reverse("activities:need_claim", args=[matrix_need().pk]), every(405)),
@@ -199,6 +206,8 @@ PAGES = {
     # (and the admin's), the village agrees to a plan. The fixture's pairing has no agreement file (404);
     # tests/pairings serve one.
     "pairings:pairing_list": (lambda o: reverse("pairings:pairing_list"), every(200)),
+    "pairings:pairing_export": (lambda o: reverse("pairings:pairing_export"), every(200)),
+    "pairings:pairing_export_xlsx": (lambda o: reverse("pairings:pairing_export_xlsx"), every(200)),
     "pairings:pairing_detail": (
         lambda o: reverse("pairings:pairing_detail", args=[o["pairing"].pk]),
         row(LOGIN, 404, 200, 200, 200, 200, 200, 200),
@@ -249,6 +258,8 @@ PAGES = {
     # volunteers and teams belong to the branch: its people and those above it, and the program admin, read
     # them; the branch's managers issue certificates; hours are verified by POST only (GET: 405)
     "dashboards:volunteer_list": (lambda o: reverse("dashboards:volunteer_list"), every(200)),
+    "dashboards:volunteer_export": (lambda o: reverse("dashboards:volunteer_export"), every(200)),
+    "dashboards:volunteer_export_xlsx": (lambda o: reverse("dashboards:volunteer_export_xlsx"), every(200)),
     "dashboards:volunteer_detail": (
         lambda o: reverse("dashboards:volunteer_detail", args=[o["branch"].volunteers.get().pk]),
         row(LOGIN, 404, 404, 404, 200, 200, 200, 200),
@@ -312,6 +323,35 @@ PAGES = {
     "pairings:program_publishing": (
         lambda o: reverse("pairings:program_publishing", args=[o["program"].pk]),
         row(LOGIN, 404, 403, 403, 403, 403, 200, 200),
+    ),
+    # set-up (issue 15): programs, their metrics and pairings are set up by the admins of the program's office;
+    # whoever reads the program or pairing without administering it: 403; who does not read it: 404
+    "pairings:program_setup_list": (lambda o: reverse("pairings:program_setup_list"), row(LOGIN, 403, 403, 403, 403, 403, 200, 200)),
+    "pairings:program_create": (lambda o: reverse("pairings:program_create"), row(LOGIN, 403, 403, 403, 403, 403, 200, 200)),
+    "pairings:program_update": (
+        lambda o: reverse("pairings:program_update", args=[o["program"].pk]),
+        row(LOGIN, 404, 403, 403, 403, 403, 200, 200),
+    ),
+    "pairings:metric_create": (
+        lambda o: reverse("pairings:metric_create", args=[o["program"].pk]),
+        row(LOGIN, 404, 403, 403, 403, 403, 200, 200),
+    ),
+    "pairings:metric_update": (
+        lambda o: reverse("pairings:metric_update", args=[o["program"].metrics.first().pk]),
+        row(LOGIN, 404, 403, 403, 403, 403, 200, 200),
+    ),
+    "pairings:pairing_create": (lambda o: reverse("pairings:pairing_create"), row(LOGIN, 403, 403, 403, 403, 403, 200, 200)),
+    "pairings:pairing_setup": (
+        lambda o: reverse("pairings:pairing_setup", args=[o["pairing"].pk]),
+        row(LOGIN, 404, 403, 403, 403, 403, 200, 200),
+    ),
+    # the activity type catalog: program admins set up their programs' own types (a shared one: 403 to them, the
+    # superusers'); everyone else signed in: 403
+    "activities:activity_type_list": (lambda o: reverse("activities:activity_type_list") + f"?program={o['program'].pk}", row(LOGIN, 403, 403, 403, 403, 403, 200, 200)),
+    "activities:activity_type_create": (lambda o: reverse("activities:activity_type_create") + f"?program={o['program'].pk}", row(LOGIN, 403, 403, 403, 403, 403, 200, 200)),
+    "activities:activity_type_update": (
+        lambda o: reverse("activities:activity_type_update", args=[matrix_program_type(o).pk]),
+        row(LOGIN, 403, 403, 403, 403, 403, 200, 200),
     ),
     "dashboards:completeness": (lambda o: reverse("dashboards:completeness"), row(LOGIN, 403, 403, 403, 403, 200, 200, 200)),
     # program dashboards: the program's admins (and superusers); for anyone else the program is not there (404)

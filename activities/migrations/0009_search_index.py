@@ -22,6 +22,6 @@ def drop(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("activities", "0007_meetings"), ("portal", "0003_search_vector")]
+    dependencies = [("activities", "0008_activity_type_program"), ("portal", "0003_search_vector")]
 
     operations = [migrations.RunPython(create, drop, elidable=False)]
