@@ -21,7 +21,7 @@ from pairings.models import Pairing, Program
 from portal import search
 from portal.permissions import scope_for
 
-# the activity search's fields: those of its index (activities/migrations/0008_search_index.py), in its order
+# the activity search's fields: those of its index (activities/migrations/0009_search_index.py), in its order
 ACTIVITY_SEARCH_FIELDS = ("title", "place", "description")
 NEED_SEARCH_FIELDS = ("title", "description", "pairing__supported__name", "pairing__supported__short_name")
 
