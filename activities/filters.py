@@ -20,6 +20,7 @@ from activities.models import ActionItem, Activity, ActivityMetricValue, Meeting
 from pairings.models import Pairing, Program
 from portal import search
 from portal.permissions import scope_for
+from portal.widgets import PickerWidget
 
 # the activity search's fields: those of its index (activities/migrations/0009_search_index.py), in its order
 ACTIVITY_SEARCH_FIELDS = ("title", "place", "description")
@@ -140,11 +141,15 @@ class ActivityFilter(django_filters.FilterSet):
     program = django_filters.ChoiceFilter(
         field_name="pairing__program_id", label=_("Program"), empty_label=_("All programs"), widget=FastSelect
     )
+    # pickers (portal/widgets.py): a province admin reads a thousand pairings and branches; only the chosen one
+    # is rendered, the value still checked against the viewer's choices
     pairing = django_filters.ChoiceFilter(
-        field_name="pairing_id", label=_("Pairing"), empty_label=_("All pairings"), widget=FastSelect
+        field_name="pairing_id", label=_("Pairing"), empty_label=_("All pairings"),
+        widget=PickerWidget("pairings:pairing_picker", placeholder=_("Type a side's name")),
     )
     branch = django_filters.ChoiceFilter(
-        field_name="branch_id", label=_("Branch"), empty_label=_("All branches"), widget=FastSelect, method="by_branch"
+        field_name="branch_id", label=_("Branch"), empty_label=_("All branches"), method="by_branch",
+        widget=PickerWidget("pairings:branch_picker", narrow_by="pairing", placeholder=_("Type the branch's name")),
     )
     # with a branch: also the activities it co-hosted (the figures' rule: a co-host is credited like the host)
     co_hosted = django_filters.BooleanFilter(
@@ -206,10 +211,6 @@ class ActivityFilter(django_filters.FilterSet):
             form.fields["branch"].choices = self.choices.branches
             form.fields["activity_type"].choices = self.choices.types
             form.fields["metric"].choices = _pairing_choices(self.choices.metrics)
-            shown = self._branch_options()
-            if shown is not None:
-                form.fields["branch"].widget.choices = [("", form.fields["branch"].empty_label), *shown]
-                form.fields["branch"].help_text = _("Choose a pairing to list its branches.")
         return self._form
 
     def fields_html(self):
@@ -246,33 +247,17 @@ class ActivityFilter(django_filters.FilterSet):
             return tuple(value) if isinstance(value, (list, tuple)) else (value,)
 
         asked = tuple((name, values(name)) for name in self.filters if name in data)
-        shown = self._branch_options()
         return (
             get_language(),
             self.is_bound,
             asked,
             tuple(self.choices.pairings),
             tuple(self.choices.programs),
-            tuple(self.choices.branches) if shown is None else ("shown", tuple(shown)),
+            tuple(self.choices.branches),
             tuple(self.choices.types),
             tuple(self.choices.metrics),
             tuple(value for value, _label in self.filters["status"].extra["choices"]),
         )
-
-    def _branch_options(self):
-        """The branches the drop-down shows when they are too many to list (None: all of them): those of the
-        chosen pairing, or only the chosen branch. Any branch of the viewer's pairings is still accepted."""
-        if self.choices.all_branches:
-            return None
-        data = self.data or {}
-        try:
-            pairing_id = int(data.get("pairing") or 0)
-        except (TypeError, ValueError):
-            pairing_id = 0
-        if pairing_id in self.choices.branches_by_pairing:
-            return self.choices.branches_by_pairing[pairing_id]
-        chosen = str(data.get("branch") or "")
-        return [(pk, name) for pk, name in self.choices.branches if str(pk) == chosen]
 
     def search(self, queryset, name, value):
         """Every term of the query in the title, place or description (through the search index on

@@ -333,7 +333,9 @@ def cmd_pages(args):
 
 
 SEARCH_QUERIES = {"two characters (维修)": "维修", "two characters (宣讲)": "宣讲", "common character (人)": "人"}
-PICKER_URLS = {"pairings": "/pairings/picker/", "branches": "/portal/picker/branches/"}
+# each picker's endpoint and what is typed into it
+PICKER_URLS = {"pairings": ("/pairings/picker/", "村1"), "branches": ("/pairings/picker/branches/", "第3"),
+               "volunteers": ("/volunteers/picker/", "张")}
 
 
 def timed_gets(client, url, params, repeats):
@@ -368,8 +370,8 @@ def cmd_search(args):
         out[f"list_{role}"] = timed_gets(client, "/activities/", {}, args.repeats)
         for label, query in SEARCH_QUERIES.items():
             out[f"search_{role}_{query}"] = {"label": label, **timed_gets(client, "/activities/", {"q": query}, args.repeats)}
-        for name, url in PICKER_URLS.items():
-            result = timed_gets(client, url, {"q": "村1"}, args.repeats)
+        for name, (url, typed) in PICKER_URLS.items():
+            result = timed_gets(client, url, {"q": typed}, args.repeats)
             if result["status"] == 200:
                 out[f"picker_{role}_{name}"] = result
     # the searched page's slowest query, planned and run, as the admin (the widest scope)
