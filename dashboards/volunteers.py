@@ -71,7 +71,9 @@ class VolunteerListView(LoginRequiredMixin, ListView):
         return self.filterset.qs
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(filter=self.filterset, filter_form=self.filterset.form, **kwargs)
+        return super().get_context_data(
+            filter=self.filterset, filter_form=self.filterset.form, q=self.request.GET.get("q", ""), **kwargs
+        )
 
 
 # --- the volunteer ledger (志愿者台账) out: the import's columns first ----------------------------------------
