@@ -24,6 +24,8 @@ from portal.widgets import PickerWidget
 
 # the activity search's fields: those of its index (activities/migrations/0009_search_index.py), in its order
 ACTIVITY_SEARCH_FIELDS = ("title", "place", "description")
+# their tokens, stored with each row on PostgreSQL (activities/migrations/0010_search_column.py)
+ACTIVITY_SEARCH_COLUMN = "search_vector"
 NEED_SEARCH_FIELDS = ("title", "description", "pairing__supported__name", "pairing__supported__short_name")
 
 
@@ -272,6 +274,7 @@ class ActivityFilter(django_filters.FilterSet):
                 value,
                 ACTIVITY_SEARCH_FIELDS,
                 indexed=ACTIVITY_SEARCH_FIELDS,
+                column=ACTIVITY_SEARCH_COLUMN,
                 extra=lambda term: _named_q(*named[term]),
             )
         )

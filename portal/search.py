@@ -23,7 +23,7 @@ from html import escape
 
 from django.db import connection
 from django.db.models import BooleanField, Func, Q, TextField, Value
-from django.db.models.expressions import RawSQL
+from django.db.models.expressions import Expression, RawSQL
 from django.utils.safestring import mark_safe
 
 MAX_TERMS = 8
@@ -96,9 +96,25 @@ class SearchVector(Func):
     output_field = TextField()
 
 
-def _matches(vector_fields, query_text):
-    """`portal_search_vector(fields) @@ 'query'::tsquery`, written so the planner sees the indexed expression."""
-    vector = SearchVector(*vector_fields)
+class StoredVector(Expression):
+    """A stored vector column the model state does not know (activities 0010: PostgreSQL only), read on the
+    query's own table under whatever alias it has there (a subquery's V0 too)."""
+
+    output_field = TextField()
+
+    def __init__(self, column):
+        super().__init__()
+        self.column = column
+
+    def as_sql(self, compiler, connection):
+        alias = compiler.query.get_initial_alias()
+        return f"{compiler.quote_name_unless_alias(alias)}.{connection.ops.quote_name(self.column)}", []
+
+
+def _matches(vector_fields, query_text, column=None):
+    """`portal_search_vector(fields) @@ 'query'::tsquery`, written so the planner sees the indexed expression;
+    with `column` (a stored column holding that vector: activities 0010), that column."""
+    vector = StoredVector(column) if column else SearchVector(*vector_fields)
     return Func(vector, RawSQL("%s::tsquery", (query_text,)), template="%(expressions)s", arg_joiner=" @@ ",
                 output_field=BooleanField())
 
@@ -107,10 +123,11 @@ def uses_index():
     return connection.vendor == "postgresql"
 
 
-def term_q(term, fields, *, indexed=(), extra=None):
+def term_q(term, fields, *, indexed=(), extra=None, column=None):
     """The rows holding `term` in any of `fields` (icontains), narrowed first through the index over `indexed`
     on PostgreSQL (`indexed`: the fields of the model's portal_search_vector index, in its order, a subset of
-    `fields`). `extra`: a Q also accepted (matches in related names, resolved by the caller)."""
+    `fields`). `extra`: a Q also accepted (matches in related names, resolved by the caller). `column`: the
+    model's stored vector column of those fields, if it has one (PostgreSQL only: unknown to the model state)."""
     exact = Q()
     for name in fields:
         exact |= Q(**{f"{name}__icontains": term})
@@ -124,15 +141,16 @@ def term_q(term, fields, *, indexed=(), extra=None):
             local = Q()
             for name in indexed:
                 local |= Q(**{f"{name}__icontains": term})
-            exact = (Q(_matches(indexed, query_text)) & local) | rest if rest else Q(_matches(indexed, query_text)) & local
+            matches = Q(_matches(indexed, query_text, column))
+            exact = (matches & local) | rest if rest else matches & local
     return exact | extra if extra is not None else exact
 
 
-def search_q(query, fields, *, indexed=(), extra=None):
+def search_q(query, fields, *, indexed=(), extra=None, column=None):
     """Every term of `query` held (see term_q); `extra(term)`, when given, returns a further Q per term."""
     condition = Q()
     for term in terms(query):
-        condition &= term_q(term, fields, indexed=indexed, extra=extra(term) if extra else None)
+        condition &= term_q(term, fields, indexed=indexed, extra=extra(term) if extra else None, column=column)
     return condition
 
 
