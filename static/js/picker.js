@@ -112,8 +112,12 @@
         .catch(function () { /* offline: the input stays as typed */ });
     }
 
-    text.addEventListener("input", function () {
+    // an emptied box drops the choice when it is left or its form is sent (Esc first brings the choice back)
+    function dropIfEmpty() {
       if (!text.value.trim()) { value.value = ""; label = ""; }
+    }
+    if (value.form) value.form.addEventListener("submit", dropIfEmpty);
+    text.addEventListener("input", function () {
       clearTimeout(timer);
       timer = setTimeout(ask, 150);
     });
@@ -129,12 +133,15 @@
       } else if (event.key === "Enter") {
         if (open && active >= 0) { event.preventDefault(); pick(active); }
       } else if (event.key === "Escape") {
-        if (!list.hidden) { event.preventDefault(); close(); text.value = label; }
+        event.preventDefault();
+        close();
+        text.value = label;
       }
     });
     text.addEventListener("blur", function () {
       close();
-      if (!text.value.trim()) { value.value = ""; label = ""; } else { text.value = label; }
+      dropIfEmpty();
+      text.value = label;
     });
   }
 
