@@ -214,7 +214,7 @@ class VolunteerPickerView(LoginRequiredMixin, View):
             return picker_response([])
         rows = (
             Volunteer.objects.visible_to(request.user)
-            .filter(search.search_q(query, ("name",)))
+            .filter(search.search_q(query, ("name",), indexed=("name",)))
             .order_by("name", "id")
             .values_list("id", "name", "organization__name")[:MAX_RESULTS]
         )

@@ -123,6 +123,13 @@ def uses_index():
     return connection.vendor == "postgresql"
 
 
+def _index_is_exact(term):
+    """Is the index's match of `term` exactly the substring rule? For one or two CJK characters, yes: the
+    vector holds every character and every adjacent pair within a run (fields are joined by spaces, so no
+    pair straddles two fields), and the check is case-free."""
+    return 1 <= len(term) <= 2 and bool(_CJK_RUN.fullmatch(term))
+
+
 def term_q(term, fields, *, indexed=(), extra=None, column=None):
     """The rows holding `term` in any of `fields` (icontains), narrowed first through the index over `indexed`
     on PostgreSQL (`indexed`: the fields of the model's portal_search_vector index, in its order, a subset of
@@ -142,6 +149,10 @@ def term_q(term, fields, *, indexed=(), extra=None, column=None):
             for name in indexed:
                 local |= Q(**{f"{name}__icontains": term})
             matches = Q(_matches(indexed, query_text, column))
+            if _index_is_exact(term):
+                # one or two CJK characters: the index holds exactly those tokens, so its match is the answer;
+                # no icontains re-check, whose estimate (a fraction of a fraction) misleads the planner
+                local = Q()
             exact = (matches & local) | rest if rest else matches & local
     return exact | extra if extra is not None else exact
 
