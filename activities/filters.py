@@ -18,7 +18,15 @@ from django.utils.translation import gettext_lazy as _
 from activities import selectors
 from activities.models import ActionItem, Activity, ActivityMetricValue, Meeting, Need, ServiceRecord, verified_q
 from pairings.models import Pairing, Program
+from portal import search
 from portal.permissions import scope_for
+from portal.widgets import PickerWidget
+
+# the activity search's fields: those of its index (activities/migrations/0009_search_index.py), in its order
+ACTIVITY_SEARCH_FIELDS = ("title", "place", "description")
+# their tokens, stored with each row on PostgreSQL (activities/migrations/0010_search_column.py)
+ACTIVITY_SEARCH_COLUMN = "search_vector"
+NEED_SEARCH_FIELDS = ("title", "description", "pairing__supported__name", "pairing__supported__short_name")
 
 
 def _pairings(request):
@@ -59,6 +67,16 @@ def _pairing_choices(pairings):
     for pk, label, program in pairings:
         groups.setdefault(program, []).append((pk, label))
     return list(groups.items())
+
+
+def _named_q(branch_ids, pairing_ids):
+    """The activities of these branches or of these pairings (None when there are none: no condition)."""
+    condition = None
+    if branch_ids:
+        condition = Q(branch_id__in=branch_ids)
+    if pairing_ids:
+        condition = Q(pairing_id__in=pairing_ids) if condition is None else condition | Q(pairing_id__in=pairing_ids)
+    return condition
 
 
 class DateInput(forms.DateInput):
@@ -117,7 +135,7 @@ class ActivityFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
         label=_("Text"),
         method="search",
-        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Title, place or description")}),
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Title, place, description, branch or village")}),
     )
     date_from = django_filters.DateFilter(field_name="date", lookup_expr="gte", label=_("From"), widget=DateInput())
     date_to = django_filters.DateFilter(field_name="date", lookup_expr="lte", label=_("To"), widget=DateInput())
@@ -125,11 +143,15 @@ class ActivityFilter(django_filters.FilterSet):
     program = django_filters.ChoiceFilter(
         field_name="pairing__program_id", label=_("Program"), empty_label=_("All programs"), widget=FastSelect
     )
+    # pickers (portal/widgets.py): a province admin reads a thousand pairings and branches; only the chosen one
+    # is rendered, the value still checked against the viewer's choices
     pairing = django_filters.ChoiceFilter(
-        field_name="pairing_id", label=_("Pairing"), empty_label=_("All pairings"), widget=FastSelect
+        field_name="pairing_id", label=_("Pairing"), empty_label=_("All pairings"),
+        widget=PickerWidget("pairings:pairing_picker", placeholder=_("Type a side's name")),
     )
     branch = django_filters.ChoiceFilter(
-        field_name="branch_id", label=_("Branch"), empty_label=_("All branches"), widget=FastSelect, method="by_branch"
+        field_name="branch_id", label=_("Branch"), empty_label=_("All branches"), method="by_branch",
+        widget=PickerWidget("pairings:branch_picker", narrow_by="pairing", placeholder=_("Type the branch's name")),
     )
     # with a branch: also the activities it co-hosted (the figures' rule: a co-host is credited like the host)
     co_hosted = django_filters.BooleanFilter(
@@ -191,10 +213,6 @@ class ActivityFilter(django_filters.FilterSet):
             form.fields["branch"].choices = self.choices.branches
             form.fields["activity_type"].choices = self.choices.types
             form.fields["metric"].choices = _pairing_choices(self.choices.metrics)
-            shown = self._branch_options()
-            if shown is not None:
-                form.fields["branch"].widget.choices = [("", form.fields["branch"].empty_label), *shown]
-                form.fields["branch"].help_text = _("Choose a pairing to list its branches.")
         return self._form
 
     def fields_html(self):
@@ -231,39 +249,35 @@ class ActivityFilter(django_filters.FilterSet):
             return tuple(value) if isinstance(value, (list, tuple)) else (value,)
 
         asked = tuple((name, values(name)) for name in self.filters if name in data)
-        shown = self._branch_options()
         return (
             get_language(),
             self.is_bound,
             asked,
             tuple(self.choices.pairings),
             tuple(self.choices.programs),
-            tuple(self.choices.branches) if shown is None else ("shown", tuple(shown)),
+            tuple(self.choices.branches),
             tuple(self.choices.types),
             tuple(self.choices.metrics),
             tuple(value for value, _label in self.filters["status"].extra["choices"]),
         )
 
-    def _branch_options(self):
-        """The branches the drop-down shows when they are too many to list (None: all of them): those of the
-        chosen pairing, or only the chosen branch. Any branch of the viewer's pairings is still accepted."""
-        if self.choices.all_branches:
-            return None
-        data = self.data or {}
-        try:
-            pairing_id = int(data.get("pairing") or 0)
-        except (TypeError, ValueError):
-            pairing_id = 0
-        if pairing_id in self.choices.branches_by_pairing:
-            return self.choices.branches_by_pairing[pairing_id]
-        chosen = str(data.get("branch") or "")
-        return [(pk, name) for pk, name in self.choices.branches if str(pk) == chosen]
-
     def search(self, queryset, name, value):
-        value = value.strip()
-        if not value:
+        """Every term of the query in the title, place or description (through the search index on
+        PostgreSQL, portal/search.py), or in the name of the activity's branch or village (resolved to their
+        ids first: one query for all the terms)."""
+        found = search.terms(value)
+        if not found:
             return queryset
-        return queryset.filter(Q(title__icontains=value) | Q(place__icontains=value) | Q(description__icontains=value))
+        named = selectors.named_by(found)
+        return queryset.filter(
+            search.search_q(
+                value,
+                ACTIVITY_SEARCH_FIELDS,
+                indexed=ACTIVITY_SEARCH_FIELDS,
+                column=ACTIVITY_SEARCH_COLUMN,
+                extra=lambda term: _named_q(*named[term]),
+            )
+        )
 
     def by_branch(self, queryset, name, value):
         """The branch's activities; with `co_hosted`, those it co-hosted too (one row each: a subquery, no join)."""
@@ -321,10 +335,26 @@ class NeedFilter(django_filters.FilterSet):
     overdue = django_filters.BooleanFilter(
         label=_("Waiting over 30 days"), method="only_overdue", widget=forms.CheckboxInput
     )
+    q = django_filters.CharFilter(
+        label=_("Text"), method="search",
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Title, description or village")}),
+    )
 
     class Meta:
         model = Need
         fields = []
+
+    def search(self, queryset, name, value):
+        """Every term in the title, the description or the village's name (not who wants it: that name may be
+        masked to the viewer); the needs holding the most terms in their title first, then the newest. A few
+        thousand needs: icontains, no index."""
+        if not search.terms(value):
+            return queryset
+        return (
+            queryset.filter(search.search_q(value, NEED_SEARCH_FIELDS))
+            .alias(relevance=search.relevance_order(value, NEED_SEARCH_FIELDS))
+            .order_by("-relevance", "-raised_at", "-id")
+        )
 
     def only_overdue(self, queryset, name, value):
         return queryset.filter(is_overdue=True) if value else queryset

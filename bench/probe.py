@@ -5,6 +5,7 @@
     python -m bench.probe reports P       queries per monthly report (two pairings of different sizes, period P)
                                           and the ORM vs raw-SQL time of the program-wide report's queries
     python -m bench.probe export ...      one annual export in this process: seconds, rows, peak memory
+    python -m bench.probe search          issue 18: the searched list, the pickers, the list page (p50, queries)
     python -m bench.probe publish N       bulk publish of N drafts in one pass (rolled back): seconds, queries,
                                           notifications against the distinct recipients
 
@@ -331,6 +332,63 @@ def cmd_pages(args):
     emit(out)
 
 
+SEARCH_QUERIES = {"two characters (维修)": "维修", "two characters (宣讲)": "宣讲", "common character (人)": "人"}
+# each picker's endpoint and what is typed into it
+PICKER_URLS = {"pairings": ("/pairings/picker/", "村1"), "branches": ("/pairings/picker/branches/", "第3"),
+               "volunteers": ("/volunteers/picker/", "张")}
+
+
+def timed_gets(client, url, params, repeats):
+    """p50 and p95 wall milliseconds of ``repeats`` in-process GETs after one warm-up, with the query count."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    response = client.get(url, params)
+    walls, counts = [], set()
+    for _ in range(repeats):
+        started = time.perf_counter()
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(url, params)
+            body = response.content
+        walls.append((time.perf_counter() - started) * 1000)
+        counts.add(len(captured.captured_queries))
+    walls.sort()
+    return {
+        "url": url, "params": params, "status": response.status_code, "bytes": len(body),
+        "p50_ms": round(walls[len(walls) // 2], 2), "p95_ms": round(walls[min(len(walls) - 1, int(len(walls) * 0.95))], 2),
+        "query_counts": sorted(counts), "rows": len(listed_ids(body.decode("utf-8", "replace"))),
+    }
+
+
+def cmd_search(args):
+    """Issue 18: the activity list searched (two characters, a common one), the picker endpoints and the list
+    page itself, as the province admin and as a secretary, in this process (Django test client): p50 of
+    ``--repeats`` requests; with the search query's EXPLAIN ANALYZE plan."""
+    out = {}
+    for role in ("secretary", "admin"):
+        client = client_for(bench_user(role))
+        out[f"list_{role}"] = timed_gets(client, "/activities/", {}, args.repeats)
+        for label, query in SEARCH_QUERIES.items():
+            out[f"search_{role}_{query}"] = {"label": label, **timed_gets(client, "/activities/", {"q": query}, args.repeats)}
+        for name, (url, typed) in PICKER_URLS.items():
+            result = timed_gets(client, url, {"q": typed}, args.repeats)
+            if result["status"] == 200:
+                out[f"picker_{role}_{name}"] = result
+    # the searched page's slowest query, planned and run, as the admin (the widest scope)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(bench_user("admin"))
+    for query in SEARCH_QUERIES.values():
+        with CaptureQueriesContext(connection) as captured:
+            client.get("/activities/", {"q": query})
+        selects = [q["sql"] for q in captured.captured_queries if q["sql"].lstrip().upper().startswith("SELECT")]
+        timings = sorted(((explain_json(sql)[0], sql) for sql in selects), reverse=True)
+        if timings:
+            out[f"explain_admin_{query}"] = {"ms": round(timings[0][0], 2), "plan": explain_text(timings[0][1])}
+    emit(out)
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Reports
 # ---------------------------------------------------------------------------------------------------------
@@ -640,10 +698,12 @@ def main(argv=None):
     export.add_argument("--format", default="all", help="csv, xlsx or all (when write_export takes formats)")
     publish = sub.add_parser("publish")
     publish.add_argument("count", type=int)
+    search_parser = sub.add_parser("search")
+    search_parser.add_argument("--repeats", type=int, default=21)
     args = parser.parse_args(argv)
     setup_django()
     {"meta": cmd_meta, "pages": cmd_pages, "reports": cmd_reports, "rollup": cmd_rollup, "export": cmd_export,
-     "publish": cmd_publish}[args.command](args)
+     "publish": cmd_publish, "search": cmd_search}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -887,6 +887,38 @@ def query_rows(pages, table):
                   + ("" if fixed else f"; varies: {page['query_counts']}"))
 
 
+def search_rows(found, table):
+    """9. issue 18: search, pickers and the list page with the drop-downs, as the admin and as a secretary."""
+    for role in ("admin", "secretary"):
+        for key, row in found.items():
+            if not key.startswith(f"search_{role}_"):
+                continue
+            limit = 100 if "人" in key else 50
+            table.add(9, f"search p50 {role}: {row['label']}", row["p50_ms"], "ms", target=f"≤ {limit} ms",
+                      met=row["p50_ms"] <= limit and row["status"] == 200,
+                      note=f"p95 {row['p95_ms']} ms; queries {row['query_counts']}; rows {row['rows']}")
+        for key, row in found.items():
+            if key.startswith(f"picker_{role}_"):
+                table.add(9, f"picker endpoint p50 {role}: {key.rsplit('_', 1)[1]}", row["p50_ms"], "ms",
+                          target="≤ 10 ms", met=row["p50_ms"] <= 10, note=f"queries {row['query_counts']}")
+        page = found[f"list_{role}"]
+        table.add(9, f"list page p50 {role} (first page, its filter form)", page["p50_ms"], "ms",
+                  target="≤ 15 ms" if role == "admin" else None, met=page["p50_ms"] <= 15 if role == "admin" else None,
+                  note=f"{page['bytes']:,} bytes; queries {page['query_counts']}")
+
+
+def search_only(table, generated):
+    say("search: the searched list, the pickers, the list page (Django test client, in-process, p50)")
+    found = probe("search")
+    search_rows(found, table)
+    print()
+    table.print()
+    document = {"generated_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                "data_set": generated, "table": table.rows, "search": found}
+    (RESULTS / "latest-search.json").write_text(json.dumps(document, indent=1, ensure_ascii=False, default=str))
+    print(f"\nwritten: {RESULTS / 'latest-search.json'}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench.run", description="The province-scale benchmark.")
     parser.add_argument("--quick", action="store_true", help="a 1 %% data set in its own database, short windows")
@@ -898,6 +930,7 @@ def main(argv=None):
     parser.add_argument("--service-records", dest="service_records", type=int)
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--fresh", action="store_true", help="regenerate the data set even if it is there")
+    parser.add_argument("--only", default="", help="run one section alone: search (issue 18)")
     parser.add_argument("--skip", default="", help="comma-separated sections to skip: web,reports,exports,publish")
     args = parser.parse_args(argv)
     if args.quick:
@@ -926,6 +959,8 @@ def main(argv=None):
     note_load("start")
     say("data set: bench.generate (skipped when already loaded)")
     generated = run_generator(args)
+    if args.only == "search":
+        return search_only(table, generated)
     say("meta: users, scopes, deep-page cursors, dashboard, export sizes")
     meta = probe("meta")
     notes = [

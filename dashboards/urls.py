@@ -15,6 +15,7 @@ urlpatterns = [
     path("volunteers/", volunteers.VolunteerListView.as_view(), name="volunteer_list"),
     path("volunteers/export.csv", volunteers.VolunteerExportView.as_view(), name="volunteer_export"),
     path("volunteers/export.xlsx", volunteers.VolunteerExportView.as_view(fmt="xlsx"), name="volunteer_export_xlsx"),
+    path("volunteers/picker/", volunteers.VolunteerPickerView.as_view(), name="volunteer_picker"),
     path("volunteers/<int:pk>/", volunteers.VolunteerDetailView.as_view(), name="volunteer_detail"),
     path("volunteers/teams/", volunteers.TeamListView.as_view(), name="team_list"),
     path("volunteers/teams/<int:pk>/", volunteers.TeamDetailView.as_view(), name="team_detail"),

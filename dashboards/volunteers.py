@@ -8,15 +8,17 @@ from django.db.models import Count, Exists, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
+from django.views import View
 from django.views.generic import DetailView, ListView
 
 from activities.selectors import team_pending_records, volunteer_records
 from dashboards.filters import VolunteerFilter
 from figures.selectors import HOURS, ZERO, pending_q, volunteer_totals, with_hours, with_team_hours
-from portal import downloads
+from portal import downloads, search
 from portal.db import StringAgg, stream_rows
 from portal.downloads import NUMBER, Column, yes_no
 from portal.permissions import ScopedObjectMixin, scope_for, shown_phone
+from portal.widgets import MAX_RESULTS, picker_query, picker_response
 from reports.certificates import can_issue_certificates, volunteer_certificates
 from reports.forms import CertificateForm
 from volunteers.ledger import VolunteerLedger
@@ -70,7 +72,9 @@ class VolunteerListView(LoginRequiredMixin, ListView):
         return self.filterset.qs
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(filter=self.filterset, filter_form=self.filterset.form, **kwargs)
+        return super().get_context_data(
+            filter=self.filterset, filter_form=self.filterset.form, q=self.request.GET.get("q", ""), **kwargs
+        )
 
 
 # --- the volunteer ledger (志愿者台账) out: the import's columns first ----------------------------------------
@@ -197,3 +201,20 @@ class TeamDetailView(TeamMixin, DetailView):
             offerings=list(self.object.offerings.filter(is_active=True).order_by("name")),
         )
         return context
+
+
+class VolunteerPickerView(LoginRequiredMixin, View):
+    """The volunteer picker's endpoint (portal.widgets.PickerWidget): the volunteers the user reads (the
+    volunteer list's scope) whose name holds every term of ?q=, ≤ 20, their organisation as the hint."""
+
+    def get(self, request):
+        query = picker_query(request)
+        if not search.terms(query):
+            return picker_response([])
+        rows = (
+            Volunteer.objects.visible_to(request.user)
+            .filter(search.search_q(query, ("name",), indexed=("name",)))
+            .order_by("name", "id")
+            .values_list("id", "name", "organization__name")[:MAX_RESULTS]
+        )
+        return picker_response(rows)

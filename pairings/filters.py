@@ -2,12 +2,18 @@
 the two warnings."""
 
 import django_filters
+from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from pairings.models import Pairing, Program
 from pairings.selectors import dormant_q, ending_soon_q, expired_q, year_bounds
+from portal import search
 from portal.models import Organization
+
+PAIRING_SEARCH_FIELDS = (
+    "supporter__name", "supporter__short_name", "supported__name", "supported__short_name", "goals",
+)
 
 
 def _programs(request):
@@ -48,9 +54,26 @@ class PairingFilter(django_filters.FilterSet):
         ],
     )
 
+    q = django_filters.CharFilter(
+        label=_("Text"), method="search",
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Either side's name or the goals")}),
+    )
+
     class Meta:
         model = Pairing
         fields = []
+
+    def search(self, queryset, name, value):
+        """Every term in either side's name or short name, or in the goals; those holding the most terms in
+        the sides' names first, then the list's own order. A thousand pairings: icontains, no index."""
+        if not search.terms(value):
+            return queryset
+        return (
+            queryset.filter(search.search_q(value, PAIRING_SEARCH_FIELDS))
+            .alias(relevance=search.relevance_order(value, ("supported__name",))
+                   + search.relevance_order(value, ("supporter__name",)))
+            .order_by("-relevance", *(queryset.query.order_by or Pairing._meta.ordering))
+        )
 
     def __init__(self, *args, today, **kwargs):
         self.today = today

@@ -8,6 +8,8 @@ urlpatterns = [
     path("", views.PairingListView.as_view(), name="pairing_list"),
     path("export.csv", views.PairingExportView.as_view(), name="pairing_export"),
     path("export.xlsx", views.PairingExportView.as_view(fmt="xlsx"), name="pairing_export_xlsx"),
+    path("picker/", views.PairingPickerView.as_view(), name="pairing_picker"),
+    path("picker/branches/", views.BranchPickerView.as_view(), name="branch_picker"),
     path("<int:pk>/", views.PairingDetailView.as_view(), name="pairing_detail"),
     path("<int:pk>/agreement.pdf", views.AgreementFileView.as_view(), name="agreement_file"),
     path("<int:pk>/agreement/", views.AgreementEditView.as_view(), name="agreement_edit"),

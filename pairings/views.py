@@ -11,6 +11,7 @@ from django.http import Http404
 from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views import View
 from django.views.generic import DetailView, ListView, TemplateView
 
 from pairings import permissions, selectors, services
@@ -23,11 +24,14 @@ from pairings.models import (
     JointPlan, Metric, Pairing, PairingBranch, PlanItem, Program, VillageStatistic, village_statistics_readers_q,
 )
 from portal.models import Organization
-from portal import downloads, panels
+from portal import downloads, panels, search
 from portal.files import protected_file_response
 from portal.forms import add_service_error
 from portal.permissions import ScopedObjectMixin
 from portal.templatetags.portal_tags import plain_number
+from portal.widgets import MAX_RESULTS, picker_query, picker_response
+
+PAIRING_PICKER_FIELDS = ("supporter__name", "supporter__short_name", "supported__name", "supported__short_name")
 
 # The slots of this app's pages that the apps to its right fill (portal/panels.py).
 PAIRING_ROW = "pairings.pairing_list.row"
@@ -748,3 +752,48 @@ class PairingSetupView(LoginRequiredMixin, ScopedObjectMixin, DetailView):
                     add_service_error(lform, error)
                     ok = False
         return ok
+
+
+class PairingPickerView(LoginRequiredMixin, View):
+    """The pairing picker's endpoint (portal.widgets.PickerWidget): the pairings the user reads (the list's
+    scope) holding every term of ?q= in either side's name or short name, ≤ 20, labelled as the activity
+    list labels them (支持方–村, short names first), the program as a hint. One query after the scope's."""
+
+    def get(self, request):
+        query = picker_query(request)
+        if not search.terms(query):
+            return picker_response([])
+        rows = (
+            Pairing.objects.visible_to(request.user)
+            .filter(search.search_q(query, PAIRING_PICKER_FIELDS))
+            .order_by("supported__name", "supporter__name", "id")
+            .values_list("id", "supporter__name", "supporter__short_name", "supported__name",
+                         "supported__short_name", "program__name")[:MAX_RESULTS]
+        )
+        return picker_response(
+            (pk, f"{s_short or s_name}–{v_short or v_name}", program)
+            for pk, s_name, s_short, v_name, v_short, program in rows
+        )
+
+
+class BranchPickerView(LoginRequiredMixin, View):
+    """The branch picker's endpoint: the branches taking part in the pairings the user reads (the activity
+    list's rule for its branch filter) whose name holds every term of ?q=, ≤ 20; with ?pairing=, only that
+    pairing's. The branch's parent (the school) as a hint."""
+
+    def get(self, request):
+        query = picker_query(request)
+        if not search.terms(query):
+            return picker_response([])
+        parts = PairingBranch.objects.visible_to(request.user).filter(
+            search.search_q(query, ("branch__name", "branch__short_name"))
+        )
+        pairing = request.GET.get("pairing") or ""
+        if pairing.isdigit():
+            parts = parts.filter(pairing_id=int(pairing))
+        rows = (
+            parts.order_by("branch__name", "branch_id")
+            .values_list("branch_id", "branch__name", "branch__parent__name")
+            .distinct()[:MAX_RESULTS]
+        )
+        return picker_response(rows)

@@ -230,6 +230,9 @@ PAGES = {
     # (and the admin's), the village agrees to a plan. The fixture's pairing has no agreement file (404);
     # tests/pairings serve one.
     "pairings:pairing_list": (lambda o: reverse("pairings:pairing_list"), every(200)),
+    # the pickers' endpoints answer everyone signed in, each with what that user reads (tests/test_pickers.py)
+    "pairings:pairing_picker": (lambda o: reverse("pairings:pairing_picker") + "?q=村", every(200)),
+    "pairings:branch_picker": (lambda o: reverse("pairings:branch_picker") + "?q=支部", every(200)),
     "pairings:pairing_export": (lambda o: reverse("pairings:pairing_export"), every(200)),
     "pairings:pairing_export_xlsx": (lambda o: reverse("pairings:pairing_export_xlsx"), every(200)),
     "pairings:pairing_detail": (
@@ -282,6 +285,7 @@ PAGES = {
     # volunteers and teams belong to the branch: its people and those above it, and the program admin, read
     # them; the branch's managers issue certificates; hours are verified by POST only (GET: 405)
     "dashboards:volunteer_list": (lambda o: reverse("dashboards:volunteer_list"), every(200)),
+    "dashboards:volunteer_picker": (lambda o: reverse("dashboards:volunteer_picker") + "?q=张", every(200)),
     "dashboards:volunteer_export": (lambda o: reverse("dashboards:volunteer_export"), every(200)),
     "dashboards:volunteer_export_xlsx": (lambda o: reverse("dashboards:volunteer_export_xlsx"), every(200)),
     "dashboards:volunteer_detail": (

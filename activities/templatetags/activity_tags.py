@@ -15,6 +15,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 
 from activities.models import Activity
+from portal.search import highlight
 
 register = template.Library()
 
@@ -35,11 +36,12 @@ def status_badge(activity):
 
 
 @register.simple_tag
-def activity_rows(rows, thumb=False, show_comment=False):
+def activity_rows(rows, thumb=False, show_comment=False, q=""):
     """{% activity_rows rows thumb=True show_comment=True %}: the rows (the <li>s; the page draws the <ul>) of
     `rows`, ListRows (activities.selectors: activity_page gives the list's, list_rows makes them of model
     activities). With `thumb`: the first photo's thumbnail and, past one photo, their number. With
-    `show_comment`: the village's comment on a returned activity."""
+    `show_comment`: the village's comment on a returned activity. With `q` (a search): its terms marked in the
+    titles (portal.search.highlight: the title escaped first)."""
     says = _text(gettext("Village says:"))
     photos = _text(gettext("Photos"))
     badges = {}  # status -> its badge (the badge depends on the status alone)
@@ -60,7 +62,7 @@ def activity_rows(rows, thumb=False, show_comment=False):
         html.append(
             f'<li class="act-row">{picture}\n'
             '  <div class="act-main">\n'
-            f'    <a class="act-title" href="{_text(row.url)}">{_text(row.title)}</a>\n'
+            f'    <a class="act-title" href="{_text(row.url)}">{highlight(row.title, q) if q else _text(row.title)}</a>\n'
             '    <div class="act-meta">\n'
             f"      <span>{row.date.isoformat()}</span>\n"
             f"      <span>{_text(row.type_name)}</span>\n"

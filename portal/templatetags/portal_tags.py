@@ -61,3 +61,12 @@ def may_set_up(context):
 
     request = context.get("request")
     return bool(request and request.user.is_authenticated and can_set_up(request.user))
+
+
+@register.filter
+def highlight(text, query):
+    """{{ need.title|highlight:q }}: the text escaped, the search's terms in it wrapped in <mark>
+    (portal.search.highlight)."""
+    from portal.search import highlight as marked
+
+    return marked(text, query)

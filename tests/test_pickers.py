@@ -1,0 +1,133 @@
+"""The type-ahead pickers (issue 18): their JSON endpoints answer each user with what that user reads, at most
+20 rows, in a fixed number of queries; the activity list's filter renders only the chosen pairing and branch,
+keeps them over a reload and an error, and still refuses one outside the scope without JavaScript."""
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from portal.models import Organization
+from tests import factories as f
+
+
+def picked(client, name, q, **extra):
+    response = client.get(reverse(name), {"q": q, **extra})
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    return response.json()["results"]
+
+
+def labels(results):
+    return [row["label"] for row in results]
+
+
+@pytest.mark.django_db
+def test_pairing_picker_by_either_side_in_chinese_with_the_scope(client, world):
+    users = world["users"]
+    client.force_login(users["secretary"])
+    assert labels(picked(client, "pairings:pairing_picker", "龙石")) == ["学校–龙石村"]
+    assert labels(picked(client, "pairings:pairing_picker", "学")) == ["学校–龙石村"]  # one character
+    assert picked(client, "pairings:pairing_picker", "龙石")[0] == {
+        "id": world["pairing"].pk, "label": "学校–龙石村", "hint": "双联双助",
+    }
+    assert picked(client, "pairings:pairing_picker", "田心") == []  # another program's pairing: not theirs
+    assert picked(client, "pairings:pairing_picker", "") == []  # nothing asked, nothing listed
+    client.force_login(users["outsider"])
+    assert labels(picked(client, "pairings:pairing_picker", "村")) == [str(world["other_pairing"].supporter) + "–田心村"]
+    client.force_login(users["superuser"])
+    assert len(picked(client, "pairings:pairing_picker", "村")) == 2
+    # every term held: the school's name and the village's
+    assert labels(picked(client, "pairings:pairing_picker", "学校 龙石")) == ["学校–龙石村"]
+    assert picked(client, "pairings:pairing_picker", "学校 田心") == []
+
+
+@pytest.mark.django_db
+def test_branch_picker_lists_the_branches_of_the_pairings_read(client, world):
+    users = world["users"]
+    client.force_login(users["village"])  # the village reads its pairing, so its branches
+    assert labels(picked(client, "pairings:branch_picker", "支部")) == ["第三党支部", "第四党支部"]
+    assert picked(client, "pairings:branch_picker", "第三")[0]["hint"] == "学校"
+    # narrowed to a pairing: only its branches (the other pairing has none)
+    assert picked(client, "pairings:branch_picker", "支部", pairing=world["other_pairing"].pk) == []
+    assert len(picked(client, "pairings:branch_picker", "支部", pairing=world["pairing"].pk)) == 2
+    client.force_login(users["outsider"])
+    assert picked(client, "pairings:branch_picker", "支部") == []
+
+
+@pytest.mark.django_db
+def test_volunteer_picker_lists_the_volunteers_read(client, world):
+    users = world["users"]
+    f.VolunteerFactory(name="张三", organization=world["branch"])
+    f.VolunteerFactory(name="张四", organization=f.OrganizationFactory(name="别的学校"))
+    client.force_login(users["secretary"])
+    assert [(row["label"], row["hint"]) for row in picked(client, "dashboards:volunteer_picker", "张")] == [
+        ("张三", "第三党支部")
+    ]
+    client.force_login(users["superuser"])
+    assert labels(picked(client, "dashboards:volunteer_picker", "张")) == ["张三", "张四"]
+    client.force_login(users["outsider"])
+    assert picked(client, "dashboards:volunteer_picker", "张") == []
+
+
+@pytest.mark.django_db
+def test_pickers_answer_at_most_twenty_in_fixed_queries(client, world, django_assert_num_queries):
+    admin = world["users"]["admin"]
+    client.force_login(admin)
+
+    def add_pairings(count):
+        for _ in range(count):
+            pairing = f.PairingFactory(
+                program=world["program"], supporter=world["school"],
+                supported=f.OrganizationFactory(kind=Organization.Kind.VILLAGE, name=f"新村{Organization.objects.count()}"),
+            )
+            f.PairingBranchFactory(pairing=pairing, branch=f.OrganizationFactory(
+                kind=Organization.Kind.BRANCH, name=f"新支部{pairing.pk}", parent=world["school"]))
+            f.VolunteerFactory(name=f"李{pairing.pk}", organization=world["school"])
+
+    # the session, the user, the scope's memberships, the rows; the volunteers' scope also reads the parties
+    # of the admin's pairings and their subtrees (portal.permissions.admin_party_orgs)
+    expected = {"pairings:pairing_picker": 4, "pairings:branch_picker": 4, "dashboards:volunteer_picker": 6}
+    for size in (3, 30):
+        add_pairings(size - (3 if size == 30 else 0))
+        for name, q in (("pairings:pairing_picker", "新村"), ("pairings:branch_picker", "新支部"),
+                        ("dashboards:volunteer_picker", "李")):
+            with django_assert_num_queries(expected[name]):
+                results = picked(client, name, q)
+            assert len(results) == min(size, 20)
+
+
+def filter_form(client, **params):
+    text = client.get(reverse("activities:list"), params).content.decode()
+    return text[text.index('class="act-filter-form"'):text.index("</form>", text.index('class="act-filter-form"'))]
+
+
+@pytest.mark.django_db
+def test_activity_filter_renders_only_the_chosen_pairing_and_branch(client, world):
+    client.force_login(world["users"]["admin"])
+    for _ in range(5):
+        pairing = f.PairingFactory(program=world["program"])
+        f.PairingBranchFactory(pairing=pairing, branch=f.OrganizationFactory(kind=Organization.Kind.BRANCH))
+    form = filter_form(client)
+    assert "<option" not in form.split('act-field-pairing')[1].split('act-field-branch')[0]
+    assert "龙石村" not in form and "第三党支部" not in form  # no list of names at all
+    assert 'data-picker-url="/pairings/picker/"' in form
+
+    # chosen: the id in the input, its label beside it; kept on a reload and beside another field's error
+    for params in ({}, {"date_from": "2024-05-01", "date_to": "2024-04-01"}):
+        form = filter_form(client, pairing=world["pairing"].pk, branch=world["branch"].pk, **params)
+        assert re.search(rf'name="pairing"[^>]*value="{world["pairing"].pk}"', form)
+        assert '>学校–龙石村</output>' in form and '>第三党支部</output>' in form
+        assert ("errorlist" in form) == bool(params)
+
+
+@pytest.mark.django_db
+def test_activity_filter_without_script_refuses_a_pairing_outside_the_scope(client, world):
+    client.force_login(world["users"]["secretary"])
+    response = client.get(reverse("activities:list"), {"pairing": world["other_pairing"].pk})
+    assert response.status_code == 200
+    text = response.content.decode()
+    form = text[text.index('class="act-filter-form"'):].split("</form>")[0]
+    assert "errorlist" in form  # refused on the form, as a drop-down would refuse it
+    assert "田心村" not in text
+    assert response.context["filter"].form.errors["pairing"]
