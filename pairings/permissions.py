@@ -127,8 +127,14 @@ def program_offices(user):
 
 
 def supporter_choices(user):
-    """Organisations that may be the supporting side of a new pairing: manageable ones of any non-supported kind."""
-    return manageable_orgs(user).exclude(kind__in=Organization.SUPPORTED_KINDS).filter(is_active=True)
+    """Organisations that may be the supporting side of a new pairing: manageable schools, colleges, organs,
+    departments and committees (not a party branch: a branch takes part in its school's pairing; not a
+    supported kind)."""
+    return (
+        manageable_orgs(user)
+        .exclude(kind__in=(*Organization.SUPPORTED_KINDS, Organization.Kind.BRANCH))
+        .filter(is_active=True)
+    )
 
 
 def supported_choices(user):

@@ -9,6 +9,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views import View
@@ -77,6 +78,13 @@ def _org_values(form):
     return data
 
 
+K = Organization.Kind
+CHILD_KIND = {
+    K.SCHOOL: K.BRANCH, K.COLLEGE: K.BRANCH, K.PARTY_COMMITTEE: K.BRANCH, K.GOVERNMENT: K.DEPARTMENT,
+    K.DEPARTMENT: K.BRANCH, K.TOWN: K.VILLAGE, K.SUBDISTRICT: K.COMMUNITY,
+}
+
+
 class OrganizationCreateView(SetUpMixin, View):
     list_page = True
 
@@ -84,7 +92,10 @@ class OrganizationCreateView(SetUpMixin, View):
         parent_id = _id(self.request.GET.get("parent"))
         initial = {}
         if parent_id is not None:
-            initial["parent"] = self.org_or_404(parent_id).pk
+            parent = self.org_or_404(parent_id)
+            initial["parent"] = parent.pk
+            # what usually sits under the parent: a school's party branch, a town's village
+            initial["kind"] = CHILD_KIND.get(parent.kind, "")
         return OrganizationForm(data, user=self.request.user, initial=initial)
 
     def get(self, request):
@@ -253,7 +264,10 @@ class PersonActiveView(SetUpMixin, View):
 
 def _show_link(request, person, token):
     """The one-time link is shown once, on the next page: kept in the session until then, never stored."""
-    request.session["setup_invitation_link"] = {"user": person.pk, "link": services.invitation_link(token)}
+    # The copied link names the host the admin is on (Django has checked it against ALLOWED_HOSTS); the mail's
+    # link is built from settings.PORTAL_BASE_URL instead, never from a request's Host header.
+    link = request.build_absolute_uri(reverse("setup:invite_accept", args=[token]))
+    request.session["setup_invitation_link"] = {"user": person.pk, "link": link}
 
 
 class InviteView(SetUpMixin, View):

@@ -194,3 +194,13 @@ def test_liaisons_are_edited_and_removed(client, world):
                       supported=[{"id": liaison.pk, "name": "张书记", "DELETE": "on"}])
     assert client.post(url, data).status_code == 302
     assert not Liaison.objects.filter(pk=liaison.pk).exists()
+
+
+def test_a_party_branch_is_not_offered_as_the_supporting_side(world):
+    """A branch takes part in its school's pairing; the supporting side is the school (or organ) itself."""
+    from pairings.permissions import supporter_choices
+
+    offered = set(supporter_choices(world["users"]["admin"]))
+    assert world["school"] in offered
+    assert world["branch"] not in offered and world["other_branch"] not in offered
+    assert world["village"] not in offered

@@ -131,3 +131,9 @@ def test_tree_query_count_does_not_grow(client, world, django_assert_num_queries
     with django_assert_num_queries(10):
         response = client.get(reverse("setup:org_list"))
     assert len(response.context["orgs"]) >= 2 * rows
+
+
+def test_adding_under_a_school_offers_a_party_branch_first(client, world):
+    client.force_login(world["users"]["admin"])
+    page = client.get(reverse("setup:org_create") + f"?parent={world['school'].pk}")
+    assert page.context["form"].initial == {"parent": world["school"].pk, "kind": Organization.Kind.BRANCH}
