@@ -38,8 +38,8 @@ from pairings.permissions import can_set_up_program
 from pairings.services import MAX_AGREEMENT_BYTES, validate_pdf
 from portal.models import Membership, Organization, User
 from activities.signals import (
-    activities_saved_in_bulk, activity_returned, activity_submitted, hours_recorded, need_claimed, need_fulfilled,
-    service_records_changed,
+    activities_saved_in_bulk, activities_submitted_in_bulk, activity_returned, activity_submitted, hours_recorded,
+    need_claimed, need_fulfilled, service_records_changed,
 )
 from portal.permissions import scope_for, subtree_ids
 from volunteers.models import Volunteer
@@ -1559,7 +1559,7 @@ def activities_import(*, actor, entries, batch_label=""):
     """Record the activities of a ledger, all or nothing, through the same rules as a typed one: the actor
     records in that pairing and branch (activities.permissions.importable_pairing_branches), the fields and
     figures pass the form's validation, and each enters the status flow as a draft, submitted (the village is
-    asked to confirm, `activity_submitted`, as for a typed one) or — only when a program admin of the program
+    asked to confirm once for the lot, `activities_submitted_in_bulk`) or — only when a program admin of the program
     imports a ledger's past activities — confirmed by that admin. The audit trail holds, per activity, the
     record "created by ledger import #n" as a draft, then "submitted" or "confirmed by ledger import #n".
 
@@ -1591,7 +1591,7 @@ def activities_import(*, actor, entries, batch_label=""):
         raise ValidationError(errors)
     created_reason = f"created by ledger import {batch_label}".strip()
     confirmed_reason = f"{LEDGER_CONFIRMED_REASON} {batch_label}".strip()
-    saved = []
+    saved, submitted = [], []
     for start in range(0, len(entries), IMPORT_CHUNK):
         chunk = entries[start:start + IMPORT_CHUNK]
         now = timezone.now()
@@ -1638,11 +1638,11 @@ def activities_import(*, actor, entries, batch_label=""):
             ActivityMetricValue.history.bulk_history_create(values, default_user=actor,
                                                             default_change_reason=created_reason, default_date=now)
         saved.extend(activity.pk for activity in activities)
-        for activity in activities:
-            if activity.status == Status.SUBMITTED:
-                activity_submitted.send(sender=Activity, activity=activity, actor=actor, corrected=False)
+        submitted.extend(activity.pk for activity in activities if activity.status == Status.SUBMITTED)
     # bulk inserts send no post_save: tell the listeners (the figures app's rollup) once
     activities_saved_in_bulk.send(sender=Activity, activity_ids=saved, using=Activity.objects.db)
+    if submitted:  # the villages are asked to confirm once for the lot (one notice per pairing), not per activity
+        activities_submitted_in_bulk.send(sender=Activity, activity_ids=submitted, actor=actor, batch_label=batch_label)
     return saved
 
 
