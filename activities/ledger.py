@@ -11,19 +11,22 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from activities import services
 from activities.exports import header as export_header
-from activities.models import Activity, ActivityMetricValue, ActivityType
+from activities.models import Activity, ActivityMetricValue, ActivityType, ServiceRecord
 from activities.permissions import (
     activity_import_programs, import_overseen_program_ids, importable_pairing_branches, may_import_confirmed,
+    serving_volunteers,
 )
 from pairings.models import Metric, Pairing
 from portal import ledger
 from portal.ledger import Column, RowCheck, cell_error
+from volunteers.models import Volunteer
 
 Status = Activity.Status
 PEOPLE = ("party_members", "teachers", "students", "residents_served")
@@ -392,3 +395,223 @@ class ActivityLedger(ledger.Kind):
 
 
 ledger.register(ActivityLedger())
+
+
+class HoursLedger(ledger.Kind):
+    """The service-hours ledger (服务时长台账): one row per volunteer per activity.
+
+    The activity is named by its natural key (结对, 党支部, 日期, 标题) among the activities the importer may import
+    for; the volunteer by 姓名 + 手机号 among those who may serve on that branch's activities
+    (`activities.permissions.serving_volunteers`). Natural key: (activity, volunteer). Hours enter as recorded,
+    never verified (谁记录谁证明), through `activities.services.service_records_import`."""
+
+    code = "hours"
+    label = gettext_lazy("Service hours")
+    key_help = gettext_lazy("activity and volunteer")
+
+    def programs(self, user):
+        return activity_import_programs(user)
+
+    def overseen_program_ids(self, user):
+        return import_overseen_program_ids(user)
+
+    def columns(self, program_id):
+        return [
+            Column("pairing", _("Pairing"), True, _("the supported village or community, or “supporter–supported”")),
+            Column("branch", _("Branch"), True, _("a branch taking part in the pairing")),
+            Column("date", _("Date"), True, _("the activity's date")),
+            Column("title", _("Title"), True, _("the activity's title, as recorded")),
+            Column("name", pgettext("volunteer ledger", "Name"), True),
+            Column("phone", pgettext("volunteer ledger", "Mobile phone"), help=_("as registered; blank when none is")),
+            Column("hours", _("Hours"), True, _("more than 0, at most 24, one decimal (e.g. 2.5)")),
+            Column("content", pgettext("hours ledger", "Service content")),
+        ]
+
+    def context(self, *, user, program_id, batch=None):
+        base = ActivityLedger().context(user=user, program_id=program_id, batch=batch)
+        return {
+            "user": user, "program_id": program_id, "links": base["links"], "pairings": base["pairings"],
+            "branches": base["branches"], "batch_label": base["batch_label"],
+            "headers": {column.key: column.header for column in self.columns(program_id)},
+            "activities": {}, "volunteers": {}, "records": {}, "day_hours": {},
+        }
+
+    def example(self, user, program_id):
+        ctx = self.context(user=user, program_id=program_id)
+        link = next(iter(ctx["links"]), None)
+        return {"pairing": pairing_label(link.pairing) if link else "", "branch": link.branch.name if link else "",
+                "date": "2024-03-05", "title": _("Theme party day in the village"), "name": "张三",
+                "phone": "13800000000", "hours": "2.5", "content": _("What was done, and for whom.")}
+
+    def allowed_values(self, user, program_id):
+        ctx = self.context(user=user, program_id=program_id)
+        return [
+            (_("Pairing"), sorted({pairing_label(link.pairing) for link in ctx["links"]})),
+            (_("Branch"), sorted({f"{pairing_label(link.pairing)}：{link.branch.name}" for link in ctx["links"]})),
+        ]
+
+    def _link(self, ctx, row):
+        found = ctx["pairings"].get(ledger.normalise_header(row.get("pairing", "")).replace("-", "–"), {})
+        pairing = next(iter(found.values())) if len(found) == 1 else None
+        branch = ctx["branches"].get(pairing.pk, {}).get(ledger.normalise_header(row.get("branch", ""))) \
+            if pairing else None
+        return found, pairing, branch
+
+    def prepare(self, ctx, rows):
+        """Read once what the rows name: the activities in scope on the file's dates with its titles; the
+        volunteers who may serve on the named branches' activities; their hours already recorded on those
+        activities and, for the 24-hour day, on the file's days."""
+        dates = {day for day in (ledger.parse_date(row.get("date", "")) for row in rows) if day is not None}
+        titles = {row.get("title", "").strip()[:120] for row in rows}
+        branch_ids = {branch.pk for _f, _p, branch in (self._link(ctx, row) for row in rows) if branch is not None}
+        activities = {}
+        if dates and branch_ids:
+            for values in Activity.objects.filter(
+                pairing_id__in={link.pairing_id for link in ctx["links"]}, branch_id__in=branch_ids,
+                date__in=dates, title__in=titles,
+            ).values("id", "pairing_id", "branch_id", "date", "title").order_by("id"):
+                activities.setdefault((values["pairing_id"], values["branch_id"], values["date"], values["title"]),
+                                      values["id"])
+        volunteers = {}
+        for branch_id in branch_ids:
+            people = volunteers.setdefault(branch_id, {})
+            for pk, name, phone in serving_volunteers([branch_id]).values_list("id", "name", "phone").order_by("id"):
+                people.setdefault((name, phone), []).append(pk)
+                people.setdefault((name, None), []).append(pk)
+        records = {}
+        for start in range(0, len(activities), 1000):
+            chunk = list(activities.values())[start:start + 1000]
+            for activity_id, volunteer_id, *record in ServiceRecord.objects.filter(activity_id__in=chunk).values_list(
+                "activity_id", "volunteer_id", "id", "hours", "content", "status"
+            ):
+                records[(activity_id, volunteer_id)] = tuple(record)
+        day_hours = {}
+        named = {pk for people in volunteers.values() for ids in people.values() for pk in ids}
+        if named and dates:
+            for volunteer_id, activity_id, day, hours in ServiceRecord.objects.filter(
+                volunteer_id__in=named, activity__date__in=dates, activity__deleted_at__isnull=True,
+            ).values_list("volunteer_id", "activity_id", "activity__date", "hours"):
+                day_hours.setdefault((volunteer_id, day), {})[activity_id] = hours
+        ctx.update(activities=activities, volunteers=volunteers, records=records, day_hours=day_hours)
+
+    def check(self, ctx, number, row):
+        headers, errors = ctx["headers"], []
+
+        def error(key, reason):
+            errors.append(cell_error(number, headers[key], row.get(key, ""), reason))
+
+        for key in ("pairing", "branch", "date", "title", "name", "hours"):
+            if not row.get(key, "").strip():
+                error(key, _("is required."))
+        if errors:
+            return RowCheck(outcome=ledger.Outcome.ERROR, errors=errors)
+        found, pairing, branch = self._link(ctx, row)
+        date = ledger.parse_date(row["date"])
+        title = row["title"].strip()[:120]
+        if len(found) > 1:
+            error("pairing", _("names more than one pairing; write it as “supporter–supported”."))
+        elif pairing is None:
+            error("pairing", _("is not a pairing of this program that you may import for."))
+        elif branch is None:
+            error("branch", _("is not a branch of this pairing that you may import for."))
+        if date is None:
+            error("date", _("is not a valid date."))
+        activity_id = None
+        if not errors:
+            activity_id = ctx["activities"].get((pairing.pk, branch.pk, date, title))
+            if activity_id is None:
+                error("title", _("is no activity of this pairing and branch on that date that you may import hours "
+                                 "for (pairing, branch, date and title as recorded)."))
+        name = row["name"].strip()[:60]
+        phone = row.get("phone", "").replace(" ", "").replace("-", "")[:20]
+        volunteer_id = None
+        if branch is not None:
+            people = ctx["volunteers"].get(branch.pk, {})
+            ids = people.get((name, phone), []) or (people.get((name, None), []) if not phone else [])
+            if len(ids) == 1:
+                volunteer_id = ids[0]
+            elif len(ids) > 1:
+                error("phone", _("is needed: more than one volunteer of this name may serve here."))
+            else:
+                error("name", _("is not a volunteer who may serve on this branch's activities (name and mobile "
+                                "phone as registered)."))
+        hours = ledger.parse_decimal(row["hours"])
+        if hours is None:
+            error("hours", _("is not a number."))
+        elif hours <= 0:
+            error("hours", _("must be more than zero."))
+        elif hours > services.MAX_DAY_HOURS:
+            error("hours", _("is more than 24: no one serves more than 24 hours a day."))
+        elif services.hours_import_errors(hours=hours):
+            error("hours", _("has more than one decimal place (e.g. 2.5)."))
+        if errors:
+            return RowCheck(outcome=ledger.Outcome.ERROR, errors=errors)
+        content = row.get("content", "").strip()[:120]
+        key = f"{activity_id}|{volunteer_id}"
+        summary = f"{date.isoformat()} {title} · {name} {hours.normalize()}"
+        checked = {"activity": activity_id, "volunteer": volunteer_id, "hours": str(hours), "content": content}
+        day = ctx["day_hours"].setdefault((volunteer_id, date), {})
+        day[activity_id] = hours
+        if sum(day.values()) > services.MAX_DAY_HOURS:
+            error("hours", _("would make %(total)s hours on %(date)s in all; a day has 24.")
+                  % {"total": sum(day.values()).normalize(), "date": date.isoformat()})
+            return RowCheck(outcome=ledger.Outcome.ERROR, errors=errors, key=key)
+        record = ctx["records"].get((activity_id, volunteer_id))
+        if record is None:
+            return RowCheck(outcome=ledger.Outcome.NEW, key=key, summary=summary, checked=checked)
+        _pk, had_hours, had_content, status = record
+        if (had_hours, had_content) == (hours, content):
+            return RowCheck(outcome=ledger.Outcome.UNCHANGED, key=key, summary=summary, checked=checked)
+        if status == ServiceRecord.Status.VERIFIED:
+            error("hours", _("differs from verified hours, which cannot be changed."))
+            return RowCheck(outcome=ledger.Outcome.ERROR, errors=errors, key=key)
+        differ = [headers["hours"]] if had_hours != hours else []
+        differ += [headers["content"]] if had_content != content else []
+        return RowCheck(outcome=ledger.Outcome.UPDATED, key=key, summary=summary, checked=checked,
+                        changes={"columns": differ})
+
+    def apply_rows(self, ctx, rows, progress=None):
+        """Save a checked batch through `activities.services.service_records_import`, which checks every entry
+        again (scope, who may serve, hours, the 24-hour day, verified hours) against the database as it stands."""
+        checked = [(row, (row.changes or {}).get("checked")) for row in rows]
+        activities = Activity.objects.in_bulk({c["activity"] for _row, c in checked if c})
+        volunteers = Volunteer.objects.in_bulk({c["volunteer"] for _row, c in checked if c})
+        errors, entries, targets = [], [], []
+        for row, values in checked:
+            activity = activities.get(values["activity"]) if values else None
+            volunteer = volunteers.get(values["volunteer"]) if values else None
+            if activity is None or volunteer is None:
+                errors.append(_("Row %(row)s: the activity or the volunteer it names is no longer there.")
+                              % {"row": row.number})
+                continue
+            entries.append(services.HoursImportEntry(activity=activity, volunteer=volunteer,
+                                                     hours=Decimal(values["hours"]), content=values["content"],
+                                                     row=row.number))
+            targets.append(row)
+        if errors:
+            return errors
+        if progress:
+            progress(len(rows) // 2)
+        try:
+            results = services.service_records_import(actor=ctx["user"], entries=entries,
+                                                      batch_label=ctx["batch_label"])
+        except ValidationError as exc:
+            return list(exc.messages)
+        except PermissionDenied as exc:
+            return [str(exc)]
+        for row, (outcome, record_id, previous) in zip(targets, results):
+            row.outcome, row.object_id, row.previous = outcome, record_id, previous
+        return []
+
+    def undo_blockers(self, *, batch, records):
+        return services.service_records_import_undo_blockers(record_ids=[pk for _o, pk, _p in records if pk])
+
+    def undo(self, *, batch, user, records):
+        services.service_records_import_undo(
+            actor=user,
+            created_ids=[pk for outcome, pk, _p in records if outcome == "new" and pk],
+            previous={pk: previous for outcome, pk, previous in records if outcome == "updated" and pk},
+        )
+
+
+ledger.register(HoursLedger())

@@ -38,8 +38,8 @@ from pairings.permissions import can_set_up_program
 from pairings.services import MAX_AGREEMENT_BYTES, validate_pdf
 from portal.models import Membership, Organization, User
 from activities.signals import (
-    activities_saved_in_bulk, activity_returned, activity_submitted, hours_recorded, need_claimed, need_fulfilled,
-    service_records_changed,
+    activities_saved_in_bulk, activities_submitted_in_bulk, activity_returned, activity_submitted, hours_recorded,
+    need_claimed, need_fulfilled, service_records_changed,
 )
 from portal.permissions import scope_for, subtree_ids
 from volunteers.models import Volunteer
@@ -1559,7 +1559,7 @@ def activities_import(*, actor, entries, batch_label=""):
     """Record the activities of a ledger, all or nothing, through the same rules as a typed one: the actor
     records in that pairing and branch (activities.permissions.importable_pairing_branches), the fields and
     figures pass the form's validation, and each enters the status flow as a draft, submitted (the village is
-    asked to confirm, `activity_submitted`, as for a typed one) or — only when a program admin of the program
+    asked to confirm once for the lot, `activities_submitted_in_bulk`) or — only when a program admin of the program
     imports a ledger's past activities — confirmed by that admin. The audit trail holds, per activity, the
     record "created by ledger import #n" as a draft, then "submitted" or "confirmed by ledger import #n".
 
@@ -1591,7 +1591,7 @@ def activities_import(*, actor, entries, batch_label=""):
         raise ValidationError(errors)
     created_reason = f"created by ledger import {batch_label}".strip()
     confirmed_reason = f"{LEDGER_CONFIRMED_REASON} {batch_label}".strip()
-    saved = []
+    saved, submitted = [], []
     for start in range(0, len(entries), IMPORT_CHUNK):
         chunk = entries[start:start + IMPORT_CHUNK]
         now = timezone.now()
@@ -1638,11 +1638,11 @@ def activities_import(*, actor, entries, batch_label=""):
             ActivityMetricValue.history.bulk_history_create(values, default_user=actor,
                                                             default_change_reason=created_reason, default_date=now)
         saved.extend(activity.pk for activity in activities)
-        for activity in activities:
-            if activity.status == Status.SUBMITTED:
-                activity_submitted.send(sender=Activity, activity=activity, actor=actor, corrected=False)
+        submitted.extend(activity.pk for activity in activities if activity.status == Status.SUBMITTED)
     # bulk inserts send no post_save: tell the listeners (the figures app's rollup) once
     activities_saved_in_bulk.send(sender=Activity, activity_ids=saved, using=Activity.objects.db)
+    if submitted:  # the villages are asked to confirm once for the lot (one notice per pairing), not per activity
+        activities_submitted_in_bulk.send(sender=Activity, activity_ids=submitted, actor=actor, batch_label=batch_label)
     return saved
 
 
@@ -1678,3 +1678,195 @@ def activities_import_undo_blockers(*, activity_ids, since):
         reasons.append(_("“%(title)s” (%(date)s) has changed or gained photos or hours since the import.")
                        % {"title": activity.title, "date": activity.date.isoformat()})
     return reasons
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The service-hours ledger: hours of many activities at once, with the rules of typed ones (_validate_hours)
+# ---------------------------------------------------------------------------------------------------------
+
+HOURS_PLACES = Decimal("0.1")  # ServiceRecord.hours keeps one decimal place
+
+
+@dataclass(frozen=True)
+class HoursImportEntry:
+    """One row of an hours ledger: this volunteer served this long in this activity; `row` names it in errors."""
+
+    activity: Activity
+    volunteer: Volunteer
+    hours: Decimal
+    content: str = ""
+    row: object = None
+
+
+def hours_import_errors(*, hours):
+    """What is wrong with a number of hours whatever the activity (the form's rules): None when it is fine."""
+    if hours is None or hours <= 0:
+        return _("Hours must be more than zero.")
+    if hours > MAX_DAY_HOURS:
+        return _("No one serves more than 24 hours a day.")
+    if hours != hours.quantize(HOURS_PLACES):
+        return _("Hours are recorded to one decimal place (e.g. 2.5).")
+    return None
+
+
+@transaction.atomic
+def service_records_import(*, actor, entries, batch_label=""):
+    """Record the hours of a ledger, all or nothing, with the rules of typed hours: the actor imports for the
+    activity's pairing and branch (activities.permissions.importable_pairing_branches), the volunteer may serve on
+    that branch's activities (`serving_volunteers`), hours are more than 0 and at most 24 with one decimal, and a
+    volunteer's hours on one day, in all activities, stay within 24. Hours enter as recorded (谁记录谁证明: the
+    organising side verifies them afterwards), never verified. A volunteer already recorded on the activity gets
+    the file's hours and content when they differ, unless those hours are verified (then: an error).
+
+    Returns, per entry: (outcome "new" / "updated" / "unchanged", record id, previous {"hours", "content"} or None)."""
+    entries = list(entries)
+    if not entries:
+        return []
+
+    def say(entry, message):
+        return (_("Row %(row)s: %(reason)s") % {"row": entry.row, "reason": message}) if entry.row is not None \
+            else str(message)
+
+    activity_ids = {entry.activity.pk for entry in entries}
+    activities = Activity.objects.select_for_update(of=("self",)).in_bulk(activity_ids)  # alive ones only
+    programs = {activity.pairing_id: None for activity in activities.values()}
+    program_of = dict(Pairing.objects.filter(pk__in=programs).values_list("pk", "program_id"))
+    links = set()
+    for program_id in set(program_of.values()):
+        links.update(importable_pairing_branches(actor, program_id).values_list("pairing_id", "branch_id"))
+    serving = {}
+    for branch_id in {activity.branch_id for activity in activities.values()}:
+        picked = {entry.volunteer.pk for entry in entries if entry.activity.branch_id == branch_id}
+        serving[branch_id] = set(serving_volunteers([branch_id]).filter(id__in=picked).values_list("id", flat=True))
+    existing = {
+        (record.activity_id, record.volunteer_id): record
+        for record in ServiceRecord.objects.select_for_update(of=("self",)).filter(activity_id__in=activity_ids)
+    }
+    errors, seen, plan = [], set(), []
+    for entry in entries:
+        activity = activities.get(entry.activity.pk)
+        if activity is None or (activity.pairing_id, activity.branch_id) not in links:
+            raise PermissionDenied(_("You do not record activities in this pairing."))
+        volunteer = entry.volunteer
+        key = (activity.pk, volunteer.pk)
+        if volunteer.pk not in serving[activity.branch_id] and key not in existing:
+            errors.append(say(entry, _("“%(name)s” cannot serve on this branch's activities: pick a volunteer of the "
+                                       "branch or of a village it is paired with, or a member of their teams.")
+                              % {"name": volunteer.name}))
+            continue
+        problem = hours_import_errors(hours=entry.hours)
+        if problem:
+            errors.append(say(entry, problem))
+            continue
+        if key in seen:
+            errors.append(say(entry, _("“%(name)s” is listed twice.") % {"name": volunteer.name}))
+            continue
+        seen.add(key)
+        content = entry.content.strip()[:120]
+        record = existing.get(key)
+        if record is None:
+            plan.append(("new", entry, activity, content, None))
+        elif (record.hours, record.content) == (entry.hours, content):
+            plan.append(("unchanged", entry, activity, content, record))
+        elif record.status == ServiceRecord.Status.VERIFIED:
+            errors.append(say(entry, _("The verified hours of “%(name)s” cannot be changed.") % {"name": volunteer.name}))
+        else:
+            plan.append(("updated", entry, activity, content, record))
+    if errors:
+        raise ValidationError(errors)
+    # a day has 24 hours: what each volunteer has on each of the file's days elsewhere, plus the file's hours
+    replaced = {record.pk for outcome, _e, _a, _c, record in plan if record is not None}
+    days = {(entry.volunteer.pk, activity.date) for _o, entry, activity, _c, _r in plan}
+    totals = defaultdict(Decimal)
+    volunteer_ids = {volunteer_id for volunteer_id, _day in days}
+    for start_at in range(0, len(volunteer_ids), 1000):
+        chunk = sorted(volunteer_ids)[start_at:start_at + 1000]
+        for volunteer_id, day, hours in (
+            ServiceRecord.objects.filter(volunteer_id__in=chunk, activity__date__in={d for _v, d in days},
+                                         activity__deleted_at__isnull=True)
+            .exclude(pk__in=replaced)
+            .values_list("volunteer_id", "activity__date", "hours")
+        ):
+            if (volunteer_id, day) in days:
+                totals[(volunteer_id, day)] += hours
+    for _outcome, entry, activity, _content, _record in plan:
+        totals[(entry.volunteer.pk, activity.date)] += entry.hours
+    told = set()
+    for _outcome, entry, activity, _content, _record in plan:
+        day_key = (entry.volunteer.pk, activity.date)
+        if totals[day_key] > MAX_DAY_HOURS and day_key not in told:
+            told.add(day_key)
+            errors.append(say(entry, _("“%(name)s” would have %(total)s hours on %(date)s in all. A day has 24.")
+                              % {"name": entry.volunteer.name, "total": totals[day_key].normalize(),
+                                 "date": activity.date.isoformat()}))
+    if errors:
+        raise ValidationError(errors)
+
+    reason = f"recorded by ledger import {batch_label}".strip()
+    now = timezone.now()
+    created = [
+        ServiceRecord(activity=activity, volunteer=entry.volunteer, hours=entry.hours, content=content,
+                      recorded_by=actor, status=ServiceRecord.Status.RECORDED)
+        for outcome, entry, activity, content, _record in plan if outcome == "new"
+    ]
+    ServiceRecord.objects.bulk_create(created, batch_size=IMPORT_CHUNK)
+    if created:
+        ServiceRecord.history.bulk_history_create(created, default_user=actor, default_change_reason=reason,
+                                                  default_date=now)
+    updated, results, made = [], [], iter(created)
+    for outcome, entry, activity, content, record in plan:
+        if outcome == "new":
+            results.append(("new", next(made).pk, None))
+        elif outcome == "updated":
+            previous = {"hours": str(record.hours), "content": record.content}
+            record.hours, record.content = entry.hours, content
+            updated.append(record)
+            results.append(("updated", record.pk, previous))
+        else:
+            results.append(("unchanged", record.pk, None))
+    if updated:
+        bulk_update_with_history(updated, ServiceRecord, ["hours", "content"], batch_size=IMPORT_CHUNK,
+                                 default_user=actor, default_change_reason=reason, default_date=now)
+    touched = {activity.pk: activity for outcome, _e, activity, _c, _r in plan if outcome != "unchanged"}
+    if touched:
+        # bulk writes send no post_save: tell the listeners (the figures app's rollup) once
+        service_records_changed.send(sender=ServiceRecord, activity_ids=set(touched), using=ServiceRecord.objects.db)
+        for activity in touched.values():  # counted activities: their branch verifies the hours (谁记录谁证明)
+            _announce_hours(activity, actor)
+    return results
+
+
+def service_records_import_undo_blockers(*, record_ids):
+    """Why hours a ledger import recorded cannot be taken back: verified (or removed) since."""
+    records = ServiceRecord.all_objects.filter(pk__in=record_ids).filter(
+        Q(status=ServiceRecord.Status.VERIFIED) | Q(deleted_at__isnull=False)
+    ).select_related("volunteer", "activity").order_by("activity__date", "id")[:20]
+    return [_("The hours of “%(name)s” in “%(title)s” have been verified or removed since the import.")
+            % {"name": record.volunteer.name, "title": record.activity.title} for record in records]
+
+
+@transaction.atomic
+def service_records_import_undo(*, actor, created_ids, previous):
+    """Take back what a ledger import of hours did: the records it created are deleted, those it changed get
+    their hours and content back (`previous`: {record id: {"hours", "content"}}). Refused, nothing changed, when
+    any of them has been verified or removed since."""
+    blockers = service_records_import_undo_blockers(record_ids=[*created_ids, *previous])
+    if blockers:
+        raise ValidationError(blockers)
+    records = ServiceRecord.all_objects.select_for_update(of=("self",)).in_bulk([*created_ids, *previous])
+    activity_ids = {record.activity_id for record in records.values()}
+    for record_id in created_ids:
+        record = records.get(record_id)
+        if record is not None:
+            record._history_user = actor
+            record._change_reason = "deleted: ledger import undone"
+            record.delete()
+    for record_id, values in previous.items():
+        record = records.get(int(record_id))
+        if record is not None:
+            record.hours, record.content = Decimal(values["hours"]), values["content"]
+            record._history_user = actor
+            record._change_reason = "ledger import undone"
+            record.save(update_fields=["hours", "content"])
+    if activity_ids:
+        service_records_changed.send(sender=ServiceRecord, activity_ids=activity_ids, using=ServiceRecord.objects.db)

@@ -12,6 +12,9 @@ reports app's notifications) commits or rolls back with the event itself. Each c
 
 - `activity_submitted` (``activity``, ``corrected``): an activity waits for the village's confirmation (验单),
   submitted by its branch or, ``corrected=True``, sent back after a change to its confirmed figures;
+- `activities_submitted_in_bulk` (``activity_ids``, ``batch_label``): many activities entered as submitted at
+  once (a ledger import) and wait for 验单: one event for the lot, not one per activity (a 10,000-row ledger is
+  one notice per village, not 10,000);
 - `activity_returned` (``activity``): the village returned it to the branch;
 - `hours_recorded` (``activity``): the activity counts and holds hours waiting for verification;
 - `need_claimed`, `need_fulfilled` (``need``): a branch claimed, or marked fulfilled, a village's need.
@@ -23,6 +26,7 @@ service_records_changed = Signal()
 activities_saved_in_bulk = Signal()
 
 activity_submitted = Signal()
+activities_submitted_in_bulk = Signal()
 activity_returned = Signal()
 hours_recorded = Signal()
 need_claimed = Signal()

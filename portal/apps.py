@@ -8,4 +8,4 @@ class PortalConfig(AppConfig):
 
     def ready(self):
         # The tasks are registered before any service enqueues one by name (Celery's autodiscovery is lazy).
-        from portal import tasks  # noqa: F401
+        from portal import ledger_organisations, tasks  # noqa: F401  (and the organisations ledger kind)

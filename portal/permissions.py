@@ -184,6 +184,16 @@ def admin_manageable_org_ids(user):
     return cached
 
 
+def forget_manageable_orgs(user):
+    """Drop the answers `manageable_org_ids` keeps on the user for a request: after the actor created an
+    organisation (a root's subtree becomes theirs to manage), e.g. between the rows of an organisations ledger."""
+    for name in ("_portal_manageable_orgs", "_portal_admin_manageable_orgs"):
+        try:
+            delattr(user, name)  # request.user is a lazy proxy: delattr reaches the user behind it
+        except AttributeError:
+            pass
+
+
 def admin_offices(user):
     """The program offices this user holds the admin role on (directly, active ones): where an admin may
     grant the admin role and which office keeps a root the admin creates."""

@@ -138,6 +138,44 @@ def activity_to_confirm(sender, activity, actor=None, corrected=False, **kwargs)
     )
 
 
+@receiver(activity_signals.activities_submitted_in_bulk, dispatch_uid="events_activities_submitted_in_bulk")
+def activities_to_confirm(sender, activity_ids, actor=None, batch_label="", **kwargs):
+    """Many activities entered as submitted at once (a ledger import): the village side of each pairing is told
+    ONCE for the lot — "第三党支部经台账导入提交了 12 条活动，待验单" — on the activity list filtered to that pairing's
+    submitted activities, not once per activity. Keyed by the pairing and the activities (the first and last id
+    and their number), so a retried task or a second announcement adds nothing."""
+    ids = sorted(set(activity_ids))
+    groups = {}  # pairing id -> {"ids": [...], "branches": {name: None}}
+    for start in range(0, len(ids), 2000):
+        rows = (
+            Activity.objects.filter(pk__in=ids[start:start + 2000], status=Activity.Status.SUBMITTED)
+            .values_list("pk", "pairing_id", "branch__short_name", "branch__name")
+            .order_by("pk")
+        )
+        for pk, pairing_id, short_name, name in rows:
+            group = groups.setdefault(pairing_id, {"ids": [], "branches": {}})
+            group["ids"].append(pk)
+            group["branches"][short_name or name] = None
+    made = 0
+    pairings = Pairing.objects.select_related("program", "supporter", "supported").in_bulk(list(groups))
+    for pairing_id, group in sorted(groups.items()):
+        pairing, first = pairings[pairing_id], group["ids"][0]
+        people = _people(village_side(pairing), leave_out=actor, may_open=_sees(Activity, first))
+        count = len(group["ids"])
+        names = {"branches": "、".join(group["branches"]), "n": count}
+        message = _say(lambda: ngettext(
+            "%(branches)s submitted %(n)d activity through a ledger import; it waits for confirmation",
+            "%(branches)s submitted %(n)d activities through a ledger import; they wait for confirmation",
+            count,
+        ) % names)
+        made += notify(
+            kind=Kind.ACTIVITY_TO_CONFIRM, message=message, users=people, pairing=pairing,
+            url=reverse("activities:list") + f"?pairing={pairing.pk}&status={Activity.Status.SUBMITTED}",
+            key=f"activities_to_confirm:{pairing.pk}:{first}-{group['ids'][-1]}:{count}",
+        )
+    return made
+
+
 @receiver(activity_signals.activity_returned, dispatch_uid="events_activity_returned")
 def activity_returned(sender, activity, actor=None, **kwargs):
     """A returned activity: its branch's secretaries and the one who recorded it, on its edit page."""

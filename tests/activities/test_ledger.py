@@ -254,3 +254,44 @@ def test_the_activity_page_says_it_was_confirmed_by_ledger_import_and_by_whom(cl
     page = client.get(reverse("activities:detail", args=[confirmed.pk])).content.decode()
     assert f"由 {admin} 经台账导入确认（#{batch.pk}）" in page
     assert "经台账导入确认" not in client.get(reverse("activities:detail", args=[draft.pk])).content.decode()
+
+
+def test_a_batch_of_submitted_activities_tells_each_village_once(client, ledger_world, django_capture_on_commit_callbacks):
+    from reports.events import activities_to_confirm
+    from reports.models import Notification
+
+    # a second village side member of the pairing, and a second pairing of the program with its own village
+    village, world = ledger_world["users"]["village"], ledger_world
+    other_member = f.UserFactory(username="village2")
+    f.MembershipFactory(user=other_member, organization=world["village"], role="village_committee")
+    far_village = f.OrganizationFactory(name="石门村", kind="village")
+    far_pairing = f.PairingFactory(program=world["program"], supporter=world["school"], supported=far_village)
+    f.PairingBranchFactory(pairing=far_pairing, branch=world["branch"])
+    far_cadre = f.UserFactory(username="far")
+    f.MembershipFactory(user=far_cadre, organization=far_village, role="village_committee")
+
+    rows = [row(title=f"义修{i}", status="已提交") for i in range(12)]
+    rows += [row(title=f"议事{i}", status="已提交", pairing="石门村") for i in range(3)]
+    rows += [row(title="草稿", status="")]
+    upload(client, world["users"]["secretary"], csv_bytes(rows), world=world)
+    with django_capture_on_commit_callbacks(execute=True):
+        confirm(client, last_batch())
+    assert Activity.objects.filter(status=Activity.Status.SUBMITTED).count() == 15
+
+    def counts():
+        return {user.username: Notification.objects.filter(user=user).count()
+                for user in (village, other_member, far_cadre, world["users"]["secretary"])}
+
+    assert counts() == {"village": 1, "village2": 1, "far": 1, "secretary": 0}
+    notice = Notification.objects.get(user=village)
+    assert notice.message == "第三党支部经台账导入提交了 12 条活动，待验单"
+    assert notice.url == reverse("activities:list") + f"?pairing={world['pairing'].pk}&status=submitted"
+    assert Notification.objects.get(user=far_cadre).message == "第三党支部经台账导入提交了 3 条活动，待验单"
+    # the link lists exactly those twelve for the village
+    client.force_login(village)
+    page = client.get(notice.url).content.decode()
+    assert page.count("义修") >= 12 and "议事" not in page and "草稿" not in page
+    # announced again (a retried task): nothing more
+    ids = list(Activity.objects.filter(status=Activity.Status.SUBMITTED).values_list("pk", flat=True))
+    assert activities_to_confirm(sender=Activity, activity_ids=ids, actor=world["users"]["secretary"]) == 0
+    assert counts() == {"village": 1, "village2": 1, "far": 1, "secretary": 0}
