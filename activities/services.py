@@ -35,6 +35,7 @@ from activities.permissions import (
 from pairings import units
 from pairings.models import Liaison, Metric, Pairing, PairingBranch, PlanItem
 from pairings.permissions import can_set_up_program
+from pairings.selectors import end_of_day
 from pairings.services import MAX_AGREEMENT_BYTES, validate_pdf
 from portal.models import Membership, Organization, User
 from activities.signals import (
@@ -1555,13 +1556,21 @@ IMPORT_CHUNK = 500
 
 
 @transaction.atomic
+def ledger_moment(day):
+    """When a ledger's activity of ``day`` counts as reported: the last second of its day (Asia/Shanghai), or now
+    for an activity of today."""
+    return end_of_day(day) - datetime.timedelta(seconds=1)
+
+
 def activities_import(*, actor, entries, batch_label=""):
     """Record the activities of a ledger, all or nothing, through the same rules as a typed one: the actor
     records in that pairing and branch (activities.permissions.importable_pairing_branches), the fields and
     figures pass the form's validation, and each enters the status flow as a draft, submitted (the village is
     asked to confirm once for the lot, `activities_submitted_in_bulk`) or — only when a program admin of the program
-    imports a ledger's past activities — confirmed by that admin. The audit trail holds, per activity, the
-    record "created by ledger import #n" as a draft, then "submitted" or "confirmed by ledger import #n".
+    imports a ledger's past activities — confirmed by that admin. A submitted or confirmed one is so as of the
+    last second of its own day (`ledger_moment`): a ledger is the past, and a past period's report built after
+    the import counts it. The audit trail holds one row per activity, dated when it entered the portal:
+    "created by ledger import #n", or "confirmed by ledger import #n".
 
     Written per chunk with bulk inserts (activities, metric values and their history); the figures rollup is
     told once, with every activity (`activities_saved_in_bulk`), and refreshes each touched (pairing, month) once
@@ -1595,40 +1604,24 @@ def activities_import(*, actor, entries, batch_label=""):
     for start in range(0, len(entries), IMPORT_CHUNK):
         chunk = entries[start:start + IMPORT_CHUNK]
         now = timezone.now()
-        activities = [
-            Activity(branch=entry.branch, created_by=actor, status=Status.DRAFT, **_field_values(entry.fields))
-            for entry in chunk
-        ]
-        Activity.objects.bulk_create(activities)
-        # the audit trail: each activity first as the draft it was created as …
-        Activity.history.bulk_history_create(activities, default_user=actor, default_change_reason=created_reason,
-                                             default_date=now)
-        moved = []
-        for activity, entry in zip(activities, chunk):
-            if entry.status == Status.SUBMITTED:
-                activity.status, activity.submitted_at = Status.SUBMITTED, now
-                activity._change_reason = "submitted"
-                moved.append(activity)
-            elif entry.status == Status.CONFIRMED:
-                activity.status = Status.CONFIRMED
-                activity.submitted_at = activity.confirmed_at = now
-                activity.confirmed_by = actor
+        activities = []
+        for entry in chunk:
+            activity = Activity(branch=entry.branch, created_by=actor, status=entry.status,
+                                **_field_values(entry.fields))
+            activity._change_reason = created_reason
+            if entry.status in (Status.SUBMITTED, Status.CONFIRMED):
+                # A ledger records the past: the activity was reported (and, for the admin's import, confirmed)
+                # on its own day, so a past period's report built after the import counts it as the ledger
+                # says. The audit trail keeps when it really entered the portal (the history row below).
+                activity.submitted_at = min(ledger_moment(entry.fields.date), now)
+            if entry.status == Status.CONFIRMED:
+                activity.confirmed_at, activity.confirmed_by = activity.submitted_at, actor
                 activity._change_reason = confirmed_reason
-                moved.append(activity)
-        if moved:
-            # … then as it entered the status flow (one UPDATE per status: the same values for the chunk)
-            for status in (Status.SUBMITTED, Status.CONFIRMED):
-                ids = [a.pk for a in moved if a.status == status]
-                if ids:
-                    Activity.all_objects.filter(pk__in=ids).update(
-                        status=status, submitted_at=now, updated_at=now,
-                        confirmed_at=now if status == Status.CONFIRMED else None,
-                        confirmed_by=actor if status == Status.CONFIRMED else None,
-                    )
-            for activity in moved:
-                activity.updated_at = now
-            Activity.history.bulk_history_create(moved, update=True, default_user=actor,
-                                                 default_date=now + datetime.timedelta(microseconds=1))
+            activities.append(activity)
+        Activity.objects.bulk_create(activities)
+        # the audit trail: one row per activity, as it entered the portal ("created by ledger import #n", or
+        # "confirmed by ledger import #n"), dated now
+        Activity.history.bulk_history_create(activities, default_user=actor, default_date=now)
         values = [
             ActivityMetricValue(activity=activity, metric=metric_entry.metric, value=metric_entry.value)
             for activity, entry in zip(activities, chunk) for metric_entry in entry.metric_values

@@ -217,11 +217,35 @@ def test_the_figures_are_current_after_a_batch_import(client, ledger_world, djan
     totals = dict(PairingMonthMetric.objects.filter(pairing=pairing).values_list("month", "total"))
     assert totals == {datetime.date(2024, 3, 1): 5, datetime.date(2024, 4, 1): 4}
     assert rollups.rollups_rebuild().written == 0  # nothing left for a rebuild to correct
-    history = Activity.history.filter(title="三月一").order_by("history_date")
-    assert [(h.status, h.history_change_reason) for h in history] == [
-        ("draft", f"created by ledger import #{last_batch().pk}"),
-        ("confirmed", f"confirmed by ledger import #{last_batch().pk}"),
+    history = Activity.history.filter(title__in=["三月一", "三月二"]).order_by("title")
+    assert [(h.title, h.status, h.history_change_reason) for h in history] == [
+        ("三月一", "confirmed", f"confirmed by ledger import #{last_batch().pk}"),
+        ("三月二", "submitted", f"created by ledger import #{last_batch().pk}"),
     ]
+
+
+def test_a_past_months_report_built_after_the_import_counts_the_ledger(client, ledger_world,
+                                                                        django_capture_on_commit_callbacks):
+    """A ledger is the past: its submitted and confirmed activities count in the report of their month, built
+    after the import, as the ledger says they stood (a draft does not count); the audit trail keeps when they
+    entered the portal."""
+    from reports.builders import build_report_data
+
+    admin, pairing = ledger_world["users"]["admin"], ledger_world["pairing"]
+    rows = [
+        row(date="2024-03-05", title="三月一", status="已确认"),
+        row(date="2024-03-31", title="三月末", status="已提交"),
+        row(date="2024-03-25", title="三月草稿", status=""),
+    ]
+    upload(client, admin, csv_bytes(rows), world=ledger_world)
+    with django_capture_on_commit_callbacks(execute=True):
+        confirm(client, last_batch())
+    data = build_report_data("monthly", "2024-03", ledger_world["program"], pairing)
+    items = {item["title"]: item["status"] for item in data["activities"]["items"]}
+    assert items == {"三月一": "confirmed", "三月末": "submitted"}
+    assert (data["activities"]["total"], data["activities"]["confirmed"]) == (2, 1)
+    entered = Activity.history.get(title="三月末").history_date
+    assert entered.date() > datetime.date(2024, 3, 31)  # the trail says when it really came in
 
 
 def test_the_program_admin_reads_every_batch_of_the_program_but_only_the_uploader_saves_it(client, ledger_world):
