@@ -25,6 +25,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--database-url", default="")
+    parser.add_argument("--json", action="store_true", help="end with one JSON line of the figures (bench.run)")
     args = parser.parse_args(argv)
     folder = tempfile.mkdtemp(prefix="ledger-probe-")
     os.environ["DATABASE_URL"] = args.database_url or f"sqlite:///{folder}/probe.sqlite3"
@@ -83,6 +84,14 @@ def main(argv=None):
     print(f"preview: {t1 - t0:.1f} s, {args.rows / (t1 - t0):.0f} rows/s")
     print(f"apply:   {t2 - t1:.1f} s, {args.rows / (t2 - t1):.0f} rows/s")
     print(f"peak RSS: {preview_peak:.0f} MB after preview, {peak_mb():.0f} MB after apply (baseline {base:.0f} MB)")
+    if args.json:
+        import json
+
+        print(json.dumps({
+            "rows": args.rows, "file_mb": round(len(data) / 1024 / 1024, 2),
+            "preview_rows_per_s": round(args.rows / (t1 - t0)), "apply_rows_per_s": round(args.rows / (t2 - t1)),
+            "baseline_mb": round(base), "preview_peak_mb": round(preview_peak), "apply_peak_mb": round(peak_mb()),
+        }))
     return 0
 
 

@@ -19,7 +19,11 @@ figure beside its floor measured in the same run, medians of several repetitions
  6. queries per page;
  7. 16 concurrent connections for 60 s on list and detail pages: errors, p50/p95;
  8. the bulk publish of 1,000 monthly drafts in one pass (what the publish task runs; rolled back): seconds,
-    queries, and notifications against the distinct recipients (each must be told once).
+    queries, and notifications against the distinct recipients (each must be told once);
+ 9. search: a two-character query, a common character, the pickers and the activity list page, as the province
+    admin and as a secretary (in-process, p50; `--only search` runs it alone);
+10. the ledger import of 10,000 activities from a GB18030 CSV in its own fresh database: preview and save rows per
+    second, peak memory (`--only import` runs it alone, with no data set).
 
 It prints one table (measurement, figure, floor, target, met?) and writes it as JSON to
 bench/results/latest.json. The HTTP client is pure Python (threads, one TCP connection per request since
@@ -907,6 +911,37 @@ def search_rows(found, table):
                   note=f"{page['bytes']:,} bytes; queries {page['query_counts']}")
 
 
+def import_measurements(table, rows=10_000):
+    """10. The ledger import of 10,000 activities from a GB18030 CSV (bench/ledger_probe.py, in its own process
+    and its own fresh database pairing_bench_import): preview and save, rows per second, peak memory."""
+    import psycopg
+
+    from bench.common import conninfo, database_url
+
+    name = "pairing_bench_import"
+    with psycopg.connect(conninfo("postgres"), autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name}")
+        admin.execute(f"CREATE DATABASE {name}")
+    say(f"import: {rows:,} activities from a GB18030 CSV into {name} (bench.ledger_probe)")
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.ledger_probe", "--rows", str(rows), "--database-url", database_url(name), "--json"],
+        cwd=ROOT, capture_output=True, text=True, timeout=1800,
+    )
+    if done.returncode != 0:
+        table.add(10, "ledger import", None, note=f"failed: {done.stderr.strip()[-300:]}")
+        return {"error": done.stderr[-2000:]}
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    table.add(10, f"ledger import preview ({rows:,} rows)", result["preview_rows_per_s"], "rows/s",
+              target="≥ 1,000 rows/s", met=result["preview_rows_per_s"] >= 1000)
+    table.add(10, f"ledger import save ({rows:,} rows, one transaction)", result["apply_rows_per_s"], "rows/s",
+              target="≥ 300 rows/s", met=result["apply_rows_per_s"] >= 300)
+    growth = result["apply_peak_mb"] - result["baseline_mb"]
+    table.add(10, "ledger import peak memory growth", growth, "MB", target="≤ 100 MB", met=growth <= 100,
+              note=f"peak RSS {result['apply_peak_mb']} MB over a {result['baseline_mb']} MB baseline; "
+                   f"file {result['file_mb']} MB")
+    return result
+
+
 def search_only(table, generated):
     say("search: the searched list, the pickers, the list page (Django test client, in-process, p50)")
     found = probe("search")
@@ -930,8 +965,9 @@ def main(argv=None):
     parser.add_argument("--service-records", dest="service_records", type=int)
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--fresh", action="store_true", help="regenerate the data set even if it is there")
-    parser.add_argument("--only", default="", help="run one section alone: search (issue 18)")
-    parser.add_argument("--skip", default="", help="comma-separated sections to skip: web,reports,exports,publish")
+    parser.add_argument("--only", default="", help="run one section alone: search, import")
+    parser.add_argument("--skip", default="",
+                        help="comma-separated sections to skip: web,reports,exports,publish,search,import")
     args = parser.parse_args(argv)
     if args.quick:
         os.environ.setdefault("BENCH_DB", "pairing_bench_quick")
@@ -957,10 +993,16 @@ def main(argv=None):
     say(f"benchmark on {BENCH_DB} (tree {commit}{' + uncommitted changes' if dirty else ''})")
 
     note_load("start")
+    if args.only == "import":  # needs no data set: the probe makes its own small world
+        import_measurements(table)
+        print()
+        table.print()
+        return 0
     say("data set: bench.generate (skipped when already loaded)")
     generated = run_generator(args)
     if args.only == "search":
         return search_only(table, generated)
+
     say("meta: users, scopes, deep-page cursors, dashboard, export sizes")
     meta = probe("meta")
     notes = [
@@ -989,6 +1031,16 @@ def main(argv=None):
     note_load("before publish")
     if "publish" not in skip:
         extra["publish"] = publish_measurements(table)
+
+    note_load("before search")
+    if "search" not in skip:
+        say("search: the searched list, the pickers, the list page (Django test client, in-process, p50)")
+        extra["search"] = probe("search")
+        search_rows(extra["search"], table)
+
+    note_load("before import")
+    if "import" not in skip:
+        extra["import"] = import_measurements(table)
 
     note_load("end")
     notes.append("machine load average (1 min): " + ", ".join(f"{stage} {load}" for stage, load in LOADS)
