@@ -46,7 +46,10 @@ def test_admin_invites_a_village_cadre_by_link(chromium, live_server, settings):
     link = page.input_value("#invite-link")
     assert link.startswith(f"{url}/setup/join/")
     page.click("button.copy-button")
-    assert page.locator("button.copy-button").inner_text() == "已复制"
+    # the clipboard answers asynchronously: wait for the button to say so (as a user would)
+    from playwright.sync_api import expect
+
+    expect(page.locator("button.copy-button")).to_have_text("已复制")
     assert page.evaluate("navigator.clipboard.readText()") == link
     shot(page, "setup-04-link")
     page.reload()
