@@ -312,6 +312,32 @@ def cell_error(row_number, header, value, reason):
     return _("Row %(row)s, column “%(column)s”: %(reason)s") % {"row": row_number, "column": header, "reason": reason}
 
 
+def choice_lookup(choices):
+    """{label or value: value} of a TextChoices class: a ledger's cell may hold the Chinese label or the code."""
+    return {str(label): value for value, label in choices.choices} | {value: value for value in choices.values}
+
+
+def org_path(org):
+    """How a ledger names an organisation without ambiguity: "parent/name" (its bare name at the top)."""
+    return f"{org.parent.name}/{org.name}" if org.parent is not None else org.name
+
+
+def org_index(orgs):
+    """(by_name, by_path) of the organisations (their parents selected) a ledger's cells may name."""
+    by_name, by_path = {}, {}
+    for org in orgs:
+        by_name.setdefault(org.name, []).append(org)
+        if org.parent is not None:
+            by_path[org_path(org)] = org
+    return by_name, by_path
+
+
+def orgs_named(text, by_name, by_path):
+    """The organisations a cell names: the one at "parent/name" (full-width ／ too), else all of that name."""
+    text = text.strip().replace("／", "/")
+    return [by_path[text]] if text in by_path else by_name.get(text, [])
+
+
 class Kind:
     """A kind of ledger. Subclasses (in their own app) say what the columns are and how a row is checked,
     applied and undone; the engine does the rest."""
@@ -411,3 +437,23 @@ def match_headers(table, columns):
 
 def row_dict(cells, by_key):
     return {key: (cells[index] if index < len(cells) else "") for key, index in by_key.items()}
+
+
+class OrganisationScopedKind(Kind):
+    """A kind imported for organisations rather than for a program (volunteers, organisations): whoever reaches
+    some organisation (``org_ids``) may import it."""
+
+    needs_program = False
+
+    def org_ids(self, user):
+        """The organisations the user may import this kind for (None: all, for a superuser)."""
+        raise NotImplementedError
+
+    def programs(self, user):
+        ids = self.org_ids(user)
+        if ids is not None and not ids:
+            return []
+        return [(None, _("the organisations you manage"))]
+
+    def may_import(self, user, program_id):
+        return bool(self.programs(user))

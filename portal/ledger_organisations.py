@@ -29,20 +29,13 @@ class _Pending:
         self.pk, self.name, self.parent = None, name, parent
 
 
-class OrganisationLedger(ledger.Kind):
+class OrganisationLedger(ledger.OrganisationScopedKind):
     code = "organisations"
     label = gettext_lazy("Organisations")
-    needs_program = False
     key_help = pgettext_lazy("organisation ledger", "parent and name")
 
-    def programs(self, user):
-        ids = permissions.manageable_org_ids(user)
-        if ids is not None and not ids:
-            return []
-        return [(None, _("the organisations you manage"))]
-
-    def may_import(self, user, program_id):
-        return bool(self.programs(user))
+    def org_ids(self, user):
+        return permissions.manageable_org_ids(user)
 
     def columns(self, program_id):
         return [
@@ -67,14 +60,13 @@ class OrganisationLedger(ledger.Kind):
         orgs = permissions.manageable_orgs(user).filter(is_active=True).select_related("parent")[:5000]
         return [
             (pgettext("organisation ledger", "Parent"),
-             sorted(f"{o.parent.name}/{o.name}" if o.parent_id else o.name for o in orgs)),
+             sorted(ledger.org_path(o) for o in orgs)),
             (pgettext("organisation ledger", "Type"), [str(label) for label in Organization.Kind.labels]),
         ]
 
     def context(self, *, user, program_id, batch=None):
         ctx = {"user": user, "headers": {c.key: c.header for c in self.columns(None)},
-               "kinds": {str(label): value for value, label in Organization.Kind.choices}
-               | {v: v for v in Organization.Kind.values},
+               "kinds": ledger.choice_lookup(Organization.Kind),
                "may_root": permissions.can_create_root(user),
                "offices": 1 if user.is_superuser else len(permissions.admin_offices(user)[:2]),
                "batch_label": f"#{batch.pk}" if batch is not None else ""}
@@ -82,20 +74,16 @@ class OrganisationLedger(ledger.Kind):
         return ctx
 
     def _load(self, ctx):
-        by_name, by_path, known = {}, {}, {}
-        for org in permissions.manageable_orgs(ctx["user"]).select_related("parent").order_by("id"):
-            by_name.setdefault(org.name, []).append(org)
-            if org.parent is not None:
-                by_path[f"{org.parent.name}/{org.name}"] = org
-            known[(org.parent_id, org.name)] = org
-        ctx.update(by_name=by_name, by_path=by_path, known=known)
+        orgs = list(permissions.manageable_orgs(ctx["user"]).select_related("parent").order_by("id"))
+        by_name, by_path = ledger.org_index(orgs)
+        ctx.update(by_name=by_name, by_path=by_path, known={(org.parent_id, org.name): org for org in orgs})
 
     def _add(self, ctx, org):
         """An organisation created (or to be created) by a row: later rows may name it as their parent."""
         ctx["by_name"][org.name] = [o for o in ctx["by_name"].get(org.name, []) if o.parent is not org.parent
                                     and getattr(o, "pk", None) != org.pk] + [org]
         if org.parent is not None:
-            ctx["by_path"][f"{org.parent.name}/{org.name}"] = org
+            ctx["by_path"][ledger.org_path(org)] = org
 
     def check(self, ctx, number, row):
         headers, errors = ctx["headers"], []
@@ -115,9 +103,9 @@ class OrganisationLedger(ledger.Kind):
         elif kind is None:
             error("kind", _("is not one of the types on the sheet of allowed values."))
         parent = None
-        text = row.get("parent", "").strip().replace("／", "/")
+        text = row.get("parent", "").strip()
         if text:
-            found = [ctx["by_path"][text]] if text in ctx["by_path"] else ctx["by_name"].get(text, [])
+            found = ledger.orgs_named(text, ctx["by_name"], ctx["by_path"])
             if len(found) == 1:
                 parent = found[0]
             elif len(found) > 1:

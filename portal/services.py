@@ -513,6 +513,8 @@ def import_batch_apply(*, batch, user):
     if batch_apply is not None:  # the kind saves the whole batch at once, from what its check kept
         errors = batch_apply(ctx, rows, progress=lambda done: _progress(batch.id, "apply", done, total))
         changed = rows
+    else:  # each row is checked again, against the database as it now stands: read what they look up once
+        kind.prepare(ctx, [row.values for row in rows])
     for done, row in enumerate(rows if batch_apply is None else (), start=1):
         check = kind.check(ctx, row.number, row.values)
         if check.errors:

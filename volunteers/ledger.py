@@ -35,20 +35,13 @@ def _orgs(user):
     return orgs if ids is None else orgs.filter(id__in=ids)
 
 
-class VolunteerLedger(ledger.Kind):
+class VolunteerLedger(ledger.OrganisationScopedKind):
     code = "volunteers"
     label = gettext_lazy("Volunteers")
-    needs_program = False
     key_help = pgettext_lazy("volunteer ledger", "organisation, name and mobile phone")
 
-    def programs(self, user):
-        ids = importable_org_ids(user)
-        if ids is not None and not ids:
-            return []
-        return [(None, _("the organisations you manage"))]
-
-    def may_import(self, user, program_id):
-        return bool(self.programs(user))
+    def org_ids(self, user):
+        return importable_org_ids(user)
 
     def columns(self, program_id):
         return [
@@ -67,7 +60,7 @@ class VolunteerLedger(ledger.Kind):
                 "kind": str(Volunteer.Kind.PARTY_MEMBER.label), "is_party_member": "是", "note": ""}
 
     def allowed_values(self, user, program_id):
-        names = sorted(f"{o.parent.name}/{o.name}" if o.parent_id else o.name for o in _orgs(user)[:5000])
+        names = sorted(ledger.org_path(o) for o in _orgs(user)[:5000])
         return [
             (pgettext("volunteer ledger", "Organisation"), names),
             (pgettext("volunteer ledger", "Category"), [str(label) for label in Volunteer.Kind.labels]),
@@ -75,14 +68,18 @@ class VolunteerLedger(ledger.Kind):
         ]
 
     def context(self, *, user, program_id, batch=None):
-        by_name, by_path = {}, {}
-        for org in _orgs(user):
-            by_name.setdefault(org.name, []).append(org)
-            if org.parent_id:
-                by_path[f"{org.parent.name}/{org.name}"] = org
-        kinds = {str(label): value for value, label in Volunteer.Kind.choices} | {v: v for v in Volunteer.Kind.values}
-        return {"user": user, "by_name": by_name, "by_path": by_path, "kinds": kinds,
-                "headers": {c.key: c.header for c in self.columns(None)}}
+        by_name, by_path = ledger.org_index(_orgs(user))
+        return {"user": user, "by_name": by_name, "by_path": by_path, "kinds": ledger.choice_lookup(Volunteer.Kind),
+                "headers": {c.key: c.header for c in self.columns(None)}, "existing": {}}
+
+    def prepare(self, ctx, rows):
+        # the volunteers the file's names may already be: one query for the batch, not one per row
+        names = {row.get("name", "").strip()[:60] for row in rows} - {""}
+        orgs = {org.pk for found in ctx["by_name"].values() for org in found}
+        existing = ctx["existing"]
+        for volunteer in (Volunteer.objects.filter(name__in=names, organization_id__in=orgs)
+                          .order_by("-is_active", "id")):
+            existing.setdefault((volunteer.organization_id, volunteer.name, volunteer.phone), volunteer)
 
     def check(self, ctx, number, row):
         headers, errors = ctx["headers"], []
@@ -97,11 +94,11 @@ class VolunteerLedger(ledger.Kind):
         if phone and not phone.lstrip("+").isdigit():
             error("phone", _("is not a phone number."))
         org = None
-        text = row.get("organization", "").strip().replace("／", "/")
+        text = row.get("organization", "").strip()
         if not text:
             error("organization", _("is required."))
         else:
-            found = [ctx["by_path"][text]] if text in ctx["by_path"] else ctx["by_name"].get(text, [])
+            found = ledger.orgs_named(text, ctx["by_name"], ctx["by_path"])
             if len(found) == 1:
                 org = found[0]
             elif len(found) > 1:
@@ -121,7 +118,7 @@ class VolunteerLedger(ledger.Kind):
         values = {"kind": kind, "is_party_member": party, "note": row.get("note", "")[:200]}
         key = f"{org.pk}|{name}|{phone}"
         summary = f"{org.name} {name}"
-        existing = Volunteer.objects.filter(organization=org, name=name, phone=phone).order_by("-is_active", "id").first()
+        existing = ctx["existing"].get((org.pk, name, phone))
         if existing is None:
             return RowCheck(outcome=ledger.Outcome.NEW, key=key, summary=summary,
                             changes={"_org": org, "_name": name, "_phone": phone, "_values": values})

@@ -96,3 +96,27 @@ def test_template_round_trips(client, vworld):
     assert "第三党支部" in [c.value for c in workbook.worksheets[1]["A"]] or any(
         "第三党支部" in str(c.value) for c in workbook.worksheets[1]["A"]
     )
+
+
+def test_checking_reads_the_existing_volunteers_once_whatever_the_rows(vworld):
+    """The check looks up the volunteers a file may already hold in one query for the batch, not one per row."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from portal.services import import_batch_check, import_batch_create
+
+    committee = vworld["users"]["committee"]
+
+    def queries(n):
+        for i in range(n):
+            f.VolunteerFactory(organization=vworld["branch"], name=f"志愿者{n}-{i}", phone=f"139{n:04d}{i:04d}",
+                               kind=Volunteer.Kind.TEACHER)
+        rows = [[f"志愿者{n}-{i}", f"139{n:04d}{i:04d}", "第三党支部", "教师", "否", ""] for i in range(n)]
+        batch, table = import_batch_create(user=committee, kind="volunteers", program_id=None,
+                                           upload=SimpleUploadedFile("名册.xlsx", xlsx(rows)))
+        with CaptureQueriesContext(connection) as captured:
+            checked = import_batch_check(batch=batch, table=table)
+        assert checked.unchanged_rows == n
+        return len(captured.captured_queries)
+
+    assert queries(3) == queries(30)
