@@ -10,7 +10,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import content_disposition_header
@@ -22,8 +21,8 @@ from portal import ledger
 from portal.models import ImportBatch, ImportRow
 from portal.queue import enqueue
 from portal.services import (
-    ASYNC_ROWS, import_batch_actable, import_batch_apply, import_batch_check, import_batch_create, import_batch_undo,
-    import_batches_visible, import_progress,
+    ASYNC_ROWS, import_batch_actable, import_batch_apply, import_batch_check, import_batch_create,
+    import_batch_queue_apply, import_batch_undo, import_batches_visible, import_progress,
 )
 from portal.xlsxsafe import OPTIONS, write_text
 
@@ -208,25 +207,18 @@ def detail(request, pk):
 @require_POST
 def confirm(request, pk):
     batch = _batch(request, pk, act=True)
-    if batch.total_rows > ASYNC_ROWS:
-        from portal.tasks import ledger_apply
-
-        with transaction.atomic():
-            claimed = ImportBatch.objects.filter(pk=batch.pk, status=ImportBatch.Status.PREVIEW, error_rows=0).update(
-                status=ImportBatch.Status.APPLYING, message=""
-            )
-            if claimed:
-                enqueue(ledger_apply, batch.pk, request.user.pk)
-        if not claimed:
-            messages.error(request, _("This import is not waiting to be saved."))
-        return redirect("imports:detail", batch.pk)
+    large = batch.total_rows > ASYNC_ROWS  # saved by the worker, the page showing its progress
     try:
-        import_batch_apply(batch=batch, user=request.user)
+        if large:
+            import_batch_queue_apply(batch=batch, user=request.user)
+        else:
+            import_batch_apply(batch=batch, user=request.user)
     except ValidationError as exc:
         for message in exc.messages:
             messages.error(request, message)
     else:
-        messages.success(request, _("The ledger was saved."))
+        if not large:
+            messages.success(request, _("The ledger was saved."))
     return redirect("imports:detail", batch.pk)
 
 

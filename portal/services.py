@@ -489,6 +489,24 @@ def import_batch_check(*, batch, table=None):
     return batch
 
 
+# Named, not imported (portal.tasks runs these services): the worker's half of a large import.
+LEDGER_APPLY = "portal.ledger_apply"
+
+
+@transaction.atomic
+def import_batch_queue_apply(*, batch, user):
+    """Hand a large checked batch to the worker: claimed once (preview → being saved), so a double click or a
+    second tab queues nothing more; refused when the batch is not waiting to be saved."""
+    from portal.models import ImportBatch
+
+    claimed = ImportBatch.objects.filter(pk=batch.pk, status=ImportBatch.Status.PREVIEW, error_rows=0).update(
+        status=ImportBatch.Status.APPLYING, message=""
+    )
+    if not claimed:
+        raise ValidationError(_("This import is not waiting to be saved."))
+    enqueue(current_app.tasks[LEDGER_APPLY], batch.pk, user.pk)
+
+
 @transaction.atomic
 def import_batch_apply(*, batch, user):
     """Save the whole batch, all or nothing, once the user has read the preview and confirmed. Every row is
