@@ -8,3 +8,7 @@ class ActivitiesConfig(AppConfig):
 
     def ready(self):
         from activities import ledger, panels  # noqa: F401  (registers its panels and its ledger kinds)
+        from activities.models import ActivityType
+        from portal import versioned
+
+        versioned.connect(ActivityType)  # the lists' type choices are built from the set-up (portal/versioned.py)

@@ -35,6 +35,11 @@ def _pairings(request):
     return Pairing.objects.visible_to(request.user).select_related("supporter", "supported", "program")
 
 
+def pairing_picker():
+    """The pairing filter's widget on every list: a province admin reads a thousand pairings (portal/widgets.py)."""
+    return PickerWidget("pairings:pairing_picker", placeholder=_("Type a side's name"))
+
+
 class FastSelect(forms.Select):
     """A drop-down rendered in one pass. Django renders each <option> through a template, ≈ 50 µs apiece: a
     program admin's thousand pairings would cost the list more than everything else on it."""
@@ -147,7 +152,7 @@ class ActivityFilter(django_filters.FilterSet):
     # is rendered, the value still checked against the viewer's choices
     pairing = django_filters.ChoiceFilter(
         field_name="pairing_id", label=_("Pairing"), empty_label=_("All pairings"),
-        widget=PickerWidget("pairings:pairing_picker", placeholder=_("Type a side's name")),
+        widget=pairing_picker(),
     )
     branch = django_filters.ChoiceFilter(
         field_name="branch_id", label=_("Branch"), empty_label=_("All branches"), method="by_branch",
@@ -276,6 +281,7 @@ class ActivityFilter(django_filters.FilterSet):
                 indexed=ACTIVITY_SEARCH_FIELDS,
                 column=ACTIVITY_SEARCH_COLUMN,
                 extra=lambda term: _named_q(*named[term]),
+                hits=lambda term: search.rare_hits(Activity, ACTIVITY_SEARCH_COLUMN, term),
             )
         )
 
@@ -327,7 +333,9 @@ class ActivityFilter(django_filters.FilterSet):
 class NeedFilter(django_filters.FilterSet):
     """The needs list's filters: pairing, status, category, and only those waiting over 30 days."""
 
-    pairing = django_filters.ModelChoiceFilter(queryset=_pairings, label=_("Pairing"), empty_label=_("All pairings"))
+    pairing = django_filters.ModelChoiceFilter(
+        queryset=_pairings, label=_("Pairing"), empty_label=_("All pairings"), widget=pairing_picker()
+    )
     status = django_filters.ChoiceFilter(choices=Need.Status.choices, label=_("Status"), empty_label=_("Any status"))
     category = django_filters.ChoiceFilter(
         choices=Need.Category.choices, label=_("Category"), empty_label=_("All categories")
@@ -376,7 +384,9 @@ def _meeting_years(today):
 class MeetingFilter(django_filters.FilterSet):
     """The meeting list's filters: a pairing, a program, only the program-wide meetings, a year."""
 
-    pairing = django_filters.ModelChoiceFilter(queryset=_pairings, label=_("Pairing"), empty_label=_("All pairings"))
+    pairing = django_filters.ModelChoiceFilter(
+        queryset=_pairings, label=_("Pairing"), empty_label=_("All pairings"), widget=pairing_picker()
+    )
     program = django_filters.ModelChoiceFilter(queryset=_programs, label=_("Program"), empty_label=_("All programs"))
     program_wide = django_filters.BooleanFilter(
         label=_("Program-wide meetings only"), widget=forms.CheckboxInput, method="only_program_wide"
@@ -409,7 +419,8 @@ class ActionItemFilter(django_filters.FilterSet):
         empty_label=_("Any status"), method="by_status",
     )
     pairing = django_filters.ModelChoiceFilter(
-        queryset=_pairings, label=_("Pairing"), empty_label=_("All pairings"), field_name="meeting__pairing"
+        queryset=_pairings, label=_("Pairing"), empty_label=_("All pairings"), field_name="meeting__pairing",
+        widget=pairing_picker(),
     )
 
     class Meta:

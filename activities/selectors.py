@@ -26,6 +26,7 @@ from pairings.selectors import end_of_day
 from portal.db import TimeText, json_moment, named_rows
 from portal.models import Organization, User
 from portal.pagination import PAGE_SIZE, keyset_page
+from portal import versioned
 from portal.permissions import scope_for
 from portal.templatetags.portal_tags import id_urls
 
@@ -216,6 +217,7 @@ def _choice_rows(user, scope, *, pairing, branch):
         return cursor.fetchall()
 
 
+@versioned.per_user("list_choices")  # a province admin's thousand pairings, read once per set-up change
 def list_choices(user, *, pairing=None, branch=None):
     """The pairings the user reads (with their labels, whether the user administers their program and whether
     they are active), their participating branches and the activity types: one UNION ALL query, so the list's
@@ -968,8 +970,13 @@ def needs_answered(needs):
 
 def named_by(terms):
     """{term: (ids of the organisations whose name or short name holds it, ids of the pairings whose supported
-    side's does)} for the activity search's matches by branch and village name: one query for all the terms.
-    Organisations are a few thousand: read with icontains, no index needed."""
+    side's does)} for the activity search's matches by branch and village name: one query for all the terms,
+    cached until the set-up changes (portal/versioned.py). Organisations are a few thousand: read with
+    icontains, no index needed."""
+    return versioned.cached("named_by", lambda: _named_by(terms), tuple(terms))
+
+
+def _named_by(terms):
     found = {term: (set(), set()) for term in terms}
     if not terms:
         return found

@@ -49,6 +49,8 @@ def django_env(**extra):
     env.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
     env["DATABASE_URL"] = database_url()
     env.pop("CELERY_BROKER_URL", None)
+    # the cache as in production (portal/versioned.py keeps the set-up's values there): Redis, its own db
+    env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/8")
     # the probes' Django test client asks for "testserver"; without it every page answers 400
     env.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
     env.update({k: str(v) for k, v in extra.items()})

@@ -756,6 +756,12 @@ def run_rollups(timings):
         connections.close_all()
     timings["rebuild_rollups"] = {"rows": None, "seconds": round(time.monotonic() - started, 2)}
     log(f"  {'rebuild_rollups':<36} {'':>10}      {time.monotonic() - started:7.1f} s")
+    try:  # COPY sends no signals: what the cache holds of an earlier data set is dropped (portal/versioned.py)
+        from portal import versioned
+
+        versioned.setup_changed()
+    except ImportError:
+        pass
     return True
 
 

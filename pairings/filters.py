@@ -10,6 +10,7 @@ from pairings.models import Pairing, Program
 from pairings.selectors import dormant_q, ending_soon_q, expired_q, year_bounds
 from portal import search
 from portal.models import Organization
+from portal.widgets import PickerWidget
 
 PAIRING_SEARCH_FIELDS = (
     "supporter__name", "supporter__short_name", "supported__name", "supported__short_name", "goals",
@@ -37,11 +38,14 @@ def _villages(request):
 class PairingFilter(django_filters.FilterSet):
     program = django_filters.ModelChoiceFilter(queryset=_programs, label=_("Program"))
     status = django_filters.ChoiceFilter(choices=Pairing.Status.choices, label=_("Status"))
+    # pickers (portal/widgets.py): a province admin's list has a thousand villages on its supported side
     school = django_filters.ModelChoiceFilter(
-        field_name="supporter", queryset=_supporters, label=_("School or organisation")
+        field_name="supporter", queryset=_supporters, label=_("School or organisation"),
+        widget=PickerWidget("pairings:school_picker", placeholder=_("Type the name")),
     )
     village = django_filters.ModelChoiceFilter(
-        field_name="supported", queryset=_villages, label=_("Village or community")
+        field_name="supported", queryset=_villages, label=_("Village or community"),
+        widget=PickerWidget("pairings:village_picker", placeholder=_("Type the name")),
     )
     year = django_filters.NumberFilter(method="filter_year", label=_("Year"), min_value=2000, max_value=2100)
     warning = django_filters.ChoiceFilter(

@@ -10,6 +10,8 @@ urlpatterns = [
     path("export.xlsx", views.PairingExportView.as_view(fmt="xlsx"), name="pairing_export_xlsx"),
     path("picker/", views.PairingPickerView.as_view(), name="pairing_picker"),
     path("picker/branches/", views.BranchPickerView.as_view(), name="branch_picker"),
+    path("picker/schools/", views.SidePickerView.as_view(side="supporter"), name="school_picker"),
+    path("picker/villages/", views.SidePickerView.as_view(side="supported"), name="village_picker"),
     path("<int:pk>/", views.PairingDetailView.as_view(), name="pairing_detail"),
     path("<int:pk>/agreement.pdf", views.AgreementFileView.as_view(), name="agreement_file"),
     path("<int:pk>/agreement/", views.AgreementEditView.as_view(), name="agreement_edit"),

@@ -776,6 +776,28 @@ class PairingPickerView(LoginRequiredMixin, View):
         )
 
 
+class SidePickerView(LoginRequiredMixin, View):
+    """The endpoint of the pairing list's school and village pickers: the organisations on one side (`side`:
+    "supporter" or "supported") of the pairings the user reads, whose name or short name holds every term of
+    ?q=, ≤ 20; the kind as a hint. One query after the scope's."""
+
+    side = "supporter"
+
+    def get(self, request):
+        query = picker_query(request)
+        if not search.terms(query):
+            return picker_response([])
+        sides = Pairing.objects.visible_to(request.user).values(f"{self.side}_id")
+        rows = (
+            Organization.objects.filter(id__in=sides)
+            .filter(search.search_q(query, ("name", "short_name")))
+            .order_by("name", "id")
+            .values_list("id", "name", "kind")[:MAX_RESULTS]
+        )
+        kinds = dict(Organization.Kind.choices)
+        return picker_response((pk, name, kinds.get(kind, "")) for pk, name, kind in rows)
+
+
 class BranchPickerView(LoginRequiredMixin, View):
     """The branch picker's endpoint: the branches taking part in the pairings the user reads (the activity
     list's rule for its branch filter) whose name holds every term of ?q=, ≤ 20; with ?pairing=, only that

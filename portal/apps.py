@@ -8,4 +8,7 @@ class PortalConfig(AppConfig):
 
     def ready(self):
         # The tasks are registered before any service enqueues one by name (Celery's autodiscovery is lazy).
-        from portal import ledger_organisations, tasks  # noqa: F401  (and the organisations ledger kind)
+        from portal import ledger_organisations, tasks, versioned  # noqa: F401  (and the organisations ledger kind)
+        from portal.models import Membership, Organization
+
+        versioned.connect(Organization, Membership)

@@ -33,7 +33,9 @@ from decimal import Decimal
 
 from django.core.exceptions import EmptyResultSet
 from django.db import NotSupportedError, connections
-from django.db.models import Aggregate, CharField, ExpressionWrapper, Func, IntegerField, JSONField, TextField, Value
+from django.db.models import (
+    Aggregate, BooleanField, CharField, ExpressionWrapper, F, Func, IntegerField, JSONField, Q, TextField, Value,
+)
 from django.db.models.expressions import OrderBy, OrderByList
 from django.db.models.functions import JSONObject
 
@@ -224,3 +226,33 @@ def json_moment(text):
     """A date and time of a named_rows row (ISO text; SQLite's carries no zone and is UTC) as an aware datetime."""
     moment = datetime.datetime.fromisoformat(text)
     return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
+
+
+class IdsIn(Func):
+    """`pk IN (SELECT unnest(ARRAY[…]))` on PostgreSQL: thousands of ids as one array, which the planner treats
+    as a small set to probe by primary key, where a literal IN list of them costs milliseconds of planning
+    alone. A plain IN list elsewhere."""
+
+    output_field = BooleanField()
+    LITERAL_CAP = 100
+
+    def __init__(self, field, ids):
+        super().__init__(field)
+        self.ids = [int(pk) for pk in ids]
+
+    def as_sql(self, compiler, connection, **extra):
+        lhs, params = compiler.compile(self.source_expressions[0])
+        if not self.ids:
+            return "1 = 0", []
+        return f"{lhs} IN ({', '.join(['%s'] * len(self.ids))})", [*params, *self.ids]
+
+    def as_postgresql(self, compiler, connection, **extra):
+        if len(self.ids) <= self.LITERAL_CAP:  # a few: a literal list, which the planner estimates exactly
+            return self.as_sql(compiler, connection, **extra)
+        lhs, params = compiler.compile(self.source_expressions[0])
+        return f"{lhs} IN (SELECT unnest(%s::bigint[]))", [*params, self.ids]
+
+
+def ids_in_q(field, ids):
+    """A Q: the rows whose `field` (a name, may span relations) is one of `ids` (IdsIn)."""
+    return Q(IdsIn(F(field), ids))

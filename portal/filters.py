@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.models import Membership, Organization, User
 from portal.permissions import manageable_orgs
+from portal.widgets import PickerWidget
 
 ACTIVE_CHOICES = [("1", _("active")), ("0", _("deactivated"))]
 
@@ -36,7 +37,11 @@ class PersonFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
         method="filter_q", label=_("Name, user name or phone"), widget=forms.TextInput(attrs={"type": "search"})
     )
-    organization = django_filters.ModelChoiceFilter(queryset=_orgs, method="filter_org", label=_("Organisation"))
+    # a picker (portal/widgets.py): a province admin sets up thousands of organisations
+    organization = django_filters.ModelChoiceFilter(
+        queryset=_orgs, method="filter_org", label=_("Organisation"),
+        widget=PickerWidget("setup:org_picker", placeholder=_("Type the name")),
+    )
     role = django_filters.ChoiceFilter(choices=Membership.Role.choices, method="filter_role", label=_("Role"))
     active = django_filters.ChoiceFilter(choices=ACTIVE_CHOICES, method="filter_active", label=_("Status"))
 

@@ -23,6 +23,7 @@ from django.db import connections, router
 from django.db.models import Q
 from django.http import Http404
 
+from portal import versioned
 from portal.models import Membership, Organization
 
 Role = Membership.Role
@@ -136,15 +137,18 @@ def admin_party_orgs(user):
     cached = getattr(user, "_portal_admin_party_orgs", None)
     if cached is None:
         scope = scope_for(user)
-        roots = set()
-        if scope.admin_orgs:
+
+        def build():
             roots = set(
                 Organization.objects.filter(
                     Q(pairings_supporting__program__office_id__in=scope.admin_orgs)
                     | Q(pairings_supported__program__office_id__in=scope.admin_orgs)
                 ).values_list("id", flat=True)
             )
-        cached = subtree_ids(roots) if roots else frozenset()
+            return subtree_ids(roots) if roots else frozenset()
+
+        # thousands of ids for a province's admin, two queries: kept until the set-up changes (portal/versioned.py)
+        cached = versioned.cached("admin_party_orgs", build, sorted(scope.admin_orgs)) if scope.admin_orgs else frozenset()
         if user.is_authenticated:
             user._portal_admin_party_orgs = cached
     return cached

@@ -19,12 +19,15 @@ No extension is needed (pg_trgm and zhparser cannot serve two-character Chinese 
 """
 
 import re
+import time
 from html import escape
 
 from django.db import connection
 from django.db.models import BooleanField, Func, Q, TextField, Value
 from django.db.models.expressions import Expression, RawSQL
 from django.utils.safestring import mark_safe
+
+from portal.db import ids_in_q
 
 MAX_TERMS = 8
 MAX_TERM_LENGTH = 40
@@ -130,11 +133,68 @@ def _index_is_exact(term):
     return 1 <= len(term) <= 2 and bool(_CJK_RUN.fullmatch(term))
 
 
-def term_q(term, fields, *, indexed=(), extra=None, column=None):
+# A rare term's rows are found through the index first (rare_hits), at most this many, then read by id.
+RARE_CAP = 5000
+COMMON_TOKENS_TTL = 600  # seconds a process keeps a column's most common tokens (they change with ANALYZE)
+_common_tokens = {}  # (table, column) -> (read at, frozenset of tokens, or None without statistics)
+
+
+def common_tokens(table, column):
+    """The tokens PostgreSQL's statistics list among the stored vector column's most common elements (pg_stats),
+    None where the column has no statistics yet; read at most once every COMMON_TOKENS_TTL per process."""
+    key = (table, column)
+    read_at, tokens_ = _common_tokens.get(key, (None, None))
+    if read_at is None or time.monotonic() - read_at > COMMON_TOKENS_TTL:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT most_common_elems::text::text[] FROM pg_stats"
+                " WHERE schemaname = current_schema() AND tablename = %s AND attname = %s",
+                [table, column],
+            )
+            row = cursor.fetchone()
+        tokens_ = frozenset(row[0]) if row and row[0] else None
+        _common_tokens[key] = (time.monotonic(), tokens_)
+    return tokens_
+
+
+def rare_hits(model, column, term, *, cap=RARE_CAP):
+    """On PostgreSQL, the ids of the rows of `model` whose stored vector `column` holds `term`'s tokens when the
+    term is rare (at most `cap` rows), else None (a common term, or no index, or no statistics yet).
+
+    Why: a list ordered by date walks the date index and checks each row against the search index's
+    condition, stopping after a page. That is right for a common term (宣讲: a page within a few thousand
+    rows) and ruinous for a rare one: the planner estimates a token missing from the column's statistics at a
+    fixed fraction of the table, so for a term found nowhere (维修 among a million activities) it walked the
+    whole index, 1.4 s. A rare term's rows are few by definition: found through the GIN index (a bitmap scan,
+    well under a millisecond), they are then read by id."""
+    if not uses_index():
+        return None
+    query_text = tsquery(term)
+    if not query_text:
+        return None
+    common = common_tokens(model._meta.db_table, column)
+    if common is None:
+        return None
+    wanted = re.findall(r"'([^']*)'", query_text)
+    if len(wanted) == 1 and wanted[0] in common and not query_text.endswith(":*"):
+        return None  # one common token: the date index finds a page of it soon
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {quote(model._meta.pk.column)} FROM {quote(model._meta.db_table)}"
+            f" WHERE {quote(column)} @@ %s::tsquery LIMIT %s",
+            [query_text, cap + 1],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    return ids if len(ids) <= cap else None
+
+
+def term_q(term, fields, *, indexed=(), extra=None, column=None, hits=None):
     """The rows holding `term` in any of `fields` (icontains), narrowed first through the index over `indexed`
     on PostgreSQL (`indexed`: the fields of the model's portal_search_vector index, in its order, a subset of
     `fields`). `extra`: a Q also accepted (matches in related names, resolved by the caller). `column`: the
-    model's stored vector column of those fields, if it has one (PostgreSQL only: unknown to the model state)."""
+    model's stored vector column of those fields, if it has one (PostgreSQL only: unknown to the model state).
+    `hits`: the rows' ids found through the index for a rare term (rare_hits), used in place of its condition."""
     exact = Q()
     for name in fields:
         exact |= Q(**{f"{name}__icontains": term})
@@ -148,7 +208,7 @@ def term_q(term, fields, *, indexed=(), extra=None, column=None):
             local = Q()
             for name in indexed:
                 local |= Q(**{f"{name}__icontains": term})
-            matches = Q(_matches(indexed, query_text, column))
+            matches = ids_in_q("pk", hits) if hits is not None else Q(_matches(indexed, query_text, column))
             if _index_is_exact(term):
                 # one or two CJK characters: the index holds exactly those tokens, so its match is the answer;
                 # no icontains re-check, whose estimate (a fraction of a fraction) misleads the planner
@@ -157,11 +217,13 @@ def term_q(term, fields, *, indexed=(), extra=None, column=None):
     return exact | extra if extra is not None else exact
 
 
-def search_q(query, fields, *, indexed=(), extra=None, column=None):
-    """Every term of `query` held (see term_q); `extra(term)`, when given, returns a further Q per term."""
+def search_q(query, fields, *, indexed=(), extra=None, column=None, hits=None):
+    """Every term of `query` held (see term_q); `extra(term)`, when given, returns a further Q per term;
+    `hits(term)`, the ids of a rare term's rows (rare_hits) or None."""
     condition = Q()
     for term in terms(query):
-        condition &= term_q(term, fields, indexed=indexed, extra=extra(term) if extra else None, column=column)
+        condition &= term_q(term, fields, indexed=indexed, extra=extra(term) if extra else None, column=column,
+                            hits=hits(term) if hits else None)
     return condition
 
 

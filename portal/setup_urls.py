@@ -6,6 +6,7 @@ app_name = "setup"
 
 urlpatterns = [
     path("organisations/", views.OrganizationListView.as_view(), name="org_list"),
+    path("organisations/picker/", views.OrganizationPickerView.as_view(), name="org_picker"),
     path("organisations/new/", views.OrganizationCreateView.as_view(), name="org_create"),
     path("organisations/<int:pk>/", views.OrganizationDetailView.as_view(), name="org_detail"),
     path("organisations/<int:pk>/edit/", views.OrganizationUpdateView.as_view(), name="org_update"),

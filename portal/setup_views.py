@@ -17,11 +17,12 @@ from django.views.decorators.cache import never_cache
 from django.utils.decorators import method_decorator
 from django.views.generic import ListView
 
-from portal import permissions, selectors, services
+from portal import permissions, search, selectors, services
 from portal.filters import OrganizationFilter, PersonFilter
 from portal.forms import AcceptInvitationForm, InviteForm, MembershipForm, OrganizationForm, add_service_error
 from portal.models import Membership, Organization
 from portal.permissions import shown_phone
+from portal.widgets import MAX_RESULTS, picker_query, picker_response
 
 
 class SetUpMixin(LoginRequiredMixin):
@@ -57,6 +58,26 @@ def _id(value):
 
 
 # --- Organisations
+
+
+class OrganizationPickerView(SetUpMixin, View):
+    """The organisation picker's endpoint (portal.widgets.PickerWidget, the people list's filter): the
+    organisations the user sets up whose name or short name holds every term of ?q=, ≤ 20, the parent as a hint."""
+
+    list_page = True
+
+    def get(self, request):
+        query = picker_query(request)
+        if not search.terms(query):
+            return picker_response([])
+        rows = (
+            permissions.manageable_orgs(request.user)
+            .filter(search.search_q(query, ("name", "short_name")))
+            .order_by("name", "id")
+            .values_list("id", "name", "parent__name")[:MAX_RESULTS]
+        )
+        return picker_response(rows)
+
 
 class OrganizationListView(SetUpMixin, View):
     list_page = True

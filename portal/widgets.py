@@ -10,6 +10,8 @@ reading `data-picker-url` (a scoped JSON endpoint: {"results": [{"id", "label", 
 from html import escape
 
 from django import forms
+from django.core.exceptions import ValidationError
+from django.forms.models import ModelChoiceIterator
 from django.forms.utils import flatatt
 from django.urls import reverse
 from django.utils.safestring import mark_safe
@@ -53,6 +55,14 @@ class PickerWidget(forms.Widget):
     def chosen_label(self, value):
         if value == "":
             return ""
+        if isinstance(self.choices, ModelChoiceIterator):
+            # a model field's choices are a queryset: read the one chosen row, never the whole list
+            field = self.choices.field
+            try:
+                chosen = field.queryset.filter(pk=value).first()
+            except (ValueError, TypeError, ValidationError):
+                return ""
+            return field.label_from_instance(chosen) if chosen is not None else ""
         for option_value, label in flat_choices(self.choices):
             if str(option_value) == value:
                 return str(label)

@@ -233,6 +233,8 @@ PAGES = {
     # the pickers' endpoints answer everyone signed in, each with what that user reads (tests/test_pickers.py)
     "pairings:pairing_picker": (lambda o: reverse("pairings:pairing_picker") + "?q=村", every(200)),
     "pairings:branch_picker": (lambda o: reverse("pairings:branch_picker") + "?q=支部", every(200)),
+    "pairings:school_picker": (lambda o: reverse("pairings:school_picker") + "?q=学", every(200)),
+    "pairings:village_picker": (lambda o: reverse("pairings:village_picker") + "?q=村", every(200)),
     "pairings:pairing_export": (lambda o: reverse("pairings:pairing_export"), every(200)),
     "pairings:pairing_export_xlsx": (lambda o: reverse("pairings:pairing_export_xlsx"), every(200)),
     "pairings:pairing_detail": (
@@ -441,6 +443,7 @@ PAGES = {
     ),
     "setup:org_active": (lambda o: reverse("setup:org_active", args=[o["branch"].pk]), every(405)),
     "setup:person_list": (lambda o: reverse("setup:person_list"), row(LOGIN, 403, 403, 403, 403, 200, 200, 200)),
+    "setup:org_picker": (lambda o: reverse("setup:org_picker") + "?q=支部", row(LOGIN, 403, 403, 403, 403, 200, 200, 200)),
     "setup:person_detail": (
         lambda o: reverse("setup:person_detail", args=[o["users"]["secretary"].pk]),
         row(LOGIN, 404, 404, 404, 404, 200, 200, 200),

@@ -131,3 +131,49 @@ def test_activity_filter_without_script_refuses_a_pairing_outside_the_scope(clie
     assert "errorlist" in form  # refused on the form, as a drop-down would refuse it
     assert "田心村" not in text
     assert response.context["filter"].form.errors["pairing"]
+
+
+@pytest.mark.django_db
+def test_side_and_organisation_pickers_answer_within_the_scope(client, world):
+    users = world["users"]
+    client.force_login(users["secretary"])
+    assert [(r["label"], r["hint"]) for r in picked(client, "pairings:village_picker", "龙石")] == [("龙石村", "村")]
+    assert labels(picked(client, "pairings:school_picker", "学")) == ["学校"]
+    assert picked(client, "pairings:village_picker", "田心") == []  # the other program's village
+    client.force_login(users["outsider"])
+    assert labels(picked(client, "pairings:village_picker", "村")) == ["田心村"]
+    # the people list's organisation picker: what the user sets up, and only for those who set up
+    client.force_login(users["committee"])
+    assert labels(picked(client, "setup:org_picker", "支部")) == ["第三党支部", "第四党支部"]
+    assert picked(client, "setup:org_picker", "龙石") == []  # the village is not the committee's to set up
+    client.force_login(users["secretary"])
+    assert client.get(reverse("setup:org_picker"), {"q": "支部"}).status_code == 403
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url_name, params, chosen", [
+    ("activities:need_list", {"pairing": "pairing"}, "学校–龙石村"),
+    ("activities:meeting_list", {"pairing": "pairing"}, "学校–龙石村"),
+    ("activities:action_item_list", {"pairing": "pairing", "show": "all"}, "学校–龙石村"),
+    ("pairings:pairing_list", {"village": "village"}, "龙石村"),
+    ("setup:person_list", {"organization": "branch"}, "第三党支部"),
+    ("reports:report_list", {"pairing": "pairing"}, "学校–龙石村"),
+])
+def test_list_filters_render_a_picker_not_every_option(client, world, url_name, params, chosen):
+    """Each list's pairing (village, organisation) filter renders only the chosen one, as a picker, and still
+    refuses an id outside the scope without JavaScript."""
+    client.force_login(world["users"]["admin"])
+    for _ in range(3):
+        f.PairingFactory(program=world["program"], supported=f.OrganizationFactory(
+            kind=Organization.Kind.VILLAGE, name=f"远村{Organization.objects.count()}"))
+    text = client.get(reverse(url_name)).content.decode()
+    form = re.search(r'<form method="get".*?</form>', text, re.S).group(0)
+    assert "data-picker-url" in form and "远村" not in form  # no option lists the other villages
+    field = next(iter(params))
+    given = {k: (world[v].pk if k == field else v) for k, v in params.items()}
+    text = client.get(reverse(url_name), given).content.decode()
+    assert f">{chosen}</output>" in text and "errorlist" not in text
+    outside = f.OrganizationFactory(name="外村", kind=Organization.Kind.VILLAGE)
+    foreign = f.PairingFactory(program=world["other_program"], supported=outside)
+    response = client.get(reverse(url_name), {**given, field: foreign.pk if field == "pairing" else outside.pk})
+    assert response.status_code == 200 and "errorlist" in response.content.decode()

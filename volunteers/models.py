@@ -4,6 +4,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from portal.db import ids_in_q
 from portal.models import Organization
 from portal.permissions import admin_party_orgs, scope_for
 
@@ -15,10 +16,17 @@ class OrgOwnedQuerySet(models.QuerySet):
     org_path = "organization_id"
 
     def visible_to(self, user):
-        scope = scope_for(user)
-        if scope.is_superuser:
+        org_ids = self.visible_org_ids(user)
+        if org_ids is None:
             return self
-        return self.filter(**{f"{self.org_path}__in": scope.own_orgs | admin_party_orgs(user)})
+        # a province admin's scope holds thousands of organisations: as one array (portal.db.IdsIn)
+        return self.filter(ids_in_q(self.org_path, org_ids))
+
+    @staticmethod
+    def visible_org_ids(user):
+        """The organisations whose volunteers and teams the user reads (visible_to's rule), None for every one."""
+        scope = scope_for(user)
+        return None if scope.is_superuser else scope.own_orgs | admin_party_orgs(user)
 
     def editable_by(self, user):
         scope = scope_for(user)

@@ -147,3 +147,36 @@ def test_postgres_index_serves_the_search(postgres_only, world, rows):
         finally:
             cursor.execute("SET enable_seqscan = on; SET enable_indexscan = on")
     assert "activities_activity_search_vector" in plan
+
+
+def test_postgres_rare_terms_are_read_by_id_with_the_same_rows(postgres_only, client, world, rows, monkeypatch):
+    """A term missing from the column's statistics (rare) is found through the index first and read by id
+    (search.rare_hits); a common one is not. Both give exactly the rows the substring rule gives."""
+    import time
+
+    from django.test.utils import CaptureQueriesContext
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE activities_activity")
+    search._common_tokens.clear()
+    assert search.common_tokens("activities_activity", "search_vector") is None or isinstance(
+        search.common_tokens("activities_activity", "search_vector"), frozenset)  # pg_stats is readable
+    # statistics as a big table would have them: 人 among the most common tokens, 维修 not
+    monkeypatch.setitem(search._common_tokens, ("activities_activity", "search_vector"),
+                        (time.monotonic(), frozenset({"人", "会"})))
+    client.force_login(world["users"]["committee"])
+    for query, expected, probed in [("维修", {"家电维修进村", "宣讲"}, True), ("人", {"宣讲", "走访困难群众"}, False),
+                                    ("维修 进村", {"家电维修进村"}, True), ("不存在", set(), True),
+                                    ("wifi", {"宣讲"}, True)]:
+        with CaptureQueriesContext(connection) as captured:
+            assert titles(client, q=query) == expected, query
+        ran = any(q["sql"].startswith('SELECT "id" FROM "activities_activity" WHERE "search_vector" @@')
+                  for q in captured.captured_queries)
+        assert ran == probed, query
+    # past the cap, a term is treated as common (the date index finds a page of it soon)
+    monkeypatch.setattr(search, "RARE_CAP", 1)
+    from activities.models import Activity
+
+    assert search.rare_hits(Activity, "search_vector", "维修", cap=1) is None
+    assert sorted(search.rare_hits(Activity, "search_vector", "维修", cap=5)) == sorted(
+        [rows["repair"].pk, rows["description"].pk, rows["foreign"].pk])

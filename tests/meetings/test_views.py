@@ -271,11 +271,13 @@ def grow(world, cast, n):
 
 # Session, user, scope, the header's unread notifications, then the page's own reads.
 QUERIES = {
-    "meeting_list": 9,  # count, whether the user records meetings, the filter's drop-downs (pairings, programs), rows
+    # count, whether the user records meetings, the filter's program drop-down, rows (the pairing filter is a picker:
+    # portal/widgets.py, no query for a list of pairings)
+    "meeting_list": 8,
     # the meeting, its attendees, files and decisions, the previous meeting and its decisions, whether the user edits
     # it (a branch secretary: one query; who closes each decision is read from the scope)
     "meeting_detail": 12,  # and (a secretary) whether they may record it as an activity
-    "action_item_list": 7,  # count, rows, the pairing drop-down
+    "action_item_list": 6,  # count, rows (the pairing filter is a picker: no query for a list of pairings)
 }
 
 

@@ -20,7 +20,9 @@ pytestmark = pytest.mark.django_db
 # count of unread notifications (one query on every page).
 BUDGET = {
     # each page: the header's unread notifications (one query)
-    "pairing_list": 10,  # admin (the year's activity counts: one query of the figures app's row panel)
+    # admin (the year's activity counts: one query of the figures app's row panel); the school and village filters
+    # are pickers (portal/widgets.py): no query for a list of either side
+    "pairing_list": 8,
     # committee (the open needs and their number: one query; the village's statistics: one; the joint meetings with
     # the pairing's open and overdue decisions: one)
     "pairing_detail": 15,

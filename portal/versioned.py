@@ -1,0 +1,111 @@
+"""What is worked out from the set-up alone, kept in the cache until the set-up changes.
+
+The set-up is the organisation tree, memberships, programs, pairings and their branches, and the catalogs
+(metrics, activity types): it changes a few times a day, while a province admin's pages read a thousand pairings
+from it on every request. A value built from it is cached under the set-up's *version*, a token that every save
+or delete of one of those models replaces (`setup_changed`, connected by each app for its own models), so a
+change is seen by the next request in every process; nothing is ever invalidated one key at a time.
+
+The token is replaced when the change is made and again when its transaction commits, so a request that read
+the database between the two (and would have cached what was then committed) caches it under a token that is
+already gone. Writers that bypass save() (QuerySet.update, COPY in a loader) call `setup_changed()` themselves.
+
+The cache is an accelerator, never a source: when it does not answer (Redis stopped or hung), the value is
+built from the database as if it were not cached, and a warning is logged.
+"""
+
+import hashlib
+import logging
+import uuid
+from functools import wraps
+
+from django.core.cache import cache
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+VERSION_KEY = "portal:setup-version"
+TIMEOUT = 3600  # seconds a value is kept under one version (a day's first request rebuilds it anyway)
+
+
+def _new_token():
+    return uuid.uuid4().hex
+
+
+def setup_version():
+    """The set-up's current token (made when the cache holds none), or None when the cache does not answer."""
+    try:
+        token = cache.get(VERSION_KEY)
+        if token is None:
+            cache.add(VERSION_KEY, _new_token(), None)
+            token = cache.get(VERSION_KEY)
+        return token
+    except Exception:  # the cache is down or hung: serve from the database
+        logger.warning("cache unavailable: the set-up's values are read from the database", exc_info=True)
+        return None
+
+
+def setup_changed(**kwargs):
+    """The set-up changed: values cached under the current token are no longer read (now, and once the
+    transaction commits). A signal receiver, and callable as is."""
+
+    def replace():
+        try:
+            cache.set(VERSION_KEY, _new_token(), None)
+        except Exception:
+            logger.warning("cache unavailable: the set-up's version was not replaced", exc_info=True)
+
+    replace()
+    transaction.on_commit(replace)
+
+
+def cached(name, build, *parts):
+    """`build()`, cached under the set-up's version, the `name` and the `parts` (ids, values asked for)."""
+    token = setup_version()
+    if token is None:
+        return build()
+    digest = hashlib.sha1(repr(parts).encode()).hexdigest()
+    key = f"portal:setup:{name}:{token}:{digest}"
+    try:
+        value = cache.get(key)
+    except Exception:
+        logger.warning("cache unavailable: %s is read from the database", name, exc_info=True)
+        return build()
+    if value is None:
+        value = build()
+        try:
+            cache.set(key, value, TIMEOUT)
+        except Exception:
+            logger.warning("cache unavailable: %s was not kept", name, exc_info=True)
+    return value
+
+
+def per_user(name):
+    """A decorator: the function of (user, *args, **kwargs) cached per user and arguments (`cached`). Anonymous
+    and inactive users are not cached (their answer is empty and cheap)."""
+
+    def decorate(function):
+        @wraps(function)
+        def wrapper(user, *args, **kwargs):
+            if user is None or not user.is_authenticated or not user.is_active:
+                return function(user, *args, **kwargs)
+            parts = (user.pk, user.is_superuser, args, sorted(kwargs.items()))
+            return cached(name, lambda: function(user, *args, **kwargs), *parts)
+
+        wrapper.uncached = function
+        return wrapper
+
+    return decorate
+
+
+def connect(*models):
+    """Replace the set-up's version on every save and delete of these models (and m2m changes)."""
+    from django.db.models.signals import m2m_changed, post_delete, post_save
+
+    for model in models:
+        post_save.connect(setup_changed, sender=model, dispatch_uid=f"setup-changed-save-{model._meta.label}")
+        post_delete.connect(setup_changed, sender=model, dispatch_uid=f"setup-changed-delete-{model._meta.label}")
+        for field in model._meta.local_many_to_many:
+            m2m_changed.connect(
+                setup_changed, sender=field.remote_field.through, dispatch_uid=f"setup-changed-m2m-{field}"
+            )

@@ -1,0 +1,67 @@
+"""Values built from the set-up and cached until it changes (portal/versioned.py): a change is seen by the very
+next request, and a cache that does not answer costs nothing but speed."""
+
+import socket
+
+import pytest
+from django.urls import reverse
+
+from activities.selectors import list_choices
+from portal import versioned
+from portal.models import Membership, Organization
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+
+def pairing_ids(user):
+    return list_choices(user).pairing_ids
+
+
+def test_a_change_to_the_set_up_is_seen_at_once(world):
+    admin, secretary = world["users"]["admin"], world["users"]["secretary"]
+    assert pairing_ids(admin) == {world["pairing"].pk}
+    assert list_choices(admin) == list_choices(admin)  # the second answer is the cached one
+    pairing = f.PairingFactory(program=world["program"])  # a new pairing of the admin's program
+    assert pairing_ids(admin) == {world["pairing"].pk, pairing.pk}
+    f.PairingBranchFactory(pairing=pairing, branch=world["branch"])  # the secretary's branch joins it
+    assert pairing.pk in pairing_ids(secretary)
+
+    Membership.objects.filter(user=secretary).delete()  # the secretary's role is removed
+    secretary = type(secretary).objects.get(pk=secretary.pk)  # a new request: the user read afresh
+    assert pairing_ids(secretary) == frozenset()
+
+    world["village"].name = "新龙石村"
+    world["village"].save()
+    assert list_choices(admin).village_labels[world["pairing"].pk] == "新龙石村"
+
+
+def test_the_version_is_replaced_again_when_the_transaction_commits(world, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        before = versioned.setup_version()
+        Organization.objects.create(name="新单位", kind=Organization.Kind.SCHOOL)
+        during = versioned.setup_version()
+    assert during != before
+    for callback in callbacks:
+        callback()
+    # a request that read between the save and the commit cached under `during`: no longer read
+    assert versioned.setup_version() not in (before, during)
+
+
+def closed_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_pages_work_when_the_cache_does_not_answer(client, world, settings, caplog):
+    """A Redis cache on a port where nothing listens (a real refused connection, no mock): the list, its
+    search and the pickers answer from the database, and the failure is logged."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": f"redis://127.0.0.1:{closed_port()}/0"}}
+    client.force_login(world["users"]["admin"])
+    response = client.get(reverse("activities:list"), {"q": "龙石"})
+    assert response.status_code == 200
+    assert response.context["filter"].choices.pairing_ids == {world["pairing"].pk}
+    assert client.get(reverse("dashboards:volunteer_picker"), {"q": "张"}).status_code == 200
+    assert "cache unavailable" in caplog.text
