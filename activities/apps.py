@@ -8,3 +8,10 @@ class ActivitiesConfig(AppConfig):
 
     def ready(self):
         from activities import ledger, panels  # noqa: F401  (registers its panels and its ledger kinds)
+        from portal.offline import offline_page
+
+        # a secretary on a village road opens the form without a signal, and it is sent once one returns
+        offline_page(
+            "activities:create",
+            static_files=("css/activities.css", "js/activity-form.js", "js/activity-draft.js", "js/photo-upload.js"),
+        )
