@@ -12,3 +12,10 @@ class ActivitiesConfig(AppConfig):
         from portal import versioned
 
         versioned.connect(ActivityType)  # the lists' type choices are built from the set-up (portal/versioned.py)
+        from portal.offline import offline_page
+
+        # a secretary on a village road opens the form without a signal, and it is sent once one returns
+        offline_page(
+            "activities:create",
+            static_files=("css/activities.css", "js/activity-form.js", "js/activity-draft.js", "js/photo-upload.js"),
+        )

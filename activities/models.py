@@ -885,3 +885,22 @@ class ActionItem(models.Model):
     def overdue_on(self, today):
         """Open, and due before `today` (an item due today is not overdue yet)."""
         return self.status == ActionItem.Status.OPEN and self.due_date < today
+
+
+class SubmitKey(models.Model):
+    """A form's idempotency key (submit_key): the activity its first save made or changed, so a retry saves nothing twice."""
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="+")
+    key = models.UUIDField(_("submit key"))
+    # empty only inside the transaction that claims the key: the save fills it before it commits
+    activity = models.ForeignKey(
+        Activity, verbose_name=_("activity"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("submit key")
+        verbose_name_plural = _("submit keys")
+        constraints = [
+            models.UniqueConstraint(fields=["created_by", "key"], name="submitkey_unique_per_user"),
+        ]

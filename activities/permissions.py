@@ -133,6 +133,15 @@ def can_verify_hours(user, activity):
     return administers(user, activity.pairing)
 
 
+def records(user, activity):
+    """Whether the user is one who writes and submits this activity while it is open (its branch's secretary, its
+    program's admin), whatever its status now: a second tap on 提交 is answered, not refused. No query but for a
+    program admin (reads `activity.pairing.program`)."""
+    if activity.deleted_at is not None:
+        return False
+    return can_verify_hours(user, activity)
+
+
 def may_confirm(user, activity):
     """Whether the user confirms and returns for the activity's village (whatever the activity's status)."""
     return is_village_side(user, activity.pairing)

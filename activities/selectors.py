@@ -16,7 +16,7 @@ from django.db.models.functions import Coalesce, Concat, NullIf, RowNumber
 from django.utils.translation import gettext
 from activities.models import (
     COUNTED_STATUSES, OPEN_STATUSES, ActionItem, Activity, ActivityMetricValue, ActivityPhoto, ActivityType, Meeting,
-    MeetingAttachment, MeetingAttendee, Need, ServiceRecord, counted_q, pending_q, verified_q,
+    MeetingAttachment, MeetingAttendee, Need, ServiceRecord, SubmitKey, counted_q, pending_q, verified_q,
 )
 from activities.permissions import sees_wanted_by
 from activities.plausibility import Facts, fact_parts
@@ -992,3 +992,15 @@ def _named_by(terms):
                 if pairing_id is not None:
                     found[term][1].add(pairing_id)
     return {term: (sorted(orgs), sorted(pairings)) for term, (orgs, pairings) in found.items()}
+
+
+def saved_with_key(user, key):
+    """The SubmitKey row (with its activity) of a save this user already made with this form key, or None: one
+    query, none without a key."""
+    if user.is_anonymous or key is None:
+        return None
+    return (
+        SubmitKey.objects.filter(created_by=user, key=key, activity__isnull=False)
+        .select_related("activity")
+        .first()
+    )

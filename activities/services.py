@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -26,7 +26,7 @@ from simple_history.utils import bulk_update_with_history
 from activities.images import MAX_PHOTOS_PER_ACTIVITY, CleanPhoto, clean_photo, dhash_of_file
 from activities.models import (
     COUNTED_STATUSES, OPEN_STATUSES, ActionItem, Activity, ActivityMetricValue, ActivityPhoto, ActivityType, Meeting, MeetingAttachment,
-    MeetingAttendee, Need, ServiceRecord, meeting_owner_orgs_q, meeting_type_q,
+    MeetingAttendee, Need, ServiceRecord, SubmitKey, meeting_owner_orgs_q, meeting_type_q,
 )
 from activities.permissions import (
     can_edit_meeting, claiming_branches, may_close, may_confirm, may_fulfil, may_rate, meeting_pairings, meeting_programs,
@@ -1863,3 +1863,39 @@ def service_records_import_undo(*, actor, created_ids, previous):
             record.save(update_fields=["hours", "content"])
     if activity_ids:
         service_records_changed.send(sender=ServiceRecord, activity_ids=activity_ids, using=ServiceRecord.objects.db)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Never twice: a form's submit_key saves once
+# ---------------------------------------------------------------------------------------------------------
+
+
+class AlreadySaved(Exception):
+    """The form's submit_key was used before by the same user: `activity` is what that save made (None if gone)."""
+
+    def __init__(self, activity):
+        super().__init__("already saved")
+        self.activity = activity
+
+
+@transaction.atomic
+def activity_save_once(*, actor, submit_key, save):
+    """Run `save` (a call of activity_create or activity_update, returning its SaveResult) at most once per
+    (actor, submit_key); without a key, just run it.
+
+    The key's row is inserted before anything else, in the save's transaction: a second request with the same
+    key (a double tap, a retry after a dropped answer, the offline queue sending again) waits on the unique
+    index until the first commits, then finds its activity and raises AlreadySaved. If the first fails, its
+    row rolls back with it and the key is free for the corrected form."""
+    if submit_key is None:
+        return save()
+    try:
+        with transaction.atomic():
+            claim = SubmitKey.objects.create(created_by=actor, key=submit_key)
+    except IntegrityError:
+        earlier = SubmitKey.objects.filter(created_by=actor, key=submit_key).select_related("activity").first()
+        raise AlreadySaved(earlier.activity if earlier is not None else None) from None
+    result = save()
+    claim.activity = result.activity
+    claim.save(update_fields=["activity"])
+    return result

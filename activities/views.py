@@ -5,6 +5,8 @@ Thin: each view parses the request, asks a selector or calls a service, and rend
 decided by activities.permissions (and the models' QuerySets, its list form) through ScopedObjectMixin:
 outside the scope 404, visible but not allowed 403."""
 
+import uuid
+
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -290,6 +292,9 @@ class ActivityFormMixin:
             if self.activity is not None else [],
             "warnings_for": "submit",
             "from_meeting": getattr(self, "from_meeting", None),
+            # kept across a re-rendered form, so its retry is still the same save (activity-draft.js keeps it too)
+            "submit_key": submit_key_of(self.request) or uuid.uuid4(),
+            "form_bound": self.request.method == "POST",
         }
         return render(self.request, self.template_name, context, status=status)
 
@@ -358,17 +363,24 @@ class ActivityFormMixin:
                 forms["form"].add_error(None, messages_)
 
     def post(self, request, *args, **kwargs):
+        key = submit_key_of(request)
+        earlier = selectors.saved_with_key(request.user, key)
+        if earlier is not None:  # a retry of a save that went through: before any check its first run changed
+            return already_saved(request, earlier.activity, key)
         self.prepare()
         forms = self.build(request.POST, request.FILES)
         if not self.valid(forms):
             return self.render_forms(forms)
+        arguments = self.service_arguments(forms)
         try:
-            result = self.save(self.service_arguments(forms))
+            result = services.activity_save_once(actor=request.user, submit_key=key, save=lambda: self.save(arguments))
+        except services.AlreadySaved as saved:
+            return already_saved(request, saved.activity, key)
         except ValidationError as error:
             self.attach_errors(forms, error)
             return self.render_forms(forms)
         self.announce(result)
-        return redirect(reverse("activities:detail", args=[result.activity.pk]))
+        return mark_saved(request, redirect(reverse("activities:detail", args=[result.activity.pk])), key)
 
     def get(self, request, *args, **kwargs):
         self.prepare()
@@ -482,8 +494,25 @@ class ActivityActionView(LoginRequiredMixin, ScopedObjectMixin, SingleObjectMixi
 class ActivitySubmitView(ActivityActionView):
     needs_edit = True
 
+    def permission_check(self, obj):
+        # a second tap on 提交 finds it submitted already: the one who sent it is told so, not refused
+        if obj.status in COUNTED_STATUSES and permissions.records(self.request.user, obj):
+            return True
+        return super().permission_check(obj)
+
     def act(self, activity):
-        activity = services.activity_submit(activity=activity, actor=self.request.user)
+        if activity.status in COUNTED_STATUSES:
+            messages.info(self.request, _("This activity has already been submitted."))
+            return
+        try:
+            activity = services.activity_submit(activity=activity, actor=self.request.user)
+        except PermissionDenied:
+            activity.refresh_from_db(fields=["status"])
+            if activity.status not in COUNTED_STATUSES or not permissions.records(self.request.user, activity):
+                raise
+            # the other tap took the row's lock first and submitted it
+            messages.info(self.request, _("This activity has already been submitted."))
+            return
         messages.success(self.request, _("Submitted to the village for confirmation."))
         warn(self.request, activity)
 
@@ -495,7 +524,17 @@ class ConfirmerMixin:
 
 class ActivityConfirmView(ConfirmerMixin, ActivityActionView):
     def act(self, activity):
-        services.activity_confirm(activity=activity, actor=self.request.user)
+        if activity.status == Activity.Status.CONFIRMED:  # a second tap
+            messages.info(self.request, _("This activity has already been confirmed."))
+            return
+        try:
+            services.activity_confirm(activity=activity, actor=self.request.user)
+        except ValidationError:
+            activity.refresh_from_db(fields=["status"])
+            if activity.status != Activity.Status.CONFIRMED:
+                raise
+            messages.info(self.request, _("This activity has already been confirmed."))
+            return
         messages.success(self.request, _("Confirmed. Thank you."))
 
     def done(self, activity):
@@ -530,8 +569,14 @@ class ActivityReturnView(LoginRequiredMixin, ConfirmerMixin, ScopedObjectMixin, 
             return self.not_waiting(activity)
         return self.page(activity, ReturnForm())
 
+    def already_returned(self):
+        messages.info(self.request, _("This activity has already been returned to the branch."))
+        return redirect(reverse("home"))
+
     def post(self, request, *args, **kwargs):
         activity = self.get_object()
+        if activity.status == Activity.Status.RETURNED:  # a second tap
+            return self.already_returned()
         form = ReturnForm(request.POST)
         if form.is_valid():
             try:
@@ -540,6 +585,9 @@ class ActivityReturnView(LoginRequiredMixin, ConfirmerMixin, ScopedObjectMixin, 
                 if hasattr(error, "error_dict") and "comment" in error.error_dict:
                     form.add_error("comment", error.error_dict["comment"])
                 else:
+                    activity.refresh_from_db(fields=["status"])
+                    if activity.status == Activity.Status.RETURNED:  # the other tap returned it first
+                        return self.already_returned()
                     for message in error.messages:
                         messages.error(request, message)
                     return redirect(reverse("activities:detail", args=[activity.pk]))
@@ -1310,3 +1358,40 @@ class ActivityTypeUpdateView(ActivityTypeSetupMixin, View):
                 return redirect(_type_list_url(activity_type.program))
         activity_type.refresh_from_db()
         return self._render(form, activity_type)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Never twice: the form's submit_key
+# ---------------------------------------------------------------------------------------------------------
+
+# Set for a minute on the answer to a save that went through (or was already made): activity-draft.js and
+# outbox.js read it on the next page to drop the draft and the queued copy of that form. It holds only the
+# form's random key.
+SAVED_KEY_COOKIE = "portal_saved_key"
+
+
+def submit_key_of(request):
+    """The POSTed form's submit_key as a UUID; None when there is none, or it is no UUID (then the save still
+    happens, only without the guard)."""
+    if request.method != "POST":
+        return None
+    try:
+        return uuid.UUID(str(request.POST.get("submit_key", "")))
+    except ValueError:
+        return None
+
+
+def mark_saved(request, response, key):
+    if key is not None:
+        response.set_cookie(SAVED_KEY_COOKIE, str(key), max_age=60, samesite="Lax", secure=request.is_secure())
+    return response
+
+
+def already_saved(request, activity, key):
+    """The answer to a form sent again: no second activity, the one saved the first time."""
+    messages.info(request, _("This activity was already saved; it was not submitted twice."))
+    if activity is not None and Activity.objects.visible_to(request.user).filter(pk=activity.pk).exists():
+        target = reverse("activities:detail", args=[activity.pk])
+    else:
+        target = reverse("activities:list")
+    return mark_saved(request, redirect(target), key)

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from portal.permissions import is_program_admin
 
 # Paths a user without TOTP may still reach: setting it up, signing out, and what pages load.
-MFA_SETUP_EXEMPT = ("/accounts/", "/static/", "/healthz", "/readyz", "/i18n/")
+MFA_SETUP_EXEMPT = ("/accounts/", "/static/", "/healthz", "/readyz", "/i18n/", "/sw.js")
 
 
 class RequireAdminMFAMiddleware:

@@ -1,3 +1,5 @@
+import hashlib
+import json
 import logging
 
 import redis
@@ -6,12 +8,13 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, connection
 from django.http import HttpResponse, JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 
 from portal.celery import redis_client, workers_alive
+from portal.offline import offline_pages
 
 logger = logging.getLogger(__name__)
 
@@ -91,3 +94,22 @@ def readyz(request):
         {"status": "failed" if failed else "ok", "checks": checks, **({"failed": failed} if failed else {})},
         status=503 if failed else 200,
     )
+
+
+def service_worker(request):
+    """/sw.js, the service worker (templates/portal/sw.js) with the offline pages and their static files
+    (portal.offline). Its cache is named after them, so a deployment that changes a file's fingerprint starts a
+    fresh one (and the browser installs the worker anew whenever its bytes differ). The same for everyone:
+    it holds nothing of the user's."""
+    pages, assets = offline_pages()
+    listed = json.dumps({"pages": pages, "assets": assets}, sort_keys=True)
+    context = {
+        "version": hashlib.sha256(listed.encode()).hexdigest()[:12],
+        "pages": json.dumps(pages),
+        "assets": json.dumps(assets),
+        "logout": json.dumps(reverse("account_logout")),
+    }
+    response = render(request, "portal/sw.js", context, content_type="application/javascript; charset=utf-8")
+    response["Service-Worker-Allowed"] = "/"
+    response["Cache-Control"] = "no-cache"  # always asked again: a new deployment reaches phones at once
+    return response

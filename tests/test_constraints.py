@@ -470,6 +470,22 @@ def test_activity_draft_or_returned_without_times_allowed(status):
     assert _update(activity, status=status, submitted_at=None, confirmed_at=None) == 1
 
 
+def test_submit_key_used_once_per_user():
+    """A form's submit_key saves once: a second row for the same user and key is refused, even without a check
+    before it (two requests racing); another user's equal key is theirs."""
+    import uuid
+
+    from activities.models import SubmitKey
+
+    activity = f.ActivityFactory()
+    user, other = f.UserFactory(), f.UserFactory()
+    key = uuid.uuid4()
+    SubmitKey.objects.create(created_by=user, key=key, activity=activity)
+    with violates(SubmitKey, "submitkey_unique_per_user"):
+        SubmitKey.objects.create(created_by=user, key=key)
+    assert SubmitKey.objects.create(created_by=other, key=key).pk
+
+
 def test_metric_value_unique_per_activity_and_metric():
     value = f.ActivityMetricValueFactory()
     with violates(ActivityMetricValue, "metricvalue_unique_metric"):

@@ -1,0 +1,142 @@
+"""Never lost, never twice (issue 16), in Chromium at a 375-px phone viewport: a double tap on 保存并提交 makes one
+activity; the draft survives a reload; a form filled and submitted offline waits on the phone ("1 条待上传")
+and is sent once the connection returns, exactly once, with its photo. Screenshots go to
+artifacts/screenshots/ (offline-*.png)."""
+
+import time
+
+import pytest
+
+from activities.models import Activity
+from tests.activities.test_browser import chromium, demo_cast, phone, photos, shot  # noqa: F401  (fixtures)
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+def fill(page, title):
+    pairing = page.locator("select[name=pairing] option", has_text="龙石村").first.get_attribute("value")
+    page.select_option("select[name=pairing]", pairing)
+    page.select_option("select[name=activity_type]", index=1)
+    page.fill("input[name=title]", title)
+    page.fill("input[name=place]", "龙石村党群服务中心")
+    page.fill("textarea[name=description]", "入户走访，了解村民家电维修需求。")
+    page.fill("input[name=party_members]", "3")
+
+
+def wait_for(condition, seconds=20):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return condition()
+
+
+def new_form(page, live_server):
+    page.goto(f"{live_server.url}/activities/new/")
+    page.wait_for_load_state("networkidle")
+
+
+def test_a_double_tap_makes_one_activity(chromium, live_server, settings, tmp_path):  # noqa: F811
+    settings.MEDIA_ROOT = tmp_path / "media"
+    demo_cast()
+    before = Activity.objects.count()
+    page = phone(chromium, live_server, "secretary3")
+    new_form(page, live_server)
+    fill(page, "双击也只保存一次")
+    # two taps in the same moment, the second before the page has gone anywhere
+    page.eval_on_selector("button[name=action][value=submit]", "b => { b.click(); b.click(); }")
+    page.wait_for_url("**/activities/*/")
+    page.wait_for_load_state("networkidle")
+    shot(page, "offline-01-double-tap-saved-once")
+    assert Activity.objects.count() == before + 1
+    activity = Activity.objects.get(title="双击也只保存一次")
+    assert activity.status == Activity.Status.SUBMITTED
+    # the outbox copy was dropped on the server's answer: nothing waits
+    assert page.locator("[data-outbox-user]").is_hidden()
+    assert page.evaluate("PortalOutbox.entries().then(e => e.length)") == 0
+    # the detail page's own 提交 on it now (a stale second tab, say) is answered, not refused
+    response = page.request.post(f"{live_server.url}/activities/{activity.pk}/submit/",
+                                 form={"csrfmiddlewaretoken": page.input_value("input[name=csrfmiddlewaretoken]")},
+                                 headers={"Referer": f"{live_server.url}/activities/{activity.pk}/"})
+    assert response.ok and "该活动已提交" in response.text()
+    page.context.close()
+
+
+def test_the_draft_survives_a_reload(chromium, live_server, settings, tmp_path):  # noqa: F811
+    settings.MEDIA_ROOT = tmp_path / "media"
+    demo_cast()
+    page = phone(chromium, live_server, "secretary3")
+    new_form(page, live_server)
+    key = page.input_value("input[name=submit_key]")
+    fill(page, "草稿不会丢")
+    page.fill("input[name='hours-0-new_name']", "黄同学")
+    page.wait_for_timeout(600)  # the draft is written 300 ms after the last keystroke
+    page.reload()
+    page.wait_for_load_state("networkidle")
+    notice = page.locator("[data-draft]")
+    notice.wait_for(state="visible")
+    assert "已恢复未提交的内容" in notice.inner_text()
+    assert page.input_value("input[name=title]") == "草稿不会丢"
+    assert page.input_value("textarea[name=description]") == "入户走访，了解村民家电维修需求。"
+    assert page.input_value("input[name='hours-0-new_name']") == "黄同学"
+    assert page.input_value("input[name=submit_key]") == key  # the same form: a retry stays one save
+    shot(page, "offline-02-draft-restored")
+
+    # 清除 forgets it
+    notice.locator("button", has_text="清除").click()
+    page.wait_for_load_state("networkidle")
+    assert page.input_value("input[name=title]") == ""
+    assert page.locator("[data-draft]").is_hidden()
+
+    # saved: the draft is gone, and a new form starts empty
+    fill(page, "草稿保存后清空")
+    page.wait_for_timeout(600)
+    page.click("button[name=action][value=draft]")
+    page.wait_for_url("**/activities/*/")
+    new_form(page, live_server)
+    assert page.input_value("input[name=title]") == ""
+    assert page.locator("[data-draft]").is_hidden()
+    assert Activity.objects.filter(title="草稿保存后清空").count() == 1
+    page.context.close()
+
+
+def test_offline_submit_waits_and_is_sent_once(chromium, live_server, settings, tmp_path, photos):  # noqa: F811
+    settings.MEDIA_ROOT = tmp_path / "media"
+    demo_cast()
+    before = Activity.objects.count()
+    page = phone(chromium, live_server, "secretary3")
+    # the service worker registers from the first signed-in page and keeps the form for offline use
+    assert page.evaluate("navigator.serviceWorker.ready.then(r => !!r.active)")  # installed: the form is cached
+    context = page.context
+    context.set_offline(True)
+    opened = page.goto(f"{live_server.url}/activities/new/")
+    assert opened.from_service_worker and page.locator("input[name=submit_key]").count() == 1
+    shot(page, "offline-03-form-opened-offline")
+
+    fill(page, "断网时填写的走访")
+    page.set_input_files("input[name=new_photos]", photos[:1])
+    page.click("button[name=action][value=submit]")
+    waiting = page.locator("[data-outbox-page]")
+    waiting.wait_for(state="visible")
+    assert "1 条待上传" in waiting.inner_text()
+    assert "1 条待上传" in page.locator("[data-outbox-user]").inner_text()
+    assert "联网后自动上传" in page.locator("[data-draft]").inner_text()
+    assert page.input_value("input[name=title]") == ""  # emptied for the next activity
+    shot(page, "offline-04-waiting-to-upload")
+    assert Activity.objects.count() == before
+
+    context.set_offline(False)
+    # Chromium fires "online" on the page: outbox.js sends what waits
+    assert wait_for(lambda: Activity.objects.count() == before + 1)
+    waiting.wait_for(state="hidden")
+    shot(page, "offline-05-sent")
+    # sent exactly once, even if the page asks again
+    page.evaluate("PortalOutbox.flush()")
+    page.reload()
+    page.wait_for_load_state("networkidle")
+    assert Activity.objects.count() == before + 1
+    activity = Activity.objects.get(title="断网时填写的走访")
+    assert activity.status == Activity.Status.SUBMITTED
+    assert activity.photos.count() == 1
+    context.close()
