@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("dashboards.home_urls")),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
+    path("manifest.webmanifest", views.manifest, name="manifest"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),

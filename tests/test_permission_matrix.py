@@ -190,6 +190,7 @@ PAGES = {
     "healthz": (lambda o: reverse("healthz"), every(200, anonymous=200)),
     # readyz: the test settings run Celery eagerly (no broker), so only the database is checked: 200 for all
     "readyz": (lambda o: reverse("readyz"), every(200, anonymous=200)),
+    "manifest": (lambda o: reverse("manifest"), every(200, anonymous=200)),
     "set_language": (lambda o: reverse("set_language"), every(302, anonymous=302)),
     # allauth: the entrance pages are for anonymous visitors; signed-in users are sent home
     "account_login": (lambda o: reverse("account_login"), every(302, anonymous=200)),
