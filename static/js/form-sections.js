@@ -28,7 +28,7 @@
     var out = section.querySelector(".fold-summary");
     if (!out) return;
     var n = filled(section);
-    out.textContent = n ? (section.getAttribute("data-fold-summary") || "%(n)s").replace("%(n)s", String(n))
+    out.textContent = n ? (section.getAttribute("data-fold-summary") || "{n}").replace("{n}", String(n))
       : (section.getAttribute("data-fold-empty") || "");
     out.classList.toggle("fold-summary-some", n > 0);
   }
