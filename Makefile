@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-all test-postgres messages check clean bench bench-import smoke
+.PHONY: install run test test-all test-postgres messages hant check clean bench bench-import smoke
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed ($(PYTHON) not found)."; exit 1; }
@@ -49,7 +49,13 @@ smoke: install
 ## Rebuild the translation catalogues after changing strings (needs GNU gettext).
 messages: install
 	$(PY) manage.py makemessages -l zh_Hans -l en --no-obsolete --ignore '.venv/*' --ignore 'tests/*'
+	$(PY) manage.py hant --no-compile
 	$(PY) manage.py compilemessages --ignore '.venv/*'
+
+## Remake the Traditional Chinese catalogue (locale/zh_Hant) from the Simplified one: OpenCC s2hk, then the
+## corrections in locale/zh_Hant/overrides.tsv; compiled. Run it after adding strings to zh_Hans. Idempotent.
+hant: install
+	$(PY) manage.py hant
 
 ## The province-scale benchmark (not part of the tests; PostgreSQL on 127.0.0.1:5432, Redis for the worker):
 ## loads the data set into the database pairing_bench once (bench.generate), measures, prints a table and

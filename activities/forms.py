@@ -331,8 +331,9 @@ class ServiceRecordForm(forms.Form):
         label=_("or a new volunteer"), max_length=60, required=False,
         widget=forms.TextInput(attrs={"placeholder": _("Name"), "autocomplete": "off"}),
     )
-    new_kind = forms.ChoiceField(label=_("Kind"), choices=Volunteer.Kind.choices, required=False,
-                                 initial=Volunteer.Kind.PARTY_MEMBER)
+    # no default: a name typed in was once silently a 党员; the kind is chosen (clean() asks for it)
+    new_kind = forms.ChoiceField(label=_("Person's kind"), choices=[("", _("Choose…"))] + Volunteer.Kind.choices,
+                                 required=False)
     hours = forms.DecimalField(
         label=_("Hours"),
         required=False,
@@ -364,8 +365,8 @@ class ServiceRecordForm(forms.Form):
             self.add_error("hours", _("Hours must be more than zero."))
         elif hours > 24:
             self.add_error("hours", _("No one serves more than 24 hours a day."))
-        if name and not data.get("new_kind"):
-            data["new_kind"] = Volunteer.Kind.PARTY_MEMBER
+        if name and not volunteer and not data.get("new_kind") and "new_kind" not in self.errors:
+            self.add_error("new_kind", _("Choose the person's kind (party member, teacher, student …)."))
         return data
 
     @property
@@ -377,7 +378,7 @@ class ServiceRecordForm(forms.Form):
         return {
             "volunteer": volunteer,
             "new_name": "" if volunteer else name,
-            "new_kind": data.get("new_kind") or Volunteer.Kind.PARTY_MEMBER,
+            "new_kind": data.get("new_kind") or "",
             "hours": Decimal(hours),
             "content": data.get("content") or "",
         }

@@ -1004,3 +1004,40 @@ def saved_with_key(user, key):
         .select_related("activity")
         .first()
     )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# What the activity form offers first on a phone: the branch's last places and its usual volunteers
+# ---------------------------------------------------------------------------------------------------------
+
+RECENT_PLACES = 8
+USUAL_VOLUNTEERS = 8
+USUAL_SINCE_DAYS = 365
+
+
+def recent_places(branch_ids, *, limit=RECENT_PLACES):
+    """The places of the branches' activities, the latest first, each once (one query)."""
+    rows = (
+        Activity.objects.filter(branch_id__in=branch_ids)
+        .exclude(place="")
+        .values("place")
+        .annotate(last=Max("date"), last_id=Max("id"))
+        .order_by("-last", "-last_id")[:limit]
+    )
+    return [row["place"] for row in rows]
+
+
+def usual_volunteer_ids(branch_ids, volunteers, *, today, limit=USUAL_VOLUNTEERS):
+    """Of `volunteers`, the ids of those the branches recorded hours for most often in the last year, the most
+    often first (one query)."""
+    since = today - datetime.timedelta(days=USUAL_SINCE_DAYS)
+    rows = (
+        ServiceRecord.objects.filter(
+            activity__branch_id__in=branch_ids, activity__deleted_at__isnull=True, activity__date__gte=since,
+            volunteer_id__in=volunteers.order_by().values("id"),
+        )
+        .values("volunteer_id")
+        .annotate(times=Count("id"), last=Max("activity__date"))
+        .order_by("-times", "-last", "volunteer_id")[:limit]
+    )
+    return [row["volunteer_id"] for row in rows]

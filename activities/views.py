@@ -27,6 +27,7 @@ from django.views.generic.detail import SingleObjectMixin
 from activities import exports, permissions, plausibility, selectors, services
 from activities.filters import ActionItemFilter, ActivityFilter, MeetingFilter, NeedFilter
 from activities.forms import (
+    VolunteerChoiceField,
     ActionItemCloseForm,
     ActivityForm,
     ActivityTypeForm,
@@ -276,6 +277,7 @@ class ActivityFormMixin:
         }
         if activity is not None:
             forms["photos"] = photo_formset(photos=list(activity.photos.order_by("id")), data=data)
+        self.offer_first(forms)
         return forms
 
     def render_forms(self, forms, status=200):
@@ -406,6 +408,29 @@ class ActivityFormMixin:
                 )
                 % {"titles": titles},
             )
+
+
+    def offer_first(self, forms):
+        """On a phone, what the branch used last comes first: its last places (a datalist on the place field) and
+        its usual volunteers (a group at the top of every hours row's drop-down). Three queries, whatever the rows."""
+        branch_ids = self.branch_ids()
+        places = selectors.recent_places(branch_ids)
+        forms["form"].recent_places = places
+        if places:
+            forms["form"].fields["place"].widget.attrs["list"] = "act-places"
+        hours = forms["hours"]
+        field = hours.form.base_fields["volunteer"]
+        volunteers = list(hours.volunteers)
+        usual = selectors.usual_volunteer_ids(branch_ids, hours.volunteers, today=timezone.localdate())
+        label = VolunteerChoiceField.label_from_instance
+        by_id = {volunteer.pk: volunteer for volunteer in volunteers}
+        usual = [pk for pk in usual if pk in by_id]
+        everyone = [(v.pk, label(field, v)) for v in volunteers if v.pk not in usual]
+        # read once here for every row (SharedChoicesMixin takes what is set)
+        hours._shared_choices = [("", field.empty_label)] + (
+            [(_("Usual volunteers"), [(pk, label(field, by_id[pk])) for pk in usual]), (_("Other volunteers"), everyone)]
+            if usual else everyone
+        )
 
 
 class ActivityCreateView(LoginRequiredMixin, ActivityFormMixin, View):

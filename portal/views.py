@@ -113,3 +113,37 @@ def service_worker(request):
     response["Service-Worker-Allowed"] = "/"
     response["Cache-Control"] = "no-cache"  # always asked again: a new deployment reaches phones at once
     return response
+
+
+# What the browser installs the portal as (a phone's home screen): its name, where it opens, its icons. Served by
+# a view so the icons' URLs are the static files' hashed names. Anyone may read it: browsers fetch it without
+# the session cookie.
+APP_NAME = "结对共建"
+APP_COLOURS = {"theme_color": "#b71c1c", "background_color": "#f6f7f9"}  # --red and --bg in static/css/portal.css
+
+
+def manifest(request):
+    from django.templatetags.static import static
+
+    icons = [
+        {"src": static("icons/icon-192.png"), "sizes": "192x192", "type": "image/png", "purpose": "any"},
+        {"src": static("icons/icon-512.png"), "sizes": "512x512", "type": "image/png", "purpose": "any"},
+        {"src": static("icons/icon-maskable-512.png"), "sizes": "512x512", "type": "image/png", "purpose": "maskable"},
+        {"src": static("icons/icon.svg"), "sizes": "any", "type": "image/svg+xml"},
+    ]
+    data = {
+        "id": "/",
+        "name": APP_NAME,
+        "short_name": APP_NAME,
+        "lang": "zh-Hans",
+        "dir": "ltr",
+        "start_url": "/",
+        "scope": "/",
+        "display": "standalone",
+        "orientation": "any",
+        **APP_COLOURS,
+        "icons": icons,
+    }
+    response = JsonResponse(data, content_type="application/manifest+json", json_dumps_params={"ensure_ascii": False})
+    response["Cache-Control"] = "public, max-age=86400"
+    return response

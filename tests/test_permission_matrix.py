@@ -192,6 +192,7 @@ PAGES = {
     "readyz": (lambda o: reverse("readyz"), every(200, anonymous=200)),
     # the service worker holds nothing of anyone's: the same script for all
     "service_worker": (lambda o: reverse("service_worker"), every(200, anonymous=200)),
+    "manifest": (lambda o: reverse("manifest"), every(200, anonymous=200)),
     "set_language": (lambda o: reverse("set_language"), every(302, anonymous=302)),
     # allauth: the entrance pages are for anonymous visitors; signed-in users are sent home
     "account_login": (lambda o: reverse("account_login"), every(302, anonymous=200)),

@@ -70,3 +70,16 @@ def highlight(text, query):
     from portal.search import highlight as marked
 
     return marked(text, query)
+
+
+@register.simple_tag(takes_context=True)
+def nav_current(context, *urls):
+    """{% nav_current url1 url2 … as current %}: the menu entry the page is in, for aria-current: the URL equal to
+    the page's path, else the longest one its path starts with (so /activities/needs/ is Needs, not Activities);
+    the home page's "/" only when it is the page."""
+    request = context.get("request")
+    path = request.path if request is not None else ""
+    if path in urls:
+        return path
+    inside = [url for url in urls if url and url != "/" and path.startswith(url)]
+    return max(inside, key=len) if inside else ""

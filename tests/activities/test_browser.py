@@ -104,6 +104,13 @@ def shot(page, name):
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
+def unfold(page, inside):
+    """Open the folded section (static/js/form-sections.js) that holds `inside`, as a person taps its heading."""
+    toggle = page.locator(f"fieldset:has({inside}) .fold-toggle")
+    if toggle.count() and toggle.first.get_attribute("aria-expanded") == "false":
+        toggle.first.click()
+
+
 def images_loaded(page):
     return page.eval_on_selector_all("img", "imgs => imgs.map(i => i.complete && i.naturalWidth > 0)")
 
@@ -125,21 +132,25 @@ def test_secretary_records_village_confirms(chromium, live_server, settings, tmp
     page.fill("input[name=start_time]", "09:00")
     page.fill("input[name=end_time]", "11:30")
     page.fill("input[name=place]", "龙石村党群服务中心")
+    unfold(page, "textarea[name=description]")
     page.fill("textarea[name=description]", "学生志愿者为村民义务维修电饭煲、风扇等家电。")
     page.fill("input[name=party_members]", "4")
     page.fill("input[name=teachers]", "2")
     page.fill("input[name=students]", "12")
     page.fill("input[name=residents_served]", "35")
     # figures: the program's metrics are listed with their units; fill the first two
+    unfold(page, "input[name='metrics-0-value']")
     page.fill("input[name='metrics-0-value']", "23")
     page.fill("input[name='metrics-1-value']", "15")
     # hours: one volunteer of the branch, one new person
+    unfold(page, "select[name='hours-0-volunteer']")
     page.select_option("select[name='hours-0-volunteer']", index=1)
     page.fill("input[name='hours-0-hours']", "2.5")
     page.fill("input[name='hours-0-content']", "家电维修")
     page.fill("input[name='hours-1-new_name']", "黄同学")
     page.select_option("select[name='hours-1-new_kind']", "student")
     page.fill("input[name='hours-1-hours']", "2")
+    unfold(page, "input[name=new_photos]")
     page.set_input_files("input[name=new_photos]", photos)
     shot(page, "02-secretary-form-filled")
     page.click("button[name=action][value=submit]")

@@ -6,7 +6,7 @@ artifacts/screenshots/needs-*.png."""
 import pytest
 
 from activities.models import Activity, Need
-from tests.activities.test_browser import chromium, demo_cast, phone, shot  # noqa: F401  (fixtures and helpers)
+from tests.activities.test_browser import chromium, demo_cast, phone, shot, unfold  # noqa: F401  (fixtures and helpers)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -60,6 +60,7 @@ def test_need_raised_claimed_fulfilled_rated(chromium, live_server, settings, tm
     page.fill("input[name=title]", "龙石村村口路灯义务维修")
     page.fill("input[name=place]", "龙石村村口")
     page.fill("input[name=party_members]", "3")
+    unfold(page, "select[name=need]")
     page.select_option("select[name=need]", str(need.pk))
     page.click("button[name=action][value=submit]")
     page.wait_for_url("**/activities/*/")

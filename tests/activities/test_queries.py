@@ -20,10 +20,11 @@ LIST_QUERIES = 7
 # need, recorder, confirmer), its parts in one UNION (photos and their twins, figures, hours, co-hosts, history,
 # and what the plausibility warnings read), and the photos near its photos (by hash band) for the warnings.
 DETAIL_QUERIES = 7
-# the form's: 17, of which three find who may serve (the branch's pairings, the organisations under each side)
-FORM_QUERIES = 21
-# the edit page's own, what the warnings read, the photos near its photos
-EDIT_QUERIES = 26
+# the form's: 19, of which three find who may serve (the branch's pairings, the organisations under each side),
+# and two what it offers first (the branch's last places, its usual volunteers) with the branches asked once more
+FORM_QUERIES = 23
+# the edit page's own, what the warnings read, the photos near its photos, the last places and usual volunteers
+EDIT_QUERIES = 27
 
 
 
