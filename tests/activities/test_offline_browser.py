@@ -8,7 +8,7 @@ import time
 import pytest
 
 from activities.models import Activity
-from tests.activities.test_browser import chromium, demo_cast, phone, photos, shot  # noqa: F401  (fixtures)
+from tests.activities.test_browser import chromium, demo_cast, phone, photos, shot, unfold  # noqa: F401  (fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -19,7 +19,9 @@ def fill(page, title):
     page.select_option("select[name=activity_type]", index=1)
     page.fill("input[name=title]", title)
     page.fill("input[name=place]", "龙石村党群服务中心")
+    unfold(page, "textarea[name=description]")  # folded on a phone (static/js/form-sections.js)
     page.fill("textarea[name=description]", "入户走访，了解村民家电维修需求。")
+    unfold(page, "input[name=party_members]")
     page.fill("input[name=party_members]", "3")
 
 
@@ -70,6 +72,7 @@ def test_the_draft_survives_a_reload(chromium, live_server, settings, tmp_path):
     new_form(page, live_server)
     key = page.input_value("input[name=submit_key]")
     fill(page, "草稿不会丢")
+    unfold(page, "input[name='hours-0-new_name']")
     page.fill("input[name='hours-0-new_name']", "黄同学")
     page.wait_for_timeout(600)  # the draft is written 300 ms after the last keystroke
     page.reload()
