@@ -110,7 +110,8 @@ class PairingDetailView(LoginRequiredMixin, ScopedObjectMixin, DetailView):
         today = timezone.localdate()
         year = _year(self.request, today.year)
         page = selectors.pairing_page(self.request.user, self.object, year=year, today=today)
-        years = list(range(max(self.object.term_start.year, today.year - 10), today.year + 2))
+        last = today.year + 1 if today.month >= 10 else today.year  # next year once its plan is drafted (Q4)
+        years = list(range(max(self.object.term_start.year, today.year - 10), last + 1))
         shown = dict(year=year, years=years, today=today, administers=page.can_edit_agreement)
         context.update(
             page=page,

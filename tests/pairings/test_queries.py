@@ -1,9 +1,11 @@
 """Query budget: each page runs the same number of queries for 1 row as for 30 (pinned here)."""
 
 import datetime
+import re
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -116,3 +118,12 @@ def test_plan_agree_page(client, world, size):
     plan, _ = fill_pairing(world, size)
     client.force_login(world["users"]["village"])
     assert queries(client, reverse("pairings:plan_agree", args=[plan.pk])) == BUDGET["plan_agree"]
+
+
+@pytest.mark.parametrize("today, last", [(datetime.date(2024, 3, 5), 2024), (datetime.date(2024, 12, 5), 2025)])
+def test_pairing_page_offers_next_year_only_once_its_plan_is_drafted(client, world, today, last):
+    client.force_login(world["users"]["admin"])
+    with time_machine.travel(datetime.datetime.combine(today, datetime.time(12)), tick=False):
+        response = client.get(reverse("pairings:pairing_detail", args=[world["pairing"].pk]))
+    years = [int(y) for y in re.findall(r'<option value="(\d{4})"', response.content.decode())]
+    assert max(years) == last
