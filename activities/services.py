@@ -40,6 +40,7 @@ from pairings.services import MAX_AGREEMENT_BYTES, validate_pdf
 from portal.models import Membership, Organization, User
 from activities.signals import (
     activities_saved_in_bulk, activities_submitted_in_bulk, activity_returned, activity_submitted, hours_recorded,
+    hours_recorded_in_bulk,
     need_claimed, need_fulfilled, service_records_changed,
 )
 from portal.permissions import scope_for, subtree_ids
@@ -1824,8 +1825,10 @@ def service_records_import(*, actor, entries, batch_label=""):
     if touched:
         # bulk writes send no post_save: tell the listeners (the figures app's rollup) once
         service_records_changed.send(sender=ServiceRecord, activity_ids=set(touched), using=ServiceRecord.objects.db)
-        for activity in touched.values():  # counted activities: their branch verifies the hours (谁记录谁证明)
-            _announce_hours(activity, actor)
+        # counted activities: their branch verifies the hours (谁记录谁证明); one announcement for the lot
+        counted = [pk for pk, activity in touched.items() if activity.status in COUNTED_STATUSES]
+        if counted:
+            hours_recorded_in_bulk.send(sender=Activity, activity_ids=counted, actor=actor, batch_label=batch_label)
     return results
 
 

@@ -17,6 +17,8 @@ reports app's notifications) commits or rolls back with the event itself. Each c
   one notice per village, not 10,000);
 - `activity_returned` (``activity``): the village returned it to the branch;
 - `hours_recorded` (``activity``): the activity counts and holds hours waiting for verification;
+- `hours_recorded_in_bulk` (``activity_ids``, ``batch_label``): hours recorded at once on many activities (a
+  ledger import): one event for the lot, so each branch's secretaries are told once, not once per activity;
 - `need_claimed`, `need_fulfilled` (``need``): a branch claimed, or marked fulfilled, a village's need.
 """
 
@@ -29,5 +31,6 @@ activity_submitted = Signal()
 activities_submitted_in_bulk = Signal()
 activity_returned = Signal()
 hours_recorded = Signal()
+hours_recorded_in_bulk = Signal()
 need_claimed = Signal()
 need_fulfilled = Signal()

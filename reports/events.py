@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from activities import signals as activity_signals
-from activities.models import Activity, Need
+from activities.models import Activity, Need, ServiceRecord
 from activities.permissions import can_edit, can_verify_hours, may_close
 from activities.selectors import hours_waiting_on, open_action_items
 from pairings import signals as pairing_signals
@@ -194,6 +194,42 @@ def activity_returned(sender, activity, actor=None, **kwargs):
         url=reverse("activities:update", args=[activity.pk]),
         key=f"activity_returned:{activity.pk}:{submitted:.6f}",
     )
+
+
+@receiver(activity_signals.hours_recorded_in_bulk, dispatch_uid="events_hours_recorded_in_bulk")
+def hours_to_verify_in_bulk(sender, activity_ids, actor=None, batch_label="", **kwargs):
+    """Hours recorded on many activities at once (a ledger import): each branch's secretaries are told ONCE for
+    the lot — "台账导入的 120 条服务时长（35 项活动）待您核验" — on their home page, where the activities with hours
+    to verify are listed, not once per activity. Keyed by the branch and the records, so a retried task adds
+    nothing."""
+    ids = sorted(set(activity_ids))
+    groups = {}  # branch id -> {"activities": {...}, "records": n, "last": newest record id}
+    for start in range(0, len(ids), 2000):
+        rows = (
+            ServiceRecord.objects.filter(activity_id__in=ids[start:start + 2000]).awaiting_verification()
+            .values_list("activity_id", "activity__branch_id", "id")
+        )
+        for activity_id, branch_id, record_id in rows:
+            group = groups.setdefault(branch_id, {"activities": set(), "records": 0, "last": 0})
+            group["activities"].add(activity_id)
+            group["records"] += 1
+            group["last"] = max(group["last"], record_id)
+    made = 0
+    for branch_id, group in sorted(groups.items()):
+        first = min(group["activities"])
+        activity = _activity(Activity(pk=first))
+        people = _people(branch_secretaries(branch_id), may_open=lambda user: can_verify_hours(user, activity))
+        count, activities_count = group["records"], len(group["activities"])
+        message = _say(lambda: ngettext(
+            "%(n)d record of hours imported from a ledger (%(activities)d activities) waits for your verification",
+            "%(n)d records of hours imported from a ledger (%(activities)d activities) wait for your verification",
+            count,
+        ) % {"n": count, "activities": activities_count})
+        made += notify(
+            kind=Kind.HOURS_TO_VERIFY, message=message, users=people, url=reverse("home"),
+            key=f"hours_to_verify_bulk:{branch_id}:{group['last']}:{count}",
+        )
+    return made
 
 
 @receiver(activity_signals.hours_recorded, dispatch_uid="events_hours_recorded")

@@ -153,3 +153,23 @@ def test_the_template_has_the_columns(client, hours_world):
     response = client.get(reverse("imports:template") + f"?kind=hours&program={hours_world['program'].pk}")
     sheet = load_workbook(io.BytesIO(response.content)).worksheets[0]
     assert [c.value for c in sheet[1]] == HEAD
+
+
+def test_a_ledger_of_hours_is_announced_once_per_branch_not_per_activity(client, hours_world):
+    """Hours on three activities of the branch: its secretary gets one notice for the lot, on the home page where
+    the activities with hours to verify are listed; the same file again tells nobody anything."""
+    from reports.models import Notification
+
+    for day in (6, 7):
+        f.ActivityFactory(
+            pairing=hours_world["pairing"], branch=hours_world["branch"], title="家电义修", date=datetime.date(2024, 3, day),
+            status=Activity.Status.SUBMITTED, submitted_at=datetime.datetime(2024, 3, day, 12, tzinfo=datetime.UTC),
+        )
+    committee = hours_world["users"]["committee"]  # the import is the committee's; the secretary verifies
+    rows = [line(date=f"2024/3/{day}") for day in (5, 6, 7)] + [line(name="李四", phone="13900000000", hours="1")]
+    confirm(client, send(client, committee, rows, hours_world))
+    notices = Notification.objects.filter(kind=Notification.Kind.HOURS_TO_VERIFY)
+    assert [(n.user.username, n.url) for n in notices] == [("secretary", reverse("home"))]
+    assert "4" in notices[0].message and "3" in notices[0].message  # 4 records on 3 activities
+    confirm(client, send(client, committee, rows, hours_world))
+    assert notices.count() == 1
