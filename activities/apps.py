@@ -7,4 +7,4 @@ class ActivitiesConfig(AppConfig):
     verbose_name = _("Activities and needs")
 
     def ready(self):
-        from activities import ledger, panels  # noqa: F401  (registers its panels and its ledger kinds)
+        from activities import ledger, panels, receivers  # noqa: F401  (registers its panels, ledger kinds, receivers)

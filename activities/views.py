@@ -54,6 +54,7 @@ from portal import downloads
 from portal.files import protected_file_response
 from portal.forms import add_service_error
 from portal.pagination import BadCursor, CappedCount, KeysetPage, capped_count, page_bounds
+from portal.models import Organization
 from portal.permissions import ScopedObjectMixin, scope_for
 from volunteers.models import Team, Volunteer
 
@@ -212,6 +213,12 @@ class ActivityFormMixin:
         return Pairing.objects.filter(pairing_branches__branch_id=self.activity.branch_id)
 
     def branch_ids(self):
+        # read once per request: the co-hosts offered and the volunteers both start from it
+        if getattr(self, "_branch_ids", None) is None:
+            self._branch_ids = self._read_branch_ids()
+        return self._branch_ids
+
+    def _read_branch_ids(self):
         if self.activity is None:
             pairings = self.pairings()
             scope = scope_for(self.request.user)
@@ -224,6 +231,20 @@ class ActivityFormMixin:
 
     def metrics(self, pairings):
         return Metric.objects.filter(program__pairings__in=pairings).distinct().order_by("program", "order", "id")
+
+    def programs(self):
+        """The programs offered for an activity that serves no paired village (「双联双助 · 不针对结对村」)."""
+        if self.activity is None:
+            return permissions.recordable_programs(self.request.user).order_by("name", "id")
+        return Program.objects.filter(
+            Q(pairings__pairing_branches__branch_id=self.activity.branch_id) | Q(pk=self.activity.program_id)
+        ).distinct().order_by("name", "id")
+
+    def co_branches(self, pairings):
+        offered = permissions.cohosting_choices(self.branch_ids(), pairings)
+        if self.activity is not None:  # the co-hosts already named stay offered
+            offered = offered | Organization.objects.filter(cohosted_activities=self.activity)
+        return offered.distinct()
 
     def volunteers(self):
         activity_id = self.activity.pk if self.activity is not None else None
@@ -252,8 +273,11 @@ class ActivityFormMixin:
                     "plan_item", "need", "party_members", "teachers", "students", "residents_served",
                 )
             }
+            if activity.pairing_id is None:
+                initial["pairing"] = activity.program
+            initial["co_branches"] = list(activity.co_branches.all())
             values = {value.metric_id: value for value in activity.metric_values.select_related("metric")}
-            program_metrics = [m for m in metrics if m.program_id == activity.pairing.program_id]
+            program_metrics = [m for m in metrics if m.program_id == activity.program_id]
             metric_initial = [
                 {"metric": m, "value": values.pop(m.id).value if m.id in values else None} for m in program_metrics
             ]
@@ -265,7 +289,10 @@ class ActivityFormMixin:
             ]
             hours_extra = 2
         forms = {
-            "form": ActivityForm(data, initial=initial, pairings=pairings, activity=activity),
+            "form": ActivityForm(
+                data, initial=initial, pairings=pairings, activity=activity, programs=self.programs(),
+                co_branches=self.co_branches(pairings),
+            ),
             "metrics": metric_formset(metrics=metrics, initial=metric_initial, data=data, extra=metric_extra),
             "hours": service_record_formset(
                 volunteers=self.volunteers(), initial=hours_initial, data=data, extra=hours_extra

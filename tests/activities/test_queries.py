@@ -21,9 +21,10 @@ LIST_QUERIES = 7
 # and what the plausibility warnings read), and the photos near its photos (by hash band) for the warnings.
 DETAIL_QUERIES = 7
 # the form's: 17, of which three find who may serve (the branch's pairings, the organisations under each side)
-FORM_QUERIES = 21
+# and two for what issue 16 added: the programs offered for an activity serving no paired village, the co-hosts
+FORM_QUERIES = 23
 # the edit page's own, what the warnings read, the photos near its photos
-EDIT_QUERIES = 26
+EDIT_QUERIES = 29  # with the programs, the co-hosts offered and the co-hosts already named
 
 
 
