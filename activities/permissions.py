@@ -160,6 +160,27 @@ def can_edit(user, activity):
     return administers_activity(user, activity)
 
 
+def may_delete(user, activity):
+    """Whether the user may delete the activity (soft: its admin can restore it): the secretary of its branch
+    (or a superuser), whatever its state; `can_delete`: and it is a draft or returned, not deleted yet. A submitted
+    or confirmed activity counts in figures: it is not deleted, it is corrected (activity_update)."""
+    scope = scope_for(user)
+    return scope.is_superuser or activity.branch_id in scope.secretary_orgs
+
+
+def can_delete(user, activity):
+    return activity.deleted_at is None and activity.status in OPEN_STATUSES and may_delete(user, activity)
+
+
+def restorable_activities(user):
+    """The deleted activities the user may restore: those of the programs they administer (all, for a superuser)."""
+    scope = scope_for(user)
+    deleted = Activity.all_objects.filter(deleted_at__isnull=False)
+    if scope.is_superuser:
+        return deleted
+    return deleted.filter(program_admin_q(user, "program__"))
+
+
 def can_submit(user, activity):
     return activity.status in OPEN_STATUSES and can_edit(user, activity)
 

@@ -737,6 +737,7 @@ RECORD_RELATED = (
     "activity__branch",
     "activity__pairing__supporter",
     "activity__pairing__supported",
+    "activity__program",
     "verified_by",
 )
 

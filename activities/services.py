@@ -29,7 +29,7 @@ from activities.models import (
     MeetingAttendee, Need, ServiceRecord, meeting_owner_orgs_q, meeting_type_q,
 )
 from activities.permissions import (
-    cohosting_branches, can_edit_meeting, claiming_branches, may_close, may_confirm, may_fulfil, may_rate, meeting_pairings, meeting_programs,
+    cohosting_branches, may_delete, restorable_activities, can_edit_meeting, claiming_branches, may_close, may_confirm, may_fulfil, may_rate, meeting_pairings, meeting_programs,
     importable_pairing_branches, may_import_confirmed, raisable_pairings, recordable_pairings, serving_volunteers,
 )
 from pairings import units
@@ -794,6 +794,38 @@ def activity_submit(*, activity, actor):
     _submit(activity, actor)
     _announce_hours(activity, actor)
     return activity
+
+
+@transaction.atomic
+def activity_delete(*, activity, actor):
+    """Delete a draft or returned activity of the actor's branch: hidden (deleted_at), not removed, so a program
+    admin can restore it (activity_restore); its history keeps both steps. Never counted, so no figure changes."""
+    if not Activity.objects.visible_to(actor).filter(pk=activity.pk).exists():
+        raise Activity.DoesNotExist
+    locked = _locked(activity)
+    if not may_delete(actor, locked):
+        raise PermissionDenied(_("Only the secretary of its branch deletes this activity."))
+    if locked.status not in OPEN_STATUSES:
+        raise ValidationError(_("Only a draft or a returned activity can be deleted. Correct a submitted or confirmed one instead."))
+    locked.deleted_at = timezone.now()
+    _history_note(locked, actor, "deleted")
+    locked.save(update_fields=["deleted_at", "updated_at"])
+    return locked
+
+
+@transaction.atomic
+def activity_restore(*, activity, actor):
+    """Bring a deleted activity back as it was (a program admin of its program, or a superuser)."""
+    try:
+        locked = restorable_activities(actor).select_for_update().get(pk=activity.pk)
+    except Activity.DoesNotExist:
+        if Activity.all_objects.filter(pk=activity.pk, deleted_at__isnull=True).exists():
+            raise ValidationError(_("This activity is not deleted.")) from None
+        raise PermissionDenied(_("Only an admin of its program restores this activity.")) from None
+    locked.deleted_at = None
+    _history_note(locked, actor, "restored")
+    locked.save(update_fields=["deleted_at", "updated_at"])
+    return locked
 
 
 def _confirmable(activity, actor):

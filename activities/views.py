@@ -108,6 +108,8 @@ class ActivityListView(LoginRequiredMixin, View):
                 "bad_cursor": bad_cursor,
                 "filtered": any(v for k, v in request.GET.items() if k not in self.PAGING),
                 "has_errors": has_errors,
+                # the way to the deleted activities, for those who restore them (no query: read with the choices)
+                "can_restore": scope_for(user).is_superuser or bool(choices.administered_ids),
                 "can_record": choices.recordable,
             },
         )
@@ -166,6 +168,7 @@ class ActivityDetailView(LoginRequiredMixin, ScopedObjectMixin, DetailView):
                 and permissions.can_verify_hours(user, activity),
                 "can_edit": can_edit,
                 "can_submit": permissions.can_submit(user, activity),
+                "can_delete": permissions.can_delete(user, activity),
                 "can_confirm": can_confirm,
                 "return_form": ReturnForm() if permissions.can_return(user, activity) else None,
                 "photos": parts.photos,
@@ -1337,3 +1340,82 @@ class ActivityTypeUpdateView(ActivityTypeSetupMixin, View):
                 return redirect(_type_list_url(activity_type.program))
         activity_type.refresh_from_db()
         return self._render(form, activity_type)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Deleting a draft (soft) and restoring it
+# ---------------------------------------------------------------------------------------------------------
+
+
+class ActivityDeleteView(LoginRequiredMixin, ScopedObjectMixin, SingleObjectMixin, View):
+    """/activities/<pk>/delete/: a confirm page, then the delete (activities.services.activity_delete). Outside the
+    activity's readers 404, a reader who is not its branch's secretary 403; one no longer a draft or returned is
+    sent back to its page with why."""
+
+    model = Activity
+    template_name = "activities/delete.html"
+
+    def get_queryset(self):
+        return Activity.objects.visible_to(self.request.user).select_related("pairing", "program", "branch", "activity_type")
+
+    def permission_check(self, obj):
+        return permissions.may_delete(self.request.user, obj)
+
+    def not_open(self, activity):
+        messages.info(self.request, _("Only a draft or a returned activity can be deleted. Correct a submitted or confirmed one instead."))
+        return redirect(reverse("activities:detail", args=[activity.pk]))
+
+    def get(self, request, *args, **kwargs):
+        activity = self.get_object()
+        if activity.status not in OPEN_STATUSES:
+            return self.not_open(activity)
+        return render(request, self.template_name, {"activity": activity})
+
+    def post(self, request, *args, **kwargs):
+        activity = self.get_object()
+        try:
+            services.activity_delete(activity=activity, actor=request.user)
+        except ValidationError:
+            return self.not_open(activity)
+        messages.success(request, _("Deleted. An admin of the program can restore it."))
+        return redirect(reverse("activities:list"))
+
+
+class DeletedActivityListView(LoginRequiredMixin, View):
+    """/activities/deleted/: the deleted activities of the programs the user administers, newest deletion first,
+    each with a button to restore it. Others: 403. A fixed number of queries (one page of rows, read with what
+    it shows)."""
+
+    template_name = "activities/deleted.html"
+    per_page = 50
+
+    def get(self, request):
+        user = request.user
+        if not (scope_for(user).is_superuser or Program.objects.editable_by(user).exists()):
+            raise PermissionDenied
+        rows = permissions.restorable_activities(user).select_related(
+            "pairing__supporter", "pairing__supported", "program", "branch", "activity_type"
+        ).order_by("-deleted_at", "-id")
+        page = Paginator(rows, self.per_page).get_page(request.GET.get("page"))
+        return render(request, self.template_name, {
+            "page_obj": page, "paginator": page.paginator, "is_paginated": page.has_other_pages(),
+            "activities": page.object_list,
+        })
+
+
+class ActivityRestoreView(LoginRequiredMixin, View):
+    """POST /activities/<pk>/restore/: an admin of its program brings a deleted activity back."""
+
+    http_method_names = ["post"]
+
+    def post(self, request, pk):
+        activity = permissions.restorable_activities(request.user).filter(pk=pk).first()
+        if activity is None:
+            if Activity.all_objects.filter(pk=pk, deleted_at__isnull=False).exists() and (
+                Activity.all_objects.filter(pk=pk).visible_to(request.user).exists()
+            ):
+                raise PermissionDenied
+            raise Http404
+        services.activity_restore(activity=activity, actor=request.user)
+        messages.success(request, _("Restored: “%(title)s” is back as it was.") % {"title": activity.title})
+        return redirect(reverse("activities:detail", args=[activity.pk]))
