@@ -31,6 +31,18 @@ class ActivityQuerySet(SoftDeleteQuerySet):
 
     path = ""
 
+    def bulk_create(self, objs, *args, **kwargs):
+        """As Activity.save: an activity of a pairing left without its program gets the pairing's (one query)."""
+        objs = list(objs)
+        if self.model is Activity:
+            missing = {obj.pairing_id for obj in objs if obj.program_id is None and obj.pairing_id is not None}
+            if missing:
+                programs = dict(Pairing.objects.using(self.db).filter(pk__in=missing).values_list("pk", "program_id"))
+                for obj in objs:
+                    if obj.program_id is None and obj.pairing_id is not None:
+                        obj.program_id = programs.get(obj.pairing_id)
+        return super().bulk_create(objs, *args, **kwargs)
+
     def _supporter_side(self, scope, user):
         terms = [program_admin_q(user, f"{self.path}program__")]
         if scope.supporter_orgs:
