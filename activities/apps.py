@@ -7,7 +7,7 @@ class ActivitiesConfig(AppConfig):
     verbose_name = _("Activities and needs")
 
     def ready(self):
-        from activities import ledger, panels  # noqa: F401  (registers its panels and its ledger kinds)
+        from activities import ledger, panels, receivers  # noqa: F401  (its panels, ledger kinds, receivers)
         from activities.models import ActivityType
         from portal import versioned
 

@@ -41,7 +41,8 @@ FETCH_ROWS = 2000  # rows per chunk read from the database
 # What the query returns, in the order of the columns, before the metrics (see selectors.activity_export for the
 # annotations); the CSV reads the times as "HH:MM" text, the workbook as times.
 CSV_FIELDS = (
-    "date", "start_text", "end_text", "program_name", "pairing_label", "branch__name", "activity_type__name", "title",
+    "date", "start_text", "end_text", "program_name", "pairing_label", "branch__name", "co_branch_names",
+    "activity_type__name", "title",
     "place", "status", "party_members", "teachers", "students", "residents_served", "verified_hours", "pending_hours",
     "photo_count", "description",
 )
@@ -53,7 +54,8 @@ def header(metrics):
     whose header reads like one of the other columns' (a metric 服务群众(人次) beside the people count 服务群众(人次))
     is marked as a metric, so no two columns look the same."""
     fixed = [
-        _("Date"), _("Start"), _("End"), _("Program"), _("Pairing"), _("Branch"), _("Type"), _("Title"),
+        _("Date"), _("Start"), _("End"), _("Program"), _("Pairing"), _("Branch"), _("Co-hosting branches"), _("Type"),
+        _("Title"),
         _("Place"), _("Status"), _("Party members"), _("Teachers"), _("Students"), _("Residents served (人次)"),
         _("Verified volunteer hours (hours)"), _("Pending volunteer hours (hours)"), _("Photos"), _("Description"),
     ]
@@ -87,15 +89,15 @@ def csv_blocks(queryset, metrics, *, block_bytes=BLOCK_BYTES, fetch_rows=FETCH_R
     try:
         for row in rows:
             (
-                date, start_text, end_text, program, pairing, branch, kind, title, place, status, party_members,
+                date, start_text, end_text, program, pairing, branch, co_hosts, kind, title, place, status, party_members,
                 teachers, students, residents, verified, pending, photos,
-            ) = row[:17]
+            ) = row[:18]
             writer.writerow(
                 (
                     date.isoformat(), start_text or "", end_text or "", text(program), text(pairing), text(branch),
-                    text(kind), text(title), text(place), statuses.get(status, status), party_members, teachers,
-                    students, residents, plain(verified), plain(pending), photos,
-                    *[plain(value) for value in row[17:17 + width]], text(row[-1]),
+                    text(co_hosts or ""), text(kind), text(title), text(place), statuses.get(status, status),
+                    party_members, teachers, students, residents, plain(verified), plain(pending), photos,
+                    *[plain(value) for value in row[18:18 + width]], text(row[-1]),
                 )
             )
             if buffer.tell() >= block_bytes:
@@ -142,7 +144,7 @@ def write_xlsx(queryset, metrics, stream, *, tmpdir=None, fetch_rows=FETCH_ROWS)
     formats = _Formats(workbook)
     date_format, time_format, plain_format = formats.date, formats.time, formats.plain
     integer_format, number_format = formats.integer, formats.number
-    text_columns = {3, 4, 5, 6, 7, 8, len(columns) - 1}  # program … place, description: typed by people
+    text_columns = {3, 4, 5, 6, 7, 8, 9, len(columns) - 1}  # program … place, description: typed by people
     sheets = 1
     sheet = _Sheet(workbook, formats, columns, sheets)
     done = 0
@@ -161,7 +163,7 @@ def write_xlsx(queryset, metrics, stream, *, tmpdir=None, fetch_rows=FETCH_ROWS)
                     ws.write_datetime(r, col, value, date_format)
                 elif col in (1, 2):
                     ws.write_datetime(r, col, value, time_format)
-                elif col == 9:
+                elif col == 10:
                     ws.write_string(r, col, str(statuses.get(value, value)))
                 elif col in text_columns:
                     write_text(ws, r, col, value, None, plain_format)

@@ -146,7 +146,7 @@ class ActivityFilter(django_filters.FilterSet):
     date_to = django_filters.DateFilter(field_name="date", lookup_expr="lte", label=_("To"), widget=DateInput())
     # choices set per viewer in __init__; the value is an id, checked against them (no query of its own)
     program = django_filters.ChoiceFilter(
-        field_name="pairing__program_id", label=_("Program"), empty_label=_("All programs"), widget=FastSelect
+        field_name="program_id", label=_("Program"), empty_label=_("All programs"), widget=FastSelect
     )
     # pickers (portal/widgets.py): a province admin reads a thousand pairings and branches; only the chosen one
     # is rendered, the value still checked against the viewer's choices

@@ -37,7 +37,8 @@ from activities.services import (
     RETURN_COMMENT_MAX,
     plan_year_error,
 )
-from pairings.models import Metric, PlanItem
+from pairings.models import Metric, PlanItem, Program
+from portal.models import Organization
 from volunteers.models import Volunteer
 
 
@@ -71,9 +72,51 @@ def _count_field(label, limit):
     )
 
 
+class PairingChoiceIterator(forms.models.ModelChoiceIterator):
+    """The pairings, then one choice per program for an activity that serves no paired village."""
+
+    def __iter__(self):
+        yield from super().__iter__()
+        for program in self.field.programs:
+            yield (PairingChoiceField.program_value(program), self.field.program_label(program))
+
+    def __len__(self):
+        return super().__len__() + len(self.field.programs)
+
+
 class PairingChoiceField(forms.ModelChoiceField):
+    """A pairing; where `programs` are given, also "<program> · 不针对结对村" (value "program-<id>"), cleaned to the
+    Program: an activity of the program that serves no paired village."""
+
+    iterator = PairingChoiceIterator
+    programs = ()
+
+    @staticmethod
+    def program_value(program):
+        return f"program-{program.pk}"
+
+    @staticmethod
+    def program_label(program):
+        return _("%(program)s · not for a paired village") % {"program": program.name}
+
     def label_from_instance(self, obj):
         return f"{obj} · {obj.program.name}" if getattr(self, "show_program", False) else str(obj)
+
+    def prepare_value(self, value):
+        if isinstance(value, Program):
+            return self.program_value(value)
+        return super().prepare_value(value)
+
+    def to_python(self, value):
+        if isinstance(value, str) and value.startswith("program-"):
+            for program in self.programs:
+                if value == self.program_value(program):
+                    return program
+            raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().to_python(value)
+
+    def has_changed(self, initial, data):
+        return str(self.prepare_value(initial) or "") != str(data or "")
 
 
 class ScopedChoiceField(forms.ModelChoiceField):
@@ -126,15 +169,29 @@ class ActivityForm(forms.Form):
     teachers = _count_field(_("Teachers"), MAX_PEOPLE)
     students = _count_field(_("Students"), MAX_PEOPLE)
     residents_served = _count_field(_("Residents served (人次)"), MAX_SERVED)
+    co_branches = forms.ModelMultipleChoiceField(
+        queryset=Organization.objects.none(), label=_("Co-hosting branches"), required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Other branches of your side that held the activity with yours: it counts once, and for each of them."),
+        error_messages={"invalid_choice": _("Select a valid choice. That choice is not one of the available choices.")},
+    )
 
-    def __init__(self, *args, pairings, activity=None, **kwargs):
+    def __init__(self, *args, pairings, activity=None, programs=None, co_branches=None, **kwargs):
         super().__init__(*args, **kwargs)
         pairings = pairings.select_related("supporter", "supported", "program")
         pairing_list = list(pairings)
         self.fields["pairing"].queryset = pairings
         self.fields["pairing"].show_program = len({p.program_id for p in pairing_list}) > 1
+        # the programs whose activities outside any paired village the branch records (activities.services checks)
+        self.fields["pairing"].programs = list(programs) if programs is not None else []
+        if co_branches is not None:
+            self.fields["co_branches"].queryset = co_branches.order_by("name", "id")
+        else:
+            del self.fields["co_branches"]
         # the shared types and those of the offered pairings' programs (the service checks the chosen pairing's)
-        types = ActivityType.objects.offered_for({p.program_id for p in pairing_list})
+        types = ActivityType.objects.offered_for(
+            {p.program_id for p in pairing_list} | {p.pk for p in self.fields["pairing"].programs}
+        )
         if activity is not None:
             types = ActivityType.objects.filter(pk=activity.activity_type_id) | types
         self.fields["activity_type"].queryset = types.order_by("order", "id")
@@ -212,6 +269,13 @@ class ActivityForm(forms.Form):
         for name in ("party_members", "teachers", "students", "residents_served"):
             if name in data and data[name] is None:
                 data[name] = 0
+        chosen = data.get("pairing")
+        if isinstance(chosen, Program):  # program-wide: no pairing, and so no plan item or need of a pairing
+            data["program"], data["pairing"] = chosen, None
+        else:
+            data["program"] = chosen.program if chosen is not None else None
+        if "co_branches" in data:
+            data["co_branches"] = list(data["co_branches"])
         return data
 
 

@@ -68,7 +68,8 @@ class ActivityLedger(ledger.Kind):
 
     def columns(self, program_id):
         titles = export_header(_metrics(program_id))
-        (date, start, end, _program, pairing, branch, kind, title, place, status, party, teachers, students,
+        # co-hosts are entered in the portal, not imported: the export's column is not read back
+        (date, start, end, _program, pairing, branch, _co_branches, kind, title, place, status, party, teachers, students,
          served, _verified, _pending, _photos, *metric_titles, description) = titles
         fixed = [
             Column("date", date, True, _("2024-03-05, 2024/3/5, 2024.3.5, 2024年3月5日 or an Excel date")),

@@ -31,11 +31,29 @@ class ActivityQuerySet(SoftDeleteQuerySet):
 
     path = ""
 
+    def bulk_create(self, objs, *args, **kwargs):
+        """As Activity.save: an activity of a pairing left without its program gets the pairing's (one query)."""
+        objs = list(objs)
+        if self.model is Activity:
+            missing = {obj.pairing_id for obj in objs if obj.program_id is None and obj.pairing_id is not None}
+            if missing:
+                programs = dict(Pairing.objects.using(self.db).filter(pk__in=missing).values_list("pk", "program_id"))
+                for obj in objs:
+                    if obj.program_id is None and obj.pairing_id is not None:
+                        obj.program_id = programs.get(obj.pairing_id)
+        return super().bulk_create(objs, *args, **kwargs)
+
     def _supporter_side(self, scope, user):
-        terms = [program_admin_q(user, f"{self.path}pairing__program__")]
+        terms = [program_admin_q(user, f"{self.path}program__")]
         if scope.supporter_orgs:
             terms.append(Q(**{f"{self.path}branch_id__in": scope.supporter_orgs}))
         return _any(*terms)
+
+    def _program_wide(self, scope, user):
+        """The program-wide activities (no pairing) the user reads, drafts included: those of the branches they
+        reach on the supporting side (the branch, its organisation's committee) and of the programs they
+        administer. Never a village's: no village is served."""
+        return Q(**{f"{self.path}pairing__isnull": True}) & self._supporter_side(scope, user)
 
     def visible_to(self, user, *, pairing_ids=None, administered_ids=()):
         """`pairing_ids`, when given, are the pairings the user reads, already read this request (with
@@ -47,27 +65,29 @@ class ActivityQuerySet(SoftDeleteQuerySet):
         if scope.is_superuser:
             return self.all()
         not_draft = ~Q(**{f"{self.path}status": Activity.Status.DRAFT})
+        program_wide = self._program_wide(scope, user)
         if pairing_ids is None:
-            return self.filter(pairing_visibility(user, f"{self.path}pairing__")).filter(
+            return self.filter(pairing_visibility(user, f"{self.path}pairing__") | program_wide).filter(
                 not_draft | self._supporter_side(scope, user)
             )
         pairing_ids = sorted(set(pairing_ids))
         administered = sorted(set(administered_ids).intersection(pairing_ids))
         if len(pairing_ids) <= LITERAL_IDS_CAP:
-            readable = self.filter(**{f"{self.path}pairing_id__in": pairing_ids})
+            readable = self.filter(Q(**{f"{self.path}pairing_id__in": pairing_ids}) | program_wide)
         elif administered == pairing_ids:
             # most pairings, all of them the admin's (a province's program admin): their programs' pairings
             # as a plain subquery, which PostgreSQL probes by primary key while it walks the date index
             readable = self.filter(
-                **{f"{self.path}pairing_id__in": Pairing.objects.filter(program_admin_q(user, "program__")).values("id")}
+                Q(**{f"{self.path}pairing_id__in": Pairing.objects.filter(program_admin_q(user, "program__")).values("id")})
+                | program_wide
             )
         else:
             # most pairings: the estimate no longer matters (the date index is walked anyway), a long list only
             # costs planning; the same pairings as a subquery
-            readable = self.filter(pairing_visibility(user, f"{self.path}pairing__"))
+            readable = self.filter(pairing_visibility(user, f"{self.path}pairing__") | program_wide)
         if administered == pairing_ids:  # the program admin sees drafts in every one of them
             return readable
-        drafts_seen = []
+        drafts_seen = [program_wide]
         if scope.supporter_orgs:
             drafts_seen.append(Q(**{f"{self.path}branch_id__in": sorted(scope.supporter_orgs)}))
         if len(administered) > LITERAL_IDS_CAP:
@@ -86,7 +106,7 @@ class ActivityQuerySet(SoftDeleteQuerySet):
                 f"{self.path}status__in": OPEN_STATUSES,
             }
         )
-        return self.filter(_any(own_open, program_admin_q(user, f"{self.path}pairing__program__")))
+        return self.filter(_any(own_open, program_admin_q(user, f"{self.path}program__")))
 
     def counted(self):
         """The rows that count in figures and plan progress: of an activity submitted or confirmed, not deleted
@@ -94,12 +114,14 @@ class ActivityQuerySet(SoftDeleteQuerySet):
         return self.filter(counted_q(self.path))
 
     def confirmable_by(self, user):
-        """Submitted activities in a village whose committee the user sits on (验单)."""
+        """Submitted activities in a village whose committee the user sits on (验单); a program-wide one, which
+        serves no village, is confirmed by the program's admins."""
         scope = scope_for(user)
         q = Q(**{f"{self.path}status": Activity.Status.SUBMITTED})
         if scope.is_superuser:
             return self.filter(q)
-        return self.filter(q, **{f"{self.path}pairing__supported_id__in": scope.village_orgs})
+        program_wide = Q(**{f"{self.path}pairing__isnull": True}) & program_admin_q(user, f"{self.path}program__")
+        return self.filter(q).filter(Q(**{f"{self.path}pairing__supported_id__in": scope.village_orgs}) | program_wide)
 
 
 class ActivityPartQuerySet(ActivityQuerySet):
@@ -117,7 +139,7 @@ class ServiceRecordQuerySet(ActivityPartQuerySet):
         return self.filter(
             _any(
                 Q(activity__branch_id__in=scope.secretary_orgs),
-                program_admin_q(user, "activity__pairing__program__"),
+                program_admin_q(user, "activity__program__"),
             )
         )
 
@@ -278,7 +300,13 @@ class Activity(models.Model):
         CONFIRMED = "confirmed", _("confirmed")
         RETURNED = "returned", _("returned")
 
-    pairing = models.ForeignKey(Pairing, verbose_name=_("pairing"), on_delete=models.PROTECT, related_name="activities")
+    program = models.ForeignKey(Program, verbose_name=_("program"), on_delete=models.PROTECT, related_name="activities")
+    # Empty for a program-wide activity of the branch that serves no paired village (a service day in a town): it
+    # counts for the branch and the program, in no pairing (docs/figures.md). When set, its program is `program`.
+    pairing = models.ForeignKey(
+        Pairing, verbose_name=_("pairing"), null=True, blank=True, on_delete=models.PROTECT, related_name="activities",
+        help_text=_("Empty for an activity of the program that serves no paired village."),
+    )
     branch = models.ForeignKey(
         Organization, verbose_name=_("branch"), on_delete=models.PROTECT, related_name="activities"
     )
@@ -378,10 +406,27 @@ class Activity(models.Model):
                 condition=Q(deleted_at__isnull=True) & ~Q(status="confirmed"),
                 name="activity_open_status_idx",
             ),
+            # the few program-wide activities, read by the program's rollup and the program's admins
+            models.Index(
+                fields=["program", "date", "id"],
+                condition=Q(pairing__isnull=True, deleted_at__isnull=True),
+                name="activity_program_wide_idx",
+            ),
         ]
 
     def __str__(self):
         return self.title
+
+    def save(self, *args, **kwargs):
+        # the program follows the pairing (the services set both; this covers every other writer)
+        if self.program_id is None and self.pairing_id is not None:
+            self.program_id = self.pairing.program_id
+        super().save(*args, **kwargs)
+
+    @property
+    def is_program_wide(self):
+        """An activity of the program that serves no paired village (no pairing)."""
+        return self.pairing_id is None
 
     @property
     def correction_pending(self):

@@ -87,6 +87,34 @@ def can_record(user):
     return recordable_pairings(user).exists()
 
 
+def recordable_programs(user):
+    """The programs the user may record a program-wide activity of (one that serves no paired village): those of
+    the active pairings a branch they are secretary of takes part in."""
+    return Program.objects.filter(id__in=recordable_pairings(user).values("program_id"))
+
+
+def cohosting_branches(*, branch_id, pairing=None, program=None):
+    """The branches that may co-host an activity of the branch `branch_id`, never the branch itself: in a pairing,
+    its participating branches; program-wide (pairing None), the branches taking part in the program's pairings of
+    the supporting side(s) the branch takes part for (its own school's or organ's branches in the program)."""
+    if pairing is not None:
+        links = PairingBranch.objects.filter(pairing=pairing)
+    else:
+        supporters = Pairing.objects.filter(program=program, pairing_branches__branch_id=branch_id).values("supporter_id")
+        links = PairingBranch.objects.filter(pairing__program=program, pairing__supporter_id__in=supporters)
+    return Organization.objects.filter(id__in=links.values("branch_id")).exclude(pk=branch_id)
+
+
+def cohosting_choices(branch_ids, pairings):
+    """What the activity form offers as co-hosts of an activity of these branches in one of these pairings or
+    program-wide in their programs: cohosting_branches over all of them (the service checks the chosen one's)."""
+    links = PairingBranch.objects.filter(
+        Q(pairing__in=pairings)
+        | Q(pairing__program_id__in=pairings.values("program_id"), pairing__supporter_id__in=pairings.values("supporter_id"))
+    )
+    return Organization.objects.filter(id__in=links.values("branch_id")).exclude(pk__in=list(branch_ids))
+
+
 def serving_volunteers(branch_ids, *, activity_id=None):
     """The volunteers an activity of these branches may record hours for: the branch's own; the residents
     registered with the villages (and their sub-organisations) of its pairings; the members of the teams of
@@ -107,6 +135,18 @@ def serving_volunteers(branch_ids, *, activity_id=None):
     return Volunteer.objects.filter(serving)
 
 
+def administers_activity(user, activity):
+    """Whether the user is an admin of the activity's program: read through its pairing, as the pages select it
+    (`pairing__program`), or for a program-wide activity its own `program`."""
+    scope = scope_for(user)
+    if scope.is_superuser:
+        return True
+    if not scope.admin_orgs:
+        return False
+    program = activity.pairing.program if activity.pairing_id is not None else activity.program
+    return program.office_id in scope.admin_orgs
+
+
 def can_edit(user, activity):
     """ActivityQuerySet.editable_by for one activity, without a query (reads `activity.pairing.program` only
     for a program admin: select it with the activity)."""
@@ -117,7 +157,28 @@ def can_edit(user, activity):
         return True
     if activity.branch_id in scope.secretary_orgs and activity.status in OPEN_STATUSES:
         return True
-    return administers(user, activity.pairing)
+    return administers_activity(user, activity)
+
+
+def may_delete(user, activity):
+    """Whether the user may delete the activity (soft: its admin can restore it): the secretary of its branch
+    (or a superuser), whatever its state; `can_delete`: and it is a draft or returned, not deleted yet. A submitted
+    or confirmed activity counts in figures: it is not deleted, it is corrected (activity_update)."""
+    scope = scope_for(user)
+    return scope.is_superuser or activity.branch_id in scope.secretary_orgs
+
+
+def can_delete(user, activity):
+    return activity.deleted_at is None and activity.status in OPEN_STATUSES and may_delete(user, activity)
+
+
+def restorable_activities(user):
+    """The deleted activities the user may restore: those of the programs they administer (all, for a superuser)."""
+    scope = scope_for(user)
+    deleted = Activity.all_objects.filter(deleted_at__isnull=False)
+    if scope.is_superuser:
+        return deleted
+    return deleted.filter(program_admin_q(user, "program__"))
 
 
 def can_submit(user, activity):
@@ -130,7 +191,7 @@ def can_verify_hours(user, activity):
     scope = scope_for(user)
     if scope.is_superuser or activity.branch_id in scope.secretary_orgs:
         return True
-    return administers(user, activity.pairing)
+    return administers_activity(user, activity)
 
 
 def records(user, activity):
@@ -143,7 +204,10 @@ def records(user, activity):
 
 
 def may_confirm(user, activity):
-    """Whether the user confirms and returns for the activity's village (whatever the activity's status)."""
+    """Whether the user confirms and returns for the activity's village (whatever the activity's status); a
+    program-wide activity serves no village: its program's admins confirm it."""
+    if activity.pairing_id is None:
+        return administers_activity(user, activity)
     return is_village_side(user, activity.pairing)
 
 

@@ -23,7 +23,7 @@ from activities.plausibility import Facts, fact_parts
 from activities.services import LEDGER_CONFIRMED_REASON, mask_name
 from pairings.models import Metric, Pairing, PairingBranch, Program
 from pairings.selectors import end_of_day
-from portal.db import TimeText, json_moment, named_rows
+from portal.db import StringAgg, TimeText, json_moment, named_rows
 from portal.models import Organization, User
 from portal.pagination import PAGE_SIZE, keyset_page
 from portal import versioned
@@ -312,6 +312,11 @@ class ListRow:
         return Activity.label_of_status(self.status)
 
 
+def program_wide_label():
+    """What a list shows for the village of an activity that serves no paired village."""
+    return gettext("no paired village")
+
+
 def list_rows(activities):
     """ListRows of model activities, each read with its branch, type and pairing's supported side
     (select_related "branch", "activity_type", "pairing__supported"): what a need's answers and the home page's
@@ -322,7 +327,8 @@ def list_rows(activities):
             pk=activity.pk, title=activity.title, date=activity.date, status=activity.status,
             return_comment=activity.return_comment, type_name=activity.activity_type.name,
             branch_label=activity.branch.short_name or activity.branch.name,
-            village_label=activity.pairing.supported.short_name or activity.pairing.supported.name,
+            village_label=(activity.pairing.supported.short_name or activity.pairing.supported.name)
+            if activity.pairing_id is not None else program_wide_label(),
             url=detail_url(activity.pk),
         )
         for activity in activities
@@ -356,7 +362,8 @@ def activity_page(activities, choices, *, ascending=False, after=None, before=No
             ListRow(
                 pk=pk, title=title, date=date, status=status, return_comment=comment,
                 type_name=types.get(type_id, ""), branch_label=branch_short or branch_name,
-                village_label=villages.get(pairing_id, ""), url=detail_url(pk),
+                village_label=villages.get(pairing_id, "") if pairing_id is not None else program_wide_label(),
+                url=detail_url(pk),
                 thumb_url=thumb_url(photo_id) if photo_id else "",
                 photo_count=photo_count,
             )
@@ -407,7 +414,7 @@ def export_metrics(activities):
     """The metrics of the programs of `activities` (the export's rows, filtered): one column each, by program,
     then the metric's own order (as the pairing page lists them). One query, run before the rows are read."""
     rows = list(
-        Metric.objects.filter(program_id__in=activities.order_by().values("pairing__program_id"))
+        Metric.objects.filter(program_id__in=activities.order_by().values("program_id"))
         .order_by("program__name", "program_id", "order", "id")
         .values_list("id", "name", "unit", "program__name")
     )
@@ -431,11 +438,23 @@ def activity_export(user):
     def label(side):
         return Coalesce(NullIf(f"pairing__{side}__short_name", Value("")), f"pairing__{side}__name")
 
+    co_hosts = (
+        Activity.co_branches.through.objects.filter(activity_id=OuterRef("pk"))
+        .order_by()
+        .values("activity_id")
+        .annotate(text=StringAgg("organization__name", "、", order_by=("organization__name", "organization_id")))
+        .values("text")
+    )
     return (
         Activity.objects.visible_to(user)
         .annotate(
-            program_name=F("pairing__program__name"),
-            pairing_label=Concat(label("supporter"), Value("–"), label("supported"), output_field=CharField()),
+            program_name=F("program__name"),
+            pairing_label=Case(
+                When(pairing__isnull=True, then=Value(program_wide_label())),
+                default=Concat(label("supporter"), Value("–"), label("supported"), output_field=CharField()),
+                output_field=CharField(),
+            ),
+            co_branch_names=Subquery(co_hosts, output_field=CharField()),
             start_text=TimeText("start_time"),
             end_text=TimeText("end_time"),
             verified_hours=_counted_hours(verified_q("")),
@@ -498,6 +517,7 @@ def activity_detail(user):
         "pairing__supporter",
         "pairing__supported",
         "pairing__program",
+        "program",
         "branch",
         "activity_type",
         "plan_item",
@@ -719,6 +739,7 @@ RECORD_RELATED = (
     "activity__branch",
     "activity__pairing__supporter",
     "activity__pairing__supported",
+    "activity__program",
     "verified_by",
 )
 

@@ -29,11 +29,11 @@ from activities.models import (
     MeetingAttendee, Need, ServiceRecord, SubmitKey, meeting_owner_orgs_q, meeting_type_q,
 )
 from activities.permissions import (
-    can_edit_meeting, claiming_branches, may_close, may_confirm, may_fulfil, may_rate, meeting_pairings, meeting_programs,
+    cohosting_branches, may_delete, restorable_activities, can_edit_meeting, claiming_branches, may_close, may_confirm, may_fulfil, may_rate, meeting_pairings, meeting_programs,
     importable_pairing_branches, may_import_confirmed, raisable_pairings, recordable_pairings, serving_volunteers,
 )
 from pairings import units
-from pairings.models import Liaison, Metric, Pairing, PairingBranch, PlanItem
+from pairings.models import Liaison, Metric, Pairing, PairingBranch, PlanItem, Program
 from pairings.permissions import can_set_up_program
 from pairings.selectors import end_of_day
 from pairings.services import MAX_AGREEMENT_BYTES, validate_pdf
@@ -93,9 +93,11 @@ class PhotoChange:
 
 @dataclass
 class ActivityFields:
-    """What the form says about the activity itself (everything but its people's hours and photos)."""
+    """What the form says about the activity itself (everything but its people's hours and photos). `pairing` is
+    None for a program-wide activity (serving no paired village) of `program`; with a pairing, `program` may be left
+    None (it is the pairing's). `co_branches` None leaves the co-hosts as they are (the ledger import)."""
 
-    pairing: Pairing
+    pairing: Pairing | None
     activity_type: ActivityType
     title: str
     date: datetime.date
@@ -109,6 +111,15 @@ class ActivityFields:
     teachers: int = 0
     students: int = 0
     residents_served: int = 0
+    program: Program | None = None
+    co_branches: list | None = None
+
+    @property
+    def program_id(self):
+        """The activity's program: the pairing's, or for a program-wide activity its own."""
+        if self.pairing is not None:
+            return self.pairing.program_id
+        return self.program.pk if self.program is not None else None
 
 
 @dataclass
@@ -122,15 +133,16 @@ class SaveResult:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def branch_for(user, pairing):
-    """The user's branch that takes part in the pairing (the first by name if they lead several)."""
+def branch_for(user, pairing, *, program=None):
+    """The user's branch that takes part in the pairing (the first by name if they lead several); for a
+    program-wide activity (pairing None), the one that takes part in an active pairing of the program."""
     scope = scope_for(user)
-    link = (
-        PairingBranch.objects.filter(pairing=pairing, branch_id__in=scope.secretary_orgs)
-        .select_related("branch")
-        .order_by("branch__name", "branch_id")
-        .first()
-    )
+    links = PairingBranch.objects.filter(branch_id__in=scope.secretary_orgs)
+    if pairing is not None:
+        links = links.filter(pairing=pairing)
+    else:
+        links = links.filter(pairing__program=program, pairing__status=Pairing.Status.ACTIVE)
+    link = links.select_related("branch").order_by("branch__name", "branch_id").first()
     return link.branch if link else None
 
 
@@ -150,11 +162,21 @@ def plan_year_error(item, date):
 
 def _validate_fields(fields, *, branch, today, link_known=False):
     errors = {}
-    if not link_known and not PairingBranch.objects.filter(pairing=fields.pairing, branch=branch).exists():
+    if fields.pairing is None:
+        if fields.program is None:
+            errors["pairing"] = _("Choose the pairing, or the program for an activity that serves no paired village.")
+            return errors
+        if not link_known and not PairingBranch.objects.filter(pairing__program=fields.program, branch=branch).exists():
+            errors["pairing"] = _("The branch takes part in no pairing of this program.")
+    elif fields.program is not None and fields.program.pk != fields.pairing.program_id:
+        # the rule the database cannot check across tables: a pairing's activity is of the pairing's program
+        errors["pairing"] = _("This pairing belongs to another program.")
+    elif not link_known and not PairingBranch.objects.filter(pairing=fields.pairing, branch=branch).exists():
         errors["pairing"] = _("The branch does not take part in this pairing.")
+    pairing_id = fields.pairing.id if fields.pairing is not None else None
     if not fields.activity_type.is_active:
         errors["activity_type"] = _("This type is no longer in use.")
-    elif fields.activity_type.program_id not in (None, fields.pairing.program_id):
+    elif fields.activity_type.program_id not in (None, fields.program_id):
         errors["activity_type"] = _("This type belongs to another program; choose a shared type or one of this program's.")
     if fields.date > today:
         errors["date"] = _("The date is in the future. Record an activity once it has taken place.")
@@ -162,11 +184,11 @@ def _validate_fields(fields, *, branch, today, link_known=False):
         errors["date"] = _("The date is too far in the past.")
     if fields.start_time and fields.end_time and fields.end_time < fields.start_time:
         errors["end_time"] = _("The end is before the start.")
-    if fields.plan_item is not None and fields.plan_item.plan.pairing_id != fields.pairing.id:
+    if fields.plan_item is not None and fields.plan_item.plan.pairing_id != pairing_id:
         errors["plan_item"] = _("This plan item belongs to another pairing.")
     elif plan_year_error(fields.plan_item, fields.date):
         errors["plan_item"] = plan_year_error(fields.plan_item, fields.date)
-    if fields.need is not None and fields.need.pairing_id != fields.pairing.id:
+    if fields.need is not None and fields.need.pairing_id != pairing_id:
         errors["need"] = _("This need was raised in another pairing.")
     for name in PEOPLE_FIELDS:
         value = getattr(fields, name)
@@ -178,6 +200,21 @@ def _validate_fields(fields, *, branch, today, link_known=False):
     if not (fields.title or "").strip():
         errors["title"] = _("Give the activity a title.")
     return errors
+
+
+def _validate_co_branches(fields, *, branch):
+    """Co-hosts of the activity's supporting side (cohosting_branches), never its own branch."""
+    if not fields.co_branches:
+        return []
+    allowed = set(
+        cohosting_branches(branch_id=branch.pk, pairing=fields.pairing, program=fields.program)
+        .filter(pk__in=[org.pk for org in fields.co_branches]).values_list("pk", flat=True)
+    )
+    return [
+        _("“%(branch)s” cannot co-host this activity: choose branches of the same supporting side taking part in the "
+          "pairing (or, for an activity of the program, in the program).") % {"branch": org.name}
+        for org in fields.co_branches if org.pk not in allowed
+    ]
 
 
 def _validate_metrics(entries, *, program_id):
@@ -478,12 +515,18 @@ def activity_create(
     *, actor, fields, metric_values=(), service_records=(), new_photos=(), submit=False
 ):
     """Record a new activity as a draft of the actor's branch in the pairing (and submit it at once if asked)."""
-    if not recordable_pairings(actor).filter(pk=fields.pairing.pk).exists():
+    if fields.pairing is None:
+        if fields.program is None or not recordable_pairings(actor).filter(program=fields.program).exists():
+            raise PermissionDenied(_("You do not record activities in this program."))
+    elif not recordable_pairings(actor).filter(pk=fields.pairing.pk).exists():
         raise PermissionDenied(_("You do not record activities in this pairing."))
-    branch = branch_for(actor, fields.pairing)
+    branch = branch_for(actor, fields.pairing, program=fields.program)
     today = timezone.localdate()
     errors = _validate_fields(fields, branch=branch, today=today)
-    metric_errors = _validate_metrics(metric_values, program_id=fields.pairing.program_id)
+    co_errors = _validate_co_branches(fields, branch=branch)
+    if co_errors:
+        errors["co_branches"] = co_errors
+    metric_errors = _validate_metrics(metric_values, program_id=fields.program_id)
     hour_errors = _validate_hours(service_records, branch=branch, date=fields.date, activity_id=None)
     if metric_errors:
         errors["metric_values"] = metric_errors
@@ -494,6 +537,8 @@ def activity_create(
     activity = Activity(branch=branch, created_by=actor, status=Status.DRAFT, **_field_values(fields))
     _history_note(activity, actor, "created")
     activity.save()
+    if fields.co_branches:
+        activity.co_branches.set(fields.co_branches)
     with _PhotoFiles() as files:
         _save_metrics(activity, metric_values)
         _save_hours(activity, service_records, actor=actor, branch=branch)
@@ -510,13 +555,15 @@ def activity_create(
 
 CORRECTION_REASON_MAX = Activity._meta.get_field("correction_reason").max_length
 # The activity's own counted fields, with the label the change summary gives each.
-COUNTED_FIELDS = ("date", "pairing", "party_members", "teachers", "students", "residents_served")
+COUNTED_FIELDS = ("date", "pairing", "program", "co_branches", "party_members", "teachers", "students", "residents_served")
 
 
 def _counted_labels():
     return {
         "date": _("Date"),
         "pairing": _("Pairing"),
+        "program": _("Program"),
+        "co_branches": _("Co-hosting branches"),
         "party_members": _("Party members"),
         "teachers": _("Teachers"),
         "students": _("Students"),
@@ -544,8 +591,14 @@ def _counted(activity):
         for record in ServiceRecord.objects.filter(activity=activity).select_related("volunteer")
     }
     photos = set(ActivityPhoto.objects.filter(activity=activity).values_list("id", flat=True))
+    fields = {
+        name: getattr(activity, f"{name}_id" if name in ("pairing", "program") else name)
+        for name in COUNTED_FIELDS if name != "co_branches"
+    }
+    # co-hosts are credited in the branches' figures: changing them is a correction too
+    fields["co_branches"] = frozenset(activity.co_branches.values_list("pk", flat=True))
     return _Counted(
-        fields={name: getattr(activity, f"{name}_id" if name == "pairing" else name) for name in COUNTED_FIELDS},
+        fields=fields,
         figures=figures,
         hours=hours,
         photos=photos,
@@ -572,7 +625,14 @@ def _change_summary(before, after):
             continue
         if name == "pairing":
             names = dict((p.pk, str(p)) for p in Pairing.objects.filter(pk__in=[old, new]))
+            nowhere = _("no paired village")
+            old, new = names.get(old, old or nowhere), names.get(new, new or nowhere)
+        elif name == "program":
+            names = dict(Program.objects.filter(pk__in=[old, new]).values_list("pk", "name"))
             old, new = names.get(old, old), names.get(new, new)
+        elif name == "co_branches":
+            names = dict(Organization.objects.filter(pk__in=old | new).values_list("pk", "name"))
+            old, new = ("、".join(sorted(names[pk] for pk in ids)) or "—" for ids in (old, new))
         elif name == "date":
             old, new = old.isoformat(), new.isoformat()
         parts.append(f"{labels[name]} {_number(old)} → {_number(new)}")
@@ -636,7 +696,10 @@ def activity_update(
     errors = _validate_fields(fields, branch=branch, today=timezone.localdate())
     if "activity_type" in errors and fields.activity_type.id == activity.activity_type_id:
         del errors["activity_type"]  # a type retired since the activity was recorded may stay
-    metric_errors = _validate_metrics(metric_values, program_id=fields.pairing.program_id)
+    co_errors = _validate_co_branches(fields, branch=branch)
+    if co_errors:
+        errors["co_branches"] = co_errors
+    metric_errors = _validate_metrics(metric_values, program_id=fields.program_id)
     hour_errors = _validate_hours(service_records, branch=branch, date=fields.date, activity_id=activity.id)
     if metric_errors:
         errors["metric_values"] = metric_errors
@@ -655,6 +718,8 @@ def activity_update(
         _save_hours(activity, service_records, actor=actor, branch=branch)
         _apply_photo_changes(activity, photo_changes, actor=actor)
         photos = _add_photos(activity, new_photos, actor=actor, files=files)
+        if fields.co_branches is not None:
+            activity.co_branches.set(fields.co_branches)
         for name, value in _field_values(fields).items():
             setattr(activity, name, value)
         note = "changed"
@@ -687,7 +752,9 @@ def activity_photos_add(*, activity, actor, new_photos):
 
 
 def _field_values(fields):
-    values = {name: getattr(fields, name) for name in ActivityFields.__dataclass_fields__}
+    values = {name: getattr(fields, name) for name in ActivityFields.__dataclass_fields__ if name != "co_branches"}
+    if fields.pairing is not None:
+        values["program"] = fields.pairing.program
     values["title"] = values["title"].strip()
     values["place"] = (values["place"] or "").strip()
     return values
@@ -728,6 +795,38 @@ def activity_submit(*, activity, actor):
     _submit(activity, actor)
     _announce_hours(activity, actor)
     return activity
+
+
+@transaction.atomic
+def activity_delete(*, activity, actor):
+    """Delete a draft or returned activity of the actor's branch: hidden (deleted_at), not removed, so a program
+    admin can restore it (activity_restore); its history keeps both steps. Never counted, so no figure changes."""
+    if not Activity.objects.visible_to(actor).filter(pk=activity.pk).exists():
+        raise Activity.DoesNotExist
+    locked = _locked(activity)
+    if not may_delete(actor, locked):
+        raise PermissionDenied(_("Only the secretary of its branch deletes this activity."))
+    if locked.status not in OPEN_STATUSES:
+        raise ValidationError(_("Only a draft or a returned activity can be deleted. Correct a submitted or confirmed one instead."))
+    locked.deleted_at = timezone.now()
+    _history_note(locked, actor, "deleted")
+    locked.save(update_fields=["deleted_at", "updated_at"])
+    return locked
+
+
+@transaction.atomic
+def activity_restore(*, activity, actor):
+    """Bring a deleted activity back as it was (a program admin of its program, or a superuser)."""
+    try:
+        locked = restorable_activities(actor).select_for_update().get(pk=activity.pk)
+    except Activity.DoesNotExist:
+        if Activity.all_objects.filter(pk=activity.pk, deleted_at__isnull=True).exists():
+            raise ValidationError(_("This activity is not deleted.")) from None
+        raise PermissionDenied(_("Only an admin of its program restores this activity.")) from None
+    locked.deleted_at = None
+    _history_note(locked, actor, "restored")
+    locked.save(update_fields=["deleted_at", "updated_at"])
+    return locked
 
 
 def _confirmable(activity, actor):

@@ -57,6 +57,7 @@ from portal import downloads
 from portal.files import protected_file_response
 from portal.forms import add_service_error
 from portal.pagination import BadCursor, CappedCount, KeysetPage, capped_count, page_bounds
+from portal.models import Organization
 from portal.permissions import ScopedObjectMixin, scope_for
 from volunteers.models import Team, Volunteer
 
@@ -110,6 +111,8 @@ class ActivityListView(LoginRequiredMixin, View):
                 "bad_cursor": bad_cursor,
                 "filtered": any(v for k, v in request.GET.items() if k not in self.PAGING),
                 "has_errors": has_errors,
+                # the way to the deleted activities, for those who restore them (no query: read with the choices)
+                "can_restore": scope_for(user).is_superuser or bool(choices.administered_ids),
                 "can_record": choices.recordable,
             },
         )
@@ -168,6 +171,7 @@ class ActivityDetailView(LoginRequiredMixin, ScopedObjectMixin, DetailView):
                 and permissions.can_verify_hours(user, activity),
                 "can_edit": can_edit,
                 "can_submit": permissions.can_submit(user, activity),
+                "can_delete": permissions.can_delete(user, activity),
                 "can_confirm": can_confirm,
                 "return_form": ReturnForm() if permissions.can_return(user, activity) else None,
                 "photos": parts.photos,
@@ -215,6 +219,12 @@ class ActivityFormMixin:
         return Pairing.objects.filter(pairing_branches__branch_id=self.activity.branch_id)
 
     def branch_ids(self):
+        # read once per request: the co-hosts offered and the volunteers both start from it
+        if getattr(self, "_branch_ids", None) is None:
+            self._branch_ids = self._read_branch_ids()
+        return self._branch_ids
+
+    def _read_branch_ids(self):
         if self.activity is None:
             pairings = self.pairings()
             scope = scope_for(self.request.user)
@@ -227,6 +237,20 @@ class ActivityFormMixin:
 
     def metrics(self, pairings):
         return Metric.objects.filter(program__pairings__in=pairings).distinct().order_by("program", "order", "id")
+
+    def programs(self):
+        """The programs offered for an activity that serves no paired village (「双联双助 · 不针对结对村」)."""
+        if self.activity is None:
+            return permissions.recordable_programs(self.request.user).order_by("name", "id")
+        return Program.objects.filter(
+            Q(pairings__pairing_branches__branch_id=self.activity.branch_id) | Q(pk=self.activity.program_id)
+        ).distinct().order_by("name", "id")
+
+    def co_branches(self, pairings):
+        offered = permissions.cohosting_choices(self.branch_ids(), pairings)
+        if self.activity is not None:  # the co-hosts already named stay offered
+            offered = offered | Organization.objects.filter(cohosted_activities=self.activity)
+        return offered.distinct()
 
     def volunteers(self):
         activity_id = self.activity.pk if self.activity is not None else None
@@ -255,8 +279,11 @@ class ActivityFormMixin:
                     "plan_item", "need", "party_members", "teachers", "students", "residents_served",
                 )
             }
+            if activity.pairing_id is None:
+                initial["pairing"] = activity.program
+            initial["co_branches"] = list(activity.co_branches.all())
             values = {value.metric_id: value for value in activity.metric_values.select_related("metric")}
-            program_metrics = [m for m in metrics if m.program_id == activity.pairing.program_id]
+            program_metrics = [m for m in metrics if m.program_id == activity.program_id]
             metric_initial = [
                 {"metric": m, "value": values.pop(m.id).value if m.id in values else None} for m in program_metrics
             ]
@@ -268,7 +295,10 @@ class ActivityFormMixin:
             ]
             hours_extra = 2
         forms = {
-            "form": ActivityForm(data, initial=initial, pairings=pairings, activity=activity),
+            "form": ActivityForm(
+                data, initial=initial, pairings=pairings, activity=activity, programs=self.programs(),
+                co_branches=self.co_branches(pairings),
+            ),
             "metrics": metric_formset(metrics=metrics, initial=metric_initial, data=data, extra=metric_extra),
             "hours": service_record_formset(
                 volunteers=self.volunteers(), initial=hours_initial, data=data, extra=hours_extra
@@ -1420,3 +1450,82 @@ def already_saved(request, activity, key):
     else:
         target = reverse("activities:list")
     return mark_saved(request, redirect(target), key)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Deleting a draft (soft) and restoring it
+# ---------------------------------------------------------------------------------------------------------
+
+
+class ActivityDeleteView(LoginRequiredMixin, ScopedObjectMixin, SingleObjectMixin, View):
+    """/activities/<pk>/delete/: a confirm page, then the delete (activities.services.activity_delete). Outside the
+    activity's readers 404, a reader who is not its branch's secretary 403; one no longer a draft or returned is
+    sent back to its page with why."""
+
+    model = Activity
+    template_name = "activities/delete.html"
+
+    def get_queryset(self):
+        return Activity.objects.visible_to(self.request.user).select_related("pairing", "program", "branch", "activity_type")
+
+    def permission_check(self, obj):
+        return permissions.may_delete(self.request.user, obj)
+
+    def not_open(self, activity):
+        messages.info(self.request, _("Only a draft or a returned activity can be deleted. Correct a submitted or confirmed one instead."))
+        return redirect(reverse("activities:detail", args=[activity.pk]))
+
+    def get(self, request, *args, **kwargs):
+        activity = self.get_object()
+        if activity.status not in OPEN_STATUSES:
+            return self.not_open(activity)
+        return render(request, self.template_name, {"activity": activity})
+
+    def post(self, request, *args, **kwargs):
+        activity = self.get_object()
+        try:
+            services.activity_delete(activity=activity, actor=request.user)
+        except ValidationError:
+            return self.not_open(activity)
+        messages.success(request, _("Deleted. An admin of the program can restore it."))
+        return redirect(reverse("activities:list"))
+
+
+class DeletedActivityListView(LoginRequiredMixin, View):
+    """/activities/deleted/: the deleted activities of the programs the user administers, newest deletion first,
+    each with a button to restore it. Others: 403. A fixed number of queries (one page of rows, read with what
+    it shows)."""
+
+    template_name = "activities/deleted.html"
+    per_page = 50
+
+    def get(self, request):
+        user = request.user
+        if not (scope_for(user).is_superuser or Program.objects.editable_by(user).exists()):
+            raise PermissionDenied
+        rows = permissions.restorable_activities(user).select_related(
+            "pairing__supporter", "pairing__supported", "program", "branch", "activity_type"
+        ).order_by("-deleted_at", "-id")
+        page = Paginator(rows, self.per_page).get_page(request.GET.get("page"))
+        return render(request, self.template_name, {
+            "page_obj": page, "paginator": page.paginator, "is_paginated": page.has_other_pages(),
+            "activities": page.object_list,
+        })
+
+
+class ActivityRestoreView(LoginRequiredMixin, View):
+    """POST /activities/<pk>/restore/: an admin of its program brings a deleted activity back."""
+
+    http_method_names = ["post"]
+
+    def post(self, request, pk):
+        activity = permissions.restorable_activities(request.user).filter(pk=pk).first()
+        if activity is None:
+            if Activity.all_objects.filter(pk=pk, deleted_at__isnull=False).exists() and (
+                Activity.all_objects.filter(pk=pk).visible_to(request.user).exists()
+            ):
+                raise PermissionDenied
+            raise Http404
+        services.activity_restore(activity=activity, actor=request.user)
+        messages.success(request, _("Restored: “%(title)s” is back as it was.") % {"title": activity.title})
+        return redirect(reverse("activities:detail", args=[activity.pk]))

@@ -28,7 +28,7 @@ def with_first_dates(programs):
     counted activity (``first_activity``): where its board's years begin. Subqueries of the programs' own query."""
     first_term = Pairing.objects.filter(program=OuterRef("pk")).order_by().values("program").annotate(d=Min("term_start"))
     first_activity = (
-        counted_activities().filter(pairing__program=OuterRef("pk")).order_by().values("pairing__program").annotate(d=Min("date"))
+        counted_activities().filter(program=OuterRef("pk")).order_by().values("program").annotate(d=Min("date"))
     )
     return programs.annotate(
         first_term=Subquery(first_term.values("d")), first_activity=Subquery(first_activity.values("d"))
@@ -46,7 +46,7 @@ def board_years(program, today):
 def board_default_year(program_id, today):
     """The year the board opens on: this year, or the last year the program logged anything in."""
     try:
-        last = counted_activities().filter(pairing__program_id=int(program_id), date__lte=today).order_by("-date").values_list("date", flat=True).first()
+        last = counted_activities().filter(program_id=int(program_id), date__lte=today).order_by("-date").values_list("date", flat=True).first()
     except (TypeError, ValueError):
         return today.year
     return last.year if last else today.year
@@ -76,7 +76,7 @@ def board_cells(user, program, year):
         )
         row["pairings"].append(link["pairing__supported__name"])
     branch_ids = set(rows)
-    activities = counted_activities().filter(pairing__program=program, date__year=year)
+    activities = counted_activities().filter(program=program, date__year=year)  # program-wide ones too
     state = {}
 
     def credit(branch_id, day, status):

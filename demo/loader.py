@@ -653,7 +653,8 @@ def plan_activities(demo, entries):
         person_times = sum(v for code, v in metrics.items() if demo.metrics[(program, code)].unit == Metric.Unit.PERSON_TIMES)
         title = entry["title"].replace("{year}", str(day.year))
         row = {
-            "pairing_id": demo.pairings[key].pk, "branch_id": demo.orgs[entry["branch"]].pk,
+            "pairing_id": demo.pairings[key].pk, "program_id": demo.pairings[key].program_id,
+            "branch_id": demo.orgs[entry["branch"]].pk,
             "activity_type_id": demo.types[entry["type"]].pk, "title": title, "date": day,
             "start_time": datetime.time.fromisoformat(start), "end_time": datetime.time.fromisoformat(end),
             "place": entry.get("place") or DEFAULT_PLACE[key],

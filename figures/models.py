@@ -115,7 +115,7 @@ class PairingYear(PairingFigures):
 
 
 class ProgramMonth(models.Model):
-    """One program's figures in one month, added up from its pairings' months (a rollup row: the dashboard)."""
+    """One program's figures in one month: its pairings' months and its program-wide activities (a rollup row)."""
 
     program = models.ForeignKey(
         Program, verbose_name=_("program"), on_delete=models.CASCADE, related_name="month_rollups", db_index=False
@@ -137,7 +137,8 @@ class ProgramMonth(models.Model):
         ordering = ["program", "month"]
         constraints = [
             models.UniqueConstraint(fields=["program", "month"], name="programmonth_unique_month"),
-            models.CheckConstraint(condition=Q(pairings__gte=1), name="programmonth_has_pairings"),
+            # a row exists only for a month with at least one counted activity: of its pairings, or program-wide
+            models.CheckConstraint(condition=Q(activities__gte=1), name="programmonth_has_activities"),
             models.CheckConstraint(condition=Q(activities__gte=F("pairings")), name="programmonth_activities_cover_pairings"),
             models.CheckConstraint(condition=Q(confirmed__lte=F("activities")), name="programmonth_confirmed_within"),
             models.CheckConstraint(condition=Q(verified_hours__gte=0), name="programmonth_hours_not_negative"),
@@ -158,6 +159,7 @@ class ProgramMonthMetric(models.Model):
         Metric, verbose_name=_("metric"), on_delete=models.CASCADE, related_name="program_month_rollups", db_index=False
     )
     total = models.DecimalField(_("total"), max_digits=20, decimal_places=2)
+    # 0 when only the program's activities outside any pairing report it
     pairings = models.PositiveIntegerField(_("pairings reporting it"))
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -168,7 +170,6 @@ class ProgramMonthMetric(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["program", "metric", "month"], name="programmonthmetric_unique"),
             models.CheckConstraint(condition=Q(total__gte=0), name="programmonthmetric_total_not_negative"),
-            models.CheckConstraint(condition=Q(pairings__gte=1), name="programmonthmetric_has_pairings"),
         ]
         indexes = [models.Index(fields=["metric", "month"], name="programmonthmetric_metric")]
 

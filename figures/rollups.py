@@ -42,7 +42,7 @@ from django.db.models import Count, F, Max, OuterRef, Q, Subquery, Sum, Window
 from django.db.models.functions import ExtractYear, RowNumber, TruncMonth
 
 from activities.models import Activity, ActivityMetricValue, ServiceRecord
-from pairings.models import Pairing
+from pairings.models import Pairing, Program
 from figures.models import PairingMonth, PairingMonthMetric, PairingYear, ProgramMonth, ProgramMonthMetric
 from figures.selectors import counted as _counted
 from figures.selectors import exact, verified_q
@@ -113,7 +113,7 @@ def _keys_q(keys, *, owner="pairing_id", date_field="date", prefix=""):
 
 def _pairings_q(pairing_ids, year, *, prefix="", date_field="date"):
     """A Q over the pairings' rows (activities; rollup rows with date_field="month"), in a year if given."""
-    q = Q(**{f"{prefix}pairing_id__in": pairing_ids})
+    q = Q(**{f"{prefix}pairing_id__in": pairing_ids}) if pairing_ids is not None else Q()
     if year is not None:
         q &= Q(**{
             f"{prefix}{date_field}__gte": datetime.date(year, 1, 1),
@@ -127,15 +127,16 @@ def _pairings_q(pairing_ids, year, *, prefix="", date_field="date"):
 # --------------------------------------------------------------------------------------------------------
 
 
-def compute_pairing_months(where, *, using):
+def compute_pairing_months(where, *, using, owner="pairing_id"):
     """{(pairing, month): fields} and {(pairing, month, metric): fields} of the activities `where(prefix)`
-    selects (prefix "" for activities, "activity__" for their metric values and service records)."""
+    selects (prefix "" for activities, "activity__" for their metric values and service records); with
+    owner="program_id", per program instead (the program-wide activities' months)."""
     months = {}
     rows = (
         Activity.all_objects.using(using).filter(_counted(), where(""))
         .annotate(month=TruncMonth("date"))
         .order_by()
-        .values("pairing_id", "month")
+        .values(owner, "month")
         .annotate(
             activities=Count("id"),
             confirmed=Count("id", filter=Q(status=Activity.Status.CONFIRMED)),
@@ -144,7 +145,7 @@ def compute_pairing_months(where, *, using):
         )
     )
     for row in rows:
-        key = (row.pop("pairing_id"), row.pop("month"))
+        key = (row.pop(owner), row.pop("month"))
         row["verified_hours"] = exact(None, "0.1")
         months[key] = row
     hours = (
@@ -152,14 +153,14 @@ def compute_pairing_months(where, *, using):
         .filter(verified_q(""), where("activity__"))
         .annotate(month=TruncMonth("activity__date"))
         .order_by()
-        .values("activity__pairing_id", "month")
+        .values(f"activity__{owner}", "month")
         .annotate(hours=Sum("hours"))
-        .values_list("activity__pairing_id", "month", "hours")
+        .values_list(f"activity__{owner}", "month", "hours")
     )
     for pairing_id, month, total in hours:
         if (pairing_id, month) in months:
             months[(pairing_id, month)]["verified_hours"] = exact(total, "0.1")
-    partition = [F("activity__pairing_id"), TruncMonth("activity__date"), F("metric_id")]
+    partition = [F(f"activity__{owner}"), TruncMonth("activity__date"), F("metric_id")]
     values = (
         ActivityMetricValue.objects.using(using)
         .filter(_counted("activity__"), where("activity__"))
@@ -170,7 +171,7 @@ def compute_pairing_months(where, *, using):
         )
         .filter(rank=1)
         .order_by()
-        .values_list("activity__pairing_id", "month", "metric_id", "month_total", "value", "activity__date", "activity_id")
+        .values_list(f"activity__{owner}", "month", "metric_id", "month_total", "value", "activity__date", "activity_id")
     )
     metrics = {
         (pairing_id, month, metric_id): {
@@ -205,9 +206,10 @@ def compute_pairing_years(where, *, using):
     return result
 
 
-def compute_program_months(where, *, using):
+def compute_program_months(where, *, using, wide=None):
     """{(program, month): fields} and {(program, month, metric): fields} from the pairing rollup rows that
-    `where` (a Q over PairingMonth and PairingMonthMetric) selects."""
+    `where` (a Q over PairingMonth and PairingMonthMetric) selects, plus the program-wide activities (no pairing)
+    that `wide(prefix)` selects, read from the source rows (they are few: a branch's service days in the towns)."""
     months = {}
     rows = (
         PairingMonth.objects.using(using).filter(where)
@@ -232,7 +234,26 @@ def compute_program_months(where, *, using):
         .annotate(total=Sum("total"), pairings=Count("id"))
         .values_list("pairing__program_id", "month", "metric_id", "total", "pairings")
     }
+    if wide is not None:
+        _add_program_wide(months, metrics, wide, using)
     return months, metrics
+
+
+def _add_program_wide(months, metrics, wide, using):
+    """Add the program-wide activities' months to the programs' months (each once; no pairing reports them)."""
+    wide_months, wide_metrics = compute_pairing_months(
+        lambda prefix: wide(prefix) & Q(**{f"{prefix}pairing__isnull": True}), using=using, owner="program_id"
+    )
+    for key, row in wide_months.items():
+        into = months.setdefault(key, {
+            "pairings": 0, "activities": 0, "confirmed": 0, **{name: 0 for name in PEOPLE}, "verified_hours": exact(None, "0.1"),
+        })
+        for name in ("activities", "confirmed", *PEOPLE):
+            into[name] += row[name]
+        into["verified_hours"] = exact(into["verified_hours"] + row["verified_hours"], "0.1")
+    for key, row in wide_metrics.items():
+        into = metrics.setdefault(key, {"total": exact(None, "0.01"), "pairings": 0})
+        into["total"] = exact(into["total"] + row["total"], "0.01")
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -310,7 +331,10 @@ def _refresh_derived(pairing_keys, program_keys, using):
         written += PAIRING_YEARS.sync(compute_pairing_years(years_where, using=using), _years_q(pairing_years), using)
     if program_keys:
         _lock(PROGRAM_LOCKS, {program_id for program_id, _month in program_keys}, using)
-        months, metrics = compute_program_months(_program_months_q(program_keys), using=using)
+        months, metrics = compute_program_months(
+            _program_months_q(program_keys), using=using,
+            wide=lambda prefix: _keys_q(program_keys, owner="program_id", prefix=prefix),
+        )
         scope = _keys_q(program_keys, owner="program_id", date_field="month")
         written += PROGRAM_MONTHS.sync(months, scope, using)
         written += PROGRAM_MONTH_METRICS.sync(metrics, scope, using)
@@ -413,8 +437,8 @@ def rollups_rebuild(*, year=None, using=None):
         stats.metric_rows += len(metrics)
     with transaction.atomic(using=using):
         programs_scope = Q(month__year=year) if year is not None else Q()
-        _lock(PROGRAM_LOCKS, set(Pairing.objects.using(using).values_list("program_id", flat=True)), using)
-        months, metrics = compute_program_months(programs_scope, using=using)
+        _lock(PROGRAM_LOCKS, set(Program.objects.using(using).values_list("pk", flat=True)), using)
+        months, metrics = compute_program_months(programs_scope, using=using, wide=lambda prefix: _pairings_q(None, year, prefix=prefix))
         stats.written += PROGRAM_MONTHS.sync(months, programs_scope, using)
         stats.written += PROGRAM_MONTH_METRICS.sync(metrics, programs_scope, using)
     stats.seconds = time.monotonic() - started
@@ -441,12 +465,14 @@ class PendingRefresh:
         keys = set(self.keys)
         ids = sorted(self.activity_ids)
         for start in range(0, len(ids), 1000):
-            keys |= {
-                key_of(pairing_id, day)
-                for pairing_id, day in Activity.all_objects.using(self.using)
-                .filter(pk__in=ids[start:start + 1000])
-                .values_list("pairing_id", "date")
-            }
+            for pairing_id, program_id, day in (
+                Activity.all_objects.using(self.using).filter(pk__in=ids[start:start + 1000])
+                .values_list("pairing_id", "program_id", "date")
+            ):
+                if pairing_id is None:  # a program-wide activity: its program's month
+                    self.program_keys.add((program_id, month_of(day)))
+                else:
+                    keys.add(key_of(pairing_id, day))
         if keys or self.program_keys:
             rollups_refresh(keys=keys, program_keys=self.program_keys, using=self.using)
 

@@ -15,12 +15,12 @@ from django.dispatch import receiver
 from activities.models import Activity, ActivityMetricValue, ServiceRecord
 from pairings.models import Pairing
 from figures.models import PairingMonth
-from figures.rollups import key_of, mark_changed
+from figures.rollups import key_of, mark_changed, month_of
 from activities.signals import activities_saved_in_bulk, service_records_changed
 
 # Saves that touch only these fields change no figure (e.g. linking a need, photos' captions).
 FIGURE_FIELDS = {
-    "pairing", "pairing_id", "date", "status", "deleted_at", "residents_served", "party_members", "teachers", "students",
+    "pairing", "pairing_id", "program", "program_id", "date", "status", "deleted_at", "residents_served", "party_members", "teachers", "students",
 }
 
 
@@ -34,11 +34,18 @@ def _activity_old_month(sender, instance, raw=False, using=None, update_fields=N
     instance._rollup_old_key = None
     if raw or instance._state.adding or instance.pk is None:
         return
-    if update_fields is not None and not {"date", "pairing", "pairing_id"} & set(update_fields):
+    if update_fields is not None and not {"date", "pairing", "pairing_id", "program", "program_id"} & set(update_fields):
         return
-    old = Activity.all_objects.using(using).filter(pk=instance.pk).values_list("pairing_id", "date").first()
+    old = Activity.all_objects.using(using).filter(pk=instance.pk).values_list("pairing_id", "program_id", "date").first()
     if old is not None:
-        instance._rollup_old_key = key_of(*old)
+        instance._rollup_old_key = old
+
+
+def _marks(pairing_id, program_id, day):
+    """The rollup keys of an activity: its pairing's month, or for a program-wide one its program's month."""
+    if pairing_id is None:
+        return {"program_keys": {(program_id, month_of(day))}}
+    return {"keys": [key_of(pairing_id, day)]}
 
 
 @receiver(post_save, sender=Activity, dispatch_uid="rollups_activity_saved")
@@ -46,13 +53,13 @@ def _activity_saved(sender, instance, raw=False, using=None, update_fields=None,
     if raw or not _touches_figures(update_fields):
         return
     old = getattr(instance, "_rollup_old_key", None)
-    mark_changed(using=using, keys=[old] if old else (), activity_ids=[instance.pk])
+    mark_changed(using=using, **(_marks(*old) if old else {}), activity_ids=[instance.pk])
 
 
 @receiver(post_delete, sender=Activity, dispatch_uid="rollups_activity_deleted")
 def _activity_deleted(sender, instance, using=None, **kwargs):
     day = Activity._meta.get_field("date").to_python(instance.date)
-    mark_changed(using=using, keys=[key_of(instance.pairing_id, day)])
+    mark_changed(using=using, **_marks(instance.pairing_id, instance.program_id, day))
 
 
 @receiver(post_save, sender=ActivityMetricValue, dispatch_uid="rollups_value_saved")

@@ -115,8 +115,13 @@ def _say(message_fn):
 
 def _activity(activity):
     return Activity.objects.select_related(
-        "pairing__program", "pairing__supporter", "pairing__supported", "branch"
+        "pairing__program", "pairing__supporter", "pairing__supported", "branch", "program"
     ).get(pk=activity.pk)
+
+
+def _where(activity):
+    """The village an activity serves, as a notice names it; for a program-wide one, its program."""
+    return _org(activity.pairing.supported) if activity.pairing_id is not None else activity.program.name
 
 
 @receiver(activity_signals.activity_submitted, dispatch_uid="events_activity_submitted")
@@ -124,8 +129,10 @@ def activity_to_confirm(sender, activity, actor=None, corrected=False, **kwargs)
     """An activity waits for 验单: the village side of its pairing, on the activity's page (where it confirms)."""
     activity = _activity(activity)
     pairing = activity.pairing
-    people = _people(village_side(pairing), leave_out=actor, may_open=_sees(Activity, activity.pk))
-    names = {"village": _org(pairing.supported), "title": activity.title, "branch": _org(activity.branch)}
+    # a program-wide activity serves no village: its program's admins confirm it
+    confirmers = village_side(pairing) if pairing is not None else program_admins(activity.program_id)
+    people = _people(confirmers, leave_out=actor, may_open=_sees(Activity, activity.pk))
+    names = {"village": _where(activity), "title": activity.title, "branch": _org(activity.branch)}
     if corrected:
         message = _say(lambda: _("%(village)s: “%(title)s” was corrected and waits for confirmation again "
                                  "(%(branch)s)") % names)
@@ -133,6 +140,7 @@ def activity_to_confirm(sender, activity, actor=None, corrected=False, **kwargs)
         message = _say(lambda: _("%(village)s: “%(title)s” waits for confirmation (submitted by %(branch)s)") % names)
     return notify(
         kind=Kind.ACTIVITY_TO_CONFIRM, message=message, users=people, pairing=pairing,
+        program=activity.program if pairing is None else None,
         url=reverse("activities:detail", args=[activity.pk]),
         key=f"activity_to_confirm:{activity.pk}:{activity.submitted_at.timestamp():.6f}",
     )
@@ -153,6 +161,8 @@ def activities_to_confirm(sender, activity_ids, actor=None, batch_label="", **kw
             .order_by("pk")
         )
         for pk, pairing_id, short_name, name in rows:
+            if pairing_id is None:  # the ledger imports activities of pairings only
+                continue
             group = groups.setdefault(pairing_id, {"ids": [], "branches": {}})
             group["ids"].append(pk)
             group["branches"][short_name or name] = None
@@ -186,7 +196,7 @@ def activity_returned(sender, activity, actor=None, **kwargs):
         may_open=lambda user: can_edit(user, activity),
     )
     message = _say(lambda: _("%(village)s returned “%(title)s”: %(comment)s") % {
-        "village": _org(activity.pairing.supported), "title": activity.title, "comment": activity.return_comment,
+        "village": _where(activity), "title": activity.title, "comment": activity.return_comment,
     })
     submitted = activity.submitted_at.timestamp() if activity.submitted_at else 0
     return notify(
@@ -245,7 +255,8 @@ def hours_to_verify(sender, activity, actor=None, **kwargs):
         "%(pairing)s: %(n)d record of hours in “%(title)s” waits for your verification",
         "%(pairing)s: %(n)d records of hours in “%(title)s” wait for your verification",
         count,
-    ) % {"pairing": str(activity.pairing), "n": count, "title": activity.title})
+    ) % {"pairing": str(activity.pairing) if activity.pairing_id else activity.program.name, "n": count,
+         "title": activity.title})
     return notify(
         kind=Kind.HOURS_TO_VERIFY, message=message, users=people,
         url=reverse("activities:detail", args=[activity.pk]) + "#hours",

@@ -730,12 +730,11 @@ def test_rollup_one_row_per_period(table, name):
         ("year", "pairingyear_has_activities", {"activities": 0, "confirmed": 0}),
         ("year", "pairingyear_confirmed_within", {"confirmed": 3}),
         ("year", "pairingyear_hours_not_negative", {"verified_hours": Decimal("-0.5")}),
-        ("program_month", "programmonth_has_pairings", {"pairings": 0}),
+        ("program_month", "programmonth_has_activities", {"pairings": 0, "activities": 0, "confirmed": 0}),
         ("program_month", "programmonth_activities_cover_pairings", {"pairings": 3}),
         ("program_month", "programmonth_confirmed_within", {"confirmed": 3}),
         ("program_month", "programmonth_hours_not_negative", {"verified_hours": Decimal("-0.5")}),
         ("program_metric", "programmonthmetric_total_not_negative", {"total": Decimal("-1")}),
-        ("program_metric", "programmonthmetric_has_pairings", {"pairings": 0}),
     ],
 )
 def test_rollup_rows_hold_together(table, name, values):
@@ -751,6 +750,9 @@ def test_rollup_boundary_values_are_allowed():
     assert _update(rows["year"], activities=1, confirmed=1, verified_hours=0) == 1
     assert _update(rows["program_month"], pairings=2, activities=2, confirmed=2, verified_hours=0) == 1
     assert _update(rows["program_metric"], total=0, pairings=1) == 1
+    # a month whose only activities are the program's own, outside any pairing
+    assert _update(rows["program_month"], pairings=0, activities=1, confirmed=0) == 1
+    assert _update(rows["program_metric"], pairings=0) == 1
 
 
 # --- joint meetings (联席会议) -------------------------------------------------------------------------

@@ -14,6 +14,8 @@ from portal.models import User
 # Views that take an id but carry no `model` attribute: the model their id belongs to.
 VIEW_MODELS = {
     "activities:photo": "activities.ActivityPhoto",
+    # POST only, of a deleted activity: a guessed id (deleted or not) is 404 outside its program's admins
+    "activities:restore": "activities.Activity",
     "activities:photo_thumb": "activities.ActivityPhoto",
     "activities:meeting_file": "activities.MeetingAttachment",
     "activities:meeting_file_thumb": "activities.MeetingAttachment",

@@ -147,6 +147,11 @@ PAGES = {
     "activities:submit": (lambda o: reverse("activities:submit", args=[matrix_activity().pk]), every(405)),
     "activities:confirm": (lambda o: reverse("activities:confirm", args=[matrix_activity().pk]), every(405)),
     "activities:return": (lambda o: reverse("activities:return", args=[matrix_activity().pk]), row(LOGIN, 404, 404, 404, 403, 403, 403, 302)),
+    # deleting the draft: its branch's secretary (and a superuser); the confirm page is a GET. Restoring is a POST of
+    # a program admin, from the list of deleted activities only program admins (and a superuser) open.
+    "activities:delete": (lambda o: reverse("activities:delete", args=[matrix_activity().pk]), row(LOGIN, 404, 404, 404, 200, 403, 403, 200)),
+    "activities:restore": (lambda o: reverse("activities:restore", args=[matrix_activity().pk]), every(405)),
+    "activities:deleted_list": (lambda o: reverse("activities:deleted_list"), row(LOGIN, 403, 403, 403, 403, 403, 200, 200)),
     "activities:photo": (lambda o: reverse("activities:photo", args=[matrix_activity().photos.get().pk]), every(404)),
     "activities:photo_thumb": (lambda o: reverse("activities:photo_thumb", args=[matrix_activity().photos.get().pk]), every(404)),
     # needs (微心愿): read with the pairing; raised by a village committee (the outsider sits on 田心村's, so

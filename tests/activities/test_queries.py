@@ -21,10 +21,12 @@ LIST_QUERIES = 7
 # and what the plausibility warnings read), and the photos near its photos (by hash band) for the warnings.
 DETAIL_QUERIES = 7
 # the form's: 19, of which three find who may serve (the branch's pairings, the organisations under each side),
-# and two what it offers first (the branch's last places, its usual volunteers) with the branches asked once more
-FORM_QUERIES = 23
-# the edit page's own, what the warnings read, the photos near its photos, the last places and usual volunteers
-EDIT_QUERIES = 27
+# two what it offers first (the branch's last places, its usual volunteers) with the branches asked once more, and
+# two for an activity serving no paired village and its co-hosts (the programs offered, the co-hosts offered)
+FORM_QUERIES = 25
+# the edit page's own, what the warnings read, the photos near its photos, the last places and usual volunteers,
+# the programs, the co-hosts offered and the co-hosts already named
+EDIT_QUERIES = 30
 
 
 

@@ -516,4 +516,4 @@ def test_xlsx_export_is_scoped(client, kit, submitted):
         return list(book.active.iter_rows(values_only=True))
 
     assert len(rows("outsider")) == 1  # the header only
-    assert [row[7] for row in rows("village")[1:]] == [submitted.title]
+    assert [row[8] for row in rows("village")[1:]] == [submitted.title]

@@ -205,6 +205,6 @@ def test_the_csv_export_with_the_same_filter_has_the_same_rows(client, world, re
     response = client.get(reverse("activities:export") + url[url.index("?"):])
     body = b"".join(response.streaming_content).decode("utf-8").lstrip("\ufeff")
     rows = list(csv.reader(io.StringIO(body)))[1:]
-    titles = sorted(row[7] for row in rows)
+    titles = sorted(row[8] for row in rows)
     assert titles == sorted(Activity.objects.filter(pk__in=shown).values_list("title", flat=True))
     assert titles == ["R0", "R1", "R2", "R3"]
