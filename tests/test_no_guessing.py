@@ -15,6 +15,7 @@ from portal.models import User
 VIEW_MODELS = {
     "activities:photo": "activities.ActivityPhoto",
     "activities:photo_thumb": "activities.ActivityPhoto",
+    "activities:photo_upload_thumb": "activities.PhotoUpload",
     "activities:meeting_file": "activities.MeetingAttachment",
     "activities:meeting_file_thumb": "activities.MeetingAttachment",
     "reports:notification_open": "reports.Notification",
