@@ -279,6 +279,7 @@ class ActivityFormMixin:
         return forms
 
     def render_forms(self, forms, status=200):
+        forms["upload"].is_valid()  # its held photos are shown again even when another form stopped the checks
         files_lost = self.request.method == "POST" and bool(self.request.FILES) and not self.hold_picked(forms["upload"])
         context = {
             **forms,
