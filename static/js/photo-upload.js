@@ -208,16 +208,24 @@
     else form.submit();
   }
 
+  // One photo at a time: a weak connection gives each its whole width, and a phone decodes one camera photo at once.
+  var queue = Promise.resolve();
+
   function send(file) {
     var li = pendingTemplate.content.firstElementChild.cloneNode(true);
     var status = li.querySelector("[data-status]");
     var progress = li.querySelector("[data-progress]");
     li.querySelector("[data-name]").textContent = file.name;
-    status.textContent = message("shrinking");
+    status.textContent = message("uploading");
+    progress.removeAttribute("value"); // waiting its turn
     list.appendChild(li);
     pending += 1;
     var sent = file;
-    shrink(file)
+    queue = queue
+      .then(function () {
+        status.textContent = message("shrinking");
+        return shrink(file);
+      })
       .then(function (blob) {
         sent = blob;
         status.textContent = message("uploading");
