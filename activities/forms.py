@@ -3,13 +3,14 @@
 Forms parse and give quick feedback; the services in activities/services.py decide (permission, pairing,
 program, branch), so their errors are mapped back onto these forms by the views."""
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from activities import images
+from activities import images, selectors
 from activities.models import ActionItem, Activity, ActivityType, MeetingAttachment, MeetingAttendee, Need
 from activities.services import (
     ACTION_NOTE_MAX,
@@ -492,9 +493,10 @@ class MultiplePhotoField(forms.FileField):
                 _("Choose at most %(limit)d photos at a time.") % {"limit": MAX_PHOTOS_PER_UPLOAD}
             )
         cleaned, errors = [], []
+        budget = images.PixelBudget()  # the pixels this request decodes, all photos together
         for upload in files:
             try:
-                cleaned.append(images.clean_photo(upload))
+                cleaned.append(images.clean_photo(upload, budget=budget))
             except forms.ValidationError as exc:
                 errors.extend(exc.messages)
         if errors:
@@ -509,6 +511,55 @@ class PhotoUploadForm(forms.Form):
     new_photos = MultiplePhotoField(label=_("Add photos"), required=False,
                                     help_text=_("JPEG, PNG or WebP. Location and other hidden data are removed."))
     new_photos_show_minors = forms.BooleanField(label=_("These photos show minors"), required=False)
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.held = []  # HeldRow: the photos uploaded on pick that this form carries (photo_token inputs)
+
+    def clean(self):
+        cleaned = super().clean()
+        self.held, missing = held_rows(self.data, self.user)
+        if missing:
+            self.add_error("new_photos", _(
+                "Some photos you added have expired or cannot be used here: remove them and add them again."
+            ))
+        cleaned["held"] = self.held
+        return cleaned
+
+
+@dataclass(frozen=True)
+class HeldRow:
+    """A held photo as the form shows it again: its token, the upload (for its thumbnail), caption and flag."""
+
+    token: str
+    upload: object
+    caption: str = ""
+    shows_minors: bool = False
+
+
+MAX_HELD_TOKENS = images.MAX_PHOTOS_PER_ACTIVITY * 2
+
+
+def held_rows(data, user):
+    """The held photos a submitted form carries: one `photo_token` per photo (its caption `photo_caption_<token>`,
+    `photo_token_minors` = token when it shows minors, `photo_token_remove` = token to drop it), in the form's
+    order. Returns (rows, how many tokens are not the user's held photos)."""
+    if not data or user is None:
+        return [], 0
+    removed = set(data.getlist("photo_token_remove"))
+    tokens = [t for t in dict.fromkeys(data.getlist("photo_token")) if t and t not in removed][:MAX_HELD_TOKENS]
+    found = selectors.held_photos(user, tokens)
+    minors = set(data.getlist("photo_token_minors"))
+    rows = [
+        HeldRow(
+            token=token, upload=found[token], caption=(data.get(f"photo_caption_{token}") or "").strip()[:120],
+            shows_minors=token in minors,
+        )
+        for token in tokens
+        if token in found
+    ]
+    return rows, len(tokens) - len(rows)
 
 
 class PhotoEditForm(forms.Form):

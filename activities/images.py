@@ -5,6 +5,10 @@ header), then decoded once, turned upright (EXIF orientation), and re-encoded as
 pixels: EXIF, GPS, XMP, ICC comments and every other piece of metadata stay behind. A thumbnail is made from
 the same pixels. File names are made here, never taken from the upload.
 
+Large pictures are decoded at a reduced size: a JPEG by Image.draft (its decoder scales by 1/2, 1/4 or 1/8 while
+decoding, to no less than the stored size), other formats only up to FULL_DECODE_MAX_PIXELS, since Pillow decodes
+them whole. What a request decodes in all is held to a PixelBudget (the form takes several photos at once).
+
 Each photo also gets a picture hash (`dhash`), so that a copy of a photo on another activity is recognised even
 when it was resized, re-compressed or slightly cropped (activities.plausibility). A 64-bit difference hash is a
 few lines of Pillow; ImageHash would bring numpy, SciPy and PyWavelets (about 60 MB of wheels) for the same.
@@ -12,6 +16,7 @@ few lines of Pillow; ImageHash would bring numpy, SciPy and PyWavelets (about 60
 
 import hashlib
 import io
+import math
 import uuid
 import warnings
 from dataclasses import dataclass
@@ -19,7 +24,7 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.utils.translation import gettext_lazy as _
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP")
 ACCEPTED_CONTENT_TYPES = "image/jpeg,image/png,image/webp"
@@ -27,6 +32,11 @@ MAX_UPLOAD_BYTES = 15 * 1024 * 1024
 # Checked against the header before any pixel is decoded: a 100-megapixel PNG can be a few hundred kB.
 MAX_PIXELS = 50_000_000
 MAX_SIDE = 12_000
+# A PNG or WebP is decoded whole (4 bytes a pixel, then copies): a 7,000×7,000 PNG took 2.8 s and 468 MB. A camera
+# gives JPEGs and the browser sends shrunk JPEGs (static/js/photo-upload.js); other formats are screenshots.
+FULL_DECODE_MAX_PIXELS = 16_000_000
+# The pixels one request may decode in all (after a JPEG's reduced decoding): ten 12-megapixel photos.
+REQUEST_PIXEL_BUDGET = 120_000_000
 STORED_LONG_EDGE = 2560
 THUMB_LONG_EDGE = 480
 JPEG_QUALITY = 85
@@ -83,12 +93,43 @@ def _not_an_image(upload):
     )
 
 
-def _too_many_pixels(upload):
+def _too_many_pixels(upload, limit=None):
     return ValidationError(
         _("“%(name)s” has too many pixels (at most %(limit)d megapixels)."),
         code="too_many_pixels",
-        params={"name": _short_name(upload), "limit": MAX_PIXELS // 1_000_000},
+        params={"name": _short_name(upload), "limit": (limit or MAX_PIXELS) // 1_000_000},
     )
+
+
+class PixelBudget:
+    """The pixels a request may still decode; each photo is charged what it is decoded at, before decoding."""
+
+    def __init__(self, total=None):
+        self.total = total or REQUEST_PIXEL_BUDGET
+        self.left = self.total
+
+    def charge(self, pixels, upload):
+        if pixels > self.left:
+            raise ValidationError(
+                _("“%(name)s”: the photos sent at once have too many pixels together (at most %(limit)d megapixels). "
+                  "Add them a few at a time."),
+                code="over_budget",
+                params={"name": _short_name(upload), "limit": self.total // 1_000_000},
+            )
+        self.left -= pixels
+
+
+# ImageOps.exif_transpose's table, applied here to the shrunk picture rather than to the decoded one
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+ORIENTATION = 0x0112
 
 
 def _to_rgb(image):
@@ -113,10 +154,12 @@ def _jpeg(image, quality):
     return out.getvalue()
 
 
-def clean_photo(upload):
-    """Check and re-encode one uploaded photo; raise ValidationError with a message for the form."""
+def clean_photo(upload, *, budget=None):
+    """Check and re-encode one uploaded photo; raise ValidationError with a message for the form. `budget` (a
+    PixelBudget) is charged what the photo is decoded at; without one the photo has a budget of its own."""
     data = _read_upload(upload)
     digest = hashlib.sha256(data).hexdigest()
+    budget = budget if budget is not None else PixelBudget()
     try:
         with Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS) as probe:
             width, height = probe.size  # from the header: nothing decoded yet
@@ -124,11 +167,22 @@ def clean_photo(upload):
                 raise _not_an_image(upload)
             if width * height > MAX_PIXELS or max(width, height) > MAX_SIDE:
                 raise _too_many_pixels(upload)
+            if probe.format != "JPEG" and width * height > FULL_DECODE_MAX_PIXELS:
+                raise _too_many_pixels(upload, FULL_DECODE_MAX_PIXELS)
             probe.seek(0)  # the first frame of an animated PNG or WebP
+            orientation = probe.getexif().get(ORIENTATION)
+            scale = STORED_LONG_EDGE / max(width, height)
+            if probe.format == "JPEG" and scale < 1:
+                # the decoder scales while decoding, to no less than this size: then one resampling to the stored size
+                probe.draft(probe.mode, (max(1, math.ceil(width * scale)), max(1, math.ceil(height * scale))))
+            budget.charge(probe.size[0] * probe.size[1], upload)
             probe.load()
-            upright = ImageOps.exif_transpose(probe)
-            pixels = _to_rgb(upright)
+            # shrink first, then convert and turn: the copies are of the small picture
+            pixels = probe if probe.mode in ("RGB", "RGBA", "L", "LA") else _to_rgb(probe)
             pixels.thumbnail((STORED_LONG_EDGE, STORED_LONG_EDGE), Image.Resampling.LANCZOS)
+            pixels = _to_rgb(pixels)
+            if orientation in _TRANSPOSE:
+                pixels = pixels.transpose(_TRANSPOSE[orientation])
             stored = pixels.copy()
             thumb = pixels.copy()
             thumb.thumbnail((THUMB_LONG_EDGE, THUMB_LONG_EDGE), Image.Resampling.LANCZOS)

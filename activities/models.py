@@ -1,6 +1,10 @@
+import datetime
+import hashlib
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
@@ -949,3 +953,68 @@ class SubmitKey(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["created_by", "key"], name="submitkey_unique_per_user"),
         ]
+# ---------------------------------------------------------------------------------------------------------
+# Photos uploaded as soon as they are picked, held for the form by a token until the activity is saved
+# ---------------------------------------------------------------------------------------------------------
+
+# How long a held photo waits for its activity: after that its token no longer attaches it, and
+# activities.tasks.purge_photo_uploads removes it, files included.
+PHOTO_UPLOAD_TTL = datetime.timedelta(days=1)
+
+
+class PhotoUploadQuerySet(models.QuerySet):
+    def held(self, *, now=None):
+        """Not attached to an activity yet, and not expired."""
+        now = now or timezone.now()
+        return self.filter(attached_at__isnull=True, created_at__gt=now - PHOTO_UPLOAD_TTL)
+
+    def visible_to(self, user):
+        """A held photo is its uploader's alone, until it becomes an activity's photo."""
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        return self.held().filter(owner=user)
+
+
+class PhotoUpload(models.Model):
+    """A photo checked and re-encoded on upload, held for its uploader's activity form by a token."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), on_delete=models.CASCADE, related_name="photo_uploads"
+    )
+    # the SHA-256 of the token the uploader's form holds: a database leak gives no usable token
+    token_hash = models.CharField(_("token hash"), max_length=64, unique=True, editable=False)
+    # where an activity's photos are kept: attaching hands the files over, it does not copy them
+    image = models.ImageField(_("image"), upload_to="photos/%Y/%m/", max_length=200)
+    thumbnail = models.ImageField(_("thumbnail"), upload_to="photos/thumbs/%Y/%m/", max_length=200)
+    name = models.CharField(_("file name"), max_length=120, blank=True)
+    size = models.PositiveIntegerField(_("stored size (bytes)"), default=0)
+    width = models.PositiveIntegerField(_("width"), default=0)
+    height = models.PositiveIntegerField(_("height"), default=0)
+    sha256 = models.CharField(_("content hash"), max_length=64, blank=True)
+    dhash = models.CharField(_("picture hash"), max_length=16, blank=True)  # hex of images.dhash, empty for none
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True, db_index=True)
+    attached_at = models.DateTimeField(_("attached at"), null=True, blank=True)
+    attached_to = models.OneToOneField(
+        ActivityPhoto, verbose_name=_("photo"), null=True, blank=True, on_delete=models.SET_NULL, related_name="upload"
+    )
+
+    objects = PhotoUploadQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("held photo")
+        verbose_name_plural = _("held photos")
+        ordering = ["created_at", "id"]
+        constraints = [
+            # once attached it stays attached: its files are the activity photo's, never purged with the upload
+            models.CheckConstraint(
+                condition=Q(attached_to__isnull=True) | Q(attached_at__isnull=False), name="photoupload_attached_has_time"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name or self.image.name
+
+    @staticmethod
+    def hash_token(token):
+        """What is stored of a token: its SHA-256 (a token is 32 random characters, so no salt is needed)."""
+        return hashlib.sha256(token.encode()).hexdigest()

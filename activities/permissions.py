@@ -388,3 +388,10 @@ def import_overseen_program_ids(user):
     if not scope.admin_orgs:
         return []
     return list(Program.objects.filter(office_id__in=scope.admin_orgs).values_list("id", flat=True))
+
+
+def may_hold_photos(user):
+    """Who may upload photos for an activity form before saving it: whoever records activities, or edits one."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return can_record(user) or Activity.objects.editable_by(user).exists()

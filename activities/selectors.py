@@ -18,6 +18,7 @@ from activities.models import (
     COUNTED_STATUSES, OPEN_STATUSES, ActionItem, Activity, ActivityMetricValue, ActivityPhoto, ActivityType, Meeting,
     MeetingAttachment, MeetingAttendee, Need, ServiceRecord, SubmitKey, counted_q, pending_q, verified_q,
 )
+from activities.models import PhotoUpload
 from activities.permissions import sees_wanted_by
 from activities.plausibility import Facts, fact_parts
 from activities.services import LEDGER_CONFIRMED_REASON, mask_name
@@ -1062,3 +1063,19 @@ def usual_volunteer_ids(branch_ids, volunteers, *, today, limit=USUAL_VOLUNTEERS
         .order_by("-times", "-last", "volunteer_id")[:limit]
     )
     return [row["volunteer_id"] for row in rows]
+
+
+# --- photos held for the activity form -------------------------------------------------------------------
+
+# A token is 32 characters (secrets.token_urlsafe(24)): anything much longer is not one, and is not hashed.
+TOKEN_MAX_LENGTH = 64
+
+
+def held_photos(user, tokens):
+    """The user's own held photos (PhotoUpload.objects.visible_to) for these tokens, as {token: upload}: one query
+    however many. Tokens of someone else's, expired or attached photos are left out."""
+    tokens = [token for token in tokens if token and len(token) <= TOKEN_MAX_LENGTH]
+    if not tokens:
+        return {}
+    hashes = {PhotoUpload.hash_token(token): token for token in tokens}
+    return {hashes[upload.token_hash]: upload for upload in PhotoUpload.objects.visible_to(user).filter(token_hash__in=hashes)}

@@ -10,6 +10,7 @@ looks.
 
 import datetime
 import hashlib
+import secrets
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -23,11 +24,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext
 from simple_history.utils import bulk_update_with_history
 
-from activities.images import MAX_PHOTOS_PER_ACTIVITY, CleanPhoto, clean_photo, dhash_of_file
+from activities.images import MAX_PHOTOS_PER_ACTIVITY, CleanPhoto, PixelBudget, clean_photo, dhash_of_file
 from activities.models import (
     COUNTED_STATUSES, OPEN_STATUSES, ActionItem, Activity, ActivityMetricValue, ActivityPhoto, ActivityType, Meeting, MeetingAttachment,
     MeetingAttendee, Need, ServiceRecord, SubmitKey, meeting_owner_orgs_q, meeting_type_q,
 )
+from activities.models import PHOTO_UPLOAD_TTL, PhotoUpload
 from activities.permissions import (
     cohosting_branches, may_delete, restorable_activities, can_edit_meeting, claiming_branches, may_close, may_confirm, may_fulfil, may_rate, meeting_pairings, meeting_programs,
     importable_pairing_branches, may_import_confirmed, raisable_pairings, recordable_pairings, serving_volunteers,
@@ -425,8 +427,12 @@ def _add_photos(activity, new_photos, *, actor, files):
         raise ValidationError(
             {"new_photos": _("An activity has at most %(limit)d photos.") % {"limit": MAX_PHOTOS_PER_ACTIVITY}}
         )
+    held = _held_for_attaching(actor, [item.token for item in new_photos if isinstance(item, HeldPhoto)])
     created = []
     for item in new_photos:
+        if isinstance(item, HeldPhoto):
+            created.append(_attach_held(activity, held[item.token], item, actor=actor))
+            continue
         photo = ActivityPhoto(
             activity=activity,
             caption=item.caption.strip(),
@@ -2001,3 +2007,122 @@ def activity_save_once(*, actor, submit_key, save):
     claim.activity = result.activity
     claim.save(update_fields=["activity"])
     return result
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Photos uploaded as soon as they are picked: held for the uploader's form by a token, attached when the
+# activity is saved (activity_create / activity_update, as HeldPhoto items of `new_photos`), purged unattached
+# ---------------------------------------------------------------------------------------------------------
+
+# Photos one person may hold at once: two activities' worth (a form may be abandoned, then filled again).
+MAX_HELD_PHOTOS = 2 * MAX_PHOTOS_PER_ACTIVITY
+PURGE_BATCH = 200
+
+
+@dataclass(frozen=True)
+class HeldPhoto:
+    """A photo uploaded on pick, to become the activity's: its token as the form sent it, caption, minors flag."""
+
+    token: str
+    caption: str = ""
+    shows_minors: bool = False
+
+
+def _held_for_attaching(actor, tokens):
+    """The actor's own held photos for these tokens, locked so a photo is attached once; a token that is not the
+    actor's, expired, or attached already is an error for the form."""
+    if not tokens:
+        return {}
+    hashes = {PhotoUpload.hash_token(token): token for token in tokens}
+    found = {
+        hashes[upload.token_hash]: upload
+        for upload in PhotoUpload.objects.select_for_update().held().filter(owner=actor, token_hash__in=hashes)
+    }
+    if len(found) < len(hashes):
+        raise ValidationError({"new_photos": _(
+            "Some photos you added have expired or cannot be used here: remove them and add them again."
+        )})
+    return found
+
+
+def _attach_held(activity, upload, item, *, actor):
+    photo = ActivityPhoto(
+        activity=activity,
+        caption=item.caption.strip()[:120],
+        shows_minors=item.shows_minors,
+        sha256=upload.sha256,
+        dhash=int(upload.dhash, 16) if upload.dhash else None,
+        width=upload.width,
+        height=upload.height,
+    )
+    # the held files become the photo's (same storage, same folders): nothing is copied
+    photo.image.name = upload.image.name
+    photo.thumbnail.name = upload.thumbnail.name
+    photo._history_user = actor
+    photo.save()
+    upload.attached_to = photo
+    upload.attached_at = timezone.now()
+    upload.save(update_fields=["attached_to", "attached_at"])
+    return photo
+
+
+@transaction.atomic
+def photo_upload_hold(*, owner, photo, name=""):
+    """Hold a cleaned photo (activities.images.CleanPhoto) for `owner`'s activity form. Returns (upload, token):
+    the token is given once, to the uploader; only its hash is kept."""
+    if PhotoUpload.objects.held().filter(owner=owner).count() >= MAX_HELD_PHOTOS:
+        raise ValidationError(
+            _("You have %(limit)d photos waiting for an activity. Save the activity first, then add more.")
+            % {"limit": MAX_HELD_PHOTOS},
+            code="too_many_held",
+        )
+    token = secrets.token_urlsafe(24)
+    upload = PhotoUpload(
+        owner=owner,
+        token_hash=PhotoUpload.hash_token(token),
+        name=str(name or "")[:120],
+        sha256=photo.sha256,
+        dhash=format(photo.dhash, "016x") if photo.dhash is not None else "",
+        width=photo.width,
+        height=photo.height,
+    )
+    with _PhotoFiles() as files:
+        photo.image.seek(0)
+        photo.thumbnail.seek(0)
+        upload.image.save(photo.image.name, photo.image, save=False)
+        files.names.append(upload.image.name)
+        upload.thumbnail.save(photo.thumbnail.name, photo.thumbnail, save=False)
+        files.names.append(upload.thumbnail.name)
+        upload.size = upload.image.size
+        upload.save()
+    return upload, token
+
+
+def photo_upload_create(*, owner, file, budget=None):
+    """Check and re-encode an uploaded file as the activity form does (activities.images.clean_photo), then hold
+    it for `owner` (photo_upload_hold). Raises ValidationError with the form's message."""
+    photo = clean_photo(file, budget=budget if budget is not None else PixelBudget())
+    return photo_upload_hold(owner=owner, photo=photo, name=getattr(file, "name", ""))
+
+
+def photo_uploads_purge(*, now=None, batch=PURGE_BATCH):
+    """Remove the photos held longer than PHOTO_UPLOAD_TTL and never attached: their rows, then (once that is
+    committed) their files. One transaction per batch; rows being attached meanwhile are skipped (locked).
+    Returns how many were removed."""
+    cutoff = (now or timezone.now()) - PHOTO_UPLOAD_TTL
+    storage = PhotoUpload._meta.get_field("image").storage
+    removed = 0
+    while True:
+        with transaction.atomic():
+            stale = list(
+                PhotoUpload.objects.select_for_update(skip_locked=True)
+                .filter(attached_at__isnull=True, created_at__lte=cutoff)
+                .order_by("pk")
+                .only("pk", "image", "thumbnail")[:batch]
+            )
+            if not stale:
+                return removed
+            names = [name for upload in stale for name in (upload.image.name, upload.thumbnail.name) if name]
+            PhotoUpload.objects.filter(pk__in=[upload.pk for upload in stale]).delete()
+            transaction.on_commit(lambda names=names: [storage.delete(name) for name in names])
+            removed += len(stale)

@@ -46,3 +46,8 @@ urlpatterns += [
     path("meetings/decisions/<int:pk>/close/", views.ActionItemCloseView.as_view(), name="action_item_close"),
     path("meetings/decisions/<int:pk>/reopen/", views.ActionItemReopenView.as_view(), name="action_item_reopen"),
 ]
+
+urlpatterns += [
+    path("photos/upload/", views.PhotoUploadView.as_view(), name="photo_upload"),
+    path("photos/upload/<int:pk>/thumb/", views.PhotoUploadThumbnailView.as_view(), name="photo_upload_thumb"),
+]

@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -24,7 +24,7 @@ from django.views import View
 from django.views.generic import DetailView
 from django.views.generic.detail import SingleObjectMixin
 
-from activities import exports, permissions, plausibility, selectors, services
+from activities import exports, images, permissions, plausibility, selectors, services
 from activities.filters import ActionItemFilter, ActivityFilter, MeetingFilter, NeedFilter
 from activities.forms import (
     VolunteerChoiceField,
@@ -40,6 +40,7 @@ from activities.forms import (
     NeedForm,
     NeedFulfilForm,
     NeedRateForm,
+    HeldRow,
     PhotoUploadForm,
     ReturnForm,
     VerifyForm,
@@ -51,6 +52,7 @@ from activities.models import (
     COUNTED_STATUSES, OPEN_STATUSES, ActionItem, Activity, ActivityPhoto, ActivityType, Meeting, MeetingAttachment, MeetingAttendee, Need, ServiceRecord,
     meeting_activity_types,
 )
+from activities.models import PhotoUpload
 from pairings import permissions as pairing_permissions
 from pairings.models import Metric, Pairing, PairingBranch, Program
 from portal import downloads
@@ -303,7 +305,7 @@ class ActivityFormMixin:
             "hours": service_record_formset(
                 volunteers=self.volunteers(), initial=hours_initial, data=data, extra=hours_extra
             ),
-            "upload": PhotoUploadForm(data, files),
+            "upload": PhotoUploadForm(data, files, user=request.user),
         }
         if activity is not None:
             forms["photos"] = photo_formset(photos=list(activity.photos.order_by("id")), data=data)
@@ -311,7 +313,8 @@ class ActivityFormMixin:
         return forms
 
     def render_forms(self, forms, status=200):
-        files_lost = self.request.method == "POST" and bool(self.request.FILES)
+        forms["upload"].is_valid()  # its held photos are shown again even when another form stopped the checks
+        files_lost = self.request.method == "POST" and bool(self.request.FILES) and not self.hold_picked(forms["upload"])
         context = {
             **forms,
             "activity": self.activity,
@@ -333,6 +336,21 @@ class ActivityFormMixin:
     def prefill(self):
         """What a new activity's form starts with besides today's date."""
         return {}
+
+    def hold_picked(self, upload):
+        """Photos sent with a form that is shown again (without JavaScript, they come with the form): held for the
+        user like photos uploaded on pick, so the form carries them as tokens. True when every one was held."""
+        photos = (getattr(upload, "cleaned_data", None) or {}).get("new_photos") or []
+        if not photos:
+            return False
+        minors = upload.cleaned_data.get("new_photos_show_minors", False)
+        try:
+            for photo in photos:
+                held, token = services.photo_upload_hold(owner=self.request.user, photo=photo)
+                upload.held.append(HeldRow(token=token, upload=held, shows_minors=minors))
+        except ValidationError:
+            return False
+        return True
 
     def valid(self, forms):
         return all(form.is_valid() for form in forms.values())
@@ -358,6 +376,10 @@ class ActivityFormMixin:
             ],
             "submit": self.request.POST.get("action") == "submit",
         }
+        arguments["new_photos"] += [
+            services.HeldPhoto(token=row.token, caption=row.caption, shows_minors=row.shows_minors)
+            for row in upload.get("held") or []
+        ]
         if "correction_reason" in forms["form"].fields:
             arguments["correction_reason"] = data.get("correction_reason") or ""
         if "photos" in forms:
@@ -667,7 +689,7 @@ class PhotoView(LoginRequiredMixin, View):
         file = getattr(photo, self.variant)
         suffix = "-thumb" if self.variant == "thumbnail" else ""
         response = protected_file_response(file, content_type="image/jpeg", filename=f"photo-{photo.pk}{suffix}.jpg")
-        response["Cache-Control"] = "private, max-age=3600"
+        response["Cache-Control"] = downloads.NO_STORE  # village offices share PCs: no copy stays in the browser
         return response
 
 
@@ -1197,7 +1219,7 @@ class MeetingAttachmentView(LoginRequiredMixin, View):
             file, content_type = attachment.file, attachment.content_type
             suffix = ".pdf" if content_type == "application/pdf" else ".jpg"
         response = protected_file_response(file, content_type=content_type, filename=f"meeting-file-{attachment.pk}{suffix}")
-        response["Cache-Control"] = "private, max-age=3600"
+        response["Cache-Control"] = downloads.NO_STORE
         return response
 
 
@@ -1529,3 +1551,65 @@ class ActivityRestoreView(LoginRequiredMixin, View):
         services.activity_restore(activity=activity, actor=request.user)
         messages.success(request, _("Restored: “%(title)s” is back as it was.") % {"title": activity.title})
         return redirect(reverse("activities:detail", args=[activity.pk]))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Photos uploaded as soon as they are picked (static/js/photo-upload.js), held for the form by a token
+# ---------------------------------------------------------------------------------------------------------
+
+# The multipart envelope around one photo of MAX_UPLOAD_BYTES: a request longer than this is refused unread.
+UPLOAD_ENVELOPE_BYTES = 64 * 1024
+
+
+class PhotoUploadView(LoginRequiredMixin, View):
+    """POST one photo (multipart field `file`, CSRF in X-CSRFToken): checked and re-encoded as the form's photos
+    are, held for the uploader. 201 {token, name, bytes, width, height, thumb}; 400 {error}; 413 too large; 403
+    for whoever neither records nor edits activities. Four queries: session, user, who may, photos held."""
+
+    http_method_names = ["post"]
+
+    def post(self, request):
+        if not permissions.may_hold_photos(request.user):
+            return JsonResponse({"error": _("You do not record activities.")}, status=403)
+        too_large = JsonResponse(
+            {"error": _("The photo is larger than %(limit)d MB.") % {"limit": images.MAX_UPLOAD_BYTES // (1024 * 1024)}},
+            status=413,
+        )
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > images.MAX_UPLOAD_BYTES + UPLOAD_ENVELOPE_BYTES:
+            return too_large
+        file = request.FILES.get("file")
+        if file is None:
+            return JsonResponse({"error": _("Choose a photo.")}, status=400)
+        try:
+            upload, token = services.photo_upload_create(owner=request.user, file=file)
+        except ValidationError as error:
+            if error.code == "too_large":
+                return too_large
+            return JsonResponse({"error": " ".join(error.messages)}, status=400)
+        return JsonResponse(
+            {
+                "token": token,
+                "name": upload.name,
+                "bytes": upload.size,
+                "width": upload.width,
+                "height": upload.height,
+                "thumb": reverse("activities:photo_upload_thumb", args=[upload.pk]),
+            },
+            status=201,
+        )
+
+
+class PhotoUploadThumbnailView(LoginRequiredMixin, View):
+    """The thumbnail of a held photo: its uploader's alone, until the photo is attached (then the photo's own)."""
+
+    def get(self, request, pk):
+        upload = PhotoUpload.objects.visible_to(request.user).filter(pk=pk).first()
+        if upload is None:
+            raise Http404
+        response = protected_file_response(upload.thumbnail, content_type="image/jpeg", filename=f"held-{upload.pk}-thumb.jpg")
+        response["Cache-Control"] = downloads.NO_STORE
+        return response

@@ -284,6 +284,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.tasks.scan_due",
         "schedule": crontab(minute=30, hour=7),
     },
+    # photos uploaded for an activity form but never attached within a day: rows and files removed, every hour
+    "photo-uploads-purge": {
+        "task": "activities.tasks.purge_photo_uploads",
+        "schedule": crontab(minute=40),
+        "options": {"expires": 1800},
+    },
 }
 
 # --- Cache: Redis when REDIS_URL is set (shared by all web processes), local memory otherwise.

@@ -265,7 +265,7 @@ class ReportPhotoView(LoginRequiredMixin, ScopedObjectMixin, DetailView):
             raise Http404
         photo = get_object_or_404(ActivityPhoto, pk=photo_id, shows_minors=False)
         response = protected_file_response(photo.thumbnail or photo.image, content_type="image/jpeg")
-        response["Cache-Control"] = "private, max-age=3600"
+        response["Cache-Control"] = NO_STORE
         return response
 
 

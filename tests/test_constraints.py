@@ -828,3 +828,20 @@ def test_meeting_attendee_named_once_per_side():
     with violates(MeetingAttendee, "meetingattendee_has_name"):
         MeetingAttendee.objects.create(meeting=meeting, side="supporter", name="")
     MeetingAttendee.objects.create(meeting=meeting, side="supporter", name="李国强")  # another side, another person
+
+
+# --- photos held for the activity form (issue 16) -------------------------------------------------------
+
+
+def test_a_held_photo_attached_says_when():
+    from activities.models import ActivityPhoto, PhotoUpload
+
+    world_user = f.UserFactory(username="uploader")
+    activity = f.ActivityFactory()
+    photo = ActivityPhoto.objects.create(activity=activity, image="photos/x.jpg")
+    with violates(PhotoUpload, "photoupload_attached_has_time"):
+        PhotoUpload.objects.create(owner=world_user, token_hash="a" * 64, image="photos/x.jpg", attached_to=photo)
+    PhotoUpload.objects.create(owner=world_user, token_hash="b" * 64, image="photos/x.jpg", attached_to=photo, attached_at=AWARE)
+    PhotoUpload.objects.create(owner=world_user, token_hash="c" * 64, image="photos/y.jpg")  # held, not attached
+    with violates(PhotoUpload, "token_hash"):
+        PhotoUpload.objects.create(owner=world_user, token_hash="c" * 64, image="photos/z.jpg")

@@ -17,6 +17,7 @@ VIEW_MODELS = {
     # POST only, of a deleted activity: a guessed id (deleted or not) is 404 outside its program's admins
     "activities:restore": "activities.Activity",
     "activities:photo_thumb": "activities.ActivityPhoto",
+    "activities:photo_upload_thumb": "activities.PhotoUpload",
     "activities:meeting_file": "activities.MeetingAttachment",
     "activities:meeting_file_thumb": "activities.MeetingAttachment",
     "reports:notification_open": "reports.Notification",

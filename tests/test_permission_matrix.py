@@ -45,6 +45,16 @@ def matrix_activity():
     return Activity.objects.order_by("pk").first()
 
 
+def matrix_photo_upload(o):
+    """A photo the branch's secretary uploaded for a form and has not attached yet."""
+    from activities.models import PhotoUpload
+
+    return PhotoUpload.objects.get_or_create(
+        token_hash=PhotoUpload.hash_token("matrix"),
+        defaults=dict(owner=o["users"]["secretary"], image="photos/held.jpg", thumbnail="photos/thumbs/held.jpg"),
+    )[0]
+
+
 def matrix_need():
     """The `objects` fixture's need: open, raised in the world's pairing."""
     from activities.models import Need
@@ -154,6 +164,11 @@ PAGES = {
     "activities:deleted_list": (lambda o: reverse("activities:deleted_list"), row(LOGIN, 403, 403, 403, 403, 403, 200, 200)),
     "activities:photo": (lambda o: reverse("activities:photo", args=[matrix_activity().photos.get().pk]), every(404)),
     "activities:photo_thumb": (lambda o: reverse("activities:photo_thumb", args=[matrix_activity().photos.get().pk]), every(404)),
+    # photos uploaded on pick: the endpoint takes POST only (GET: 405; who may POST: tests/activities/
+    # test_photo_upload.py); a held photo's thumbnail is its uploader's alone (the secretary's here, with no file on
+    # disk: 404 for everyone; tests/activities/test_photo_upload.py serves a real one to its owner only).
+    "activities:photo_upload": (lambda o: reverse("activities:photo_upload"), every(405)),
+    "activities:photo_upload_thumb": (lambda o: reverse("activities:photo_upload_thumb", args=[matrix_photo_upload(o).pk]), every(404)),
     # needs (微心愿): read with the pairing; raised by a village committee (the outsider sits on 田心村's, so
     # may raise one there) or the program admin; claim, fulfil and rate take POST only (GET: 405).
     "activities:need_list": (lambda o: reverse("activities:need_list"), every(200)),

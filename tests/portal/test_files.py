@@ -65,7 +65,7 @@ def test_activity_photo_and_thumbnail(client, world, mode):
         url = reverse(name, args=[photo.pk])
         response = fetch(client, world["users"]["secretary"], url)
         assert_served(response, mode, file, "image/jpeg", f'inline; filename="photo-{photo.pk}{suffix}.jpg"')
-        assert response["Cache-Control"] == "private, max-age=3600"
+        assert response["Cache-Control"] == "private, no-store"  # village offices share PCs (issue 16)
         assert_refused(fetch(client, world["users"]["outsider"], url))
 
 
@@ -87,6 +87,7 @@ def test_report_photo(client, mode, records):  # noqa: F811 (records sets MEDIA_
     response = fetch(client, records["users"]["village"], url)
     file = photo.thumbnail or photo.image
     assert_served(response, mode, file, "image/jpeg", f'inline; filename="{os.path.basename(file.name)}"')
+    assert response["Cache-Control"] == "private, no-store"
     assert_refused(fetch(client, records["users"]["outsider"], url))
 
 
