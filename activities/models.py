@@ -79,11 +79,11 @@ class ActivityQuerySet(SoftDeleteQuerySet):
         if len(pairing_ids) <= LITERAL_IDS_CAP:
             readable = self.filter(Q(**{f"{self.path}pairing_id__in": pairing_ids}) | program_wide)
         elif administered == pairing_ids:
-            # most pairings, all of them the admin's (a province's program admin): their programs' pairings
-            # as a plain subquery, which PostgreSQL probes by primary key while it walks the date index
+            # most pairings, all of them the admin's (a province's program admin): every activity of their programs,
+            # of a pairing or program-wide (an activity's program is its pairing's), as one plain condition on the
+            # activity's own column, which PostgreSQL checks while it walks the date (or the search) index
             readable = self.filter(
-                Q(**{f"{self.path}pairing_id__in": Pairing.objects.filter(program_admin_q(user, "program__")).values("id")})
-                | program_wide
+                **{f"{self.path}program_id__in": Program.objects.filter(program_admin_q(user)).values("id")}
             )
         else:
             # most pairings: the estimate no longer matters (the date index is walked anyway), a long list only

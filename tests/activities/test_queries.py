@@ -22,8 +22,8 @@ LIST_QUERIES = 7
 DETAIL_QUERIES = 7
 # the form's: 19, of which three find who may serve (the branch's pairings, the organisations under each side),
 # two what it offers first (the branch's last places, its usual volunteers) with the branches asked once more, and
-# two for an activity serving no paired village and its co-hosts (the programs offered, the co-hosts offered)
-FORM_QUERIES = 25
+# what an activity serving no paired village and its co-hosts need (the programs offered, the co-hosts offered)
+FORM_QUERIES = 24
 # the edit page's own, what the warnings read, the photos near its photos, the last places and usual volunteers,
 # the programs, the co-hosts offered and the co-hosts already named
 EDIT_QUERIES = 30
