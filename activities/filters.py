@@ -285,6 +285,24 @@ class ActivityFilter(django_filters.FilterSet):
             )
         )
 
+    def relevance_tiers(self):
+        """A searched list in its default order (newest first) is ordered by relevance, then date: the activities
+        whose title holds every term first, then those holding them elsewhere (place, description, the branch's or
+        the village's name); each part newest first. As conditions for the list's pages (portal.pagination's
+        segments); None when the list is not searched or its order was chosen (oldest first)."""
+        if not self.is_bound or not self.is_valid():
+            return None
+        found = search.terms(self.form.cleaned_data.get("q"))
+        if not found or self.form.cleaned_data.get("sort") == "oldest":
+            return None
+        in_title = Q()
+        for term in found:
+            # a term without letter case (Chinese, digits) as a plain LIKE on the column, whose statistics give
+            # PostgreSQL a true estimate (so it walks the date index for a common term, not sorting all its rows)
+            uncased = term.lower() == term.upper()
+            in_title &= Q(title__contains=term) if uncased else Q(title__icontains=term)
+        return [in_title, ~in_title]
+
     def by_branch(self, queryset, name, value):
         """The branch's activities; with `co_hosted`, those it co-hosted too (one row each: a subquery, no join)."""
         if not value:

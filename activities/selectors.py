@@ -342,7 +342,7 @@ _LIST_COLUMNS = (
 )
 
 
-def activity_page(activities, choices, *, ascending=False, after=None, before=None, size=PAGE_SIZE):
+def activity_page(activities, choices, *, ascending=False, after=None, before=None, size=PAGE_SIZE, segments=None):
     """One page of the list (portal.pagination.keyset_page) in one query: the page's ids are found first,
     from the index alone where PostgreSQL can (`id IN (SELECT id … ORDER BY date, id LIMIT size + 1)`), and
     only those rows are then read with their branch, first photo and number of photos, as ListRows. The
@@ -373,7 +373,7 @@ def activity_page(activities, choices, *, ascending=False, after=None, before=No
             ) in rows
         ]
 
-    return keyset_page(fetch, ascending=ascending, after=after, before=before, size=size)
+    return keyset_page(fetch, ascending=ascending, after=after, before=before, size=size, segments=segments)
 
 
 HOURS = DecimalField(max_digits=8, decimal_places=1)

@@ -97,10 +97,11 @@ class ActivityListView(LoginRequiredMixin, View):
         if not filterset.is_bound or filterset.is_valid():
             rows = filterset.qs
             ascending = filterset.is_bound and filterset.form.cleaned_data.get("sort") == "oldest"
-            page = selectors.activity_page(rows, choices, ascending=ascending, after=after, before=before)
+            tiers = filterset.relevance_tiers()
+            page = selectors.activity_page(rows, choices, ascending=ascending, after=after, before=before, segments=tiers)
             total = capped_count(rows)
         else:
-            ascending, page, total = False, KeysetPage(), CappedCount(0, exact=True)
+            ascending, page, total, tiers = False, KeysetPage(), CappedCount(0, exact=True), None
         has_errors = filterset.is_bound and not filterset.is_valid()  # validated above: no second run
         return render(
             request,
@@ -110,6 +111,7 @@ class ActivityListView(LoginRequiredMixin, View):
                 "page": page,
                 "total": total,
                 "ascending": ascending,
+                "by_relevance": bool(tiers),
                 "bad_cursor": bad_cursor,
                 "filtered": any(v for k, v in request.GET.items() if k not in self.PAGING),
                 "has_errors": has_errors,

@@ -21,7 +21,7 @@ from django.db.models import Q
 PAGE_SIZE = 50
 COUNT_CAP = 1000
 
-_CURSOR = re.compile(r"(\d{4}-\d{2}-\d{2})_(\d{1,18})")
+_CURSOR = re.compile(r"(?:(\d{1,2})~)?(\d{4}-\d{2}-\d{2})_(\d{1,18})")
 
 
 class BadCursor(ValueError):
@@ -30,10 +30,12 @@ class BadCursor(ValueError):
 
 @dataclass(frozen=True, order=True)
 class Cursor:
-    """A row's place in the order: its date and its id."""
+    """A row's place in the order: its date and its id (and, in a list read in segments, its segment's number:
+    `1~2024-03-01_1234`)."""
 
     date: datetime.date
     id: int
+    segment: int = 0
 
     @classmethod
     def parse(cls, text):
@@ -41,16 +43,17 @@ class Cursor:
         if not match:
             raise BadCursor(text)
         try:
-            return cls(datetime.date.fromisoformat(match[1]), int(match[2]))
+            return cls(datetime.date.fromisoformat(match[2]), int(match[3]), int(match[1] or 0))
         except ValueError:  # 2024-02-30
             raise BadCursor(text) from None
 
     @classmethod
-    def of(cls, row, date_field="date"):
-        return cls(getattr(row, date_field), row.pk)
+    def of(cls, row, date_field="date", segment=0):
+        return cls(getattr(row, date_field), row.pk, segment)
 
     def __str__(self):
-        return f"{self.date.isoformat()}_{self.id}"
+        place = f"{self.date.isoformat()}_{self.id}"
+        return f"{self.segment}~{place}" if self.segment else place
 
 
 def beyond(cursor, *, ascending, date_field="date"):
@@ -104,34 +107,58 @@ def page_bounds(*, after=None, before=None):
     return None, None
 
 
-def keyset_page(fetch, *, ascending=False, after=None, before=None, size=PAGE_SIZE, date_field="date"):
+def keyset_page(fetch, *, ascending=False, after=None, before=None, size=PAGE_SIZE, date_field="date", segments=None):
     """Read one page. `fetch(condition, order, limit)` returns at most `limit` rows (a list) matching the
     Q `condition` in the `order` given; the page asks it for size + 1 rows, the extra one only telling whether
-    there is more. `after`/`before` are Cursors (at most one)."""
+    there is more. `after`/`before` are Cursors (at most one).
+
+    `segments`: Q conditions that split the list into parts read one after the other, each in the (date, id)
+    order (a searched list's best matches first, then the rest): a page that reaches the end of one part goes on
+    at the start of the next (one fetch per part it touches), and its cursors name their part."""
+    parts = list(segments) if segments else [Q()]
+    for cursor in (after, before):
+        if cursor is not None and cursor.segment >= len(parts):  # a link that names no part: the first page
+            after = before = None
+    forward = ordering(ascending=ascending, date_field=date_field)
+    backward = ordering(ascending=not ascending, date_field=date_field)
+
+    def read(cursor, *, step, order, reverse):
+        """size + 1 rows at most, as (part, row): from the cursor's part (past the cursor), then the parts after it
+        (step 1) or before it, read from their ends (step -1)."""
+        found = []
+        part = cursor.segment if cursor is not None else 0
+        while 0 <= part < len(parts) and len(found) <= size:
+            condition = parts[part]
+            if cursor is not None and part == cursor.segment:
+                condition = condition & beyond(cursor, ascending=reverse, date_field=date_field)
+            found += [(part, row) for row in fetch(condition, order, size + 1 - len(found))]
+            part += step
+        return found
+
+    def place(found):
+        part, row = found
+        return str(Cursor.of(row, date_field, part))
+
     if before is not None:
-        rows = fetch(
-            beyond(before, ascending=not ascending, date_field=date_field),
-            ordering(ascending=not ascending, date_field=date_field),
-            size + 1,
-        )
+        rows = read(before, step=-1, order=backward, reverse=not ascending)
         if rows:
             more_before = len(rows) > size
             rows = rows[:size][::-1]  # the nearest `size` rows before the cursor, back in the list's order
             return KeysetPage(
-                object_list=rows,
-                next_cursor=str(Cursor.of(rows[-1], date_field)),
-                previous_cursor=str(Cursor.of(rows[0], date_field)) if more_before else None,
+                object_list=[row for _, row in rows],
+                next_cursor=place(rows[-1]),
+                previous_cursor=place(rows[0]) if more_before else None,
                 is_first=not more_before,
             )
         # nothing before that row (it was the first, or rows came in since): the first page
-    condition = beyond(after, ascending=ascending, date_field=date_field) if after is not None else Q()
-    rows = fetch(condition, ordering(ascending=ascending, date_field=date_field), size + 1)
+        after = None
+    rows = read(after, step=1, order=forward, reverse=ascending)
     more_after = len(rows) > size
     rows = rows[:size]
     return KeysetPage(
-        object_list=rows,
-        next_cursor=str(Cursor.of(rows[-1], date_field)) if more_after else None,
-        previous_cursor=str(Cursor.of(rows[0], date_field)) if after is not None and rows else None,
+        object_list=[row for _, row in rows],
+        next_cursor=place(rows[-1]) if more_after else None,
+        previous_cursor=place(rows[0]) if after is not None and rows else None,
         is_first=after is None,
     )
 

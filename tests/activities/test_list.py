@@ -135,6 +135,50 @@ def test_cursor_text_round_trips():
         Cursor.parse("2024-03-01T00:00_1234")
 
 
+def test_a_searched_list_is_ordered_by_relevance_then_date_page_after_page(client, kit):
+    """Searched, in its default order: the activities whose title holds every term first, then the others (the
+    term only in the description), each newest first; the pages follow each other across the two parts, and back,
+    without gap or repeat. Oldest first (an order the user chose) is plain date order."""
+    many(kit, PAGE_SIZE + 7, per_day=4, start=datetime.date(2024, 1, 1), title="维修")  # older, the term in the title
+    now = timezone.now()
+    Activity.objects.bulk_create(
+        Activity(pairing=kit["pairing"], branch=kit["branch"], activity_type=kit["type"], title=f"走访{i}",
+                 description="顺便维修电器", date=datetime.date(2024, 6, 1) + datetime.timedelta(days=i // 3),
+                 status=S.SUBMITTED, submitted_at=now)
+        for i in range(PAGE_SIZE + 3)
+    )
+    client.force_login(kit["users"]["secretary"])
+    in_title = list(Activity.objects.filter(title__contains="维修").order_by("-date", "-id").values_list("id", flat=True))
+    elsewhere = list(Activity.objects.filter(title__startswith="走访").order_by("-date", "-id").values_list("id", flat=True))
+    expected = in_title + elsewhere
+
+    pages, response = [], client.get(URL, {"q": "维修"})
+    assert _("best matches first (the title holds every term), then newest first") in response.content.decode()
+    while True:
+        pages.append(response)
+        following = link(response, "next")
+        if following is None:
+            break
+        response = client.get(following)
+    assert [pk for page in pages for pk in ids(page)] == expected
+    assert len(pages) == 3  # 57 in the title, then 53: the second page spans both parts
+    back = client.get(link(pages[-1], "prev"))
+    assert ids(back) == ids(pages[1])
+    back = client.get(link(back, "prev"))
+    assert ids(back) == ids(pages[0]) and link(back, "prev") is None
+
+    oldest = client.get(URL, {"q": "维修", "sort": "oldest"})
+    assert ids(oldest) == sorted(expected, key=lambda pk: (Activity.objects.get(pk=pk).date, pk))[:PAGE_SIZE]
+
+
+def test_a_cursor_naming_no_part_of_the_list_shows_the_first_page(client, kit):
+    many(kit, 5, title="维修")
+    client.force_login(kit["users"]["secretary"])
+    assert str(Cursor.parse("1~2024-03-01_12")) == "1~2024-03-01_12"
+    response = client.get(URL, {"cursor": "7~2024-01-01_1"})  # the plain list has one part
+    assert response.status_code == 200 and ids(response) == newest_first()
+
+
 def test_the_count_stops_at_the_cap(client, kit):
     many(kit, COUNT_CAP, per_day=20)
     client.force_login(kit["users"]["secretary"])
