@@ -51,6 +51,7 @@ from activities.models import (
 from pairings import permissions as pairing_permissions
 from pairings.models import Metric, Pairing, PairingBranch, Program
 from portal import downloads
+from portal.errors import AlreadyDone
 from portal.files import protected_file_response
 from portal.forms import add_service_error
 from portal.pagination import BadCursor, CappedCount, KeysetPage, capped_count, page_bounds
@@ -473,6 +474,9 @@ class ActivityActionView(LoginRequiredMixin, ScopedObjectMixin, SingleObjectMixi
         activity = self.get_object()
         try:
             self.act(activity)
+        except AlreadyDone as done:
+            for message in done.messages:
+                messages.info(request, message)
         except ValidationError as error:
             for message in error.messages:
                 messages.error(request, message)
@@ -481,6 +485,12 @@ class ActivityActionView(LoginRequiredMixin, ScopedObjectMixin, SingleObjectMixi
 
 class ActivitySubmitView(ActivityActionView):
     needs_edit = True
+
+    def permission_check(self, obj):
+        # its branch's secretary may still ask once it is submitted (a second click): the answer is "already done"
+        return permissions.can_edit(self.request.user, obj) or (
+            obj.deleted_at is None and obj.branch_id in scope_for(self.request.user).secretary_orgs
+        )
 
     def act(self, activity):
         activity = services.activity_submit(activity=activity, actor=self.request.user)
@@ -704,6 +714,8 @@ class NeedClaimView(NeedPageMixin, View):
             return self.page(need, claim_form=form)
         try:
             services.need_claim(need=need, actor=request.user, branch=form.cleaned_data["branch"])
+        except AlreadyDone as done:
+            messages.info(request, " ".join(done.messages))
         except ValidationError as error:
             for message in error.messages:
                 messages.error(request, message)
@@ -724,6 +736,9 @@ class NeedFulfilView(NeedPageMixin, View):
         if form.is_valid():
             try:
                 services.need_fulfil(need=need, actor=request.user, activity=form.cleaned_data["activity"])
+            except AlreadyDone as done:
+                messages.info(request, " ".join(done.messages))
+                return self.done(need)
             except ValidationError as error:
                 if not hasattr(error, "error_dict"):
                     for message in error.messages:
@@ -750,6 +765,9 @@ class NeedRateView(NeedPageMixin, View):
                 services.need_rate(
                     need=need, actor=request.user, rating=form.cleaned_data["rating"], comment=form.cleaned_data["comment"]
                 )
+            except AlreadyDone as done:
+                messages.info(request, " ".join(done.messages))
+                return self.done(need)
             except ValidationError as error:
                 if not hasattr(error, "error_dict"):
                     for message in error.messages:
@@ -1155,6 +1173,9 @@ class ActionItemCloseView(ActionItemMixin, View):
                 services.action_item_close(
                     item=item, actor=request.user, status=data["status"], activity=data.get("activity"), note=data["note"]
                 )
+            except AlreadyDone as done:
+                messages.info(request, " ".join(done.messages))
+                return self.done(item)
             except ValidationError as error:
                 if not hasattr(error, "error_dict"):
                     for message in error.messages:
@@ -1175,6 +1196,8 @@ class ActionItemReopenView(ActionItemMixin, View):
         item = self.get_object()
         try:
             services.action_item_reopen(item=item, actor=request.user)
+        except AlreadyDone as done:
+            messages.info(request, " ".join(done.messages))
         except ValidationError as error:
             for message in error.messages:
                 messages.error(request, message)
