@@ -522,6 +522,9 @@ def objects(world):
     Delivery.objects.create(channel="wecom", webhook=hook, key="hook:matrix", subject="已发布")
     Preference.objects.create(user=world["users"]["village"])
     AnnualExport.objects.create(program=world["program"], year=2023)
+    from portal.models import OutboxMessage
+
+    OutboxMessage.objects.create(task="reports.tasks.send_deliveries", last_error="OperationalError")
     from activities.models import ActivityPhoto
 
     ActivityPhoto.objects.create(activity=activity, image="photos/x.jpg")
