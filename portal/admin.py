@@ -153,6 +153,7 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     """Tasks that pages kept while the broker was away; beat's task-outbox entry sends them (read-only here)."""
 
     list_display = ("task", "created", "attempts", "last_error")
+    search_fields = ("task", "last_error")
     readonly_fields = ("task", "args", "kwargs", "created", "attempts", "last_error")
 
     def has_add_permission(self, request):
