@@ -19,7 +19,7 @@ COPY . .
 
 # Collect and fingerprint the static files at build time (whitenoise serves them). The values below exist
 # only so the production settings load during the build; the real ones come from .env at run time.
-RUN PORTAL_MODE=production DEBUG=0 ALLOWED_HOSTS=build.invalid \
+RUN PORTAL_MODE=production DEBUG=0 ALLOWED_HOSTS=build.invalid REDIS_URL=redis://build.invalid:6379/1 \
     SECRET_KEY=build-time-only-never-used-at-run-time-0123456789abcdefghijklmnopqrstuvwxyz \
     python manage.py collectstatic --noinput
 

@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-all test-postgres messages hant check clean bench bench-import smoke
+.PHONY: install run test test-all test-postgres messages hant check clean bench bench-import smoke backup restore backup-check faults
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed ($(PYTHON) not found)."; exit 1; }
@@ -45,6 +45,25 @@ test-postgres: install
 ## confirm, monthly report, .docx, /readyz). Needs nginx and openssl. Logs in artifacts/smoke/.
 smoke: install
 	$(PY) scripts/smoke.py
+
+## Back up the PostgreSQL database of DATABASE_URL (pg_dump -Fc) and then MEDIA_ROOT (a .tar.gz) into BACKUP_DIR;
+## prints the backup's stamp. `make restore BACKUP=<stamp>` puts both back (stop web, worker and beat first).
+## Docker compose: README, "Backup". scripts/backup_check.py (CI) proves the round trip.
+BACKUP_DIR ?= backup
+backup:
+	$(PY) scripts/backup.py backup --dir $(BACKUP_DIR)
+
+restore:
+	@test -n "$(BACKUP)" || { echo "make restore BACKUP=<stamp> (the stamp make backup printed; ls $(BACKUP_DIR))"; exit 2; }
+	$(PY) scripts/backup.py restore --dir $(BACKUP_DIR) --stamp $(BACKUP)
+
+## The backup round trip on the demo (CI, after the PostgreSQL tests) and the fault test (Redis and PostgreSQL
+## stopped and hung under gunicorn and a worker; its own redis-server and PostgreSQL cluster on free ports).
+backup-check: install
+	$(PY) scripts/backup_check.py
+
+faults: install
+	$(PY) scripts/faults.py
 
 ## Rebuild the translation catalogues after changing strings (needs GNU gettext).
 messages: install

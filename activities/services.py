@@ -45,6 +45,7 @@ from activities.signals import (
     hours_recorded_in_bulk,
     need_claimed, need_fulfilled, service_records_changed,
 )
+from portal.errors import AlreadyDone
 from portal.permissions import scope_for, subtree_ids
 from volunteers.models import Volunteer
 
@@ -797,6 +798,13 @@ def _announce_hours(activity, actor):
 @transaction.atomic
 def activity_submit(*, activity, actor):
     """Send a draft (or a corrected returned activity) to the village for confirmation."""
+    if not Activity.objects.visible_to(actor).filter(pk=activity.pk).exists():
+        raise Activity.DoesNotExist
+    current = _locked(activity)
+    if current.status in (Status.SUBMITTED, Status.CONFIRMED) and current.deleted_at is None and (
+        current.branch_id in scope_for(actor).secretary_orgs or Activity.objects.editable_by(actor).filter(pk=current.pk).exists()
+    ):
+        raise AlreadyDone(_("This activity is already submitted. Nothing was changed."))
     activity = _editable(activity, actor)
     _submit(activity, actor)
     _announce_hours(activity, actor)
@@ -842,6 +850,8 @@ def _confirmable(activity, actor):
     if not Activity.objects.confirmable_by(actor).filter(pk=activity.pk).exists():
         if not may_confirm(actor, locked):
             raise PermissionDenied(_("Only the village committee confirms this activity."))
+        if locked.status == Status.CONFIRMED:
+            raise AlreadyDone(_("This activity is already confirmed. Nothing was changed."))
         raise ValidationError(_("This activity is not waiting for confirmation."))
     return locked
 
@@ -963,6 +973,8 @@ def need_claim(*, need, actor, branch=None):
     )
     if not won:
         current = Need.all_objects.select_related("claimed_by_branch").get(pk=need.pk)
+        if current.claimed_by_branch_id == branch.pk and current.status != NeedStatus.OPEN:
+            raise AlreadyDone(_("Your branch has already claimed this need. Nothing was changed."))
         if current.claimed_by_branch is not None:
             raise ValidationError(
                 _("Already claimed by %(branch)s. Nothing was changed.") % {"branch": current.claimed_by_branch.name}
@@ -996,6 +1008,8 @@ def need_fulfil(*, need, actor, activity):
     need = _visible_need(need, actor)
     if not may_fulfil(actor, need):
         raise PermissionDenied(_("Only the branch that claimed this need marks it fulfilled."))
+    if need.status in (NeedStatus.FULFILLED, NeedStatus.CLOSED) and activity is not None and activity.need_id == need.pk:
+        raise AlreadyDone(_("This need is already marked fulfilled. Nothing was changed."))
     if need.status != NeedStatus.CLAIMED:
         raise ValidationError(_("Only a claimed need can be marked fulfilled."))
     if activity is None or not answering_activities(actor, need).filter(pk=activity.pk).exists():
@@ -1021,6 +1035,8 @@ def need_rate(*, need, actor, rating, comment=""):
     need = _visible_need(need, actor)
     if not may_rate(actor, need):
         raise PermissionDenied(_("Only the village committee rates the response to its need."))
+    if need.status == NeedStatus.CLOSED and need.rated_at is not None:
+        raise AlreadyDone(_("This need is already rated. Nothing was changed."))
     if need.status != NeedStatus.FULFILLED:
         raise ValidationError(_("Only a fulfilled need can be rated."))
     comment = (comment or "").strip()
@@ -1527,6 +1543,8 @@ def action_item_close(*, item, status, actor, activity=None, note=""):
     """Mark a decision done (shown by an activity, or a note saying how) or dropped (with the reason). Two people
     closing at once: the first wins, the other is told (the row is read again under a lock)."""
     item = _closable(item, actor)
+    if item.status != ActionStatus.OPEN and item.status == status:
+        raise AlreadyDone(_("This decision is already closed. Nothing was changed."))
     if item.status != ActionStatus.OPEN:
         raise ValidationError(_("This decision is already closed. Nothing was changed."))
     note = (note or "").strip()
@@ -1558,7 +1576,7 @@ def action_item_reopen(*, item, actor):
     """Open a closed decision again (it was not done after all). What it said when closed stays in its history."""
     item = _closable(item, actor)
     if item.status == ActionStatus.OPEN:
-        raise ValidationError(_("This decision is open already. Nothing was changed."))
+        raise AlreadyDone(_("This decision is open already. Nothing was changed."))
     item.status = ActionStatus.OPEN
     item.done_by_activity = None
     item.note = ""

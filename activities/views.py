@@ -56,6 +56,7 @@ from activities.models import PhotoUpload
 from pairings import permissions as pairing_permissions
 from pairings.models import Metric, Pairing, PairingBranch, Program
 from portal import downloads
+from portal.errors import AlreadyDone
 from portal.files import protected_file_response
 from portal.forms import add_service_error
 from portal.pagination import BadCursor, CappedCount, KeysetPage, capped_count, page_bounds
@@ -564,6 +565,9 @@ class ActivityActionView(LoginRequiredMixin, ScopedObjectMixin, SingleObjectMixi
         activity = self.get_object()
         try:
             self.act(activity)
+        except AlreadyDone as done:
+            for message in done.messages:
+                messages.info(request, message)
         except ValidationError as error:
             for message in error.messages:
                 messages.error(request, message)
@@ -831,6 +835,8 @@ class NeedClaimView(NeedPageMixin, View):
             return self.page(need, claim_form=form)
         try:
             services.need_claim(need=need, actor=request.user, branch=form.cleaned_data["branch"])
+        except AlreadyDone as done:
+            messages.info(request, " ".join(done.messages))
         except ValidationError as error:
             for message in error.messages:
                 messages.error(request, message)
@@ -851,6 +857,9 @@ class NeedFulfilView(NeedPageMixin, View):
         if form.is_valid():
             try:
                 services.need_fulfil(need=need, actor=request.user, activity=form.cleaned_data["activity"])
+            except AlreadyDone as done:
+                messages.info(request, " ".join(done.messages))
+                return self.done(need)
             except ValidationError as error:
                 if not hasattr(error, "error_dict"):
                     for message in error.messages:
@@ -877,6 +886,9 @@ class NeedRateView(NeedPageMixin, View):
                 services.need_rate(
                     need=need, actor=request.user, rating=form.cleaned_data["rating"], comment=form.cleaned_data["comment"]
                 )
+            except AlreadyDone as done:
+                messages.info(request, " ".join(done.messages))
+                return self.done(need)
             except ValidationError as error:
                 if not hasattr(error, "error_dict"):
                     for message in error.messages:
@@ -1282,6 +1294,9 @@ class ActionItemCloseView(ActionItemMixin, View):
                 services.action_item_close(
                     item=item, actor=request.user, status=data["status"], activity=data.get("activity"), note=data["note"]
                 )
+            except AlreadyDone as done:
+                messages.info(request, " ".join(done.messages))
+                return self.done(item)
             except ValidationError as error:
                 if not hasattr(error, "error_dict"):
                     for message in error.messages:
@@ -1302,6 +1317,8 @@ class ActionItemReopenView(ActionItemMixin, View):
         item = self.get_object()
         try:
             services.action_item_reopen(item=item, actor=request.user)
+        except AlreadyDone as done:
+            messages.info(request, " ".join(done.messages))
         except ValidationError as error:
             for message in error.messages:
                 messages.error(request, message)

@@ -23,6 +23,7 @@ from pairings.permissions import (
     may_agree, program_offices, side_org_ids, supported_choices, supporter_choices,
 )
 from pairings.signals import plan_needs_agreement
+from portal.errors import AlreadyDone
 from portal.models import Membership, Organization
 
 MAX_AGREEMENT_BYTES = 10 * 1024 * 1024
@@ -250,7 +251,7 @@ def plan_agree(*, plan, actor, today=None):
         raise ValidationError(_("Only the village committee of this pairing may agree to its plan."))
     plan = JointPlan.objects.select_for_update().get(pk=plan.pk)
     if plan.village_agreed_on:
-        raise ValidationError(_("The village already agreed to this plan on %(date)s.") % {"date": plan.village_agreed_on})
+        raise AlreadyDone(_("The village already agreed to this plan on %(date)s.") % {"date": plan.village_agreed_on})
     if not plan.items.exists():
         raise ValidationError(_("The plan has no items yet; there is nothing to agree to."))
     plan.village_agreed_on = today or timezone.localdate()

@@ -25,6 +25,7 @@ from pairings.models import (
 )
 from portal.models import Organization
 from portal import downloads, panels, search
+from portal.errors import AlreadyDone
 from portal.files import protected_file_response
 from portal.forms import add_service_error
 from portal.permissions import ScopedObjectMixin
@@ -278,6 +279,9 @@ class PlanAgreeView(PlanMixin, DetailView):
         if form.is_valid():
             try:
                 services.plan_agree(plan=plan, actor=request.user)
+            except AlreadyDone as done:
+                messages.info(request, " ".join(done.messages))
+                return redirect("pairings:plan_detail", pk=plan.pk)
             except ValidationError as error:
                 add_service_error(form, error)
             else:

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
-from portal.models import Membership, Organization, User
+from portal.models import Membership, Organization, OutboxMessage, User
 from portal.services import user_invite
 
 
@@ -146,3 +146,18 @@ class MembershipAdmin(SimpleHistoryAdmin):
     search_fields = ("user__username", "user__full_name", "organization__name", "title")
     list_select_related = ("user", "organization")
     autocomplete_fields = ("user", "organization")
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(admin.ModelAdmin):
+    """Tasks that pages kept while the broker was away; beat's task-outbox entry sends them (read-only here)."""
+
+    list_display = ("task", "created", "attempts", "last_error")
+    search_fields = ("task", "last_error")
+    readonly_fields = ("task", "args", "kwargs", "created", "attempts", "last_error")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -245,3 +245,22 @@ class ImportRow(models.Model):
         verbose_name_plural = _("import rows")
         ordering = ["batch", "number"]
         constraints = [models.UniqueConstraint(fields=["batch", "number"], name="importrow_unique_number")]
+
+
+class OutboxMessage(models.Model):
+    """A task that could not be handed to the broker when a page asked: beat's flush sends it once the broker is back."""
+
+    task = models.CharField(_("task"), max_length=200)
+    args = models.JSONField(_("arguments"), default=list, blank=True)
+    kwargs = models.JSONField(_("keyword arguments"), default=dict, blank=True)
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.CharField(_("last error"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("queued task")
+        verbose_name_plural = _("queued tasks")
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"{self.task} #{self.pk}"

@@ -304,6 +304,11 @@ def invitation_find(token, *, now=None):
     return invitation, ""
 
 
+def invitation_used(token):
+    """The invitation of this token if it was accepted (not revoked), else None: a second click on "accept"."""
+    return Invitation.objects.filter(token_hash=_hash(token or ""), used_at__isnull=False, revoked_at__isnull=True).first()
+
+
 @transaction.atomic
 def invitation_accept(*, token, username, password):
     """The invitee chooses a user name and password; the link is used up. Returns the user."""

@@ -157,9 +157,14 @@ ACCOUNT_SIGNUP_FIELDS = ["username*", "email*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SESSION_REMEMBER = False
+# Failed sign-ins: 5 in 5 minutes per (account, client address) (portal.adapters keys "login_failed" so), and 20 in
+# 15 minutes per account from anywhere ("login_failed_account"). One address can never reach the account's limit
+# (5 per 5 minutes is at most 15 per 15), so a stranger who knows a village's user name cannot lock the village out;
+# many addresses together still get at most 80 guesses an hour.
 ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",
     "login_failed": "10/m/ip,5/5m/key",
+    "login_failed_account": "20/15m/key",
     "reset_password": "20/m/ip,5/m/key",
     "reset_password_from_key": "20/m/ip",
 }
@@ -252,7 +257,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# A web page that enqueues work must answer within seconds when Redis is down: give up publishing quickly.
+# Pages enqueue through portal.queue.enqueue (its own connection: 0.3 s timeouts, no retry, then the outbox table).
+# This policy is for the worker's and beat's own sends.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
 # Beat, in Asia/Shanghai (CELERY_TIMEZONE): the monthly reminder (一月一提示) at 06:00 on the 1st for the
 # previous month; the quarterly coordination report (一季一调度) at 06:00 on the 1st of Jan/Apr/Jul/Oct for
@@ -279,6 +285,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.tasks.send_digests",
         "schedule": crontab(minute=0, hour=8),
     },
+    # tasks that pages could not hand to the broker (portal/queue.py keeps them in the outbox table)
+    "task-outbox": {
+        "task": "portal.outbox_flush",
+        "schedule": crontab(minute="*"),
+        "options": {"expires": 50},
+    },
     # the day's time-based notices (items coming due, dormant pairings, expiring agreements, drafts waiting)
     "due-scan": {
         "task": "reports.tasks.scan_due",
@@ -292,11 +304,21 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-# --- Cache: Redis when REDIS_URL is set (shared by all web processes), local memory otherwise.
+# --- Cache: Redis when REDIS_URL is set (shared by all web processes), local memory otherwise. The Redis cache
+# has short timeouts and fails open (portal/cache.py): a Redis that is down or hung costs a page at most a quarter
+# of a second, and sign-in goes on without its rate limits (a warning is logged).
 REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured("REDIS_URL must be a redis://, rediss:// or unix:// URL.")
+if PRODUCTION and not REDIS_URL:
+    # Each gunicorn worker would keep its own sign-in counters: N workers allow N times the tries.
+    raise ImproperlyConfigured(
+        "REDIS_URL must name the shared Redis cache when PORTAL_MODE=production (the sign-in rate limits must be "
+        "shared by all web processes), e.g. REDIS_URL=redis://redis:6379/1."
+    )
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        {"BACKEND": "portal.cache.FailOpenRedisCache", "LOCATION": REDIS_URL}
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )

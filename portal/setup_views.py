@@ -362,6 +362,14 @@ class InvitationAcceptView(View):
 
     def post(self, request, token):
         invitation, reason = services.invitation_find(token)
+        used = services.invitation_used(token) if invitation is None else None
+        if used is not None:
+            # a second click on "accept" (the first one chose the name and password, and signed the invitee in)
+            if request.user.is_authenticated and request.user.pk == used.user_id:
+                messages.info(request, _("Your account is ready already; you are signed in."))
+                return redirect("home")
+            messages.info(request, _("This invitation was used already: sign in with the user name and password chosen then."))
+            return redirect("account_login")
         if invitation is None:
             return self.invalid(request, reason)
         form = AcceptInvitationForm(request.POST)

@@ -70,3 +70,12 @@ def ledger_apply(batch_id, user_id):
         log.exception("ledger import %s failed", batch_id)
         _fail(batch_id, ImportBatch.Status.PREVIEW, _("The import failed; nothing was saved. Try again later."))
         raise
+
+
+@shared_task(name="portal.outbox_flush")
+def outbox_flush():
+    """Beat, every minute: send the tasks that pages kept in the outbox while the broker was away."""
+    from portal.queue import outbox_flush as flush
+
+    sent, _left = flush()
+    return sent

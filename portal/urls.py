@@ -28,3 +28,6 @@ urlpatterns = [
     path("setup/", include("portal.setup_urls")),
     path("", include("dashboards.urls")),
 ]
+
+# An error that says the database cannot be reached is an outage, not a bug: 503 with Retry-After (views.server_error).
+handler500 = "portal.views.server_error"

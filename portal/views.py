@@ -1,16 +1,19 @@
 import hashlib
 import json
 import logging
+import sys
 
 import redis
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template import loader
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 
 from portal.celery import redis_client, workers_alive
@@ -34,6 +37,29 @@ def admin_login(request, extra_context=None):
     if request.user.is_active and request.user.is_staff:
         return redirect(next_url)
     raise PermissionDenied
+
+
+# How long a client should wait before trying again when the database is away (the 503 page says half a minute).
+RETRY_AFTER_SECONDS = 30
+
+
+def database_unavailable(exc):
+    """The database cannot be reached (or the connection broke): psycopg's OperationalError and InterfaceError,
+    as Django wraps them."""
+    return isinstance(exc, (OperationalError, InterfaceError))
+
+
+def server_error(request):
+    """handler500: a 503 page with Retry-After when the database is away (the page is static: rendering it needs no
+    database), Django's own 500 page for everything else. The next request connects afresh (CONN_HEALTH_CHECKS), so
+    the portal recovers without a restart."""
+    exc = sys.exc_info()[1]
+    if database_unavailable(exc):
+        response = HttpResponse(loader.render_to_string("503.html"), status=503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        response["Cache-Control"] = "no-store"
+        return response
+    return defaults.server_error(request)
 
 
 def healthz(request):

@@ -29,6 +29,7 @@ from activities.models import ActivityPhoto
 from pairings.models import Program
 from portal import panels
 from portal.downloads import NO_STORE
+from portal.errors import AlreadyDone
 from portal.queue import enqueue
 from portal.files import protected_file_response
 from portal.permissions import ScopedObjectMixin
@@ -58,11 +59,18 @@ QUEUE_DOWN = gettext_lazy(
     "The task queue cannot be reached right now, so this could not be started. Nothing was lost; "
     "please try again in a few minutes or tell the portal's administrator."
 )
+QUEUE_LATER = gettext_lazy(
+    "The task queue cannot be reached right now: the work is kept and starts by itself as soon as the queue is "
+    "back (usually within minutes). There is no need to ask again."
+)
 
 
 def queue_message(request, ticket, queued_text):
-    """Tell the user what became of an enqueue (the broker may be down: the page still answers)."""
-    if ticket.sent is False:
+    """Tell the user what became of an enqueue (the broker may be down: the page still answers, and the task waits
+    in the outbox, portal/queue.py)."""
+    if ticket.sent is False and ticket.kept:
+        messages.warning(request, QUEUE_LATER)
+    elif ticket.sent is False:
         messages.error(request, QUEUE_DOWN)
     else:
         messages.success(request, queued_text)
@@ -300,6 +308,9 @@ class ReportPublishView(LoginRequiredMixin, ScopedObjectMixin, PostOnlyMixin, Si
         report = self.get_object()
         try:
             report, _ticket = services.report_publish(report=report, actor=request.user)
+        except AlreadyDone as done:
+            messages.info(request, " ".join(done.messages))
+            return redirect("reports:report_detail", pk=report.pk)
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
             return redirect("reports:report_detail", pk=report.pk)
@@ -350,7 +361,7 @@ class GenerateView(ProgramAdminRequiredMixin, View):
             _("The %(kind)s reports of %(period)s for %(program)s are being generated; they appear below as drafts.")
             % {"kind": Report.Kind(data["kind"]).label, "period": data["period"], "program": data["program"]},
         )
-        if ticket.sent is False:
+        if ticket.sent is False and not ticket.kept:
             return render(request, self.template_name, {"form": form}, status=503)
         return redirect(f"{reverse('reports:report_list')}?program={data['program'].pk}&period={data['period']}")
 
@@ -379,7 +390,7 @@ class ExportListView(ProgramAdminRequiredMixin, View):
             program=form.cleaned_data["program"], year=form.cleaned_data["year"], actor=request.user
         )
         queue_message(request, ticket, _("The export is queued; this page shows its progress."))
-        if ticket.sent is False:
+        if ticket.sent is False and not ticket.kept:
             AnnualExport.objects.filter(pk=export.pk).update(
                 status=AnnualExport.Status.FAILED, error=_("The task queue was unreachable.")
             )

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from pairings.models import Pairing, Program
+from portal.errors import AlreadyDone
 from portal.queue import enqueue
 from reports import publishing, tasks
 from reports.builders import build_report_data
@@ -80,7 +81,7 @@ def report_publish(*, report, actor):
         if not Report.objects.editable_by(actor).filter(pk=report.pk).exists():
             raise PermissionDenied
         if current.status != Report.Status.DRAFT:
-            raise ValidationError(_("This report is already published."))
+            raise AlreadyDone(_("This report is already published."))
         published = publishing.publish_drafts(reports=[report.pk], actor=actor)
     return published.reports[0], None
 

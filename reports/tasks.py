@@ -78,13 +78,13 @@ def fan_out(kind, period, program_ids=None):
     batches = {}
     for program_id, pairing_id in scopes:
         if pairing_id is None:
-            generate_report.apply_async(args=(kind, period, program_id, None))
+            enqueue(generate_report, kind, period, program_id, None)
         else:
             batches.setdefault(program_id, []).append(pairing_id)
     tasks = 0
     for program_id, pairing_ids in batches.items():
         for i in range(0, len(pairing_ids), REPORT_BATCH):
-            generate_pairing_reports.apply_async(args=(kind, period, program_id, pairing_ids[i:i + REPORT_BATCH]))
+            enqueue(generate_pairing_reports, kind, period, program_id, pairing_ids[i:i + REPORT_BATCH])
             tasks += 1
     programs = len(scopes) - sum(map(len, batches.values()))
     log.info("%s reports for %s: %d scopes queued in %d tasks", kind, period, len(scopes), programs + tasks)

@@ -14,7 +14,7 @@ from pairings import units
 from pairings.models import (
     JointPlan, Liaison, Metric, Pairing, PairingBranch, PlanItem, PlanTarget, Program, VillageIndicator, VillageStatistic,
 )
-from portal.models import Membership, Organization, User
+from portal.models import Membership, Organization, OutboxMessage, User
 from reports.models import AnnualExport, Delivery, Notification, Preference, Report, Webhook
 from volunteers.models import ServiceOffering, Team, Volunteer
 
@@ -334,3 +334,13 @@ class ActionItemFactory(factory.django.DjangoModelFactory):
     text = factory.Sequence(lambda n: f"决定事项{n}")
     owner_org = factory.SelfAttribute("meeting.pairing.supported")
     due_date = datetime.date(2024, 4, 30)
+
+
+class OutboxMessageFactory(factory.django.DjangoModelFactory):
+    """A task kept while the broker was away (portal/queue.py)."""
+
+    class Meta:
+        model = OutboxMessage
+
+    task = "reports.tasks.send_deliveries"
+    last_error = "ConnectionError: Error 111 connecting to 127.0.0.1:6379. Connection refused."

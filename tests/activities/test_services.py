@@ -11,6 +11,7 @@ from django.utils import timezone, translation
 from activities import services
 from activities.images import clean_photo
 from activities.models import Activity, ActivityPhoto, ServiceRecord
+from portal.errors import AlreadyDone
 from tests import factories as f
 from tests.activities.images import jpeg_bytes
 from volunteers.models import Volunteer
@@ -333,7 +334,7 @@ def test_return_needs_a_comment(kit):
 
 def test_submit_only_from_draft_or_returned(kit):
     activity = create(kit, submit=True)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(AlreadyDone):  # its secretary's second click: "already submitted", nothing changes
         services.activity_submit(activity=activity, actor=kit["users"]["secretary"])
     with pytest.raises(ValidationError):  # the program admin may edit it, but it is submitted already
         services.activity_submit(activity=activity, actor=kit["users"]["admin"])

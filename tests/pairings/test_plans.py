@@ -5,6 +5,8 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.contrib import messages
+from django.contrib.messages import get_messages
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -149,10 +151,13 @@ def test_agreement_is_recorded_once_and_withdrawn_when_the_plan_changes(client, 
     plan.refresh_from_db()
     assert (plan.village_agreed_on, plan.village_agreed_by) == (datetime.date(2024, 3, 1), village)
 
-    # agreeing twice: a message, nothing changes
+    # agreeing twice (a second click): "already done", back to the plan, nothing changes
+    client.get(reverse("pairings:plan_detail", args=[plan.pk]))  # the first answer's message is read
     with translation.override("zh-hans"):
         response = client.post(reverse("pairings:plan_agree", args=[plan.pk]), {"confirm": "on"})
-    assert response.status_code == 200 and chinese(str(response.context["form"].non_field_errors()))
+    assert response.status_code == 302 and response["Location"] == reverse("pairings:plan_detail", args=[plan.pk])
+    said = [(m.level, str(m)) for m in get_messages(response.wsgi_request)]
+    assert [level for level, _text in said] == [messages.INFO] and chinese(said[0][1])
 
     # progress and status are routine: the agreement stands
     committee = world["users"]["committee"]

@@ -170,7 +170,7 @@ for path in ("/readyz", "/healthz", "/accounts/login/"):
 def test_production_serves_readyz_over_plain_http(tmp_path):
     """The compose health check and load balancers call it over HTTP: exempt from the HTTPS redirect."""
     result = run_portal(
-        PROBE, tmp_path, PORTAL_MODE="production", DEBUG="0", ALLOWED_HOSTS="testserver",
+        PROBE, tmp_path, PORTAL_MODE="production", DEBUG="0", ALLOWED_HOSTS="testserver", REDIS_URL="redis://127.0.0.1:6379/1",
         SECRET_KEY="k7#Qz-Lm2$Wp9^Rt4&Yv8*Bn3(Hx6)Jc1!Fd5~Gs0+Ua7=Ek2?Mo9%Ti4@Z",
         DATABASE_URL=f"sqlite:///{tmp_path / 'probe.sqlite3'}",
     )

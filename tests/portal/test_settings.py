@@ -18,7 +18,10 @@ BASE_DIR = Path(__file__).resolve().parents[2]
 SETTINGS_SOURCE = (BASE_DIR / "portal" / "settings.py").read_text(encoding="utf-8")
 PORTAL_VARIABLES = sorted(set(re.findall(r'\benv_\w+\(\s*"([A-Z][A-Z0-9_]*)"', SETTINGS_SOURCE)))
 SECRET_60 = "k7#Qz-Lm2$Wp9^Rt4&Yv8*Bn3(Hx6)Jc1!Fd5~Gs0+Ua7=Ek2?Mo9%Ti4@Z"
-PRODUCTION = {"PORTAL_MODE": "production", "SECRET_KEY": SECRET_60, "ALLOWED_HOSTS": "portal.example.org", "DEBUG": "0"}
+PRODUCTION = {
+    "PORTAL_MODE": "production", "SECRET_KEY": SECRET_60, "ALLOWED_HOSTS": "portal.example.org", "DEBUG": "0",
+    "REDIS_URL": "redis://127.0.0.1:6379/1",
+}
 
 
 def run(args, **env):
@@ -58,6 +61,9 @@ def test_defaults_start():
         ({"REQUIRE_ADMIN_MFA": "later"}, "REQUIRE_ADMIN_MFA"),
         ({"SESSION_COOKIE_AGE": "60"}, "SESSION_COOKIE_AGE"),
         ({**PRODUCTION, "SECURE_HSTS_SECONDS": "1y"}, "SECURE_HSTS_SECONDS"),
+        # without a shared cache each web process would keep its own sign-in counters
+        ({**PRODUCTION, "REDIS_URL": ""}, "REDIS_URL"),
+        ({"REDIS_URL": "memcached://x"}, "REDIS_URL"),
     ],
     ids=lambda value: value if isinstance(value, str) else None,
 )

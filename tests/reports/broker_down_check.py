@@ -1,6 +1,6 @@
 """Run by tests/reports/test_views.py in a process whose CELERY_BROKER_URL points at a dead Redis (not
 collected on its own: the file name does not match test_*.py). Each page that enqueues work must answer
-within 5 seconds with a clear message, and leave nothing half-done."""
+within a second with a clear message, and lose nothing: the task waits in the outbox (portal/queue.py)."""
 
 import time
 
@@ -9,11 +9,18 @@ from django.conf import settings
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
+from portal import queue
+from portal.models import OutboxMessage
 from reports import generation
 from reports.models import AnnualExport, Notification, Report
 
 pytestmark = pytest.mark.django_db(transaction=True)  # real commits, so on_commit sends at once
-LIMIT = 5.0
+LIMIT = 1.0
+
+
+@pytest.fixture(autouse=True)
+def _broker_tried_afresh():
+    queue.mark_up()  # each test pays the first try itself, not only the first of the run
 
 
 @pytest.fixture(autouse=True)
@@ -30,7 +37,9 @@ def client(client, settings):
 def timed(call):
     start = time.monotonic()
     response = call()
-    return response, time.monotonic() - start
+    seconds = time.monotonic() - start
+    print(f"{settings.CELERY_BROKER_URL}: {seconds:.3f} s")
+    return response, seconds
 
 
 def test_publish(client, world):
@@ -41,6 +50,7 @@ def test_publish(client, world):
     # a quarterly report waits for the admin (monthly reminders are published as they are built)
     report, _ = generation.report_generate(kind="quarterly", period="2024Q1", program=world["program"], pairing=world["pairing"])
     client.force_login(world["users"]["admin"])
+    client.get(reverse("reports:report_detail", args=[report.pk]))  # the process's first page compiles templates
     response, seconds = timed(lambda: client.post(reverse("reports:report_publish", args=[report.pk])))
     assert seconds < LIMIT, seconds
     assert response.status_code == 302
@@ -72,9 +82,13 @@ def test_generate(client, world):
         lambda: client.post(reverse("reports:generate"), {"kind": "monthly", "period": "2024-03", "program": world["program"].pk})
     )
     assert seconds < LIMIT, seconds
-    assert response.status_code == 503
-    assert "task queue cannot be reached" in response.content.decode()
+    assert response.status_code == 302
+    text = " ".join(str(m) for m in get_messages(response.wsgi_request))
+    assert "starts by itself as soon as the queue is back" in text
     assert not Report.objects.exists()
+    kept = OutboxMessage.objects.get()
+    assert kept.task == "reports.tasks.generate_reports"
+    assert kept.args == ["monthly", "2024-03", [world["program"].pk]] and kept.last_error
 
 
 def test_export(client, world):
@@ -83,6 +97,7 @@ def test_export(client, world):
     assert seconds < LIMIT, seconds
     export = AnnualExport.objects.get()
     assert response["Location"] == reverse("reports:export_detail", args=[export.pk])
-    assert export.status == "failed" and "unreachable" in export.error
+    assert export.status == "queued"
     text = " ".join(str(m) for m in get_messages(response.wsgi_request))
-    assert "task queue cannot be reached" in text
+    assert "starts by itself as soon as the queue is back" in text
+    assert OutboxMessage.objects.get().args == [export.pk]

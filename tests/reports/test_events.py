@@ -8,13 +8,14 @@ import datetime
 from decimal import Decimal
 
 import pytest
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
 from activities import services
 from activities.models import Activity, ServiceRecord
 from pairings import services as plan_services
+from portal.errors import AlreadyDone
 from portal.models import Membership
 from reports import events, tasks
 from reports.models import Notification
@@ -73,7 +74,7 @@ def test_a_submitted_activity_tells_the_village_side_once(client, kit):
     assert "龙石村" in notice.message and "小电匠家电维修进村" in notice.message and "第三党支部" in notice.message
     for user in (kit["users"]["village"], liaison_user):
         opens(client, user, notice)
-    with pytest.raises(PermissionDenied):  # a second click: no longer the branch's to change
+    with pytest.raises(AlreadyDone):  # a second click: "already submitted", and nobody is told again
         services.activity_submit(activity=activity, actor=kit["users"]["secretary"])
     events.activity_to_confirm(sender=Activity, activity=activity, actor=kit["users"]["secretary"])  # a retry
     assert notices(Kind.ACTIVITY_TO_CONFIRM).count() == 2

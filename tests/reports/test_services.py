@@ -187,15 +187,19 @@ def test_scopes_to_generate(records):
     assert (records["other_program"].pk, records["other_pairing"].pk) in quarterly
 
 
-def test_monthly_job_defaults_to_the_previous_month(records, time_machine):
+def test_monthly_job_defaults_to_the_previous_month(records, time_machine, django_capture_on_commit_callbacks):
     time_machine.move_to("2024-04-01 06:00:00+08:00")
-    assert tasks.generate_monthly_reports.delay().get() == 4  # eager: two programs and their two pairings
+    # the fan-out enqueues each scope's task once its transaction commits (portal.queue.enqueue)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.generate_monthly_reports.delay().get() == 4  # eager: two programs and their two pairings
     assert set(Report.objects.values_list("kind", "period").distinct()) == {("monthly", "2024-03")}
     assert Report.objects.count() == 4
-    tasks.generate_monthly_reports.delay("2024-03")  # again: nothing new
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.generate_monthly_reports.delay("2024-03")  # again: nothing new
     assert Report.objects.count() == 4
     time_machine.move_to("2024-03-31 22:30:00+00:00")  # 1 April 06:30 in Shanghai
-    tasks.generate_quarterly_reports.delay()
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.generate_quarterly_reports.delay()
     assert set(Report.objects.filter(kind="quarterly").values_list("period", flat=True)) == {"2024Q1"}
 
 
