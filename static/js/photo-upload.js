@@ -230,6 +230,13 @@
     status.classList.remove("is-error");
     status.removeAttribute("role");
     photo.li.setAttribute("data-kept", "");
+    var spinner = photo.li.querySelector(".act-held-spinner");
+    if (spinner && !photo.preview && window.URL && URL.createObjectURL) {
+      // the kept copy itself, so the person sees which photos wait (the server's thumbnail needs the connection)
+      photo.preview = URL.createObjectURL(photo.blob);
+      spinner.style.backgroundImage = "url(" + photo.preview + ")";
+      spinner.classList.add("is-kept");
+    }
     photo.li.setAttribute("data-bytes-picked", String(photo.picked));
     photo.li.setAttribute("data-bytes-sent", String(photo.blob.size));
     var button = photo.li.querySelector("[data-remove]");
@@ -237,6 +244,7 @@
     button.onclick = function () {
       kept = kept.filter(function (other) { return other !== photo; });
       photo.li.remove();
+      if (photo.preview) URL.revokeObjectURL(photo.preview);
     };
     kept.push(photo);
   }
@@ -284,6 +292,7 @@
         item.setAttribute("data-bytes-sent", String(photo.blob.size));
         item.setAttribute("data-bytes-stored", String(data.bytes));
         if (li.parentNode === list) list.replaceChild(item, li);
+        if (photo.preview) URL.revokeObjectURL(photo.preview);
         write();
       })
       .catch(function (error) {
