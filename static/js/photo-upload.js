@@ -222,6 +222,22 @@
   // One photo at a time: a weak connection gives each its whole width, and a phone decodes one camera photo at once.
   var queue = Promise.resolve();
 
+  // a small picture of the kept copy, so the person sees which photos wait (the server's thumbnail needs the
+  // connection); a data: URL, as the content security policy allows no blob: images
+  function preview(photo, spinner) {
+    if (!window.createImageBitmap) return;
+    photo.preview = true;
+    createImageBitmap(photo.blob, { resizeWidth: 192, resizeQuality: "medium" }).then(function (bitmap) {
+      var canvas = document.createElement("canvas");
+      canvas.width = bitmap.width;
+      canvas.height = bitmap.height;
+      canvas.getContext("2d").drawImage(bitmap, 0, 0);
+      if (bitmap.close) bitmap.close();
+      spinner.style.backgroundImage = "url(" + canvas.toDataURL("image/jpeg", 0.7) + ")";
+      spinner.classList.add("is-kept");
+    }).catch(function () { /* not decodable here: the grey box stays */ });
+  }
+
   function keep(photo) {
     var status = photo.li.querySelector("[data-status]");
     var progress = photo.li.querySelector("[data-progress]");
@@ -231,12 +247,7 @@
     status.removeAttribute("role");
     photo.li.setAttribute("data-kept", "");
     var spinner = photo.li.querySelector(".act-held-spinner");
-    if (spinner && !photo.preview && window.URL && URL.createObjectURL) {
-      // the kept copy itself, so the person sees which photos wait (the server's thumbnail needs the connection)
-      photo.preview = URL.createObjectURL(photo.blob);
-      spinner.style.backgroundImage = "url(" + photo.preview + ")";
-      spinner.classList.add("is-kept");
-    }
+    if (spinner && !photo.preview) preview(photo, spinner);
     photo.li.setAttribute("data-bytes-picked", String(photo.picked));
     photo.li.setAttribute("data-bytes-sent", String(photo.blob.size));
     var button = photo.li.querySelector("[data-remove]");
@@ -244,7 +255,6 @@
     button.onclick = function () {
       kept = kept.filter(function (other) { return other !== photo; });
       photo.li.remove();
-      if (photo.preview) URL.revokeObjectURL(photo.preview);
     };
     kept.push(photo);
   }
@@ -292,7 +302,6 @@
         item.setAttribute("data-bytes-sent", String(photo.blob.size));
         item.setAttribute("data-bytes-stored", String(data.bytes));
         if (li.parentNode === list) list.replaceChild(item, li);
-        if (photo.preview) URL.revokeObjectURL(photo.preview);
         write();
       })
       .catch(function (error) {
