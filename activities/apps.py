@@ -17,5 +17,8 @@ class ActivitiesConfig(AppConfig):
         # a secretary on a village road opens the form without a signal, and it is sent once one returns
         offline_page(
             "activities:create",
-            static_files=("css/activities.css", "js/activity-form.js", "js/activity-draft.js", "js/photo-upload.js"),
+            static_files=(
+                "css/activities.css", "js/activity-form.js", "js/activity-draft.js", "js/photo-upload.js",
+                "js/form-sections.js",
+            ),
         )

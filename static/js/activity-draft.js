@@ -5,7 +5,9 @@
 //   carries a key already used (a copy from the service worker's cache) gets a new one.
 // - Submitting: a copy goes to the outbox (outbox.js) first, with the photos of the file input. Without a
 //   connection it waits there and the form is emptied for the next activity; with one, the form is posted as
-//   usual, and the server's answer drops the copy (saved) or shows the form again with its errors.
+//   usual, and the server's answer drops the copy (saved) or shows the form again with its errors. Photos that
+//   could not go up for want of a connection (photo-upload.js keeps them) send the form to the outbox with them,
+//   even where the phone believes it is online.
 (function () {
   "use strict";
   var keyInput = document.querySelector("form input[name=submit_key]");
@@ -173,9 +175,12 @@
     return { key: keyInput.value, url: location.pathname + location.search, title: title ? title.value : "", fields: pairs, files: files };
   }
 
+  function photos() { return window.PortalPhotos || null; }
+
   function queuedOffline() {
     clearDraft();
     form.reset();
+    if (photos() && photos().clear) photos().clear();  // they wait in the outbox with the form
     keyInput.value = newKey();
     notice(box.getAttribute("data-queued"));
     box.scrollIntoView({ block: "center" });
@@ -192,6 +197,8 @@
   form.addEventListener("submit", function (event) {
     if (form.getAttribute("data-outboxed")) return;  // our own second pass: the browser posts it
     event.preventDefault();
+    // photos still shrinking or going up: photo-upload.js submits the form again once they are done
+    if (photos() && photos().busy && photos().busy()) return;
     if (sending) return;  // a double tap
     sending = true;
     var submitter = event.submitter;
@@ -200,11 +207,13 @@
       form.requestSubmit(submitter);
       return;
     }
-    var offline = navigator.onLine === false;
+    var kept = photos() && photos().pending ? photos().pending().length : 0;
+    var offline = navigator.onLine === false || kept > 0;
     outbox.add(entryOf(submitter)).then(function () {
       clearDraft();
       if (offline) {
         queuedOffline();
+        if (navigator.onLine !== false) outbox.flush();  // the phone says online: perhaps it is again
         return;
       }
       form.setAttribute("data-outboxed", "1");
@@ -223,13 +232,16 @@
     if (!rejected.length || bound || !box.hidden) return;
     var entry = rejected[0];
     notice(box.getAttribute("data-rejected") + (entry.title ? " (" + entry.title + ")" : ""), box.getAttribute("data-open"), function () {
-      restore(entry.fields.filter(function (pair) { return pair[0] !== "action"; }));
+      // the photos the outbox already uploaded come back as tokens, the others as files
+      var tokens = (entry.tokens || []).map(function (token) { return ["photo_token", token]; });
+      restore(entry.fields.filter(function (pair) { return pair[0] !== "action"; }).concat(tokens));
       keyInput.value = entry.key;
       var input = form.querySelector("input[type=file]");
       if (input && entry.files.length && window.DataTransfer) {
         var transfer = new DataTransfer();
         entry.files.forEach(function (file) { transfer.items.add(new File([file.blob], file.name, { type: file.blob.type })); });
         input.files = transfer.files;
+        input.dispatchEvent(new Event("change", { bubbles: true }));  // photo-upload.js takes them up as if picked
       }
       outbox.unspend(entry.key);
       saveDraft();

@@ -7,7 +7,9 @@
 // An entry: {key, user, url, title, fields: [[name, value]], files: [{field, name, blob}], tokens: [token],
 // state: "queued" | "rejected", saved: ISO time}. Photos go first through window.PortalPhotos.upload(blob,
 // name) when that exists (each answer's token replaces the file, kept in the entry as it comes, and is sent as
-// a photo_token field); otherwise they are posted with the form under their field name, as the form does.
+// a photo_token field); otherwise, or when the server refuses one of them, they are posted with the form under
+// their field name, as the form does. The form's photos kept for want of a connection come from
+// PortalPhotos.pending() (photo-upload.js) into `files`; those already uploaded stay photo_token fields.
 // Sent means answered 2xx after a redirect away from the form (to the activity, or to the "already saved"
 // one); answered with the form again (its errors) or 4xx: "rejected", kept for the user to open in the
 // form; a network failure, a 5xx or the sign-in page: kept queued for the next try.
@@ -119,6 +121,12 @@
       entry.tokens.push(answer.token);
       entry.files.shift();
       return put(entry).then(function () { return uploadPhotos(entry); });
+    }, function (error) {
+      // a photo the server refuses (400, 413): it and the rest go with the form, whose answer names the fault and
+      // marks the entry for the user to correct; no connection or the server's trouble: the next round tries again
+      var status = (error && error.status) || 0;
+      if (status === 400 || status === 413) return entry;
+      throw error;
     });
   }
 

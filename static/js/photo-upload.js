@@ -5,6 +5,11 @@
 //
 // window.PortalPhotos = { shrink(file) -> Promise<Blob>, upload(blobOrFile, name[, options]) -> Promise<{token, …}> }
 // is what the offline queue reuses; options: { onProgress(fraction), url, csrfToken }.
+//
+// Without a connection (picked offline, or the upload failed for want of one) a photo is kept here, shrunk, and
+// never blocks the submit: it goes up by itself when the connection returns (or on the next submit), and a form
+// sent offline takes it to the outbox (activity-draft.js reads PortalPhotos.pending() -> [{blob, name}], and
+// PortalPhotos.clear() empties the photos once the form waits there).
 (function () {
   "use strict";
 
@@ -107,7 +112,11 @@
     });
   }
 
-  window.PortalPhotos = { shrink: shrink, upload: upload };
+  // the form's hooks (pending, clear, busy) are filled in below when this page has the photo box
+  window.PortalPhotos = {
+    shrink: shrink, upload: upload,
+    pending: function () { return []; }, clear: function () {}, busy: function () { return false; }
+  };
 
   // --- the activity form --------------------------------------------------------------------------------
 
@@ -124,6 +133,8 @@
   var key = "portal-photos:" + location.pathname;
   var pending = 0;
   var waiting = null; // the submit that waits for the uploads: { submitter }
+  var kept = []; // photos kept on this phone for want of a connection: { li, blob, name, picked }
+  var retried = false; // a submit retried the kept photos once: the next one goes on (to the outbox if they stay)
 
   function message(name) {
     return box.getAttribute("data-msg-" + name) || "";
@@ -211,53 +222,134 @@
   // One photo at a time: a weak connection gives each its whole width, and a phone decodes one camera photo at once.
   var queue = Promise.resolve();
 
-  function send(file) {
-    var li = pendingTemplate.content.firstElementChild.cloneNode(true);
+  // a small picture of the kept copy, so the person sees which photos wait (the server's thumbnail needs the
+  // connection); a data: URL, as the content security policy allows no blob: images
+  function preview(photo, spinner) {
+    if (!window.createImageBitmap) return;
+    photo.preview = true;
+    createImageBitmap(photo.blob, { resizeWidth: 192, resizeQuality: "medium" }).then(function (bitmap) {
+      var canvas = document.createElement("canvas");
+      canvas.width = bitmap.width;
+      canvas.height = bitmap.height;
+      canvas.getContext("2d").drawImage(bitmap, 0, 0);
+      if (bitmap.close) bitmap.close();
+      spinner.style.backgroundImage = "url(" + canvas.toDataURL("image/jpeg", 0.7) + ")";
+      spinner.classList.add("is-kept");
+    }).catch(function () { /* not decodable here: the grey box stays */ });
+  }
+
+  function keep(photo) {
+    var status = photo.li.querySelector("[data-status]");
+    var progress = photo.li.querySelector("[data-progress]");
+    progress.hidden = true;
+    status.textContent = message("kept");
+    status.classList.remove("is-error");
+    status.removeAttribute("role");
+    photo.li.setAttribute("data-kept", "");
+    var spinner = photo.li.querySelector(".act-held-spinner");
+    if (spinner && !photo.preview) preview(photo, spinner);
+    photo.li.setAttribute("data-bytes-picked", String(photo.picked));
+    photo.li.setAttribute("data-bytes-sent", String(photo.blob.size));
+    var button = photo.li.querySelector("[data-remove]");
+    button.hidden = false;
+    button.onclick = function () {
+      kept = kept.filter(function (other) { return other !== photo; });
+      photo.li.remove();
+    };
+    kept.push(photo);
+  }
+
+  // up it goes, its turn in the queue; photo: { li, file } when just picked, { li, blob, name, picked } when kept
+  function go(photo) {
+    var li = photo.li;
     var status = li.querySelector("[data-status]");
     var progress = li.querySelector("[data-progress]");
-    li.querySelector("[data-name]").textContent = file.name;
+    li.removeAttribute("data-kept");
     status.textContent = message("uploading");
+    progress.hidden = false;
     progress.removeAttribute("value"); // waiting its turn
-    list.appendChild(li);
     pending += 1;
-    var sent = file;
     queue = queue
       .then(function () {
+        if (photo.blob) return photo.blob;
         status.textContent = message("shrinking");
-        return shrink(file);
+        return shrink(photo.file).then(function (blob) {
+          photo.blob = blob;
+          photo.picked = photo.file.size;
+          photo.name = blob === photo.file ? photo.file.name : jpegName(photo.file.name);
+          photo.shown = photo.file.name;
+          photo.file = null; // the shrunk copy is what is kept and sent
+          return blob;
+        });
       })
       .then(function (blob) {
-        sent = blob;
+        if (navigator.onLine === false) {
+          var offline = new Error("");
+          offline.status = 0;
+          throw offline;
+        }
         status.textContent = message("uploading");
-        var name = blob === file ? file.name : jpegName(file.name);
-        return upload(blob, name, {
+        return upload(blob, photo.name, {
           onProgress: function (fraction) {
             progress.value = Math.round(fraction * 100);
           },
         });
       })
       .then(function (data) {
-        var item = held({ token: data.token, thumb: data.thumb, name: file.name, minors: minorsForAll && minorsForAll.checked });
+        var item = held({ token: data.token, thumb: data.thumb, name: photo.shown, minors: minorsForAll && minorsForAll.checked });
         // what the phone saved by shrinking: picked, sent, and stored after the server's re-encoding
-        item.setAttribute("data-bytes-picked", String(file.size));
-        item.setAttribute("data-bytes-sent", String(sent.size));
+        item.setAttribute("data-bytes-picked", String(photo.picked));
+        item.setAttribute("data-bytes-sent", String(photo.blob.size));
         item.setAttribute("data-bytes-stored", String(data.bytes));
-        list.replaceChild(item, li);
+        if (li.parentNode === list) list.replaceChild(item, li);
         write();
       })
       .catch(function (error) {
+        if (!li.parentNode) return; // removed (or the form went to the outbox) meanwhile
+        if (error && error.status === 0 && photo.blob) {
+          keep(photo); // no connection: kept here, and never in the submit's way
+          return;
+        }
         progress.hidden = true;
         status.textContent = (error && error.message) || message("failed");
         status.classList.add("is-error");
         status.setAttribute("role", "alert");
         var button = li.querySelector("[data-remove]");
         button.hidden = false;
-        button.addEventListener("click", function () {
+        button.onclick = function () {
           li.remove();
-        });
+        };
       })
       .then(finished);
   }
+
+  function send(file) {
+    var li = pendingTemplate.content.firstElementChild.cloneNode(true);
+    li.querySelector("[data-name]").textContent = file.name;
+    list.appendChild(li);
+    go({ li: li, file: file, shown: file.name });
+  }
+
+  // the kept photos try again (the connection is back, or the form is being sent)
+  function retry() {
+    var again = kept;
+    kept = [];
+    again.forEach(go);
+    return again.length;
+  }
+
+  window.PortalPhotos.pending = function () {
+    return kept.map(function (photo) { return { blob: photo.blob, name: photo.name }; });
+  };
+  window.PortalPhotos.busy = function () { return pending > 0; };
+  // the form went to the outbox with its photos: this page starts the next activity without them
+  window.PortalPhotos.clear = function () {
+    kept = [];
+    retried = false;
+    Array.prototype.forEach.call(list.querySelectorAll("[data-held-photo], [data-pending]"), function (li) { li.remove(); });
+    write();
+  };
+  window.addEventListener("online", retry);
 
   input.addEventListener("change", function () {
     var files = Array.prototype.slice.call(input.files || []);
@@ -274,6 +366,10 @@
   });
 
   form.addEventListener("submit", function (event) {
+    if (pending === 0 && kept.length && navigator.onLine !== false && !retried) {
+      retried = true; // once: if they stay kept, the form and they wait in the outbox together
+      retry();
+    }
     if (pending > 0) {
       event.preventDefault();
       waiting = { submitter: event.submitter || null };
@@ -281,6 +377,7 @@
       wait.hidden = false;
       return;
     }
+    retried = false;
     write(true);
   });
 

@@ -6,13 +6,14 @@ Prints (and the report quotes) each photo's bytes as picked and as uploaded afte
 
 import io
 import random
+import re
 
 import pytest
 from playwright.sync_api import expect
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
 from activities.models import Activity, PhotoUpload
-from tests.activities.test_browser import chromium, demo_cast, images_loaded, phone, shot  # noqa: F401 (fixture)
+from tests.activities.test_browser import chromium, demo_cast, images_loaded, phone, shot, unfold  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -87,7 +88,8 @@ def test_photos_survive_a_validation_error(chromium, live_server, settings, tmp_
     page.eval_on_selector("form.act-form", "form => { form.noValidate = true; }")
     page.click("button[name=action][value=draft]")
     page.wait_for_load_state("networkidle")
-    assert page.locator(".act-alert[role=alert]").is_visible()
+    expect(page.locator(".act-alert[role=alert]")).to_be_visible()
+    unfold(page, "input[name=new_photos]")  # folded on a phone (static/js/form-sections.js), summing up 3 photos
     assert [item["token"] for item in held_items(page)] == [item["token"] for item in items]
     assert all(images_loaded(page))
     shot(page, "photos-02-error-keeps-photos")
@@ -95,7 +97,7 @@ def test_photos_survive_a_validation_error(chromium, live_server, settings, tmp_
     page.fill("input[name=title]", "小电匠家电义务维修进龙石村")
     page.fill(f"input[name='photo_caption_{items[0]['token']}']", "维修现场")
     page.click("button[name=action][value=draft]")
-    page.wait_for_url("**/activities/*/")
+    page.wait_for_url(re.compile(r"/activities/\d+/$"))
     page.wait_for_load_state("networkidle")
     shot(page, "photos-03-saved")
     [new_id] = set(Activity.objects.values_list("id", flat=True)) - before
@@ -127,6 +129,7 @@ def test_a_reload_brings_the_photos_back(chromium, live_server, settings, tmp_pa
     page.wait_for_load_state("networkidle")
     assert [i["token"] for i in held_items(page)] == [item["token"]]
     assert all(images_loaded(page))
+    unfold(page, "input[name=new_photos]")
     page.click("[data-held-photo] [data-remove]")
     page.reload()
     assert page.locator("[data-held-photo]").count() == 0
