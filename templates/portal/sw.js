@@ -36,7 +36,10 @@ self.addEventListener("install", function (event) {
   event.waitUntil(
     caches.open(CACHE).then(function (cache) {
       return Promise.all(PAGES.concat(ASSETS).map(function (path) {
-        return fetch(path, { credentials: "same-origin", cache: "no-store" }).then(function (response) {
+        // redirect "manual": signed out by now (a session that ended, a shared PC), the page answers a redirect to
+        // the sign-in page, which is not followed: rendering that page here would give the browser a new CSRF
+        // cookie under the sign-in form the person has open, and their sign-in would then be refused
+        return fetch(path, { credentials: "same-origin", cache: "no-store", redirect: "manual" }).then(function (response) {
           if (usable(response)) return keep(cache, path, response);
         }).catch(function () {});
       }));
