@@ -127,11 +127,14 @@ def _pairings_q(pairing_ids, year, *, prefix="", date_field="date"):
 # --------------------------------------------------------------------------------------------------------
 
 
-def compute_pairing_months(where, *, using, owner="pairing_id"):
+def compute_pairing_months(where, *, using, owner="pairing_id", parts=("months", "hours", "metrics")):
     """{(pairing, month): fields} and {(pairing, month, metric): fields} of the activities `where(prefix)`
     selects (prefix "" for activities, "activity__" for their metric values and service records); with
-    owner="program_id", per program instead (the program-wide activities' months)."""
-    months = {}
+    owner="program_id", per program instead (the program-wide activities' months). ``parts`` names the queries
+    to run (a report reading only the months, or only the metrics, of the program-wide activities runs one)."""
+    months, metrics = {}, {}
+    if "months" not in parts:
+        return months, _compute_metrics(where, using=using, owner=owner)
     rows = (
         Activity.all_objects.using(using).filter(_counted(), where(""))
         .annotate(month=TruncMonth("date"))
@@ -157,9 +160,17 @@ def compute_pairing_months(where, *, using, owner="pairing_id"):
         .annotate(hours=Sum("hours"))
         .values_list(f"activity__{owner}", "month", "hours")
     )
-    for pairing_id, month, total in hours:
-        if (pairing_id, month) in months:
-            months[(pairing_id, month)]["verified_hours"] = exact(total, "0.1")
+    if "hours" in parts:
+        for pairing_id, month, total in hours:
+            if (pairing_id, month) in months:
+                months[(pairing_id, month)]["verified_hours"] = exact(total, "0.1")
+    if "metrics" in parts:
+        metrics = _compute_metrics(where, using=using, owner=owner)
+    return months, metrics
+
+
+def _compute_metrics(where, *, using, owner):
+    """{(owner, month, metric): fields} of compute_pairing_months: each metric's month total and latest value."""
     partition = [F(f"activity__{owner}"), TruncMonth("activity__date"), F("metric_id")]
     values = (
         ActivityMetricValue.objects.using(using)
@@ -173,7 +184,7 @@ def compute_pairing_months(where, *, using, owner="pairing_id"):
         .order_by()
         .values_list(f"activity__{owner}", "month", "metric_id", "month_total", "value", "activity__date", "activity_id")
     )
-    metrics = {
+    return {
         (pairing_id, month, metric_id): {
             "total": exact(total, "0.01"),
             "latest_value": exact(value, "0.01"),
@@ -182,7 +193,6 @@ def compute_pairing_months(where, *, using, owner="pairing_id"):
         }
         for pairing_id, month, metric_id, total, value, day, activity_id in values
     }
-    return months, metrics
 
 
 def compute_pairing_years(where, *, using):
