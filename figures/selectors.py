@@ -32,12 +32,14 @@ from urllib.parse import urlencode
 
 from django.db import router
 from django.db.models import Count, DecimalField, F, Max, OuterRef, Q, Subquery, Sum, Value, Window
-from django.db.models.functions import Coalesce, RowNumber
+from django.db.models.functions import Coalesce, RowNumber, TruncMonth
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from activities.models import COUNTED_STATUSES, Activity, counted_q, pending_q, verified_q  # re-exported: see below
+from activities.models import (  # COUNTED_STATUSES, counted_q, pending_q, verified_q re-exported: see below
+    COUNTED_STATUSES, Activity, ActivityMetricValue, ServiceRecord, counted_q, pending_q, verified_q,
+)
 from activities.selectors import pending_on, status_on, verified_on
 from figures.models import PairingMonth, PairingMonthMetric
 from pairings.models import Metric, PlanItem, PlanTarget
@@ -369,14 +371,85 @@ def derive_progress(item, targets):
 # --- the rollup's months, for reports ----------------------------------------------------------------
 
 
+PEOPLE = ("residents_served", "party_members", "teachers", "students")
+
+
+def compute_pairing_months(where, *, using, owner="pairing_id", parts=("months", "hours", "metrics")):
+    """{(pairing, month): fields} and {(pairing, month, metric): fields} of the activities `where(prefix)`
+    selects (prefix "" for activities, "activity__" for their metric values and service records); with
+    owner="program_id", per program instead (the program-wide activities' months). ``parts`` names the queries
+    to run (a report reading only the months, or only the metrics, of the program-wide activities runs one)."""
+    months, metrics = {}, {}
+    if "months" not in parts:
+        return months, _compute_metrics(where, using=using, owner=owner)
+    rows = (
+        Activity.all_objects.using(using).filter(counted(), where(""))
+        .annotate(month=TruncMonth("date"))
+        .order_by()
+        .values(owner, "month")
+        .annotate(
+            activities=Count("id"),
+            confirmed=Count("id", filter=Q(status=Activity.Status.CONFIRMED)),
+            **{name: Sum(name) for name in PEOPLE},
+            last_activity_on=Max("date"),
+        )
+    )
+    for row in rows:
+        key = (row.pop(owner), row.pop("month"))
+        row["verified_hours"] = exact(None, "0.1")
+        months[key] = row
+    hours = (
+        ServiceRecord.all_objects.using(using)
+        .filter(verified_q(""), where("activity__"))
+        .annotate(month=TruncMonth("activity__date"))
+        .order_by()
+        .values(f"activity__{owner}", "month")
+        .annotate(hours=Sum("hours"))
+        .values_list(f"activity__{owner}", "month", "hours")
+    )
+    if "hours" in parts:
+        for pairing_id, month, total in hours:
+            if (pairing_id, month) in months:
+                months[(pairing_id, month)]["verified_hours"] = exact(total, "0.1")
+    if "metrics" in parts:
+        metrics = _compute_metrics(where, using=using, owner=owner)
+    return months, metrics
+
+
+def _compute_metrics(where, *, using, owner):
+    """{(owner, month, metric): fields} of compute_pairing_months: each metric's month total and latest value."""
+    partition = [F(f"activity__{owner}"), TruncMonth("activity__date"), F("metric_id")]
+    values = (
+        ActivityMetricValue.objects.using(using)
+        .filter(counted("activity__"), where("activity__"))
+        .annotate(
+            month=TruncMonth("activity__date"),
+            rank=Window(RowNumber(), partition_by=partition, order_by=[F("activity__date").desc(), F("activity_id").desc()]),
+            month_total=Window(Sum("value"), partition_by=partition),
+        )
+        .filter(rank=1)
+        .order_by()
+        .values_list(f"activity__{owner}", "month", "metric_id", "month_total", "value", "activity__date", "activity_id")
+    )
+    return {
+        (pairing_id, month, metric_id): {
+            "total": exact(total, "0.01"),
+            "latest_value": exact(value, "0.01"),
+            "latest_on": day,
+            "latest_activity_id": activity_id,
+        }
+        for pairing_id, month, metric_id, total, value, day, activity_id in values
+    }
+
+
+
+
 def program_wide_months(program_id, first_month, before, parts):
     """The months of the program's program-wide activities (no pairing) from ``first_month`` up to (not
     including) ``before``, computed from the source rows by the rollup's own rule, as it adds them to the
-    program's months (figures.rollups.compute_pairing_months, owner program: ``_add_program_wide``): ({(program,
+    program's months (compute_pairing_months, owner program: figures.rollups._add_program_wide): ({(program,
     month): fields}, {(program, month, metric): fields}). They are few (a branch's service days in the towns);
     ``parts`` ("months", "metrics") names the one query to run."""
-    from figures.rollups import compute_pairing_months  # the rollup reads this module
-
     def where(prefix):
         return Q(**{
             f"{prefix}program_id": program_id, f"{prefix}pairing_id__isnull": True,

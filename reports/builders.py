@@ -91,7 +91,7 @@ def label_of(name, short_name):
 
 @dataclass
 class PairingInfo:
-    id: int | None  # None: the program-wide activities' group (no paired village: PROGRAM_WIDE)
+    id: int | None  # None: the program-wide activities' group (no paired village: program_wide_info)
     name: str
     supporter: str
     supported: str
@@ -382,9 +382,9 @@ class ReportData:
     pairing_rows: list[PairingRow] = field(default_factory=list)
     totals: dict = field(default_factory=dict)
     details: list[PairingDetail] = field(default_factory=list)  # a program's annual report: the program-wide
-    # activities' detail last, when there are any (its pairing: PROGRAM_WIDE)
+    # activities' detail last, when there are any (its pairing: program_wide_info())
     # a program's report: the figures of its program-wide activities (no paired village), a row beside the
-    # pairings' (its pairing: PROGRAM_WIDE); they count in the program's totals and in no pairing's. None when the
+    # pairings' (its pairing: program_wide_info()); they count in the program's totals and in no pairing's. None when the
     # period has none (and in a pairing's report, or one built before they were counted)
     program_wide: PairingRow | None = None
     # what the figures' links need besides the rows' own ids (branch, type, metric, pairing): the scope's ids,

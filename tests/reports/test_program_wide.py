@@ -186,9 +186,12 @@ def table_rows(rows, first):
 
 
 @pytest.mark.parametrize("kind, period", KINDS)
-def test_xlsx_csv_and_html_cells(records, wide, kind, period):
+def test_xlsx_csv_and_html_cells(client, records, wide, kind, period):
     report, _created = report_generate(kind=kind, period=period, program=records["program"])
     data = report.data
+    client.force_login(records["users"]["admin"])
+    page = client.get(reverse("reports:report_detail", args=[report.pk])).content.decode()
+    assert WIDE in page and "program_wide=on" in page
     expected_wide = [1 if kind == "monthly" else 2, 1, 2.5, 1]  # activities, confirmed, hours, volunteers
     totals = data["totals"]
     expected_total = [totals["activities"], totals["confirmed"], totals["verified_hours"], totals["volunteers"]]
