@@ -154,6 +154,10 @@ class ActivityFilter(django_filters.FilterSet):
         field_name="pairing_id", label=_("Pairing"), empty_label=_("All pairings"),
         widget=pairing_picker(),
     )
+    # the activities that serve no paired village (a program's program-wide ones: a program report's row of them)
+    program_wide = django_filters.BooleanFilter(
+        label=_("No paired village only"), method="only_program_wide", widget=forms.CheckboxInput
+    )
     branch = django_filters.ChoiceFilter(
         field_name="branch_id", label=_("Branch"), empty_label=_("All branches"), method="by_branch",
         widget=PickerWidget("pairings:branch_picker", narrow_by="pairing", placeholder=_("Type the branch's name")),
@@ -314,6 +318,9 @@ class ActivityFilter(django_filters.FilterSet):
 
     def no_op(self, queryset, name, value):
         return queryset  # read by by_branch, by_status and with_verified_hours
+
+    def only_program_wide(self, queryset, name, value):
+        return queryset.filter(pairing_id__isnull=True) if value else queryset
 
     def by_status(self, queryset, name, value):
         """The activities in these statuses: now, or (with `as_at`) at the end of that day (from their history,

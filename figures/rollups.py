@@ -38,14 +38,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connections, router, transaction
-from django.db.models import Count, F, Max, OuterRef, Q, Subquery, Sum, Window
-from django.db.models.functions import ExtractYear, RowNumber, TruncMonth
+from django.db.models import Count, Max, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import ExtractYear
 
-from activities.models import Activity, ActivityMetricValue, ServiceRecord
+from activities.models import Activity
 from pairings.models import Pairing, Program
 from figures.models import PairingMonth, PairingMonthMetric, PairingYear, ProgramMonth, ProgramMonthMetric
-from figures.selectors import counted as _counted
-from figures.selectors import exact, verified_q
+# a pairing-month's figures are computed by the figures' own rule (figures.selectors.compute_pairing_months)
+from figures.selectors import PEOPLE, compute_pairing_months, exact
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +56,6 @@ KEYS_PER_BATCH = 200  # (pairing, month) keys refreshed in one round of queries
 PAIRINGS_PER_REBUILD_BATCH = 100
 ZERO = Decimal("0")
 
-PEOPLE = ("residents_served", "party_members", "teachers", "students")
 MONTH_FIELDS = ("activities", "confirmed", *PEOPLE, "verified_hours", "last_activity_on")
 METRIC_FIELDS = ("total", "latest_value", "latest_on", "latest_activity_id")
 YEAR_FIELDS = MONTH_FIELDS
@@ -125,64 +124,6 @@ def _pairings_q(pairing_ids, year, *, prefix="", date_field="date"):
 # --------------------------------------------------------------------------------------------------------
 # Computing: pairing-months from the source rows (three queries), the rest from the pairing-months
 # --------------------------------------------------------------------------------------------------------
-
-
-def compute_pairing_months(where, *, using, owner="pairing_id"):
-    """{(pairing, month): fields} and {(pairing, month, metric): fields} of the activities `where(prefix)`
-    selects (prefix "" for activities, "activity__" for their metric values and service records); with
-    owner="program_id", per program instead (the program-wide activities' months)."""
-    months = {}
-    rows = (
-        Activity.all_objects.using(using).filter(_counted(), where(""))
-        .annotate(month=TruncMonth("date"))
-        .order_by()
-        .values(owner, "month")
-        .annotate(
-            activities=Count("id"),
-            confirmed=Count("id", filter=Q(status=Activity.Status.CONFIRMED)),
-            **{name: Sum(name) for name in PEOPLE},
-            last_activity_on=Max("date"),
-        )
-    )
-    for row in rows:
-        key = (row.pop(owner), row.pop("month"))
-        row["verified_hours"] = exact(None, "0.1")
-        months[key] = row
-    hours = (
-        ServiceRecord.all_objects.using(using)
-        .filter(verified_q(""), where("activity__"))
-        .annotate(month=TruncMonth("activity__date"))
-        .order_by()
-        .values(f"activity__{owner}", "month")
-        .annotate(hours=Sum("hours"))
-        .values_list(f"activity__{owner}", "month", "hours")
-    )
-    for pairing_id, month, total in hours:
-        if (pairing_id, month) in months:
-            months[(pairing_id, month)]["verified_hours"] = exact(total, "0.1")
-    partition = [F(f"activity__{owner}"), TruncMonth("activity__date"), F("metric_id")]
-    values = (
-        ActivityMetricValue.objects.using(using)
-        .filter(_counted("activity__"), where("activity__"))
-        .annotate(
-            month=TruncMonth("activity__date"),
-            rank=Window(RowNumber(), partition_by=partition, order_by=[F("activity__date").desc(), F("activity_id").desc()]),
-            month_total=Window(Sum("value"), partition_by=partition),
-        )
-        .filter(rank=1)
-        .order_by()
-        .values_list(f"activity__{owner}", "month", "metric_id", "month_total", "value", "activity__date", "activity_id")
-    )
-    metrics = {
-        (pairing_id, month, metric_id): {
-            "total": exact(total, "0.01"),
-            "latest_value": exact(value, "0.01"),
-            "latest_on": day,
-            "latest_activity_id": activity_id,
-        }
-        for pairing_id, month, metric_id, total, value, day, activity_id in values
-    }
-    return months, metrics
 
 
 def compute_pairing_years(where, *, using):

@@ -30,13 +30,16 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from urllib.parse import urlencode
 
+from django.db import router
 from django.db.models import Count, DecimalField, F, Max, OuterRef, Q, Subquery, Sum, Value, Window
-from django.db.models.functions import Coalesce, RowNumber
+from django.db.models.functions import Coalesce, RowNumber, TruncMonth
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from activities.models import COUNTED_STATUSES, Activity, counted_q, pending_q, verified_q  # re-exported: see below
+from activities.models import (  # COUNTED_STATUSES, counted_q, pending_q, verified_q re-exported: see below
+    COUNTED_STATUSES, Activity, ActivityMetricValue, ServiceRecord, counted_q, pending_q, verified_q,
+)
 from activities.selectors import pending_on, status_on, verified_on
 from figures.models import PairingMonth, PairingMonthMetric
 from pairings.models import Metric, PlanItem, PlanTarget
@@ -98,7 +101,7 @@ def exact(value, places):
 
 def activity_list_url(
     *, pairing_id=None, program_id=None, date_after=None, date_before=None, branch_id=None, credited=False, metric_id=None,
-    verified_hours=False, activity_type_id=None, statuses=COUNTED_STATUSES, as_at=None,
+    verified_hours=False, activity_type_id=None, statuses=COUNTED_STATUSES, as_at=None, program_wide=False,
 ):
     """The activity list filtered to the activities a figure was counted from: the program's or the pairing's, in the
     dates, submitted or confirmed (`status` given twice: the list's status filter takes several values; `statuses`
@@ -106,10 +109,13 @@ def activity_list_url(
     too (a co-host is credited like the host); with `activity_type_id`: those of the type; with `metric_id`: those
     carrying a value for the metric; with `verified_hours`: those with verified hours (what the hours figure adds
     up). With `as_at` (a past period's report): the statuses and verified hours as they stood at the end of that
-    day (counted_then, verified_then)."""
+    day (counted_then, verified_then). With `program_wide`: the program's activities of no pairing only (a program
+    report's 不针对结对村 row)."""
     params = [("program", program_id)] if program_id else []
     if pairing_id:
         params.append(("pairing", pairing_id))
+    elif program_wide:
+        params.append(("program_wide", "on"))
     if branch_id:
         params.append(("branch", branch_id))
         if credited:
@@ -365,27 +371,137 @@ def derive_progress(item, targets):
 # --- the rollup's months, for reports ----------------------------------------------------------------
 
 
-def rollup_month_rows(pairing_ids, first_month, before):
+PEOPLE = ("residents_served", "party_members", "teachers", "students")
+
+
+def compute_pairing_months(where, *, using, owner="pairing_id", parts=("months", "hours", "metrics")):
+    """{(pairing, month): fields} and {(pairing, month, metric): fields} of the activities `where(prefix)`
+    selects (prefix "" for activities, "activity__" for their metric values and service records); with
+    owner="program_id", per program instead (the program-wide activities' months). ``parts`` names the queries
+    to run (a report reading only the months, or only the metrics, of the program-wide activities runs one)."""
+    months, metrics = {}, {}
+    if "months" not in parts:
+        return months, _compute_metrics(where, using=using, owner=owner)
+    rows = (
+        Activity.all_objects.using(using).filter(counted(), where(""))
+        .annotate(month=TruncMonth("date"))
+        .order_by()
+        .values(owner, "month")
+        .annotate(
+            activities=Count("id"),
+            confirmed=Count("id", filter=Q(status=Activity.Status.CONFIRMED)),
+            **{name: Sum(name) for name in PEOPLE},
+            last_activity_on=Max("date"),
+        )
+    )
+    for row in rows:
+        key = (row.pop(owner), row.pop("month"))
+        row["verified_hours"] = exact(None, "0.1")
+        months[key] = row
+    hours = (
+        ServiceRecord.all_objects.using(using)
+        .filter(verified_q(""), where("activity__"))
+        .annotate(month=TruncMonth("activity__date"))
+        .order_by()
+        .values(f"activity__{owner}", "month")
+        .annotate(hours=Sum("hours"))
+        .values_list(f"activity__{owner}", "month", "hours")
+    )
+    if "hours" in parts:
+        for pairing_id, month, total in hours:
+            if (pairing_id, month) in months:
+                months[(pairing_id, month)]["verified_hours"] = exact(total, "0.1")
+    if "metrics" in parts:
+        metrics = _compute_metrics(where, using=using, owner=owner)
+    return months, metrics
+
+
+def _compute_metrics(where, *, using, owner):
+    """{(owner, month, metric): fields} of compute_pairing_months: each metric's month total and latest value."""
+    partition = [F(f"activity__{owner}"), TruncMonth("activity__date"), F("metric_id")]
+    values = (
+        ActivityMetricValue.objects.using(using)
+        .filter(counted("activity__"), where("activity__"))
+        .annotate(
+            month=TruncMonth("activity__date"),
+            rank=Window(RowNumber(), partition_by=partition, order_by=[F("activity__date").desc(), F("activity_id").desc()]),
+            month_total=Window(Sum("value"), partition_by=partition),
+        )
+        .filter(rank=1)
+        .order_by()
+        .values_list(f"activity__{owner}", "month", "metric_id", "month_total", "value", "activity__date", "activity_id")
+    )
+    return {
+        (pairing_id, month, metric_id): {
+            "total": exact(total, "0.01"),
+            "latest_value": exact(value, "0.01"),
+            "latest_on": day,
+            "latest_activity_id": activity_id,
+        }
+        for pairing_id, month, metric_id, total, value, day, activity_id in values
+    }
+
+
+
+
+def program_wide_months(program_id, first_month, before, parts):
+    """The months of the program's program-wide activities (no pairing) from ``first_month`` up to (not
+    including) ``before``, computed from the source rows by the rollup's own rule, as it adds them to the
+    program's months (compute_pairing_months, owner program: figures.rollups._add_program_wide): ({(program,
+    month): fields}, {(program, month, metric): fields}). They are few (a branch's service days in the towns);
+    ``parts`` ("months", "metrics") names the one query to run."""
+    def where(prefix):
+        return Q(**{
+            f"{prefix}program_id": program_id, f"{prefix}pairing_id__isnull": True,
+            f"{prefix}date__gte": first_month, f"{prefix}date__lt": before,
+        })
+
+    return compute_pairing_months(where, using=router.db_for_read(Activity), owner="program_id", parts=parts)
+
+
+def rollup_month_rows(pairing_ids, first_month, before, *, wide=None):
     """(pairing id, month, counted activities, of which confirmed) from the rollup, for the months from
-    ``first_month`` up to (not including) ``before``: complete months before a report's period."""
+    ``first_month`` up to (not including) ``before``: complete months before a report's period. With ``wide`` (a
+    program's id), the program's program-wide activities' months too, under the pairing id None."""
     if first_month >= before:
         return []
-    return list(
+    rows = list(
         PairingMonth.objects.filter(pairing_id__in=pairing_ids, month__gte=first_month, month__lt=before)
         .order_by()
         .values_list("pairing_id", "month", "activities", "confirmed")
     )
+    if wide is not None:
+        months, _metrics = program_wide_months(wide, first_month, before, ("months",))
+        rows += [(None, month, row["activities"], row["confirmed"]) for (_program, month), row in months.items()]
+    return rows
 
 
-def rollup_metric_latest(pairing_ids, first_month, before):
+def _wide_metric_rows(program_id, first_month, before):
+    """Per metric of the program's program-wide activities over the months: (None, metric id, the months' totals
+    added up, the latest value, its date, its activity id), as rollup_metric_latest gives a pairing's."""
+    _months, metrics = program_wide_months(program_id, first_month, before, ("metrics",))
+    by_metric = {}
+    for (_program, _month, metric_id), row in metrics.items():
+        total, latest = by_metric.get(metric_id, (ZERO, None))
+        if latest is None or (row["latest_on"], row["latest_activity_id"]) > (latest["latest_on"], latest["latest_activity_id"]):
+            latest = row
+        by_metric[metric_id] = (total + row["total"], latest)
+    return [
+        (None, metric_id, exact(total, "0.01"), latest["latest_value"], latest["latest_on"], latest["latest_activity_id"])
+        for metric_id, (total, latest) in by_metric.items()
+    ]
+
+
+def rollup_metric_latest(pairing_ids, first_month, before, *, wide=None):
     """Per (pairing, metric), over the rollup's months from ``first_month`` up to (not including) ``before``:
     (pairing id, metric id, the months' totals added up, the latest of the months' latest values, its date,
-    its activity id). One row per pairing and metric (the database picks the latest month's row)."""
+    its activity id). One row per pairing and metric (the database picks the latest month's row). With ``wide``
+    (a program's id), the program's program-wide activities' too, under the pairing id None."""
     if first_month >= before:
         return []
     partition = [F("pairing_id"), F("metric_id")]
     latest_first = [F("latest_on").desc(), F("latest_activity_id").desc(nulls_last=True)]
-    return list(
+    rows = list(
         PairingMonthMetric.objects.filter(pairing_id__in=pairing_ids, month__gte=first_month, month__lt=before)
         .annotate(
             rank=Window(RowNumber(), partition_by=partition, order_by=latest_first),
@@ -395,20 +511,27 @@ def rollup_metric_latest(pairing_ids, first_month, before):
         .order_by()
         .values_list("pairing_id", "metric_id", "months_total", "latest_value", "latest_on", "latest_activity_id")
     )
+    if wide is not None:
+        rows += _wide_metric_rows(wide, first_month, before)
+    return rows
 
 
-def rollup_metric_totals(pairing_ids, first_month, before):
+def rollup_metric_totals(pairing_ids, first_month, before, *, wide=None):
     """(pairing id, metric id, total) from the rollup, added up over the months from ``first_month`` up to
-    (not including) ``before``: the part of a year-to-date sum before the period (no latest values)."""
+    (not including) ``before``: the part of a year-to-date sum before the period (no latest values). With
+    ``wide`` (a program's id), the program's program-wide activities' too, under the pairing id None."""
     if first_month >= before:
         return []
-    return list(
+    rows = list(
         PairingMonthMetric.objects.filter(pairing_id__in=pairing_ids, month__gte=first_month, month__lt=before)
         .order_by()
         .values("pairing_id", "metric_id")
         .annotate(total=Sum("total"))
         .values_list("pairing_id", "metric_id", "total")
     )
+    if wide is not None:
+        rows += [row[:3] for row in _wide_metric_rows(wide, first_month, before)]
+    return rows
 
 
 # --- volunteer hours ------------------------------------------------------------------------------

@@ -91,7 +91,7 @@ def label_of(name, short_name):
 
 @dataclass
 class PairingInfo:
-    id: int
+    id: int | None  # None: the program-wide activities' group (no paired village: program_wide_info)
     name: str
     supporter: str
     supported: str
@@ -130,7 +130,7 @@ class ActivityItem:
     id: int
     date: str
     title: str
-    pairing_id: int
+    pairing_id: int | None  # None: a program-wide activity (no paired village)
     pairing: str
     branch: str
     co_branches: list[str]
@@ -381,7 +381,12 @@ class ReportData:
     highlights: list[Highlight] = field(default_factory=list)
     pairing_rows: list[PairingRow] = field(default_factory=list)
     totals: dict = field(default_factory=dict)
-    details: list[PairingDetail] = field(default_factory=list)
+    details: list[PairingDetail] = field(default_factory=list)  # a program's annual report: the program-wide
+    # activities' detail last, when there are any (its pairing: program_wide_info())
+    # a program's report: the figures of its program-wide activities (no paired village), a row beside the
+    # pairings' (its pairing: program_wide_info()); they count in the program's totals and in no pairing's. None when the
+    # period has none (and in a pairing's report, or one built before they were counted)
+    program_wide: PairingRow | None = None
     # what the figures' links need besides the rows' own ids (branch, type, metric, pairing): the scope's ids,
     # and the as-at day when the statuses are those of then (a past period's report); a report built before
     # links were stored has none, and shows its figures without links
@@ -891,7 +896,7 @@ def plan_rows(ids, period, as_at, then=None):
     return rows
 
 
-def fetch(kind, period, ids, itemized, *, as_at, raw=False, per_pairing=None, history=False, now=None):
+def fetch(kind, period, ids, itemized, *, as_at, raw=False, per_pairing=None, history=False, now=None, wide=None):
     """Every query of a report (a fixed number, whatever the number of rows).
 
     The year-to-date figures of the complete months before the period (the monthly counts, the metric sums
@@ -908,33 +913,37 @@ def fetch(kind, period, ids, itemized, *, as_at, raw=False, per_pairing=None, hi
     ``history=True`` (a past period's report, built after its as-at day): every figure counts the activities as
     they stood at the end of ``as_at`` (their status then, from their history; hours verified by then; plan items
     with their status then), so the year to date is read from the activities, not from the rollup (which holds
-    the statuses of now): a few queries more, still a fixed number."""
+    the statuses of now): a few queries more, still a fixed number.
+
+    ``wide`` (a program's report: the program's id): the program's program-wide activities (no pairing) are read
+    beside the pairings', their rows under the pairing id None (selectors.of_scope; the rollup's months before the
+    period from figures.program_wide_months): a few queries more, still a fixed number."""
     start, end = period.start, period.end
     then = as_at if history else None
     moment = stands_at(period, now or timezone.now())
     co_items = defaultdict(list)
     items = None
     if itemized:
-        co_rows = selectors.co_branch_rows(ids, start, end, then)
+        co_rows = selectors.co_branch_rows(ids, start, end, then, wide=wide)
         for co in co_rows:
             co_items[co["activity_id"]].append(co)
-        items = selectors.activity_rows(ids, start, end, then)
+        items = selectors.activity_rows(ids, start, end, then, wide=wide)
     if itemized and not raw:
         type_counts, host_counts, co_counts, participants = counts_from_items(items, co_rows)
     else:
-        type_counts = selectors.activity_type_counts(ids, start, end, then)
-        host_counts = selectors.host_branch_counts(ids, start, end, then)
-        co_counts = selectors.co_branch_counts(ids, start, end, then)
-        participants = selectors.participant_sums(ids, start, end, then)
+        type_counts = selectors.activity_type_counts(ids, start, end, then, wide=wide)
+        host_counts = selectors.host_branch_counts(ids, start, end, then, wide=wide)
+        co_counts = selectors.co_branch_counts(ids, start, end, then, wide=wide)
+        participants = selectors.participant_sums(ids, start, end, then, wide=wide)
     if not raw and then is None:
-        hours, *volunteers = selectors.service_summary(ids, start, end)
-        month_counts, metric_sums, snapshots = _year_to_date(period, ids, type_counts, per_pairing)
+        hours, *volunteers = selectors.service_summary(ids, start, end, wide=wide)
+        month_counts, metric_sums, snapshots = _year_to_date(period, ids, type_counts, per_pairing, wide=wide)
     else:
-        hours = selectors.service_rows(ids, start, end, then)
-        volunteers = selectors.volunteer_counts(ids, start, end, then, overall=not per_pairing)
-        month_counts = selectors.activity_month_rows(ids, period.year_start, end, then)
-        metric_sums = selectors.metric_sums(ids, period.year_start, start, end, then)
-        snapshots = selectors.snapshot_value_rows(ids, period.year_start, end, then)
+        hours = selectors.service_rows(ids, start, end, then, wide=wide)
+        volunteers = selectors.volunteer_counts(ids, start, end, then, overall=not per_pairing, wide=wide)
+        month_counts = selectors.activity_month_rows(ids, period.year_start, end, then, wide=wide)
+        metric_sums = selectors.metric_sums(ids, period.year_start, start, end, then, wide=wide)
+        snapshots = selectors.snapshot_value_rows(ids, period.year_start, end, then, wide=wide)
     return Fetched(
         branches=selectors.participating_branches(ids),
         type_counts=type_counts,
@@ -1003,7 +1012,7 @@ def counts_from_items(items, co_rows):
     return list(types.values()), list(hosts.values()), list(cos.values()), list(people.values())
 
 
-def _year_to_date(period, ids, type_counts, latest_values=None):
+def _year_to_date(period, ids, type_counts, latest_values=None, wide=None):
     """(month_counts, metric_sums, snapshots) in the shape of the raw selectors' rows (activity_month_rows,
     metric_sums, snapshot_value_rows), from the rollup for the months before the period and from the
     activities for the period. Sums and counts add up month by month; the latest value of the year to date
@@ -1017,7 +1026,7 @@ def _year_to_date(period, ids, type_counts, latest_values=None):
     month_counts = []
 
     def add_rollup_months(first, before):
-        for pairing_id, month, activities, confirmed_n in figures.rollup_month_rows(ids, first, before):
+        for pairing_id, month, activities, confirmed_n in figures.rollup_month_rows(ids, first, before, wide=wide):
             month_counts.append({"pairing_id": pairing_id, "date__month": month.month, "status": confirmed, "n": confirmed_n})
             month_counts.append({"pairing_id": pairing_id, "date__month": month.month, "status": submitted, "n": activities - confirmed_n})
 
@@ -1028,7 +1037,7 @@ def _year_to_date(period, ids, type_counts, latest_values=None):
     elif isinstance(period, Year):
         add_rollup_months(start, Year(start.year + 1).start)  # twelve whole months: the rollup's
     else:
-        month_counts += selectors.activity_month_rows(ids, start, end)
+        month_counts += selectors.activity_month_rows(ids, start, end, wide=wide)
 
     sums = {}  # (pairing, metric) -> [period, ytd]
     latest = {}  # (pairing, metric) -> snapshot row (the latest value before the period, then in it)
@@ -1036,21 +1045,21 @@ def _year_to_date(period, ids, type_counts, latest_values=None):
         latest_values = len(ids) <= 1
     if latest_values:
         # a single pairing's report (or a batch of them: the rows are per pairing) shows the latest value of the year to date: the months' latest
-        for pairing_id, metric_id, total, value, day, activity_id in figures.rollup_metric_latest(ids, year_start, start):
+        for pairing_id, metric_id, total, value, day, activity_id in figures.rollup_metric_latest(ids, year_start, start, wide=wide):
             sums[(pairing_id, metric_id)] = [None, Decimal(total)]
             latest[(pairing_id, metric_id)] = _snapshot_row(pairing_id, metric_id, value, day, activity_id)
     else:
         # across pairings the snapshot values are never added up and the pairing rows show the period's
         # value only: the totals suffice
-        for pairing_id, metric_id, total in figures.rollup_metric_totals(ids, year_start, start):
+        for pairing_id, metric_id, total in figures.rollup_metric_totals(ids, year_start, start, wide=wide):
             sums[(pairing_id, metric_id)] = [None, Decimal(total)]
     snapshots = [row for row in latest.values()]
     if isinstance(period, Year):
         # a year is twelve whole months: its sums and latest values are the rollup's months added up (the
         # latest of the months' latest values), without reading each value of the year
-        period_rows = figures.rollup_metric_latest(ids, start, Year(start.year + 1).start)
+        period_rows = figures.rollup_metric_latest(ids, start, Year(start.year + 1).start, wide=wide)
     else:
-        period_rows = selectors.period_metric_rows(ids, start, end)
+        period_rows = selectors.period_metric_rows(ids, start, end, wide=wide)
     for pairing_id, metric_id, total, value, day, activity_id in period_rows:
         entry = sums.setdefault((pairing_id, metric_id), [None, Decimal(0)])
         entry[0] = total
@@ -1204,20 +1213,26 @@ def build_report(kind, period, program, pairing=None, *, now=None, itemized=True
     ids = [p.id for p in pairings]
     names = {p.id: str(p) for p in pairings}
     infos = {p.id: pairing_info(p, as_at) for p in pairings}
-    f = fetch(kind, period, ids, itemized, as_at=as_at_day(period, now), raw=raw, history=history, now=now)
+    # a program's report counts its program-wide activities (no pairing) too; a pairing's never does
+    wide = program.id if pairing is None else None
+    f = fetch(kind, period, ids, itemized, as_at=as_at_day(period, now), raw=raw, history=history, now=now, wide=wide)
     metrics = selectors.program_metrics(program)
     volunteers_per_pairing, volunteers_overall = f.volunteers
     highlights = []
     if kind == "quarterly":
         highlight_rows = selectors.highlight_rows(
-            ids, period.start, period.end, as_at=as_at_day(period, now) if history else None
+            ids, period.start, period.end, as_at=as_at_day(period, now) if history else None, wide=wide
         )
         photos = selectors.highlight_photo_rows([row["id"] for row in highlight_rows])
         highlights = highlight_section(highlight_rows, photos, names)
 
+    parts = f.split() if pairing is None else None
+    # a snapshot metric's latest value is shown for one pairing's figures only, never across pairings, nor across
+    # a pairing and the program-wide activities
+    single = pairing is not None or (len(ids) == 1 and None not in parts)
     data = scope_data(
         kind, period, program, infos.get(pairing.id) if pairing is not None else None, [infos[i] for i in ids], names,
-        f, metrics, volunteers_overall, highlights, now, single=pairing is not None or len(ids) == 1,
+        f, metrics, volunteers_overall, highlights, now, single=single,
     )
     if pairing is not None:
         statistics = latest_statistics([pairing.supported_id], as_at=as_at_day(period, now))
@@ -1229,7 +1244,6 @@ def build_report(kind, period, program, pairing=None, *, now=None, itemized=True
         data.meetings = meeting_section(rows, last[0] if last else None, names, overdue_by(period, now))
 
     if pairing is None:
-        parts = f.split()
         for pid in ids:
             part = parts[pid]
             activities = activity_section(part, period, names, with_items=kind == "annual")
@@ -1258,6 +1272,12 @@ def build_report(kind, period, program, pairing=None, *, now=None, itemized=True
                 data.details.append(
                     PairingDetail(pairing=infos[pid], activities=activities, metrics=metric_rows, volunteers=volunteers)
                 )
+        if None in parts:
+            data.program_wide, detail = program_wide_row(
+                parts[None], period, names, metrics, volunteers_per_pairing.get(None, 0), with_items=kind == "annual"
+            )
+            if data.program_wide is not None and kind == "annual":
+                data.details.append(detail)
         data.totals = {
             "activities": data.activities.total,
             "confirmed": data.activities.confirmed,
@@ -1271,6 +1291,39 @@ def build_report(kind, period, program, pairing=None, *, now=None, itemized=True
             "metrics": {m.code: m.period_value for m in data.metrics},
         }
     return data
+
+
+def program_wide_info():
+    """The PairingInfo of a program's report's program-wide group: no pairing, no name (the renderers name it in
+    the reader's language: activities.selectors.program_wide_label)."""
+    return PairingInfo(id=None, name="", supporter="", supported="", status="", state="")
+
+
+def program_wide_row(part, period, names, metrics, volunteers, *, with_items):
+    """(PairingRow, PairingDetail) of a program's program-wide activities from their rows ``part`` (the fetched
+    rows under the pairing id None), as a pairing's row is made; (None, None) when none counted in the period (the
+    rows may hold only months before it)."""
+    activities = activity_section(part, period, names, with_items=with_items)
+    volunteers_section = volunteer_section(part.hours, volunteers, part.branches)
+    if not activities.total and not part.hours:
+        return None, None
+    metric_rows = metric_section(metrics, part, period, True)
+    info = program_wide_info()
+    row = PairingRow(
+        pairing=info,
+        activities=activities.total,
+        confirmed=activities.confirmed,
+        verified_hours=volunteers_section.verified_hours,
+        volunteers=volunteers_section.volunteers,
+        needs_opened=0,
+        needs_fulfilled=0,
+        plan_done=0,
+        plan_total=0,
+        silent_branches=0,
+        metrics={m.code: m.period_value for m in metric_rows},
+        metric_dates={m.code: m.period_on for m in metric_rows if m.period_on},
+    )
+    return row, PairingDetail(pairing=info, activities=activities, metrics=metric_rows, volunteers=volunteers_section)
 
 
 def build_report_data(kind, period, program, pairing=None, *, now=None, itemized=True, raw=False):

@@ -24,13 +24,13 @@ from types import SimpleNamespace
 import xlsxwriter
 from django.core.files import File
 from django.db import DEFAULT_DB_ALIAS, connection, connections
-from django.db.models import CharField, DecimalField, F, OuterRef, Subquery, Value
+from django.db.models import CharField, DecimalField, F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Cast, Coalesce, Concat, NullIf
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from activities.models import Activity, ActivityMetricValue
-from activities.selectors import hours_total
+from activities.selectors import hours_total, program_wide_label
 from portal.csvsafe import BOM, neutralise_text
 from portal.db import PlainNumber, StringAgg, stream_rows
 from figures.selectors import COUNTED_STATUSES, counted_then, pending_q, pending_then, verified_q, verified_then
@@ -77,7 +77,7 @@ LEDGER_FIELDS = (
 
 def ledger_query(program, start, end, as_at=None):
     """The ledger's one query: the counted activities of ``program`` dated ``start``..``end``, ordered by pairing
-    (as ``selectors.scope_pairings`` orders them), date and id. Per row: the host branch's label, the co-hosts'
+    (as ``selectors.scope_pairings`` orders them; the program-wide activities, of no pairing, last), date and id. Per row: the host branch's label, the co-hosts'
     labels ("、", by name; the host listed again is left out), the verified and the pending hours (the figures'
     rules: figures.selectors.verified_q, pending_q) and the figures ("<metric id>:<value>;…") as text without
     trailing zeros. With ``as_at`` (a past year's export, as its summary): the activities that counted at the end
@@ -112,7 +112,10 @@ def ledger_query(program, start, end, as_at=None):
         )
         .values("text")
     )
-    activities = Activity.objects.filter(pairing__program=program, date__gte=start, date__lte=end)
+    # the program's pairings' activities and its program-wide ones (no pairing: selectors.of_scope), as the summary
+    activities = Activity.objects.filter(
+        Q(pairing__program=program) | Q(pairing_id__isnull=True, program=program), date__gte=start, date__lte=end
+    )
     fields = LEDGER_FIELDS
     if as_at is None:
         activities = activities.filter(status__in=COUNTED_STATUSES)
@@ -128,7 +131,10 @@ def ledger_query(program, start, end, as_at=None):
             pending_hours=hours(pending_rule),
             figures=Subquery(figures),
         )
-        .order_by("pairing__supporter__name", "pairing__supported__name", "pairing_id", "date", "id")
+        # the program-wide activities last (their own sheet), on every database
+        .order_by(
+            F("pairing__supporter__name").asc(nulls_last=True), "pairing__supported__name", "pairing_id", "date", "id"
+        )
         .values_list(*fields)
     )
 
@@ -257,6 +263,7 @@ def write_export(program, year, folder, export_id=None, *, formats=FORMATS):
         rows = stream_rows(ledger_query(program, period.start, period.end, as_at), chunk_size=FETCH_ROWS)
         progress = Progress(export_id) if export_id else None
         pairing_names = {p["id"]: p["name"] for p in data["pairings"]}
+        pairing_names[None] = program_wide_label()
         stream = open(paths["csv"], "w", encoding="utf-8", newline="") if "csv" in paths else None
         try:
             done = write_ledgers(

@@ -93,10 +93,21 @@ def participating_branches(pairing_ids):
     )
 
 
-def _in_range(pairing_ids, start, end, as_at=None):
-    """The activities of the pairings dated in the range that count: now, or as they stood at the end of
-    ``as_at`` (figures.counted_then: their status then is the alias ``status_then``)."""
-    activities = Activity.objects.filter(pairing_id__in=pairing_ids, date__range=(start, end))
+def of_scope(pairing_ids, wide=None, prefix=""):
+    """A Q over activities (through ``prefix``) of the pairings, and with ``wide`` (a program's id) the program-wide
+    activities of that program (no pairing): what a program's report counts beside its pairings' (docs/figures.md,
+    as the rollup's ProgramMonth does). Their rows carry the pairing id None."""
+    q = Q(**{f"{prefix}pairing_id__in": pairing_ids})
+    if wide is not None:
+        q |= Q(**{f"{prefix}pairing_id__isnull": True, f"{prefix}program_id": wide})
+    return q
+
+
+def _in_range(pairing_ids, start, end, as_at=None, wide=None):
+    """The activities of the pairings (and with ``wide``, the program's program-wide ones: of_scope) dated in the
+    range that count: now, or as they stood at the end of ``as_at`` (figures.counted_then: their status then is
+    the alias ``status_then``)."""
+    activities = Activity.objects.filter(of_scope(pairing_ids, wide), date__range=(start, end))
     if as_at is None:
         return activities.filter(status__in=COUNTED)
     return figures.counted_then(activities, as_at)
@@ -122,33 +133,33 @@ def _renamed(rows, name, key):
     return rows
 
 
-def activity_type_counts(pairing_ids, start, end, as_at=None):
+def activity_type_counts(pairing_ids, start, end, as_at=None, wide=None):
     """Counted activities per (pairing, type, status)."""
     status = _status(as_at)
     return _renamed(list(
-        _read_then(_in_range(pairing_ids, start, end, as_at), as_at)
+        _read_then(_in_range(pairing_ids, start, end, as_at, wide=wide), as_at)
         .values("pairing_id", "activity_type_id", "activity_type__name", "activity_type__order", status)
         .annotate(n=Count("id"))
         .order_by()
     ), status, "status")
 
 
-def host_branch_counts(pairing_ids, start, end, as_at=None):
+def host_branch_counts(pairing_ids, start, end, as_at=None, wide=None):
     """Counted activities per (pairing, host branch, status)."""
     status = _status(as_at)
     return _renamed(list(
-        _read_then(_in_range(pairing_ids, start, end, as_at), as_at)
+        _read_then(_in_range(pairing_ids, start, end, as_at, wide=wide), as_at)
         .values("pairing_id", "branch_id", "branch__name", "branch__short_name", status)
         .annotate(n=Count("id"))
         .order_by()
     ), status, "status")
 
 
-def co_branch_counts(pairing_ids, start, end, as_at=None):
+def co_branch_counts(pairing_ids, start, end, as_at=None, wide=None):
     """Counted activities per (pairing, co-hosting branch, status); a host listed as its own co-host is
     not credited twice."""
     through = Activity.co_branches.through
-    rows = through.objects.filter(activity__in=_in_range(pairing_ids, start, end, as_at))
+    rows = through.objects.filter(activity__in=_in_range(pairing_ids, start, end, as_at, wide=wide))
     if as_at is not None:
         rows = rows.alias(status_then=figures.status_then(as_at, ref="activity_id", prefix="activity__"))
         rows = _read_then(rows, as_at)
@@ -163,10 +174,10 @@ def co_branch_counts(pairing_ids, start, end, as_at=None):
     ), status, "activity__status")
 
 
-def participant_sums(pairing_ids, start, end, as_at=None):
+def participant_sums(pairing_ids, start, end, as_at=None, wide=None):
     """People taking part per pairing, added over activities (so person-times, 人次)."""
     return list(
-        _in_range(pairing_ids, start, end, as_at)
+        _in_range(pairing_ids, start, end, as_at, wide=wide)
         .values("pairing_id")
         .annotate(
             party_members=Sum("party_members"),
@@ -178,23 +189,23 @@ def participant_sums(pairing_ids, start, end, as_at=None):
     )
 
 
-def activity_month_rows(pairing_ids, start, end, as_at=None):
+def activity_month_rows(pairing_ids, start, end, as_at=None, wide=None):
     """Counted activities per (pairing, month, status) from ``start`` (the year's first day) to ``end``."""
     status = _status(as_at)
     return _renamed(list(
-        _read_then(_in_range(pairing_ids, start, end, as_at), as_at)
+        _read_then(_in_range(pairing_ids, start, end, as_at, wide=wide), as_at)
         .values("pairing_id", "date__month", status)
         .annotate(n=Count("id"))
         .order_by()
     ), status, "status")
 
 
-def activity_rows(pairing_ids, start, end, as_at=None):
+def activity_rows(pairing_ids, start, end, as_at=None, wide=None):
     """The activities themselves, for the lists of a report; when a report lists them, its counts per type,
     host branch and pairing are added up from these rows (builders.counts_from_items)."""
     status = _status(as_at)
     return _renamed(list(
-        _read_then(_in_range(pairing_ids, start, end, as_at), as_at)
+        _read_then(_in_range(pairing_ids, start, end, as_at, wide=wide), as_at)
         .order_by("date", "id")
         .values(
             "id", "pairing_id", "branch_id", "branch__name", "branch__short_name", "activity_type_id",
@@ -204,11 +215,11 @@ def activity_rows(pairing_ids, start, end, as_at=None):
     ), status, "status")
 
 
-def co_branch_rows(pairing_ids, start, end, as_at=None):
+def co_branch_rows(pairing_ids, start, end, as_at=None, wide=None):
     """(activity, co-hosting branch) pairs of the counted activities in the range, for the lists."""
     through = Activity.co_branches.through
     return list(
-        through.objects.filter(activity__in=_in_range(pairing_ids, start, end, as_at))
+        through.objects.filter(activity__in=_in_range(pairing_ids, start, end, as_at, wide=wide))
         .exclude(organization_id=F("activity__branch_id"))
         .order_by("activity_id", "organization__name")
         .values("activity_id", "organization_id", "organization__name", "organization__short_name")
@@ -221,12 +232,12 @@ def program_metrics(program):
     )
 
 
-def metric_sums(pairing_ids, year_start, start, end, as_at=None):
+def metric_sums(pairing_ids, year_start, start, end, as_at=None, wide=None):
     """Per (metric, pairing) of the ``sum`` metrics: the period's total and the year-to-date total."""
     in_period = Q(activity__date__gte=start)
     return list(
         ActivityMetricValue.objects.filter(
-            metric__aggregation=Metric.Aggregation.SUM, activity__in=_in_range(pairing_ids, year_start, end, as_at)
+            metric__aggregation=Metric.Aggregation.SUM, activity__in=_in_range(pairing_ids, year_start, end, as_at, wide=wide)
         )
         .values("metric_id", "activity__pairing_id")
         .annotate(period=Sum("value", filter=in_period), ytd=Sum("value"))
@@ -234,24 +245,24 @@ def metric_sums(pairing_ids, year_start, start, end, as_at=None):
     )
 
 
-def snapshot_value_rows(pairing_ids, year_start, end, as_at=None):
+def snapshot_value_rows(pairing_ids, year_start, end, as_at=None, wide=None):
     """The values of ``snapshot`` metrics from the year's start, oldest first (the last one is the latest)."""
     return list(
         ActivityMetricValue.objects.filter(
-            metric__aggregation=Metric.Aggregation.SNAPSHOT, activity__in=_in_range(pairing_ids, year_start, end, as_at)
+            metric__aggregation=Metric.Aggregation.SNAPSHOT, activity__in=_in_range(pairing_ids, year_start, end, as_at, wide=wide)
         )
         .order_by("activity__date", "activity_id")
         .values("metric_id", "value", "activity_id", "activity__date", "activity__pairing_id")
     )
 
 
-def period_metric_rows(pairing_ids, start, end, as_at=None):
+def period_metric_rows(pairing_ids, start, end, as_at=None, wide=None):
     """Per (pairing, metric), over the counted activities dated ``start``..``end``: the sum of the values and
     the latest value (by activity date, then activity id), as (pairing id, metric id, sum, latest value, its
     date, its activity id). One row per pairing and metric, whatever the number of values."""
     partition = [F("activity__pairing_id"), F("metric_id")]
     return list(
-        ActivityMetricValue.objects.filter(activity__in=_in_range(pairing_ids, start, end, as_at))
+        ActivityMetricValue.objects.filter(activity__in=_in_range(pairing_ids, start, end, as_at, wide=wide))
         .annotate(
             rank=Window(RowNumber(), partition_by=partition, order_by=[F("activity__date").desc(), F("activity_id").desc()]),
             period_total=Window(Sum("value"), partition_by=partition),
@@ -336,10 +347,10 @@ def need_rows(pairing_ids, start_at, end_at, stands_at, stale_before):
     )
 
 
-def service_rows(pairing_ids, start, end, as_at=None):
+def service_rows(pairing_ids, start, end, as_at=None, wide=None):
     """Hours and records per (pairing, host branch, status) for the counted activities in the range (as at a
     day: verified if verified by then, else recorded)."""
-    records = ServiceRecord.objects.filter(activity__in=_in_range(pairing_ids, start, end, as_at))
+    records = ServiceRecord.objects.filter(activity__in=_in_range(pairing_ids, start, end, as_at, wide=wide))
     status = "status"
     if as_at is not None:
         verified, recorded = ServiceRecord.Status.VERIFIED, ServiceRecord.Status.RECORDED
@@ -354,21 +365,26 @@ def service_rows(pairing_ids, start, end, as_at=None):
     ), status, "status")
 
 
-def service_summary(pairing_ids, start, end):
+def service_summary(pairing_ids, start, end, wide=None):
     """``(service_rows(...), *volunteer_counts(...))`` in one query: one pass over the service records of the
     counted activities in the range instead of three. On PostgreSQL one GROUP BY GROUPING SETS (per pairing,
     host branch and status; per pairing; overall); elsewhere the three groupings joined by UNION ALL. The
-    branch names are joined to the few grouped rows, not to every record."""
-    if not pairing_ids:
+    branch names are joined to the few grouped rows, not to every record. With ``wide``, the program's
+    program-wide activities too (of_scope: their rows under the pairing id None)."""
+    if not pairing_ids and wide is None:
         return [], {}, 0
     record, activity = ServiceRecord._meta.db_table, Activity._meta.db_table
     org = Activity._meta.get_field("branch").related_model._meta.db_table
-    marks = ", ".join(["%s"] * len(pairing_ids))
+    scope = f"a.pairing_id IN ({', '.join(['%s'] * len(pairing_ids))})" if pairing_ids else "1 = 0"
+    scope_params = [*pairing_ids]
+    if wide is not None:
+        scope = f"({scope} OR (a.pairing_id IS NULL AND a.program_id = %s))"
+        scope_params.append(wide)
     where = (
-        f"sr.deleted_at IS NULL AND a.deleted_at IS NULL AND a.status IN (%s, %s) AND a.pairing_id IN ({marks}) "
+        f"sr.deleted_at IS NULL AND a.deleted_at IS NULL AND a.status IN (%s, %s) AND {scope} "
         "AND a.date >= %s AND a.date <= %s"
     )
-    where_params = [*COUNTED, *pairing_ids, start, end]
+    where_params = [*COUNTED, *scope_params, start, end]
     verified = ServiceRecord.Status.VERIFIED
     source = f"{record} sr INNER JOIN {activity} a ON a.id = sr.activity_id"
     connection = connections[router.db_for_read(ServiceRecord)]  # where the ORM would read them
@@ -411,7 +427,10 @@ def service_summary(pairing_ids, start, end):
                     per_pairing[pairing_id] = volunteers
             else:
                 overall = volunteers or 0
-    rows.sort(key=lambda row: (row["activity__pairing_id"], row["activity__branch__name"], row["status"]))
+    # the program-wide activities' rows (pairing None) last
+    rows.sort(key=lambda row: (
+        row["activity__pairing_id"] is None, row["activity__pairing_id"] or 0, row["activity__branch__name"], row["status"]
+    ))
     return rows, per_pairing, overall
 
 
@@ -425,17 +444,18 @@ def _decimal(value):
     return Decimal(value)
 
 
-def volunteer_counts(pairing_ids, start, end, as_at=None, *, overall=True):
+def volunteer_counts(pairing_ids, start, end, as_at=None, *, overall=True, wide=None):
     """Distinct volunteers with verified hours, per pairing and overall (人, not 人次). For one pairing the
     overall count is that pairing's (one query); a volunteer serving two pairings counts once overall.
-    ``overall=False`` (a batch of pairing reports): the per-pairing counts only, one query."""
+    ``overall=False`` (a batch of pairing reports): the per-pairing counts only, one query. With ``wide``, the
+    program-wide activities too (per pairing under None)."""
     is_verified = Q(status=ServiceRecord.Status.VERIFIED) if as_at is None else figures.verified_then(as_at, "")
-    verified = ServiceRecord.objects.filter(is_verified, activity__in=_in_range(pairing_ids, start, end, as_at))
+    verified = ServiceRecord.objects.filter(is_verified, activity__in=_in_range(pairing_ids, start, end, as_at, wide=wide))
     per_pairing = {
         row["activity__pairing_id"]: row["n"]
         for row in verified.values("activity__pairing_id").annotate(n=Count("volunteer_id", distinct=True)).order_by()
     }
-    if len(pairing_ids) <= 1 or not overall:
+    if len(pairing_ids) + (wide is not None) <= 1 or not overall:
         return per_pairing, sum(per_pairing.values())
     overall = verified.aggregate(n=Count("volunteer_id", distinct=True))["n"] or 0
     return per_pairing, overall
@@ -449,13 +469,13 @@ def last_counted_on(pairing_ids, as_at, then=None):
     return dict(activities.order_by().values("pairing_id").annotate(last=Max("date")).values_list("pairing_id", "last"))
 
 
-def highlight_rows(pairing_ids, start, end, limit=6, as_at=None):
+def highlight_rows(pairing_ids, start, end, limit=6, as_at=None, wide=None):
     """The period's activities with photos that may be shown (never those flagged shows_minors): confirmed
     first, then the most residents served."""
     shown = Q(photos__shows_minors=False)
     status = _status(as_at)
     return _renamed(list(
-        _read_then(_in_range(pairing_ids, start, end, as_at), as_at)
+        _read_then(_in_range(pairing_ids, start, end, as_at, wide=wide), as_at)
         .annotate(shown_photos=Count("photos", filter=shown))
         .filter(shown_photos__gt=0)
         .order_by(status, "-residents_served", "-date", "-id")  # "confirmed" sorts before "submitted"

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext as _
 
 from activities.models import ActionItem, Activity, Need
+from activities.selectors import program_wide_label
 from figures.selectors import activity_list_url
 from pairings.models import Metric, Pairing, PlanItem
 
@@ -145,25 +146,33 @@ def scope_label(data):
 CONFIRMED = (Activity.Status.CONFIRMED,)
 
 
-def linker(data, pairing_id=None):
+def linker(data, pairing_id=None, *, wide=False):
     """The links of a report's figures: a function of the list's filters (figures.activity_list_url: branch,
     type, metric, statuses, verified hours, and `after`/`before` for other dates than the period) giving the
     activity-list URL of exactly what the figure counted, in the report's scope (or in the pairing
-    ``pairing_id``), with the report's as-at day when its statuses are those of then. None for a report whose
-    data carry no links (built before they were stored): its figures are shown without links."""
+    ``pairing_id``, or with ``wide`` among the program's program-wide activities), with the report's as-at day
+    when its statuses are those of then. None for a report whose data carry no links (built before they were
+    stored): its figures are shown without links."""
     info = data.get("links")
     if not info:
         return None
     as_at = datetime.date.fromisoformat(info["as_at"]) if info.get("as_at") else None
     start, end = datetime.date.fromisoformat(data["start"]), datetime.date.fromisoformat(data["end"])
     default_pairing = pairing_id or info.get("pairing_id")
+    default_wide = wide
 
-    def link(*, after=start, before=end, pairing_id=None, **filters):
-        pairing_id = pairing_id or default_pairing
-        scope = {"pairing_id": pairing_id} if pairing_id else {"program_id": info["program_id"]}
+    def link(*, after=start, before=end, pairing_id=None, wide=None, **filters):
+        wide = default_wide if wide is None else wide
+        pairing_id = None if wide else pairing_id or default_pairing
+        scope = {"pairing_id": pairing_id} if pairing_id else {"program_id": info["program_id"], "program_wide": wide}
         return activity_list_url(**scope, date_after=after, date_before=before, as_at=as_at, **filters)
 
     return link
+
+
+def pairing_name(pairing):
+    """A pairing's name in a report, or for the program-wide group (no pairing) what the lists call it."""
+    return pairing["name"] if pairing.get("id") is not None else program_wide_label()
 
 
 def _day(text):
@@ -264,7 +273,7 @@ def activity_list_table(a, with_pairing):
             item["residents_served"],
         ]
         if with_pairing:
-            row.insert(1, item["pairing"])
+            row.insert(1, item["pairing"] if item["pairing_id"] is not None else program_wide_label())
         rows.append(row)
     return Table("activities", _("活动明细"), columns, rows, empty=_("本期无活动"))
 
@@ -499,28 +508,34 @@ def pairing_rows_table(data, metrics, link=None):
     columns += [f"{m['name']}({m['unit']})" for m in sum_metrics + snapshot_metrics]
     rows, links = [], []
 
-    def row_links(pairing_id, values, dates):
-        """The links of one row (the totals row: pairing_id None, the report's scope)."""
-        counted = [None, link(pairing_id=pairing_id), link(pairing_id=pairing_id, statuses=CONFIRMED),
-                   link(pairing_id=pairing_id, verified_hours=True), None, None, None, None, None]
+    def row_links(pairing_id, values, dates, wide=False):
+        """The links of one row (the totals row: pairing_id None, the report's scope; the program-wide row: wide,
+        the program's activities of no pairing)."""
+        scope = {"pairing_id": pairing_id, "wide": wide}
+        counted = [None, link(**scope), link(**scope, statuses=CONFIRMED),
+                   link(**scope, verified_hours=True), None, None, None, None, None]
         for m in sum_metrics:
-            counted.append(link(pairing_id=pairing_id, metric_id=m["id"]) if values.get(m["code"]) is not None else None)
+            counted.append(link(**scope, metric_id=m["id"]) if values.get(m["code"]) is not None else None)
         for m in snapshot_metrics:
             on = dates.get(m["code"])
-            counted.append(link(pairing_id=pairing_id, metric_id=m["id"], after=_day(on), before=_day(on)) if on else None)
+            counted.append(link(**scope, metric_id=m["id"], after=_day(on), before=_day(on)) if on else None)
         return counted
 
-    for row in data["pairing_rows"]:
+    # the program-wide activities (no paired village) after the pairings, before the totals they count in
+    wide_row = data.get("program_wide")
+    for row in data["pairing_rows"] + ([wide_row] if wide_row else []):
+        wide = row["pairing"]["id"] is None
         rows.append(
             [
-                row["pairing"]["name"] + state_note(row["pairing"]), row["activities"], row["confirmed"], row["verified_hours"], row["volunteers"],
+                pairing_name(row["pairing"]) + ("" if wide else state_note(row["pairing"])), row["activities"],
+                row["confirmed"], row["verified_hours"], row["volunteers"],
                 row["needs_opened"], row["needs_fulfilled"], f"{row['plan_done']}/{row['plan_total']}",
                 row["silent_branches"],
             ]
             + [row["metrics"].get(m["code"]) for m in sum_metrics + snapshot_metrics]
         )
         if link:
-            links.append(row_links(row["pairing"]["id"], row["metrics"], row.get("metric_dates", {})))
+            links.append(row_links(row["pairing"]["id"], row["metrics"], row.get("metric_dates", {}), wide))
     totals = data["totals"]
     if totals:
         rows.append(
@@ -719,7 +734,8 @@ def detail_sections(detail, data=None):
     annual export streams its ledger separately); with the report's ``data``, its figures link to their
     activities in that pairing."""
     a = detail["activities"]
-    link = linker(data, detail["pairing"]["id"]) if data is not None else None
+    wide = detail["pairing"]["id"] is None
+    link = linker(data, detail["pairing"]["id"], wide=wide) if data is not None else None
     ytd_start = _day(data["ytd_start"]) if data is not None else None
     sections = [
         Section("activities", _("活动情况"), [], [by_month_table(a, link), by_branch_table(a, link), by_type_table(a, link)]),
@@ -763,7 +779,7 @@ def document(report):
         issued_on=_issued_on(report),
     )
     for detail in data.get("details", []):
-        doc.details.append((detail["pairing"]["name"], detail_sections(detail, data)))
+        doc.details.append((pairing_name(detail["pairing"]), detail_sections(detail, data)))
     return doc
 
 

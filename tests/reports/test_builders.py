@@ -126,16 +126,23 @@ def test_kind_and_period_must_match(records, kind, period):
         build_report_data(kind, period, records["program"])
 
 
-def grow(records, n):
-    """n more activities with co-hosts, metric values, photos and hours."""
+def grow(records, n, *, wide=False):
+    """n more activities with co-hosts, metric values, photos and hours (with ``wide``, as many program-wide ones
+    too: no pairing, in January and March)."""
     pairing, branch, other = records["pairing"], records["branch"], records["other_branch"]
     for i in range(n):
         a = activity(pairing, branch, f"2024-03-{i % 27 + 1:02d}", residents_served=i)
-        a.co_branches.add(other)
-        f.ActivityMetricValueFactory(activity=a, metric=records["metrics"]["repairs"], value=Decimal(1))
-        f.ActivityMetricValueFactory(activity=a, metric=records["metrics"]["income"], value=Decimal(17000 + i))
-        f.ServiceRecordFactory(activity=a, status="verified", verified_at=datetime.datetime(2024, 3, 30, tzinfo=datetime.timezone.utc))
-        f.ActivityPhotoFactory(activity=a)
+        made = [a]
+        if wide:
+            made.append(activity(
+                None, branch, f"2024-{1 + 2 * (i % 2):02d}-{i % 27 + 1:02d}", program=records["program"], residents_served=i
+            ))
+        for a in made:
+            a.co_branches.add(other)
+            f.ActivityMetricValueFactory(activity=a, metric=records["metrics"]["repairs"], value=Decimal(1))
+            f.ActivityMetricValueFactory(activity=a, metric=records["metrics"]["income"], value=Decimal(17000 + i))
+            f.ServiceRecordFactory(activity=a, status="verified", verified_at=datetime.datetime(2024, 3, 30, tzinfo=datetime.timezone.utc))
+            f.ActivityPhotoFactory(activity=a)
         f.NeedFactory(pairing=pairing, raised_at=datetime.datetime(2024, 3, 2, tzinfo=datetime.timezone.utc))
         indicator = f.VillageIndicatorFactory(code=f"indicator-{i % 3}")
         f.VillageStatisticFactory(village=pairing.supported, indicator=indicator, as_at=datetime.date(2020 + i // 3, 12, 31))
@@ -171,12 +178,18 @@ def test_query_count_is_fixed(records, django_assert_num_queries, kind, period, 
     # a pairing's report: its village's statistics as at its day (one query); a monthly reminder: its pairings'
     # last counted activity as at its day, for its alerts (dormant pairings, agreements ending; one query)
     expected += 2 * (kind != "annual")  # the joint meetings: the last meeting, the decisions as they stood
+    if scope == "program":
+        # its program-wide activities (no pairing): built during the period, their complete months before it from
+        # the source rows (figures.program_wide_months: the months, the metrics; none before a first quarter);
+        # after it, the distinct volunteers overall, across the pairing and them (one query)
+        expected += {("during", "monthly"): 2, ("during", "quarterly"): 0, ("during", "annual"): 2}.get((built, kind), 1)
     with django_assert_num_queries(expected):
         small = build_report_data(kind, period, program, pairing, now=now)
-    grow(records, 12)
+    grow(records, 12, wide=scope == "program")
     with django_assert_num_queries(expected):
         big = build_report_data(kind, period, program, pairing, now=now)
-    assert big["activities"]["total"] == small["activities"]["total"] + 12
+    in_period = 12 + (scope == "program") * (12 if kind != "monthly" else 6)  # the program-wide: half in January
+    assert big["activities"]["total"] == small["activities"]["total"] + in_period
 
 
 def test_itemized_false_drops_lists_but_not_numbers(records):
