@@ -7,6 +7,7 @@ not installed; CI installs it (.ci/run) and its PostgreSQL run allows no skip.
 """
 
 import datetime
+import re
 import shutil
 from decimal import Decimal
 from pathlib import Path
@@ -154,7 +155,7 @@ def test_secretary_records_village_confirms(chromium, live_server, settings, tmp
     page.set_input_files("input[name=new_photos]", photos)
     shot(page, "02-secretary-form-filled")
     page.click("button[name=action][value=submit]")
-    page.wait_for_url("**/activities/*/")
+    page.wait_for_url(re.compile(r"/activities/\d+/$"))  # the saved activity, not /activities/new/
     page.wait_for_load_state("networkidle")
     shot(page, "03-secretary-submitted")
 
