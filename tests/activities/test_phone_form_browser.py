@@ -57,8 +57,11 @@ def test_the_form_folds_on_a_phone(chromium, live_server, capsys):
         hours.locator(".fold-toggle").click()
     page.fill("input[name='hours-0-new_name']", "黄同学")
     page.fill("input[name='hours-0-hours']", "2")
-    page.click("button[name=action][value=draft]")
+    # the submit goes through the outbox first (stored, then posted): wait for the answer page itself
+    with page.expect_navigation():
+        page.click("button[name=action][value=draft]")
     page.wait_for_load_state("networkidle")
+    page.get_by_text("请选择人员类别").first.wait_for()
     assert hours.locator(".fold-toggle").get_attribute("aria-expanded") == "true"
     assert page.get_by_text("请选择人员类别").first.is_visible()
     shot(page, "22-form-error-opens-its-section")
