@@ -961,6 +961,10 @@ class SubmitKey(models.Model):
 # activities.tasks.purge_photo_uploads removes it, files included.
 PHOTO_UPLOAD_TTL = datetime.timedelta(days=1)
 
+# How long a submit key is remembered: longer than any form waits in a phone's outbox (a village without signal for
+# weeks), short enough that the table does not grow for ever. activities.tasks.purge_submit_keys removes older ones.
+SUBMIT_KEY_TTL = datetime.timedelta(days=90)
+
 
 class PhotoUploadQuerySet(models.QuerySet):
     def held(self, *, now=None):

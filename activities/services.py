@@ -29,7 +29,7 @@ from activities.models import (
     COUNTED_STATUSES, OPEN_STATUSES, ActionItem, Activity, ActivityMetricValue, ActivityPhoto, ActivityType, Meeting, MeetingAttachment,
     MeetingAttendee, Need, ServiceRecord, SubmitKey, meeting_owner_orgs_q, meeting_type_q,
 )
-from activities.models import PHOTO_UPLOAD_TTL, PhotoUpload
+from activities.models import PHOTO_UPLOAD_TTL, SUBMIT_KEY_TTL, PhotoUpload
 from activities.permissions import (
     cohosting_branches, may_delete, restorable_activities, can_edit_meeting, claiming_branches, may_close, may_confirm, may_fulfil, may_rate, meeting_pairings, meeting_programs,
     importable_pairing_branches, may_import_confirmed, raisable_pairings, recordable_pairings, serving_volunteers,
@@ -2144,3 +2144,16 @@ def photo_uploads_purge(*, now=None, batch=PURGE_BATCH):
             PhotoUpload.objects.filter(pk__in=[upload.pk for upload in stale]).delete()
             transaction.on_commit(lambda names=names: [storage.delete(name) for name in names])
             removed += len(stale)
+
+
+def submit_keys_purge(*, now=None, batch=PURGE_BATCH):
+    """Forget the submit keys older than SUBMIT_KEY_TTL, one batch per transaction. Returns how many went."""
+    cutoff = (now or timezone.now()) - SUBMIT_KEY_TTL
+    removed = 0
+    while True:
+        with transaction.atomic():
+            ids = list(SubmitKey.objects.filter(created_at__lte=cutoff).order_by("pk").values_list("pk", flat=True)[:batch])
+            if not ids:
+                return removed
+            SubmitKey.objects.filter(pk__in=ids).delete()
+            removed += len(ids)

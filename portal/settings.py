@@ -302,6 +302,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=40),
         "options": {"expires": 1800},
     },
+    # the forms' submit keys (never twice) are remembered for 90 days, then forgotten: every night
+    "submit-keys-purge": {
+        "task": "activities.tasks.purge_submit_keys",
+        "schedule": crontab(minute=50, hour=3),
+        "options": {"expires": 3600},
+    },
 }
 
 # --- Cache: Redis when REDIS_URL is set (shared by all web processes), local memory otherwise. The Redis cache

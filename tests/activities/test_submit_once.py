@@ -65,6 +65,29 @@ def test_the_same_key_twice_makes_one_activity(client, kit):
     assert SubmitKey.objects.get().activity == activity
 
 
+def test_keys_are_forgotten_after_90_days_and_only_then(client, kit):
+    """A form that waited 89 days in a phone's outbox still saves once; the nightly purge forgets older keys."""
+    from django.conf import settings
+
+    from activities import tasks
+
+    client.force_login(kit["users"]["secretary"])
+    old_key, recent_key = str(uuid.uuid4()), str(uuid.uuid4())
+    for key in (old_key, recent_key):
+        client.post(reverse("activities:create"), form_data(kit, submit_key=key))
+    now = timezone.now()
+    SubmitKey.objects.filter(key=old_key).update(created_at=now - timezone.timedelta(days=91))
+    SubmitKey.objects.filter(key=recent_key).update(created_at=now - timezone.timedelta(days=89))
+
+    assert tasks.purge_submit_keys.delay().get() == 1
+    assert [str(k) for k in SubmitKey.objects.values_list("key", flat=True)] == [recent_key]
+    again = client.post(reverse("activities:create"), form_data(kit, submit_key=recent_key))
+    assert ALREADY_SAVED in notes(again) and Activity.objects.count() == 2  # still answered "already saved"
+    assert services.submit_keys_purge() == 0
+    entry = settings.CELERY_BEAT_SCHEDULE["submit-keys-purge"]
+    assert entry["task"] == tasks.purge_submit_keys.name and entry["schedule"].hour == {3}  # every night
+
+
 def test_a_key_is_the_users_own(client, kit):
     """Another user's form with an equal key (they never share one; a crafted POST) is their own save."""
     key = str(uuid.uuid4())
