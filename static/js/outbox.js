@@ -105,9 +105,12 @@
     });
   }
 
+  var waiting = 0;  // queued entries at the last refresh: what the sign-out warning counts
+
   function refresh() {
     return entries().then(function (all) {
       var queued = all.filter(function (entry) { return entry.state !== "rejected"; });
+      waiting = queued.length;
       show(queued.length);
       document.dispatchEvent(new CustomEvent("portal:outbox", { detail: { entries: all } }));
       return all;
@@ -209,6 +212,22 @@
 
   window.addEventListener("online", flush);
   window.addEventListener("offline", refresh);
+
+  // Signing out (a shared PC in the village office): the person's unsent drafts are forgotten, since nobody is
+  // there to finish them. Forms waiting to upload are whole submissions: they stay and go up at this account's
+  // next sign-in on this device, and the person is asked first, so they can stay until they have gone.
+  document.querySelectorAll("form[data-signout]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (waiting > 0 && !window.confirm(form.getAttribute("data-signout").replace("__N__", String(waiting)))) {
+        event.preventDefault();
+        return;
+      }
+      for (var i = localStorage.length - 1; i >= 0; i--) {
+        var name = localStorage.key(i);
+        if (name && name.indexOf(DRAFT_PREFIX) === 0) localStorage.removeItem(name);
+      }
+    });
+  });
 
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function () { /* no offline use, the rest works */ });

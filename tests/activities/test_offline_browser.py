@@ -144,3 +144,60 @@ def test_offline_submit_waits_and_is_sent_once(chromium, live_server, settings, 
     assert activity.status == Activity.Status.SUBMITTED
     assert activity.photos.count() == 1
     context.close()
+
+
+def test_signing_out_forgets_drafts_and_asks_about_forms_waiting(chromium, live_server, settings, tmp_path):  # noqa: F811
+    """A shared PC: signing out forgets the unsent draft, but a whole form still waiting to upload is kept, and the
+    person is asked first; it goes up at their next sign-in here."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    demo_cast()
+    before = Activity.objects.count()
+    page = phone(chromium, live_server, "secretary3")
+    user = page.get_attribute("[data-outbox-user]", "data-outbox-user")
+    # the village road: every post of the form fails, so the submitted form waits in the outbox
+    page.context.route("**/activities/new/", lambda route: route.abort() if route.request.method == "POST" else route.continue_())
+    new_form(page, live_server)
+    fill(page, "退出前仍待上传的走访")
+    page.click("button[name=action][value=submit]")  # a copy goes to the outbox first; the post itself fails
+    page.wait_for_timeout(1000)
+    new_form(page, live_server)
+    page.locator("[data-outbox-user]", has_text="1 条待上传").wait_for(state="visible")
+    page.fill("input[name=title]", "没写完的草稿")
+    page.wait_for_timeout(600)  # the draft is written 300 ms after the last keystroke
+    drafts = f"Object.keys(localStorage).filter(k => k.startsWith('portal-draft:{user}:')).length"
+    assert page.evaluate(drafts) == 1
+
+    asked = []
+
+    def answer(dialog, accept):
+        asked.append(dialog.message)
+        dialog.accept() if accept else dialog.dismiss()
+
+    page.once("dialog", lambda dialog: answer(dialog, False))
+    page.evaluate("document.querySelector('form[data-signout]').requestSubmit()")
+    assert asked == ["本设备上还有 1 条活动待上传。退出后它们仍保留在本设备上，下次在本设备用此账号登录时自动上传。确定现在退出吗？"]
+    page.wait_for_timeout(300)
+    assert page.url.endswith("/activities/new/") and page.evaluate(drafts) == 1  # stayed: nothing forgotten
+
+    page.once("dialog", lambda dialog: answer(dialog, True))
+    with page.expect_navigation():
+        page.evaluate("document.querySelector('form[data-signout]').requestSubmit()")
+    page.wait_for_load_state("networkidle")
+    assert len(asked) == 2 and page.locator("[data-outbox-user]").count() == 0  # signed out
+    assert page.evaluate(drafts) == 0
+    kept = page.evaluate("""() => new Promise(resolve => {
+        const open = indexedDB.open('portal-outbox', 1);
+        open.onsuccess = () => { const all = open.result.transaction('forms').objectStore('forms').getAll();
+                                 all.onsuccess = () => resolve(all.result.map(e => e.title)); };
+    })""")
+    assert kept == ["退出前仍待上传的走访"] and Activity.objects.count() == before
+
+    # back in signal, signed in again on this device: the form goes up, once
+    page.context.unroute("**/activities/new/")
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("input[name=login]", "secretary3")
+    page.fill("input[name=password]", settings.PORTAL_DEMO_PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/")
+    assert wait_for(lambda: Activity.objects.filter(title="退出前仍待上传的走访").count() == 1)
+    page.context.close()
