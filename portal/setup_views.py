@@ -87,9 +87,11 @@ class OrganizationListView(SetUpMixin, View):
         filterset = OrganizationFilter(request.GET or None, queryset=queryset)
         if filterset.is_bound and filterset.is_valid():
             queryset = filterset.qs
-        orgs = selectors.organization_tree(request.user, queryset)
+        page_obj = selectors.organization_tree(request.user, queryset, request.GET.get("page"))
         return render(request, "portal/setup/org_list.html", {
-            "orgs": orgs, "filter": filterset, "can_create_root": permissions.can_create_root(request.user),
+            "orgs": page_obj.object_list, "page_obj": page_obj, "paginator": page_obj.paginator,
+            "is_paginated": page_obj.has_other_pages(), "filter": filterset,
+            "can_create_root": permissions.can_create_root(request.user),
         })
 
 

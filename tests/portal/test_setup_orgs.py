@@ -128,7 +128,7 @@ def test_tree_query_count_does_not_grow(client, world, django_assert_num_queries
     _grow(world, rows)
     login(client, world["users"]["admin"])
     client.get(reverse("home"))  # warm the session
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(11):  # the tree's order, its page's rows, their people counts
         response = client.get(reverse("setup:org_list"))
     assert len(response.context["orgs"]) >= 2 * rows
 
@@ -137,3 +137,30 @@ def test_adding_under_a_school_offers_a_party_branch_first(client, world):
     client.force_login(world["users"]["admin"])
     page = client.get(reverse("setup:org_create") + f"?parent={world['school'].pk}")
     assert page.context["form"].initial == {"parent": world["school"].pk, "kind": Organization.Kind.BRANCH}
+
+
+def test_a_province_sized_tree_comes_in_pages_that_say_where_they_start(client, world):
+    """A province office manages thousands of organisations: the tree comes 100 rows a page, in tree order across
+    the pages, and a page that starts below a school names the school."""
+    big = f.OrganizationFactory(name="甲大学", kind=Kind.SCHOOL, managed_by=world["office"])
+    for i in range(150):
+        f.OrganizationFactory(name=f"甲大学第{i:03d}党支部", kind=Kind.BRANCH, parent=big)
+    login(client, world["users"]["admin"])
+    client.get(reverse("home"))  # warm the session
+    first = client.get(reverse("setup:org_list"))
+    total = first.context["paginator"].count
+    assert len(first.context["orgs"]) == 100 and total > 150
+    assert f"共 {first.context['paginator'].num_pages} 页" in first.content.decode()
+    second = client.get(reverse("setup:org_list"), {"page": 2})
+    pages = [first.context["orgs"], second.context["orgs"]]
+    pages += [client.get(reverse("setup:org_list"), {"page": n}).context["orgs"] for n in range(3, first.context["paginator"].num_pages + 1)]
+    every = [o for page in pages for o in page]
+    assert len(every) == total == len({o.pk for o in every})  # each organisation once, on one page or another
+    at = [o.name for o in every].index("甲大学")
+    assert [o.name for o in every[at:at + 151]] == ["甲大学"] + [f"甲大学第{i:03d}党支部" for i in range(150)]  # in tree order
+    # a page that starts among 甲大学's branches says where it is
+    starts = [page[0] for page in pages[1:] if page[0].name.startswith("甲大学第")]
+    assert starts and all(o.depth == 1 and o.path == ["甲大学"] for o in starts)
+    assert all(page[0].path == [] for page in pages if page[0].depth == 0)
+    assert "甲大学" in client.get(reverse("setup:org_list"), {"page": pages.index(next(p for p in pages[1:] if p[0] in starts)) + 1}).content.decode()
+    assert client.get(reverse("setup:org_list"), {"page": "x"}).context["orgs"][0].pk == every[0].pk  # a bad page is page 1
