@@ -356,7 +356,9 @@ def liaison_formset(*, pairing, side, data=None):
         memberships__organization_id__in=permissions.side_org_ids(pairing, side), is_active=True
     ).distinct().order_by("username")
     choices = [("", _("none"))] + [(u.pk, u.full_name or u.username) for u in people]
-    for form in formset.forms:
+    # the empty row is what the page's "add a liaison" button copies (static/js/activity-form.js)
+    formset.empty_row = formset.empty_form
+    for form in [*formset.forms, formset.empty_row]:
         form.fields["user"].queryset = people
         form.fields["user"].choices = choices
     formset.side = side

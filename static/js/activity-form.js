@@ -1,4 +1,4 @@
-// The activity form's "add a row" buttons: each [data-formset] holds a Django formset, a <template> with its
+// "Add a row" buttons (the activity, meeting and pairing set-up forms): each [data-formset] holds a Django formset, a <template> with its
 // empty form and a hidden button. Without this script the form still works with the blank rows it has.
 (function () {
   "use strict";

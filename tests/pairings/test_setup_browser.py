@@ -60,6 +60,10 @@ def test_the_program_admin_sets_up_a_pairing_on_a_phone(chromium, live_server): 
     page.check("label:has-text('中山中专第五党支部')")
     page.fill("input[name='liaison-supporter-0-name']", "王老师")
     page.fill("input[name='liaison-supporter-0-phone']", "13800001111")
+    # a second liaison of the school in the same save: 添加联络员 copies the empty row
+    page.locator("fieldset[data-formset='liaison-supporter'] button[data-add]").click()
+    page.fill("input[name='liaison-supporter-1-name']", "陈老师")
+    page.fill("input[name='liaison-supporter-1-title']", "团委书记")
     page.fill("input[name='liaison-supported-0-name']", "李国强")
     page.select_option("select[name='liaison-supported-0-user']", label="李国强")
     shot(page, "setup-pairing-setup-375")
@@ -73,7 +77,7 @@ def test_the_program_admin_sets_up_a_pairing_on_a_phone(chromium, live_server): 
     pairing = Pairing.objects.get(supported__name="中山市五桂山街道龙石村")
     assert sorted(pairing.branches.values_list("name", flat=True)) == ["中山中专第三党支部", "中山中专第五党支部"]
     assert sorted(Liaison.objects.filter(pairing=pairing).values_list("side", "name")) == [
-        ("supported", "李国强"), ("supporter", "王老师"),
+        ("supported", "李国强"), ("supporter", "王老师"), ("supporter", "陈老师"),
     ]
     assert pairing.term_end == datetime.date(2028, 12, 31)
 

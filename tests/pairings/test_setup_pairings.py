@@ -204,3 +204,22 @@ def test_a_party_branch_is_not_offered_as_the_supporting_side(world):
     assert world["school"] in offered
     assert world["branch"] not in offered and world["other_branch"] not in offered
     assert world["village"] not in offered
+
+
+def test_several_liaisons_of_a_side_are_added_in_one_save(client, world):
+    """The page offers one blank row per side and an 添加联络员 button that copies the empty row (with the side's
+    accounts to choose from); three rows sent at once make three liaisons."""
+    pairing = world["pairing"]
+    client.force_login(world["users"]["admin"])
+    url = reverse("pairings:pairing_setup", args=[pairing.pk])
+    page = client.get(url).content.decode()
+    template = page[page.index('<template data-empty>'):page.index("</template>")]
+    assert 'name="liaison-supporter-__prefix__-name"' in template and "添加联络员" in page
+    assert template.count("<option") > 1  # the side's accounts, not only 无
+    before = pairing.liaisons.filter(side="supporter").count()
+    rows = [{"name": n, "title": "联络员", "phone": "13800000000"} for n in ("甲老师", "乙老师", "丙老师")]
+    existing = [{"id": l.pk, "name": l.name} for l in pairing.liaisons.all() if l.side == "supporter"]
+    response = client.post(url, setup_data(pairing, branches=[world["branch"]], supporter=existing + rows))
+    assert response.status_code == 302
+    names = set(pairing.liaisons.filter(side="supporter").values_list("name", flat=True))
+    assert {"甲老师", "乙老师", "丙老师"} <= names and len(names) == before + 3
