@@ -256,6 +256,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_timeout": 2,  # BRPOP waits 1 s at most (kombu), so 2 s is safe for the worker too
 }
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# Kombu's Redis transport, except that an ack Redis did not take (it hung just then) still frees the worker's prefetch
+# slot and is sent again later: otherwise the worker takes no task ever again (portal/broker.py). Not for rediss://,
+# whose TLS defaults kombu derives from the URL's scheme only when it picks the transport itself.
+if CELERY_BROKER_URL.startswith("redis://"):
+    CELERY_BROKER_TRANSPORT = "portal.broker:Transport"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Pages enqueue through portal.queue.enqueue (its own connection: 0.3 s timeouts, no retry, then the outbox table).
 # This policy is for the worker's and beat's own sends.
