@@ -15,6 +15,11 @@ scripts/smoke.py does (its machinery is reused: processes, steps, the small brow
   PostgreSQL stopped: pages answer 503 with Retry-After within MAX_SECONDS, /healthz still 200, /readyz 503;
   PostgreSQL started again: the same pages answer 200 without restarting anything.
 
+At the end, what operations see (README, "Operations"): /metrics from 127.0.0.1 (both gunicorn workers added up through
+PROMETHEUS_MULTIPROC_DIR) names the request latency by view, the queue length and the outbox backlog, and is 404 when
+asked through a proxy; the worker's own exporter names the task durations; and the worker's JSON log lines of an
+export carry the request id of the page that asked for it, sent through the broker or kept in the outbox meanwhile.
+
 Prints every request's time under each fault and a summary; logs in artifacts/faults/. Stops everything it started
 by its pid. Options: --keep (leave the temporary cluster's folder).
 """
@@ -44,6 +49,7 @@ from smoke import SHANGHAI, Browser, SmokeFailure, environment, free_port, log_i
 ARTIFACTS = BASE_DIR / "artifacts" / "faults"
 MAX_SECONDS = 1.0  # or 1.5 × the same request's time with every service up, when that is longer (a sign-in)
 DB_NAME = "pairing_faults"
+ACK_SECONDS = 5  # longer than the broker's socket timeout (settings.CELERY_BROKER_TRANSPORT_OPTIONS)
 RECOVERY_SECONDS = 30  # a task asked for once Redis is back is done within this, by the worker that saw the fault
 smoke.ARTIFACTS = ARTIFACTS  # Run.start writes the processes' logs there
 smoke.DEADLINE_SECONDS = 600
@@ -229,6 +235,51 @@ def user_day(clock, port, day, title, draft_id, program_value, period):
     return int(match.group(1))
 
 
+def check_metrics_and_logs(run, web_port, worker_metrics_port):
+    import urllib.request
+
+    def scrape(url, headers=None):
+        request = urllib.request.Request(url, headers={"Host": "127.0.0.1", **(headers or {})})
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, ""
+
+    status, text = scrape(f"http://127.0.0.1:{web_port}/metrics")
+    wanted = ('django_http_requests_latency_seconds_by_view_method_count{method="GET",view="home"}',
+              'portal_celery_queue_length{queue="celery"}', "portal_outbox_backlog 0.0", "portal_broker_up 1.0")
+    missing = [name for name in wanted if name not in text]
+    if status != 200 or missing:
+        raise FaultFailure(f"/metrics {status}, missing {missing}:\n{text[:1500]}")
+    proxied, _ = scrape(f"http://127.0.0.1:{web_port}/metrics", {"X-Forwarded-For": "203.0.113.9"})
+    if proxied != 404:
+        raise FaultFailure(f"/metrics through a proxy answered {proxied}")
+    status, text = scrape(f"http://127.0.0.1:{worker_metrics_port}/metrics")
+    if status != 200 or 'portal_celery_task_duration_seconds_count{state="SUCCESS",task="reports.tasks.build_annual_export"}' not in text:
+        raise FaultFailure(f"the worker's exporter answered {status}:\n{text[:1500]}")
+    print("         /metrics: request latency by view, queue length, outbox backlog; the worker's: task durations")
+
+    def json_lines(name):
+        lines = []
+        for line in run.processes[name][1].read_text(errors="replace").splitlines():
+            if line.startswith("{"):
+                try:
+                    lines.append(json.loads(line))
+                except ValueError:
+                    pass
+        return lines
+
+    asked = {line["request_id"] for line in json_lines("gunicorn")
+             if line.get("logger") == "portal.request" and line.get("method") == "POST" and line.get("path") == "/reports/exports/"}
+    exports = [line for line in json_lines("worker") if "build_annual_export[" in line.get("message", "") and " succeeded " in line["message"]]
+    carried = [line for line in exports if line.get("request_id") in asked and line.get("task_id")]
+    # every export was asked for by a page: those sent at once and those kept in the outbox during the outages
+    if not asked or len(carried) != len(exports) or len(exports) < 4:
+        raise FaultFailure(f"request ids of the export pages {sorted(asked)}; the worker's export lines: {exports}")
+    print(f"         the worker's lines of all {len(exports)} exports carry the request id of the page that asked")
+
+
 # --------------------------------------------------------------------------------------------------------
 # The run
 # --------------------------------------------------------------------------------------------------------
@@ -249,7 +300,7 @@ def main():
     ARTIFACTS.mkdir(parents=True)
     run, clock = smoke.Run(), Clock()
     TimedBrowser.clock = clock
-    redis_port, pg_port, web_port = free_port(), free_port(), free_port()
+    redis_port, pg_port, web_port, worker_metrics_port = free_port(), free_port(), free_port(), free_port()
     cluster = Cluster(Path(tempfile.mkdtemp(prefix="portal-faults-")), pg_port)
     common = dict(
         DATABASE_URL=cluster.url(DB_NAME), MEDIA_ROOT=str(ARTIFACTS / "media"), STATIC_ROOT=str(ARTIFACTS / "static"),
@@ -262,6 +313,9 @@ def main():
         TRUSTED_PROXY_COUNT="1", REQUIRE_ADMIN_MFA="0", PORTAL_BASE_URL=f"http://127.0.0.1:{web_port}",
         DATABASE_CONN_MAX_AGE="60",
     )
+    web_env = {**production, "PROMETHEUS_MULTIPROC_DIR": str(ARTIFACTS / "prometheus-web")}
+    worker_env = {**production, "PROMETHEUS_MULTIPROC_DIR": str(ARTIFACTS / "prometheus-worker"),
+                  "METRICS_WORKER_PORT": str(worker_metrics_port)}
     redis_process = None
     failed = None
     try:
@@ -283,10 +337,10 @@ def main():
             if len(drafts) < 3:
                 raise FaultFailure(f"expected quarterly drafts for {last_quarter}, found {drafts}")
         with run.step(f"start gunicorn (production, 127.0.0.1:{web_port}), a Celery worker and Celery beat"):
-            run.start("gunicorn", [sys.executable, "-m", "gunicorn", "portal.wsgi", "--bind", f"127.0.0.1:{web_port}",
-                                   "--workers", "2", "--access-logfile", "-", "--graceful-timeout", "5"], production)
+            run.start("gunicorn", [sys.executable, "-m", "gunicorn", "portal.wsgi", "--config", "python:portal.gunicorn",
+                                   "--bind", f"127.0.0.1:{web_port}", "--workers", "2", "--graceful-timeout", "5"], web_env)
             run.start("worker", [sys.executable, "-m", "celery", "-A", "portal", "worker", "--loglevel", "INFO",
-                                 "--concurrency", "1", "-n", "faults@%h"], production)
+                                 "--concurrency", "1", "-n", "faults@%h"], worker_env)
             run.start("beat", [sys.executable, "-m", "celery", "-A", "portal", "beat", "--loglevel", "INFO",
                                "--schedule", str(ARTIFACTS / "celerybeat-schedule")], production)
             worker = run.processes["worker"][0]  # the one worker process, from start to end: never restarted
@@ -348,6 +402,8 @@ def main():
                 raise FaultFailure(f"asking for an export ended on {admin.last_path}")
             return int(match.group(1))
 
+        exports_done = 0
+
         def worker_log_count(*words):
             text = run.processes["worker"][1].read_text(errors="replace")
             return sum(all(word in line for word in words) for line in text.splitlines())
@@ -355,7 +411,9 @@ def main():
         def hang_while_a_task_runs():
             """SIGSTOP as soon as the worker has taken an annual export (it runs for a good fraction of a second), so
             that the task's ack, sent when it ends, meets the hung Redis."""
+            nonlocal exports_done
             seen = worker_log_count("build_annual_export[", "received")
+            exports_done = worker_log_count("build_annual_export[", " succeeded ")
             ask_for_export()
             deadline = time.monotonic() + 30
             while worker_log_count("build_annual_export[", "received") == seen:
@@ -365,7 +423,8 @@ def main():
             os.killpg(redis_pid["process"].pid, signal.SIGSTOP)
 
         def resume_after_the_ack_failed():
-            wait_until("the worker's ack to meet the hung Redis", lambda: worker_log_count("not taken by Redis") > 0, 20, run)
+            wait_until("the export to end", lambda: worker_log_count("build_annual_export[", " succeeded ") > exports_done, 30, run)
+            time.sleep(ACK_SECONDS)  # its ack (acks_late) has now met the hung Redis and timed out
             os.killpg(redis_pid["process"].pid, signal.SIGCONT)
 
         def redis_stop():
@@ -388,6 +447,9 @@ def main():
 
         outage("stopped", redis_stop, redis_restart, drafts[0], months[0])
         outage("hung (SIGSTOP)", hang_while_a_task_runs, resume_after_the_ack_failed, drafts[1], months[1])
+
+        with run.step("metrics and logs: /metrics from 127.0.0.1, the worker's exporter, request ids in the worker's log"):
+            check_metrics_and_logs(run, web_port, worker_metrics_port)
 
         with run.step(f"PostgreSQL stopped: 503 with Retry-After within {MAX_SECONDS} s"):
             secretary = TimedBrowser(web_port, "secretary3")
