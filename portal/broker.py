@@ -6,7 +6,8 @@ at that moment, the ack times out, Celery logs "Couldn't ack … TimeoutError" a
 freed: with worker_prefetch_multiplier=1 the worker then takes no task ever again, while its process, its heartbeat
 and its connection all look healthy (scripts/faults.py saw this). Here an ack that Redis did not take still frees
 the slot at once, and is sent again later: before the next ack and every time the consumer looks for expired
-messages (kombu does so every few seconds), until Redis takes it. A worker that dies before then leaves the
+messages (kombu does so every few seconds), until Redis answers it (the first try may still reach a Redis that
+resumes, as its socket kept the bytes: removing a delivery tag twice is harmless). A worker that dies before then leaves the
 message unacked in Redis, and kombu delivers it again after the visibility timeout, as for any worker lost.
 """
 

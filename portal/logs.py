@@ -118,6 +118,8 @@ class RequestIdMiddleware:
         try:
             response = self.get_response(request)
             response["X-Request-ID"] = request.request_id
+            if not request_log.isEnabledFor(logging.INFO):
+                return response
             match = getattr(request, "resolver_match", None)
             duration_ms = round((time.perf_counter() - started) * 1000, 1)
             request_log.info(
