@@ -33,6 +33,7 @@ REQUEST_ID_HEADER = "portal_request_id"  # the Celery message header
 SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{8,64}")
 
 request_log = logging.getLogger("portal.request")
+sent_log = logging.getLogger("portal.celery")
 
 
 def new_request_id():
@@ -65,9 +66,10 @@ class ContextFilter(logging.Filter):
 
     def filter(self, record):
         # django.request's lines ("Not Found: …") are written after the middleware returned, with the request attached
-        record.request_id = current_request_id.get() or getattr(getattr(record, "request", None), "request_id", None)
+        record.request_id = (current_request_id.get() or getattr(record, "request_id", None)
+                             or getattr(getattr(record, "request", None), "request_id", None))
         record.user_id = _user_id()
-        record.task_id = current_task_id.get() or None
+        record.task_id = current_task_id.get() or getattr(record, "task_id", None)
         return True
 
 
@@ -138,9 +140,14 @@ class RequestIdMiddleware:
 
 @before_task_publish.connect
 def _add_request_id(headers=None, **kwargs):
+    if headers is None:
+        return
     current = current_request_id.get()
-    if current and headers is not None:
+    if current:
         headers.setdefault(REQUEST_ID_HEADER, current)
+    else:
+        # beat (or a shell): no page asked for it; the worker's lines of the task take its own id, and so does this one
+        sent_log.info("sent %s", headers.get("task"), extra={"task_id": headers.get("id")})
 
 
 _task_tokens = {}

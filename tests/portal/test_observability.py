@@ -248,3 +248,13 @@ def test_a_task_kept_in_the_outbox_keeps_the_request_id_until_it_is_sent(db, rea
         assert queue.outbox_flush() == (1, 0)
     message = json.loads(real_redis.lpop("celery"))
     assert message["headers"][logs.REQUEST_ID_HEADER] == "req-outbox-0001"
+
+
+def test_a_task_beat_sends_is_logged_with_its_task_id(db, real_redis, broker_at, log_lines):
+    """Beat sends with no request around it: its line names the task's id, which the worker's lines of it carry."""
+    broker_at(f"redis://127.0.0.1:6379/{SCRATCH_DB}")
+    queue.publish("portal.outbox_flush")
+    message = json.loads(real_redis.lpop("celery"))
+    assert logs.REQUEST_ID_HEADER not in message["headers"]
+    [line] = [line for line in log_lines() if line["logger"] == "portal.celery"]
+    assert (line["message"], line["task_id"], line["request_id"]) == ("sent portal.outbox_flush", message["headers"]["id"], None)
