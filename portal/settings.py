@@ -264,7 +264,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 # Kombu's Redis transport, except that an ack Redis did not take (it hung just then) still frees the worker's prefetch
 # slot and is sent again later: otherwise the worker takes no task ever again (portal/broker.py). Not for rediss://,
-# whose TLS defaults kombu derives from the URL's scheme only when it picks the transport itself.
+# whose TLS defaults kombu derives from the URL's scheme only when it picks the transport itself. (Celery's
+# broker_heartbeat is for AMQP only, and the socket timeouts above already bound every call: the stuck worker was the
+# slot, not the connection.)
 if CELERY_BROKER_URL.startswith("redis://"):
     CELERY_BROKER_TRANSPORT = "portal.broker:Transport"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
