@@ -29,4 +29,4 @@ RUN useradd --system --create-home --uid 1000 portal \
 USER portal
 
 EXPOSE 8000
-CMD ["gunicorn", "portal.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "portal.wsgi", "--config", "python:portal.gunicorn", "--bind", "0.0.0.0:8000", "--workers", "3"]

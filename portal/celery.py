@@ -15,7 +15,7 @@ import threading
 import redis
 from celery import Celery
 from celery.beat import PersistentScheduler
-from celery.signals import worker_ready, worker_shutdown
+from celery.signals import setup_logging, worker_ready, worker_shutdown
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -24,6 +24,19 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+from portal import logs, metrics  # noqa: E402, F401  (their signal receivers: request ids and task timings)
+
+
+@setup_logging.connect
+def _logging_from_settings(**kwargs):
+    """The worker and beat log as web does (settings.LOGGING), not in Celery's own format: a receiver here tells
+    Celery to leave logging alone."""
+    from logging.config import dictConfig
+
+    from django.conf import settings
+
+    dictConfig(settings.LOGGING)
 
 logger = logging.getLogger(__name__)
 

@@ -256,6 +256,8 @@ class OutboxMessage(models.Model):
     created = models.DateTimeField(_("created"), auto_now_add=True)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     last_error = models.CharField(_("last error"), max_length=500, blank=True)
+    # the page's request id (portal/logs.py): the task's log lines carry it once the flush has sent it
+    request_id = models.CharField(_("request id"), max_length=64, blank=True)
 
     class Meta:
         verbose_name = _("queued task")

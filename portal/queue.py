@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from celery import current_app
 from django.db import DatabaseError, transaction
 
+from portal import logs
+
 log = logging.getLogger(__name__)
 
 PUBLISH_TIMEOUT = 0.3  # seconds for the connect and for each reply of the broker when a page enqueues
@@ -83,7 +85,8 @@ def mark_up():
 def _keep(name, args, kwargs, error):
     from portal.models import OutboxMessage
 
-    return OutboxMessage.objects.create(task=name, args=list(args), kwargs=kwargs or {}, last_error=error[:500])
+    return OutboxMessage.objects.create(task=name, args=list(args), kwargs=kwargs or {}, last_error=error[:500],
+                                        request_id=logs.current_request_id.get())
 
 
 def enqueue(task, *args, **kwargs):
@@ -133,7 +136,9 @@ def outbox_flush(limit=FLUSH_BATCH):
             if row is None:
                 break
             try:
-                publish(row.task, row.args, row.kwargs)
+                # the task carries the id of the page that asked for it, not the flush's
+                with logs.current_request_id_as(row.request_id or logs.current_request_id.get()):
+                    publish(row.task, row.args, row.kwargs)
             except Exception as exc:
                 OutboxMessage.objects.filter(pk=row.pk).update(
                     attempts=row.attempts + 1, last_error=f"{type(exc).__name__}: {exc}"[:500]

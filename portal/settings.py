@@ -1,5 +1,6 @@
 """Settings, driven by environment variables (README lists them). Bad values stop start-up with a message."""
 
+import ipaddress
 from pathlib import Path
 
 import dj_database_url
@@ -70,9 +71,13 @@ INSTALLED_APPS = [
     "django_filters",
     "simple_history",
     "csp",
+    "django_prometheus",
 ]
 
 MIDDLEWARE = [
+    # first: every later line of the request carries its id (portal/logs.py)
+    "portal.logs.RequestIdMiddleware",
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -87,6 +92,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "portal.middleware.RequireAdminMFAMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -256,6 +262,13 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_timeout": 2,  # BRPOP waits 1 s at most (kombu), so 2 s is safe for the worker too
 }
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# Kombu's Redis transport, except that an ack Redis did not take (it hung just then) still frees the worker's prefetch
+# slot and is sent again later: otherwise the worker takes no task ever again (portal/broker.py). Not for rediss://,
+# whose TLS defaults kombu derives from the URL's scheme only when it picks the transport itself. (Celery's
+# broker_heartbeat is for AMQP only, and the socket timeouts above already bound every call: the stuck worker was the
+# slot, not the connection.)
+if CELERY_BROKER_URL.startswith("redis://"):
+    CELERY_BROKER_TRANSPORT = "portal.broker:Transport"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Pages enqueue through portal.queue.enqueue (its own connection: 0.3 s timeouts, no retry, then the outbox table).
 # This policy is for the worker's and beat's own sends.
@@ -346,7 +359,7 @@ if PRODUCTION:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 
 # The portal's pages load everything from their own origin and run no inline script.
 CONTENT_SECURITY_POLICY = {
@@ -364,12 +377,34 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# --- Logs (portal/logs.py): one JSON object per line in production, plain text in development (LOG_FORMAT decides),
+# each with the request id, the user's id and the Celery task's id. The worker and beat use this too (portal/celery.py).
+LOG_FORMAT = env_choice("LOG_FORMAT", "json" if PRODUCTION else "text", ("json", "text"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"context": {"()": "portal.logs.ContextFilter"}},
+    "formatters": {"json": {"()": "portal.logs.JsonFormatter"}, "text": {"()": "portal.logs.TextFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["context"], "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # Django's own console handler (DEBUG only) would print its lines a second time, without the ids
+    "loggers": {"django": {"handlers": [], "level": "INFO"}},
 }
+
+# --- Metrics (portal/metrics.py): GET /metrics answers only these addresses (connecting directly, not through a
+# proxy) or a client that sends "Authorization: Bearer <METRICS_TOKEN>"; everyone else gets 404. The Celery worker
+# serves its own (task durations) on METRICS_WORKER_PORT (0: not at all) at METRICS_WORKER_ADDRESS.
+try:
+    METRICS_ALLOWED_NETWORKS = [
+        ipaddress.ip_network(entry, strict=False) for entry in env_list("METRICS_ALLOWED_IPS", ["127.0.0.1", "::1"])
+    ]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS must list addresses or networks (10.0.0.0/8): {exc}") from None
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 32:
+    raise ImproperlyConfigured("METRICS_TOKEN must be at least 32 characters long (or empty: no token).")
+METRICS_WORKER_PORT = env_int("METRICS_WORKER_PORT", 0, minimum=0, maximum=65535)
+METRICS_WORKER_ADDRESS = env_str("METRICS_WORKER_ADDRESS", "127.0.0.1")
 
 PORTAL_DEMO_PASSWORD = "pairing-demo-2024"
 SITE_TITLE = _("Pairing portal")

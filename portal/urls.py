@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("dashboards.home_urls")),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
+    path("metrics", views.metrics, name="metrics"),
     path("sw.js", views.service_worker, name="service_worker"),
     path("manifest.webmanifest", views.manifest, name="manifest"),
     path("i18n/setlang/", set_language, name="set_language"),

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
-from django.http import HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template import loader
 from django.urls import reverse
@@ -16,6 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import defaults
 from django.views.decorators.cache import never_cache
 
+from portal import metrics as portal_metrics
 from portal.celery import redis_client, workers_alive
 from portal.offline import offline_pages
 
@@ -120,6 +121,14 @@ def readyz(request):
         {"status": "failed" if failed else "ok", "checks": checks, **({"failed": failed} if failed else {})},
         status=503 if failed else 200,
     )
+
+
+@never_cache
+def metrics(request):
+    """Prometheus's scrape (portal/metrics.py): 404 for anyone not allowed, as if there were no such page."""
+    if not portal_metrics.scrape_allowed(request):
+        raise Http404
+    return HttpResponse(portal_metrics.exposition(), content_type="text/plain; version=0.0.4; charset=utf-8")
 
 
 def service_worker(request):

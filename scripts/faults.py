@@ -9,9 +9,16 @@ scripts/smoke.py does (its machinery is reused: processes, steps, the small brow
   Redis stopped, then Redis hung (SIGSTOP): a user signs in, loads pages, records and submits an activity; the admin
   publishes a draft report and asks for reports and an export (tasks, which go to the outbox). Every answer must
   come within MAX_SECONDS. Redis comes back (a new redis-server, or SIGCONT): beat's outbox flush hands the kept
-  tasks to the worker, the outbox empties and the reports asked for are built: nothing is lost.
+  tasks to the worker, the outbox empties and the reports asked for are built: nothing is lost. Redis is hung while
+  the worker runs a task, so that the task's ack (acks_late) meets the hung Redis; after SIGCONT a task asked for
+  then must be done within RECOVERY_SECONDS by the same worker process, never restarted (portal/broker.py).
   PostgreSQL stopped: pages answer 503 with Retry-After within MAX_SECONDS, /healthz still 200, /readyz 503;
   PostgreSQL started again: the same pages answer 200 without restarting anything.
+
+At the end, what operations see (README, "Operations"): /metrics from 127.0.0.1 (both gunicorn workers added up through
+PROMETHEUS_MULTIPROC_DIR) names the request latency by view, the queue length and the outbox backlog, and is 404 when
+asked through a proxy; the worker's own exporter names the task durations; and the worker's JSON log lines of an
+export carry the request id of the page that asked for it, sent through the broker or kept in the outbox meanwhile.
 
 Prints every request's time under each fault and a summary; logs in artifacts/faults/. Stops everything it started
 by its pid. Options: --keep (leave the temporary cluster's folder).
@@ -42,6 +49,8 @@ from smoke import SHANGHAI, Browser, SmokeFailure, environment, free_port, log_i
 ARTIFACTS = BASE_DIR / "artifacts" / "faults"
 MAX_SECONDS = 1.0  # or 1.5 × the same request's time with every service up, when that is longer (a sign-in)
 DB_NAME = "pairing_faults"
+ACK_SECONDS = 5  # longer than the broker's socket timeout (settings.CELERY_BROKER_TRANSPORT_OPTIONS)
+RECOVERY_SECONDS = 30  # a task asked for once Redis is back is done within this, by the worker that saw the fault
 smoke.ARTIFACTS = ARTIFACTS  # Run.start writes the processes' logs there
 smoke.DEADLINE_SECONDS = 600
 
@@ -226,6 +235,51 @@ def user_day(clock, port, day, title, draft_id, program_value, period):
     return int(match.group(1))
 
 
+def check_metrics_and_logs(run, web_port, worker_metrics_port):
+    import urllib.request
+
+    def scrape(url, headers=None):
+        request = urllib.request.Request(url, headers={"Host": "127.0.0.1", **(headers or {})})
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, ""
+
+    status, text = scrape(f"http://127.0.0.1:{web_port}/metrics")
+    wanted = ('django_http_requests_latency_seconds_by_view_method_count{method="GET",view="home"}',
+              'portal_celery_queue_length{queue="celery"}', "portal_outbox_backlog 0.0", "portal_broker_up 1.0")
+    missing = [name for name in wanted if name not in text]
+    if status != 200 or missing:
+        raise FaultFailure(f"/metrics {status}, missing {missing}:\n{text[:1500]}")
+    proxied, _ = scrape(f"http://127.0.0.1:{web_port}/metrics", {"X-Forwarded-For": "203.0.113.9"})
+    if proxied != 404:
+        raise FaultFailure(f"/metrics through a proxy answered {proxied}")
+    status, text = scrape(f"http://127.0.0.1:{worker_metrics_port}/metrics")
+    if status != 200 or 'portal_celery_task_duration_seconds_count{state="SUCCESS",task="reports.tasks.build_annual_export"}' not in text:
+        raise FaultFailure(f"the worker's exporter answered {status}:\n{text[:1500]}")
+    print("         /metrics: request latency by view, queue length, outbox backlog; the worker's: task durations")
+
+    def json_lines(name):
+        lines = []
+        for line in run.processes[name][1].read_text(errors="replace").splitlines():
+            if line.startswith("{"):
+                try:
+                    lines.append(json.loads(line))
+                except ValueError:
+                    pass
+        return lines
+
+    asked = {line["request_id"] for line in json_lines("gunicorn")
+             if line.get("logger") == "portal.request" and line.get("method") == "POST" and line.get("path") == "/reports/exports/"}
+    exports = [line for line in json_lines("worker") if "build_annual_export[" in line.get("message", "") and " succeeded " in line["message"]]
+    carried = [line for line in exports if line.get("request_id") in asked and line.get("task_id")]
+    # every export was asked for by a page: those sent at once and those kept in the outbox during the outages
+    if not asked or len(carried) != len(exports) or len(exports) < 4:
+        raise FaultFailure(f"request ids of the export pages {sorted(asked)}; the worker's export lines: {exports}")
+    print(f"         the worker's lines of all {len(exports)} exports carry the request id of the page that asked")
+
+
 # --------------------------------------------------------------------------------------------------------
 # The run
 # --------------------------------------------------------------------------------------------------------
@@ -246,7 +300,7 @@ def main():
     ARTIFACTS.mkdir(parents=True)
     run, clock = smoke.Run(), Clock()
     TimedBrowser.clock = clock
-    redis_port, pg_port, web_port = free_port(), free_port(), free_port()
+    redis_port, pg_port, web_port, worker_metrics_port = free_port(), free_port(), free_port(), free_port()
     cluster = Cluster(Path(tempfile.mkdtemp(prefix="portal-faults-")), pg_port)
     common = dict(
         DATABASE_URL=cluster.url(DB_NAME), MEDIA_ROOT=str(ARTIFACTS / "media"), STATIC_ROOT=str(ARTIFACTS / "static"),
@@ -259,9 +313,11 @@ def main():
         TRUSTED_PROXY_COUNT="1", REQUIRE_ADMIN_MFA="0", PORTAL_BASE_URL=f"http://127.0.0.1:{web_port}",
         DATABASE_CONN_MAX_AGE="60",
     )
+    web_env = {**production, "PROMETHEUS_MULTIPROC_DIR": str(ARTIFACTS / "prometheus-web")}
+    worker_env = {**production, "PROMETHEUS_MULTIPROC_DIR": str(ARTIFACTS / "prometheus-worker"),
+                  "METRICS_WORKER_PORT": str(worker_metrics_port)}
     redis_process = None
     failed = None
-    worker_stuck = []
     try:
         with run.step(f"own PostgreSQL cluster on {pg_port} ({cluster.folder}) and redis-server on {redis_port}"):
             cluster.init()
@@ -281,12 +337,13 @@ def main():
             if len(drafts) < 3:
                 raise FaultFailure(f"expected quarterly drafts for {last_quarter}, found {drafts}")
         with run.step(f"start gunicorn (production, 127.0.0.1:{web_port}), a Celery worker and Celery beat"):
-            run.start("gunicorn", [sys.executable, "-m", "gunicorn", "portal.wsgi", "--bind", f"127.0.0.1:{web_port}",
-                                   "--workers", "2", "--access-logfile", "-", "--graceful-timeout", "5"], production)
+            run.start("gunicorn", [sys.executable, "-m", "gunicorn", "portal.wsgi", "--config", "python:portal.gunicorn",
+                                   "--bind", f"127.0.0.1:{web_port}", "--workers", "2", "--graceful-timeout", "5"], web_env)
             run.start("worker", [sys.executable, "-m", "celery", "-A", "portal", "worker", "--loglevel", "INFO",
-                                 "--concurrency", "1", "-n", "faults@%h"], production)
+                                 "--concurrency", "1", "-n", "faults@%h"], worker_env)
             run.start("beat", [sys.executable, "-m", "celery", "-A", "portal", "beat", "--loglevel", "INFO",
                                "--schedule", str(ARTIFACTS / "celerybeat-schedule")], production)
+            worker = run.processes["worker"][0]  # the one worker process, from start to end: never restarted
             probe = TimedBrowser(web_port, "probe")
             wait_until("/readyz to say ok", lambda: smoke.ready_body(probe), 90, run)
             admin = Browser(web_port, "admin")
@@ -314,16 +371,7 @@ def main():
                     raise FaultFailure("the tasks asked for during the outage are not in the outbox")
             with run.step(f"Redis back after being {name}: the outbox flushes (beat, each minute), nothing is lost"):
                 end()
-                try:
-                    wait_until("the outbox to empty", lambda: cluster.sql("SELECT count(*) FROM portal_outboxmessage")[0][0] == 0, 75, run)
-                except SmokeFailure:
-                    # Known: a Celery worker whose ack timed out while Redis hung may keep a dead consumer (it logs
-                    # "Couldn't ack … TimeoutError" and takes nothing more). Say so, restart it, and still demand that
-                    # nothing was lost.
-                    print("         WORKER STUCK after the hung Redis (Celery's Redis consumer did not recover): restarting it")
-                    worker_stuck.append(name)
-                    restart_worker()
-                    wait_until("the outbox to empty", lambda: cluster.sql("SELECT count(*) FROM portal_outboxmessage")[0][0] == 0, 90, run)
+                wait_until("the outbox to empty", lambda: cluster.sql("SELECT count(*) FROM portal_outboxmessage")[0][0] == 0, 75, run)
                 wait_until(f"the monthly reports of {period}", lambda: cluster.sql(
                     f"SELECT count(*) FROM reports_report WHERE kind = 'monthly' AND period = '{period}'")[0][0] > 0, 60, run)
                 status = cluster.sql(f"SELECT status, title FROM activities_activity WHERE id = {activity_id}")
@@ -331,13 +379,61 @@ def main():
                 if not status or status[0] != ("submitted", title) or published != "published":
                     raise FaultFailure(f"after the outage: activity {status}, report {draft_id} {published}")
                 wait_until("/readyz ok again", lambda: smoke.ready_body(probe), 60, run)
+            with run.step(f"Redis back after being {name}: a task asked for now is done within {RECOVERY_SECONDS} s "
+                          "by the same worker process"):
+                export_id = ask_for_export()
+                started = time.monotonic()
+                wait_until(f"annual export {export_id} to be built", lambda: cluster.sql(
+                    f"SELECT status FROM reports_annualexport WHERE id = {export_id}")[0][0] in ("done", "failed"),
+                    RECOVERY_SECONDS, run)
+                status = cluster.sql(f"SELECT status FROM reports_annualexport WHERE id = {export_id}")[0][0]
+                process = run.processes["worker"][0]
+                if status != "done" or process is not worker or worker.poll() is not None:
+                    raise FaultFailure(f"export {export_id} {status}; worker pid {process.pid}, first {worker.pid}, "
+                                       f"exit status {worker.poll()}")
+                print(f"         export {export_id} built {time.monotonic() - started:.1f} s after it was asked for, "
+                      f"by worker pid {worker.pid} (the one started first)")
+                # Whether the ack of the export that ended during the hang timed out depends on what the worker's main
+                # loop was doing then (a call of its own to the hung Redis delays the ack until Redis is back):
+                # tests/portal/test_broker.py covers that path on its own; here it is only reported.
+                failed_acks = worker_log_count("not taken by Redis")
+                print(f"         acks that timed out while Redis hung and were sent again later: {failed_acks}")
 
-        def restart_worker():
-            process, _log = run.processes.pop("worker")
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(10)
-            run.start("worker", [sys.executable, "-m", "celery", "-A", "portal", "worker", "--loglevel", "INFO",
-                                 "--concurrency", "1", "-n", "faults2@%h"], production)
+        def ask_for_export():
+            page = admin.get("/reports/exports/")
+            admin.submit(page, "/reports/exports/", {"program": program_value, "year": str(today.year - 1)})
+            match = re.fullmatch(r"/reports/exports/(\d+)/", admin.last_path)
+            if not match:
+                raise FaultFailure(f"asking for an export ended on {admin.last_path}")
+            return int(match.group(1))
+
+        exports_done, ended = 0, {"at": 0.0}
+
+        def worker_log_count(*words):
+            text = run.processes["worker"][1].read_text(errors="replace")
+            return sum(all(word in line for word in words) for line in text.splitlines())
+
+        def hang_while_a_task_runs():
+            """SIGSTOP as soon as the worker has taken an annual export (it runs for a good fraction of a second), so
+            that the task's ack, sent when it ends, meets the hung Redis."""
+            nonlocal exports_done
+            seen = worker_log_count("build_annual_export[", "received")
+            exports_done = worker_log_count("build_annual_export[", " succeeded ")
+            ask_for_export()
+            deadline = time.monotonic() + 30
+            while worker_log_count("build_annual_export[", "received") == seen:
+                if time.monotonic() > deadline:
+                    raise FaultFailure("the worker did not take the annual export within 30 s")
+                time.sleep(0.01)
+            os.killpg(redis_pid["process"].pid, signal.SIGSTOP)
+            # the users' requests start once the export has ended (they are not timed against its CPU), its ack on
+            # its way to the hung Redis
+            wait_until("the export to end", lambda: worker_log_count("build_annual_export[", " succeeded ") > exports_done, 30, run)
+            ended["at"] = time.monotonic()
+
+        def resume_after_the_ack_failed():
+            time.sleep(max(0.0, ended["at"] + ACK_SECONDS - time.monotonic()))  # the ack has met the hung Redis
+            os.killpg(redis_pid["process"].pid, signal.SIGCONT)
 
         def redis_stop():
             process = redis_pid["process"]
@@ -358,8 +454,10 @@ def main():
                 f"SELECT count(*) FROM reports_report WHERE kind = 'monthly' AND period = '{months[2]}'")[0][0] > 0, 60, run)
 
         outage("stopped", redis_stop, redis_restart, drafts[0], months[0])
-        outage("hung (SIGSTOP)", lambda: os.killpg(redis_pid["process"].pid, signal.SIGSTOP),
-               lambda: os.killpg(redis_pid["process"].pid, signal.SIGCONT), drafts[1], months[1])
+        outage("hung (SIGSTOP)", hang_while_a_task_runs, resume_after_the_ack_failed, drafts[1], months[1])
+
+        with run.step("metrics and logs: /metrics from 127.0.0.1, the worker's exporter, request ids in the worker's log"):
+            check_metrics_and_logs(run, web_port, worker_metrics_port)
 
         with run.step(f"PostgreSQL stopped: 503 with Retry-After within {MAX_SECONDS} s"):
             secretary = TimedBrowser(web_port, "secretary3")
@@ -422,8 +520,7 @@ def main():
         median = sorted(s for _, s in timings)[len(timings) // 2]
         print(f"  {phase:20s} {len(timings):3d} requests, median {median * 1000:5.0f} ms, slowest {seconds * 1000:5.0f} ms ({what})")
     print(f"  in all {time.monotonic() - run.started:.1f} s")
-    if worker_stuck:
-        print(f"  NOTE: the Celery worker had to be restarted after Redis was {', '.join(worker_stuck)}")
+    print("  the Celery worker took every task after Redis came back, without a restart")
 
 
 if __name__ == "__main__":

@@ -210,6 +210,9 @@ PAGES = {
     "healthz": (lambda o: reverse("healthz"), every(200, anonymous=200)),
     # readyz: the test settings run Celery eagerly (no broker), so only the database is checked: 200 for all
     "readyz": (lambda o: reverse("readyz"), every(200, anonymous=200)),
+    # metrics: the test client connects from 127.0.0.1, which METRICS_ALLOWED_IPS allows whoever is signed in; from
+    # any other address every role gets 404 (tests/portal/test_observability.py)
+    "metrics": (lambda o: reverse("metrics"), every(200, anonymous=200)),
     # the service worker holds nothing of anyone's: the same script for all
     "service_worker": (lambda o: reverse("service_worker"), every(200, anonymous=200)),
     "manifest": (lambda o: reverse("manifest"), every(200, anonymous=200)),
