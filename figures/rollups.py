@@ -366,7 +366,8 @@ def _years_of(pairing_keys):
 
 
 def _tune(using):
-    """On PostgreSQL, for this transaction: no JIT (compiling the few large statements of a refresh costs more than
+    """On PostgreSQL, for this transaction (the outermost one: a loader that rebuilds inside its own keeps them to
+    its end, harmlessly): no JIT (compiling the few large statements of a refresh costs more than
     running them) and the random page cost of data in memory or on SSD, so the service records and metric values of
     a month's activities are fetched through their activity index, not by scanning the whole table."""
     connection = connections[using]
