@@ -38,21 +38,22 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connections, router, transaction
-from django.db.models import Count, Max, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, Max, Q, Sum
 from django.db.models.functions import ExtractYear
+from django.utils import timezone
 
 from activities.models import Activity
 from pairings.models import Pairing, Program
 from figures.models import PairingMonth, PairingMonthMetric, PairingYear, ProgramMonth, ProgramMonthMetric
 # a pairing-month's figures are computed by the figures' own rule (figures.selectors.compute_pairing_months)
-from figures.selectors import PEOPLE, compute_pairing_months, exact
+from figures.selectors import PEOPLE, compute_pairing_months, exact, pairing_month_queries
 
 logger = logging.getLogger(__name__)
 
 # pg_advisory_xact_lock(space, id): one refresh of a pairing's (or a program's) rollup at a time.
 PAIRING_LOCKS = int.from_bytes(b"ROLP", "big")
 PROGRAM_LOCKS = int.from_bytes(b"ROLG", "big")
-KEYS_PER_BATCH = 200  # (pairing, month) keys refreshed in one round of queries
+KEYS_PER_BATCH = 1000  # (pairing, month) keys refreshed in one round of statements
 PAIRINGS_PER_REBUILD_BATCH = 100
 ZERO = Decimal("0")
 
@@ -93,20 +94,32 @@ def _month_ranges(months):
     return runs
 
 
+def _rectangles(keys):
+    """The (owner id, month) keys as few [(owner ids, first month, last month)]: the owners that share the same
+    months together, each run of consecutive months once (a month of every pairing is one rectangle)."""
+    months_of = defaultdict(set)
+    for owner_id, month in keys:
+        months_of[owner_id].add(month)
+    owners_of = defaultdict(list)
+    for owner_id, months in months_of.items():
+        owners_of[frozenset(months)].append(owner_id)
+    return sorted(
+        (sorted(owners), first, last)
+        for months, owners in owners_of.items()
+        for first, last in _month_ranges(months)
+    )
+
+
 def _keys_q(keys, *, owner="pairing_id", date_field="date", prefix=""):
     """A Q over rows (reached through `prefix`) of the given (owner id, month) keys: activities by their
     date (date_field="date") or rollup rows by their month (date_field="month")."""
-    by_owner = defaultdict(set)
-    for owner_id, month in keys:
-        by_owner[owner_id].add(month)
     q = Q(pk__in=[])
-    for owner_id, months in by_owner.items():
-        for first, last in _month_ranges(months):
-            if date_field == "month":
-                bounds = {f"{prefix}month__gte": first, f"{prefix}month__lte": last}
-            else:
-                bounds = {f"{prefix}{date_field}__gte": first, f"{prefix}{date_field}__lt": next_month(last)}
-            q |= Q(**{f"{prefix}{owner}": owner_id}, **bounds)
+    for owner_ids, first, last in _rectangles(keys):
+        if date_field == "month":
+            bounds = {f"{prefix}month__gte": first, f"{prefix}month__lte": last}
+        else:
+            bounds = {f"{prefix}{date_field}__gte": first, f"{prefix}{date_field}__lt": next_month(last)}
+        q |= Q(**{f"{prefix}{owner}__in": owner_ids}, **bounds)
     return q
 
 
@@ -126,9 +139,10 @@ def _pairings_q(pairing_ids, year, *, prefix="", date_field="date"):
 # --------------------------------------------------------------------------------------------------------
 
 
-def compute_pairing_years(where, *, using):
-    """{(pairing, year): fields} from the pairing-months `where` selects."""
-    rows = (
+def pairing_years_query(where, *, using):
+    """Per (pairing, year), the pairing-months `where` selects added up (columns pairing_id, year, then
+    YEAR_FIELDS)."""
+    return (
         PairingMonth.objects.using(using).filter(where)
         .annotate(year=ExtractYear("month"))
         .order_by()
@@ -139,8 +153,12 @@ def compute_pairing_years(where, *, using):
             last_activity_on=Max("last_activity_on"),
         )
     )
+
+
+def compute_pairing_years(where, *, using):
+    """{(pairing, year): fields} from the pairing-months `where` selects."""
     result = {}
-    for row in rows:
+    for row in pairing_years_query(where, using=using):
         key = (row.pop("pairing_id"), row.pop("year"))
         row["verified_hours"] = exact(row["verified_hours"], "0.1")
         result[key] = row
@@ -198,7 +216,7 @@ def _add_program_wide(months, metrics, wide, using):
 
 
 # --------------------------------------------------------------------------------------------------------
-# Writing: only what differs
+# Writing the program rows (a few per program-month): read, compare, write only what differs
 # --------------------------------------------------------------------------------------------------------
 
 
@@ -234,11 +252,129 @@ class Table:
         return len(stale) + len(changed)
 
 
-PAIRING_MONTHS = Table(PairingMonth, ("pairing_id", "month"), MONTH_FIELDS)
-PAIRING_MONTH_METRICS = Table(PairingMonthMetric, ("pairing_id", "month", "metric_id"), METRIC_FIELDS)
-PAIRING_YEARS = Table(PairingYear, ("pairing_id", "year"), YEAR_FIELDS)
 PROGRAM_MONTHS = Table(ProgramMonth, ("program_id", "month"), PROGRAM_FIELDS)
 PROGRAM_MONTH_METRICS = Table(ProgramMonthMetric, ("program_id", "month", "metric_id"), PROGRAM_METRIC_FIELDS)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Writing the pairing rows set-based: computed and written by one statement per table for the whole set of keys
+# (INSERT … SELECT … ON CONFLICT DO UPDATE and a DELETE: PostgreSQL, and SQLite since 3.24; UPDATE … FROM since
+# 3.33; Python 3.11 here ships 3.40)
+# --------------------------------------------------------------------------------------------------------
+
+
+def _compiled(queryset, using):
+    return queryset.query.get_compiler(using=using).as_sql()
+
+
+def _month(column, connection):
+    """A computed month column as a date: TruncMonth gives a timestamp on PostgreSQL, 'YYYY-MM-01' on SQLite."""
+    return f"CAST({column} AS date)" if connection.vendor == "postgresql" else column
+
+
+def _differs(connection):
+    """Null-safe "differs from" (latest_activity_id may be NULL)."""
+    return "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
+
+
+def _replace(model, key, fields, select, params, scope, using):
+    """Make the rows `scope` (a Q) selects equal the rows `select` yields (its columns named as the model's: `key`,
+    then `fields`): insert the new ones, update the stored ones where a field differs (rows already right are not
+    written) and delete those whose key it no longer yields. On PostgreSQL one statement (the computed rows once,
+    in a CTE); elsewhere a DELETE and an INSERT … ON CONFLICT DO UPDATE. Returns the number of rows written or
+    deleted."""
+    connection = connections[using]
+    qn = connection.ops.quote_name
+    table = qn(model._meta.db_table)
+    key_columns = ", ".join(qn(c) for c in key)
+    scope_sql, scope_params = _compiled(model.objects.using(using).filter(scope).order_by().values("pk"), using)
+    delete = (
+        f"DELETE FROM {table} WHERE {qn('id')} IN ({scope_sql}) "
+        f"AND ({key_columns}) NOT IN (SELECT {key_columns} FROM {{rows}} k)"
+    )
+    # "WHERE 1 = 1": SQLite would otherwise read ON CONFLICT's ON as a join constraint
+    upsert = (
+        f"INSERT INTO {table} ({', '.join(qn(c) for c in (*key, *fields, 'updated_at'))}) "
+        f"SELECT c.*, %s FROM {{rows}} c WHERE 1 = 1 ON CONFLICT ({key_columns}) DO UPDATE SET "
+        + ", ".join(f"{qn(c)} = excluded.{qn(c)}" for c in (*fields, "updated_at"))
+        + " WHERE " + " OR ".join(f"{table}.{qn(c)} {_differs(connection)} excluded.{qn(c)}" for c in fields)
+    )
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"WITH computed AS MATERIALIZED ({select}), "
+                f"deleted AS ({delete.format(rows='computed')} RETURNING 1), "
+                f"written AS ({upsert.format(rows='computed')} RETURNING 1) "
+                "SELECT (SELECT COUNT(*) FROM deleted) + (SELECT COUNT(*) FROM written)",
+                [*params, *scope_params, now],
+            )
+            return cursor.fetchone()[0]
+        rows = f"({select})"
+        cursor.execute(delete.format(rows=rows), [*scope_params, *params])
+        deleted = max(cursor.rowcount, 0)
+        cursor.execute(upsert.format(rows=rows), [now, *params])
+        return deleted + max(cursor.rowcount, 0)
+
+
+def _write_pairing_months(where, scope, using):
+    """PairingMonth and PairingMonthMetric of the activities `where(prefix)` selects, for the rollup rows `scope`
+    (a Q) selects: computed from the source rows by the figures' own rule (figures.selectors.pairing_month_queries)
+    inside the statements that write them (_replace)."""
+    connection = connections[using]
+    months, hours, metrics = pairing_month_queries(where, using=using)
+    months_sql, months_params = _compiled(months, using)
+    hours_sql, hours_params = _compiled(hours, using)
+    metrics_sql, metrics_params = _compiled(metrics, using)
+    month = _month("m.month", connection)
+    written = _replace(
+        PairingMonth, ("pairing_id", "month"), MONTH_FIELDS,
+        f"SELECT m.owner AS pairing_id, {month} AS month, m.activities, m.confirmed, "
+        f"{', '.join(f'm.{name}' for name in PEOPLE)}, ROUND(COALESCE(h.hours, 0), 1) AS verified_hours, "
+        f"m.last_activity_on FROM ({months_sql}) m LEFT JOIN ({hours_sql}) h ON h.owner = m.owner AND h.month = m.month",
+        [*months_params, *hours_params], scope, using,
+    )
+    written += _replace(
+        PairingMonthMetric, ("pairing_id", "month", "metric_id"), METRIC_FIELDS,
+        f"SELECT m.owner AS pairing_id, {month} AS month, m.metric_id, ROUND(m.month_total, 2) AS total, "
+        "m.value AS latest_value, m.latest_on, m.activity_id AS latest_activity_id "
+        f"FROM ({metrics_sql}) m",
+        metrics_params, scope, using,
+    )
+    return written
+
+
+def _write_pairing_years(where, scope, using):
+    """PairingYear of the pairing-months `where` selects, for the rows `scope` selects (_replace)."""
+    years_sql, years_params = _compiled(pairing_years_query(where, using=using), using)
+    return _replace(
+        PairingYear, ("pairing_id", "year"), YEAR_FIELDS,
+        "SELECT y.pairing_id, CAST(y.year AS integer) AS year, y.activities, y.confirmed, "
+        f"{', '.join(f'y.{name}' for name in PEOPLE)}, ROUND(y.verified_hours, 1) AS verified_hours, "
+        f"y.last_activity_on FROM ({years_sql}) y",
+        years_params, scope, using,
+    )
+
+
+def _years_of(pairing_keys):
+    """(where, scope): Q over the PairingMonth rows of the keys' pairing-years, and over their PairingYear rows."""
+    where, scope = Q(pk__in=[]), Q(pk__in=[])
+    for pairing_ids, first, _last in _rectangles({(p, datetime.date(month.year, 1, 1)) for p, month in pairing_keys}):
+        where |= Q(pairing_id__in=pairing_ids, month__gte=first, month__lte=first.replace(month=12))
+        scope |= Q(pairing_id__in=pairing_ids, year=first.year)
+    return where, scope
+
+
+def _tune(using):
+    """On PostgreSQL, for this transaction (the outermost one: a loader that rebuilds inside its own keeps them to
+    its end, harmlessly): no JIT (compiling the few large statements of a refresh costs more than
+    running them) and the random page cost of data in memory or on SSD, so the service records and metric values of
+    a month's activities are fetched through their activity index, not by scanning the whole table."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('jit', 'off', true), set_config('random_page_cost', '1.1', true)")
 
 
 def _lock(space, ids, using):
@@ -251,25 +387,11 @@ def _lock(space, ids, using):
         cursor.execute("SELECT pg_advisory_xact_lock(%s, p) FROM unnest(%s::int[]) AS p", [space, sorted(ids)])
 
 
-def _years_q(pairing_years):
-    q = Q(pk__in=[])
-    by_pairing = defaultdict(set)
-    for pairing_id, year in pairing_years:
-        by_pairing[pairing_id].add(year)
-    for pairing_id, years in by_pairing.items():
-        q |= Q(pairing_id=pairing_id, year__in=sorted(years))
-    return q
-
-
 def _refresh_derived(pairing_keys, program_keys, using):
     """Re-add PairingYear for the pairings' years and ProgramMonth(Metric) for the programs' months."""
     written = 0
-    pairing_years = {(pairing_id, month.year) for pairing_id, month in pairing_keys}
-    if pairing_years:
-        years_where = Q(pk__in=[])
-        for pairing_id, year in pairing_years:
-            years_where |= Q(pairing_id=pairing_id, month__gte=datetime.date(year, 1, 1), month__lte=datetime.date(year, 12, 1))
-        written += PAIRING_YEARS.sync(compute_pairing_years(years_where, using=using), _years_q(pairing_years), using)
+    if pairing_keys:
+        written += _write_pairing_years(*_years_of(pairing_keys), using)
     if program_keys:
         _lock(PROGRAM_LOCKS, {program_id for program_id, _month in program_keys}, using)
         months, metrics = compute_program_months(
@@ -284,14 +406,20 @@ def _refresh_derived(pairing_keys, program_keys, using):
 
 def _sync_last_activity(pairing_ids, using):
     """Pairing.last_activity_on, the pairing's own copy of its last counted activity's date, from its month
-    rows (one UPDATE; a QuerySet update, so no history row and no signal)."""
+    rows: one UPDATE … FROM, of the pairings whose date changed (raw SQL, so no history row and no signal)."""
     if not pairing_ids:
         return
-    last = (
-        PairingMonth.objects.using(using).filter(pairing=OuterRef("pk")).order_by()
-        .values("pairing").annotate(last=Max("last_activity_on")).values("last")
+    connection = connections[using]
+    qn = connection.ops.quote_name
+    pairing, month = qn(Pairing._meta.db_table), qn(PairingMonth._meta.db_table)
+    last = qn("last_activity_on")
+    sql = (
+        f"UPDATE {pairing} SET {last} = s.last FROM (SELECT p.id, MAX(m.last_activity_on) AS last FROM {pairing} p "
+        f"LEFT JOIN {month} m ON m.pairing_id = p.id WHERE p.id IN ({', '.join(['%s'] * len(pairing_ids))}) "
+        f"GROUP BY p.id) s WHERE {pairing}.id = s.id AND {pairing}.{last} {_differs(connection)} s.last"
     )
-    Pairing.objects.using(using).filter(pk__in=pairing_ids).update(last_activity_on=Subquery(last))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, sorted(pairing_ids))
 
 
 def _program_months_q(program_keys):
@@ -319,9 +447,12 @@ def rollup_refresh(*, pairing_id, month, using=None):
 def rollups_refresh(*, keys, program_keys=(), using=None):
     """Recompute the given (pairing id, month) keys from the source rows, then the pairing-years and the
     program-months they belong to (and the extra (program id, month) `program_keys`, for a pairing that moved
-    to another program), storing only what differs. A fixed number of queries per KEYS_PER_BATCH keys: the
-    pairings' programs, two locks, three reads of the source rows, and per rollup table one read of its rows,
-    one of what it is added up from, at most two writes. Returns the number of rows written or deleted."""
+    to another program), storing only what differs. A fixed number of statements per KEYS_PER_BATCH keys,
+    whatever their number: the planner settings, two locks, the pairings' programs; for the pairing rows
+    (PairingMonth, PairingMonthMetric, PairingYear) one set-based statement each that computes and writes them
+    (_replace) and one UPDATE of the pairings' last_activity_on; for the few program rows one read of what they
+    are added up from and of the program-wide activities, one read of the stored rows, at most two writes.
+    Returns the number of rows written or deleted."""
     using = using or router.db_for_write(PairingMonth)
     keys = sorted({(pairing_id, month_of(month)) for pairing_id, month in keys if pairing_id is not None})
     extra_program_keys = {(program_id, month_of(month)) for program_id, month in program_keys}
@@ -332,13 +463,14 @@ def rollups_refresh(*, keys, program_keys=(), using=None):
             break
         with transaction.atomic(using=using):
             pairing_ids = {pairing_id for pairing_id, _month in batch}
+            _tune(using)
             _lock(PAIRING_LOCKS, pairing_ids, using)
             programs = dict(Pairing.objects.using(using).filter(pk__in=pairing_ids).values_list("pk", "program_id"))
-            months, metrics = compute_pairing_months(lambda prefix: _keys_q(batch, prefix=prefix), using=using)
-            scope = _keys_q(batch, date_field="month")
-            written += PAIRING_MONTHS.sync(months, scope, using)
-            written += PAIRING_MONTH_METRICS.sync(metrics, scope, using)
-            _sync_last_activity(pairing_ids, using)
+            if batch:  # none: only a moved pairing's old program-months
+                written += _write_pairing_months(
+                    lambda prefix: _keys_q(batch, prefix=prefix), _keys_q(batch, date_field="month"), using
+                )
+                _sync_last_activity(pairing_ids, using)
             program_keys_now = {(programs[p], month) for p, month in batch if p in programs} | extra_program_keys
             extra_program_keys = set()  # once, with the first batch
             written += _refresh_derived(batch, program_keys_now, using)
@@ -366,16 +498,16 @@ def rollups_rebuild(*, year=None, using=None):
         batch = pairing_ids[start:start + PAIRINGS_PER_REBUILD_BATCH]
         rollup_scope = _pairings_q(batch, year, date_field="month")
         with transaction.atomic(using=using):
+            _tune(using)
             _lock(PAIRING_LOCKS, batch, using)
-            months, metrics = compute_pairing_months(lambda prefix: _pairings_q(batch, year, prefix=prefix), using=using)
-            stats.written += PAIRING_MONTHS.sync(months, rollup_scope, using)
-            stats.written += PAIRING_MONTH_METRICS.sync(metrics, rollup_scope, using)
+            stats.written += _write_pairing_months(lambda prefix: _pairings_q(batch, year, prefix=prefix), rollup_scope, using)
             years_scope = Q(pairing_id__in=batch) & (Q(year=year) if year is not None else Q())
-            stats.written += PAIRING_YEARS.sync(compute_pairing_years(rollup_scope, using=using), years_scope, using)
+            stats.written += _write_pairing_years(rollup_scope, years_scope, using)
             _sync_last_activity(batch, using)
         stats.pairings += len(batch)
-        stats.month_rows += len(months)
-        stats.metric_rows += len(metrics)
+    rows = _pairings_q(None, year, date_field="month")
+    stats.month_rows = PairingMonth.objects.using(using).filter(rows).count()
+    stats.metric_rows = PairingMonthMetric.objects.using(using).filter(rows).count()
     with transaction.atomic(using=using):
         programs_scope = Q(month__year=year) if year is not None else Q()
         _lock(PROGRAM_LOCKS, set(Program.objects.using(using).values_list("pk", flat=True)), using)

@@ -291,14 +291,17 @@ def toward_plan(prefix="", *, plan_year=None, as_at=None, among=None):
     return Q(**{f"{prefix}id__in": then, f"{prefix}date__lte": as_at}) & q
 
 
-def achieved_by_target(targets, *, as_at=None):
+def achieved_by_target(targets, *, as_at=None, item_ids=None):
     """{target pk: (item id, target value, metric aggregation, achieved)} for the PlanTarget queryset `targets`:
     achieved is the sum of the values of the activities that count toward the target's item (toward_plan, as
     they stood at the end of `as_at` if given), or for a snapshot metric the latest of them (by date, then id);
-    ZERO when none. One query."""
+    ZERO when none. ``item_ids``: the targets' items, when the caller has them. One query."""
     decimal = DecimalField(max_digits=14, decimal_places=2)
-    # as at a day, the history is read only for the activities linked to these targets' items
-    among = Activity.objects.filter(plan_item_id__in=targets.values("item_id")) if as_at is not None else None
+    # as at a day, the history is read only for the activities linked to these targets' items: by a list of ids
+    # when known (PostgreSQL hashes it), not by a subquery, which it runs again for every activity of every target
+    # (24 s for a program of 550 pairings)
+    items = sorted(set(item_ids)) if item_ids is not None else targets.values("item_id")
+    among = Activity.objects.filter(plan_item_id__in=items) if as_at is not None else None
     linked = toward_plan("item__activities__", plan_year=F("item__plan__year"), as_at=as_at, among=among) & Q(
         item__activities__metric_values__metric=OuterRef("metric_id")
     )
@@ -333,7 +336,9 @@ def plan_progress(items, *, as_at=None):
     targets = [target for item in items for target in item.target_list]
     achieved = {}
     if targets:
-        achieved = achieved_by_target(PlanTarget.objects.filter(pk__in=[t.pk for t in targets]), as_at=as_at)
+        achieved = achieved_by_target(
+            PlanTarget.objects.filter(pk__in=[t.pk for t in targets]), as_at=as_at, item_ids=[t.item_id for t in targets]
+        )
     for target in targets:
         target.achieved = achieved[target.pk][3] if target.pk in achieved else ZERO
         target.percent = min(100, int(target.achieved * 100 / target.value))
@@ -350,7 +355,7 @@ def item_progress(item_ids, *, as_at=None):
         return {}
     ratios = defaultdict(list)
     for item_id, value, _aggregation, achieved in achieved_by_target(
-        PlanTarget.objects.filter(item_id__in=item_ids), as_at=as_at
+        PlanTarget.objects.filter(item_id__in=item_ids), as_at=as_at, item_ids=item_ids
     ).values():
         ratios[item_id].append(attainment(achieved, value))
     return {item_id: int(sum(r) * 100 / len(r)) for item_id, r in ratios.items()}
@@ -374,19 +379,17 @@ def derive_progress(item, targets):
 PEOPLE = ("residents_served", "party_members", "teachers", "students")
 
 
-def compute_pairing_months(where, *, using, owner="pairing_id", parts=("months", "hours", "metrics")):
-    """{(pairing, month): fields} and {(pairing, month, metric): fields} of the activities `where(prefix)`
-    selects (prefix "" for activities, "activity__" for their metric values and service records); with
-    owner="program_id", per program instead (the program-wide activities' months). ``parts`` names the queries
-    to run (a report reading only the months, or only the metrics, of the program-wide activities runs one)."""
-    months, metrics = {}, {}
-    if "months" not in parts:
-        return months, _compute_metrics(where, using=using, owner=owner)
-    rows = (
+def pairing_month_queries(where, *, using, owner="pairing_id"):
+    """The three queries of compute_pairing_months, unevaluated (the rollup runs them inside its INSERT … SELECT):
+    per (owner, month) the counted activities (columns owner, month, activities, confirmed, the PEOPLE sums,
+    last_activity_on), the verified hours (owner, month, hours) and per metric the month's total and latest value
+    (owner, month, metric_id, month_total, value, latest_on, activity_id). ``month`` is the database's month
+    truncation (a timestamp on PostgreSQL)."""
+    months = (
         Activity.all_objects.using(using).filter(counted(), where(""))
-        .annotate(month=TruncMonth("date"))
+        .annotate(owner=F(owner), month=TruncMonth("date"))
         .order_by()
-        .values(owner, "month")
+        .values("owner", "month")
         .annotate(
             activities=Count("id"),
             confirmed=Count("id", filter=Q(status=Activity.Status.CONFIRMED)),
@@ -394,51 +397,66 @@ def compute_pairing_months(where, *, using, owner="pairing_id", parts=("months",
             last_activity_on=Max("date"),
         )
     )
-    for row in rows:
-        key = (row.pop(owner), row.pop("month"))
-        row["verified_hours"] = exact(None, "0.1")
-        months[key] = row
     hours = (
         ServiceRecord.all_objects.using(using)
         .filter(verified_q(""), where("activity__"))
-        .annotate(month=TruncMonth("activity__date"))
+        .annotate(owner=F(f"activity__{owner}"), month=TruncMonth("activity__date"))
         .order_by()
-        .values(f"activity__{owner}", "month")
+        .values("owner", "month")
         .annotate(hours=Sum("hours"))
-        .values_list(f"activity__{owner}", "month", "hours")
     )
-    if "hours" in parts:
-        for pairing_id, month, total in hours:
-            if (pairing_id, month) in months:
-                months[(pairing_id, month)]["verified_hours"] = exact(total, "0.1")
-    if "metrics" in parts:
-        metrics = _compute_metrics(where, using=using, owner=owner)
-    return months, metrics
-
-
-def _compute_metrics(where, *, using, owner):
-    """{(owner, month, metric): fields} of compute_pairing_months: each metric's month total and latest value."""
     partition = [F(f"activity__{owner}"), TruncMonth("activity__date"), F("metric_id")]
-    values = (
+    metrics = (
         ActivityMetricValue.objects.using(using)
         .filter(counted("activity__"), where("activity__"))
         .annotate(
+            owner=F(f"activity__{owner}"),
             month=TruncMonth("activity__date"),
             rank=Window(RowNumber(), partition_by=partition, order_by=[F("activity__date").desc(), F("activity_id").desc()]),
             month_total=Window(Sum("value"), partition_by=partition),
+            latest_on=F("activity__date"),
         )
         .filter(rank=1)
         .order_by()
-        .values_list(f"activity__{owner}", "month", "metric_id", "month_total", "value", "activity__date", "activity_id")
+        .values("owner", "month", "metric_id", "month_total", "value", "latest_on", "activity_id")
     )
+    return months, hours, metrics
+
+
+def compute_pairing_months(where, *, using, owner="pairing_id", parts=("months", "hours", "metrics")):
+    """{(pairing, month): fields} and {(pairing, month, metric): fields} of the activities `where(prefix)`
+    selects (prefix "" for activities, "activity__" for their metric values and service records); with
+    owner="program_id", per program instead (the program-wide activities' months). ``parts`` names the queries
+    to run (a report reading only the months, or only the metrics, of the program-wide activities runs one).
+    The queries are pairing_month_queries'."""
+    months_query, hours_query, metrics_query = pairing_month_queries(where, using=using, owner=owner)
+    months, metrics = {}, {}
+    if "metrics" in parts:
+        metrics = _compute_metrics(metrics_query)
+    if "months" not in parts:
+        return months, metrics
+    for row in months_query:
+        key = (row.pop("owner"), row.pop("month"))
+        row["verified_hours"] = exact(None, "0.1")
+        months[key] = row
+    if "hours" in parts:
+        for row in hours_query:
+            key = (row["owner"], row["month"])
+            if key in months:
+                months[key]["verified_hours"] = exact(row["hours"], "0.1")
+    return months, metrics
+
+
+def _compute_metrics(query):
+    """{(owner, month, metric): fields} of compute_pairing_months: each metric's month total and latest value."""
     return {
-        (pairing_id, month, metric_id): {
-            "total": exact(total, "0.01"),
-            "latest_value": exact(value, "0.01"),
-            "latest_on": day,
-            "latest_activity_id": activity_id,
+        (row["owner"], row["month"], row["metric_id"]): {
+            "total": exact(row["month_total"], "0.01"),
+            "latest_value": exact(row["value"], "0.01"),
+            "latest_on": row["latest_on"],
+            "latest_activity_id": row["activity_id"],
         }
-        for pairing_id, month, metric_id, total, value, day, activity_id in values
+        for row in query
     }
 
 

@@ -17,7 +17,7 @@ import decimal
 from decimal import Decimal
 
 from django.db import connections, router
-from django.db.models import Case, Count, Exists, F, Max, OuterRef, Q, Sum, Value, When, Window
+from django.db.models import Case, Count, Exists, F, Max, OuterRef, Q, Subquery, Sum, Value, When, Window
 from django.db.models.functions import RowNumber
 
 from activities.models import Activity, ActivityMetricValue, ActivityPhoto, Need, ServiceRecord
@@ -464,9 +464,16 @@ def volunteer_counts(pairing_ids, start, end, as_at=None, *, overall=True, wide=
 def last_counted_on(pairing_ids, as_at, then=None):
     """{pairing id: the date of its last counted activity dated on or before ``as_at``} (with ``then``, counted as
     it stood at the end of that day): what Pairing.last_activity_on says today, as at a report's day. One query."""
-    activities = Activity.objects.filter(pairing_id__in=pairing_ids, date__lte=as_at)
-    activities = activities.filter(status__in=COUNTED) if then is None else figures.counted_then(activities, then)
-    return dict(activities.order_by().values("pairing_id").annotate(last=Max("date")).values_list("pairing_id", "last"))
+    if then is None:
+        activities = Activity.objects.filter(pairing_id__in=pairing_ids, date__lte=as_at, status__in=COUNTED)
+        return dict(activities.order_by().values("pairing_id").annotate(last=Max("date")).values_list("pairing_id", "last"))
+    # as it stood: per pairing, its activities newest first (its date index) up to the first that counted then, not
+    # the status then of every activity it ever had (3 s for a program of 550 pairings)
+    newest = figures.counted_then(Activity.objects.filter(pairing_id=OuterRef("pk"), date__lte=as_at), then)
+    rows = Pairing.objects.filter(pk__in=pairing_ids).annotate(
+        last=Subquery(newest.order_by("-date").values("date")[:1])
+    ).order_by().values_list("pk", "last")
+    return {pairing_id: last for pairing_id, last in rows if last is not None}
 
 
 def highlight_rows(pairing_ids, start, end, limit=6, as_at=None, wide=None):
