@@ -323,7 +323,7 @@ def start_gunicorn(port, log_path):
 
     env = django_env(
         PORTAL_MODE="production", SECRET_KEY=SECRET, ALLOWED_HOSTS="127.0.0.1,localhost", TRUSTED_PROXY_COUNT="1",
-        REDIS_URL="redis://127.0.0.1:6379/10", REQUIRE_ADMIN_MFA="0", DATABASE_CONN_MAX_AGE="600", STATIC_ROOT=str(RESULTS / "staticfiles"),
+        REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/10"), REQUIRE_ADMIN_MFA="0", DATABASE_CONN_MAX_AGE="600", STATIC_ROOT=str(RESULTS / "staticfiles"),
         LOG_LEVEL="WARNING", PGAPPNAME=GUNICORN_APP_NAME,
     )
     env.pop("DEBUG", None)
@@ -634,7 +634,7 @@ def report_measurements(args, meta, table, budget):
     mode, seconds, done, worker, note = "celery", None, 0, None, ""
     broker = "redis://127.0.0.1:6379/9"
     celery = str(Path(PYTHON).parent / "celery")
-    env = django_env(CELERY_BROKER_URL=broker, REDIS_URL="redis://127.0.0.1:6379/10", PORTAL_MODE="production", SECRET_KEY=SECRET,
+    env = django_env(CELERY_BROKER_URL=broker, REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/10"), PORTAL_MODE="production", SECRET_KEY=SECRET,
                      ALLOWED_HOSTS="127.0.0.1,localhost", LOG_LEVEL="INFO")
     env.pop("DEBUG", None)
     clear()
