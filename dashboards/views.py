@@ -7,6 +7,7 @@ import datetime
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import render
@@ -52,24 +53,26 @@ class CompletenessView(LoginRequiredMixin, View):
         context = {"form": form, "months": range(1, 13)}
         if form.is_valid():
             program, year = form.cleaned_data["program"], form.cleaned_data["year"]
-            branches, state = board.board_cells(request.user, program, year)
+            page_obj = Paginator(board.board_rows(request.user, program), board.PER_PAGE).get_page(request.GET.get("page"))
+            branches = list(page_obj)
+            state = board.board_state(program, year, [branch["id"] for branch in branches])
             last_month = 12 if year < today.year else (today.month if year == today.year else 0)
+            months = [(month, datetime.date(year, month, 1)) for month in range(1, 13)]
             rows = []
             for branch in branches:
                 cells = []
-                for month in range(1, 13):
+                for month, first in months:
                     status = state.get((branch["id"], month))
                     css = status or ("none" if month <= last_month else "future")
                     url = ""
                     if status:  # the activities credited to the branch that month (host or co-host), counted
-                        first = datetime.date(year, month, 1)
                         url = activity_list_url(
                             program_id=program.pk, branch_id=branch["id"], credited=True, date_after=first,
                             date_before=first.replace(day=calendar.monthrange(year, month)[1]),
                         )
                     cells.append({"month": month, "css": css, "status": status, "url": url})
                 rows.append({"branch": branch, "cells": cells})
-            context.update(program=program, year=year, rows=rows)
+            context.update(program=program, year=year, rows=rows, page_obj=page_obj)
         return render(request, self.template_name, context, status=200 if form.is_valid() else 400)
 
 
