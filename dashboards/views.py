@@ -12,12 +12,14 @@ from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.views import View
 
 from dashboards import board
 from dashboards.forms import BoardForm, DashboardForm
 from dashboards.home import home_for
 from dashboards.program import SORTS, dashboard, program_figures
+from figures.cache import cached_figures
 from figures.selectors import activity_list_url
 from portal.permissions import can_set_up, scope_for
 from pairings.models import Program
@@ -92,11 +94,18 @@ class ProgramDashboardView(LoginRequiredMixin, View):
                 raise Http404
             return render(request, self.template_name, {"program": program, "form": form, "sorts": SORTS}, status=400)
         today = timezone.localdate()
-        figures = program_figures(request.user, pk, today)
+        # per user (whether they administer the program is part of it), until the rollup or the set-up changes
+        user = request.user
+        figures = cached_figures("program_figures", lambda: program_figures(user, pk, today), user.pk, user.is_superuser, pk, today)
         if figures.program is None:
             raise Http404
         sort = form.cleaned_data["sort"] or "attention"
-        context = dashboard(figures, year=form.cleaned_data["year"], sort=sort, page=form.cleaned_data["page"] or 1, today=today)
+        year, page = form.cleaned_data["year"], form.cleaned_data["page"] or 1
+        # the same for each of the program's admins: cached once the user is known to be one
+        context = cached_figures(
+            "program_dashboard", lambda: dashboard(figures, year=year, sort=sort, page=page, today=today),
+            pk, year, sort, page, today, get_language(),
+        )
         context.update(program={"pk": figures.program[0], "name": figures.program[1]}, form=form, sorts=SORTS, sort=sort)
         return render(request, self.template_name, context)
 
