@@ -529,6 +529,10 @@ def web_measurements(args, meta, pages, table, budget):
         if page:
             table.add(3, f"{label}: SQL (EXPLAIN ANALYZE, {page['queries']} queries)", page["explain_ms"], "ms",
                       note=f"slowest query {ms(page['slowest_query_ms'])} ms; template {ms(page['render_ms'])} ms")
+            floor = page["explain_ms"] + page["render_ms"]
+            table.add(3, f"{label}: page / (SQL + template)", round(r["p50"] / floor, 2) if floor and r["p50"] else None,
+                      "×", target="≤ 2×", met=le(r["p50"], 2 * floor) if r["p50"] else None,
+                      note=f"gunicorn p50 {ms(r['p50'])} ms; the same page in the Django test client {ms(page['wall_ms'])} ms")
     r = measured[("detail", 1)]
     table.add(3, "activity detail p50, c=1 (50 recent activities)", r["p50"], "ms", floor1,
               note=f"p99 {ms(r['p99'])} ms")
