@@ -12,7 +12,8 @@ ROLLUP_VERSION = "figures:rollup-version"
 
 
 def rollup_changed():
-    """The rollup's rows changed: figures cached under its current token are no longer read."""
+    """The rollup's rows changed: figures cached under its current token are no longer read (now, and again when
+    the transaction commits if the refresh ran inside one)."""
     versioned.changed(ROLLUP_VERSION)
 
 

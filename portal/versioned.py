@@ -61,7 +61,8 @@ def changed(key):
             logger.warning("cache unavailable: %s was not replaced", key, exc_info=True)
 
     replace()
-    transaction.on_commit(replace)
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(replace)
 
 
 def setup_changed(**kwargs):
