@@ -323,7 +323,7 @@ def start_gunicorn(port, log_path):
 
     env = django_env(
         PORTAL_MODE="production", SECRET_KEY=SECRET, ALLOWED_HOSTS="127.0.0.1,localhost", TRUSTED_PROXY_COUNT="1",
-        REDIS_URL="redis://127.0.0.1:6379/10", REQUIRE_ADMIN_MFA="0", DATABASE_CONN_MAX_AGE="600", STATIC_ROOT=str(RESULTS / "staticfiles"),
+        REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/10"), REQUIRE_ADMIN_MFA="0", DATABASE_CONN_MAX_AGE="600", STATIC_ROOT=str(RESULTS / "staticfiles"),
         LOG_LEVEL="WARNING", PGAPPNAME=GUNICORN_APP_NAME,
     )
     env.pop("DEBUG", None)
@@ -529,6 +529,10 @@ def web_measurements(args, meta, pages, table, budget):
         if page:
             table.add(3, f"{label}: SQL (EXPLAIN ANALYZE, {page['queries']} queries)", page["explain_ms"], "ms",
                       note=f"slowest query {ms(page['slowest_query_ms'])} ms; template {ms(page['render_ms'])} ms")
+            floor = page["explain_ms"] + page["render_ms"]
+            table.add(3, f"{label}: page / (SQL + template)", round(r["p50"] / floor, 2) if floor and r["p50"] else None,
+                      "×", target="≤ 2×", met=le(r["p50"], 2 * floor) if r["p50"] else None,
+                      note=f"gunicorn p50 {ms(r['p50'])} ms; the same page in the Django test client {ms(page['wall_ms'])} ms")
     r = measured[("detail", 1)]
     table.add(3, "activity detail p50, c=1 (50 recent activities)", r["p50"], "ms", floor1,
               note=f"p99 {ms(r['p99'])} ms")
@@ -634,7 +638,7 @@ def report_measurements(args, meta, table, budget):
     mode, seconds, done, worker, note = "celery", None, 0, None, ""
     broker = "redis://127.0.0.1:6379/9"
     celery = str(Path(PYTHON).parent / "celery")
-    env = django_env(CELERY_BROKER_URL=broker, REDIS_URL="redis://127.0.0.1:6379/10", PORTAL_MODE="production", SECRET_KEY=SECRET,
+    env = django_env(CELERY_BROKER_URL=broker, REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/10"), PORTAL_MODE="production", SECRET_KEY=SECRET,
                      ALLOWED_HOSTS="127.0.0.1,localhost", LOG_LEVEL="INFO")
     env.pop("DEBUG", None)
     clear()

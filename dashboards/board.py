@@ -1,9 +1,11 @@
 """The completeness board's reads: which programs a user may open it for, the year it opens on, and each
 branch's months (nothing logged, submitted, confirmed). Counted activities are the figures app's definition."""
 
-from django.db.models import Min, OuterRef, Q, Subquery
+from django.db.models import Count, Min, OuterRef, Q, Subquery
+from django.db.models.functions import ExtractMonth
 
 from activities.models import Activity
+from figures.models import ProgramMonth
 from figures.selectors import counted_activities
 from pairings.models import Pairing, PairingBranch, Program
 from portal.permissions import scope_for
@@ -24,12 +26,11 @@ def board_programs(user):
 
 
 def with_first_dates(programs):
-    """The programs, each with the first term start of its pairings (``first_term``) and the date of its first
-    counted activity (``first_activity``): where its board's years begin. Subqueries of the programs' own query."""
+    """The programs, each with the first term start of its pairings (``first_term``) and the first month with a
+    counted activity (``first_activity``, from the rollup's program months): where its board's years begin.
+    Subqueries of the programs' own query."""
     first_term = Pairing.objects.filter(program=OuterRef("pk")).order_by().values("program").annotate(d=Min("term_start"))
-    first_activity = (
-        counted_activities().filter(program=OuterRef("pk")).order_by().values("program").annotate(d=Min("date"))
-    )
+    first_activity = ProgramMonth.objects.filter(program=OuterRef("pk")).order_by().values("program").annotate(d=Min("month"))
     return programs.annotate(
         first_term=Subquery(first_term.values("d")), first_activity=Subquery(first_activity.values("d"))
     )
@@ -44,19 +45,28 @@ def board_years(program, today):
 
 
 def board_default_year(program_id, today):
-    """The year the board opens on: this year, or the last year the program logged anything in."""
+    """The year the board opens on: this year, or the last year the program logged anything in (its latest month
+    with a counted activity, from the rollup)."""
     try:
-        last = counted_activities().filter(program_id=int(program_id), date__lte=today).order_by("-date").values_list("date", flat=True).first()
+        last = ProgramMonth.objects.filter(program_id=int(program_id), month__lte=today).order_by("-month").values_list("month", flat=True).first()
     except (TypeError, ValueError):
         return today.year
     return last.year if last else today.year
 
 
+PER_PAGE = 50  # branch rows a page of the board shows: a program of a thousand pairings has two thousand branches
+
+
 def board_cells(user, program, year):
-    """The completeness board of a program and year: (branch rows, {(branch_id, month): status}), status
-    "confirmed" when a confirmed activity credits the branch that month, else "submitted" when a submitted
-    one does; absent means nothing was logged. Admins see every participating branch; a party committee
-    the branches of its own organisation. A co-hosting branch is credited like the host. Three queries."""
+    """The completeness board of a program and year: (branch rows, {(branch_id, month): status}) for all the rows
+    (board_rows, board_state). Three queries."""
+    rows = board_rows(user, program)
+    return rows, board_state(program, year, [row["id"] for row in rows])
+
+
+def board_rows(user, program):
+    """The board's branch rows, in order: each participating branch once, with its pairings' villages. Admins see
+    every participating branch; a party committee the branches of its own organisation. Two queries."""
     scope = scope_for(user)
     links = PairingBranch.objects.filter(pairing__program=program)
     if not Program.objects.editable_by(user).filter(pk=program.pk).exists():
@@ -75,25 +85,45 @@ def board_cells(user, program, year):
             },
         )
         row["pairings"].append(link["pairing__supported__name"])
-    branch_ids = set(rows)
-    activities = counted_activities().filter(program=program, date__year=year)  # program-wide ones too
-    state = {}
+    return list(rows.values())
 
-    def credit(branch_id, day, status):
-        if branch_id in branch_ids and state.get((branch_id, day.month)) != Activity.Status.CONFIRMED:
-            state[(branch_id, day.month)] = status
 
-    for row in activities.filter(branch_id__in=branch_ids).values_list("branch_id", "date", "status").order_by():
-        credit(*row)
-    through = Activity.co_branches.through
-    co_rows = (
-        through.objects.filter(organization_id__in=branch_ids, activity__in=activities)
-        .values_list("organization_id", "activity__date", "activity__status")
+def board_state(program, year, branch_ids):
+    """{(branch_id, month): status} of these branches in the program's year: "confirmed" when a confirmed counted
+    activity credits the branch that month, else "submitted" when a submitted one does; absent when nothing was
+    logged. A co-hosting branch is credited like the host; program-wide activities count too. Two queries, each
+    one row per branch and month (added up in the database)."""
+    branch_ids = sorted(set(branch_ids))
+    if not branch_ids:
+        return {}
+    activities = counted_activities().filter(program=program, date__year=year)
+    confirmed = Activity.Status.CONFIRMED
+    # grouped by program too, and the program picked here: a condition on the program makes PostgreSQL AND the
+    # program's index (half the activities) with the branches' (a page of them), a hundred times the work
+    hosted = (
+        counted_activities().filter(date__year=year, branch_id__in=branch_ids)
+        .annotate(month=ExtractMonth("date"))
+        .values("program_id", "branch_id", "month")
+        .annotate(confirmed=Count("pk", filter=Q(status=confirmed)))
+        .values_list("program_id", "branch_id", "month", "confirmed")
         .order_by()
     )
-    for row in co_rows:
-        credit(*row)
-    return list(rows.values()), state
+    hosted = [row[1:] for row in hosted if row[0] == program.pk]
+    co_hosted = (
+        Activity.co_branches.through.objects.filter(organization_id__in=branch_ids, activity__in=activities)
+        .annotate(month=ExtractMonth("activity__date"))
+        .values("organization_id", "month")
+        .annotate(confirmed=Count("pk", filter=Q(activity__status=confirmed)))
+        .values_list("organization_id", "month", "confirmed")
+        .order_by()
+    )
+    state = {}
+    for rows in (hosted, co_hosted):
+        for branch_id, month, confirmed_count in rows:
+            key = (branch_id, int(month))
+            if state.get(key) != Activity.Status.CONFIRMED:
+                state[key] = Activity.Status.CONFIRMED if confirmed_count else Activity.Status.SUBMITTED
+    return state
 
 
 def label_of_branch(name, short_name):

@@ -2,13 +2,18 @@
 year's activity count on each row of the pairing list, and the progress of each plan item. The numbers come
 from figures/selectors.py, their one definition."""
 
+from django.utils.translation import get_language
+
 from figures import selectors as figures
+from figures.cache import cached_figures
 from portal.panels import page_panel, row_panel
 
 
 @page_panel("pairings.pairing_detail.top", template_name="dashboards/panels/pairing_figures.html")
 def pairing_figures(request, pairing, *, year, years, **page):
-    return {"headline": figures.pairing_headline(pairing, year), "year": year, "years": years}
+    # the same for everyone who reads the pairing (the view checked that): cached until the rollup or set-up changes
+    headline = cached_figures("pairing_headline", lambda: figures.pairing_headline(pairing, year), pairing.pk, year, get_language())
+    return {"headline": headline, "year": year, "years": years}
 
 
 @row_panel("pairings.pairing_list.row", template_name="dashboards/panels/pairing_row.html")

@@ -7,16 +7,19 @@ import datetime
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.views import View
 
 from dashboards import board
 from dashboards.forms import BoardForm, DashboardForm
 from dashboards.home import home_for
 from dashboards.program import SORTS, dashboard, program_figures
+from figures.cache import cached_figures
 from figures.selectors import activity_list_url
 from portal.permissions import can_set_up, scope_for
 from pairings.models import Program
@@ -52,24 +55,26 @@ class CompletenessView(LoginRequiredMixin, View):
         context = {"form": form, "months": range(1, 13)}
         if form.is_valid():
             program, year = form.cleaned_data["program"], form.cleaned_data["year"]
-            branches, state = board.board_cells(request.user, program, year)
+            page_obj = Paginator(board.board_rows(request.user, program), board.PER_PAGE).get_page(request.GET.get("page"))
+            branches = list(page_obj)
+            state = board.board_state(program, year, [branch["id"] for branch in branches])
             last_month = 12 if year < today.year else (today.month if year == today.year else 0)
+            months = [(month, datetime.date(year, month, 1)) for month in range(1, 13)]
             rows = []
             for branch in branches:
                 cells = []
-                for month in range(1, 13):
+                for month, first in months:
                     status = state.get((branch["id"], month))
                     css = status or ("none" if month <= last_month else "future")
                     url = ""
                     if status:  # the activities credited to the branch that month (host or co-host), counted
-                        first = datetime.date(year, month, 1)
                         url = activity_list_url(
                             program_id=program.pk, branch_id=branch["id"], credited=True, date_after=first,
                             date_before=first.replace(day=calendar.monthrange(year, month)[1]),
                         )
                     cells.append({"month": month, "css": css, "status": status, "url": url})
                 rows.append({"branch": branch, "cells": cells})
-            context.update(program=program, year=year, rows=rows)
+            context.update(program=program, year=year, rows=rows, page_obj=page_obj)
         return render(request, self.template_name, context, status=200 if form.is_valid() else 400)
 
 
@@ -89,11 +94,18 @@ class ProgramDashboardView(LoginRequiredMixin, View):
                 raise Http404
             return render(request, self.template_name, {"program": program, "form": form, "sorts": SORTS}, status=400)
         today = timezone.localdate()
-        figures = program_figures(request.user, pk, today)
+        # per user (whether they administer the program is part of it), until the rollup or the set-up changes
+        user = request.user
+        figures = cached_figures("program_figures", lambda: program_figures(user, pk, today), user.pk, user.is_superuser, pk, today)
         if figures.program is None:
             raise Http404
         sort = form.cleaned_data["sort"] or "attention"
-        context = dashboard(figures, year=form.cleaned_data["year"], sort=sort, page=form.cleaned_data["page"] or 1, today=today)
+        year, page = form.cleaned_data["year"], form.cleaned_data["page"] or 1
+        # the same for each of the program's admins: cached once the user is known to be one
+        context = cached_figures(
+            "program_dashboard", lambda: dashboard(figures, year=year, sort=sort, page=page, today=today),
+            pk, year, sort, page, today, get_language(),
+        )
         context.update(program={"pk": figures.program[0], "name": figures.program[1]}, form=form, sorts=SORTS, sort=sort)
         return render(request, self.template_name, context)
 

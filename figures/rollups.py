@@ -44,6 +44,7 @@ from django.utils import timezone
 
 from activities.models import Activity
 from pairings.models import Pairing, Program
+from figures.cache import rollup_changed
 from figures.models import PairingMonth, PairingMonthMetric, PairingYear, ProgramMonth, ProgramMonthMetric
 # a pairing-month's figures are computed by the figures' own rule (figures.selectors.compute_pairing_months)
 from figures.selectors import PEOPLE, compute_pairing_months, exact, pairing_month_queries
@@ -474,6 +475,7 @@ def rollups_refresh(*, keys, program_keys=(), using=None):
             program_keys_now = {(programs[p], month) for p, month in batch if p in programs} | extra_program_keys
             extra_program_keys = set()  # once, with the first batch
             written += _refresh_derived(batch, program_keys_now, using)
+    rollup_changed()  # the figures cached from the rollup (figures/cache.py) are read again
     return written
 
 
@@ -515,6 +517,7 @@ def rollups_rebuild(*, year=None, using=None):
         stats.written += PROGRAM_MONTHS.sync(months, programs_scope, using)
         stats.written += PROGRAM_MONTH_METRICS.sync(metrics, programs_scope, using)
     stats.seconds = time.monotonic() - started
+    rollup_changed()
     return stats
 
 

@@ -25,6 +25,7 @@ the activities as they stood at its as-at day (the rollup holds the statuses of 
 """
 
 import datetime
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -33,7 +34,7 @@ from urllib.parse import urlencode
 from django.db import router
 from django.db.models import Count, DecimalField, F, Max, OuterRef, Q, Subquery, Sum, Value, Window
 from django.db.models.functions import Coalesce, RowNumber, TruncMonth
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -133,7 +134,25 @@ def activity_list_url(
         params.append(("date_from", date_after.isoformat()))
     if date_before:
         params.append(("date_to", date_before.isoformat()))
-    return f"{reverse('activities:list')}?{urlencode(params)}"
+    path = _list_path()
+    if all(_PLAIN.fullmatch(str(value)) for _name, value in params):
+        # what urlencode gives for ids, ISO dates and status names, without its per-character quoting
+        return f"{path}?" + "&".join(f"{name}={value}" for name, value in params)
+    return f"{path}?{urlencode(params)}"
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9_.\-]*")  # characters urlencode leaves as they are
+_list_paths = {}
+
+
+def _list_path():
+    """The activity list's path, reversed once per URL configuration and script prefix (a board or a dashboard
+    links to it a few hundred times, and reverse() is most of what a link cost)."""
+    key = (get_script_prefix(), get_urlconf())
+    path = _list_paths.get(key)
+    if path is None:
+        path = _list_paths[key] = reverse("activities:list")
+    return path
 
 
 # --- a pairing's year ------------------------------------------------------------------------------

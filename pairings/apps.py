@@ -7,7 +7,9 @@ class PairingsConfig(AppConfig):
     verbose_name = _("Programs and pairings")
 
     def ready(self):
-        from pairings.models import Metric, Pairing, PairingBranch, Program
+        from pairings.models import JointPlan, Metric, Pairing, PairingBranch, PlanItem, PlanTarget, Program
         from portal import versioned
 
         versioned.connect(Program, Pairing, PairingBranch, Metric)  # values built from the set-up (portal/versioned.py)
+        # the plans' targets are part of the figures cached with the set-up (figures/cache.py)
+        versioned.connect(JointPlan, PlanItem, PlanTarget)

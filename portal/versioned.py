@@ -32,40 +32,53 @@ def _new_token():
     return uuid.uuid4().hex
 
 
-def setup_version():
-    """The set-up's current token (made when the cache holds none), or None when the cache does not answer."""
+def current(key=VERSION_KEY):
+    """The current token under `key` (made when the cache holds none), or None when the cache does not answer."""
     try:
-        token = cache.get(VERSION_KEY)
+        token = cache.get(key)
         if token is None:
-            cache.add(VERSION_KEY, _new_token(), None)
-            token = cache.get(VERSION_KEY)
+            cache.add(key, _new_token(), None)
+            token = cache.get(key)
         return token
     except Exception:  # the cache is down or hung: serve from the database
-        logger.warning("cache unavailable: the set-up's values are read from the database", exc_info=True)
+        logger.warning("cache unavailable: values cached under %s are read from the database", key, exc_info=True)
         return None
+
+
+def setup_version():
+    """The set-up's current token (made when the cache holds none), or None when the cache does not answer."""
+    return current(VERSION_KEY)
+
+
+def changed(key):
+    """What `key` versions changed: values cached under its current token are no longer read (now, and once the
+    transaction commits)."""
+
+    def replace():
+        try:
+            cache.set(key, _new_token(), None)
+        except Exception:
+            logger.warning("cache unavailable: %s was not replaced", key, exc_info=True)
+
+    replace()
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(replace)
 
 
 def setup_changed(**kwargs):
     """The set-up changed: values cached under the current token are no longer read (now, and once the
     transaction commits). A signal receiver, and callable as is."""
-
-    def replace():
-        try:
-            cache.set(VERSION_KEY, _new_token(), None)
-        except Exception:
-            logger.warning("cache unavailable: the set-up's version was not replaced", exc_info=True)
-
-    replace()
-    transaction.on_commit(replace)
+    changed(VERSION_KEY)
 
 
-def cached(name, build, *parts):
-    """`build()`, cached under the set-up's version, the `name` and the `parts` (ids, values asked for)."""
-    token = setup_version()
-    if token is None:
+def cached(name, build, *parts, versions=()):
+    """`build()`, cached under the set-up's version (and those of the other `versions` keys it depends on), the
+    `name` and the `parts` (ids, values asked for)."""
+    tokens = [current(key) for key in (VERSION_KEY, *versions)]
+    if None in tokens:
         return build()
     digest = hashlib.sha1(repr(parts).encode()).hexdigest()
-    key = f"portal:setup:{name}:{token}:{digest}"
+    key = f"portal:setup:{name}:{':'.join(tokens)}:{digest}"
     try:
         value = cache.get(key)
     except Exception:

@@ -135,3 +135,30 @@ def test_the_need_predicates_agree_with_their_querysets(world, cast, role):
 
 def test_a_masked_name_is_read_in_full_by_the_village_and_the_program_admin(world, cast):
     assert who(cast, permissions.sees_wanted_by, world["pairing"]) == {"village", "admin", "superuser"}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_pairing_narrowed_rule_agrees_with_visible_to(world, cast, role):
+    """visible_in_pairing (the pairing page's recent activities) reads exactly what visible_to reads of the
+    pairing: drafts of either branch, every status, and never a program-wide activity or another pairing's."""
+    from pairings.permissions import can_edit_agreement
+
+    user, pairing = cast[role], world["pairing"]
+    for status in S.values:
+        done = timezone.now() if status in (S.SUBMITTED, S.CONFIRMED) else None
+        times = {"status": status, "submitted_at": done, "confirmed_at": done if status == S.CONFIRMED else None}
+        for branch in (world["branch"], world["other_branch"]):
+            f.ActivityFactory(pairing=pairing, branch=branch, **times)
+        f.ActivityFactory(pairing=None, program=pairing.program, branch=world["branch"], **times)
+        f.ActivityFactory(pairing=world["other_pairing"], **times)
+    expected = set(Activity.objects.visible_to(user).filter(pairing=pairing).values_list("pk", flat=True))
+    if not Pairing.objects.visible_to(user).filter(pk=pairing.pk).exists():  # its page is a 404: never asked
+        assert role == "outsider" and expected == set()
+        return
+    narrowed = set(
+        Activity.objects.visible_in_pairing(user, pairing.pk, administers=can_edit_agreement(user, pairing))
+        .values_list("pk", flat=True)
+    )
+    assert narrowed == expected
+    if role in ("secretary", "admin", "superuser"):
+        assert Activity.objects.filter(pairing=pairing, status=S.DRAFT, pk__in=narrowed).exists()

@@ -364,7 +364,8 @@ def test_one_refresh_per_transaction_whatever_it_wrote(world, django_capture_on_
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         for _ in range(5):
             portal.create()
-    assert len(callbacks) == 1 and PairingMonth.objects.exists()
+    refreshes = [c for c in callbacks if isinstance(getattr(c, "__self__", None), rollups.PendingRefresh)]
+    assert len(refreshes) == 1 and PairingMonth.objects.exists()  # (the others replace the cached figures' version)
     assert_current()
 
 

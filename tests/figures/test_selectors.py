@@ -303,3 +303,21 @@ def test_a_figure_link_lists_submitted_and_confirmed_but_not_drafts_or_returned(
     url = selectors.pairing_headline(pairing, 2024).url
     assert _listed(client, world, url, counted) == ["T-SUBMITTED-1", "T-CONFIRMED-1"]
     assert _listed(client, world, url, left_out) == []
+
+
+def test_a_figures_link_is_what_urlencode_gives():
+    """activity_list_url skips urlencode's quoting for plain values: the link is the same string either way."""
+    from urllib.parse import urlencode
+
+    from django.urls import reverse
+
+    day = datetime.date(2024, 3, 1)
+    cases = [
+        ({"program_id": 3, "branch_id": 7, "credited": True, "date_after": day, "date_before": day}, [
+            ("program", 3), ("branch", 7), ("co_hosted", "on"), ("status", "submitted"), ("status", "confirmed"),
+            ("date_from", "2024-03-01"), ("date_to", "2024-03-01"),
+        ]),
+        ({"pairing_id": 5, "statuses": ("a b", "是")}, [("pairing", 5), ("status", "a b"), ("status", "是")]),
+    ]
+    for kwargs, params in cases:
+        assert selectors.activity_list_url(**kwargs) == f"{reverse('activities:list')}?{urlencode(params)}"
