@@ -8,8 +8,9 @@ blank where the activity recorded no value (never 0), so a column's sum over the
 the pairing page shows.
 
 Queries: the metric list is one small query, read before the rows (``selectors.export_metrics``); the rows are ONE
-query however many there are (``selectors.export_rows``: hours, photo count and each metric's value are correlated
-subqueries of it), streamed (``portal.db.stream_rows``: psycopg's chunked results on PostgreSQL).
+query however many there are (``selectors.export_rows``: hours, photo count and the metrics' values as kept on the
+activity's row by activities.kept, the values spread into their columns here), streamed (``portal.db.stream_rows``:
+psycopg's chunked results on PostgreSQL).
 
 CSV: UTF-8 with a byte-order mark, text that a spreadsheet would run as a formula neutralised (portal.csvsafe),
 numbers written as numbers; rows are written into blocks of about 64 KB, each block one chunk of the HTTP response.
@@ -24,6 +25,7 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
+from decimal import Decimal
 
 import xlsxwriter
 from django.utils.translation import gettext as _
@@ -72,7 +74,27 @@ def _looks(title):
 
 
 def _fields(base, metrics):
-    return (*base[:-1], *[metric.alias for metric in metrics], base[-1])
+    return (*base[:-1], "kept_figures", base[-1])
+
+
+def _spread(rows, metrics):
+    """The rows with their kept figures ("<metric id>:<value>;…", the column before the description) spread
+    into one Decimal per metric of ``metrics``, None where the activity recorded none."""
+    slot = {str(metric.pk): i for i, metric in enumerate(metrics)}
+    width = len(metrics)
+    blank = (None,) * width
+    for row in rows:
+        figures = row[-2]
+        if not figures or not width:
+            yield (*row[:-2], *blank, row[-1])
+            continue
+        values = [None] * width
+        for item in figures.split(";"):
+            key, _, value = item.partition(":")
+            index = slot.get(key)
+            if index is not None:
+                values[index] = Decimal(value)
+        yield (*row[:-2], *values, row[-1])
 
 
 def csv_blocks(queryset, metrics, *, block_bytes=BLOCK_BYTES, fetch_rows=FETCH_ROWS):
@@ -87,7 +109,7 @@ def csv_blocks(queryset, metrics, *, block_bytes=BLOCK_BYTES, fetch_rows=FETCH_R
     writer.writerow(header(metrics))
     rows = stream_rows(queryset.values_list(*_fields(CSV_FIELDS, metrics)), chunk_size=fetch_rows)
     try:
-        for row in rows:
+        for row in _spread(rows, metrics):
             (
                 date, start_text, end_text, program, pairing, branch, co_hosts, kind, title, place, status, party_members,
                 teachers, students, residents, verified, pending, photos,
@@ -150,7 +172,7 @@ def write_xlsx(queryset, metrics, stream, *, tmpdir=None, fetch_rows=FETCH_ROWS)
     done = 0
     rows = stream_rows(queryset.values_list(*_fields(XLSX_FIELDS, metrics)), chunk_size=fetch_rows)
     try:
-        for row in rows:
+        for row in _spread(rows, metrics):
             if sheet.full():
                 sheet.finish()
                 sheets += 1

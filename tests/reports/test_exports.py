@@ -220,9 +220,9 @@ def test_write_ledgers_streams_pairing_by_pairing(records):
     book = xlsxwriter.Workbook(stream, {**OPTIONS, "in_memory": True})
     opened = []
     rows = [
-        (1, datetime.date(2024, 1, d), f"活动{d}", "支部", None, "类型", "confirmed", "", 0, 0, 0, 0, "0", "0", None)
+        (1, datetime.date(2024, 1, d), f"活动{d}", 5, "", 7, "confirmed", "", 0, 0, 0, 0, "0", "0", "")
         for d in (1, 2)
-    ] + [(2, datetime.date(2024, 1, 3), "活动3", "支部", "联合", "类型", "submitted", "地点", 1, 2, 3, 4, "1.5", "2", "99:1")]
+    ] + [(2, datetime.date(2024, 1, 3), "活动3", 5, "5,6", 7, "submitted", "地点", 1, 2, 3, 4, "1.5", "2", "99:1")]
     metrics = [{"id": 99, "name": "植树", "unit": Metric.Unit.PLANTS}]
     names = SheetNames()
 
@@ -230,10 +230,15 @@ def test_write_ledgers_streams_pairing_by_pairing(records):
         opened.append(name)
         return names(name)
 
+    names_of = exports.LedgerNames()
+    names_of.organisations, names_of.types = {5: ("第五党支部", "五支部"), 6: ("联合支部", "联合")}, {7: "类型"}
     done = exports.write_ledgers(
-        iter(rows), {1: "甲–乙", 2: "丙–丁"}, metrics, 2024, workbook=book, formats=Formats(book), names=naming
+        iter(rows), {1: "甲–乙", 2: "丙–丁"}, metrics, 2024, workbook=book, formats=Formats(book), names=naming,
+        names_of=names_of,
     )
     book.close()
     assert done == 3 and opened == ["台账·甲–乙", "台账·丙–丁"]
     read = openpyxl.load_workbook(io.BytesIO(stream.getvalue()))
     assert [row[-1] for row in read["台账·丙–丁"].iter_rows(min_row=3, values_only=True)] == [1]
+    # the ids read as names: the host's label, the co-hosts' (the host listed again left out), the type
+    assert [row[2:5] for row in read["台账·丙–丁"].iter_rows(min_row=3, values_only=True)] == [("五支部", "联合", "类型")]
