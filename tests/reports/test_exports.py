@@ -242,3 +242,22 @@ def test_write_ledgers_streams_pairing_by_pairing(records):
     assert [row[-1] for row in read["台账·丙–丁"].iter_rows(min_row=3, values_only=True)] == [1]
     # the ids read as names: the host's label, the co-hosts' (the host listed again left out), the type
     assert [row[2:5] for row in read["台账·丙–丁"].iter_rows(min_row=3, values_only=True)] == [("五支部", "联合", "类型")]
+
+
+def test_ledger_rows_written_as_xml_read_back_as_typed(records, tmp_path):
+    """The ledger sheets' rows are written as the sheet's XML directly (reports.renderers.xlsx.LedgerSheet): what
+    a user typed reads back the same, XML's own characters and spaces around it included; a control character is
+    written as XlsxWriter writes it (_x0001_, which Excel reads back as the character)."""
+    typed = ' A&B <小组> "引号" 末尾 '
+    activity(records["pairing"], records["branch"], "2024-08-02", title=typed, place="\t村委")
+    paths, rows, _ = write(records, tmp_path / "x", formats=("xlsx",))
+    book = openpyxl.load_workbook(paths["xlsx"])
+    ledger = book[next(name for name in book.sheetnames if name.startswith("台账"))]
+    row = next(row for row in ledger.iter_rows(min_row=3) if row[1].value and "小组" in row[1].value)
+    assert row[1].value == typed and row[6].value == "\t村委"
+    assert row[0].value == datetime.datetime(2024, 8, 2) and row[0].number_format == "yyyy-mm-dd"
+    assert ledger.max_row == 2 + sum(1 for r in ledger.iter_rows(min_row=3) if r[0].value is not None)
+    activity(records["pairing"], records["branch"], "2024-08-03", title="铃\x07声")
+    paths, rows, _ = write(records, tmp_path / "y", formats=("xlsx",))
+    with zipfile.ZipFile(paths["xlsx"]) as archive:
+        assert any("铃_x0007_声" in archive.read(name).decode() for name in archive.namelist() if "worksheets/" in name)
