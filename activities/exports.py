@@ -107,7 +107,8 @@ def csv_blocks(queryset, metrics, *, block_bytes=BLOCK_BYTES, fetch_rows=FETCH_R
     writer = csv.writer(buffer)
     buffer.write(BOM)
     writer.writerow(header(metrics))
-    rows = stream_rows(queryset.values_list(*_fields(CSV_FIELDS, metrics)), chunk_size=fetch_rows)
+    # psycopg gives these columns (text, numbers, dates, times) as Django would: no converters per row
+    rows = stream_rows(queryset.values_list(*_fields(CSV_FIELDS, metrics)), chunk_size=fetch_rows, as_read=True)
     try:
         for row in _spread(rows, metrics):
             (
@@ -170,7 +171,7 @@ def write_xlsx(queryset, metrics, stream, *, tmpdir=None, fetch_rows=FETCH_ROWS)
     sheets = 1
     sheet = _Sheet(workbook, formats, columns, sheets)
     done = 0
-    rows = stream_rows(queryset.values_list(*_fields(XLSX_FIELDS, metrics)), chunk_size=fetch_rows)
+    rows = stream_rows(queryset.values_list(*_fields(XLSX_FIELDS, metrics)), chunk_size=fetch_rows, as_read=True)
     try:
         for row in _spread(rows, metrics):
             if sheet.full():
