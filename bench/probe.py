@@ -698,6 +698,8 @@ def cmd_list_export(args):
     filterset = ActivityFilter(None, queryset=selectors.activity_export(user), request=request)
     metrics = selectors.export_metrics(filterset.qs)
     rows = selectors.export_rows(filterset.qs, metrics)
+    if args.limit:
+        rows = rows[: args.limit]  # the same export, its first rows only: the memory of a small one
     n, size = 0, 0
     if args.format == "csv":
         for block in exports.csv_blocks(rows, metrics):
@@ -733,6 +735,7 @@ def main(argv=None):
     list_export = sub.add_parser("list_export")
     list_export.add_argument("--role", default="admin")
     list_export.add_argument("--format", default="csv", help="csv or xlsx")
+    list_export.add_argument("--limit", type=int, default=0, help="only the first N rows (0: all)")
     publish = sub.add_parser("publish")
     publish.add_argument("count", type=int)
     search_parser = sub.add_parser("search")
