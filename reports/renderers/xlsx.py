@@ -13,7 +13,7 @@ import unicodedata
 import xlsxwriter
 from django.utils.translation import gettext as _
 
-from portal.xlsxsafe import OPTIONS, write_text
+from portal.xlsxsafe import OPTIONS, inline_string, write_text
 from reports.renderers.base import Percent, document
 
 INVALID_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
@@ -171,13 +171,6 @@ class LedgerSheet:
             ws._write_single_row(2)  # the header row out to the file: the rows below are written there directly
             self.fh = ws.fh
 
-    def _text(self, value):
-        ws = self.ws
-        text = ws._escape_data(ws._escape_control_characters(value))
-        if value[:1].isspace() or value[-1:].isspace():
-            return f'" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
-        return f'" t="inlineStr"><is><t>{text}</t></is></c>'
-
     def write(self, cells):
         if self.fh is None:  # a workbook held in memory (not constant_memory): cell by cell
             return self._write_cells(cells)
@@ -192,7 +185,7 @@ class LedgerSheet:
             ref = letters[col] + number
             kind = value.__class__
             if kind is str:
-                parts.append(f'<c r="{ref}{self._text(value)}')
+                parts.append(f'<c r="{ref}"{inline_string(self.ws, value)}')
                 if sample:
                     width = (len(value.encode()) + len(value)) // 2 + 2
                     if width > self.widths[col]:
