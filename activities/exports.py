@@ -8,8 +8,9 @@ blank where the activity recorded no value (never 0), so a column's sum over the
 the pairing page shows.
 
 Queries: the metric list is one small query, read before the rows (``selectors.export_metrics``); the rows are ONE
-query however many there are (``selectors.export_rows``: hours, photo count and each metric's value are correlated
-subqueries of it), streamed (``portal.db.stream_rows``: psycopg's chunked results on PostgreSQL).
+query however many there are (``selectors.export_rows``: hours, photo count and the metrics' values as kept on the
+activity's row by activities.kept, the values spread into their columns here), streamed (``portal.db.stream_rows``:
+psycopg's chunked results on PostgreSQL).
 
 CSV: UTF-8 with a byte-order mark, text that a spreadsheet would run as a formula neutralised (portal.csvsafe),
 numbers written as numbers; rows are written into blocks of about 64 KB, each block one chunk of the HTTP response.
@@ -22,8 +23,10 @@ on in another sheet.
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 import tempfile
+from decimal import Decimal
 
 import xlsxwriter
 from django.utils.translation import gettext as _
@@ -34,9 +37,10 @@ from portal.csvsafe import BOM, neutralise_text
 from portal.db import stream_rows
 from portal.downloads import BLOCK_BYTES, DATE, INTEGER, XLSX_MAX_ROWS, Column, Formats as _Formats, local_day, plain, yes_no
 from portal.downloads import text_width as _width
-from portal.xlsxsafe import OPTIONS, write_text
+from portal.xlsxsafe import OPTIONS, inline_string, write_text
 
 FETCH_ROWS = 2000  # rows per chunk read from the database
+EPOCH = datetime.date(1899, 12, 30)  # Excel's day 0 (the 1900 date system)
 
 # What the query returns, in the order of the columns, before the metrics (see selectors.activity_export for the
 # annotations); the CSV reads the times as "HH:MM" text, the workbook as times.
@@ -72,7 +76,27 @@ def _looks(title):
 
 
 def _fields(base, metrics):
-    return (*base[:-1], *[metric.alias for metric in metrics], base[-1])
+    return (*base[:-1], "kept_figures", base[-1])
+
+
+def _spread(rows, metrics):
+    """The rows with their kept figures ("<metric id>:<value>;…", the column before the description) spread
+    into one Decimal per metric of ``metrics``, None where the activity recorded none."""
+    slot = {str(metric.pk): i for i, metric in enumerate(metrics)}
+    width = len(metrics)
+    blank = (None,) * width
+    for row in rows:
+        figures = row[-2]
+        if not figures or not width:
+            yield (*row[:-2], *blank, row[-1])
+            continue
+        values = [None] * width
+        for item in figures.split(";"):
+            key, _, value = item.partition(":")
+            index = slot.get(key)
+            if index is not None:
+                values[index] = Decimal(value)
+        yield (*row[:-2], *values, row[-1])
 
 
 def csv_blocks(queryset, metrics, *, block_bytes=BLOCK_BYTES, fetch_rows=FETCH_ROWS):
@@ -85,9 +109,10 @@ def csv_blocks(queryset, metrics, *, block_bytes=BLOCK_BYTES, fetch_rows=FETCH_R
     writer = csv.writer(buffer)
     buffer.write(BOM)
     writer.writerow(header(metrics))
-    rows = stream_rows(queryset.values_list(*_fields(CSV_FIELDS, metrics)), chunk_size=fetch_rows)
+    # psycopg gives these columns (text, numbers, dates, times) as Django would: no converters per row
+    rows = stream_rows(queryset.values_list(*_fields(CSV_FIELDS, metrics)), chunk_size=fetch_rows, as_read=True)
     try:
-        for row in rows:
+        for row in _spread(rows, metrics):
             (
                 date, start_text, end_text, program, pairing, branch, co_hosts, kind, title, place, status, party_members,
                 teachers, students, residents, verified, pending, photos,
@@ -123,11 +148,18 @@ class _Sheet:
         self.widths = [min(max(8, _width(title) + 2), 24) for title in columns]
         self.columns = len(columns)
         self.row = 1
+        self.letters = [xlsxwriter.utility.xl_col_to_name(col) for col in range(len(columns))]
+        self.ws._write_single_row(1)  # the header out to the sheet's file: the rows are written there as XML
+        self.fh = self.ws.fh
 
     def full(self):
         return self.row >= XLSX_MAX_ROWS
 
     def finish(self):
+        if self.row > 1:  # what XlsxWriter would have noted cell by cell: the sheet's extent
+            self.ws.dim_rowmax = self.row - 1
+            self.ws.dim_colmax = self.columns - 1
+        self.ws.previous_row = self.row
         for col, width in enumerate(self.widths):
             self.ws.set_column(col, col, width)
         if self.row > 1:
@@ -142,39 +174,47 @@ def write_xlsx(queryset, metrics, stream, *, tmpdir=None, fetch_rows=FETCH_ROWS)
     columns = header(metrics)
     workbook = xlsxwriter.Workbook(stream, {**OPTIONS, "constant_memory": True, **({"tmpdir": tmpdir} if tmpdir else {})})
     formats = _Formats(workbook)
-    date_format, time_format, plain_format = formats.date, formats.time, formats.plain
-    integer_format, number_format = formats.integer, formats.number
+    date_style, time_style = formats.date._get_xf_index(), formats.time._get_xf_index()
+    integer_style, number_style = formats.integer._get_xf_index(), formats.number._get_xf_index()
     text_columns = {3, 4, 5, 6, 7, 8, 9, len(columns) - 1}  # program … place, description: typed by people
     sheets = 1
     sheet = _Sheet(workbook, formats, columns, sheets)
     done = 0
-    rows = stream_rows(queryset.values_list(*_fields(XLSX_FIELDS, metrics)), chunk_size=fetch_rows)
+    rows = stream_rows(queryset.values_list(*_fields(XLSX_FIELDS, metrics)), chunk_size=fetch_rows, as_read=True)
     try:
-        for row in rows:
+        for row in _spread(rows, metrics):
             if sheet.full():
                 sheet.finish()
                 sheets += 1
                 sheet = _Sheet(workbook, formats, columns, sheets)
+            # one string per row, straight into the sheet's file: per-cell writes cost more than all the rest
             ws, r, sample = sheet.ws, sheet.row, sheet.row <= _Sheet.SAMPLE_ROWS
+            number = str(r + 1)
+            letters = sheet.letters
+            parts = [f'<row r="{number}">']
             for col, value in enumerate(row):
                 if value is None or value == "":
                     continue  # a blank stays blank
+                ref = letters[col] + number
                 if col == 0:
-                    ws.write_datetime(r, col, value, date_format)
+                    parts.append(f'<c r="{ref}" s="{date_style}"><v>{(value - EPOCH).days}</v></c>')
                 elif col in (1, 2):
-                    ws.write_datetime(r, col, value, time_format)
+                    seconds = value.hour * 3600 + value.minute * 60 + value.second
+                    parts.append(f'<c r="{ref}" s="{time_style}"><v>{seconds / 86400:.16G}</v></c>')
                 elif col == 10:
-                    ws.write_string(r, col, str(statuses.get(value, value)))
+                    parts.append(f'<c r="{ref}"{inline_string(ws, str(statuses.get(value, value)))}')
                 elif col in text_columns:
-                    write_text(ws, r, col, value, None, plain_format)
+                    parts.append(f'<c r="{ref}"{inline_string(ws, value)}')
                     if sample:
                         width = _width(value) + 2
                         if width > sheet.widths[col]:
                             sheet.widths[col] = min(width, 60)
                 elif value.__class__ is int:  # people, photos
-                    ws.write_number(r, col, value, integer_format)
+                    parts.append(f'<c r="{ref}" s="{integer_style}"><v>{value}</v></c>')
                 else:  # hours, metrics: Decimals (as floats: what a cell holds)
-                    ws.write_number(r, col, float(value), number_format)
+                    parts.append(f'<c r="{ref}" s="{number_style}"><v>{float(value):.16G}</v></c>')
+            parts.append("</row>")
+            sheet.fh.write("".join(parts))
             sheet.row = r + 1
             done += 1
     finally:

@@ -16,7 +16,7 @@ from django.db.models.functions import Coalesce, Concat, NullIf, RowNumber
 from django.utils.translation import gettext
 from activities.models import (
     COUNTED_STATUSES, OPEN_STATUSES, ActionItem, Activity, ActivityMetricValue, ActivityPhoto, ActivityType, Meeting,
-    MeetingAttachment, MeetingAttendee, Need, ServiceRecord, SubmitKey, counted_q, pending_q, verified_q,
+    MeetingAttachment, MeetingAttendee, Need, ServiceRecord, SubmitKey, counted_q, pending_q,
 )
 from activities.models import PhotoUpload
 from activities.permissions import sees_wanted_by
@@ -377,7 +377,6 @@ def activity_page(activities, choices, *, ascending=False, after=None, before=No
 
 
 HOURS = DecimalField(max_digits=8, decimal_places=1)
-METRIC_VALUE = DecimalField(max_digits=14, decimal_places=2)
 
 
 def hours_total(which):
@@ -388,16 +387,6 @@ def hours_total(which):
         .values("activity_id")
         .annotate(total=Sum("hours"))
         .values("total"),
-        output_field=HOURS,
-    )
-
-
-def _counted_hours(which):
-    """Hours (verified_q or pending_q) of a counted activity, 0 without any; NULL for an activity that does not
-    count (a draft or returned one): its hours are neither verified nor pending, they wait for the activity."""
-    return Case(
-        When(counted_q(), then=Coalesce(hours_total(which), Value(Decimal(0), output_field=HOURS))),
-        default=Value(None, output_field=HOURS),
         output_field=HOURS,
     )
 
@@ -432,10 +421,6 @@ def activity_export(user):
     program, the pairing's label, the verified and the pending hours (activities.models: the figures' rules)
     and the number of photos are computed by the database (correlated subqueries), not fetched per activity.
     The metrics' values are added by `export_rows` once the list's filters are applied."""
-    photos = (
-        ActivityPhoto.objects.filter(activity_id=OuterRef("pk")).order_by().values("activity_id").annotate(n=Count("*")).values("n")
-    )
-
     def label(side):
         return Coalesce(NullIf(f"pairing__{side}__short_name", Value("")), f"pairing__{side}__name")
 
@@ -455,19 +440,31 @@ def activity_export(user):
                 default=Concat(label("supporter"), Value("–"), label("supported"), output_field=CharField()),
                 output_field=CharField(),
             ),
-            co_branch_names=Subquery(co_hosts, output_field=CharField()),
+            # the co-hosts' names read only for the few activities that have any (as kept on the row)
+            co_branch_names=Case(
+                When(~Q(kept_co_host_ids=""), then=Subquery(co_hosts, output_field=CharField())),
+                default=Value(None, output_field=CharField()),
+                output_field=CharField(),
+            ),
             start_text=TimeText("start_time"),
             end_text=TimeText("end_time"),
-            verified_hours=_counted_hours(verified_q("")),
-            pending_hours=_counted_hours(pending_q("")),
-            photo_count=Coalesce(Subquery(photos, output_field=IntegerField()), 0),
+            verified_hours=_counted_kept("kept_verified_hours"),
+            pending_hours=_counted_kept("kept_pending_hours"),
+            photo_count=F("kept_photos"),
         )
         .order_by("-date", "-id")
     )
 
 
+def _counted_kept(name):
+    """The hours kept on the activity's row (activities.kept: its records by verified_q or pending_q) of a
+    counted activity; NULL for one that does not count (a draft or returned one): its hours are neither verified
+    nor pending, they wait for the activity."""
+    return Case(When(counted_q(), then=F(name)), default=Value(None, output_field=HOURS), output_field=HOURS)
+
+
 def _counted_hours_then(which):
-    """As _counted_hours, as the hours stood at the end of a day (export_rows): NULL for an activity that did not
+    """As _counted_kept, as the hours stood at the end of a day (export_rows): NULL for an activity that did not
     count then (its status then, the alias ``hours_status_then``), else its hours matching `which`."""
     return Case(
         When(
@@ -480,9 +477,10 @@ def _counted_hours_then(which):
 
 
 def export_rows(activities, metrics, *, as_at=None):
-    """`activities` (activity_export, filtered) with one column per metric of `metrics` (export_metrics): the
-    activity's value, NULL where it recorded none (a blank is "not reported", never 0). One correlated subquery
-    per metric inside the one query, so the rows stay one query whatever their number.
+    """`activities` (activity_export, filtered) ready for the exports with `metrics` (export_metrics): their
+    values are the figures kept on each row (``kept_figures``, "<metric id>:<value>;…"), spread into one column
+    per metric by the writer (activities.exports), a blank where the activity recorded none (never 0). No
+    lookup per row whatever the number of metrics.
 
     With `as_at` (the list's filter: a past period's report links with its as-at day), the verified and pending
     hours are those of the end of that day, as the report counted them: verified if verified by then, else
@@ -494,15 +492,7 @@ def export_rows(activities, metrics, *, as_at=None):
             verified_hours=_counted_hours_then(verified_on(as_at) & alive),
             pending_hours=_counted_hours_then(pending_on(as_at)),
         )
-    return activities.annotate(
-        **{
-            metric.alias: Subquery(
-                ActivityMetricValue.objects.filter(activity_id=OuterRef("pk"), metric_id=metric.pk).values("value"),
-                output_field=METRIC_VALUE,
-            )
-            for metric in metrics
-        }
-    )
+    return activities
 
 
 def activity_detail(user):

@@ -25,3 +25,13 @@ def write_text(ws, row, col, text, fmt, plain):
             row, col, text[0], plain, text[1:]
         )
     return ws.write_string(row, col, text, fmt) if fmt else ws.write_string(row, col, text)
+
+
+def inline_string(ws, text):
+    """A text cell's XML after its reference, for rows written straight into a constant_memory sheet's file (the
+    large exports' rows): escaped as XlsxWriter escapes an inline string (markup, control characters as
+    _xHHHH_, spaces kept at either end), so it is always text, never markup or a formula."""
+    escaped = ws._escape_data(ws._escape_control_characters(text))
+    if text[:1].isspace() or text[-1:].isspace():
+        return f' t="inlineStr"><is><t xml:space="preserve">{escaped}</t></is></c>'
+    return f' t="inlineStr"><is><t>{escaped}</t></is></c>'

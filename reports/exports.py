@@ -5,7 +5,7 @@ per section, native charts, one ledger sheet per pairing), the CSV ledger of eve
 Memory stays flat and the ledger costs one query: the summary is added up by the database
 (``build_report(itemized=False)``, a fixed number of queries), and the ledger of the whole year is ONE
 query (``ledger_query``: every pairing, ordered as the summary lists the pairings, then by date; each row
-complete in itself, the co-hosts, verified and pending hours and figures computed by the database), streamed
+the activity's own, its hours, co-hosts and figures kept on it by activities.kept, no lookup per row), streamed
 (``portal.db.stream_rows``). Both files are written from that one pass: a CSV row and a workbook row
 per activity, a new ledger sheet each time the stream reaches the next pairing (constant_memory writes row by
 row, so each sheet is written top to bottom and then closed). Progress is saved every few thousand rows
@@ -24,16 +24,19 @@ from types import SimpleNamespace
 import xlsxwriter
 from django.core.files import File
 from django.db import DEFAULT_DB_ALIAS, connection, connections
-from django.db.models import CharField, DecimalField, F, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Cast, Coalesce, Concat, NullIf
+from django.db.models import Case, DecimalField, F, Func, IntegerField, Q, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from activities.models import Activity, ActivityMetricValue
+from activities.models import Activity, ActivityType
 from activities.selectors import hours_total, program_wide_label
 from portal.csvsafe import BOM, neutralise_text
-from portal.db import PlainNumber, StringAgg, stream_rows
-from figures.selectors import COUNTED_STATUSES, counted_then, pending_q, pending_then, verified_q, verified_then
+from portal.db import PlainNumber, stream_rows
+from portal.models import Organization
+from figures.selectors import COUNTED_STATUSES, counted_then, pending_then, verified_then
+from pairings.models import Pairing
+from pairings.selectors import end_of_day
 from reports import selectors
 from reports.builders import as_at_day, build_report_data, reads_history
 from reports.models import AnnualExport
@@ -50,6 +53,7 @@ log = logging.getLogger(__name__)
 FORMATS = ("xlsx", "csv", "docx")
 FETCH_ROWS = 2000  # rows per chunk read from the database
 PROGRESS_EVERY = 5000  # rows between two progress updates (one UPDATE each)
+LEDGER_WORK_MEM = "128MB"  # the database's sort of a year's ledger (narrow rows: ~200 MB per million)
 
 
 def ledger_columns(metrics):
@@ -64,85 +68,115 @@ def ledger_columns(metrics):
     return fixed + [f"{_('成效指标')}·{header}" if header in fixed else header for header in headers]
 
 
-def _label(path):
-    """An organisation's short name, else its name (as the reports show branches)."""
-    return Coalesce(NullIf(f"{path}__short_name", Value("")), f"{path}__name")
-
-
 LEDGER_FIELDS = (
-    "pairing_id", "date", "title", "host", "co_hosts", "activity_type__name", "status", "place", "party_members",
-    "teachers", "students", "residents_served", "verified_hours", "pending_hours", "figures",
+    "pairing_id", "date", "title", "branch_id", "kept_co_host_ids", "activity_type_id", "status", "place",
+    "party_members", "teachers", "students", "residents_served", "verified_hours", "pending_hours", "kept_figures",
 )
+
+
+class Position(Func):
+    """The place of an integer column's value in a list of ids (0-based; NULL when absent): an ORDER BY key."""
+
+    output_field = IntegerField()
+
+    def __init__(self, expression, ids):
+        super().__init__(expression)
+        self.ids = [int(pk) for pk in ids]
+
+    def as_sql(self, compiler, connection, **extra_context):  # PostgreSQL: one array parameter
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"(array_position(%s::int[], {sql}) - 1)", (self.ids, *params)
+
+    def as_sqlite(self, compiler, connection, **extra_context):  # the ids are integers, written in
+        sql, params = compiler.compile(self.source_expressions[0])
+        if not self.ids:
+            return "NULL", ()
+        whens = " ".join(f"WHEN {pk} THEN {n}" for n, pk in enumerate(self.ids))
+        return f"(CASE {sql} {whens} END)", params
+
+
+def pairing_order(program):
+    """The ids of the program's pairings in the order the summary lists pairings (selectors.scope_pairings): one
+    query, not reading activities."""
+    return list(
+        Pairing.objects.filter(program=program).order_by("supporter__name", "supported__name", "id")
+        .values_list("id", flat=True)
+    )
 
 
 def ledger_query(program, start, end, as_at=None):
     """The ledger's one query: the counted activities of ``program`` dated ``start``..``end``, ordered by pairing
-    (as ``selectors.scope_pairings`` orders them; the program-wide activities, of no pairing, last), date and id. Per row: the host branch's label, the co-hosts'
-    labels ("、", by name; the host listed again is left out), the verified and the pending hours (the figures'
-    rules: figures.selectors.verified_q, pending_q) and the figures ("<metric id>:<value>;…") as text without
-    trailing zeros. With ``as_at`` (a past year's export, as its summary): the activities that counted at the end
-    of that day, with their status and their hours' verification then (verified_then, pending_then)."""
-    zero = Value(Decimal(0), output_field=DecimalField(max_digits=8, decimal_places=1))
-
-    def hours(which):
-        return PlainNumber(Coalesce(hours_total(which), zero))
-
-    if as_at is None:
-        verified_rule, pending_rule = verified_q(""), pending_q("")
-    else:  # the activity counted then (the filter below): only the records' own state then is asked here
-        verified_rule, pending_rule = verified_then(as_at, ""), pending_then(as_at, "")
-    co_hosts = (
-        Activity.co_branches.through.objects.filter(activity_id=OuterRef("pk"))
-        .exclude(organization_id=OuterRef("branch_id"))
-        .order_by()
-        .values("activity_id")
-        .annotate(text=StringAgg(_label("organization"), "、", order_by=("organization__name", "organization_id")))
-        .values("text")
-    )
-    figures = (
-        ActivityMetricValue.objects.filter(activity_id=OuterRef("pk"))
-        .order_by()
-        .values("activity_id")
-        .annotate(
-            text=StringAgg(
-                Concat(Cast("metric_id", CharField()), Value(":"), PlainNumber("value"), output_field=CharField()),
-                ";",
-                order_by=("metric_id",),
-            )
-        )
-        .values("text")
-    )
-    # the program's pairings' activities and its program-wide ones (no pairing: selectors.of_scope), as the summary
-    activities = Activity.objects.filter(
-        Q(pairing__program=program) | Q(pairing_id__isnull=True, program=program), date__gte=start, date__lte=end
-    )
+    (as ``selectors.scope_pairings`` orders them; the program-wide activities, of no pairing, last), date and id.
+    Each row is the activity's own columns and nothing else (no join, no lookup per row): the branch and type
+    ids (named in Python, ``LedgerNames``), the co-hosts' ids, the verified and pending hours and the figures
+    ("<metric id>:<value>;…") as kept on it (activities.kept: the figures' rules, verified_q and pending_q),
+    the hours as text without trailing zeros. With ``as_at`` (a past year's export, as its summary): the
+    activities that counted at the end of that day, with their status then; their hours as kept when the last
+    verification among them was before that day ended (nearly all), else read from the records as verified then
+    (verified_then, pending_then)."""
+    activities = Activity.objects.filter(program=program, date__gte=start, date__lte=end)  # its pairings' too
     fields = LEDGER_FIELDS
     if as_at is None:
         activities = activities.filter(status__in=COUNTED_STATUSES)
+        verified, pending = F("kept_verified_hours"), F("kept_pending_hours")
     else:
         activities = counted_then(activities, as_at).annotate(status_read=F("status_then"))
         fields = tuple("status_read" if name == "status" else name for name in LEDGER_FIELDS)
+        hours_field = DecimalField(max_digits=8, decimal_places=1)
+        zero = Value(Decimal(0), output_field=hours_field)
+        as_kept = Q(kept_verified_until__isnull=True) | Q(kept_verified_until__lt=end_of_day(as_at))
+
+        def then(kept, rule):
+            return Case(When(as_kept, then=kept), default=Coalesce(hours_total(rule), zero), output_field=hours_field)
+
+        verified = then(F("kept_verified_hours"), verified_then(as_at, ""))
+        pending = then(F("kept_pending_hours"), pending_then(as_at, ""))
     return (
         activities
-        .annotate(
-            host=_label("branch"),
-            co_hosts=Subquery(co_hosts),
-            verified_hours=hours(verified_rule),
-            pending_hours=hours(pending_rule),
-            figures=Subquery(figures),
-        )
-        # the program-wide activities last (their own sheet), on every database
-        .order_by(
-            F("pairing__supporter__name").asc(nulls_last=True), "pairing__supported__name", "pairing_id", "date", "id"
-        )
+        .annotate(verified_hours=PlainNumber(verified), pending_hours=PlainNumber(pending))
+        # the program-wide activities (no pairing) last, on every database
+        .order_by(Position("pairing_id", pairing_order(program)).asc(nulls_last=True), "pairing_id", "date", "id")
         .values_list(*fields)
     )
 
 
+class LedgerNames:
+    """What the ledger's ids read as: every organisation's name and label (short name, else name), the
+    activity types' names. Two small queries, not reading activities."""
+
+    def __init__(self):
+        self.organisations = {
+            pk: (name, short or name)
+            for pk, name, short in Organization.objects.order_by().values_list("id", "name", "short_name")
+        }
+        self.types = dict(ActivityType.objects.order_by().values_list("id", "name"))
+
+    def label(self, pk):
+        found = self.organisations.get(pk)
+        return found[1] if found else ""
+
+    def co_hosts(self, ids, host_id):
+        """The co-hosts' labels, "、"-joined by name (the host listed again left out), from kept ids "12,40"."""
+        found = []
+        for item in ids.split(","):
+            pk = int(item)
+            if pk != host_id and pk in self.organisations:
+                name, label = self.organisations[pk]
+                found.append((name, pk, label))
+        if not found:
+            return None
+        found.sort()
+        return "、".join(label for _name, _pk, label in found)
+
+
 def write_ledgers(rows, pairing_names, metrics, year, *, csv_stream=None, workbook=None, formats=None, names=None,
-                  progress=None):
+                  progress=None, names_of=None):
     """Write the ledger ``rows`` (from ``ledger_query``) to a CSV stream and/or ledger sheets of ``workbook``,
-    in one pass. Returns the number of rows. ``progress(done)`` is called every PROGRESS_EVERY rows."""
+    in one pass. Returns the number of rows. ``progress(done)`` is called every PROGRESS_EVERY rows; the ids
+    are read against ``names_of`` (a LedgerNames, read here when not given)."""
+    if names_of is None:
+        names_of = LedgerNames()
+    label, kinds, co_hosts_of = names_of.label, names_of.types, names_of.co_hosts
     columns = ledger_columns(metrics)
     slot = {str(m["id"]): i for i, m in enumerate(metrics)}
     statuses = {value: status_label(Activity.Status, value) for value in Activity.Status.values}
@@ -156,9 +190,11 @@ def write_ledgers(rows, pairing_names, metrics, year, *, csv_stream=None, workbo
     current, pairing_cell = object(), ""
     done = 0
     for (
-        pairing_id, date, title, host, co_hosts, kind, status, place, party_members, teachers, students, residents,
-        hours, pending, figures,
+        pairing_id, date, title, host_id, co_host_ids, kind_id, status, place, party_members, teachers, students,
+        residents, hours, pending, figures,
     ) in rows:
+        host, kind = label(host_id), kinds.get(kind_id, "")
+        co_hosts = co_hosts_of(co_host_ids, host_id) if co_host_ids else None
         if pairing_id != current:
             current = pairing_id
             pairing_name = pairing_names.get(pairing_id, "")
@@ -260,15 +296,20 @@ def write_export(program, year, folder, export_id=None, *, formats=FORMATS):
     if "xlsx" in paths or "csv" in paths:
         # the ledger stands where the summary does: a past year's as at its last day, with the statuses of then
         as_at = as_at_day(period, now) if reads_history(period, now) else None
-        rows = stream_rows(ledger_query(program, period.start, period.end, as_at), chunk_size=FETCH_ROWS)
+        # the rows as psycopg reads them (ids, text, dates, ints: what Django would give), sorted in memory
+        rows = stream_rows(
+            ledger_query(program, period.start, period.end, as_at), chunk_size=FETCH_ROWS, as_read=True,
+            work_mem=LEDGER_WORK_MEM,
+        )
         progress = Progress(export_id) if export_id else None
+        names_of = LedgerNames()  # before the stream starts: the connection is then busy with it
         pairing_names = {p["id"]: p["name"] for p in data["pairings"]}
         pairing_names[None] = program_wide_label()
         stream = open(paths["csv"], "w", encoding="utf-8", newline="") if "csv" in paths else None
         try:
             done = write_ledgers(
                 rows, pairing_names, metrics, year, csv_stream=stream, workbook=workbook, formats=sheet_formats,
-                names=names, progress=progress,
+                names=names, progress=progress, names_of=names_of,
             )
         finally:
             rows.close()

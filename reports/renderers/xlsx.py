@@ -13,7 +13,7 @@ import unicodedata
 import xlsxwriter
 from django.utils.translation import gettext as _
 
-from portal.xlsxsafe import OPTIONS, write_text
+from portal.xlsxsafe import OPTIONS, inline_string, write_text
 from reports.renderers.base import Percent, document
 
 INVALID_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
@@ -143,50 +143,88 @@ class SheetWriter:
 
 class LedgerSheet:
     """One pairing's ledger in a constant_memory workbook: a caption, the header, then one row per activity
-    as the ledger streams past, each row written once and flushed to the sheet's temporary file.
+    as the ledger streams past, each row written once, as the sheet's XML, straight into the sheet's temporary
+    file (XlsxWriter assembles the file around it: styles, the other sheets, the zip).
 
-    The hot path: cells are None (left empty), str, a date (written as a date) or a number; column widths come
-    from the header and the first rows, measured cheaply (CJK characters are three UTF-8 bytes and two columns)."""
+    The hot path: per-cell writes cost more than the rest of the export (a cell object, its checks and its XML
+    each), so a row is one string here: text as an inline string, escaped as XlsxWriter escapes it (markup,
+    control characters, kept whitespace: text stays text, never a formula or rich-string markup, portal.xlsxsafe's
+    rule), a date as its serial number in the date format, a number as written. Cells are None (left empty),
+    str, a date, an int or a float. Column widths come from the header and the first rows,
+    measured cheaply (CJK characters are three UTF-8 bytes and two columns)."""
 
     SAMPLE_ROWS = 50
+    EPOCH = datetime.date(1899, 12, 30)  # Excel's day 0 (1900 date system, its leap-year bug included)
 
     def __init__(self, workbook, formats, name, caption, columns):
-        self.ws = workbook.add_worksheet(name)
+        self.ws = ws = workbook.add_worksheet(name)
         self.plain, self.date = formats.plain, formats.date
-        write_text(self.ws, 0, 0, caption, formats.caption, self.plain)
+        write_text(ws, 0, 0, caption, formats.caption, self.plain)
         for col, title in enumerate(columns):
-            write_text(self.ws, 1, col, title, formats.header, self.plain)
+            write_text(ws, 1, col, title, formats.header, self.plain)
         self.widths = [min(max(8, text_width(title) + 2), 24) for title in columns]
         self.row = 2
+        self.letters = [xlsxwriter.utility.xl_col_to_name(col) for col in range(len(columns))]
+        self.date_style = formats.date._get_xf_index()
+        self.fh = None
+        if ws.constant_memory:
+            ws._write_single_row(2)  # the header row out to the file: the rows below are written there directly
+            self.fh = ws.fh
 
     def write(self, cells):
-        ws, row = self.ws, self.row
+        if self.fh is None:  # a workbook held in memory (not constant_memory): cell by cell
+            return self._write_cells(cells)
+        row = self.row
+        number = str(row + 1)
         sample = row < self.SAMPLE_ROWS + 2
+        parts = [f'<row r="{number}">']
+        letters = self.letters
         for col, value in enumerate(cells):
-            if value is None:
+            if value is None or value == "":
                 continue
-            if value.__class__ is str:
-                if value.startswith("<r>") and value.endswith("</r>"):
-                    write_text(ws, row, col, value, None, self.plain)
-                else:
-                    ws._write_string(row, col, value)  # the undecorated write_string: the inner loop
+            ref = letters[col] + number
+            kind = value.__class__
+            if kind is str:
+                parts.append(f'<c r="{ref}"{inline_string(self.ws, value)}')
                 if sample:
                     width = (len(value.encode()) + len(value)) // 2 + 2
                     if width > self.widths[col]:
                         self.widths[col] = min(width, 60)
+            elif kind is datetime.date:
+                parts.append(f'<c r="{ref}" s="{self.date_style}"><v>{(value - self.EPOCH).days}</v></c>')
+            elif kind is int:
+                parts.append(f'<c r="{ref}"><v>{value}</v></c>')
+            else:  # a float, as XlsxWriter writes one
+                parts.append(f'<c r="{ref}"><v>{value:.16G}</v></c>')
+        parts.append("</row>")
+        self.fh.write("".join(parts))
+        self.row = row + 1
+
+    def _write_cells(self, cells):
+        ws, row = self.ws, self.row
+        for col, value in enumerate(cells):
+            if value is None or value == "":
+                continue
+            if value.__class__ is str:
+                write_text(ws, row, col, value, None, self.plain)
             elif value.__class__ is datetime.date:
-                ws._write_datetime(row, col, value, self.date)
+                ws.write_datetime(row, col, value, self.date)
             else:
-                ws._write_number(row, col, value)
+                ws.write_number(row, col, value)
         self.row = row + 1
 
     def finish(self):
+        ws = self.ws
+        if self.fh is not None and self.row > 2:  # what XlsxWriter would have noted, cell by cell: the sheet's extent
+            ws.dim_rowmax = max(ws.dim_rowmax or 0, self.row - 1)
+            ws.dim_colmax = max(ws.dim_colmax or 0, len(self.letters) - 1)
+            ws.previous_row = self.row
         for col, width in enumerate(self.widths):
-            self.ws.set_column(col, col, width)
+            ws.set_column(col, col, width)
         # Close the sheet's temporary file now (XlsxWriter reopens it when the workbook is assembled), so a
         # program of a thousand pairings does not hold a thousand open files and their buffers.
-        close = getattr(self.ws, "_opt_close", None)
-        if close is not None and self.ws.constant_memory:
+        close = getattr(ws, "_opt_close", None)
+        if close is not None and ws.constant_memory:
             close()
 
 

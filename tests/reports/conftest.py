@@ -100,7 +100,8 @@ def records(world, settings, tmp_path):
     f.ServiceRecordFactory(activity=a3, volunteer=teacher, hours=Decimal("1.5"), **verified)  # same person again: 人次 2, 人 2
     f.ServiceRecordFactory(activity=a2, volunteer=student, hours=Decimal("4.0"))  # recorded, not verified
     gone = f.ServiceRecordFactory(activity=a3, volunteer=student, hours=Decimal("9.0"), **verified)
-    ServiceRecord.all_objects.filter(pk=gone.pk).update(deleted_at=timezone.now())
+    gone.deleted_at = timezone.now()  # as the form removes hours (a save: the kept hours follow)
+    gone.save(update_fields=["deleted_at"])
     f.ServiceRecordFactory(activity=draft, volunteer=student, hours=Decimal("8.0"), **verified)  # draft activity
 
     needs = {

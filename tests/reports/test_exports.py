@@ -220,9 +220,9 @@ def test_write_ledgers_streams_pairing_by_pairing(records):
     book = xlsxwriter.Workbook(stream, {**OPTIONS, "in_memory": True})
     opened = []
     rows = [
-        (1, datetime.date(2024, 1, d), f"活动{d}", "支部", None, "类型", "confirmed", "", 0, 0, 0, 0, "0", "0", None)
+        (1, datetime.date(2024, 1, d), f"活动{d}", 5, "", 7, "confirmed", "", 0, 0, 0, 0, "0", "0", "")
         for d in (1, 2)
-    ] + [(2, datetime.date(2024, 1, 3), "活动3", "支部", "联合", "类型", "submitted", "地点", 1, 2, 3, 4, "1.5", "2", "99:1")]
+    ] + [(2, datetime.date(2024, 1, 3), "活动3", 5, "5,6", 7, "submitted", "地点", 1, 2, 3, 4, "1.5", "2", "99:1")]
     metrics = [{"id": 99, "name": "植树", "unit": Metric.Unit.PLANTS}]
     names = SheetNames()
 
@@ -230,10 +230,34 @@ def test_write_ledgers_streams_pairing_by_pairing(records):
         opened.append(name)
         return names(name)
 
+    names_of = exports.LedgerNames()
+    names_of.organisations, names_of.types = {5: ("第五党支部", "五支部"), 6: ("联合支部", "联合")}, {7: "类型"}
     done = exports.write_ledgers(
-        iter(rows), {1: "甲–乙", 2: "丙–丁"}, metrics, 2024, workbook=book, formats=Formats(book), names=naming
+        iter(rows), {1: "甲–乙", 2: "丙–丁"}, metrics, 2024, workbook=book, formats=Formats(book), names=naming,
+        names_of=names_of,
     )
     book.close()
     assert done == 3 and opened == ["台账·甲–乙", "台账·丙–丁"]
     read = openpyxl.load_workbook(io.BytesIO(stream.getvalue()))
     assert [row[-1] for row in read["台账·丙–丁"].iter_rows(min_row=3, values_only=True)] == [1]
+    # the ids read as names: the host's label, the co-hosts' (the host listed again left out), the type
+    assert [row[2:5] for row in read["台账·丙–丁"].iter_rows(min_row=3, values_only=True)] == [("五支部", "联合", "类型")]
+
+
+def test_ledger_rows_written_as_xml_read_back_as_typed(records, tmp_path):
+    """The ledger sheets' rows are written as the sheet's XML directly (reports.renderers.xlsx.LedgerSheet): what
+    a user typed reads back the same, XML's own characters and spaces around it included; a control character is
+    written as XlsxWriter writes it (_x0001_, which Excel reads back as the character)."""
+    typed = ' A&B <小组> "引号" 末尾 '
+    activity(records["pairing"], records["branch"], "2024-08-02", title=typed, place="\t村委")
+    paths, rows, _ = write(records, tmp_path / "x", formats=("xlsx",))
+    book = openpyxl.load_workbook(paths["xlsx"])
+    ledger = book[next(name for name in book.sheetnames if name.startswith("台账"))]
+    row = next(row for row in ledger.iter_rows(min_row=3) if row[1].value and "小组" in row[1].value)
+    assert row[1].value == typed and row[6].value == "\t村委"
+    assert row[0].value == datetime.datetime(2024, 8, 2) and row[0].number_format == "yyyy-mm-dd"
+    assert ledger.max_row == 2 + sum(1 for r in ledger.iter_rows(min_row=3) if r[0].value is not None)
+    activity(records["pairing"], records["branch"], "2024-08-03", title="铃\x07声")
+    paths, rows, _ = write(records, tmp_path / "y", formats=("xlsx",))
+    with zipfile.ZipFile(paths["xlsx"]) as archive:
+        assert any("铃_x0007_声" in archive.read(name).decode() for name in archive.namelist() if "worksheets/" in name)
