@@ -19,6 +19,23 @@ def events(user, n, start=0):
                key=f"activity:{i}:returned", users=[user])
 
 
+def test_the_header_badge_stops_counting_at_99_plus(client, world):
+    """Years of unread notices: the badge says 99+, and its query counts at most 100 rows (LIMIT), not all."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    village = world["users"]["village"]
+    events(village, 120)
+    client.force_login(village)
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(reverse("home")).content.decode()
+    assert '<span class="count" title="未读">99+</span>' in page
+    counts = [q["sql"] for q in queries.captured_queries if "reports_notification" in q["sql"] and "COUNT(" in q["sql"].upper()]
+    assert len(counts) == 1 and "LIMIT 100" in counts[0]
+    Notification.objects.filter(user=village, pk__in=Notification.objects.filter(user=village).values("pk")[:21]).update(read_at="2026-12-05T00:00:00Z")
+    assert '<span class="count" title="未读">99</span>' in client.get(reverse("home")).content.decode()
+
+
 def test_the_header_shows_the_unread_count_on_every_page(client, world):
     village = world["users"]["village"]
     events(village, 3)
