@@ -57,6 +57,9 @@ STARTED = time.monotonic()
 
 LOADS = []
 
+# issue 17's targets for the pages read from the rollups (p50 at one connection)
+PAGE_TARGETS_MS = {"pairing": 10, "dashboard": 10, "completeness": 50}
+
 
 def say(message):
     print(f"[{time.monotonic() - STARTED:6.0f} s] {message}", flush=True)
@@ -519,11 +522,12 @@ def web_measurements(args, meta, pages, table, budget):
                           + "; ".join(c[:200] for c in uncapped))
     for name, label in (("pairing", f"pairing page /pairings/{meta['pairing_id']}/"), ("dashboard", "program dashboard"),
                         ("completeness", "completeness board (program 1, a year)")):
+        limit = PAGE_TARGETS_MS[name]
         if (name, 1) not in measured:
-            table.add(3, f"{label} p50, c=1", None, target="≤ 15 ms", met=False, note="not built in this tree")
+            table.add(3, f"{label} p50, c=1", None, target=f"≤ {limit} ms", met=False, note="not built in this tree")
             continue
         r, r4 = measured[(name, 1)], measured[(name, 4)]
-        table.add(3, f"{label} p50, c=1", r["p50"], "ms", floor1, "≤ 15 ms", le(r["p50"], 15),
+        table.add(3, f"{label} p50, c=1", r["p50"], "ms", floor1, f"≤ {limit} ms", le(r["p50"], limit),
                   note=f"p99 {ms(r['p99'])} ms; c=4 p50 {ms(r4['p50'])} / p99 {ms(r4['p99'])} ms")
         page = pages.get(name)
         if page:
@@ -706,7 +710,7 @@ def report_measurements(args, meta, table, budget):
     per = probe("reports", budget["report_query_period"])
     counts = [r["queries"] for r in per["per_report"]]
     table.add(4, f"monthly reports {period}: all {expected} scopes, one worker", round(seconds, 1) if seconds else None,
-              "s", round(floor_ms, 1), "≤ 60 s", le(seconds, 60), floor_unit="ms",
+              "s", round(floor_ms, 1), "≤ 5 s", le(seconds, 5), floor_unit="ms",
               note=f"{mode}; floor: one GROUP BY pairing over the month's counted activities, psycopg; the "
                    f"reminders are published as built (the programs' publishing policy), each batch in one pass. "
                    f"{note}".strip())
