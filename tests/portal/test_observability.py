@@ -11,7 +11,6 @@ import socket
 import time
 
 import pytest
-import redis
 from celery import current_app
 from django.urls import reverse
 
@@ -33,18 +32,6 @@ def log_lines():
     root.addHandler(handler)
     yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
     root.removeHandler(handler)
-
-
-@pytest.fixture
-def real_redis():
-    client = redis.Redis(host="127.0.0.1", port=6379, db=SCRATCH_DB, socket_connect_timeout=1, socket_timeout=1)
-    try:
-        client.ping()
-    except redis.RedisError:
-        pytest.skip("needs Redis on 127.0.0.1:6379 (CI has it)")
-    client.flushdb()
-    yield client
-    client.flushdb()
 
 
 @pytest.fixture

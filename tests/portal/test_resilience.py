@@ -8,7 +8,6 @@ import socket
 import time
 
 import pytest
-import redis
 from celery import current_app
 from django.db import InterfaceError, OperationalError
 from django.test import RequestFactory
@@ -51,18 +50,6 @@ def cache_at(settings):
 
     yield point
     portal_cache.reset_breaker()
-
-
-@pytest.fixture
-def real_redis():
-    client = redis.Redis(host="127.0.0.1", port=6379, db=SCRATCH_DB, socket_connect_timeout=1, socket_timeout=1)
-    try:
-        client.ping()
-    except redis.RedisError:
-        pytest.skip("needs Redis on 127.0.0.1:6379 (CI has it)")
-    client.flushdb()
-    yield client
-    client.flushdb()
 
 
 def sign_in(client, username, password=PASSWORD, address="10.0.0.1"):
