@@ -18,7 +18,7 @@ class ActivitiesConfig(AppConfig):
         offline_page(
             "activities:create",
             static_files=(
-                "css/activities.css", "js/activity-form.js", "js/activity-draft.js", "js/photo-upload.js",
+                "css/activities.css", "js/formset-rows.js", "js/activity-draft.js", "js/photo-upload.js",
                 "js/form-sections.js",
             ),
         )

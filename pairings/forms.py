@@ -356,7 +356,7 @@ def liaison_formset(*, pairing, side, data=None):
         memberships__organization_id__in=permissions.side_org_ids(pairing, side), is_active=True
     ).distinct().order_by("username")
     choices = [("", _("none"))] + [(u.pk, u.full_name or u.username) for u in people]
-    # the empty row is what the page's "add a liaison" button copies (static/js/activity-form.js)
+    # the empty row is what the page's "add a liaison" button copies (static/js/formset-rows.js)
     formset.empty_row = formset.empty_form
     for form in [*formset.forms, formset.empty_row]:
         form.fields["user"].queryset = people

@@ -56,7 +56,7 @@
 
   function clearDraft() { localStorage.removeItem(storageKey); }
 
-  // formset rows added by hand come back before their values (activity-form.js's "add a row" buttons)
+  // formset rows added by hand come back before their values (formset-rows.js's "add a row" buttons)
   function growFormsets(values) {
     form.querySelectorAll("[data-formset]").forEach(function (set) {
       var prefix = set.getAttribute("data-formset");
