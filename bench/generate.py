@@ -450,7 +450,9 @@ class Activities:
                     f"{DESCRIPTIONS[t % 5]}\t{int(rand() * 12)}\t{int(rand() * 6)}\t{int(rand() * 20)}\t{int(rand() * 150)}\t"
                     f"{STATUS_CODES[s]}\t{submitted if s != 2 else chr(92) + 'N'}\t{confirmed if s == 0 else chr(92) + 'N'}\t"
                     f"{'请补充活动照片和参与人数。' if s == 3 else ''}\t{created}\t{confirmed if s == 0 else created}\t"
-                    f"{deleted}\t{branch}\t\\N\t\\N\t{p + 1}\t{item}\t{t + 1}\t\\N\t\t\t{w.pair_program[p] + 1}\n"
+                    f"{deleted}\t{branch}\t\\N\t\\N\t{p + 1}\t{item}\t{t + 1}\t\\N\t\t\t{w.pair_program[p] + 1}"
+                    # the kept columns (activities.kept) blank here: rebuild_rollups fills them from the records
+                    "\t\t\t0\t0\t0\t\\N\n"
                 )
                 if len(branches) > 1 and rand() < 0.04:
                     others = [b for b in branches if b != branch]
@@ -565,7 +567,8 @@ COLUMNS = {
     "activities_activity": "id, title, date, start_time, end_time, place, description, party_members, teachers, "
                            "students, residents_served, status, submitted_at, confirmed_at, return_comment, created_at, "
                            "updated_at, deleted_at, branch_id, confirmed_by_id, created_by_id, pairing_id, plan_item_id, "
-                           "activity_type_id, need_id, correction_reason, correction_summary, program_id",
+                           "activity_type_id, need_id, correction_reason, correction_summary, program_id, kept_co_host_ids, "
+                           "kept_figures, kept_pending_hours, kept_photos, kept_verified_hours, kept_verified_until",
     "activities_activity_co_branches": "id, activity_id, organization_id",
     "activities_activitymetricvalue": "id, value, activity_id, metric_id",
     "activities_servicerecord": "id, hours, content, status, verified_at, created_at, deleted_at, activity_id, "
