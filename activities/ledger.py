@@ -9,6 +9,7 @@ back to the village: an import never rewrites one behind the village's back).
 from __future__ import annotations
 
 import datetime
+import re
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -23,13 +24,16 @@ from activities.permissions import (
     activity_import_programs, import_overseen_program_ids, importable_pairing_branches, may_import_confirmed,
     serving_volunteers,
 )
-from pairings.models import Metric, Pairing
+from pairings.models import Metric, Pairing, PairingBranch
 from portal import ledger
 from portal.ledger import Column, RowCheck, cell_error
 from volunteers.models import Volunteer
 
 Status = Activity.Status
 PEOPLE = ("party_members", "teachers", "students", "residents_served")
+CoHosts = Activity.co_branches.through
+# how a ledger lists several co-hosts: the export's 、, or what people type instead
+CO_HOST_SEPARATORS = re.compile(r"[、,，;；/\n]+")
 IMPORTABLE_STATUSES = (Status.DRAFT, Status.SUBMITTED, Status.CONFIRMED)
 
 
@@ -68,8 +72,7 @@ class ActivityLedger(ledger.Kind):
 
     def columns(self, program_id):
         titles = export_header(_metrics(program_id))
-        # co-hosts are entered in the portal, not imported: the export's column is not read back
-        (date, start, end, _program, pairing, branch, _co_branches, kind, title, place, status, party, teachers, students,
+        (date, start, end, _program, pairing, branch, co_branches, kind, title, place, status, party, teachers, students,
          served, _verified, _pending, _photos, *metric_titles, description) = titles
         fixed = [
             Column("date", date, True, _("2024-03-05, 2024/3/5, 2024.3.5, 2024年3月5日 or an Excel date")),
@@ -77,6 +80,7 @@ class ActivityLedger(ledger.Kind):
             Column("end", end, help=_("11:30")),
             Column("pairing", pairing, True, _("the supported village or community, or “supporter–supported”")),
             Column("branch", branch, True, _("a branch taking part in the pairing")),
+            Column("co_branches", co_branches, help=_("other branches of the pairing that held it too, separated by 、")),
             Column("type", kind, True, _("see the sheet of allowed values")),
             Column("title", title, True),
             Column("place", place),
@@ -137,6 +141,12 @@ class ActivityLedger(ledger.Kind):
         branches = {}
         for link in links:
             branches.setdefault(link.pairing_id, {})[ledger.normalise_header(link.branch.name)] = link.branch
+        # a co-host may be any branch taking part in the pairing, not only those the importer records for
+        cohosts = {}
+        for taking_part in PairingBranch.objects.filter(pairing_id__in={link.pairing_id for link in links}).select_related(
+            "branch"
+        ):
+            cohosts.setdefault(taking_part.pairing_id, {})[ledger.normalise_header(taking_part.branch.name)] = taking_part.branch
         types = {t.name: t for t in ActivityType.objects.filter(_type_q(program_id), is_active=True).order_by("order", "id")}
         metrics = _metrics(program_id)
         return {
@@ -149,6 +159,8 @@ class ActivityLedger(ledger.Kind):
             "existing": None,
             "pairings": pairings_by_name,
             "branches": branches,
+            "cohosts": cohosts,
+            "cohost_by_id": {org.pk: org for names in cohosts.values() for org in names.values()},
             "types": types,
             "metrics": metrics,
             "may_confirm": may_import_confirmed(user, program_id),
@@ -182,8 +194,15 @@ class ActivityLedger(ledger.Kind):
                 activity_id__in=ids[start:start + 500]
             ).values_list("activity_id", "metric_id", "value"):
                 metrics.setdefault(activity_id, {})[metric_id] = value
+        co_hosts = {}
+        for start in range(0, len(ids), 500):
+            for activity_id, organization_id in CoHosts.objects.filter(
+                activity_id__in=ids[start:start + 500]
+            ).values_list("activity_id", "organization_id"):
+                co_hosts.setdefault(activity_id, set()).add(organization_id)
         for values in existing.values():
             values["metrics"] = metrics.get(values["id"], {})
+            values["co_branches"] = frozenset(co_hosts.get(values["id"], ()))
         ctx["existing"] = existing
 
     def _existing(self, ctx, pairing, branch, date, title):
@@ -195,6 +214,9 @@ class ActivityLedger(ledger.Kind):
         if activity is not None:
             activity["metrics"] = dict(ActivityMetricValue.objects.filter(activity_id=activity["id"])
                                        .values_list("metric_id", "value"))
+            activity["co_branches"] = frozenset(
+                CoHosts.objects.filter(activity_id=activity["id"]).values_list("organization_id", flat=True)
+            )
         return activity
 
     def check(self, ctx, number, row):
@@ -232,6 +254,17 @@ class ActivityLedger(ledger.Kind):
             branch = ctx["branches"].get(pairing.pk, {}).get(ledger.normalise_header(row["branch"]))
             if branch is None:
                 error("branch", _("is not a branch of this pairing that you may import for."))
+        co_branches = []
+        if row.get("co_branches", "").strip() and pairing is not None:
+            taking_part = ctx["cohosts"].get(pairing.pk, {})
+            for name in filter(None, (part.strip() for part in CO_HOST_SEPARATORS.split(row["co_branches"]))):
+                org = taking_part.get(ledger.normalise_header(name))
+                if org is None:
+                    error("co_branches", _("names “%(name)s”, which is not a branch taking part in this pairing.") % {"name": name})
+                elif branch is not None and org.pk == branch.pk:
+                    error("co_branches", _("includes the branch that held it; list only the other branches."))
+                elif org not in co_branches:
+                    co_branches.append(org)
         kind = None
         if required("type"):
             kind = ctx["types"].get(row["type"].strip())
@@ -266,13 +299,13 @@ class ActivityLedger(ledger.Kind):
         fields = services.ActivityFields(
             pairing=pairing, activity_type=kind, title=row["title"].strip()[:120], date=date,
             start_time=times["start"], end_time=times["end"], place=row.get("place", "")[:120],
-            description=row.get("description", ""), **people,
+            description=row.get("description", ""), co_branches=co_branches, **people,
         )
         key = f"{pairing.pk}|{branch.pk}|{date.isoformat()}|{fields.title}"
         summary = f"{date.isoformat()} {branch.name} {fields.title}"
         existing = self._existing(ctx, pairing, branch, date, fields.title)
         if existing is not None:
-            differ = self._differences(existing, fields, metric_values, status)
+            differ = self._differences(existing, fields, metric_values, status, co_hosts_given="co_branches" in row)
             if not differ:
                 return RowCheck(outcome=ledger.Outcome.UNCHANGED, key=key, summary=summary)
             return RowCheck(outcome=ledger.Outcome.ERROR, key=key, errors=[
@@ -297,13 +330,15 @@ class ActivityLedger(ledger.Kind):
             "place": fields.place, "description": fields.description, "status": status,
             **{key: getattr(fields, key) for key in PEOPLE},
             "metrics": {str(entry.metric.pk): str(entry.value) for entry in metric_values},
+            "co_branches": [org.pk for org in co_branches],
         }
         return RowCheck(outcome=ledger.Outcome.NEW, key=key, summary=summary, checked=checked,
                         changes={"_fields": fields, "_metrics": metric_values, "_status": status, "_branch": branch})
 
     @staticmethod
-    def _differences(activity, fields, metric_values, status):
-        differ = []
+    def _differences(activity, fields, metric_values, status, *, co_hosts_given=True):
+        """The columns where a row says other than the recorded activity. Co-hosts are compared only when the file
+        has their column (a ledger made without it says nothing about them)."""
         pairs = {
             "type": (activity["activity_type_id"], fields.activity_type.pk),
             "start": (activity["start_time"], fields.start_time),
@@ -314,6 +349,8 @@ class ActivityLedger(ledger.Kind):
             **{key: (activity[key], getattr(fields, key)) for key in PEOPLE},
         }
         differ = [key for key, (had, given) in pairs.items() if had != given]
+        if co_hosts_given and activity["co_branches"] != frozenset(org.pk for org in fields.co_branches or ()):
+            differ.append("co_branches")
         stored = activity["metrics"]
         given = {entry.metric.pk: entry.value for entry in metric_values}
         for metric_id in set(stored) | set(given):
@@ -327,13 +364,14 @@ class ActivityLedger(ledger.Kind):
         link = ctx["link_by_ids"].get((checked["pairing"], checked["branch"]))
         kind = ctx["type_by_id"].get(checked["type"])
         metrics = [ctx["metric_by_id"].get(int(metric_id)) for metric_id in checked["metrics"]]
-        if link is None or kind is None or None in metrics:
+        co_branches = [ctx["cohost_by_id"].get(org_id) for org_id in checked.get("co_branches", ())]
+        if link is None or kind is None or None in metrics or None in co_branches:
             return None
         fields = services.ActivityFields(
             pairing=link.pairing, activity_type=kind, title=checked["title"],
             date=datetime.date.fromisoformat(checked["date"]), start_time=ledger.parse_time(checked["start"]),
             end_time=ledger.parse_time(checked["end"]), place=checked["place"], description=checked["description"],
-            **{key: checked[key] for key in PEOPLE},
+            co_branches=co_branches, **{key: checked[key] for key in PEOPLE},
         )
         values = tuple(services.MetricEntry(metric=metric, value=Decimal(checked["metrics"][str(metric.pk)]))
                        for metric in metrics)

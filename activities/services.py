@@ -50,6 +50,7 @@ from portal.permissions import scope_for, subtree_ids
 from volunteers.models import Volunteer
 
 Status = Activity.Status
+CoHost = Activity.co_branches.through
 
 EARLIEST_DATE = datetime.date(2000, 1, 1)
 MAX_PEOPLE = 5_000  # party members, teachers or students taking part in one activity
@@ -1679,6 +1680,28 @@ class ImportEntry:
 IMPORT_CHUNK = 500
 
 
+def _import_co_host_errors(entries):
+    """The ledger's co-hosts outside the rule of `_validate_co_branches` (in a pairing: the branches taking part in
+    it, never the host), read for every entry at once."""
+    named = [entry for entry in entries if entry.fields.co_branches]
+    if not named:
+        return []
+    taking_part = set(
+        PairingBranch.objects.filter(pairing_id__in={entry.fields.pairing.pk for entry in named})
+        .values_list("pairing_id", "branch_id")
+    )
+    errors = []
+    for entry in named:
+        for org in entry.fields.co_branches:
+            if org.pk == entry.branch.pk or (entry.fields.pairing.pk, org.pk) not in taking_part:
+                message = _("“%(branch)s” cannot co-host this activity: choose branches of the same supporting side "
+                            "taking part in the pairing (or, for an activity of the program, in the program).") % {
+                    "branch": org.name}
+                errors.append(_("Row %(row)s: %(reason)s") % {"row": entry.row, "reason": message}
+                              if entry.row is not None else message)
+    return errors
+
+
 @transaction.atomic
 def ledger_moment(day):
     """When a ledger's activity of ``day`` counts as reported: the last second of its day (Asia/Shanghai), or now
@@ -1720,6 +1743,7 @@ def activities_import(*, actor, entries, batch_label=""):
         for message in [*found.values(), *metric_errors]:
             errors.append(_("Row %(row)s: %(reason)s") % {"row": entry.row, "reason": message}
                           if entry.row is not None else str(message))
+    errors.extend(_import_co_host_errors(entries))
     if errors:
         raise ValidationError(errors)
     created_reason = f"created by ledger import {batch_label}".strip()
@@ -1750,6 +1774,12 @@ def activities_import(*, actor, entries, batch_label=""):
             ActivityMetricValue(activity=activity, metric=metric_entry.metric, value=metric_entry.value)
             for activity, entry in zip(activities, chunk) for metric_entry in entry.metric_values
         ]
+        co_hosts = [
+            CoHost(activity_id=activity.pk, organization_id=org.pk)
+            for activity, entry in zip(activities, chunk) for org in entry.fields.co_branches or ()
+        ]
+        if co_hosts:  # before the bulk signal below: the kept co-host ids are read from these rows
+            CoHost.objects.bulk_create(co_hosts)
         if values:
             ActivityMetricValue.objects.bulk_create(values)
             ActivityMetricValue.history.bulk_history_create(values, default_user=actor,

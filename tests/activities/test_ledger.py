@@ -319,3 +319,80 @@ def test_a_batch_of_submitted_activities_tells_each_village_once(client, ledger_
     ids = list(Activity.objects.filter(status=Activity.Status.SUBMITTED).values_list("pk", flat=True))
     assert activities_to_confirm(sender=Activity, activity_ids=ids, actor=world["users"]["secretary"]) == 0
     assert counts() == {"village": 1, "village2": 1, "far": 1, "secretary": 0}
+
+
+# --- co-hosts (共同承办支部): read from the export's column ------------------------------------------------------
+
+
+def with_co_hosts(rows, co_hosts):
+    """The file of ``rows`` with the export's co-host column after 党支部, one cell per row."""
+    out = io.StringIO(newline="")
+    writer = csv.writer(out)
+    writer.writerow([*HEAD[:5], "共同承办支部", *HEAD[5:]])
+    for cells, cell in zip(rows, co_hosts):
+        writer.writerow([*cells[:5], cell, *cells[5:]])
+    return out.getvalue().encode()
+
+
+def test_a_ledger_names_co_hosts_and_they_are_credited(client, ledger_world):
+    # the secretary of 第三党支部 names 第四党支部, a branch of the pairing they do not record for
+    secretary = ledger_world["users"]["secretary"]
+    upload(client, secretary, with_co_hosts([row(title="联合义修"), row(title="单独义修")], ["第四党支部", ""]),
+           world=ledger_world)
+    batch = last_batch()
+    assert (batch.new_rows, batch.error_rows) == (2, 0), list(batch.rows.values("errors"))
+    confirm(client, batch)
+    joint, alone = Activity.objects.get(title="联合义修"), Activity.objects.get(title="单独义修")
+    assert list(joint.co_branches.all()) == [ledger_world["other_branch"]]
+    assert not alone.co_branches.exists()
+    # the list and its export show the co-host as for a typed one
+    client.force_login(ledger_world["users"]["admin"])
+    exported = b"".join(client.get(reverse("activities:export")).streaming_content).decode("utf-8-sig")
+    lines = {line.split(",")[8]: line for line in exported.splitlines()[1:]}
+    assert "第四党支部" in lines["联合义修"] and "第四党支部" not in lines["单独义修"]
+
+
+@pytest.mark.parametrize("cell, reason", [
+    ("第四党支部、田心村支部", "值“第四党支部、田心村支部”中的“田心村支部”不是本结对的参与支部"),
+    ("第三党支部", "值“第三党支部”含举办支部本身"),
+])
+def test_a_co_host_outside_the_pairing_or_the_host_itself_is_refused(client, ledger_world, cell, reason):
+    upload(client, ledger_world["users"]["admin"], with_co_hosts([row()], [cell]), world=ledger_world)
+    batch = last_batch()
+    assert batch.error_rows == 1
+    page = client.get(reverse("imports:detail", args=[batch.pk])).content.decode()
+    assert "「共同承办支部」列" in page and reason in page
+    confirm(client, batch)
+    assert not Activity.objects.exists()
+
+
+def test_a_recorded_activity_with_other_co_hosts_is_not_rewritten(client, ledger_world):
+    admin = ledger_world["users"]["admin"]
+    upload(client, admin, with_co_hosts([row()], ["第四党支部"]), world=ledger_world)
+    confirm(client, last_batch())
+    # the same file again: unchanged; without the column: unchanged (it says nothing of co-hosts)
+    upload(client, admin, with_co_hosts([row()], ["第四党支部"]), world=ledger_world)
+    assert (last_batch().unchanged_rows, last_batch().error_rows) == (1, 0)
+    upload(client, admin, csv_bytes([row()]), world=ledger_world)
+    assert (last_batch().unchanged_rows, last_batch().error_rows) == (1, 0)
+    # the column left blank: the recorded co-host is not dropped behind the village's back
+    upload(client, admin, with_co_hosts([row()], [""]), world=ledger_world)
+    batch = last_batch()
+    assert batch.error_rows == 1
+    assert "共同承办支部" in client.get(reverse("imports:detail", args=[batch.pk])).content.decode()
+    assert list(Activity.objects.get().co_branches.all()) == [ledger_world["other_branch"]]
+
+
+def test_the_import_service_refuses_a_co_host_not_taking_part(ledger_world):
+    from django.core.exceptions import ValidationError
+
+    from activities import services
+
+    fields = services.ActivityFields(
+        pairing=ledger_world["pairing"], activity_type=f.ActivityTypeFactory(code="x", name="其他"), title="义修",
+        date=datetime.date(2024, 3, 5), co_branches=[f.OrganizationFactory(name="外校支部")],
+    )
+    entry = services.ImportEntry(fields=fields, branch=ledger_world["branch"], row=2)
+    with pytest.raises(ValidationError, match="外校支部"):
+        services.activities_import(actor=ledger_world["users"]["admin"], entries=[entry])
+    assert not Activity.objects.exists()
