@@ -20,11 +20,12 @@ from django.utils.translation import gettext_lazy, pgettext
 from activities import services
 from activities.exports import header as export_header
 from activities.models import Activity, ActivityMetricValue, ActivityType, ServiceRecord
+from activities.selectors import program_wide_label
 from activities.permissions import (
     activity_import_programs, import_overseen_program_ids, importable_pairing_branches, may_import_confirmed,
     serving_volunteers,
 )
-from pairings.models import Metric, Pairing, PairingBranch
+from pairings.models import Metric, Pairing, PairingBranch, Program
 from portal import ledger
 from portal.ledger import Column, RowCheck, cell_error
 from volunteers.models import Volunteer
@@ -78,7 +79,10 @@ class ActivityLedger(ledger.Kind):
             Column("date", date, True, _("2024-03-05, 2024/3/5, 2024.3.5, 2024年3月5日 or an Excel date")),
             Column("start", start, help=_("09:30")),
             Column("end", end, help=_("11:30")),
-            Column("pairing", pairing, True, _("the supported village or community, or “supporter–supported”")),
+            Column("pairing", pairing, True, _(
+                "the supported village or community, or “supporter–supported”; “%(none)s” for the program's work "
+                "that serves no paired village"
+            ) % {"none": program_wide_label()}),
             Column("branch", branch, True, _("a branch taking part in the pairing")),
             Column("co_branches", co_branches, help=_("other branches of the pairing that held it too, separated by 、")),
             Column("type", kind, True, _("see the sheet of allowed values")),
@@ -141,12 +145,24 @@ class ActivityLedger(ledger.Kind):
         branches = {}
         for link in links:
             branches.setdefault(link.pairing_id, {})[ledger.normalise_header(link.branch.name)] = link.branch
-        # a co-host may be any branch taking part in the pairing, not only those the importer records for
-        cohosts = {}
-        for taking_part in PairingBranch.objects.filter(pairing_id__in={link.pairing_id for link in links}).select_related(
-            "branch"
+        # a co-host may be any branch taking part in the pairing, not only those the importer records for; of a
+        # program-wide activity (key None), any branch of the same supporting side taking part in the program
+        cohosts, sides = {}, {}
+        for taking_part in PairingBranch.objects.filter(pairing__program_id=program_id).select_related(
+            "branch", "pairing"
         ):
-            cohosts.setdefault(taking_part.pairing_id, {})[ledger.normalise_header(taking_part.branch.name)] = taking_part.branch
+            name = ledger.normalise_header(taking_part.branch.name)
+            cohosts.setdefault(taking_part.pairing_id, {})[name] = taking_part.branch
+            cohosts.setdefault(None, {})[name] = taking_part.branch
+            sides.setdefault(taking_part.branch_id, set()).add(taking_part.pairing.supporter_id)
+        # work for the program that serves no paired village (program-wide): any branch the importer records for
+        program_branches = {ledger.normalise_header(link.branch.name): link.branch for link in links}
+        program = links[0].pairing.program if links else None
+        program_wide_names = {ledger.normalise_header(program_wide_label())}
+        if program is not None:
+            program_wide_names.add(ledger.normalise_header(
+                _("%(program)s · not for a paired village") % {"program": program.name}
+            ))
         types = {t.name: t for t in ActivityType.objects.filter(_type_q(program_id), is_active=True).order_by("order", "id")}
         metrics = _metrics(program_id)
         return {
@@ -160,6 +176,11 @@ class ActivityLedger(ledger.Kind):
             "pairings": pairings_by_name,
             "branches": branches,
             "cohosts": cohosts,
+            "sides": sides,
+            "program": program,
+            "program_branches": program_branches,
+            "program_branch_by_id": {org.pk: org for org in program_branches.values()},
+            "program_wide_names": program_wide_names,
             "cohost_by_id": {org.pk: org for names in cohosts.values() for org in names.values()},
             "types": types,
             "metrics": metrics,
@@ -177,8 +198,11 @@ class ActivityLedger(ledger.Kind):
         existing = {}
         if dates and ctx["links"]:
             found = (
-                Activity.objects.filter(pairing_id__in={link.pairing_id for link in ctx["links"]},
-                                        date__range=(min(dates), max(dates)))
+                Activity.objects.filter(
+                    Q(pairing_id__in={link.pairing_id for link in ctx["links"]})
+                    | Q(pairing__isnull=True, program_id=ctx["program_id"]),
+                    date__range=(min(dates), max(dates)),
+                )
                 .values("id", "pairing_id", "branch_id", "date", "title", "activity_type_id", "start_time", "end_time",
                         "place", "description", "status", *PEOPLE)
                 .order_by("id")
@@ -206,9 +230,14 @@ class ActivityLedger(ledger.Kind):
         ctx["existing"] = existing
 
     def _existing(self, ctx, pairing, branch, date, title):
+        pairing_id = pairing.pk if pairing is not None else None
         if ctx.get("existing") is not None:
-            return ctx["existing"].get((pairing.pk, branch.pk, date, title))
-        activity = Activity.objects.filter(pairing=pairing, branch=branch, date=date, title=title).values(
+            return ctx["existing"].get((pairing_id, branch.pk, date, title))
+        found = Activity.objects.filter(branch=branch, date=date, title=title)
+        found = found.filter(pairing=pairing) if pairing is not None else found.filter(
+            pairing__isnull=True, program_id=ctx["program_id"]
+        )
+        activity = found.values(
             "id", "activity_type_id", "start_time", "end_time", "place", "description", "status", *PEOPLE
         ).first()
         if activity is not None:
@@ -242,25 +271,39 @@ class ActivityLedger(ledger.Kind):
             if row.get(key) and times[key] is None:
                 error(key, _("is not a valid time (e.g. 09:30)."))
         pairing = branch = None
+        program_wide = False
         if required("pairing"):
-            found = ctx["pairings"].get(ledger.normalise_header(row["pairing"]).replace("-", "–"), {})
-            if len(found) == 1:
+            written = ledger.normalise_header(row["pairing"])
+            found = ctx["pairings"].get(written.replace("-", "–"), {})
+            if written in ctx["program_wide_names"] and ctx["program"] is not None:
+                program_wide = True
+            elif len(found) == 1:
                 pairing = next(iter(found.values()))
             elif len(found) > 1:
                 error("pairing", _("names more than one pairing; write it as “supporter–supported”."))
             else:
                 error("pairing", _("is not a pairing of this program that you may import for."))
-        if required("branch") and pairing is not None:
+        if required("branch") and program_wide:
+            branch = ctx["program_branches"].get(ledger.normalise_header(row["branch"]))
+            if branch is None:
+                error("branch", _("is not a branch of this program that you may import for."))
+        elif pairing is not None and row.get("branch"):
             branch = ctx["branches"].get(pairing.pk, {}).get(ledger.normalise_header(row["branch"]))
             if branch is None:
                 error("branch", _("is not a branch of this pairing that you may import for."))
         co_branches = []
-        if row.get("co_branches", "").strip() and pairing is not None:
-            taking_part = ctx["cohosts"].get(pairing.pk, {})
+        if row.get("co_branches", "").strip() and (pairing is not None or program_wide):
+            taking_part = ctx["cohosts"].get(pairing.pk if pairing is not None else None, {})
             for name in filter(None, (part.strip() for part in CO_HOST_SEPARATORS.split(row["co_branches"]))):
                 org = taking_part.get(ledger.normalise_header(name))
+                if program_wide and org is not None and branch is not None and not (
+                    ctx["sides"].get(org.pk, set()) & ctx["sides"].get(branch.pk, set())
+                ):
+                    org = None  # a branch of another supporting side does not co-host the program's work
                 if org is None:
-                    error("co_branches", _("names “%(name)s”, which is not a branch taking part in this pairing.") % {"name": name})
+                    error("co_branches", _("names “%(name)s”, which is not a branch taking part in this pairing.") % {"name": name}
+                          if not program_wide else
+                          _("names “%(name)s”, which is not a branch of the same side taking part in the program.") % {"name": name})
                 elif branch is not None and org.pk == branch.pk:
                     error("co_branches", _("includes the branch that held it; list only the other branches."))
                 elif org not in co_branches:
@@ -297,11 +340,12 @@ class ActivityLedger(ledger.Kind):
             return RowCheck(outcome=ledger.Outcome.ERROR, errors=errors)
 
         fields = services.ActivityFields(
-            pairing=pairing, activity_type=kind, title=row["title"].strip()[:120], date=date,
+            pairing=pairing, program=ctx["program"] if program_wide else None, activity_type=kind,
+            title=row["title"].strip()[:120], date=date,
             start_time=times["start"], end_time=times["end"], place=row.get("place", "")[:120],
             description=row.get("description", ""), co_branches=co_branches, **people,
         )
-        key = f"{pairing.pk}|{branch.pk}|{date.isoformat()}|{fields.title}"
+        key = f"{pairing.pk if pairing is not None else '-'}|{branch.pk}|{date.isoformat()}|{fields.title}"
         summary = f"{date.isoformat()} {branch.name} {fields.title}"
         existing = self._existing(ctx, pairing, branch, date, fields.title)
         if existing is not None:
@@ -325,7 +369,7 @@ class ActivityLedger(ledger.Kind):
         if errors:
             return RowCheck(outcome=ledger.Outcome.ERROR, errors=errors, key=key)
         checked = {
-            "pairing": pairing.pk, "branch": branch.pk, "type": kind.pk, "title": fields.title,
+            "pairing": pairing.pk if pairing is not None else None, "branch": branch.pk, "type": kind.pk, "title": fields.title,
             "date": date.isoformat(), "start": _time_text(fields.start_time), "end": _time_text(fields.end_time),
             "place": fields.place, "description": fields.description, "status": status,
             **{key: getattr(fields, key) for key in PEOPLE},
@@ -361,21 +405,25 @@ class ActivityLedger(ledger.Kind):
     def _entry_from_checked(self, ctx, number, checked):
         """The entry a row's check kept (ids and values, not the cells): None when what it names is no longer in
         the importer's scope (then the row is checked again from its cells)."""
-        link = ctx["link_by_ids"].get((checked["pairing"], checked["branch"]))
+        if checked["pairing"] is None:  # program-wide
+            branch, pairing = ctx["program_branch_by_id"].get(checked["branch"]), None
+        else:
+            link = ctx["link_by_ids"].get((checked["pairing"], checked["branch"]))
+            branch, pairing = (link.branch, link.pairing) if link is not None else (None, None)
         kind = ctx["type_by_id"].get(checked["type"])
         metrics = [ctx["metric_by_id"].get(int(metric_id)) for metric_id in checked["metrics"]]
         co_branches = [ctx["cohost_by_id"].get(org_id) for org_id in checked.get("co_branches", ())]
-        if link is None or kind is None or None in metrics or None in co_branches:
+        if branch is None or kind is None or None in metrics or None in co_branches:
             return None
         fields = services.ActivityFields(
-            pairing=link.pairing, activity_type=kind, title=checked["title"],
+            pairing=pairing, program=ctx["program"] if pairing is None else None, activity_type=kind, title=checked["title"],
             date=datetime.date.fromisoformat(checked["date"]), start_time=ledger.parse_time(checked["start"]),
             end_time=ledger.parse_time(checked["end"]), place=checked["place"], description=checked["description"],
             co_branches=co_branches, **{key: checked[key] for key in PEOPLE},
         )
         values = tuple(services.MetricEntry(metric=metric, value=Decimal(checked["metrics"][str(metric.pk)]))
                        for metric in metrics)
-        return services.ImportEntry(fields=fields, branch=link.branch, metric_values=values, status=checked["status"],
+        return services.ImportEntry(fields=fields, branch=branch, metric_values=values, status=checked["status"],
                                     row=number)
 
     def apply_rows(self, ctx, rows, progress=None):
@@ -394,7 +442,8 @@ class ActivityLedger(ledger.Kind):
             checked = (row.changes or {}).get("checked") if row.outcome == ledger.Outcome.NEW else None
             entry = self._entry_from_checked(ctx, row.number, checked) if checked else None
             if entry is not None and ctx["existing"].get(
-                (entry.fields.pairing.pk, entry.branch.pk, entry.fields.date, entry.fields.title)
+                (entry.fields.pairing.pk if entry.fields.pairing is not None else None, entry.branch.pk,
+                 entry.fields.date, entry.fields.title)
             ) is None:
                 entries.append(entry)
                 targets.append(row)

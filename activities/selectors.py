@@ -441,10 +441,11 @@ def activity_export(user):
                 output_field=CharField(),
             ),
             # the co-hosts' names read only for the few activities that have any (as kept on the row)
+            # the aggregate's own field: on SQLite before 3.44 its converter puts the names in order
             co_branch_names=Case(
-                When(~Q(kept_co_host_ids=""), then=Subquery(co_hosts, output_field=CharField())),
-                default=Value(None, output_field=CharField()),
-                output_field=CharField(),
+                When(~Q(kept_co_host_ids=""), then=Subquery(co_hosts)),
+                default=Value(None),
+                output_field=co_hosts.query.annotations["text"].output_field,
             ),
             start_text=TimeText("start_time"),
             end_text=TimeText("end_time"),

@@ -1659,7 +1659,7 @@ def activity_import_errors(*, fields, branch, metric_values, link_known=False):
     the caller read the branch from the pairing's own links (the ledger's batch context), so it is not asked
     again."""
     errors = _validate_fields(fields, branch=branch, today=timezone.localdate(), link_known=link_known)
-    metric_errors = _validate_metrics(metric_values, program_id=fields.pairing.program_id)
+    metric_errors = _validate_metrics(metric_values, program_id=fields.program_id)
     if metric_errors:
         errors["metric_values"] = metric_errors
     return errors
@@ -1681,19 +1681,31 @@ IMPORT_CHUNK = 500
 
 
 def _import_co_host_errors(entries):
-    """The ledger's co-hosts outside the rule of `_validate_co_branches` (in a pairing: the branches taking part in
-    it, never the host), read for every entry at once."""
+    """The ledger's co-hosts outside the rule of `_validate_co_branches` (permissions.cohosting_branches: in a
+    pairing, the branches taking part in it; program-wide, those of the host's supporting side(s) taking part in the
+    program; never the host), read for every entry at once."""
     named = [entry for entry in entries if entry.fields.co_branches]
     if not named:
         return []
-    taking_part = set(
-        PairingBranch.objects.filter(pairing_id__in={entry.fields.pairing.pk for entry in named})
-        .values_list("pairing_id", "branch_id")
-    )
+    taking_part, sides = set(), defaultdict(set)  # (pairing, branch); (program, branch) -> its supporting sides
+    for pairing_id, program_id, supporter_id, branch_id in PairingBranch.objects.filter(
+        pairing__program_id__in={entry.fields.program_id for entry in named}
+    ).values_list("pairing_id", "pairing__program_id", "pairing__supporter_id", "branch_id"):
+        taking_part.add((pairing_id, branch_id))
+        sides[(program_id, branch_id)].add(supporter_id)
+
+    def allowed(entry, org):
+        if org.pk == entry.branch.pk:
+            return False
+        if entry.fields.pairing is not None:
+            return (entry.fields.pairing.pk, org.pk) in taking_part
+        program_id = entry.fields.program_id
+        return bool(sides[(program_id, org.pk)] & sides[(program_id, entry.branch.pk)])
+
     errors = []
     for entry in named:
         for org in entry.fields.co_branches:
-            if org.pk == entry.branch.pk or (entry.fields.pairing.pk, org.pk) not in taking_part:
+            if not allowed(entry, org):
                 message = _("“%(branch)s” cannot co-host this activity: choose branches of the same supporting side "
                             "taking part in the pairing (or, for an activity of the program, in the program).") % {
                     "branch": org.name}
@@ -1723,23 +1735,26 @@ def activities_import(*, actor, entries, batch_label=""):
     told once, with every activity (`activities_saved_in_bulk`), and refreshes each touched (pairing, month) once
     when the transaction commits. Returns the activities' ids, in the order of `entries`."""
     entries = list(entries)
-    program_ids = {entry.fields.pairing.program_id for entry in entries}
+    program_ids = {entry.fields.program_id for entry in entries}
     links, confirmers = set(), set()
     for program_id in program_ids:
-        links.update(importable_pairing_branches(actor, program_id).values_list("pairing_id", "branch_id"))
+        for pairing_id, branch_id in importable_pairing_branches(actor, program_id).values_list("pairing_id", "branch_id"):
+            # a program-wide activity (no pairing) is recorded by a branch the actor imports for in the program
+            links.update({(pairing_id, branch_id), ((None, program_id), branch_id)})
         if may_import_confirmed(actor, program_id):
             confirmers.add(program_id)
     today, errors = timezone.localdate(), []
     for entry in entries:
         fields = entry.fields
-        if (fields.pairing.pk, entry.branch.pk) not in links:
+        where = fields.pairing.pk if fields.pairing is not None else (None, fields.program_id)
+        if (where, entry.branch.pk) not in links:
             raise PermissionDenied(_("You do not record activities in this pairing."))
         if entry.status not in (Status.DRAFT, Status.SUBMITTED, Status.CONFIRMED):
             raise ValidationError({"status": _("An activity is imported as a draft, submitted or confirmed.")})
-        if entry.status == Status.CONFIRMED and fields.pairing.program_id not in confirmers:
+        if entry.status == Status.CONFIRMED and fields.program_id not in confirmers:
             raise PermissionDenied(_("Only the program admin may import activities as confirmed."))
         found = _validate_fields(fields, branch=entry.branch, today=today, link_known=True)
-        metric_errors = _validate_metrics(entry.metric_values, program_id=fields.pairing.program_id)
+        metric_errors = _validate_metrics(entry.metric_values, program_id=fields.program_id)
         for message in [*found.values(), *metric_errors]:
             errors.append(_("Row %(row)s: %(reason)s") % {"row": entry.row, "reason": message}
                           if entry.row is not None else str(message))

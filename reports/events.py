@@ -150,28 +150,39 @@ def activity_to_confirm(sender, activity, actor=None, corrected=False, **kwargs)
 def activities_to_confirm(sender, activity_ids, actor=None, batch_label="", **kwargs):
     """Many activities entered as submitted at once (a ledger import): the village side of each pairing is told
     ONCE for the lot — "第三党支部经台账导入提交了 12 条活动，待验单" — on the activity list filtered to that pairing's
-    submitted activities, not once per activity. Keyed by the pairing and the activities (the first and last id
-    and their number), so a retried task or a second announcement adds nothing."""
+    submitted activities, not once per activity. Program-wide ones (no village) go to their program's admins, once
+    per program, on the list of the program's submitted program-wide activities. Keyed by the pairing (or program)
+    and the activities (the first and last id and their number), so a retried task or a second announcement adds
+    nothing."""
     ids = sorted(set(activity_ids))
-    groups = {}  # pairing id -> {"ids": [...], "branches": {name: None}}
+    groups = {}  # pairing id, or ("program", id) -> {"ids": [...], "branches": {name: None}}
     for start in range(0, len(ids), 2000):
         rows = (
             Activity.objects.filter(pk__in=ids[start:start + 2000], status=Activity.Status.SUBMITTED)
-            .values_list("pk", "pairing_id", "branch__short_name", "branch__name")
+            .values_list("pk", "pairing_id", "program_id", "branch__short_name", "branch__name")
             .order_by("pk")
         )
-        for pk, pairing_id, short_name, name in rows:
-            if pairing_id is None:  # the ledger imports activities of pairings only
-                continue
-            group = groups.setdefault(pairing_id, {"ids": [], "branches": {}})
+        for pk, pairing_id, program_id, short_name, name in rows:
+            group = groups.setdefault(pairing_id if pairing_id is not None else ("program", program_id),
+                                      {"ids": [], "branches": {}})
             group["ids"].append(pk)
             group["branches"][short_name or name] = None
     made = 0
-    pairings = Pairing.objects.select_related("program", "supporter", "supported").in_bulk(list(groups))
-    for pairing_id, group in sorted(groups.items()):
-        pairing, first = pairings[pairing_id], group["ids"][0]
-        people = _people(village_side(pairing), leave_out=actor, may_open=_sees(Activity, first))
-        count = len(group["ids"])
+    pairings = Pairing.objects.select_related("program", "supporter", "supported").in_bulk(
+        [key for key in groups if not isinstance(key, tuple)]
+    )
+    # the pairings in id order, then the programs' program-wide lots
+    for key, group in sorted(groups.items(), key=lambda item: (isinstance(item[0], tuple), item[0][1] if isinstance(item[0], tuple) else item[0])):
+        first, count = group["ids"][0], len(group["ids"])
+        pairing = pairings[key] if not isinstance(key, tuple) else None
+        if pairing is not None:
+            confirmers, where = village_side(pairing), f"pairing={pairing.pk}"
+            subject = {"pairing": pairing}
+        else:
+            program_id = key[1]
+            confirmers, where = program_admins(program_id), f"program={program_id}&program_wide=on"
+            subject = {"pairing": None, "program": Activity.objects.get(pk=first).program}
+        people = _people(confirmers, leave_out=actor, may_open=_sees(Activity, first))
         names = {"branches": "、".join(group["branches"]), "n": count}
         message = _say(lambda: ngettext(
             "%(branches)s submitted %(n)d activity through a ledger import; it waits for confirmation",
@@ -179,9 +190,9 @@ def activities_to_confirm(sender, activity_ids, actor=None, batch_label="", **kw
             count,
         ) % names)
         made += notify(
-            kind=Kind.ACTIVITY_TO_CONFIRM, message=message, users=people, pairing=pairing,
-            url=reverse("activities:list") + f"?pairing={pairing.pk}&status={Activity.Status.SUBMITTED}",
-            key=f"activities_to_confirm:{pairing.pk}:{first}-{group['ids'][-1]}:{count}",
+            kind=Kind.ACTIVITY_TO_CONFIRM, message=message, users=people, **subject,
+            url=reverse("activities:list") + f"?{where}&status={Activity.Status.SUBMITTED}",
+            key=f"activities_to_confirm:{pairing.pk if pairing else 'program-' + str(key[1])}:{first}-{group['ids'][-1]}:{count}",
         )
     return made
 

@@ -349,7 +349,7 @@ def test_a_ledger_names_co_hosts_and_they_are_credited(client, ledger_world):
     client.force_login(ledger_world["users"]["admin"])
     exported = b"".join(client.get(reverse("activities:export")).streaming_content).decode("utf-8-sig")
     lines = {line.split(",")[8]: line for line in exported.splitlines()[1:]}
-    assert "第四党支部" in lines["联合义修"] and "第四党支部" not in lines["单独义修"]
+    assert lines["联合义修"].split(",")[6] == "第四党支部" and lines["单独义修"].split(",")[6] == ""
 
 
 @pytest.mark.parametrize("cell, reason", [
@@ -395,4 +395,48 @@ def test_the_import_service_refuses_a_co_host_not_taking_part(ledger_world):
     entry = services.ImportEntry(fields=fields, branch=ledger_world["branch"], row=2)
     with pytest.raises(ValidationError, match="外校支部"):
         services.activities_import(actor=ledger_world["users"]["admin"], entries=[entry])
+    assert not Activity.objects.exists()
+
+
+# --- program-wide rows (不针对结对村): the program's work that serves no paired village ------------------------
+
+
+@pytest.mark.parametrize("label", ["不针对结对村", "双联双助 · 不针对结对村"])
+def test_a_program_wide_row_is_imported_for_the_program(client, ledger_world, django_capture_on_commit_callbacks, label):
+    from reports.models import Notification
+
+    world = ledger_world
+    rows = [row(title="小电匠进东区", pairing=label, status="已提交"), row(title="进村义修", status="已提交")]
+    upload(client, world["users"]["secretary"], with_co_hosts(rows, ["第四党支部", ""]), world=world)
+    batch = last_batch()
+    assert (batch.new_rows, batch.error_rows) == (2, 0), list(batch.rows.values("errors"))
+    with django_capture_on_commit_callbacks(execute=True):
+        confirm(client, batch)
+    wide = Activity.objects.get(title="小电匠进东区")
+    assert wide.pairing_id is None and wide.program == world["program"] and wide.branch == world["branch"]
+    assert list(wide.co_branches.all()) == [world["other_branch"]]
+    assert wide.metric_values.get().value == 3
+    # no village confirms it: the program's admins are told, once, on the list of the program's program-wide work
+    assert not Notification.objects.filter(user=world["users"]["village"], message__contains="1 条活动").exclude(
+        url__contains=f"pairing={world['pairing'].pk}").exists()
+    notice = Notification.objects.get(user=world["users"]["admin"])
+    assert notice.message == "第三党支部经台账导入提交了 1 条活动，待验单"
+    client.force_login(world["users"]["admin"])
+    page = client.get(notice.url).content.decode()
+    assert "小电匠进东区" in page and "进村义修" not in page
+    # its export reads back unchanged
+    exported = b"".join(client.get(reverse("activities:export")).streaming_content)
+    upload(client, world["users"]["admin"], exported, name="export.csv", world=world)
+    again = last_batch()
+    assert (again.unchanged_rows, again.new_rows, again.error_rows) == (2, 0, 0), list(again.rows.values("errors"))
+
+
+def test_a_program_wide_row_of_another_branch_is_refused_to_a_secretary(client, ledger_world):
+    upload(client, ledger_world["users"]["secretary"], csv_bytes([row(pairing="不针对结对村", branch="第四党支部")]),
+           world=ledger_world)
+    batch = last_batch()
+    assert batch.error_rows == 1
+    page = client.get(reverse("imports:detail", args=[batch.pk])).content.decode()
+    assert "不是该项目中您可以导入的党支部" in page
+    confirm(client, batch)
     assert not Activity.objects.exists()
