@@ -207,6 +207,8 @@ class Demo:
     orgs: dict = field(default_factory=dict)  # key → Organization
     users: dict = field(default_factory=dict)  # username → User
     village_user: dict = field(default_factory=dict)  # organisation key → its village-committee User
+    office_user: dict = field(default_factory=dict)  # office key → the admin who confirms its program-wide work
+    program_office: dict = field(default_factory=dict)  # program code → its office's key
     programs: dict = field(default_factory=dict)  # code → Program
     metrics: dict = field(default_factory=dict)  # (program code, metric code) → Metric
     types: dict = field(default_factory=dict)  # data code → ActivityType
@@ -383,6 +385,12 @@ def load_users(demo):
     demo.village_user = {
         u["organisation"]: demo.users[u["username"]] for u in users if u["role"] == Membership.Role.VILLAGE_COMMITTEE
     }
+    # who confirms a program-wide activity (it serves no village): an admin of the program's office, the office's
+    # own staff before a superuser
+    demo.office_user = {}
+    for u in sorted(users, key=lambda u: bool(u.get("superuser"))):
+        if u["role"] == Membership.Role.ADMIN:
+            demo.office_user.setdefault(u["organisation"], demo.users[u["username"]])
 
 
 def load_programs(demo):
@@ -397,6 +405,7 @@ def load_programs(demo):
         ],
     )
     demo.programs = {key[0]: program for key, program in synced.items()}
+    demo.program_office = {p["code"]: p["office"] for p in programs["program"]}
     rows = [
         {"program_id": demo.programs[p["code"]].pk, "code": m["code"], "name": m["name"], "unit": m["unit"],
          "aggregation": m["aggregation"], "description": m.get("description", ""), "order": order}
@@ -640,20 +649,23 @@ def plan_activities(demo, entries):
         day = calendar.date(entry["date"])
         if day is None:
             continue
-        key = entry["pairing"]
-        program = demo.pairing_data[key]["program"]
+        key = entry.get("pairing")  # None: program-wide, work for the program that serves no paired village
+        program = program_code(demo, entry)
         start, end = entry["time"].split("-") if entry.get("time") else TYPE_TIMES.get(entry["type"], DEFAULT_TIMES)
         status = entry.get("status", Activity.Status.CONFIRMED)
         submitted_at = None if status == Activity.Status.DRAFT else calendar.moment(day + datetime.timedelta(days=1), "20:30")
         confirmed = status == Activity.Status.CONFIRMED
-        confirmer = demo.village_user[demo.pairing_data[key]["supported"]]
+        confirmer = (
+            demo.village_user[demo.pairing_data[key]["supported"]] if key
+            else demo.office_user[demo.program_office[program]]
+        )
         creator = secretaries.get(entry["branch"]) or ("zszz" if entry["branch"] in school_units else None)
         volunteers = _serving(demo, entry, index)
         metrics = entry.get("metrics", {})
         person_times = sum(v for code, v in metrics.items() if demo.metrics[(program, code)].unit == Metric.Unit.PERSON_TIMES)
         title = entry["title"].replace("{year}", str(day.year))
         row = {
-            "pairing_id": demo.pairings[key].pk, "program_id": demo.pairings[key].program_id,
+            "pairing_id": demo.pairings[key].pk if key else None, "program_id": demo.programs[program].pk,
             "branch_id": demo.orgs[entry["branch"]].pk,
             "activity_type_id": demo.types[entry["type"]].pk, "title": title, "date": day,
             "start_time": datetime.time.fromisoformat(start), "end_time": datetime.time.fromisoformat(end),
@@ -667,7 +679,7 @@ def plan_activities(demo, entries):
             "residents_served": entry.get("residents_served", int(person_times)),
             "status": status, "submitted_at": submitted_at,
             "confirmed_at": calendar.moment(day + datetime.timedelta(days=3), "10:00") if confirmed else None,
-            # 验单: the supported side's village-committee member confirms.
+            # 验单: the supported side's village-committee member confirms (the program's office, for program-wide work).
             "confirmed_by_id": confirmer.pk if confirmed else None,
             "return_comment": entry.get("comment", "") if status == Activity.Status.RETURNED else "",
             "created_by_id": demo.users[creator].pk if creator else None,
@@ -677,6 +689,11 @@ def plan_activities(demo, entries):
         plan_item = (key, day.year, item.replace("{year}", str(day.year))) if item else None
         planned.append(PlannedActivity(entry=entry, row=row, day=day, volunteers=volunteers, plan_item=plan_item))
     return planned
+
+
+def program_code(demo, entry):
+    """The program of an activity's entry: its pairing's, or for a program-wide one (no pairing) its own."""
+    return demo.pairing_data[entry["pairing"]]["program"] if entry.get("pairing") else entry["program"]
 
 
 def _serving(demo, entry, index):
@@ -708,7 +725,7 @@ def load_plan_items(demo, planned):
             continue
         linked.add(act.plan_item)
         worked_on[act.plan_item].append(act.day)
-        program = demo.pairing_data[act.entry["pairing"]]["program"]
+        program = program_code(demo, act.entry)
         for code, value in act.entry.get("metrics", {}).items():
             values = achieved[act.plan_item]
             if demo.metrics[(program, code)].aggregation == Metric.Aggregation.SNAPSHOT:
@@ -812,13 +829,17 @@ def load_activities(demo, planned, items):
         act.row["plan_item_id"] = items[act.plan_item].pk if act.plan_item else None
         if act.plan_item and act.plan_item not in items:
             raise ValueError(f"demo data: no plan item {act.plan_item}")
+    # within the demo's programs: their pairings' activities and their program-wide ones (no pairing)
     synced = demo.sync(
         Activity,
-        ("pairing_id", "branch_id", "date", "title"),
+        ("program_id", "pairing_id", "branch_id", "date", "title"),
         [act.row for act in planned],
-        prune_within=("pairing_id", [p.pk for p in demo.pairings.values()]),
+        prune_within=("program_id", [p.pk for p in demo.programs.values()]),
     )
-    activities = [synced[(a.row["pairing_id"], a.row["branch_id"], a.row["date"], a.row["title"])] for a in planned]
+    activities = [
+        synced[(a.row["program_id"], a.row["pairing_id"], a.row["branch_id"], a.row["date"], a.row["title"])]
+        for a in planned
+    ]
     ids = [a.pk for a in activities]
     demo.sync_m2m(
         Activity.co_branches.through, "activity_id", "organization_id",
@@ -829,7 +850,7 @@ def load_activities(demo, planned, items):
         ActivityMetricValue,
         ("activity_id", "metric_id"),
         [
-            {"activity_id": a.pk, "metric_id": demo.metrics[(demo.pairing_data[act.entry["pairing"]]["program"], code)].pk,
+            {"activity_id": a.pk, "metric_id": demo.metrics[(program_code(demo, act.entry), code)].pk,
              "value": Decimal(str(value))}
             for a, act in zip(activities, planned, strict=True)
             for code, value in act.entry.get("metrics", {}).items()

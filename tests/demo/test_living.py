@@ -121,14 +121,15 @@ def test_the_village_statistic_stands_at_the_end_of_last_year(today, client):
 
 
 def test_every_confirmation_is_the_villages(today):
-    confirmed = Activity.objects.filter(status=Activity.Status.CONFIRMED).select_related("pairing")
+    """A pairing's activity is confirmed by its village; program-wide work (no village) by the program's office."""
+    confirmed = Activity.objects.filter(status=Activity.Status.CONFIRMED).select_related("pairing", "program")
     assert confirmed.exists() and not confirmed.filter(confirmed_by=None).exists()
     for activity in confirmed:
-        assert Membership.objects.filter(
-            user_id=activity.confirmed_by_id,
-            organization_id=activity.pairing.supported_id,
-            role=Membership.Role.VILLAGE_COMMITTEE,
-        ).exists(), activity.title
+        if activity.pairing_id is None:
+            who = {"organization_id": activity.program.office_id, "role": Membership.Role.ADMIN}
+        else:
+            who = {"organization_id": activity.pairing.supported_id, "role": Membership.Role.VILLAGE_COMMITTEE}
+        assert Membership.objects.filter(user_id=activity.confirmed_by_id, **who).exists(), activity.title
     assert not Activity.objects.exclude(status=Activity.Status.CONFIRMED).exclude(confirmed_by=None).exists()
 
 
@@ -181,3 +182,26 @@ def test_every_user_opens_on_work_of_this_month(today, client):
 @pytest.mark.parametrize("figure", loader.seed_figures(), ids=lambda f: f"{f.program}.{f.metric}")
 def test_seed_figures_stay_exact(today, figure):
     assert seed_total(figure.program, figure.metric) == figure.value
+
+
+def test_program_wide_work_counts_for_the_program_only(today):
+    """小电匠's days in towns outside the paired villages: in 双联双助's figures, in no pairing's, and the program's
+    office (not a village) confirms them."""
+    from django.db.models import Sum
+
+    from activities.models import COUNTED_STATUSES
+    from figures.models import PairingMonth, ProgramMonth
+
+    program = Program.objects.get(code="slsz")
+    wide = Activity.objects.filter(program=program, pairing=None, date__year=today.year, status__in=COUNTED_STATUSES)
+    assert wide.exists() and all("小电匠" in title for title in wide.values_list("title", flat=True))
+    in_year = {"month__year": today.year}
+    program_total = ProgramMonth.objects.filter(program=program, **in_year).aggregate(n=Sum("activities"))["n"]
+    pairings_total = PairingMonth.objects.filter(pairing__program=program, **in_year).aggregate(n=Sum("activities"))["n"]
+    assert program_total - (pairings_total or 0) == wide.count()
+    office = User.objects.get(username="office")
+    waiting = Activity.objects.confirmable_by(office).filter(pairing=None, status=Activity.Status.SUBMITTED)
+    assert list(waiting.values_list("title", flat=True)) == ["“小电匠”家电义修进南朗街道"]
+    village = User.objects.get(username=Membership.objects.filter(
+        role=Membership.Role.VILLAGE_COMMITTEE, organization__name="龙石村").values_list("user__username", flat=True)[0])
+    assert not Activity.objects.visible_to(village).filter(pairing=None).exists()
