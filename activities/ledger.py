@@ -505,7 +505,10 @@ class HoursLedger(ledger.Kind):
 
     def columns(self, program_id):
         return [
-            Column("pairing", _("Pairing"), True, _("the supported village or community, or “supporter–supported”")),
+            Column("pairing", _("Pairing"), True, _(
+                "the supported village or community, or “supporter–supported”; “%(none)s” for the program's work "
+                "that serves no paired village"
+            ) % {"none": program_wide_label()}),
             Column("branch", _("Branch"), True, _("a branch taking part in the pairing")),
             Column("date", _("Date"), True, _("the activity's date")),
             Column("title", _("Title"), True, _("the activity's title, as recorded")),
@@ -520,6 +523,8 @@ class HoursLedger(ledger.Kind):
         return {
             "user": user, "program_id": program_id, "links": base["links"], "pairings": base["pairings"],
             "branches": base["branches"], "batch_label": base["batch_label"],
+            "program_wide_names": base["program_wide_names"] if base["program"] is not None else set(),
+            "program_branches": base["program_branches"],
             "headers": {column.key: column.header for column in self.columns(program_id)},
             "activities": {}, "volunteers": {}, "records": {}, "day_hours": {},
         }
@@ -539,11 +544,16 @@ class HoursLedger(ledger.Kind):
         ]
 
     def _link(self, ctx, row):
-        found = ctx["pairings"].get(ledger.normalise_header(row.get("pairing", "")).replace("-", "–"), {})
+        """(the pairings the row's 结对 names, the one pairing, the branch, program-wide?): a program-wide
+        activity's hours name it 不针对结对村, and its branch among those the importer records for."""
+        written = ledger.normalise_header(row.get("pairing", ""))
+        branch_name = ledger.normalise_header(row.get("branch", ""))
+        if written in ctx["program_wide_names"]:
+            return {}, None, ctx["program_branches"].get(branch_name), True
+        found = ctx["pairings"].get(written.replace("-", "–"), {})
         pairing = next(iter(found.values())) if len(found) == 1 else None
-        branch = ctx["branches"].get(pairing.pk, {}).get(ledger.normalise_header(row.get("branch", ""))) \
-            if pairing else None
-        return found, pairing, branch
+        branch = ctx["branches"].get(pairing.pk, {}).get(branch_name) if pairing else None
+        return found, pairing, branch, False
 
     def prepare(self, ctx, rows):
         """Read once what the rows name: the activities in scope on the file's dates with its titles; the
@@ -551,12 +561,13 @@ class HoursLedger(ledger.Kind):
         activities and, for the 24-hour day, on the file's days."""
         dates = {day for day in (ledger.parse_date(row.get("date", "")) for row in rows) if day is not None}
         titles = {row.get("title", "").strip()[:120] for row in rows}
-        branch_ids = {branch.pk for _f, _p, branch in (self._link(ctx, row) for row in rows) if branch is not None}
+        branch_ids = {branch.pk for _f, _p, branch, _w in (self._link(ctx, row) for row in rows) if branch is not None}
         activities = {}
         if dates and branch_ids:
             for values in Activity.objects.filter(
-                pairing_id__in={link.pairing_id for link in ctx["links"]}, branch_id__in=branch_ids,
-                date__in=dates, title__in=titles,
+                Q(pairing_id__in={link.pairing_id for link in ctx["links"]})
+                | Q(pairing__isnull=True, program_id=ctx["program_id"]),
+                branch_id__in=branch_ids, date__in=dates, title__in=titles,
             ).values("id", "pairing_id", "branch_id", "date", "title").order_by("id"):
                 activities.setdefault((values["pairing_id"], values["branch_id"], values["date"], values["title"]),
                                       values["id"])
@@ -593,10 +604,13 @@ class HoursLedger(ledger.Kind):
                 error(key, _("is required."))
         if errors:
             return RowCheck(outcome=ledger.Outcome.ERROR, errors=errors)
-        found, pairing, branch = self._link(ctx, row)
+        found, pairing, branch, program_wide = self._link(ctx, row)
         date = ledger.parse_date(row["date"])
         title = row["title"].strip()[:120]
-        if len(found) > 1:
+        if program_wide:
+            if branch is None:
+                error("branch", _("is not a branch of this program that you may import for."))
+        elif len(found) > 1:
             error("pairing", _("names more than one pairing; write it as “supporter–supported”."))
         elif pairing is None:
             error("pairing", _("is not a pairing of this program that you may import for."))
@@ -606,7 +620,7 @@ class HoursLedger(ledger.Kind):
             error("date", _("is not a valid date."))
         activity_id = None
         if not errors:
-            activity_id = ctx["activities"].get((pairing.pk, branch.pk, date, title))
+            activity_id = ctx["activities"].get((pairing.pk if pairing is not None else None, branch.pk, date, title))
             if activity_id is None:
                 error("title", _("is no activity of this pairing and branch on that date that you may import hours "
                                  "for (pairing, branch, date and title as recorded)."))

@@ -1891,11 +1891,11 @@ def service_records_import(*, actor, entries, batch_label=""):
 
     activity_ids = {entry.activity.pk for entry in entries}
     activities = Activity.objects.select_for_update(of=("self",)).in_bulk(activity_ids)  # alive ones only
-    programs = {activity.pairing_id: None for activity in activities.values()}
-    program_of = dict(Pairing.objects.filter(pk__in=programs).values_list("pk", "program_id"))
     links = set()
-    for program_id in set(program_of.values()):
-        links.update(importable_pairing_branches(actor, program_id).values_list("pairing_id", "branch_id"))
+    for program_id in {activity.program_id for activity in activities.values()}:
+        for pairing_id, branch_id in importable_pairing_branches(actor, program_id).values_list("pairing_id", "branch_id"):
+            # a program-wide activity's hours: a branch the actor imports for in the program
+            links.update({(pairing_id, branch_id), ((None, program_id), branch_id)})
     serving = {}
     for branch_id in {activity.branch_id for activity in activities.values()}:
         picked = {entry.volunteer.pk for entry in entries if entry.activity.branch_id == branch_id}
@@ -1907,7 +1907,9 @@ def service_records_import(*, actor, entries, batch_label=""):
     errors, seen, plan = [], set(), []
     for entry in entries:
         activity = activities.get(entry.activity.pk)
-        if activity is None or (activity.pairing_id, activity.branch_id) not in links:
+        where = activity.pairing_id if activity is not None and activity.pairing_id is not None else (
+            None, activity.program_id if activity is not None else None)
+        if activity is None or (where, activity.branch_id) not in links:
             raise PermissionDenied(_("You do not record activities in this pairing."))
         volunteer = entry.volunteer
         key = (activity.pk, volunteer.pk)

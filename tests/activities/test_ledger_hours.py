@@ -173,3 +173,21 @@ def test_a_ledger_of_hours_is_announced_once_per_branch_not_per_activity(client,
     assert "4" in notices[0].message and "3" in notices[0].message  # 4 records on 3 activities
     confirm(client, send(client, committee, rows, hours_world))
     assert notices.count() == 1
+
+
+def test_hours_of_a_program_wide_activity_name_it_without_a_village(client, hours_world):
+    wide = f.ActivityFactory(
+        pairing=None, program=hours_world["program"], branch=hours_world["branch"], title="小电匠进东区",
+        date=datetime.date(2024, 3, 5),
+    )
+    secretary = hours_world["users"]["secretary"]
+    rows = [["不针对结对村", "第三党支部", "2024/3/5", "小电匠进东区", "张三", "13800000000", "3", "检修电风扇"]]
+    batch = send(client, secretary, rows, hours_world)
+    assert (batch.new_rows, batch.error_rows) == (1, 0), list(batch.rows.values("errors"))
+    confirm(client, batch)
+    assert ServiceRecord.objects.get().activity == wide
+    # another branch's program-wide work is not the secretary's to import for
+    rows = [["不针对结对村", "第四党支部", "2024/3/5", "小电匠进东区", "张三", "13800000000", "3", ""]]
+    refused = send(client, secretary, rows, hours_world)
+    assert refused.error_rows == 1
+    assert "不是该项目中您可以导入的党支部" in client.get(reverse("imports:detail", args=[refused.pk])).content.decode()
