@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from pairings.models import JointPlan, Pairing, PairingBranch, PlanItem, PlanTarget, VillageStatistic
 from pairings.permissions import can_edit_agreement, can_edit_plans, can_record_statistics
+from portal import versioned
 from portal.db import StringAgg, stream_rows
 from portal.downloads import DATE, Column
 
@@ -273,11 +274,22 @@ class PairingPage:
     can_record_statistics: bool
 
 
-def pairing_page(user, pairing, *, year, today):
-    """Everything the pairing page shows (fixed number of queries)."""
-    liaisons = list(pairing.liaisons.order_by("side", "name"))
-    plans = list(
-        pairing.plans.annotate(
+@dataclass
+class PairingParts:
+    """What the pairing page shows of the set-up: the same for everyone who reads the pairing."""
+
+    liaisons: list
+    plans: list  # newest first, each with its items' counts as at the day
+    branches: list
+    statistics: list  # the supported side's latest value of each indicator, as at the day
+
+
+def pairing_parts(pairing, today):
+    """The pairing's liaisons, plans, branches and its village's statistics (four queries), kept until the set-up
+    changes (portal/versioned.py). Ask only once the pairing is known to be the user's (the view's scope check)."""
+
+    def build():
+        plans = pairing.plans.annotate(
             items_total=Count("items"),
             items_done=Count("items", filter=Q(items__status=PlanItem.Status.DONE)),
             items_overdue=Count(
@@ -285,22 +297,34 @@ def pairing_page(user, pairing, *, year, today):
                 filter=Q(items__due_date__lt=today)
                 & ~Q(items__status__in=[PlanItem.Status.DONE, PlanItem.Status.CANCELLED]),
             ),
-        ).order_by("-year")
-    )
-    plan = next((p for p in plans if p.year == year), None)
+        )
+        return PairingParts(
+            liaisons=list(pairing.liaisons.order_by("side", "name")),
+            plans=list(plans.order_by("-year")),
+            branches=list(pairing.pairing_branches.select_related("branch").order_by("branch__name")),
+            statistics=latest_statistics([pairing.supported_id], as_at=today).get(pairing.supported_id, []),
+        )
+
+    return versioned.cached("pairing_parts", build, pairing.pk, today)
+
+
+def pairing_page(user, pairing, *, year, today):
+    """Everything the pairing page shows (fixed number of queries)."""
+    parts = pairing_parts(pairing, today)
+    plan = next((p for p in parts.plans if p.year == year), None)
     administers = can_edit_agreement(user, pairing)  # its program's admin
     return PairingPage(
         pairing=pairing,
         year=year,
-        liaisons_supporter=[l for l in liaisons if l.side == "supporter"],
-        liaisons_supported=[l for l in liaisons if l.side == "supported"],
-        branches=list(pairing.pairing_branches.select_related("branch").order_by("branch__name")),
-        plans=plans,
+        liaisons_supporter=[l for l in parts.liaisons if l.side == "supporter"],
+        liaisons_supported=[l for l in parts.liaisons if l.side == "supported"],
+        branches=parts.branches,
+        plans=parts.plans,
         plan=plan,
         warnings=pairing_warnings(pairing, today),
         can_edit_agreement=administers,
         can_edit_plans=can_edit_plans(user, pairing),
-        statistics=latest_statistics([pairing.supported_id], as_at=today).get(pairing.supported_id, []),
+        statistics=parts.statistics,
         can_record_statistics=can_record_statistics(user, pairing.supported),
     )
 

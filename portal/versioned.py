@@ -34,15 +34,22 @@ def _new_token():
 
 def current(key=VERSION_KEY):
     """The current token under `key` (made when the cache holds none), or None when the cache does not answer."""
+    return current_tokens([key])[0]
+
+
+def current_tokens(keys):
+    """The current tokens under `keys`, read in one round trip (a token missing is made), each None when the
+    cache does not answer."""
     try:
-        token = cache.get(key)
-        if token is None:
-            cache.add(key, _new_token(), None)
-            token = cache.get(key)
-        return token
+        found = cache.get_many(keys)
+        for key in keys:
+            if found.get(key) is None:
+                cache.add(key, _new_token(), None)
+                found[key] = cache.get(key)
+        return [found[key] for key in keys]
     except Exception:  # the cache is down or hung: serve from the database
-        logger.warning("cache unavailable: values cached under %s are read from the database", key, exc_info=True)
-        return None
+        logger.warning("cache unavailable: values cached under %s are read from the database", keys, exc_info=True)
+        return [None] * len(keys)
 
 
 def setup_version():
@@ -74,7 +81,7 @@ def setup_changed(**kwargs):
 def cached(name, build, *parts, versions=()):
     """`build()`, cached under the set-up's version (and those of the other `versions` keys it depends on), the
     `name` and the `parts` (ids, values asked for)."""
-    tokens = [current(key) for key in (VERSION_KEY, *versions)]
+    tokens = current_tokens([VERSION_KEY, *versions])
     if None in tokens:
         return build()
     digest = hashlib.sha1(repr(parts).encode()).hexdigest()

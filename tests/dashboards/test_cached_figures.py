@@ -100,3 +100,38 @@ def test_a_cached_dashboard_reaches_only_its_programs_admins(client, world, djan
     client.force_login(world["users"]["admin"])
     totals = dashboard(client, program).context["totals"]
     assert (totals["activities"].value, totals["people"].value) == (2, 12)
+
+
+def test_the_pairing_page_shows_liaisons_statistics_branches_and_plans_changed_since_it_was_cached(client, world):
+    client.force_login(world["users"]["committee"])
+    pairing = world["pairing"]
+    plan = f.JointPlanFactory(pairing=pairing, year=2024)
+    item = f.PlanItemFactory(plan=plan, owner_branch=world["branch"])
+    page = pairing_page(client, pairing).context["page"]  # cached from here on
+    assert (page.liaisons_supported, page.statistics, page.plan.items_done) == ([], [], 0)
+    assert [pb.branch.name for pb in page.branches] == ["第三党支部", "第四党支部"]
+
+    f.LiaisonFactory(pairing=pairing, side="supported", name="王联络")
+    f.VillageStatisticFactory(village=pairing.supported, value=120, as_at=datetime.date(2024, 1, 1))
+    f.PairingBranchFactory(pairing=pairing, branch=f.OrganizationFactory(name="第一党支部", kind=Organization.Kind.BRANCH))
+    item.status = PlanItem.Status.DONE
+    item.save()
+    page = pairing_page(client, pairing).context["page"]
+    assert [liaison.name for liaison in page.liaisons_supported] == ["王联络"]
+    assert [statistic.value for statistic in page.statistics] == [120]
+    assert [pb.branch.name for pb in page.branches] == ["第一党支部", "第三党支部", "第四党支部"]
+    assert page.plan.items_done == 1
+
+
+def test_the_cached_dashboard_page_is_the_one_rendered_from_its_figures(client, world, django_capture_on_commit_callbacks):
+    program, pairing = world["program"], world["pairing"]
+    with django_capture_on_commit_callbacks(execute=True):
+        activity(pairing, world["branch"], status="confirmed", residents_served=7)
+    client.force_login(world["users"]["admin"])
+    first = dashboard(client, program).content.decode()
+    again = dashboard(client, program).content.decode()  # its figures' HTML from the cache
+    assert again.count(f"/pairings/{pairing.pk}/?year=2024") == first.count(f"/pairings/{pairing.pk}/?year=2024") == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        activity(pairing, world["other_branch"], status="submitted", date=datetime.date(2024, 4, 2), residents_served=5)
+    page = dashboard(client, program).content.decode()
+    assert '<span class="num">12</span>' in page and '<span class="num">7</span>' not in page

@@ -65,3 +65,30 @@ def test_pages_work_when_the_cache_does_not_answer(client, world, settings, capl
     assert response.context["filter"].choices.pairing_ids == {world["pairing"].pk}
     assert client.get(reverse("dashboards:volunteer_picker"), {"q": "张"}).status_code == 200
     assert "cache unavailable" in caplog.text
+
+
+def test_a_cached_page_reads_its_versions_in_one_round_trip_with_the_value(client, world, monkeypatch):
+    """The program dashboard's two cached values (the user's figures, the program's page) cost two reads of the
+    cache each: the set-up's and the rollup's tokens together, then the value."""
+    reads = []
+
+    class Counted:
+        def __init__(self, inner):
+            self.inner = inner
+
+        def __getattr__(self, name):
+            method = getattr(self.inner, name)
+
+            def call(*args, **kwargs):
+                reads.append(name)
+                return method(*args, **kwargs)
+
+            return call
+
+    monkeypatch.setattr(versioned, "cache", Counted(versioned.cache))
+    client.force_login(world["users"]["admin"])
+    url = reverse("dashboards:program_dashboard", args=[world["program"].pk])
+    assert client.get(url, {"year": 2024}).status_code == 200  # builds and keeps both values
+    reads.clear()
+    assert client.get(url, {"year": 2024}).status_code == 200
+    assert reads == ["get_many", "get", "get_many", "get"]
