@@ -12,8 +12,10 @@ import datetime
 import re
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
@@ -58,6 +60,44 @@ def _time_text(value):
 
 def pairing_label(pairing):
     return str(pairing)
+
+
+def _branch_names(org):
+    """The names a ledger may call a branch by, as matched: its name and its short name."""
+    return {ledger.normalise_header(name) for name in (org.name, org.short_name) if name}
+
+
+def _program_wide_names(program):
+    """What a ledger's 结对 cell says for work that serves no paired village, in every language of the portal (a
+    big file is checked by the worker, in the default language): 不针对结对村, or the form's 「<program> · 不针对结对村」."""
+    if program is None:
+        return set()
+    names = set()
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            names.add(ledger.normalise_header(program_wide_label()))
+            names.add(ledger.normalise_header(_("%(program)s · not for a paired village") % {"program": program.name}))
+    return names
+
+
+def _cohosts(ctx):
+    """Who may co-host, read once per batch and only when a row names co-hosts: in a pairing, any branch taking
+    part in it (not only those the importer records for); program-wide, any branch of the host's supporting side
+    taking part in the program. ``by_name``: {("pairing", id, name) or ("side", supporter id, name): {id: branch}}
+    (a name several branches share is refused, never guessed); ``sides``: branch id → its supporting sides."""
+    if ctx["cohosts"] is None:
+        by_name, sides, by_id = {}, {}, {}
+        for taking_part in PairingBranch.objects.filter(pairing__program_id=ctx["program_id"]).select_related(
+            "branch", "pairing"
+        ):
+            org, supporter = taking_part.branch, taking_part.pairing.supporter_id
+            for name in _branch_names(org):
+                by_name.setdefault(("pairing", taking_part.pairing_id, name), {})[org.pk] = org
+                by_name.setdefault(("side", supporter, name), {})[org.pk] = org
+            sides.setdefault(org.pk, set()).add(supporter)
+            by_id[org.pk] = org
+        ctx["cohosts"] = {"by_name": by_name, "sides": sides, "by_id": by_id}
+    return ctx["cohosts"]
 
 
 class ActivityLedger(ledger.Kind):
@@ -121,6 +161,9 @@ class ActivityLedger(ledger.Kind):
         ctx = self.context(user=user, program_id=program_id)
         pairings = sorted({pairing_label(link.pairing) for link in ctx["links"]})
         branches = sorted({f"{pairing_label(link.pairing)}：{link.branch.name}" for link in ctx["links"]})
+        if ctx["program"] is not None:  # the program's work that serves no paired village
+            pairings.append(program_wide_label())
+            branches += sorted({f"{program_wide_label()}：{org.name}" for org in ctx["program_branch_by_id"].values()})
         statuses = [Status(value).label for value in IMPORTABLE_STATUSES if value != Status.CONFIRMED or ctx["may_confirm"]]
         return [
             (_("Pairing"), pairings),
@@ -145,24 +188,13 @@ class ActivityLedger(ledger.Kind):
         branches = {}
         for link in links:
             branches.setdefault(link.pairing_id, {})[ledger.normalise_header(link.branch.name)] = link.branch
-        # a co-host may be any branch taking part in the pairing, not only those the importer records for; of a
-        # program-wide activity (key None), any branch of the same supporting side taking part in the program
-        cohosts, sides = {}, {}
-        for taking_part in PairingBranch.objects.filter(pairing__program_id=program_id).select_related(
-            "branch", "pairing"
-        ):
-            name = ledger.normalise_header(taking_part.branch.name)
-            cohosts.setdefault(taking_part.pairing_id, {})[name] = taking_part.branch
-            cohosts.setdefault(None, {})[name] = taking_part.branch
-            sides.setdefault(taking_part.branch_id, set()).add(taking_part.pairing.supporter_id)
-        # work for the program that serves no paired village (program-wide): any branch the importer records for
-        program_branches = {ledger.normalise_header(link.branch.name): link.branch for link in links}
+        # work for the program that serves no paired village (program-wide): any branch the importer records for,
+        # by its name or short name (names repeat across schools: one that names several is refused, never guessed)
+        program_branches = {}
+        for link in links:
+            for name in _branch_names(link.branch):
+                program_branches.setdefault(name, {})[link.branch.pk] = link.branch
         program = links[0].pairing.program if links else None
-        program_wide_names = {ledger.normalise_header(program_wide_label())}
-        if program is not None:
-            program_wide_names.add(ledger.normalise_header(
-                _("%(program)s · not for a paired village") % {"program": program.name}
-            ))
         types = {t.name: t for t in ActivityType.objects.filter(_type_q(program_id), is_active=True).order_by("order", "id")}
         metrics = _metrics(program_id)
         return {
@@ -175,13 +207,11 @@ class ActivityLedger(ledger.Kind):
             "existing": None,
             "pairings": pairings_by_name,
             "branches": branches,
-            "cohosts": cohosts,
-            "sides": sides,
+            "cohosts": None,  # read on the first row that names co-hosts (_cohosts)
             "program": program,
             "program_branches": program_branches,
-            "program_branch_by_id": {org.pk: org for org in program_branches.values()},
-            "program_wide_names": program_wide_names,
-            "cohost_by_id": {org.pk: org for names in cohosts.values() for org in names.values()},
+            "program_branch_by_id": {link.branch.pk: link.branch for link in links},
+            "program_wide_names": _program_wide_names(program),
             "types": types,
             "metrics": metrics,
             "may_confirm": may_import_confirmed(user, program_id),
@@ -284,23 +314,37 @@ class ActivityLedger(ledger.Kind):
             else:
                 error("pairing", _("is not a pairing of this program that you may import for."))
         if required("branch") and program_wide:
-            branch = ctx["program_branches"].get(ledger.normalise_header(row["branch"]))
-            if branch is None:
+            found_branches = ctx["program_branches"].get(ledger.normalise_header(row["branch"]), {})
+            if len(found_branches) > 1:
+                error("branch", _("names more than one branch of this program; write its short name."))
+            elif not found_branches:
                 error("branch", _("is not a branch of this program that you may import for."))
+            else:
+                branch = next(iter(found_branches.values()))
         elif pairing is not None and row.get("branch"):
             branch = ctx["branches"].get(pairing.pk, {}).get(ledger.normalise_header(row["branch"]))
             if branch is None:
                 error("branch", _("is not a branch of this pairing that you may import for."))
         co_branches = []
-        if row.get("co_branches", "").strip() and (pairing is not None or program_wide):
-            taking_part = ctx["cohosts"].get(pairing.pk if pairing is not None else None, {})
-            for name in filter(None, (part.strip() for part in CO_HOST_SEPARATORS.split(row["co_branches"]))):
-                org = taking_part.get(ledger.normalise_header(name))
-                if program_wide and org is not None and branch is not None and not (
-                    ctx["sides"].get(org.pk, set()) & ctx["sides"].get(branch.pk, set())
-                ):
-                    org = None  # a branch of another supporting side does not co-host the program's work
-                if org is None:
+        if row.get("co_branches", "").strip() and (pairing is not None or (program_wide and branch is not None)):
+            cohosts = _cohosts(ctx)
+            if pairing is not None:
+                scopes = [("pairing", pairing.pk)]
+            else:  # program-wide: the branches of the host's own supporting side(s) in the program
+                scopes = [("side", side) for side in cohosts["sides"].get(branch.pk, ())]
+            names = [part.strip() for part in CO_HOST_SEPARATORS.split(row["co_branches"]) if part.strip()]
+            for name in names:
+                found_orgs = {}
+                for scope in scopes:
+                    found_orgs.update(cohosts["by_name"].get((*scope, ledger.normalise_header(name)), {}))
+                org = next(iter(found_orgs.values())) if len(found_orgs) == 1 else None
+                if len(found_orgs) > 1:
+                    error("co_branches", _("names “%(name)s”, which more than one branch is called; write its short "
+                                           "name.") % {"name": name})
+                elif org is None and len(names) == 1:  # the cell is the name: not said twice
+                    error("co_branches", _("is not a branch taking part in this pairing.") if not program_wide
+                          else _("is not a branch of the same side taking part in the program."))
+                elif org is None:
                     error("co_branches", _("names “%(name)s”, which is not a branch taking part in this pairing.") % {"name": name}
                           if not program_wide else
                           _("names “%(name)s”, which is not a branch of the same side taking part in the program.") % {"name": name})
@@ -412,7 +456,8 @@ class ActivityLedger(ledger.Kind):
             branch, pairing = (link.branch, link.pairing) if link is not None else (None, None)
         kind = ctx["type_by_id"].get(checked["type"])
         metrics = [ctx["metric_by_id"].get(int(metric_id)) for metric_id in checked["metrics"]]
-        co_branches = [ctx["cohost_by_id"].get(org_id) for org_id in checked.get("co_branches", ())]
+        co_branches = [_cohosts(ctx)["by_id"].get(org_id) for org_id in checked.get("co_branches", ())] \
+            if checked.get("co_branches") else []
         if branch is None or kind is None or None in metrics or None in co_branches:
             return None
         fields = services.ActivityFields(
@@ -549,7 +594,8 @@ class HoursLedger(ledger.Kind):
         written = ledger.normalise_header(row.get("pairing", ""))
         branch_name = ledger.normalise_header(row.get("branch", ""))
         if written in ctx["program_wide_names"]:
-            return {}, None, ctx["program_branches"].get(branch_name), True
+            found_branches = ctx["program_branches"].get(branch_name, {})
+            return {}, None, next(iter(found_branches.values())) if len(found_branches) == 1 else None, True
         found = ctx["pairings"].get(written.replace("-", "–"), {})
         pairing = next(iter(found.values())) if len(found) == 1 else None
         branch = ctx["branches"].get(pairing.pk, {}).get(branch_name) if pairing else None

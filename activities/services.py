@@ -1714,13 +1714,13 @@ def _import_co_host_errors(entries):
     return errors
 
 
-@transaction.atomic
 def ledger_moment(day):
     """When a ledger's activity of ``day`` counts as reported: the last second of its day (Asia/Shanghai), or now
     for an activity of today."""
     return end_of_day(day) - datetime.timedelta(seconds=1)
 
 
+@transaction.atomic
 def activities_import(*, actor, entries, batch_label=""):
     """Record the activities of a ledger, all or nothing, through the same rules as a typed one: the actor
     records in that pairing and branch (activities.permissions.importable_pairing_branches), the fields and

@@ -224,15 +224,18 @@ class Demo:
     def sync(self, model, key, rows, *, prune_within=None):
         """Make ``model`` hold ``rows`` (dicts of attname → value), matched on the attnames in ``key``.
 
-        Equal rows are left alone, so a second run writes nothing. With ``prune_within`` (attname, ids), rows
-        under those parents that ``rows`` does not hold are deleted. Returns {key tuple: instance}.
+        Equal rows are left alone, so a second run writes nothing. With ``prune_within`` (attname, ids), or a Q
+        naming the demo's own rows, rows under those parents that ``rows`` does not hold are deleted. Returns
+        {key tuple: instance}.
         """
         # The base manager sees soft-deleted rows too: a demo row deleted in the portal is restored, and where
         # a live row shares its key with a deleted one, the live one is kept (it comes last).
         manager = model._base_manager
         soft_delete = any(f.name == "deleted_at" for f in model._meta.fields)
         queryset = manager.all()
-        if prune_within:
+        if isinstance(prune_within, models.Q):
+            queryset = queryset.filter(prune_within)
+        elif prune_within:
             queryset = queryset.filter(**{f"{prune_within[0]}__in": prune_within[1]})
         if soft_delete:
             queryset = queryset.order_by(models.F("deleted_at").desc(nulls_last=True), "pk")
@@ -829,12 +832,14 @@ def load_activities(demo, planned, items):
         act.row["plan_item_id"] = items[act.plan_item].pk if act.plan_item else None
         if act.plan_item and act.plan_item not in items:
             raise ValueError(f"demo data: no plan item {act.plan_item}")
-    # within the demo's programs: their pairings' activities and their program-wide ones (no pairing)
+    # the demo pairings' activities and the demo programs' program-wide ones (no pairing); a pairing someone added
+    # to a demo program keeps its activities
     synced = demo.sync(
         Activity,
         ("program_id", "pairing_id", "branch_id", "date", "title"),
         [act.row for act in planned],
-        prune_within=("program_id", [p.pk for p in demo.programs.values()]),
+        prune_within=models.Q(pairing_id__in=[p.pk for p in demo.pairings.values()])
+        | models.Q(pairing__isnull=True, program_id__in=[p.pk for p in demo.programs.values()]),
     )
     activities = [
         synced[(a.row["program_id"], a.row["pairing_id"], a.row["branch_id"], a.row["date"], a.row["title"])]

@@ -355,6 +355,7 @@ def test_a_ledger_names_co_hosts_and_they_are_credited(client, ledger_world):
 @pytest.mark.parametrize("cell, reason", [
     ("第四党支部、田心村支部", "值“第四党支部、田心村支部”中的“田心村支部”不是本结对的参与支部"),
     ("第三党支部", "值“第三党支部”含举办支部本身"),
+    ("田心村支部", "值“田心村支部”不是本结对的参与支部"),
 ])
 def test_a_co_host_outside_the_pairing_or_the_host_itself_is_refused(client, ledger_world, cell, reason):
     upload(client, ledger_world["users"]["admin"], with_co_hosts([row()], [cell]), world=ledger_world)
@@ -440,3 +441,39 @@ def test_a_program_wide_row_of_another_branch_is_refused_to_a_secretary(client, 
     assert "不是该项目中您可以导入的党支部" in page
     confirm(client, batch)
     assert not Activity.objects.exists()
+
+
+@pytest.fixture
+def two_schools(ledger_world):
+    """A second school of the program with a 第三党支部 of its own (names repeat across schools)."""
+    from portal.models import Organization
+
+    school = f.OrganizationFactory(name="二中", kind=Organization.Kind.SCHOOL)
+    namesake = f.OrganizationFactory(name="第三党支部", short_name="二中第三党支部", kind=Organization.Kind.BRANCH,
+                                     parent=school)
+    pairing = f.PairingFactory(program=ledger_world["program"], supporter=school,
+                               supported=f.OrganizationFactory(name="东村", kind=Organization.Kind.VILLAGE))
+    f.PairingBranchFactory(pairing=pairing, branch=namesake)
+    return {**ledger_world, "namesake": namesake}
+
+
+def test_a_program_wide_branch_name_two_schools_share_is_refused_not_guessed(client, two_schools):
+    admin = two_schools["users"]["admin"]
+    upload(client, admin, csv_bytes([row(pairing="不针对结对村", title="全项目")]), world=two_schools)
+    batch = last_batch()
+    assert batch.error_rows == 1
+    assert "对应本项目中多个同名支部，请填写其简称" in client.get(reverse("imports:detail", args=[batch.pk])).content.decode()
+    # its short name names one
+    upload(client, admin, csv_bytes([row(pairing="不针对结对村", branch="二中第三党支部", title="全项目")]), world=two_schools)
+    confirm(client, last_batch())
+    assert Activity.objects.get(title="全项目").branch == two_schools["namesake"]
+
+
+def test_a_program_wide_co_host_is_read_among_the_hosts_own_side(client, two_schools):
+    # 第四党支部's secretary names their own school's 第三党支部; 二中's namesake is of another side
+    rows = with_co_hosts([row(pairing="不针对结对村", branch="第四党支部", title="全项目")], ["第三党支部"])
+    upload(client, two_schools["users"]["other_secretary"], rows, world=two_schools)
+    batch = last_batch()
+    assert (batch.new_rows, batch.error_rows) == (1, 0), list(batch.rows.values("errors"))
+    confirm(client, batch)
+    assert list(Activity.objects.get(title="全项目").co_branches.all()) == [two_schools["branch"]]
