@@ -15,11 +15,13 @@ psycopg's chunked results on PostgreSQL).
 CSV: UTF-8 with a byte-order mark, text that a spreadsheet would run as a formula neutralised (portal.csvsafe),
 numbers written as numbers; rows are written into blocks of about 64 KB, each block one chunk of the HTTP response.
 On PostgreSQL the database writes the rows (``COPY (SELECT …) TO STDOUT`` of ``copy_cells``: each cell's text made
-in SQL by the same rules, portal.db.copy_csv), a third of the CPU of writing them in Python; on SQLite Python does
+in SQL by the same rules, portal.db.copy_csv), about half the CPU of writing them in Python; on SQLite Python does
 (``written_blocks``). tests/activities/test_exports.py pins that both write the same bytes.
 
 XLSX: XlsxWriter in constant_memory mode, each row written once and flushed to the sheet's temporary file; numbers
-as numbers, dates as dates, times as times; text through portal.xlsxsafe. Past Excel's 1,048,576 rows the rows go
+as numbers, dates as dates, times as times; text through portal.xlsxsafe (the names that repeat, program to type
+and status, escaped once each); the metric cells from the kept figures as they are, not a loop over every metric
+column of every row. Past Excel's 1,048,576 rows the rows go
 on in another sheet.
 """
 
@@ -215,6 +217,12 @@ class _Sheet:
     def full(self):
         return self.row >= XLSX_MAX_ROWS
 
+    def sample(self, col, text):
+        """A text of the first rows widens its column to fit (up to 60)."""
+        width = _width(text) + 2
+        if width > self.widths[col]:
+            self.widths[col] = min(width, 60)
+
     def finish(self):
         if self.row > 1:  # what XlsxWriter would have noted cell by cell: the sheet's extent
             self.ws.dim_rowmax = self.row - 1
@@ -236,13 +244,19 @@ def write_xlsx(queryset, metrics, stream, *, tmpdir=None, fetch_rows=FETCH_ROWS)
     formats = _Formats(workbook)
     date_style, time_style = formats.date._get_xf_index(), formats.time._get_xf_index()
     integer_style, number_style = formats.integer._get_xf_index(), formats.number._get_xf_index()
-    text_columns = {3, 4, 5, 6, 7, 8, 9, len(columns) - 1}  # program … place, description: typed by people
+    text_columns = {3, 4, 5, 6, 7, 8, 9}  # program … place (and the description, last): typed by people
+    repeated = {3, 4, 5, 6, 7}  # program … type: a few names over and over, their XML made once each
+    known = {}
+    fixed = len(XLSX_FIELDS) - 1  # the columns before the metrics; the row's figures, then its description follow
+    slot = {str(metric.pk): fixed + i for i, metric in enumerate(metrics)}
+    last = fixed + len(metrics)
     sheets = 1
     sheet = _Sheet(workbook, formats, columns, sheets)
+    status_xml = {value: inline_string(sheet.ws, str(label)) for value, label in statuses.items()}
     done = 0
     rows = stream_rows(queryset.values_list(*_fields(XLSX_FIELDS, metrics)), chunk_size=fetch_rows, as_read=True)
     try:
-        for row in _spread(rows, metrics):
+        for row in rows:
             if sheet.full():
                 sheet.finish()
                 sheets += 1
@@ -252,7 +266,8 @@ def write_xlsx(queryset, metrics, stream, *, tmpdir=None, fetch_rows=FETCH_ROWS)
             number = str(r + 1)
             letters = sheet.letters
             parts = [f'<row r="{number}">']
-            for col, value in enumerate(row):
+            for col in range(fixed):
+                value = row[col]
                 if value is None or value == "":
                     continue  # a blank stays blank
                 ref = letters[col] + number
@@ -262,17 +277,38 @@ def write_xlsx(queryset, metrics, stream, *, tmpdir=None, fetch_rows=FETCH_ROWS)
                     seconds = value.hour * 3600 + value.minute * 60 + value.second
                     parts.append(f'<c r="{ref}" s="{time_style}"><v>{seconds / 86400:.16G}</v></c>')
                 elif col == 10:
-                    parts.append(f'<c r="{ref}"{inline_string(ws, str(statuses.get(value, value)))}')
+                    xml = status_xml.get(value) or inline_string(ws, str(value))
+                    parts.append(f'<c r="{ref}"{xml}')
                 elif col in text_columns:
-                    parts.append(f'<c r="{ref}"{inline_string(ws, value)}')
+                    if col in repeated:
+                        xml = known.get(value)
+                        if xml is None:
+                            xml = known[value] = inline_string(ws, value)
+                    else:
+                        xml = inline_string(ws, value)
+                    parts.append(f'<c r="{ref}"{xml}')
                     if sample:
-                        width = _width(value) + 2
-                        if width > sheet.widths[col]:
-                            sheet.widths[col] = min(width, 60)
+                        sheet.sample(col, value)
                 elif value.__class__ is int:  # people, photos
                     parts.append(f'<c r="{ref}" s="{integer_style}"><v>{value}</v></c>')
-                else:  # hours, metrics: Decimals (as floats: what a cell holds)
+                else:  # hours: Decimals (as floats: what a cell holds)
                     parts.append(f'<c r="{ref}" s="{number_style}"><v>{float(value):.16G}</v></c>')
+            figures = row[fixed]
+            if figures:  # the kept figures ("<metric id>:<value>;…"), each in its metric's column, in column order
+                cells = []
+                for item in figures.split(";"):
+                    key, _sep, value = item.partition(":")
+                    col = slot.get(key)
+                    if col is not None:
+                        cells.append((col, value))
+                cells.sort()
+                for col, value in cells:
+                    parts.append(f'<c r="{letters[col]}{number}" s="{number_style}"><v>{float(value):.16G}</v></c>')
+            description = row[fixed + 1]
+            if description:
+                parts.append(f'<c r="{letters[last]}{number}"{inline_string(ws, description)}')
+                if sample:
+                    sheet.sample(last, description)
             parts.append("</row>")
             sheet.fh.write("".join(parts))
             sheet.row = r + 1
