@@ -14,9 +14,14 @@ psycopg's chunked results on PostgreSQL).
 
 CSV: UTF-8 with a byte-order mark, text that a spreadsheet would run as a formula neutralised (portal.csvsafe),
 numbers written as numbers; rows are written into blocks of about 64 KB, each block one chunk of the HTTP response.
+On PostgreSQL the database writes the rows (``COPY (SELECT …) TO STDOUT`` of ``copy_cells``: each cell's text made
+in SQL by the same rules, portal.db.copy_csv), about half the CPU of writing them in Python; on SQLite Python does
+(``written_blocks``). tests/activities/test_exports.py pins that both write the same bytes.
 
 XLSX: XlsxWriter in constant_memory mode, each row written once and flushed to the sheet's temporary file; numbers
-as numbers, dates as dates, times as times; text through portal.xlsxsafe. Past Excel's 1,048,576 rows the rows go
+as numbers, dates as dates, times as times; text through portal.xlsxsafe (the names that repeat, program to type
+and status, escaped once each); the metric cells from the kept figures as they are, not a loop over every metric
+column of every row. Past Excel's 1,048,576 rows the rows go
 on in another sheet.
 """
 
@@ -29,17 +34,22 @@ import tempfile
 from decimal import Decimal
 
 import xlsxwriter
+from django.db import connections
+from django.db.models import Case, CharField, DecimalField, F, Func, IntegerField, Value, When
+from django.db.models.functions import Concat, NullIf
+from django.db.models.lookups import GreaterThan
 from django.utils.translation import gettext as _
 
 from activities.models import Activity, Need
 from activities.selectors import shown_wanted_by
 from portal.csvsafe import BOM, neutralise_text
-from portal.db import stream_rows
+from portal.db import CsvText, PlainNumber, copy_csv, stream_rows
 from portal.downloads import BLOCK_BYTES, DATE, INTEGER, XLSX_MAX_ROWS, Column, Formats as _Formats, local_day, plain, yes_no
 from portal.downloads import text_width as _width
 from portal.xlsxsafe import OPTIONS, inline_string, write_text
 
 FETCH_ROWS = 2000  # rows per chunk read from the database
+SORT_WORK_MEM = "128MB"  # the database's sort of the rows (newest first), in memory rather than on disk
 EPOCH = datetime.date(1899, 12, 30)  # Excel's day 0 (the 1900 date system)
 
 # What the query returns, in the order of the columns, before the metrics (see selectors.activity_export for the
@@ -101,7 +111,59 @@ def _spread(rows, metrics):
 
 def csv_blocks(queryset, metrics, *, block_bytes=BLOCK_BYTES, fetch_rows=FETCH_ROWS):
     """The CSV file of ``queryset`` (``selectors.export_rows``: filtered, ordered, with the ``metrics``' columns),
-    as text blocks of about ``block_bytes``. Runs one query however many rows there are."""
+    as text blocks of about ``block_bytes``. Runs one query however many rows there are: on PostgreSQL the
+    database writes the rows (``copy_cells``), elsewhere Python (``written_blocks``), the same text."""
+    if connections[queryset.db].vendor == "postgresql":
+        buffer = io.StringIO()
+        buffer.write(BOM)
+        csv.writer(buffer).writerow(header(metrics))
+        head = buffer.getvalue()
+        for block in copy_csv(copy_cells(queryset, metrics), block_bytes=block_bytes, work_mem=SORT_WORK_MEM):
+            yield head + block
+            head = ""
+        if head:  # no rows
+            yield head
+        return
+    yield from written_blocks(queryset, metrics, block_bytes=block_bytes, fetch_rows=fetch_rows)
+
+
+def copy_cells(queryset, metrics):
+    """``queryset`` (as for ``csv_blocks``) as one text-or-number column per cell of the CSV, made by the database
+    by the rules ``written_blocks`` applies in Python: text through CsvText (portal.csvsafe's rule), the status's
+    label in the request's language, times as "HH:MM", hours and figures without trailing zeros (as
+    portal.downloads.plain), each metric's value taken from the kept figures ("<metric id>:<value>;…"), a blank
+    for none. For ``portal.db.copy_csv``."""
+    statuses = [When(status=value, then=Value(str(label))) for value, label in Activity.Status.choices]
+    figures = Concat(Value(";"), "kept_figures", Value(";"), output_field=CharField())
+
+    def figure(metric):
+        # the text between ";<id>:" and the next ";" ("" when the activity has no value for the metric), as a
+        # number written as plain() writes it; read only where "<id>:" occurs at all (one strpos per metric and
+        # row, where the reading takes a dozen calls: most rows hold one figure)
+        found = Func(Func(figures, Value(f";{metric.pk}:"), Value(2), function="split_part"), Value(";"), Value(1),
+                     function="split_part", output_field=CharField())
+        value = PlainNumber(Func(NullIf(found, Value("")), template="(%(expressions)s)::numeric", output_field=DecimalField()))
+        present = Func(F("kept_figures"), Value(f"{metric.pk}:"), function="strpos", output_field=IntegerField())
+        return Case(When(GreaterThan(present, 0), then=value), default=None, output_field=CharField())
+
+    cells = {
+        "c_date": Func(F("date"), Value("YYYY-MM-DD"), function="to_char", output_field=CharField()),
+        "c_start": F("start_text"),
+        "c_end": F("end_text"),
+        **{f"c_{name}": CsvText(F(name)) for name in CSV_FIELDS[3:10]},
+        "c_status": Case(*statuses, default=F("status"), output_field=CharField()),
+        **{f"c_{name}": F(name) for name in CSV_FIELDS[11:15]},
+        "c_verified_hours": PlainNumber("verified_hours"),
+        "c_pending_hours": PlainNumber("pending_hours"),
+        "c_photo_count": F("photo_count"),
+        **{f"c_metric_{i}": figure(metric) for i, metric in enumerate(metrics)},
+        "c_description": CsvText(F("description")),
+    }
+    return queryset.values(**cells)
+
+
+def written_blocks(queryset, metrics, *, block_bytes=BLOCK_BYTES, fetch_rows=FETCH_ROWS):
+    """The CSV file of ``queryset`` (as for ``csv_blocks``) written by Python, row by row: the SQLite path."""
     statuses = dict(Activity.Status.choices)  # the labels in the request's language, looked up once
     text = neutralise_text
     width = len(metrics)
@@ -155,6 +217,12 @@ class _Sheet:
     def full(self):
         return self.row >= XLSX_MAX_ROWS
 
+    def sample(self, col, text):
+        """A text of the first rows widens its column to fit (up to 60)."""
+        width = _width(text) + 2
+        if width > self.widths[col]:
+            self.widths[col] = min(width, 60)
+
     def finish(self):
         if self.row > 1:  # what XlsxWriter would have noted cell by cell: the sheet's extent
             self.ws.dim_rowmax = self.row - 1
@@ -176,13 +244,19 @@ def write_xlsx(queryset, metrics, stream, *, tmpdir=None, fetch_rows=FETCH_ROWS)
     formats = _Formats(workbook)
     date_style, time_style = formats.date._get_xf_index(), formats.time._get_xf_index()
     integer_style, number_style = formats.integer._get_xf_index(), formats.number._get_xf_index()
-    text_columns = {3, 4, 5, 6, 7, 8, 9, len(columns) - 1}  # program … place, description: typed by people
+    text_columns = {3, 4, 5, 6, 7, 8, 9}  # program … place (and the description, last): typed by people
+    repeated = {3, 4, 5, 6, 7}  # program … type: a few names over and over, their XML made once each
+    known = {}
+    fixed = len(XLSX_FIELDS) - 1  # the columns before the metrics; the row's figures, then its description follow
+    slot = {str(metric.pk): fixed + i for i, metric in enumerate(metrics)}
+    last = fixed + len(metrics)
     sheets = 1
     sheet = _Sheet(workbook, formats, columns, sheets)
+    status_xml = {value: inline_string(sheet.ws, str(label)) for value, label in statuses.items()}
     done = 0
     rows = stream_rows(queryset.values_list(*_fields(XLSX_FIELDS, metrics)), chunk_size=fetch_rows, as_read=True)
     try:
-        for row in _spread(rows, metrics):
+        for row in rows:
             if sheet.full():
                 sheet.finish()
                 sheets += 1
@@ -192,7 +266,8 @@ def write_xlsx(queryset, metrics, stream, *, tmpdir=None, fetch_rows=FETCH_ROWS)
             number = str(r + 1)
             letters = sheet.letters
             parts = [f'<row r="{number}">']
-            for col, value in enumerate(row):
+            for col in range(fixed):
+                value = row[col]
                 if value is None or value == "":
                     continue  # a blank stays blank
                 ref = letters[col] + number
@@ -202,17 +277,38 @@ def write_xlsx(queryset, metrics, stream, *, tmpdir=None, fetch_rows=FETCH_ROWS)
                     seconds = value.hour * 3600 + value.minute * 60 + value.second
                     parts.append(f'<c r="{ref}" s="{time_style}"><v>{seconds / 86400:.16G}</v></c>')
                 elif col == 10:
-                    parts.append(f'<c r="{ref}"{inline_string(ws, str(statuses.get(value, value)))}')
+                    xml = status_xml.get(value) or inline_string(ws, str(value))
+                    parts.append(f'<c r="{ref}"{xml}')
                 elif col in text_columns:
-                    parts.append(f'<c r="{ref}"{inline_string(ws, value)}')
+                    if col in repeated:
+                        xml = known.get(value)
+                        if xml is None:
+                            xml = known[value] = inline_string(ws, value)
+                    else:
+                        xml = inline_string(ws, value)
+                    parts.append(f'<c r="{ref}"{xml}')
                     if sample:
-                        width = _width(value) + 2
-                        if width > sheet.widths[col]:
-                            sheet.widths[col] = min(width, 60)
+                        sheet.sample(col, value)
                 elif value.__class__ is int:  # people, photos
                     parts.append(f'<c r="{ref}" s="{integer_style}"><v>{value}</v></c>')
-                else:  # hours, metrics: Decimals (as floats: what a cell holds)
+                else:  # hours: Decimals (as floats: what a cell holds)
                     parts.append(f'<c r="{ref}" s="{number_style}"><v>{float(value):.16G}</v></c>')
+            figures = row[fixed]
+            if figures:  # the kept figures ("<metric id>:<value>;…"), each in its metric's column, in column order
+                cells = []
+                for item in figures.split(";"):
+                    key, _sep, value = item.partition(":")
+                    col = slot.get(key)
+                    if col is not None:
+                        cells.append((col, value))
+                cells.sort()
+                for col, value in cells:
+                    parts.append(f'<c r="{letters[col]}{number}" s="{number_style}"><v>{float(value):.16G}</v></c>')
+            description = row[fixed + 1]
+            if description:
+                parts.append(f'<c r="{letters[last]}{number}"{inline_string(ws, description)}')
+                if sample:
+                    sheet.sample(last, description)
             parts.append("</row>")
             sheet.fh.write("".join(parts))
             sheet.row = r + 1

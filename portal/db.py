@@ -17,6 +17,10 @@
   these exports' plans cost far above ``jit_above_cost`` and compiling them took longer than running them.
   Elsewhere ``.iterator()``.
 
+- ``CsvText``: text as a CSV cell that a spreadsheet never runs as a formula (portal.csvsafe's rule, in SQL),
+  NULL for a blank; ``copy_csv``: a ``values()`` queryset's rows as PostgreSQL writes them with
+  ``COPY (SELECT …) TO STDOUT WITH (FORMAT csv)``, the text blocks of a CSV file that Python need not format.
+
 - ``named_rows``: the rows of a queryset as (part, {field: value}), so that parts of different shapes can be
   read in one statement (UNION ALL) and still be read by name.
 
@@ -213,6 +217,80 @@ def stream_rows(queryset, *, chunk_size=2000, jit=False, as_read=False, work_mem
             if connection.queries_logged:
                 connection.queries_log.append(
                     {"sql": connection.ops.compose_sql(sql, params), "time": f"{time.monotonic() - started:.3f}"}
+                )
+
+
+class CsvText(Func):
+    """Text as a CSV cell (portal.csvsafe.neutralise_text, in SQL): NULL for NULL or "" (COPY writes NULL as an
+    empty cell, "" as a quoted one), "'" before text that starts like a formula (= + - @, a tab or a carriage
+    return), else the text itself."""
+
+    output_field = CharField()
+
+    def as_sql(self, compiler, connection, first_code="ascii", **extra_context):
+        from portal.csvsafe import FORMULA_STARTS
+
+        sql, params = compiler.compile(self.source_expressions[0])
+        # the first character's code point compared (no substring made); the text (maybe a subquery) read twice
+        starts = ", ".join(str(ord(start)) for start in FORMULA_STARTS)
+        return (
+            f"(CASE WHEN {first_code}({sql}) IN ({starts}) THEN %s || ({sql}) ELSE NULLIF(({sql}), '') END)",
+            (*params, "'", *params, *params),
+        )
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return self.as_sql(compiler, connection, first_code="unicode", **extra_context)
+
+
+def copy_csv(queryset, *, block_bytes=64 * 1024, jit=False, work_mem=None):
+    """The rows of ``queryset`` (a ``values()`` queryset whose every column is already the cell's text, or a
+    number, or NULL for a blank) as CSV text blocks of about ``block_bytes``: what ``csv.writer`` writes (quotes
+    where a cell holds a comma, a quote or a line break, quotes doubled, rows ended by "\\r\\n"), written by
+    PostgreSQL's ``COPY (SELECT …) TO STDOUT WITH (FORMAT csv)``, ONE query, the parameters bound by psycopg
+    on the client (COPY takes none). PostgreSQL only (no header: the caller writes it). ``work_mem``: as for
+    ``stream_rows``."""
+    connection = connections[queryset.db]
+    if connection.vendor != "postgresql":
+        raise NotSupportedError("copy_csv needs PostgreSQL's COPY")
+    try:
+        sql, params = queryset.query.get_compiler(using=queryset.db).as_sql()
+    except EmptyResultSet:
+        return
+    connection.validate_no_broken_transaction()
+    started = time.monotonic()
+    statement = f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)"
+    with connection.cursor() as cursor:
+        try:
+            with connection.wrap_database_errors:
+                if not jit:
+                    cursor.cursor.execute("SET jit = off")
+                if work_mem:
+                    cursor.cursor.execute("SELECT set_config('work_mem', %s, false)", [work_mem])
+                with cursor.cursor.copy(statement, params or None) as copy:
+                    # libpq hands over one row per read, ended by "\n" (a line break inside a quoted cell stays
+                    # inside the row): each row's end becomes "\r\n", as csv.writer ends a row
+                    rows, size = [], 0
+                    for row in copy:
+                        row = bytes(row)
+                        rows.append(row[:-1])
+                        size += len(row)
+                        if size >= block_bytes:
+                            rows.append(b"")
+                            yield b"\r\n".join(rows).decode()
+                            rows, size = [], 0
+                    if rows:
+                        rows.append(b"")
+                        yield b"\r\n".join(rows).decode()
+        finally:
+            if not jit or work_mem:
+                try:
+                    cursor.cursor.execute("RESET jit")
+                    cursor.cursor.execute("RESET work_mem")
+                except Exception:  # noqa: BLE001 - a failed transaction takes its SET with it when rolled back
+                    pass
+            if connection.queries_logged:
+                connection.queries_log.append(
+                    {"sql": connection.ops.compose_sql(statement, params), "time": f"{time.monotonic() - started:.3f}"}
                 )
 
 

@@ -3,6 +3,8 @@ markup. Every workbook is opened with OPTIONS and writes user text through `writ
 workbooks (reports/renderers/xlsx.py, reports/exports.py) and the activity list's export
 (activities/exports.py) alike."""
 
+import re
+
 OPTIONS = {
     "strings_to_formulas": False,  # a cell typed "=1+1" by a user stays text
     "strings_to_urls": False,
@@ -27,11 +29,16 @@ def write_text(ws, row, col, text, fmt, plain):
     return ws.write_string(row, col, text, fmt) if fmt else ws.write_string(row, col, text)
 
 
+# what XlsxWriter's escaping would change in a text (markup, control characters, "_xHHHH_", non-characters):
+# most texts hold none of it and are written as they are, one search instead of five passes
+NEEDS_ESCAPING = re.compile("[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x")
+
+
 def inline_string(ws, text):
     """A text cell's XML after its reference, for rows written straight into a constant_memory sheet's file (the
     large exports' rows): escaped as XlsxWriter escapes an inline string (markup, control characters as
     _xHHHH_, spaces kept at either end), so it is always text, never markup or a formula."""
-    escaped = ws._escape_data(ws._escape_control_characters(text))
+    escaped = ws._escape_data(ws._escape_control_characters(text)) if NEEDS_ESCAPING.search(text) else text
     if text[:1].isspace() or text[-1:].isspace():
         return f' t="inlineStr"><is><t xml:space="preserve">{escaped}</t></is></c>'
     return f' t="inlineStr"><is><t>{escaped}</t></is></c>'

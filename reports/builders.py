@@ -943,7 +943,10 @@ def fetch(kind, period, ids, itemized, *, as_at, raw=False, per_pairing=None, hi
         volunteers = selectors.volunteer_counts(ids, start, end, then, overall=not per_pairing, wide=wide)
         month_counts = selectors.activity_month_rows(ids, period.year_start, end, then, wide=wide)
         metric_sums = selectors.metric_sums(ids, period.year_start, start, end, then, wide=wide)
-        snapshots = selectors.snapshot_value_rows(ids, period.year_start, end, then, wide=wide)
+        if raw:  # the reference: every value of the year
+            snapshots = selectors.snapshot_value_rows(ids, period.year_start, end, then, wide=wide)
+        else:  # what metric_section reads of them: the latest before the period and in it, per pairing and metric
+            snapshots = selectors.latest_snapshot_rows(ids, period.year_start, start, end, then, wide=wide)
     return Fetched(
         branches=selectors.participating_branches(ids),
         type_counts=type_counts,

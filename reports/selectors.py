@@ -17,7 +17,9 @@ import decimal
 from decimal import Decimal
 
 from django.db import connections, router
-from django.db.models import Case, Count, Exists, F, Max, OuterRef, Q, Subquery, Sum, Value, When, Window
+from django.db.models import (
+    BooleanField, Case, Count, Exists, ExpressionWrapper, F, Max, OuterRef, Q, Subquery, Sum, Value, When, Window,
+)
 from django.db.models.functions import RowNumber
 
 from activities.models import Activity, ActivityMetricValue, ActivityPhoto, Need, ServiceRecord
@@ -251,6 +253,24 @@ def snapshot_value_rows(pairing_ids, year_start, end, as_at=None, wide=None):
         ActivityMetricValue.objects.filter(
             metric__aggregation=Metric.Aggregation.SNAPSHOT, activity__in=_in_range(pairing_ids, year_start, end, as_at, wide=wide)
         )
+        .order_by("activity__date", "activity_id")
+        .values("metric_id", "value", "activity_id", "activity__date", "activity__pairing_id")
+    )
+
+
+def latest_snapshot_rows(pairing_ids, year_start, start, end, as_at=None, wide=None):
+    """What ``snapshot_value_rows`` gives that a report reads (builders.metric_section: the last value of the year
+    to date and the last of the period, by date then activity): per pairing and ``snapshot`` metric, the latest
+    value dated before ``start`` and the latest dated ``start``..``end``, at most two rows, oldest first. A fixed
+    number of rows per pairing, whatever the number of values (a year's of a large program: tens of thousands)."""
+    in_period = ExpressionWrapper(Q(activity__date__gte=start), output_field=BooleanField())
+    partition = [F("activity__pairing_id"), F("metric_id"), in_period]
+    return list(
+        ActivityMetricValue.objects.filter(
+            metric__aggregation=Metric.Aggregation.SNAPSHOT, activity__in=_in_range(pairing_ids, year_start, end, as_at, wide=wide)
+        )
+        .annotate(rank=Window(RowNumber(), partition_by=partition, order_by=[F("activity__date").desc(), F("activity_id").desc()]))
+        .filter(rank=1)
         .order_by("activity__date", "activity_id")
         .values("metric_id", "value", "activity_id", "activity__date", "activity__pairing_id")
     )

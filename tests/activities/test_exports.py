@@ -399,3 +399,56 @@ def test_xlsx_numbers_show_without_a_dangling_point(client, kit, year):
     assert a[_("Residents served (人次)")].number_format == "#,##0"
     assert a[_("Photos")].number_format == "#,##0"
     assert not any(cell.number_format.endswith(".##") for row in rows for cell in row)
+
+
+NASTY = ["=cmd|' /C calc'!A0", "+1", "-", "@SUM(A1)", "\tTab", "\rCR", 'say "hi", then go', "two\nlines",
+         "\r\nstarts with a break", "中文，标点；“引号”", " lead space", "tail, comma,", '"', "'already"]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the COPY path is PostgreSQL's; SQLite has the Python one")
+def test_the_database_writes_the_same_csv_as_python(kit, year):
+    """On PostgreSQL the CSV's rows are written by COPY (exports.copy_cells, portal.db.copy_csv): byte for byte what
+    the Python writer (exports.written_blocks, SQLite's path) makes of the same filtered list, nasty text included
+    (formula starts, tabs, quotes, line breaks, commas, Chinese), in the names, the co-hosts, the place and the
+    description; statuses in the reader's language, times, hours, every metric's values and blanks."""
+    from activities.filters import ActivityFilter
+    from django.test import RequestFactory
+    from django.utils import translation
+
+    kit["other_branch"].name = "=HYPERLINK(\"x\"),乙"
+    kit["other_branch"].save()
+    kit["program"].name = "@项目, \"一\""
+    kit["program"].save()
+    for i, text in enumerate(NASTY):
+        activity = f.ActivityFactory(
+            pairing=kit["pairing"], branch=kit["branch"], activity_type=kit["type"], title=text, place=NASTY[-1 - i],
+            description=text + "\r\n" + NASTY[(i + 3) % len(NASTY)], date=datetime.date(2024, 2, 1 + i % 3),
+            start_time=datetime.time(8, 5) if i % 2 else None, end_time=datetime.time(17, 30) if i % 2 else None,
+            status=(status := ["submitted", "confirmed", "returned", "draft"][i % 4]),
+            submitted_at=timezone.now() if status != "draft" else None,
+            confirmed_at=timezone.now() if status == "confirmed" else None,
+        )
+        if i % 3 == 0:
+            activity.co_branches.add(kit["other_branch"])
+        f.ActivityMetricValueFactory(activity=activity, metric=kit["repairs"], value=Decimal(i) / 4 + 100)
+        f.ServiceRecordFactory(
+            activity=activity, volunteer=kit["volunteer"], hours=Decimal("1.5") * (i % 4 + 1),
+            status="verified" if i % 2 else "recorded", verified_at=timezone.now() if i % 2 else None,
+        )
+    user = kit["users"]["superuser"]
+    for params in ({}, {"pairing": kit["pairing"].pk, "date_from": "2024-02-02"}):
+        for language in ("zh-hans", "en"):
+            with translation.override(language):
+                request = RequestFactory().get("/activities/export/", params)
+                request.user = user
+                filterset = ActivityFilter(params or None, queryset=selectors.activity_export(user), request=request)
+                metrics = selectors.export_metrics(filterset.qs)
+                rows = selectors.export_rows(filterset.qs, metrics)
+                by_copy = "".join(exports.csv_blocks(rows, metrics, block_bytes=500))
+                by_python = "".join(exports.written_blocks(rows, metrics))
+                title = _("Title")
+            assert by_copy == by_python
+            written = list(csv.reader(io.StringIO(by_copy[1:])))
+            assert len(written) == 1 + rows.count() and len(metrics) >= 3
+            titles = {row[written[0].index(title)] for row in written[1:]}
+            assert {"'+1", "two\nlines", "'\tTab", " lead space"} <= titles  # dated 2 Feb
