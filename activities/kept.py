@@ -1,6 +1,7 @@
 """The export columns kept on the activity row (Activity.kept_*): its verified and pending hours, the last
 verification among the verified ones, its co-hosts' ids, its figures and its photo count, so that an export
-reads each activity as one row of one table.
+reads each activity as one row of one table. The rollup (figures) reads the verified hours too: a month's verified
+hours are its counted activities' kept verified hours, added up in the same pass as their other figures.
 
 Kept in the transaction of the write: activities.receivers refresh an activity whenever it, one of its service
 records, metric values or photos is saved or deleted, or its co-hosts change; the bulk writes (the verification

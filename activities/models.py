@@ -379,7 +379,8 @@ class Activity(models.Model):
     # What the exports print of the activity's parts, kept on its row by activities.kept (refreshed in the
     # transaction that writes a service record, a metric value, a photo or a co-host), so an export of a million
     # activities reads one row each, with no lookup per row. Not the figures' definition: verified_q/pending_q
-    # are; the tests compare the two. Left out of the history (derived, and refreshed by QuerySet.update).
+    # are; the tests compare the two (and the rollup, which adds up the kept verified hours of counted
+    # activities, with verified_q's sum). Left out of the history (derived, and refreshed by QuerySet.update).
     kept_verified_hours = models.DecimalField(max_digits=8, decimal_places=1, default=0, editable=False)
     kept_pending_hours = models.DecimalField(max_digits=8, decimal_places=1, default=0, editable=False)
     # the last verification among the verified hours: a past year's export reads them as they are when it is

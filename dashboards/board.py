@@ -1,12 +1,15 @@
 """The completeness board's reads: which programs a user may open it for, the year it opens on, and each
 branch's months (nothing logged, submitted, confirmed). Counted activities are the figures app's definition."""
 
-from django.db.models import Count, Min, OuterRef, Q, Subquery
+import calendar
+import datetime
+
+from django.db.models import Count, Exists, Min, OuterRef, Q, Subquery
 from django.db.models.functions import ExtractMonth
 
 from activities.models import Activity
 from figures.models import ProgramMonth
-from figures.selectors import counted_activities
+from figures.selectors import activity_list_url, counted_activities
 from pairings.models import Pairing, PairingBranch, Program
 from portal.permissions import scope_for
 
@@ -23,6 +26,14 @@ def board_programs(user):
     if scope.committee_orgs:
         q |= Q(pk__in=Pairing.objects.filter(supporter_id__in=scope.committee_orgs).values("program_id"))
     return Program.objects.filter(q)
+
+
+def board_program_list(user):
+    """The programs whose board the user may open (board_programs), by name, read once for the whole page: each with
+    its first dates (with_first_dates) and whether the user administers it (``editable``: Program.editable_by), so
+    the form's choices, its check and board_scope ask nothing more. One query."""
+    editable = Program.objects.editable_by(user).filter(pk=OuterRef("pk"))
+    return list(with_first_dates(board_programs(user)).annotate(editable=Exists(editable)).order_by("name"))
 
 
 def with_first_dates(programs):
@@ -64,13 +75,30 @@ def board_cells(user, program, year):
     return rows, board_state(program, year, [row["id"] for row in rows])
 
 
+def board_scope(user, program):
+    """Whose branches the user's board of the program shows: None for every participating branch (the program's
+    admins), else the organisations the user is the party committee of (their own branches). One query, none for
+    a program of board_program_list."""
+    editable = getattr(program, "editable", None)
+    if editable is None:
+        editable = Program.objects.editable_by(user).filter(pk=program.pk).exists()
+    if editable:
+        return None
+    return tuple(sorted(scope_for(user).committee_orgs))
+
+
 def board_rows(user, program):
     """The board's branch rows, in order: each participating branch once, with its pairings' villages. Admins see
     every participating branch; a party committee the branches of its own organisation. Two queries."""
-    scope = scope_for(user)
+    return scoped_rows(program, board_scope(user, program))
+
+
+def scoped_rows(program, committee_orgs):
+    """board_rows of a board_scope: every participating branch (None), or those of these organisations'
+    committees. One query."""
     links = PairingBranch.objects.filter(pairing__program=program)
-    if not Program.objects.editable_by(user).filter(pk=program.pk).exists():
-        links = links.filter(Q(branch_id__in=scope.committee_orgs) | Q(pairing__supporter_id__in=scope.committee_orgs))
+    if committee_orgs is not None:
+        links = links.filter(Q(branch_id__in=committee_orgs) | Q(pairing__supporter_id__in=committee_orgs))
     rows = {}
     for link in links.order_by("branch__parent__name", "branch__name", "branch_id").values(
         "branch_id", "branch__name", "branch__short_name", "branch__parent__name", "pairing__supported__name"
@@ -86,6 +114,30 @@ def board_rows(user, program):
         )
         row["pairings"].append(link["pairing__supported__name"])
     return list(rows.values())
+
+
+def board_page(program, year, branches, today):
+    """The cells of a page of the board: [{"branch": row, "cells": [{"month", "css", "status", "url"}]}] for these
+    branch rows (board_rows) in the program's year, each cell linking to the activities it was counted from. Two
+    queries (board_state)."""
+    state = board_state(program, year, [branch["id"] for branch in branches])
+    last_month = 12 if year < today.year else (today.month if year == today.year else 0)
+    months = [(month, datetime.date(year, month, 1)) for month in range(1, 13)]
+    rows = []
+    for branch in branches:
+        cells = []
+        for month, first in months:
+            status = state.get((branch["id"], month))
+            css = status or ("none" if month <= last_month else "future")
+            url = ""
+            if status:  # the activities credited to the branch that month (host or co-host), counted
+                url = activity_list_url(
+                    program_id=program.pk, branch_id=branch["id"], credited=True, date_after=first,
+                    date_before=first.replace(day=calendar.monthrange(year, month)[1]),
+                )
+            cells.append({"month": month, "css": css, "status": status, "url": url})
+        rows.append({"branch": branch, "cells": cells})
+    return rows
 
 
 def board_state(program, year, branch_ids):

@@ -6,24 +6,31 @@ from django.utils.translation import gettext_lazy as _
 
 from dashboards import board
 from dashboards.program import SORTS
-from pairings.models import Program
 from reports.forms import year_choices
 from reports.periods import MIN_YEAR
 
 
 class BoardForm(forms.Form):
     """The board's program and year: a year from the program's first pairing or activity to this year
-    (board.board_years; the program read for the form carries its first dates, so no query more)."""
+    (board.board_years). ``programs``: the user's, read once (board.board_program_list: with their first dates),
+    so choosing and checking the program asks nothing more."""
 
-    program = forms.ModelChoiceField(label=_("Program"), queryset=Program.objects.none())
+    program = forms.TypedChoiceField(
+        label=_("Program"), coerce=int, choices=(),
+        error_messages={"invalid_choice": forms.ModelChoiceField.default_error_messages["invalid_choice"]},
+    )
     year = forms.TypedChoiceField(label=_("Year"), coerce=int, choices=())
 
     def __init__(self, *args, programs, today, **kwargs):
         super().__init__(*args, **kwargs)
         self.today = today
-        self.fields["program"].queryset = board.with_first_dates(programs).order_by("name")
+        self.programs = {program.pk: program for program in programs}
+        self.fields["program"].choices = [(program.pk, str(program)) for program in programs]
         # until the program is known (clean), any year up to this one; the choices narrow to the program's then
         self.fields["year"].choices = [(year, str(year)) for year in range(today.year, MIN_YEAR - 1, -1)]
+
+    def clean_program(self):
+        return self.programs[self.cleaned_data["program"]]
 
     def clean(self):
         cleaned = super().clean()

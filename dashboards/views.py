@@ -1,9 +1,6 @@
 """The pages that compose every app: each role's home page, the program dashboards and the completeness board
 (the volunteer and team pages are in dashboards/volunteers.py). Thin: parse, call a selector, render."""
 
-import calendar
-import datetime
-
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
@@ -13,6 +10,7 @@ from django.http import Http404
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.views import View
 
@@ -21,7 +19,7 @@ from dashboards.forms import BoardForm, DashboardForm
 from dashboards.home import home_for
 from dashboards.program import SORTS, dashboard, program_figures
 from figures.cache import cached_figures
-from figures.selectors import activity_list_url
+from portal import versioned
 from portal.permissions import can_set_up, scope_for
 from pairings.models import Program
 from reports.report_views import ProgramAdminRequiredMixin
@@ -44,38 +42,39 @@ class CompletenessView(LoginRequiredMixin, View):
     template_name = "dashboards/completeness.html"
 
     def get(self, request):
-        programs = board.board_programs(request.user)
-        if not programs.exists():
+        programs = board.board_program_list(request.user)
+        if not programs:
             raise PermissionDenied
         today = timezone.localdate()
         params = request.GET.copy()
-        params.setdefault("program", str(programs.order_by("name").first().pk))
+        params.setdefault("program", str(programs[0].pk))
         if "year" not in params:
             params["year"] = str(board.board_default_year(params["program"], today))
         form = BoardForm(params, programs=programs, today=today)
         context = {"form": form, "months": range(1, 13)}
         if form.is_valid():
             program, year = form.cleaned_data["program"], form.cleaned_data["year"]
-            page_obj = Paginator(board.board_rows(request.user, program), board.PER_PAGE).get_page(request.GET.get("page"))
-            branches = list(page_obj)
-            state = board.board_state(program, year, [branch["id"] for branch in branches])
-            last_month = 12 if year < today.year else (today.month if year == today.year else 0)
-            months = [(month, datetime.date(year, month, 1)) for month in range(1, 13)]
-            rows = []
-            for branch in branches:
-                cells = []
-                for month, first in months:
-                    status = state.get((branch["id"], month))
-                    css = status or ("none" if month <= last_month else "future")
-                    url = ""
-                    if status:  # the activities credited to the branch that month (host or co-host), counted
-                        url = activity_list_url(
-                            program_id=program.pk, branch_id=branch["id"], credited=True, date_after=first,
-                            date_before=first.replace(day=calendar.monthrange(year, month)[1]),
-                        )
-                    cells.append({"month": month, "css": css, "status": status, "url": url})
-                rows.append({"branch": branch, "cells": cells})
-            context.update(program=program, year=year, rows=rows, page_obj=page_obj)
+            # After the access check (the program is one of the user's: the form), per whose branches are shown:
+            # the branch rows from the set-up alone; a page's cells, and its table rendered (most of the page's
+            # time), until the rollup changes too (figures/cache.py: every refresh replaces its version, and an
+            # activity's new host or co-hosts refresh its month).
+            scope = board.board_scope(request.user, program)
+            branches = versioned.cached("board_rows", lambda: board.scoped_rows(program, scope), program.pk, scope)
+            page_obj = Paginator(branches, board.PER_PAGE).get_page(request.GET.get("page"))
+
+            def page():
+                rows = board.board_page(program, year, list(page_obj), today)
+                table = render_to_string(
+                    "dashboards/_board_page.html",
+                    {"rows": rows, "months": range(1, 13), "program": program, "year": year, "page_obj": page_obj},
+                )
+                return rows, table
+
+            rows, table = cached_figures(
+                "board_page", page, program.pk, year, scope, page_obj.number, today, get_language()
+            )
+            # the rows too: what the table shows, cell by cell
+            context.update(program=program, year=year, rows=rows, page_obj=page_obj, board_page=mark_safe(table))
         return render(request, self.template_name, context, status=200 if form.is_valid() else 400)
 
 

@@ -42,12 +42,14 @@ from django.db.models import Count, Max, Q, Sum
 from django.db.models.functions import ExtractYear
 from django.utils import timezone
 
+from activities.kept import kept_rebuild
 from activities.models import Activity
 from pairings.models import Pairing, Program
 from figures.cache import rollup_changed
 from figures.models import PairingMonth, PairingMonthMetric, PairingYear, ProgramMonth, ProgramMonthMetric
 # a pairing-month's figures are computed by the figures' own rule (figures.selectors.compute_pairing_months)
 from figures.selectors import PEOPLE, compute_pairing_months, exact, pairing_month_queries
+from portal.db import ids_listed_q
 
 logger = logging.getLogger(__name__)
 
@@ -120,13 +122,13 @@ def _keys_q(keys, *, owner="pairing_id", date_field="date", prefix=""):
             bounds = {f"{prefix}month__gte": first, f"{prefix}month__lte": last}
         else:
             bounds = {f"{prefix}{date_field}__gte": first, f"{prefix}{date_field}__lt": next_month(last)}
-        q |= Q(**{f"{prefix}{owner}__in": owner_ids}, **bounds)
+        q |= ids_listed_q(f"{prefix}{owner}", owner_ids) & Q(**bounds)
     return q
 
 
 def _pairings_q(pairing_ids, year, *, prefix="", date_field="date"):
     """A Q over the pairings' rows (activities; rollup rows with date_field="month"), in a year if given."""
-    q = Q(**{f"{prefix}pairing_id__in": pairing_ids}) if pairing_ids is not None else Q()
+    q = ids_listed_q(f"{prefix}pairing_id", pairing_ids) if pairing_ids is not None else Q()
     if year is not None:
         q &= Q(**{
             f"{prefix}{date_field}__gte": datetime.date(year, 1, 1),
@@ -278,6 +280,22 @@ def _differs(connection):
     return "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
 
 
+def _same(connection):
+    """Null-safe "equals"."""
+    return "IS NOT DISTINCT FROM" if connection.vendor == "postgresql" else "IS"
+
+
+def _scope_condition(model, scope, using):
+    """(sql, params): `scope` (a Q over the model's own columns) as a condition on its table, for a DELETE; a Q
+    that needs a join as "id IN (…)"."""
+    query = model.objects.using(using).filter(scope).order_by().values("pk").query
+    compiler = query.get_compiler(using=using)
+    if sum(1 for count in query.alias_refcount.values() if count) > 1:  # a join the condition needs
+        sql, params = compiler.as_sql()
+        return f"{connections[using].ops.quote_name('id')} IN ({sql})", params
+    return compiler.compile(query.where)
+
+
 def _replace(model, key, fields, select, params, scope, using):
     """Make the rows `scope` (a Q) selects equal the rows `select` yields (its columns named as the model's: `key`,
     then `fields`): insert the new ones, update the stored ones where a field differs (rows already right are not
@@ -288,15 +306,21 @@ def _replace(model, key, fields, select, params, scope, using):
     qn = connection.ops.quote_name
     table = qn(model._meta.db_table)
     key_columns = ", ".join(qn(c) for c in key)
-    scope_sql, scope_params = _compiled(model.objects.using(using).filter(scope).order_by().values("pk"), using)
-    delete = (
-        f"DELETE FROM {table} WHERE {qn('id')} IN ({scope_sql}) "
-        f"AND ({key_columns}) NOT IN (SELECT {key_columns} FROM {{rows}} k)"
+    scope_sql, scope_params = _scope_condition(model, scope, using)
+    # the scope as a condition on the table itself (not "id IN (…)", which PostgreSQL joined to a scan of the whole
+    # table: 300,000 metric rows for a month's 8,741), each of its rows looked up in a hash of the computed keys
+    delete = f"DELETE FROM {table} WHERE {scope_sql} AND ({key_columns}) NOT IN (SELECT {key_columns} FROM {{rows}} k)"
+    # The rows already stored as computed are left out before the INSERT: ON CONFLICT DO UPDATE locks (so writes)
+    # every row it meets, even one its WHERE then leaves alone. The WHERE stays for a row written meanwhile
+    # (SQLite takes no advisory lock). A WHERE is needed anyway: SQLite would otherwise read ON CONFLICT's ON as
+    # a join constraint.
+    stored = " AND ".join(
+        [f"t.{qn(c)} = c.{qn(c)}" for c in key] + [f"t.{qn(c)} {_same(connection)} c.{qn(c)}" for c in fields]
     )
-    # "WHERE 1 = 1": SQLite would otherwise read ON CONFLICT's ON as a join constraint
     upsert = (
         f"INSERT INTO {table} ({', '.join(qn(c) for c in (*key, *fields, 'updated_at'))}) "
-        f"SELECT c.*, %s FROM {{rows}} c WHERE 1 = 1 ON CONFLICT ({key_columns}) DO UPDATE SET "
+        f"SELECT c.*, %s FROM {{rows}} c WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {stored}) "
+        f"ON CONFLICT ({key_columns}) DO UPDATE SET "
         + ", ".join(f"{qn(c)} = excluded.{qn(c)}" for c in (*fields, "updated_at"))
         + " WHERE " + " OR ".join(f"{table}.{qn(c)} {_differs(connection)} excluded.{qn(c)}" for c in fields)
     )
@@ -323,17 +347,16 @@ def _write_pairing_months(where, scope, using):
     (a Q) selects: computed from the source rows by the figures' own rule (figures.selectors.pairing_month_queries)
     inside the statements that write them (_replace)."""
     connection = connections[using]
-    months, hours, metrics = pairing_month_queries(where, using=using)
+    months, metrics = pairing_month_queries(where, using=using)
     months_sql, months_params = _compiled(months, using)
-    hours_sql, hours_params = _compiled(hours, using)
     metrics_sql, metrics_params = _compiled(metrics, using)
     month = _month("m.month", connection)
     written = _replace(
         PairingMonth, ("pairing_id", "month"), MONTH_FIELDS,
         f"SELECT m.owner AS pairing_id, {month} AS month, m.activities, m.confirmed, "
-        f"{', '.join(f'm.{name}' for name in PEOPLE)}, ROUND(COALESCE(h.hours, 0), 1) AS verified_hours, "
-        f"m.last_activity_on FROM ({months_sql}) m LEFT JOIN ({hours_sql}) h ON h.owner = m.owner AND h.month = m.month",
-        [*months_params, *hours_params], scope, using,
+        f"{', '.join(f'm.{name}' for name in PEOPLE)}, ROUND(COALESCE(m.verified_hours, 0), 1) AS verified_hours, "
+        f"m.last_activity_on FROM ({months_sql}) m",
+        months_params, scope, using,
     )
     written += _replace(
         PairingMonthMetric, ("pairing_id", "month", "metric_id"), METRIC_FIELDS,
@@ -361,8 +384,8 @@ def _years_of(pairing_keys):
     """(where, scope): Q over the PairingMonth rows of the keys' pairing-years, and over their PairingYear rows."""
     where, scope = Q(pk__in=[]), Q(pk__in=[])
     for pairing_ids, first, _last in _rectangles({(p, datetime.date(month.year, 1, 1)) for p, month in pairing_keys}):
-        where |= Q(pairing_id__in=pairing_ids, month__gte=first, month__lte=first.replace(month=12))
-        scope |= Q(pairing_id__in=pairing_ids, year=first.year)
+        where |= ids_listed_q("pairing_id", pairing_ids) & Q(month__gte=first, month__lte=first.replace(month=12))
+        scope |= ids_listed_q("pairing_id", pairing_ids) & Q(year=first.year)
     return where, scope
 
 
@@ -375,7 +398,11 @@ def _tune(using):
     if connection.vendor != "postgresql":
         return
     with connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('jit', 'off', true), set_config('random_page_cost', '1.1', true)")
+        # work_mem: the month's metric rows are sorted for their window in memory, not in a temporary file
+        cursor.execute(
+            "SELECT set_config('jit', 'off', true), set_config('random_page_cost', '1.1', true), "
+            "set_config('work_mem', '32MB', true)"
+        )
 
 
 def _lock(space, ids, using):
@@ -414,13 +441,15 @@ def _sync_last_activity(pairing_ids, using):
     qn = connection.ops.quote_name
     pairing, month = qn(Pairing._meta.db_table), qn(PairingMonth._meta.db_table)
     last = qn("last_activity_on")
+    # the ids written into the statement (portal.db.IdsListed)
+    ids = ", ".join(str(int(pk)) for pk in sorted(pairing_ids))
     sql = (
         f"UPDATE {pairing} SET {last} = s.last FROM (SELECT p.id, MAX(m.last_activity_on) AS last FROM {pairing} p "
-        f"LEFT JOIN {month} m ON m.pairing_id = p.id WHERE p.id IN ({', '.join(['%s'] * len(pairing_ids))}) "
+        f"LEFT JOIN {month} m ON m.pairing_id = p.id WHERE p.id IN ({ids}) "
         f"GROUP BY p.id) s WHERE {pairing}.id = s.id AND {pairing}.{last} {_differs(connection)} s.last"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, sorted(pairing_ids))
+        cursor.execute(sql)
 
 
 def _program_months_q(program_keys):
@@ -466,7 +495,7 @@ def rollups_refresh(*, keys, program_keys=(), using=None):
             pairing_ids = {pairing_id for pairing_id, _month in batch}
             _tune(using)
             _lock(PAIRING_LOCKS, pairing_ids, using)
-            programs = dict(Pairing.objects.using(using).filter(pk__in=pairing_ids).values_list("pk", "program_id"))
+            programs = dict(Pairing.objects.using(using).filter(ids_listed_q("pk", pairing_ids)).values_list("pk", "program_id"))
             if batch:  # none: only a moved pairing's old program-months
                 written += _write_pairing_months(
                     lambda prefix: _keys_q(batch, prefix=prefix), _keys_q(batch, date_field="month"), using
@@ -490,9 +519,12 @@ class RebuildStats:
 
 def rollups_rebuild(*, year=None, using=None):
     """Recompute the whole rollup (or one year of it) from the source rows, a hundred pairings at a time,
-    then the programs' months; rows already right are left alone, so a second run writes nothing."""
+    then the programs' months; rows already right are left alone, so a second run writes nothing. First the
+    activities' kept columns (activities.kept, every activity: set-based, writing only what differs), which the
+    months' verified hours are read from, for data loaded behind the application's back."""
     using = using or router.db_for_write(PairingMonth)
     started = time.monotonic()
+    kept_rebuild(using=using)
     stats = RebuildStats()
     # rows of deleted pairings and programs went with them (ON DELETE CASCADE): the pairings suffice
     pairing_ids = list(Pairing.objects.using(using).order_by("pk").values_list("pk", flat=True))
@@ -503,7 +535,7 @@ def rollups_rebuild(*, year=None, using=None):
             _tune(using)
             _lock(PAIRING_LOCKS, batch, using)
             stats.written += _write_pairing_months(lambda prefix: _pairings_q(batch, year, prefix=prefix), rollup_scope, using)
-            years_scope = Q(pairing_id__in=batch) & (Q(year=year) if year is not None else Q())
+            years_scope = ids_listed_q("pairing_id", batch) & (Q(year=year) if year is not None else Q())
             stats.written += _write_pairing_years(rollup_scope, years_scope, using)
             _sync_last_activity(batch, using)
         stats.pairings += len(batch)

@@ -1,6 +1,6 @@
 """Receivers that keep the rollup (figures/rollups.py) current: whatever saves or deletes an activity, a
 metric value or a service record — the services, the admin and its inlines, soft delete and restore —
-marks the (pairing, month) keys it touched, refreshed once when the transaction commits. The one bulk
+marks the (pairing, month) keys it touched (and so do new co-hosts), refreshed once when the transaction commits. The one bulk
 writes that bypass save(), the verification of hours and the ledger import, send `service_records_changed`
 and `activities_saved_in_bulk`. A pairing
 moved to another program marks both programs' months.
@@ -9,7 +9,7 @@ Writers that bypass save() and send nothing (COPY, bulk_create, QuerySet.update 
 ``manage.py rebuild_rollups`` afterwards.
 """
 
-from django.db.models.signals import post_delete, post_save, pre_save
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.dispatch import receiver
 
 from activities.models import Activity, ActivityMetricValue, ServiceRecord
@@ -18,9 +18,12 @@ from figures.models import PairingMonth
 from figures.rollups import key_of, mark_changed, month_of
 from activities.signals import activities_saved_in_bulk, service_records_changed
 
-# Saves that touch only these fields change no figure (e.g. linking a need, photos' captions).
+# Saves that touch only other fields change no figure (e.g. linking a need, photos' captions). The branch is one:
+# the figures cached under the rollup's version (figures/cache.py) include each branch's months (who hosted, who
+# co-hosted), so a new host branch, like new co-hosts (_co_hosts_changed), refreshes the activity's month.
 FIGURE_FIELDS = {
-    "pairing", "pairing_id", "program", "program_id", "date", "status", "deleted_at", "residents_served", "party_members", "teachers", "students",
+    "pairing", "pairing_id", "program", "program_id", "branch", "branch_id", "date", "status", "deleted_at",
+    "residents_served", "party_members", "teachers", "students",
 }
 
 
@@ -71,6 +74,26 @@ def _part_changed(sender, instance, raw=False, using=None, **kwargs):
     if raw:
         return
     mark_changed(using=using, activity_ids=[instance.activity_id])
+
+
+@receiver(m2m_changed, sender=Activity.co_branches.through, dispatch_uid="rollups_co_hosts_changed")
+def _co_hosts_changed(sender, instance, action, reverse, pk_set, using=None, **kwargs):
+    """New co-hosts credit other branches with the activity's month: its month is refreshed (and so the rollup's
+    version replaced) like for any change of its figures."""
+    if reverse and action == "pre_clear":  # an organisation's co-hostings, all removed: note which before
+        instance._rollup_cohosted = list(
+            sender.objects.using(using).filter(organization_id=instance.pk).values_list("activity_id", flat=True)
+        )
+    if not action.startswith("post_"):
+        return
+    if not reverse:
+        ids = [instance.pk]
+    elif action == "post_clear":
+        ids = getattr(instance, "_rollup_cohosted", [])
+    else:
+        ids = list(pk_set or ())
+    if ids:
+        mark_changed(using=using, activity_ids=ids)
 
 
 @receiver(service_records_changed, dispatch_uid="rollups_records_changed")

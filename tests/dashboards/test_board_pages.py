@@ -9,6 +9,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from dashboards import board
+from figures.cache import rollup_changed
+from portal.versioned import setup_changed
 from portal.models import Organization
 from tests import factories as f
 from tests.pairings.helpers import activity
@@ -24,6 +26,11 @@ def more_branches(world, n):
         f.PairingBranchFactory(pairing=world["pairing"], branch=branch)
         made.append(branch)
     return made
+
+
+def cells_of(response):
+    """{(branch id, month): css} as the page shows them."""
+    return {(row["branch"]["id"], cell["month"]): cell["css"] for row in response.context["rows"] for cell in row["cells"]}
 
 
 def shown(client, world, **params):
@@ -61,6 +68,8 @@ def test_a_page_of_the_board_costs_the_same_whatever_the_branches(client, world,
     shown(client, world)
 
     def queries():
+        rollup_changed()  # the page read afresh, not from the cache
+        setup_changed()
         with CaptureQueriesContext(connection) as captured:
             shown(client, world, page=2)
         return len(captured.captured_queries)
@@ -69,3 +78,37 @@ def test_a_page_of_the_board_costs_the_same_whatever_the_branches(client, world,
     for branch in more_branches(world, 8):
         activity(world["pairing"], branch, status="confirmed", date=datetime.date(2024, 6, 1))
     assert queries() == few
+
+
+def test_the_board_is_read_once_per_version_of_the_rollup_and_the_set_up(client, world, django_capture_on_commit_callbacks):
+    """A page of the board is cached until the rollup or the set-up changes: an activity submitted since, a branch
+    that became a co-host, a new branch show at once; a party committee never sees the cached page of an admin."""
+    client.force_login(world["users"]["admin"])
+    march = datetime.date(2024, 3, 1)
+    with CaptureQueriesContext(connection) as afresh:
+        cells = cells_of(shown(client, world))
+    with CaptureQueriesContext(connection) as cached:
+        assert cells_of(shown(client, world)) == cells
+    # session, user, scope, the user's programs (read once: the default, the choices, the chosen one and whether
+    # the user administers it), the unread count; afresh also the branch rows and the page's two reads of the months
+    assert (len(afresh), len(cached)) == (8, 5), [q["sql"] for q in cached.captured_queries]
+    assert cells[(world["branch"].pk, 3)] == "none"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        hosted = activity(world["pairing"], world["branch"], status="submitted", date=march)
+    assert cells_of(shown(client, world))[(world["branch"].pk, 3)] == "submitted"
+    assert cells_of(shown(client, world))[(world["other_branch"].pk, 3)] == "none"
+    with django_capture_on_commit_callbacks(execute=True):
+        hosted.co_branches.add(world["other_branch"])
+    assert cells_of(shown(client, world))[(world["other_branch"].pk, 3)] == "submitted"
+
+    newcomer = more_branches(world, 1)[0]
+    assert (newcomer.pk, 3) in cells_of(shown(client, world))
+
+    # the school's party committee: its own pairings' branches, not the admin's cached page of all of them
+    other_school = f.OrganizationFactory(name="另一学校", kind=Organization.Kind.SCHOOL)
+    stranger = f.OrganizationFactory(name="外校支部", kind=Organization.Kind.BRANCH, parent=other_school)
+    f.PairingBranchFactory(pairing=f.PairingFactory(program=world["program"], supporter=other_school), branch=stranger)
+    assert (stranger.pk, 3) in cells_of(shown(client, world))
+    client.force_login(world["users"]["committee"])
+    assert (stranger.pk, 3) not in cells_of(shown(client, world))

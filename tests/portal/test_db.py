@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import NotSupportedError, connection
-from django.db.models import CharField, OuterRef, Subquery, Sum, Value
+from django.db.models import CharField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Concat
 
 from activities.models import Activity, ActivityMetricValue
@@ -136,3 +136,18 @@ def test_stream_rows_of_a_distinct_query_ordered_by_a_column_it_does_not_select(
         f.ActivityFactory(pairing=world["pairing"], branch=world["branch"], title=f"活动{i}")
     rows = list(stream_rows(Activity.objects.distinct().order_by("-id").values_list("title")))
     assert rows == [("活动2",), ("活动1",), ("活动0",)]
+
+
+def test_ids_listed_selects_what_an_in_list_selects_with_the_ids_written_into_the_statement(world):
+    activities = [f.ActivityFactory(pairing=world["pairing"], branch=world["branch"]) for _ in range(4)]
+    other = f.ActivityFactory(pairing=world["other_pairing"], branch=world["branch"])
+    wanted = [activities[0].pk, activities[2].pk, 10**9]  # one id no row has
+    listed = Activity.objects.filter(db.ids_listed_q("pk", wanted))
+    assert sorted(listed.values_list("pk", flat=True)) == sorted(Activity.objects.filter(pk__in=wanted).values_list("pk", flat=True))
+    sql, params = listed.query.sql_with_params()
+    assert str(10**9) in sql and 10**9 not in params  # written, not a placeholder
+    assert not Activity.objects.filter(db.ids_listed_q("pk", [])).exists()
+    # through a relation, combined with other conditions
+    in_pairing = Activity.objects.filter(db.ids_listed_q("pairing__id", [world["pairing"].pk]) & Q(branch=world["branch"]))
+    assert set(in_pairing.values_list("pk", flat=True)) == {a.pk for a in activities}  # not `other`
+    assert other.pk in set(Activity.objects.filter(db.ids_listed_q("pairing__id", [world["other_pairing"].pk])).values_list("pk", flat=True))

@@ -2,11 +2,11 @@
 
 Run it after loading data behind the application's back (COPY, bulk inserts, a restored dump); the portal's
 own writes keep the rollup current by themselves. Idempotent: rows already right are not written again. Also
-recomputes the export columns kept on each activity (activities.kept), which such loads leave at their defaults."""
+recomputes the columns kept on each activity (activities.kept), which such loads leave at their defaults and the
+rollup's verified hours are read from (figures.rollups.rollups_rebuild does both)."""
 
 from django.core.management.base import BaseCommand, CommandError
 
-from activities.kept import kept_rebuild
 from figures.rollups import rollups_rebuild
 
 
@@ -19,7 +19,6 @@ class Command(BaseCommand):
     def handle(self, *args, year=None, **options):
         if year is not None and not 2000 <= year <= 2100:
             raise CommandError("--year must be between 2000 and 2100.")
-        kept_rebuild()
         stats = rollups_rebuild(year=year)
         self.stdout.write(
             f"Rollup rebuilt{f' for {year}' if year else ''}: {stats.pairings} pairings, {stats.month_rows} "
