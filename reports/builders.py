@@ -404,23 +404,31 @@ class ReportData:
 
 
 _FIELDS = {}
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def plain(value):
     """``dataclasses.asdict`` without its deep copies (a program's report has tens of thousands of values):
     dataclasses become dicts, lists and dicts are rebuilt, every other value (str, int, float, None) is
-    immutable and kept as it is."""
+    immutable and kept as it is. Scalars are told apart before any call (they are most of the values)."""
     kind = type(value)
+    if kind in _SCALARS:
+        return value
     names = _FIELDS.get(kind)
     if names is None and is_dataclass(kind):
         names = _FIELDS[kind] = tuple(f.name for f in fields(kind))
     if names is not None:
-        return {name: plain(getattr(value, name)) for name in names}
+        return {name: _plain_item(getattr(value, name)) for name in names}
     if kind is list or kind is tuple:
-        return kind(plain(item) for item in value)
+        return kind(_plain_item(item) for item in value)
     if kind is dict:
-        return {key: plain(item) for key, item in value.items()}
+        return {key: _plain_item(item) for key, item in value.items()}
     return value
+
+
+def _plain_item(value):
+    """A value inside a dataclass, list or dict: kept when a scalar, else made plain."""
+    return value if type(value) in _SCALARS else plain(value)
 
 
 # --------------------------------------------------------------------------------------------------------
