@@ -82,6 +82,21 @@ def status_on(day, *, ref="pk", prefix=""):
     )
 
 
+def changed_since(day):
+    """A Q over activities whose status at the end of ``day`` (status_on) may differ, as far as counting goes,
+    from their status now: saved since the day ended (``updated_at``), or submitted or confirmed now by a
+    timestamp not before then. Every other activity counts then exactly as it counts now, and confirmed then
+    exactly when confirmed now (status_on reads it from its own row by the same timestamps), so the figures of
+    now (the rollup's) are its figures as they stood."""
+    cutoff = end_of_day(day)
+    S = Activity.Status
+    return (
+        ~Q(updated_at__lt=cutoff)
+        | (Q(status=S.CONFIRMED) & ~Q(confirmed_at__lt=cutoff))
+        | (Q(status=S.SUBMITTED) & ~Q(submitted_at__lt=cutoff))
+    )
+
+
 def verified_on(day, prefix=""):
     """Service records (through ``prefix``) verified by the end of ``day`` (their ``verified_at``): hours verified
     later were still waiting for verification then."""

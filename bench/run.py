@@ -12,7 +12,7 @@ figure beside its floor measured in the same run, medians of several repetitions
     persistent database connections); floor: /healthz on the same server;
  2. the list's SQL alone (EXPLAIN ANALYZE of every query the page runs) and the template's render time;
  3. the pairing page and the program dashboard (when the tree has one);
- 4. the monthly reports of one period for every scope on one Celery worker (--concurrency 1, Redis db 9);
+ 4. the monthly reports of one period for every scope on one Celery worker (--concurrency 1, Redis db 9 or BENCH_BROKER_URL);
     floor: the period's GROUP BY pairing aggregate in raw SQL; queries per report;
  5. the annual export of one year at two sizes: rows per second and peak memory (each in its own process);
     floor: PostgreSQL COPY (SELECT …) TO STDOUT of the same rows;
@@ -640,7 +640,8 @@ def report_measurements(args, meta, table, budget):
             ).fetchone()[0]
 
     mode, seconds, done, worker, note = "celery", None, 0, None, ""
-    broker = "redis://127.0.0.1:6379/9"
+    # BENCH_BROKER_URL: another Redis db when several copies of the bench share one Redis (flushed before and after)
+    broker = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/9")
     celery = str(Path(PYTHON).parent / "celery")
     env = django_env(CELERY_BROKER_URL=broker, REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/10"), PORTAL_MODE="production", SECRET_KEY=SECRET,
                      ALLOWED_HOSTS="127.0.0.1,localhost", LOG_LEVEL="INFO")

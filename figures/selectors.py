@@ -21,7 +21,9 @@ Counting rules (docs/figures.md states them in full, with where each lives):
 
 The pairing page and the dashboards read the rollup (figures/models.py), kept current by figures/rollups.py;
 a report of the running period reads the rollup for the months before its period; a past period's report reads
-the activities as they stood at its as-at day (the rollup holds the statuses of now).
+the activities as they stood at its as-at day (the rollup holds the statuses of now), but for the months before its
+period still the rollup, for the pairings none of whose activities changed status since that day
+(reports.builders.month_source).
 """
 
 import datetime

@@ -404,23 +404,31 @@ class ReportData:
 
 
 _FIELDS = {}
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def plain(value):
     """``dataclasses.asdict`` without its deep copies (a program's report has tens of thousands of values):
     dataclasses become dicts, lists and dicts are rebuilt, every other value (str, int, float, None) is
-    immutable and kept as it is."""
+    immutable and kept as it is. Scalars are told apart before any call (they are most of the values)."""
     kind = type(value)
+    if kind in _SCALARS:
+        return value
     names = _FIELDS.get(kind)
     if names is None and is_dataclass(kind):
         names = _FIELDS[kind] = tuple(f.name for f in fields(kind))
     if names is not None:
-        return {name: plain(getattr(value, name)) for name in names}
+        return {name: _plain_item(getattr(value, name)) for name in names}
     if kind is list or kind is tuple:
-        return kind(plain(item) for item in value)
+        return kind(_plain_item(item) for item in value)
     if kind is dict:
-        return {key: plain(item) for key, item in value.items()}
+        return {key: _plain_item(item) for key, item in value.items()}
     return value
+
+
+def _plain_item(value):
+    """A value inside a dataclass, list or dict: kept when a scalar, else made plain."""
+    return value if type(value) in _SCALARS else plain(value)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -912,8 +920,9 @@ def fetch(kind, period, ids, itemized, *, as_at, raw=False, per_pairing=None, hi
 
     ``history=True`` (a past period's report, built after its as-at day): every figure counts the activities as
     they stood at the end of ``as_at`` (their status then, from their history; hours verified by then; plan items
-    with their status then), so the year to date is read from the activities, not from the rollup (which holds
-    the statuses of now): a few queries more, still a fixed number.
+    with their status then). The rollup holds the statuses of now, so the year to date's months are read from it
+    only for the pairings none of whose activities in them changed status since (month_source), and from the
+    history for the others: a few queries more, still a fixed number.
 
     ``wide`` (a program's report: the program's id): the program's program-wide activities (no pairing) are read
     beside the pairings', their rows under the pairing id None (selectors.of_scope; the rollup's months before the
@@ -937,10 +946,12 @@ def fetch(kind, period, ids, itemized, *, as_at, raw=False, per_pairing=None, hi
         participants = selectors.participant_sums(ids, start, end, then, wide=wide)
     if not raw and then is None:
         hours, *volunteers = selectors.service_summary(ids, start, end, wide=wide)
-        month_counts, metric_sums, snapshots = _year_to_date(period, ids, type_counts, per_pairing, wide=wide)
     else:
         hours = selectors.service_rows(ids, start, end, then, wide=wide)
         volunteers = selectors.volunteer_counts(ids, start, end, then, overall=not per_pairing, wide=wide)
+    if not raw:
+        month_counts, metric_sums, snapshots = _year_to_date(period, ids, type_counts, per_pairing, wide=wide, then=then)
+    else:
         month_counts = selectors.activity_month_rows(ids, period.year_start, end, then, wide=wide)
         metric_sums = selectors.metric_sums(ids, period.year_start, start, end, then, wide=wide)
         if raw:  # the reference: every value of the year
@@ -1015,32 +1026,108 @@ def counts_from_items(items, co_rows):
     return list(types.values()), list(hosts.values()), list(cos.values()), list(people.values())
 
 
-def _year_to_date(period, ids, type_counts, latest_values=None, wide=None):
+@dataclass
+class MonthSource:
+    """Where _year_to_date reads the complete months of the year to date: the rollup (PairingMonth,
+    PairingMonthMetric: the statuses of now) for the pairings ``ids``, but in a past period's report (``then``: its
+    as-at day) the activities as they stood at the end of that day for ``history_ids`` (those with an activity
+    whose status may have changed since: selectors.pairings_changed_since) and for the program-wide activities of
+    ``wide``. Each method gives its rows in the shape the rollup's selectors give them, whichever source they came
+    from. The rollup is read for every pairing (its rows of ``history_ids`` left out here), so the number of
+    queries does not depend on how many pairings changed: two more when any did, and always in a program's report
+    (``wide``: its program-wide activities are read from the history)."""
+
+    ids: list
+    history_ids: set = field(default_factory=set)
+    wide: int | None = None
+    then: datetime.date | None = None
+
+    @property
+    def reads_history(self):
+        return self.then is not None and (bool(self.history_ids) or self.wide is not None)
+
+    @property
+    def rollup_wide(self):
+        """The program whose program-wide months the rollup's selectors add: none as it stood (read from history)."""
+        return self.wide if self.then is None else None
+
+    def month_rows(self, first, before):
+        """Counted activities per (pairing, month, status) from ``first`` up to (not including) ``before``, as
+        activity_month_rows gives them."""
+        confirmed, submitted = Activity.Status.CONFIRMED, Activity.Status.SUBMITTED
+        rows = []
+        for pairing_id, month, activities, confirmed_n in self._from_rollup(
+            figures.rollup_month_rows(self.ids, first, before, wide=self.rollup_wide)
+        ):
+            rows.append({"pairing_id": pairing_id, "date__month": month.month, "status": confirmed, "n": confirmed_n})
+            rows.append({"pairing_id": pairing_id, "date__month": month.month, "status": submitted, "n": activities - confirmed_n})
+        if self.reads_history and first < before:
+            rows += selectors.activity_month_rows(
+                sorted(self.history_ids), first, _day_before(before), self.then, wide=self.wide
+            )
+        return rows
+
+    def metric_latest(self, first, before):
+        """(pairing, metric, total, latest value, its date, its activity) over the months, as
+        figures.rollup_metric_latest gives them."""
+        rows = self._from_rollup(figures.rollup_metric_latest(self.ids, first, before, wide=self.rollup_wide))
+        return rows + self._history_metric_rows(first, before)
+
+    def metric_totals(self, first, before):
+        """(pairing, metric, total) over the months, as figures.rollup_metric_totals gives them."""
+        rows = self._from_rollup(figures.rollup_metric_totals(self.ids, first, before, wide=self.rollup_wide))
+        return rows + [row[:3] for row in self._history_metric_rows(first, before)]
+
+    def _from_rollup(self, rows):
+        """The rollup's rows (pairing id first) of the pairings not read from the history."""
+        return [row for row in rows if row[0] not in self.history_ids]
+
+    def _history_metric_rows(self, first, before):
+        if not self.reads_history or first >= before:
+            return []
+        return selectors.period_metric_rows(
+            sorted(self.history_ids), first, _day_before(before), as_at=self.then, wide=self.wide
+        )
+
+
+def _day_before(day):
+    return day - datetime.timedelta(days=1)
+
+
+def month_source(period, ids, wide=None, then=None):
+    """The MonthSource of a report's year to date. The running period's: the rollup. A past period's (``then``):
+    the rollup still, for every pairing none of whose activities in those months changed its status since the
+    as-at day (their figures then are the figures of now), and the history for the others (one query tells
+    them apart)."""
+    if then is None:
+        return MonthSource(ids=ids, wide=wide)
+    # the months read from the rollup: those before the period, or a year's own twelve
+    first, last = (period.start, period.end) if isinstance(period, Year) else (period.year_start, _day_before(period.start))
+    changed = selectors.pairings_changed_since(ids, first, last, then) if first <= last else set()
+    return MonthSource(ids=ids, history_ids=changed, wide=wide, then=then)
+
+
+def _year_to_date(period, ids, type_counts, latest_values=None, wide=None, then=None):
     """(month_counts, metric_sums, snapshots) in the shape of the raw selectors' rows (activity_month_rows,
-    metric_sums, snapshot_value_rows), from the rollup for the months before the period and from the
-    activities for the period. Sums and counts add up month by month; the latest value of the year to date
-    is the latest of the months' latest values and the period's (by date, then activity id).
+    metric_sums, snapshot_value_rows), from the complete months before the period (month_source: the rollup,
+    and in a past period's report, ``then``, the history where statuses changed since) and from the activities
+    for the period (as they stood at the end of ``then`` if given). Sums and counts add up month by month; the
+    latest value of the year to date is the latest of the months' latest values and the period's (by date, then
+    activity id).
 
     Metrics are told apart by their aggregation afterwards (metric_section reads each metric's rows as its
     aggregation says), so the rows below carry every metric, as the rollup does."""
     start, end, year_start = period.start, period.end, period.year_start
-    confirmed, submitted = Activity.Status.CONFIRMED, Activity.Status.SUBMITTED
+    source = month_source(period, ids, wide, then)
 
-    month_counts = []
-
-    def add_rollup_months(first, before):
-        for pairing_id, month, activities, confirmed_n in figures.rollup_month_rows(ids, first, before, wide=wide):
-            month_counts.append({"pairing_id": pairing_id, "date__month": month.month, "status": confirmed, "n": confirmed_n})
-            month_counts.append({"pairing_id": pairing_id, "date__month": month.month, "status": submitted, "n": activities - confirmed_n})
-
-    add_rollup_months(year_start, start)
+    month_counts = source.month_rows(year_start, start)
     if isinstance(period, Month):
         # the period is one month: its counts per status are the type counts added up
         month_counts += [{"pairing_id": r["pairing_id"], "date__month": start.month, "status": r["status"], "n": r["n"]} for r in type_counts]
     elif isinstance(period, Year):
-        add_rollup_months(start, Year(start.year + 1).start)  # twelve whole months: the rollup's
+        month_counts += source.month_rows(start, Year(start.year + 1).start)  # twelve whole months
     else:
-        month_counts += selectors.activity_month_rows(ids, start, end, wide=wide)
+        month_counts += selectors.activity_month_rows(ids, start, end, then, wide=wide)
 
     sums = {}  # (pairing, metric) -> [period, ytd]
     latest = {}  # (pairing, metric) -> snapshot row (the latest value before the period, then in it)
@@ -1048,21 +1135,21 @@ def _year_to_date(period, ids, type_counts, latest_values=None, wide=None):
         latest_values = len(ids) <= 1
     if latest_values:
         # a single pairing's report (or a batch of them: the rows are per pairing) shows the latest value of the year to date: the months' latest
-        for pairing_id, metric_id, total, value, day, activity_id in figures.rollup_metric_latest(ids, year_start, start, wide=wide):
+        for pairing_id, metric_id, total, value, day, activity_id in source.metric_latest(year_start, start):
             sums[(pairing_id, metric_id)] = [None, Decimal(total)]
             latest[(pairing_id, metric_id)] = _snapshot_row(pairing_id, metric_id, value, day, activity_id)
     else:
         # across pairings the snapshot values are never added up and the pairing rows show the period's
         # value only: the totals suffice
-        for pairing_id, metric_id, total in figures.rollup_metric_totals(ids, year_start, start, wide=wide):
+        for pairing_id, metric_id, total in source.metric_totals(year_start, start):
             sums[(pairing_id, metric_id)] = [None, Decimal(total)]
     snapshots = [row for row in latest.values()]
     if isinstance(period, Year):
-        # a year is twelve whole months: its sums and latest values are the rollup's months added up (the
-        # latest of the months' latest values), without reading each value of the year
-        period_rows = figures.rollup_metric_latest(ids, start, Year(start.year + 1).start, wide=wide)
+        # a year is twelve whole months: its sums and latest values are the months' added up (the latest of the
+        # months' latest values), without reading each value of the year
+        period_rows = source.metric_latest(start, Year(start.year + 1).start)
     else:
-        period_rows = selectors.period_metric_rows(ids, start, end, wide=wide)
+        period_rows = selectors.period_metric_rows(ids, start, end, as_at=then, wide=wide)
     for pairing_id, metric_id, total, value, day, activity_id in period_rows:
         entry = sums.setdefault((pairing_id, metric_id), [None, Decimal(0)])
         entry[0] = total

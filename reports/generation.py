@@ -18,6 +18,7 @@ enqueue tasks: so nothing imports in a circle.
 
 from __future__ import annotations
 
+import json
 import logging
 
 from django.db import IntegrityError, transaction
@@ -108,6 +109,23 @@ def _publish_by_policy(program, reports):
             report.status, report.published_at = Report.Status.PUBLISHED, published.at
 
 
+class StoredJSONEncoder(json.JSONEncoder):
+    """Report data as they are written: Chinese text as UTF-8, not as \\u escapes. The stored value is the same
+    (PostgreSQL keeps jsonb, SQLite text that reads back alike), but a program's report of thousands of names is a
+    third shorter, and PostgreSQL parses it in half the time (0.37 s instead of 0.69 s for the 551 pairings')."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs["ensure_ascii"] = False
+        super().__init__(*args, **kwargs)
+
+
+def stored(data):
+    """A report's data as an expression to write (StoredJSONEncoder). As an expression too because Django
+    bulk-inserts plain values on PostgreSQL through UNNEST of one array per column, and quoting a column of large
+    JSON documents into an array literal costs psycopg ~20 ms a report."""
+    return Value(data, output_field=JSONField(encoder=StoredJSONEncoder))
+
+
 def _store_new(kind, period, program, pairings, data):
     """Insert version 1 of these pairings' reports at once: one transaction, one INSERT of the reports and one of
     their history rows, instead of a transaction each. Returns {pairing id: report}; {} when another worker (or a
@@ -115,12 +133,9 @@ def _store_new(kind, period, program, pairings, data):
     stores each as it does one report."""
     if not pairings:
         return {}
-    # the data as an expression: Django bulk-inserts plain values on PostgreSQL through UNNEST of one array per
-    # column, and quoting a column of large JSON documents into an array literal costs psycopg ~20 ms a report
     reports = [
         Report(
-            kind=kind, period=period.key, program=program, pairing=p, scope_key=scope_key_for(p),
-            data=Value(data[p.pk], output_field=JSONField()),
+            kind=kind, period=period.key, program=program, pairing=p, scope_key=scope_key_for(p), data=stored(data[p.pk]),
         )
         for p in pairings
     ]
@@ -143,8 +158,9 @@ def _store(kind, period, program, pairing, latest, data):
         try:
             with transaction.atomic():
                 report = Report.objects.create(
-                    kind=kind, period=period.key, program=program, pairing=pairing, data=data
+                    kind=kind, period=period.key, program=program, pairing=pairing, data=stored(data)
                 )
+            report.data = data
             return report, True
         except IntegrityError:
             # another worker (or a redelivered copy of this message) inserted version 1 meanwhile
@@ -152,9 +168,10 @@ def _store(kind, period, program, pairing, latest, data):
     with transaction.atomic():
         report = Report.objects.select_for_update().filter(**key).order_by("-version").first()
         if report.status == Report.Status.DRAFT:
-            report.data = data
+            report.data = stored(data)
             report.generated_at = timezone.now()
             report.save(update_fields=["data", "generated_at"])
+            report.data = data
     return report, False
 
 

@@ -24,6 +24,7 @@ from django.db.models.functions import RowNumber
 
 from activities.models import Activity, ActivityMetricValue, ActivityPhoto, Need, ServiceRecord
 from pairings.models import Metric, Pairing, PairingBranch, PlanItem, PlanTarget
+from activities.selectors import changed_since
 from pairings.selectors import flags_on, item_status_on
 from figures import selectors as figures
 from figures.selectors import COUNTED_STATUSES as COUNTED
@@ -200,6 +201,22 @@ def activity_month_rows(pairing_ids, start, end, as_at=None, wide=None):
         .annotate(n=Count("id"))
         .order_by()
     ), status, "status")
+
+
+def pairings_changed_since(pairing_ids, start, end, as_at):
+    """The pairings among ``pairing_ids`` with an activity dated ``start``..``end`` whose status at the end of
+    ``as_at`` may differ from its status now (activities.selectors.changed_since: saved since, or stamped
+    submitted or confirmed after). The others' months count as they stood exactly as the rollup counts them
+    now. One query."""
+    if not pairing_ids:
+        return set()
+    return set(
+        Activity.objects.filter(pairing_id__in=pairing_ids, date__range=(start, end))
+        .filter(changed_since(as_at))
+        .order_by()
+        .values_list("pairing_id", flat=True)
+        .distinct()
+    )
 
 
 def activity_rows(pairing_ids, start, end, as_at=None, wide=None):
