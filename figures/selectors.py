@@ -162,6 +162,7 @@ def _list_path():
 # The figures the pairing page and the program dashboard show beside the program's metrics, as they label them.
 FIXED_FIGURES = (
     gettext_lazy("Activities (submitted or confirmed)"), gettext_lazy("of which confirmed by the village"),
+    gettext_lazy("of which confirmed"),  # the program's: its program-wide work is confirmed by its admins
     gettext_lazy("People served"), gettext_lazy("Volunteer hours (verified)"), gettext_lazy("Pairings with activities"),
 )
 

@@ -287,3 +287,20 @@ def test_on_a_phone_over_the_demo(chromium, live_server, settings, tmp_path):
     assert [int(cell.replace(",", "")) for cell in cells[:2]] == [headline.activities, headline.people_served]
     assert page.locator("svg.chart").count() == 1
     shot(page, "dashboard-phone")
+
+
+def test_the_confirmed_figure_counts_the_program_wide_work_its_admins_confirmed(client, world, django_capture_on_commit_callbacks):
+    """A program's 已验单 includes its program-wide activities, which its admins (not a village) confirm: the label
+    says 其中已验单, not 其中村（社区）已验单."""
+    day = datetime.date(2024, 5, 6)
+    moment = timezone.make_aware(datetime.datetime(2024, 5, 7, 10))
+    with django_capture_on_commit_callbacks(execute=True):
+        f.ActivityFactory(pairing=world["pairing"], branch=world["branch"], date=day, status="confirmed",
+                          submitted_at=moment, confirmed_at=moment)
+        f.ActivityFactory(pairing=None, program=world["program"], branch=world["branch"], date=day, status="confirmed",
+                          submitted_at=moment, confirmed_at=moment)
+    client.force_login(world["users"]["admin"])
+    response = client.get(url(world["program"], year=2024))
+    assert response.context["totals"]["confirmed"].value == 2
+    page = response.content.decode()
+    assert "其中已验单" in page and "其中村（社区）已验单" not in page
