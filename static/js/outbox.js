@@ -12,7 +12,9 @@
 // PortalPhotos.pending() (photo-upload.js) into `files`; those already uploaded stay photo_token fields.
 // Sent means answered 2xx after a redirect away from the form (to the activity, or to the "already saved"
 // one); answered with the form again (its errors) or 4xx: "rejected", kept for the user to open in the
-// form; a network failure, a 5xx or the sign-in page: kept queued for the next try.
+// form; a network failure, a 5xx or the sign-in page: kept queued for the next try. The next try comes by itself
+// after the server's trouble (a 5xx: after its Retry-After) or a connection that fails while the device says it is
+// online (after 30 s, doubling up to 5 min), not only on the next "online" event or page load.
 (function () {
   "use strict";
   var nav = document.querySelector("[data-outbox-user]");
@@ -144,6 +146,19 @@
     return data;
   }
 
+  var trouble = null;  // why the last round stopped: "server" (a 5xx), "network", or null
+  var retryAfter = 0;  // the server's Retry-After of its last 5xx, in seconds
+  var retryTimer = null;
+  var retryDelay = 0;
+
+  function retryLater() {
+    if (retryTimer || !trouble || navigator.onLine === false) return;  // offline: the "online" event will come
+    retryDelay = trouble === "server" && retryAfter
+      ? Math.min(Math.max(retryAfter, 5), 300)
+      : Math.min(retryDelay ? retryDelay * 2 : 30, 300);
+    retryTimer = setTimeout(function () { retryTimer = null; flush(); }, retryDelay * 1000);
+  }
+
   function send(entry) {
     return uploadPhotos(entry).then(function () {
       return fetch(entry.url, {
@@ -158,16 +173,25 @@
         forgetDrafts(entry.key);
         return remove(entry.key).then(function () { return "sent"; });
       }
-      if (path === loginPath || response.status >= 500) return "queued";  // signed out, or the server's trouble
+      if (response.status >= 500) {  // the server's trouble: try again after it says
+        trouble = "server";
+        retryAfter = parseInt(response.headers.get("Retry-After"), 10) || 0;
+        return "queued";
+      }
+      if (path === loginPath) return "queued";  // signed out: it waits for the next sign-in here
       entry.state = "rejected";
       return put(entry).then(function () { return "rejected"; });
-    }, function () { return "queued"; });  // no connection (or a photo upload refused while offline)
+    }, function () {  // no connection (or a photo upload refused while offline)
+      trouble = "network";
+      return "queued";
+    });
   }
 
   var flushing = null;
   function flush() {
     if (flushing) return flushing;
     if (navigator.onLine === false) return refresh();
+    trouble = null;
     flushing = entries().then(function (all) {
       var queued = all.filter(function (entry) { return entry.state !== "rejected"; });
       return queued.reduce(function (chain, entry) {
@@ -178,6 +202,7 @@
       }, Promise.resolve("sent"));
     }).catch(function () { /* IndexedDB refused: nothing to send */ }).then(function () {
       flushing = null;
+      if (trouble) retryLater(); else retryDelay = 0;
       return refresh();
     });
     return flushing;

@@ -26,7 +26,7 @@ def fill(page, title):
     page.fill("input[name=party_members]", "3")
 
 
-def wait_for(condition, seconds=20):
+def wait_for(condition, seconds=60):  # room for the outbox's own retry, should the server answer 503 once
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if condition():
@@ -200,4 +200,44 @@ def test_signing_out_forgets_drafts_and_asks_about_forms_waiting(chromium, live_
     page.click("main button[type=submit]")
     page.wait_for_url(f"{live_server.url}/")
     assert wait_for(lambda: Activity.objects.filter(title="退出前仍待上传的走访").count() == 1)
+    page.context.close()
+
+
+def test_a_form_the_server_could_not_save_is_sent_again_by_itself(chromium, live_server, settings, tmp_path,  # noqa: F811
+                                                                  monkeypatch):
+    """The connection returns but the server answers 503 (its database away a moment): the outbox tries again
+    after the server's Retry-After by itself, without a page load or another "online" event."""
+    from django.db import OperationalError
+
+    from activities import services
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    monkeypatch.setattr("portal.views.RETRY_AFTER_SECONDS", 5)
+    create, calls = services.activity_create, []
+
+    def away_once(**kwargs):
+        calls.append(kwargs["fields"].title)
+        if len(calls) == 1:
+            raise OperationalError("could not connect to server")
+        return create(**kwargs)
+
+    monkeypatch.setattr(services, "activity_create", away_once)
+    demo_cast()
+    before = Activity.objects.count()
+    page = phone(chromium, live_server, "secretary3")
+    assert page.evaluate("navigator.serviceWorker.ready.then(r => !!r.active)")
+    page.context.set_offline(True)
+    page.goto(f"{live_server.url}/activities/new/")
+    fill(page, "服务器短暂不可用时提交的走访")
+    page.click("button[name=action][value=submit]")
+    page.locator("[data-outbox-page]").wait_for(state="visible")
+    page.context.set_offline(False)  # the first try meets the 503
+    # the browser says when nothing waits any more: the test reads no table while the server writes it
+    page.wait_for_function(
+        "() => { PortalOutbox.entries().then(e => { window.waitingNow = e.length; }); return window.waitingNow === 0; }",
+        polling=500, timeout=60_000,
+    )
+    assert calls == ["服务器短暂不可用时提交的走访"] * 2
+    assert Activity.objects.count() == before + 1
+    assert Activity.objects.filter(title="服务器短暂不可用时提交的走访").count() == 1
     page.context.close()
