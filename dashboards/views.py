@@ -66,7 +66,8 @@ class CompletenessView(LoginRequiredMixin, View):
                 rows = board.board_page(program, year, list(page_obj), today)
                 table = render_to_string(
                     "dashboards/_board_page.html",
-                    {"rows": rows, "months": range(1, 13), "program": program, "year": year, "page_obj": page_obj},
+                    {"rows": rows, "months": range(1, 13), "program": program, "year": year, "page_obj": page_obj,
+                     "pager_params": {"program": program.pk, "year": year}},
                 )
                 return rows, table
 
@@ -106,7 +107,8 @@ class ProgramDashboardView(LoginRequiredMixin, View):
         def build():
             figures_context = dashboard(figures, year=year, sort=sort, page=page, today=today)
             figures_context["figures_html"] = render_to_string(
-                "dashboards/_program_figures.html", {**figures_context, "sorts": SORTS, "sort": sort}
+                "dashboards/_program_figures.html",
+                {**figures_context, "sorts": SORTS, "sort": sort, "pager_params": {"year": year, "sort": sort}},
             )
             return figures_context
 

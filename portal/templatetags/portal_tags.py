@@ -1,4 +1,5 @@
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from django import template
 from django.urls import get_script_prefix, get_urlconf, reverse
@@ -83,3 +84,16 @@ def nav_current(context, *urls):
         return path
     inside = [url for url in urls if url and url != "/" and path.startswith(url)]
     return max(inside, key=len) if inside else ""
+
+
+@register.simple_tag(takes_context=True)
+def page_href(context, number):
+    """{% page_href n %}: "?…&page=n", the other parameters kept. A fragment rendered once for many requests (and
+    cached) passes its own ``pager_params`` (a dict), so the link never carries one request's query string."""
+    params = context.get("pager_params")
+    if params is None:
+        request = context.get("request")
+        pairs = [(k, v) for k, values in request.GET.lists() if k != "page" for v in values] if request else []
+    else:
+        pairs = [(k, v) for k, v in params.items() if v is not None and v != ""]
+    return "?" + urlencode([*pairs, ("page", number)])

@@ -112,3 +112,16 @@ def test_the_board_is_read_once_per_version_of_the_rollup_and_the_set_up(client,
     assert (stranger.pk, 3) in cells_of(shown(client, world))
     client.force_login(world["users"]["committee"])
     assert (stranger.pk, 3) not in cells_of(shown(client, world))
+
+
+def test_the_pager_links_keep_the_program_and_year_and_never_one_requests_extras(client, world, monkeypatch):
+    """The table and its pager are cached for everyone who sees the page: its links come from the form's values."""
+    monkeypatch.setattr(board, "PER_PAGE", 3)
+    more_branches(world, 4)
+    client.force_login(world["users"]["admin"])
+    html = shown(client, world, stray="<b>").content.decode()
+    assert f'rel="next" href="?program={world["program"].pk}&amp;year=2024&amp;page=2"' in html
+    pager = html[html.index('<nav class="pagination"'):]
+    assert "stray" not in pager[: pager.index("</nav>")]
+    back = shown(client, world, page=2).content.decode()
+    assert f'rel="prev" href="?program={world["program"].pk}&amp;year=2024&amp;page=1"' in back
