@@ -33,6 +33,7 @@ from __future__ import annotations
 import datetime
 import json
 import time
+from contextlib import contextmanager
 from decimal import Decimal
 
 from django.core.exceptions import EmptyResultSet
@@ -168,6 +169,34 @@ class TimeText(Func):
 
 
 
+@contextmanager
+def long_read(connection, sql, params, *, jit=False, work_mem=None):
+    """psycopg's cursor for one long read on PostgreSQL (a stream or a COPY): JIT off unless asked (these plans
+    cost far above ``jit_above_cost``), ``work_mem`` for this read alone, both reset after; database errors
+    raised as Django's, and the read logged as Django logs a query (``sql``, ``params``: what is logged)."""
+    connection.validate_no_broken_transaction()
+    started = time.monotonic()
+    with connection.cursor() as cursor:
+        try:
+            with connection.wrap_database_errors:
+                if not jit:
+                    cursor.cursor.execute("SET jit = off")
+                if work_mem:
+                    cursor.cursor.execute("SELECT set_config('work_mem', %s, false)", [work_mem])
+                yield cursor.cursor
+        finally:
+            if not jit or work_mem:
+                try:
+                    cursor.cursor.execute("RESET jit")
+                    cursor.cursor.execute("RESET work_mem")
+                except Exception:  # noqa: BLE001 - a failed transaction takes its SET with it when rolled back
+                    pass
+            if connection.queries_logged:
+                connection.queries_log.append(
+                    {"sql": connection.ops.compose_sql(sql, params), "time": f"{time.monotonic() - started:.3f}"}
+                )
+
+
 def stream_rows(queryset, *, chunk_size=2000, jit=False, as_read=False, work_mem=None):
     """Yield the rows (tuples) of ``queryset``, a ``values_list()`` queryset, read by ONE query however many
     rows there are and never all held at once. The connection is busy until the rows are all read (or the
@@ -186,38 +215,19 @@ def stream_rows(queryset, *, chunk_size=2000, jit=False, as_read=False, work_mem
         sql, params = compiler.as_sql()
     except EmptyResultSet:
         return
-    connection.validate_no_broken_transaction()
-    started = time.monotonic()
-    with connection.cursor() as cursor:
-        stream = None
+    with long_read(connection, sql, params, jit=jit, work_mem=work_mem) as cursor:
+        stream = cursor.stream(sql, params, size=chunk_size)
         try:
-            with connection.wrap_database_errors:
-                if not jit:
-                    cursor.cursor.execute("SET jit = off")
-                if work_mem:
-                    cursor.cursor.execute("SELECT set_config('work_mem', %s, false)", [work_mem])
-                stream = cursor.cursor.stream(sql, params, size=chunk_size)
-                rows = stream
-                if compiler.has_extra_select:  # ORDER BY columns added to a SELECT DISTINCT: not the caller's
-                    rows = (row[: compiler.col_count] for row in stream)
-                if as_read:
-                    yield from rows
-                    return
-                # Django shapes the rows (converters, column order) as .iterator() would
-                yield from compiler.results_iter(results=[rows], tuple_expected=True)
+            rows = stream
+            if compiler.has_extra_select:  # ORDER BY columns added to a SELECT DISTINCT: not the caller's
+                rows = (row[: compiler.col_count] for row in stream)
+            if as_read:
+                yield from rows
+                return
+            # Django shapes the rows (converters, column order) as .iterator() would
+            yield from compiler.results_iter(results=[rows], tuple_expected=True)
         finally:
-            if stream is not None:
-                stream.close()  # cancels the query if the rows were not all read
-            if not jit or work_mem:
-                try:
-                    cursor.cursor.execute("RESET jit")
-                    cursor.cursor.execute("RESET work_mem")
-                except Exception:  # noqa: BLE001 - a failed transaction takes its SET with it when rolled back
-                    pass
-            if connection.queries_logged:
-                connection.queries_log.append(
-                    {"sql": connection.ops.compose_sql(sql, params), "time": f"{time.monotonic() - started:.3f}"}
-                )
+            stream.close()  # cancels the query if the rows were not all read
 
 
 class CsvText(Func):
@@ -256,42 +266,23 @@ def copy_csv(queryset, *, block_bytes=64 * 1024, jit=False, work_mem=None):
         sql, params = queryset.query.get_compiler(using=queryset.db).as_sql()
     except EmptyResultSet:
         return
-    connection.validate_no_broken_transaction()
-    started = time.monotonic()
     statement = f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)"
-    with connection.cursor() as cursor:
-        try:
-            with connection.wrap_database_errors:
-                if not jit:
-                    cursor.cursor.execute("SET jit = off")
-                if work_mem:
-                    cursor.cursor.execute("SELECT set_config('work_mem', %s, false)", [work_mem])
-                with cursor.cursor.copy(statement, params or None) as copy:
-                    # libpq hands over one row per read, ended by "\n" (a line break inside a quoted cell stays
-                    # inside the row): each row's end becomes "\r\n", as csv.writer ends a row
+    with long_read(connection, statement, params, jit=jit, work_mem=work_mem) as cursor:
+        with cursor.copy(statement, params or None) as copy:
+            # libpq hands over one row per read, ended by "\n" (a line break inside a quoted cell stays inside
+            # the row): each row's end becomes "\r\n", as csv.writer ends a row
+            rows, size = [], 0
+            for row in copy:
+                row = bytes(row)
+                rows.append(row[:-1])
+                size += len(row)
+                if size >= block_bytes:
+                    rows.append(b"")
+                    yield b"\r\n".join(rows).decode()
                     rows, size = [], 0
-                    for row in copy:
-                        row = bytes(row)
-                        rows.append(row[:-1])
-                        size += len(row)
-                        if size >= block_bytes:
-                            rows.append(b"")
-                            yield b"\r\n".join(rows).decode()
-                            rows, size = [], 0
-                    if rows:
-                        rows.append(b"")
-                        yield b"\r\n".join(rows).decode()
-        finally:
-            if not jit or work_mem:
-                try:
-                    cursor.cursor.execute("RESET jit")
-                    cursor.cursor.execute("RESET work_mem")
-                except Exception:  # noqa: BLE001 - a failed transaction takes its SET with it when rolled back
-                    pass
-            if connection.queries_logged:
-                connection.queries_log.append(
-                    {"sql": connection.ops.compose_sql(statement, params), "time": f"{time.monotonic() - started:.3f}"}
-                )
+            if rows:
+                rows.append(b"")
+                yield b"\r\n".join(rows).decode()
 
 
 class _ExactNumbers(json.JSONDecoder):
