@@ -110,6 +110,9 @@ class ProgramDashboardView(LoginRequiredMixin, View):
                 "dashboards/_program_figures.html",
                 {**figures_context, "sorts": SORTS, "sort": sort, "pager_params": {"year": year, "sort": sort}},
             )
+            # the pager is in the HTML; the page object is not kept: its paginator's lazy error messages made
+            # reading the cached page a third dearer (each lazy string is a new class when unpickled)
+            del figures_context["page_obj"]
             return figures_context
 
         context = cached_figures("program_dashboard_page", build, pk, year, sort, page, today, get_language())

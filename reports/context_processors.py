@@ -1,7 +1,7 @@
 """The unread count in every page's header: one COUNT query, run only when a signed-in user's page shows it, and
 capped (a badge says 99+ past 99), so a user with years of unread notices costs no more than one with a few."""
 
-from reports.models import Notification
+from reports.selectors import unread_count
 
 BADGE_CAP = 100  # counted up to here; the badge shows "99+" beyond 99
 
@@ -14,7 +14,7 @@ def notices(request):
 
     def unread():
         if "n" not in cache:
-            cache["n"] = Notification.objects.for_user(user).unread()[:BADGE_CAP].count()
+            cache["n"] = unread_count(user, BADGE_CAP)
         return cache["n"]
 
     return {"unread_notifications": unread}

@@ -2,6 +2,7 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 from django import template
+from django.conf import settings
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.translation import get_language
 
@@ -41,6 +42,21 @@ def id_urls(view_name):
         parts = _ID_URLS[key] = (head, tail)
     head, tail = parts
     return lambda pk: f"{head}{pk}{tail}" if type(pk) is int else reverse(view_name, args=[pk])
+
+
+_PLAIN_URLS = {}  # (URLconf, script prefix, language, view name) -> the URL
+
+
+@register.simple_tag
+def plain_url(view_name):
+    """{% plain_url "app:name" %}: what {% url "app:name" %} gives for a URL without arguments, reversed once per
+    view name, URLconf, script prefix and language (all it can depend on) rather than on every page: the menu and
+    the page's frame name fifteen such URLs on every page (≈ 40 µs each through the resolver)."""
+    key = (get_urlconf() or settings.ROOT_URLCONF, get_script_prefix(), get_language(), view_name)
+    url = _PLAIN_URLS.get(key)
+    if url is None:
+        url = _PLAIN_URLS[key] = reverse(view_name)
+    return url
 
 
 @register.simple_tag

@@ -92,6 +92,8 @@ def test_the_cache_works_when_redis_answers(cache_at, real_redis):
     assert cache.get("key") == {"a": 1}
     assert cache.add("key", 2) is False
     assert cache.get_many(["key", "none"]) == {"key": {"a": 1}}
+    # one redis.Redis kept per pool, not one made per call (portal.cache.KeptClients): one server, one client
+    assert cache._cache.get_client() is cache._cache.get_client(write=True) is cache._cache.get_client()
 
 
 # --- sign-in limits --------------------------------------------------------------------------------------------
