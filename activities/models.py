@@ -106,13 +106,23 @@ class ActivityQuerySet(SoftDeleteQuerySet):
         is left is one plain condition (its drafts for its program's admin and the branches the user reaches).
         Filtering visible_to by the pairing gives the same rows, but PostgreSQL multiplies the pairing's condition
         twice, expects three rows and reads all of the pairing's before its first page."""
-        scope = scope_for(user)
         of_pairing = self.filter(**{f"{self.path}pairing_id": pairing_id})
-        if scope.is_superuser or administers:
+        drafts_of = self.drafts_seen_in_pairing(user, administers=administers)
+        if drafts_of is None:
             return of_pairing
         not_draft = ~Q(**{f"{self.path}status": Activity.Status.DRAFT})
-        drafts_seen = Q(**{f"{self.path}branch_id__in": sorted(scope.supporter_orgs)}) if scope.supporter_orgs else Q(pk__in=[])
+        drafts_seen = Q(**{f"{self.path}branch_id__in": drafts_of}) if drafts_of else Q(pk__in=[])
         return of_pairing.filter(not_draft | drafts_seen)
+
+    @staticmethod
+    def drafts_seen_in_pairing(user, *, administers):
+        """Whose drafts `visible_in_pairing` shows: None for all of them (a superuser, the program's admin), else
+        the sorted ids of the branches whose drafts the user sees (the supporting side they reach). Everything
+        else of the pairing is the same for all its readers, so this is what a cached list of it is kept per."""
+        scope = scope_for(user)
+        if scope.is_superuser or administers:
+            return None
+        return sorted(scope.supporter_orgs)
 
     def editable_by(self, user):
         scope = scope_for(user)

@@ -1,34 +1,73 @@
 """What this app shows on the pages of the apps to its left (portal/panels.py): a pairing's recent activities,
-open needs and joint meetings on the pairing page. Registered by ActivitiesConfig.ready()."""
+open needs and joint meetings on the pairing page. Registered by ActivitiesConfig.ready().
+
+The pairing page is read far more often than a pairing's activities, needs and meetings are written, so what its
+three panels list is kept in the cache (portal/versioned.py) under the set-up's version and this app's
+`PANELS_VERSION`, which every save and delete of an activity, a need, a meeting or a decision replaces, and so do
+the writes that bypass save() (activities/receivers.py): the next page shows what was written. Who may see a list
+is decided before (the view's scope check) or is part of its key (whose drafts the user sees).
+"""
 
 from django.db.models import Count, Q, Subquery, Window
+from django.template.loader import render_to_string
+from django.utils.translation import get_language
 
 from activities.models import ActionItem, Activity, ActivityType, Meeting, Need
 from activities.permissions import can_record_meeting_of
+from portal import versioned
 from portal.panels import page_panel
 
 RECENT_ACTIVITIES = 8
 OPEN_NEEDS_SHOWN = 10
+PANELS_VERSION = "activities:pairing-panels-version"
+
+
+def panels_changed(**kwargs):
+    """An activity, need, meeting or decision was written: the pairing page's panels are read afresh (now, and
+    once the transaction commits). A signal receiver, and callable as is."""
+    versioned.changed(PANELS_VERSION)
+
+
+def _cached(name, build, *parts):
+    return versioned.cached(name, build, *parts, versions=(PANELS_VERSION,))
+
+
+def _card(template_name, panel):
+    """The panel's context with its card's HTML (its template's `{{ panel.html }}`), rendered once for the cache:
+    rendering a card's rows took longer than reading them."""
+    return {**panel, "html": render_to_string(template_name, {"panel": panel})}
 
 
 @page_panel("pairings.pairing_detail.bottom", template_name="activities/panels/pairing_recent.html", order=10)
 def pairing_recent(request, pairing, *, administers, **page):
     # The pairing is one the user reads (the view found it through visible_to): the activities' rule narrowed
     # to it, which walks the (pairing, date, id) index and stops after the few rows shown.
-    recent = Activity.objects.visible_in_pairing(request.user, pairing.pk, administers=administers)
-    activities = list(recent.select_related("branch", "activity_type").order_by("-date", "-id")[:RECENT_ACTIVITIES])
-    return {"pairing_id": pairing.pk, "activities": activities}
+    # Cached per whose drafts the user sees: the rest of the pairing's activities is the same for all its readers.
+    user = request.user
+
+    def build():
+        recent = Activity.objects.visible_in_pairing(user, pairing.pk, administers=administers)
+        activities = list(recent.select_related("branch", "activity_type").order_by("-date", "-id")[:RECENT_ACTIVITIES])
+        return _card("activities/panels/_pairing_recent_card.html", {"pairing_id": pairing.pk, "activities": activities})
+
+    drafts_of = Activity.objects.drafts_seen_in_pairing(user, administers=administers)
+    return _cached("pairing_recent", build, pairing.pk, drafts_of, get_language())
 
 
 @page_panel("pairings.pairing_detail.bottom", template_name="activities/panels/pairing_needs.html", order=20)
 def pairing_needs(request, pairing, **page):
-    # the first ones and how many there are, in one query: COUNT(*) OVER () is taken before the LIMIT
-    needs = list(
-        Need.objects.filter(pairing=pairing, status=Need.Status.OPEN)
-        .annotate(open_total=Window(Count("id")))
-        .order_by("-raised_at")[:OPEN_NEEDS_SHOWN]
-    )
-    return {"pairing_id": pairing.pk, "needs": needs, "count": needs[0].open_total if needs else 0}
+    # the first ones and how many there are, in one query: COUNT(*) OVER () is taken before the LIMIT; the same
+    # for everyone who reads the pairing
+    def build():
+        needs = list(
+            Need.objects.filter(pairing=pairing, status=Need.Status.OPEN)
+            .annotate(open_total=Window(Count("id")))
+            .order_by("-raised_at")[:OPEN_NEEDS_SHOWN]
+        )
+        count = needs[0].open_total if needs else 0
+        return _card("activities/panels/_pairing_needs_card.html", {"pairing_id": pairing.pk, "needs": needs, "count": count})
+
+    return _cached("pairing_needs", build, pairing.pk, get_language())
 
 
 RECENT_MEETINGS = 3
@@ -37,25 +76,33 @@ RECENT_MEETINGS = 3
 @page_panel("pairings.pairing_detail.bottom", template_name="activities/panels/pairing_meetings.html", order=30)
 def pairing_meetings(request, pairing, *, today, **page):
     """The pairing's latest joint meetings, how many of their decisions are open and overdue, and the link to record
-    one. One query: the meetings, each carrying the pairing's counts (decisions exist only with a meeting); whether the
-    user records its meetings takes one more for a branch secretary or a liaison only."""
-    items = ActionItem.objects.filter(meeting__pairing=pairing, status=ActionItem.Status.OPEN).order_by()
+    one. One query: the meetings, each carrying the pairing's counts (decisions exist only with a meeting), the same
+    for everyone who reads the pairing on the day; whether the user records its meetings takes one more for a branch
+    secretary or a liaison only, kept until the set-up changes."""
 
-    def total(queryset):
-        return Subquery(queryset.values("meeting__pairing_id").annotate(n=Count("id")).values("n")[:1])
+    def build():
+        items = ActionItem.objects.filter(meeting__pairing=pairing, status=ActionItem.Status.OPEN).order_by()
 
-    meetings = list(
-        Meeting.objects.filter(pairing=pairing)
-        .annotate(open_total=total(items), overdue_total=total(items.filter(due_date__lt=today)))
-        .order_by("-date", "-id")[:RECENT_MEETINGS]
-    )
+        def total(queryset):
+            return Subquery(queryset.values("meeting__pairing_id").annotate(n=Count("id")).values("n")[:1])
+
+        return list(
+            Meeting.objects.filter(pairing=pairing)
+            .annotate(open_total=total(items), overdue_total=total(items.filter(due_date__lt=today)))
+            .order_by("-date", "-id")[:RECENT_MEETINGS]
+        )
+
+    meetings = _cached("pairing_meetings", build, pairing.pk, today)
     first = meetings[0] if meetings else None
     return {
         "pairing_id": pairing.pk,
         "meetings": meetings,
         "open": (first.open_total or 0) if first else 0,
         "overdue": (first.overdue_total or 0) if first else 0,
-        "can_record": can_record_meeting_of(request.user, pairing),
+        "can_record": versioned.cached(
+            "meeting_recorder", lambda: can_record_meeting_of(request.user, pairing), request.user.pk,
+            request.user.is_superuser, pairing.pk,
+        ),
     }
 
 

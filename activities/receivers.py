@@ -1,12 +1,14 @@
 """Keeps an activity's program with its pairing's: a pairing moved to another program takes its activities along
 (Activity.program is the pairing's program whenever the pairing is set; program-wide activities have none).
-Keeps the activity's export columns (activities.kept) with its parts, in the writing transaction."""
+Keeps the activity's export columns (activities.kept) with its parts, in the writing transaction.
+Replaces the pairing page panels' version (activities/panels.py) whenever what they list is written."""
 
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
 from activities.kept import kept_refresh
-from activities.models import Activity, ActivityMetricValue, ActivityPhoto, ServiceRecord
+from activities.models import ActionItem, Activity, ActivityMetricValue, ActivityPhoto, Meeting, Need, ServiceRecord
+from activities.panels import panels_changed
 from activities.signals import activities_saved_in_bulk, service_records_changed
 from pairings.models import Pairing
 
@@ -67,3 +69,11 @@ def _co_hosts_changed(sender, instance, action, reverse, pk_set, using=None, **k
 @receiver(activities_saved_in_bulk, dispatch_uid="activities_kept_bulk")
 def _changed_in_bulk(sender, activity_ids, using=None, **kwargs):
     kept_refresh(activity_ids, using=using or "default")
+
+
+# What the pairing page's panels list (activities, needs, meetings and their decisions' counts): any save or delete
+# (soft deletes and restores are saves), and the ledger import's bulk inserts, which send no post_save.
+for _model in (Activity, Need, Meeting, ActionItem):
+    post_save.connect(panels_changed, sender=_model, dispatch_uid=f"activities_panels_saved_{_model._meta.label}")
+    post_delete.connect(panels_changed, sender=_model, dispatch_uid=f"activities_panels_deleted_{_model._meta.label}")
+activities_saved_in_bulk.connect(panels_changed, dispatch_uid="activities_panels_bulk")

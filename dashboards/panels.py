@@ -2,6 +2,7 @@
 year's activity count on each row of the pairing list, and the progress of each plan item. The numbers come
 from figures/selectors.py, their one definition."""
 
+from django.template.loader import render_to_string
 from django.utils.translation import get_language
 
 from figures import selectors as figures
@@ -11,9 +12,13 @@ from portal.panels import page_panel, row_panel
 
 @page_panel("pairings.pairing_detail.top", template_name="dashboards/panels/pairing_figures.html")
 def pairing_figures(request, pairing, *, year, years, **page):
-    # the same for everyone who reads the pairing (the view checked that): cached until the rollup or set-up changes
-    headline = cached_figures("pairing_headline", lambda: figures.pairing_headline(pairing, year), pairing.pk, year, get_language())
-    return {"headline": headline, "year": year, "years": years}
+    # the same for everyone who reads the pairing (the view checked that): cached until the rollup or set-up changes,
+    # with its card's HTML (its template's `{{ panel.html }}`: rendering a dozen figures took longer than reading them)
+    def build():
+        panel = {"headline": figures.pairing_headline(pairing, year), "year": year, "years": years}
+        return {**panel, "html": render_to_string("dashboards/panels/_pairing_figures_card.html", {"panel": panel})}
+
+    return cached_figures("pairing_figures", build, pairing.pk, year, tuple(years), get_language())
 
 
 @row_panel("pairings.pairing_list.row", template_name="dashboards/panels/pairing_row.html")

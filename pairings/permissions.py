@@ -56,7 +56,9 @@ def administers(user, pairing):
 
 
 def can_edit_agreement(user, pairing):
-    return Pairing.objects.editable_by(user).filter(pk=pairing.pk).exists()
+    """Pairing.objects.editable_by for one pairing, from the user's scope: no query (reads `pairing.program` for
+    an admin only: select it)."""
+    return administers(user, pairing)
 
 
 class _PairingPlanRights(PlanQuerySet):
@@ -71,7 +73,9 @@ def plan_editable_pairings(user):
 
 
 def can_edit_plans(user, pairing):
-    return plan_editable_pairings(user).filter(pk=pairing.pk).exists()
+    """plan_editable_pairings for one pairing, from the user's scope: no query (as can_edit_agreement)."""
+    scope = scope_for(user)
+    return pairing.supporter_id in scope.committee_orgs or administers(user, pairing)
 
 
 def may_agree(user, plan):

@@ -345,8 +345,10 @@ def test_nothing_is_refreshed_before_the_commit_and_a_rollback_refreshes_nothing
     portal = Portal(world, random.Random(3))
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         portal.create()
-    assert PairingMonth.objects.count() == 0 and len(callbacks) == 1  # one refresh per transaction, after it
-    callbacks[0]()
+    refreshes = [c for c in callbacks if isinstance(getattr(c, "__self__", None), rollups.PendingRefresh)]
+    # one refresh per transaction, after it (the other callbacks replace cached values' versions)
+    assert PairingMonth.objects.count() == 0 and len(refreshes) == 1
+    refreshes[0]()
     assert_current("the commit")
     before = stored()
     with django_capture_on_commit_callbacks(execute=True) as callbacks:

@@ -26,11 +26,12 @@ BUDGET = {
     # are pickers (portal/widgets.py): no query for a list of either side
     "pairing_list": 8,
     # committee (the open needs and their number: one query; the village's statistics: one; the joint meetings with
-    # the pairing's open and overdue decisions: one)
-    "pairing_detail": 15,
+    # the pairing's open and overdue decisions: one; who edits the agreement and the plans: from the scope, none)
+    "pairing_detail": 14,
     # the same page again: its liaisons, plans, branches and village statistics come from the cache (the set-up's
-    # version: selectors.pairing_parts), and so do its figures
-    "pairing_detail_cached": 9,
+    # version: selectors.pairing_parts), and so do its figures, its recent activities, open needs and meetings (the
+    # activities app's panels version): the session, the user, the scope, the pairing, the unread notifications
+    "pairing_detail_cached": 5,
     "plan_detail": 8,  # village (the targets' progress: one query of the figures app's row panel)
     "plan_item_edit": 9,  # committee
     "plan_agree": 7,  # village
