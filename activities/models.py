@@ -458,6 +458,15 @@ class Activity(models.Model):
                 condition=Q(pairing__isnull=True, deleted_at__isnull=True),
                 name="activity_program_wide_idx",
             ),
+            # a past period's report asks which of its pairings' activities of the year were saved or stamped
+            # since its as-at day (activities.selectors.changed_since): answered from the index alone (the 87,000
+            # activities of a program's first five months: 370 ms reading them, 50 ms reading this, once vacuumed)
+            models.Index(
+                fields=["pairing", "date"],
+                include=["status", "updated_at", "submitted_at", "confirmed_at"],
+                condition=Q(deleted_at__isnull=True),
+                name="activity_alive_stamps_idx",
+            ),
         ]
 
     def __str__(self):

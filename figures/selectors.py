@@ -371,16 +371,49 @@ def plan_progress(items, *, as_at=None):
 
 def item_progress(item_ids, *, as_at=None):
     """{item id: derived progress} for the plan items with targets among `item_ids` (items without targets are
-    left out: their progress is the one set by hand), by the same rule as plan_progress. One query, none
-    without ids. The reports read it with the period's as-at day."""
+    left out: their progress is the one set by hand), by the same rule as plan_progress (achieved_by_target:
+    tests compare the two). Two queries, none without ids: the targets, and what their items' activities
+    achieved (achieved_by_item). The reports read it with the period's as-at day."""
     if not item_ids:
         return {}
+    targets = (
+        PlanTarget.objects.filter(item_id__in=item_ids).order_by()
+        .values_list("item_id", "metric_id", "value", "metric__aggregation")
+    )
+    achieved = achieved_by_item(item_ids, as_at=as_at)
     ratios = defaultdict(list)
-    for item_id, value, _aggregation, achieved in achieved_by_target(
-        PlanTarget.objects.filter(item_id__in=item_ids), as_at=as_at, item_ids=item_ids
-    ).values():
-        ratios[item_id].append(attainment(achieved, value))
+    for item_id, metric_id, value, aggregation in targets:
+        total, latest = achieved.get((item_id, metric_id), (None, None))
+        ratios[item_id].append(attainment((latest if aggregation == Metric.Aggregation.SNAPSHOT else total) or ZERO, value))
     return {item_id: int(sum(r) * 100 / len(r)) for item_id, r in ratios.items()}
+
+
+def achieved_by_item(item_ids, *, as_at=None):
+    """{(item id, metric id): (sum, latest value)} of the metric values of the activities that count toward
+    the items (toward_plan's rule: counted, dated in the item's plan's year, and given `as_at` dated up to that
+    day and counted as they stood at its end; the latest by date, then id). One grouped pass over the items'
+    activities, instead of achieved_by_target's two correlated subqueries per target (the 1,653 targets of a
+    program of 551 pairings as at 2025-06-30: 0.62-0.71 s that way, 0.48-0.54 s this way, warm). The status then is read on the joined activity itself
+    (counted_then through ``activity__``), not by toward_plan's ``id IN (…)``, which PostgreSQL checked against
+    the list of items once per activity."""
+    values = ActivityMetricValue.objects.filter(
+        activity__plan_item_id__in=sorted(set(item_ids)), activity__date__year=F("activity__plan_item__plan__year")
+    )
+    if as_at is None:
+        values = values.filter(counted("activity__"))
+    else:
+        values = counted_then(values.filter(activity__date__lte=as_at), as_at, ref="activity_id", prefix="activity__")
+    partition = [F("activity__plan_item_id"), F("metric_id")]
+    rows = (
+        values.annotate(
+            rank=Window(RowNumber(), partition_by=partition, order_by=[F("activity__date").desc(), F("activity_id").desc()]),
+            achieved=Window(Sum("value"), partition_by=partition),
+        )
+        .filter(rank=1)
+        .order_by()
+        .values_list("activity__plan_item_id", "metric_id", "achieved", "value")
+    )
+    return {(item_id, metric_id): (total, latest) for item_id, metric_id, total, latest in rows}
 
 
 def attainment(achieved, value):
