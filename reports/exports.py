@@ -432,15 +432,16 @@ def write_export(program, year, folder, export_id=None, *, formats=FORMATS):
     pairing_names = {p["id"]: p["name"] for p in data["pairings"]}
     pairing_names[None] = program_wide_label()
     progress = Progress(export_id) if export_id and ("xlsx" in paths or "csv" in paths) else None
-    # on PostgreSQL the database writes the CSV's rows (COPY, one query of its own); elsewhere Python writes them in
-    # the workbook's pass
-    by_copy = "csv" in paths and connection.vendor == "postgresql"
+    # the CSV alone on PostgreSQL: the database writes its rows (COPY); with the workbook, or elsewhere, Python writes
+    # them in the workbook's pass (one query: reading the ledger twice would cost the database more than the
+    # writing costs Python)
+    by_copy = "csv" in paths and "xlsx" not in paths and connection.vendor == "postgresql"
     try:
         if by_copy:
             with open(paths["csv"], "w", encoding="utf-8", newline="") as stream:
                 done = copy_ledger(
                     program, period.start, period.end, as_at, stream, pairing_names=pairing_names, metrics=metrics,
-                    progress=None if workbook is not None else progress,  # the workbook's pass tells it then
+                    progress=progress,
                 )
         if workbook is not None or ("csv" in paths and not by_copy):
             # the rows as psycopg reads them (ids, text, dates, ints: what Django would give), sorted in memory
