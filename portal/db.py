@@ -252,13 +252,13 @@ class CsvText(Func):
         return self.as_sql(compiler, connection, first_code="unicode", **extra_context)
 
 
-def copy_csv(queryset, *, block_bytes=64 * 1024, jit=False, work_mem=None):
+def copy_csv(queryset, *, block_bytes=64 * 1024, jit=False, work_mem=None, counted=None):
     """The rows of ``queryset`` (a ``values()`` queryset whose every column is already the cell's text, or a
     number, or NULL for a blank) as CSV text blocks of about ``block_bytes``: what ``csv.writer`` writes (quotes
     where a cell holds a comma, a quote or a line break, quotes doubled, rows ended by "\\r\\n"), written by
     PostgreSQL's ``COPY (SELECT …) TO STDOUT WITH (FORMAT csv)``, ONE query, the parameters bound by psycopg
     on the client (COPY takes none). PostgreSQL only (no header: the caller writes it). ``work_mem``: as for
-    ``stream_rows``."""
+    ``stream_rows``. ``counted(n)``, when given, is told the number of rows of each block before it is yielded."""
     connection = connections[queryset.db]
     if connection.vendor != "postgresql":
         raise NotSupportedError("copy_csv needs PostgreSQL's COPY")
@@ -277,10 +277,14 @@ def copy_csv(queryset, *, block_bytes=64 * 1024, jit=False, work_mem=None):
                 rows.append(row[:-1])
                 size += len(row)
                 if size >= block_bytes:
+                    if counted is not None:
+                        counted(len(rows))
                     rows.append(b"")
                     yield b"\r\n".join(rows).decode()
                     rows, size = [], 0
             if rows:
+                if counted is not None:
+                    counted(len(rows))
                 rows.append(b"")
                 yield b"\r\n".join(rows).decode()
 

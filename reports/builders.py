@@ -944,8 +944,8 @@ def fetch(kind, period, ids, itemized, *, as_at, raw=False, per_pairing=None, hi
         host_counts = selectors.host_branch_counts(ids, start, end, then, wide=wide)
         co_counts = selectors.co_branch_counts(ids, start, end, then, wide=wide)
         participants = selectors.participant_sums(ids, start, end, then, wide=wide)
-    if not raw and then is None:
-        hours, *volunteers = selectors.service_summary(ids, start, end, wide=wide)
+    if not raw:  # now, or as at a day (a batch of pairing reports reads only the per-pairing counts)
+        hours, *volunteers = selectors.service_summary(ids, start, end, wide=wide, as_at=then)
     else:
         hours = selectors.service_rows(ids, start, end, then, wide=wide)
         volunteers = selectors.volunteer_counts(ids, start, end, then, overall=not per_pairing, wide=wide)

@@ -24,15 +24,16 @@ from types import SimpleNamespace
 import xlsxwriter
 from django.core.files import File
 from django.db import DEFAULT_DB_ALIAS, connection, connections
-from django.db.models import Case, DecimalField, F, Func, IntegerField, Q, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import Case, CharField, DecimalField, F, Func, IntegerField, Q, Value, When
+from django.db.models.functions import Coalesce, Concat, NullIf
+from django.db.models.lookups import GreaterThan
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from activities.models import Activity, ActivityType
 from activities.selectors import hours_total, program_wide_label
 from portal.csvsafe import BOM, neutralise_text
-from portal.db import PlainNumber, stream_rows
+from portal.db import CsvText, PlainNumber, copy_csv, stream_rows
 from portal.models import Organization
 from figures.selectors import COUNTED_STATUSES, counted_then, pending_then, verified_then
 from pairings.models import Pairing
@@ -74,6 +75,20 @@ LEDGER_FIELDS = (
 )
 
 
+def by_id(ids, values):
+    """(offset, array): ``values`` laid out so that ``array[id - offset]`` (1-based, as PostgreSQL's arrays) is the
+    value of ``ids``' id, NULL between them: a lookup by id that costs the same for one pairing or a thousand,
+    where array_position reads the list from its start on every row. The array spans the ids' range (the
+    pairings' ids: at most as many entries as there are pairings)."""
+    if not ids:
+        return 0, []
+    low = min(ids)
+    array = [None] * (max(ids) - low + 1)
+    for pk, value in zip(ids, values):
+        array[pk - low] = value
+    return low - 1, array
+
+
 class Position(Func):
     """The place of an integer column's value in a list of ids (0-based; NULL when absent): an ORDER BY key."""
 
@@ -83,9 +98,10 @@ class Position(Func):
         super().__init__(expression)
         self.ids = [int(pk) for pk in ids]
 
-    def as_sql(self, compiler, connection, **extra_context):  # PostgreSQL: one array parameter
+    def as_sql(self, compiler, connection, **extra_context):  # PostgreSQL: a lookup in an array by id (by_id)
         sql, params = compiler.compile(self.source_expressions[0])
-        return f"(array_position(%s::int[], {sql}) - 1)", (self.ids, *params)
+        offset, places = by_id(self.ids, range(len(self.ids)))
+        return f"(%s::int[])[{sql} - %s]", (places, *params, offset)
 
     def as_sqlite(self, compiler, connection, **extra_context):  # the ids are integers, written in
         sql, params = compiler.compile(self.source_expressions[0])
@@ -114,6 +130,13 @@ def ledger_query(program, start, end, as_at=None):
     activities that counted at the end of that day, with their status then; their hours as kept when the last
     verification among them was before that day ended (nearly all), else read from the records as verified then
     (verified_then, pending_then)."""
+    activities, fields = ledger_activities(program, start, end, as_at, pairing_order(program))
+    return activities.values_list(*fields)
+
+
+def ledger_activities(program, start, end, as_at, order):
+    """(the ledger's activities, the names of its fields): ``ledger_query``'s rows before they are read, ordered by
+    pairing as ``order`` (the program's pairings' ids, ``pairing_order``) lists them."""
     activities = Activity.objects.filter(program=program, date__gte=start, date__lte=end)  # its pairings' too
     fields = LEDGER_FIELDS
     if as_at is None:
@@ -131,13 +154,123 @@ def ledger_query(program, start, end, as_at=None):
 
         verified = then(F("kept_verified_hours"), verified_then(as_at, ""))
         pending = then(F("kept_pending_hours"), pending_then(as_at, ""))
-    return (
+    activities = (
         activities
         .annotate(verified_hours=PlainNumber(verified), pending_hours=PlainNumber(pending))
         # the program-wide activities (no pairing) last, on every database
-        .order_by(Position("pairing_id", pairing_order(program)).asc(nulls_last=True), "pairing_id", "date", "id")
-        .values_list(*fields)
+        .order_by(Position("pairing_id", order).asc(nulls_last=True), "pairing_id", "date", "id")
     )
+    return activities, fields
+
+
+class ListedText(Func):
+    """The text kept for a pairing in a list (PostgreSQL): ``texts[i]`` where the pairing's id is ``ids[i]``, the
+    ``none`` text for no pairing, NULL for a pairing not listed."""
+
+    output_field = CharField()
+
+    def __init__(self, expression, ids, texts, none):
+        super().__init__(expression)
+        self.ids, self.texts, self.none = [int(pk) for pk in ids], list(texts), none
+
+    def as_sql(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.source_expressions[0])
+        offset, texts = by_id(self.ids, self.texts)  # a lookup by id
+        return f"(CASE WHEN {sql} IS NULL THEN %s ELSE (%s::text[])[{sql} - %s] END)", (*params, self.none, texts, *params, offset)
+
+
+class StatusLabel(Func):
+    """A status as its label (PostgreSQL): ``CASE <status> WHEN <value> THEN <label> … ELSE <status> END``, the
+    status (maybe an expression with subqueries: the status of then) read once per row."""
+
+    output_field = CharField()
+
+    def __init__(self, expression, labels):
+        super().__init__(expression)
+        self.labels = list(labels)
+
+    def as_sql(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.source_expressions[0])
+        whens = " ".join("WHEN %s THEN %s" for _ in self.labels)
+        return (
+            f"(CASE ({sql}) {whens} ELSE ({sql}) END)",
+            (*params, *[item for pair in self.labels for item in pair], *params),
+        )
+
+
+class CoHostLabels(Func):
+    """The co-hosts' labels (short name, else name) from the kept ids ("12,40"), "、"-joined by name in code point
+    order, then id (as Python sorts them), the host listed again left out; NULL for none (PostgreSQL). A
+    subquery on the organisations by their ids."""
+
+    output_field = CharField()
+
+    def as_sql(self, compiler, connection, **extra_context):
+        ids, ids_params = compiler.compile(self.source_expressions[0])
+        host, host_params = compiler.compile(self.source_expressions[1])
+        table = connection.ops.quote_name(Organization._meta.db_table)
+        return (
+            f"(CASE WHEN {ids} <> '' THEN (SELECT string_agg(COALESCE(NULLIF(o.short_name, ''), o.name), %s "
+            f'ORDER BY o.name COLLATE "C", o.id) FROM {table} o '
+            f"WHERE o.id = ANY(string_to_array({ids}, ',')::bigint[]) AND o.id IS DISTINCT FROM {host}) END)",
+            (*ids_params, "、", *ids_params, *host_params),
+        )
+
+
+def ledger_cells(program, start, end, as_at, *, pairing_names, metrics):
+    """The ledger's rows (``ledger_query``'s) as the CSV's cells, each made by the database by the rules
+    ``write_ledgers`` applies in Python (for ``portal.db.copy_csv``, PostgreSQL): the pairing's name as the
+    summary names it (``pairing_names``: by pairing id, None for the program-wide activities), text through
+    CsvText (portal.csvsafe's rule), the host's and co-hosts' labels and the type's name joined by their ids,
+    the status's label, the hours and the figures as kept (text without trailing zeros), a blank for none."""
+    order = pairing_order(program)
+    activities, fields = ledger_activities(program, start, end, as_at, order)
+    figures = Concat(Value(";"), "kept_figures", Value(";"), output_field=CharField())
+
+    def figure(metric_id):
+        # the text between ";<id>:" and the next ";", read only where "<id>:" occurs at all
+        found = Func(Func(figures, Value(f";{metric_id}:"), Value(2), function="split_part"), Value(";"), Value(1),
+                     function="split_part", output_field=CharField())
+        present = Func(F("kept_figures"), Value(f"{metric_id}:"), function="strpos", output_field=IntegerField())
+        return Case(When(GreaterThan(present, 0), then=NullIf(found, Value(""))), default=None, output_field=CharField())
+
+    texts = [neutralise_text(pairing_names.get(pk, "")) or None for pk in order]
+    labels = [(value, status_label(Activity.Status, value)) for value in Activity.Status.values]
+    cells = {
+        "c_pairing": ListedText(F("pairing_id"), order, texts, neutralise_text(pairing_names.get(None, "")) or None),
+        "c_date": Func(F("date"), Value("YYYY-MM-DD"), function="to_char", output_field=CharField()),
+        "c_title": CsvText(F("title")),
+        "c_host": CsvText(Coalesce(NullIf(F("branch__short_name"), Value("")), F("branch__name"))),
+        "c_co_hosts": CsvText(CoHostLabels(F("kept_co_host_ids"), F("branch_id"))),
+        "c_type": CsvText(F("activity_type__name")),
+        "c_status": StatusLabel(F(fields[6]), labels),
+        "c_place": CsvText(F("place")),
+        **{f"c_{name}": F(name) for name in ("party_members", "teachers", "students", "residents_served")},
+        "c_verified_hours": F("verified_hours"),
+        "c_pending_hours": F("pending_hours"),
+        **{f"c_metric_{i}": figure(metric["id"]) for i, metric in enumerate(metrics)},
+    }
+    return activities.values(**cells)
+
+
+def copy_ledger(program, start, end, as_at, stream, *, pairing_names, metrics, progress=None):
+    """Write the ledger's CSV (BOM, header, rows) to ``stream`` through ``COPY`` of ``ledger_cells``: the same
+    bytes as ``write_ledgers`` writes (tests/reports/test_exports.py compares them), the database writing the
+    rows. PostgreSQL only. Returns the number of rows; ``progress(done)`` as in ``write_ledgers``."""
+    stream.write(BOM)
+    csv.writer(stream, lineterminator="\r\n").writerow(ledger_columns(metrics))
+    done = 0
+
+    def counted(n):
+        nonlocal done
+        before, done = done, done + n
+        if progress is not None and done // PROGRESS_EVERY > before // PROGRESS_EVERY:
+            progress(done // PROGRESS_EVERY * PROGRESS_EVERY)
+
+    cells = ledger_cells(program, start, end, as_at, pairing_names=pairing_names, metrics=metrics)
+    for block in copy_csv(cells, work_mem=LEDGER_WORK_MEM, counted=counted):
+        stream.write(block)
+    return done
 
 
 class LedgerNames:
@@ -275,7 +408,8 @@ def write_export(program, year, folder, export_id=None, *, formats=FORMATS):
     stand_in = SimpleNamespace(
         data=data, notes="", status="export", status_label=_("年度导出"), version=1, published_at=None, generated_at=now
     )
-    doc = document(stand_in)
+    # the summary as a document, for the workbook's summary sheets and the Word file (the CSV is the ledger alone)
+    doc = document(stand_in) if "xlsx" in formats or "docx" in formats else None
     metrics = selectors.program_metrics(program)
     folder = Path(folder)
     paths = {fmt: folder / f"{program.code}-{year}-annual.{fmt}" for fmt in formats}
@@ -293,30 +427,42 @@ def write_export(program, year, folder, export_id=None, *, formats=FORMATS):
         write_chart_sheet(workbook, sheet_formats, names, data)
 
     done = 0
-    if "xlsx" in paths or "csv" in paths:
-        # the ledger stands where the summary does: a past year's as at its last day, with the statuses of then
-        as_at = as_at_day(period, now) if reads_history(period, now) else None
-        # the rows as psycopg reads them (ids, text, dates, ints: what Django would give), sorted in memory
-        rows = stream_rows(
-            ledger_query(program, period.start, period.end, as_at), chunk_size=FETCH_ROWS, as_read=True,
-            work_mem=LEDGER_WORK_MEM,
-        )
-        progress = Progress(export_id) if export_id else None
-        names_of = LedgerNames()  # before the stream starts: the connection is then busy with it
-        pairing_names = {p["id"]: p["name"] for p in data["pairings"]}
-        pairing_names[None] = program_wide_label()
-        stream = open(paths["csv"], "w", encoding="utf-8", newline="") if "csv" in paths else None
-        try:
-            done = write_ledgers(
-                rows, pairing_names, metrics, year, csv_stream=stream, workbook=workbook, formats=sheet_formats,
-                names=names, progress=progress, names_of=names_of,
+    # the ledger stands where the summary does: a past year's as at its last day, with the statuses of then
+    as_at = as_at_day(period, now) if reads_history(period, now) else None
+    pairing_names = {p["id"]: p["name"] for p in data["pairings"]}
+    pairing_names[None] = program_wide_label()
+    progress = Progress(export_id) if export_id and ("xlsx" in paths or "csv" in paths) else None
+    # the CSV alone on PostgreSQL: the database writes its rows (COPY); with the workbook, or elsewhere, Python writes
+    # them in the workbook's pass (one query: reading the ledger twice would cost the database more than the
+    # writing costs Python)
+    by_copy = "csv" in paths and "xlsx" not in paths and connection.vendor == "postgresql"
+    try:
+        if by_copy:
+            with open(paths["csv"], "w", encoding="utf-8", newline="") as stream:
+                done = copy_ledger(
+                    program, period.start, period.end, as_at, stream, pairing_names=pairing_names, metrics=metrics,
+                    progress=progress,
+                )
+        if workbook is not None or ("csv" in paths and not by_copy):
+            # the rows as psycopg reads them (ids, text, dates, ints: what Django would give), sorted in memory
+            rows = stream_rows(
+                ledger_query(program, period.start, period.end, as_at), chunk_size=FETCH_ROWS, as_read=True,
+                work_mem=LEDGER_WORK_MEM,
             )
-        finally:
-            rows.close()
-            if stream is not None:
-                stream.close()
-            if progress is not None:
-                progress.close()
+            names_of = LedgerNames()  # before the stream starts: the connection is then busy with it
+            stream = open(paths["csv"], "w", encoding="utf-8", newline="") if "csv" in paths and not by_copy else None
+            try:
+                done = write_ledgers(
+                    rows, pairing_names, metrics, year, csv_stream=stream, workbook=workbook, formats=sheet_formats,
+                    names=names, progress=progress, names_of=names_of,
+                )
+            finally:
+                rows.close()
+                if stream is not None:
+                    stream.close()
+    finally:
+        if progress is not None:
+            progress.close()
     if workbook is not None:
         workbook.close()
 

@@ -25,7 +25,7 @@ from django.db.models.functions import RowNumber
 from activities.models import Activity, ActivityMetricValue, ActivityPhoto, Need, ServiceRecord
 from pairings.models import Metric, Pairing, PairingBranch, PlanItem, PlanTarget
 from activities.selectors import changed_since
-from pairings.selectors import flags_on, item_status_on
+from pairings.selectors import end_of_day, flags_on, item_status_on
 from figures import selectors as figures
 from figures.selectors import COUNTED_STATUSES as COUNTED
 from reports.filters import ReportFilter
@@ -402,48 +402,68 @@ def service_rows(pairing_ids, start, end, as_at=None, wide=None):
     ), status, "status")
 
 
-def service_summary(pairing_ids, start, end, wide=None):
+def service_summary(pairing_ids, start, end, wide=None, as_at=None):
     """``(service_rows(...), *volunteer_counts(...))`` in one query: one pass over the service records of the
     counted activities in the range instead of three. On PostgreSQL one GROUP BY GROUPING SETS (per pairing,
     host branch and status; per pairing; overall); elsewhere the three groupings joined by UNION ALL. The
     branch names are joined to the few grouped rows, not to every record. With ``wide``, the program's
-    program-wide activities too (of_scope: their rows under the pairing id None)."""
+    program-wide activities too (of_scope: their rows under the pairing id None). With ``as_at`` (a past
+    period's report): the activities that counted at the end of that day (_in_range, their status then) and
+    their records' hours as verified by then (figures.verified_then), as service_rows and volunteer_counts
+    read them."""
     if not pairing_ids and wide is None:
         return [], {}, 0
     record, activity = ServiceRecord._meta.db_table, Activity._meta.db_table
     org = Activity._meta.get_field("branch").related_model._meta.db_table
-    scope = f"a.pairing_id IN ({', '.join(['%s'] * len(pairing_ids))})" if pairing_ids else "1 = 0"
-    scope_params = [*pairing_ids]
-    if wide is not None:
-        scope = f"({scope} OR (a.pairing_id IS NULL AND a.program_id = %s))"
-        scope_params.append(wide)
-    where = (
-        f"sr.deleted_at IS NULL AND a.deleted_at IS NULL AND a.status IN (%s, %s) AND {scope} "
-        "AND a.date >= %s AND a.date <= %s"
-    )
-    where_params = [*COUNTED, *scope_params, start, end]
     verified = ServiceRecord.Status.VERIFIED
-    source = f"{record} sr INNER JOIN {activity} a ON a.id = sr.activity_id"
+    if as_at is None:
+        scope = f"a.pairing_id IN ({', '.join(['%s'] * len(pairing_ids))})" if pairing_ids else "1 = 0"
+        scope_params = [*pairing_ids]
+        if wide is not None:
+            scope = f"({scope} OR (a.pairing_id IS NULL AND a.program_id = %s))"
+            scope_params.append(wide)
+        records = (
+            f"SELECT a.pairing_id, a.branch_id, sr.status, sr.hours, sr.volunteer_id "
+            f"FROM {record} sr INNER JOIN {activity} a ON a.id = sr.activity_id "
+            f"WHERE sr.deleted_at IS NULL AND a.deleted_at IS NULL AND a.status IN (%s, %s) AND {scope} "
+            "AND a.date >= %s AND a.date <= %s"
+        )
+        records_params = [*COUNTED, *scope_params, start, end]
+    else:
+        # the activities that counted then (their status then: a subquery on their history where they changed
+        # since), each record verified if verified by then, else waiting
+        counted_sql, counted_params = (
+            _in_range(pairing_ids, start, end, as_at, wide=wide).order_by().values("id", "pairing_id", "branch_id")
+            .query.sql_with_params()
+        )
+        records = (
+            f"SELECT a.pairing_id, a.branch_id, "
+            f"CASE WHEN sr.status = %s AND sr.verified_at < %s THEN %s ELSE %s END AS status, sr.hours, sr.volunteer_id "
+            f"FROM {record} sr INNER JOIN ({counted_sql}) a ON a.id = sr.activity_id WHERE sr.deleted_at IS NULL"
+        )
+        records_params = [
+            verified, end_of_day(as_at), verified, ServiceRecord.Status.RECORDED, *counted_params,
+        ]
     connection = connections[router.db_for_read(ServiceRecord)]  # where the ORM would read them
     if connection.vendor == "postgresql":
         grouped = (
-            "SELECT a.pairing_id, a.branch_id, sr.status, SUM(sr.hours) AS hours, COUNT(*) AS records, "
-            "COUNT(DISTINCT sr.volunteer_id) FILTER (WHERE sr.status = %s) AS volunteers, "
-            "GROUPING(a.pairing_id, a.branch_id, sr.status) AS level "
-            f"FROM {source} WHERE {where} "
-            "GROUP BY GROUPING SETS ((a.pairing_id, a.branch_id, sr.status), (a.pairing_id), ())"
+            "SELECT r.pairing_id, r.branch_id, r.status, SUM(r.hours) AS hours, COUNT(*) AS records, "
+            "COUNT(DISTINCT r.volunteer_id) FILTER (WHERE r.status = %s) AS volunteers, "
+            "GROUPING(r.pairing_id, r.branch_id, r.status) AS level "
+            f"FROM ({records}) r "
+            "GROUP BY GROUPING SETS ((r.pairing_id, r.branch_id, r.status), (r.pairing_id), ())"
         )
-        params = [verified, *where_params]
+        params = [verified, *records_params]
     else:
         grouped = (
-            "SELECT a.pairing_id, a.branch_id, sr.status, SUM(sr.hours) AS hours, COUNT(*) AS records, "
-            f"NULL AS volunteers, 0 AS level FROM {source} WHERE {where} GROUP BY a.pairing_id, a.branch_id, sr.status "
-            "UNION ALL SELECT a.pairing_id, NULL, NULL, NULL, NULL, COUNT(DISTINCT sr.volunteer_id), 3 "
-            f"FROM {source} WHERE {where} AND sr.status = %s GROUP BY a.pairing_id "
-            "UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, COUNT(DISTINCT sr.volunteer_id), 7 "
-            f"FROM {source} WHERE {where} AND sr.status = %s"
+            "SELECT r.pairing_id, r.branch_id, r.status, SUM(r.hours) AS hours, COUNT(*) AS records, "
+            f"NULL AS volunteers, 0 AS level FROM ({records}) r GROUP BY r.pairing_id, r.branch_id, r.status "
+            "UNION ALL SELECT r.pairing_id, NULL, NULL, NULL, NULL, COUNT(DISTINCT r.volunteer_id), 3 "
+            f"FROM ({records}) r WHERE r.status = %s GROUP BY r.pairing_id "
+            "UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, COUNT(DISTINCT r.volunteer_id), 7 "
+            f"FROM ({records}) r WHERE r.status = %s"
         )
-        params = [*where_params, *where_params, verified, *where_params, verified]
+        params = [*records_params, *records_params, verified, *records_params, verified]
     sql = (
         "SELECT g.pairing_id, g.branch_id, g.status, g.hours, g.records, g.volunteers, g.level, o.name, o.short_name "
         f"FROM ({grouped}) g LEFT JOIN {org} o ON o.id = g.branch_id"

@@ -161,3 +161,39 @@ def test_a_past_year_s_export_lists_what_its_summary_counted(timeline, tmp_path)
     as_at_march = exports.ledger_query(timeline["program"], datetime.date(2024, 1, 1), datetime.date(2024, 12, 31), datetime.date(2024, 3, 31))
     assert sorted(row[2] for row in as_at_march) == sorted(["按时提交的活动", "后来被退回的活动", "三月已验单"])
     assert {row[2]: row[6] for row in as_at_march}["按时提交的活动"] == "submitted"
+
+
+@pytest.mark.parametrize("wide", [False, True], ids=["pairing", "program"])
+def test_the_service_summary_as_at_a_day_reads_what_the_three_queries_read(timeline, world, wide):
+    """A past period's hours and volunteers come from one grouped pass (selectors.service_summary with ``as_at``):
+    the same rows and counts as service_rows and volunteer_counts as at that day (statuses of then, hours verified
+    by then), for pairings and a program's program-wide activities; a volunteer of two pairings counts once overall."""
+    from reports import selectors
+
+    other = f.PairingFactory(program=world["program"])
+    volunteer = f.VolunteerFactory(organization=world["branch"])
+    with when("2024-03-21 10:00"):
+        elsewhere = f.ActivityFactory(pairing=other, branch=world["branch"], date=datetime.date(2024, 3, 21),
+                                      status="confirmed", submitted_at=at("2024-03-21 10:00"), confirmed_at=at("2024-03-21 11:00"))
+        f.ServiceRecordFactory(activity=elsewhere, volunteer=volunteer, hours=Decimal("1.5"),
+                               status=ServiceRecord.Status.VERIFIED, verified_at=at("2024-03-21 12:00"))
+        f.ServiceRecordFactory(activity=timeline["confirmed"], volunteer=volunteer, hours=Decimal("2.5"),
+                               status=ServiceRecord.Status.VERIFIED, verified_at=at("2024-03-21 12:00"))
+        program_wide = f.ActivityFactory(pairing=None, program=world["program"], branch=world["branch"],
+                                         date=datetime.date(2024, 3, 22), status="submitted", submitted_at=at("2024-03-22 10:00"))
+        f.ServiceRecordFactory(activity=program_wide, hours=Decimal("4"), status=ServiceRecord.Status.RECORDED)
+    ids = [timeline["pairing"].pk, other.pk]
+    scope = {"wide": world["program"].pk if wide else None}
+    start, end = datetime.date(2024, 1, 1), datetime.date(2024, 12, 31)
+    for as_at in (datetime.date(2024, 3, 31), datetime.date(2024, 4, 30), None):
+        rows, per_pairing, overall = selectors.service_summary(ids, start, end, as_at=as_at, **scope)
+        expected = selectors.service_rows(ids, start, end, as_at, **scope)
+        assert (in_order(rows), per_pairing, overall) == (
+            in_order(expected), *selectors.volunteer_counts(ids, start, end, as_at, **scope)
+        )
+        assert rows and overall
+
+
+def in_order(rows):
+    """Service rows in one order (the databases place the program-wide rows, pairing None, apart)."""
+    return sorted(rows, key=lambda row: (row["activity__pairing_id"] or 0, row["activity__branch_id"], row["status"]))

@@ -64,6 +64,9 @@ def test_the_ledger_is_one_query_whatever_its_size(records, second_pairing, tmp_
     assert rows == 36
     assert len(ledger_queries(captured)) == 1
     assert len(captured.captured_queries) == small  # the summary is added up by the database too
+    # the CSV alone: on PostgreSQL its rows written by the database (COPY), still one query
+    paths, rows, captured = write(records, tmp_path / "csv", formats=("csv",))
+    assert rows == 36 and len(ledger_queries(captured)) == 1
 
 
 def test_workbook_and_csv(records, second_pairing, tmp_path):
@@ -261,3 +264,52 @@ def test_ledger_rows_written_as_xml_read_back_as_typed(records, tmp_path):
     paths, rows, _ = write(records, tmp_path / "y", formats=("xlsx",))
     with zipfile.ZipFile(paths["xlsx"]) as archive:
         assert any("铃_x0007_声" in archive.read(name).decode() for name in archive.namelist() if "worksheets/" in name)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the COPY path is PostgreSQL's; SQLite has the Python one")
+@pytest.mark.parametrize("as_at", [None, datetime.date(2024, 12, 31)], ids=["now", "as-at"])
+def test_the_csv_by_copy_is_the_csv_python_writes(records, second_pairing, as_at):
+    """On PostgreSQL the ledger's CSV rows are written by COPY (exports.copy_ledger, ledger_cells): byte for byte
+    what write_ledgers writes in Python, with text a spreadsheet would run, quotes, commas and line breaks, co-hosts
+    (the host listed again, names sorting by code point), a short name, a program-wide activity and figures of
+    several metrics; now, and as at a past day (the statuses and hours of then)."""
+    from portal.db import stream_rows
+    from reports import selectors
+
+    program, metrics = records["program"], records["metrics"]
+    school = records["pairing"].supporter
+    zeta = f.OrganizationFactory(name="Zeta支部", short_name="", kind=Organization.Kind.BRANCH, parent=school)
+    alpha = f.OrganizationFactory(name="Alpha支部", short_name="=A", kind=Organization.Kind.BRANCH, parent=school)
+    tricky = activity(
+        records["pairing"], records["branch"], "2024-05-04", title='说"明", 第一行\r\n第二行', place="+村, 委",
+        party_members=3, residents_served=7,
+    )
+    tricky.co_branches.add(zeta, alpha, records["branch"])
+    f.ActivityMetricValueFactory(activity=tricky, metric=metrics["repairs"], value=Decimal("3.50"))
+    f.ActivityMetricValueFactory(activity=tricky, metric=metrics["income"], value=Decimal("120"))
+    f.ServiceRecordFactory(activity=tricky, volunteer=f.VolunteerFactory(organization=records["branch"]),
+                           hours=Decimal("2.5"), status="verified", verified_at=tricky.confirmed_at)
+    f.ServiceRecordFactory(activity=tricky, volunteer=f.VolunteerFactory(organization=records["branch"]),
+                           hours=Decimal("1"), status="recorded")
+    wide = activity(None, records["branch"], "2024-05-06", program=program, title="-全镇", place="")
+    wide.co_branches.add(alpha)
+    from activities.kept import kept_refresh
+
+    kept_refresh([tricky.pk, wide.pk])
+    pairing_names = {second_pairing["pairing"].pk: "@A城学院–东坑村", records["pairing"].pk: str(records["pairing"]),
+                     None: "不针对结对村"}
+    program_metrics = selectors.program_metrics(program)
+    start, end = datetime.date(2024, 1, 1), datetime.date(2024, 12, 31)
+    by_python = io.StringIO()
+    rows = stream_rows(exports.ledger_query(program, start, end, as_at), as_read=True)
+    written = exports.write_ledgers(rows, pairing_names, program_metrics, 2024, csv_stream=by_python)
+    by_copy = io.StringIO()
+    seen = []
+    copied = exports.copy_ledger(program, start, end, as_at, by_copy, pairing_names=pairing_names,
+                                 metrics=program_metrics, progress=seen.append)
+    assert copied == written == 8
+    assert by_copy.getvalue() == by_python.getvalue()
+    table = list(csv.reader(io.StringIO(by_copy.getvalue()[1:])))
+    row = next(row for row in table if row[2].startswith("说"))
+    assert row[2] == '说"明", 第一行\r\n第二行' and row[4] == "'=A、Zeta支部" and row[7] == "'+村, 委"
+    assert table[-1][0] == "不针对结对村" and table[-1][2] == "'-全镇"
