@@ -521,7 +521,7 @@ class QueryCounter:
         import psycopg
 
         counter = self
-        for name in ("execute", "executemany", "stream"):
+        for name in ("execute", "executemany", "stream", "copy"):
             original = getattr(psycopg.Cursor, name)
 
             def wrapped(cursor, query, *a, __original=original, **kw):
@@ -533,7 +533,7 @@ class QueryCounter:
 
     @staticmethod
     def reads_activities(text):
-        return "activities_activity" in text and text.lstrip().upper().startswith(("SELECT", "WITH", "DECLARE"))
+        return "activities_activity" in text and text.lstrip().upper().startswith(("SELECT", "WITH", "DECLARE", "COPY"))
 
 
 def cmd_export(args):
@@ -549,10 +549,8 @@ def cmd_export(args):
     counter.install()
     per_format = "formats" in inspect.signature(exports.write_export).parameters
     ledger = {"seconds": 0.0, "rows": 0}
-    if hasattr(exports, "write_ledgers"):
-        original = exports.write_ledgers
-
-        def timed(*a, **kw):
+    def timed(original):
+        def ledger_written(*a, **kw):
             counter.in_ledger = True
             started = time.perf_counter()
             try:
@@ -563,7 +561,12 @@ def cmd_export(args):
             ledger["rows"] += n
             return n
 
-        exports.write_ledgers = timed
+        return ledger_written
+
+    # the ledger as Python writes it, and (a CSV alone on PostgreSQL) as COPY writes it
+    for name in ("write_ledgers", "copy_ledger"):
+        if hasattr(exports, name):
+            setattr(exports, name, timed(getattr(exports, name)))
 
     marks = {}
     if hasattr(exports, "build_report_data"):
