@@ -416,6 +416,7 @@ def service_summary(pairing_ids, start, end, wide=None, as_at=None):
     record, activity = ServiceRecord._meta.db_table, Activity._meta.db_table
     org = Activity._meta.get_field("branch").related_model._meta.db_table
     verified = ServiceRecord.Status.VERIFIED
+    connection = connections[router.db_for_read(ServiceRecord)]  # where the ORM would read them
     if as_at is None:
         scope = f"a.pairing_id IN ({', '.join(['%s'] * len(pairing_ids))})" if pairing_ids else "1 = 0"
         scope_params = [*pairing_ids]
@@ -442,9 +443,10 @@ def service_summary(pairing_ids, start, end, wide=None, as_at=None):
             f"FROM {record} sr INNER JOIN ({counted_sql}) a ON a.id = sr.activity_id WHERE sr.deleted_at IS NULL"
         )
         records_params = [
-            verified, end_of_day(as_at), verified, ServiceRecord.Status.RECORDED, *counted_params,
+            # the moment as the ORM writes it for this database (SQLite keeps naive UTC text and compares text)
+            verified, connection.ops.adapt_datetimefield_value(end_of_day(as_at)), verified,
+            ServiceRecord.Status.RECORDED, *counted_params,
         ]
-    connection = connections[router.db_for_read(ServiceRecord)]  # where the ORM would read them
     if connection.vendor == "postgresql":
         grouped = (
             "SELECT r.pairing_id, r.branch_id, r.status, SUM(r.hours) AS hours, COUNT(*) AS records, "

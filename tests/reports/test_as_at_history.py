@@ -197,3 +197,22 @@ def test_the_service_summary_as_at_a_day_reads_what_the_three_queries_read(timel
 def in_order(rows):
     """Service rows in one order (the databases place the program-wide rows, pairing None, apart)."""
     return sorted(rows, key=lambda row: (row["activity__pairing_id"] or 0, row["activity__branch_id"], row["status"]))
+
+
+def test_hours_verified_in_the_small_hours_of_the_next_day_were_still_waiting(world):
+    """The as-at day ends at midnight local time (UTC+8): a record verified at 01:00 the next morning was not
+    verified yet, on SQLite (which compares its stored UTC text) as on PostgreSQL."""
+    from reports import selectors
+
+    with when("2024-03-30 10:00"):
+        activity = f.ActivityFactory(pairing=world["pairing"], branch=world["branch"], date=datetime.date(2024, 3, 30),
+                                     status="confirmed", submitted_at=at("2024-03-30 10:00"), confirmed_at=at("2024-03-30 11:00"))
+    f.ServiceRecordFactory(activity=activity, hours=Decimal("3"), status=ServiceRecord.Status.VERIFIED,
+                           verified_at=at("2024-04-01 01:00"))
+    f.ServiceRecordFactory(activity=activity, hours=Decimal("2"), status=ServiceRecord.Status.VERIFIED,
+                           verified_at=at("2024-03-31 23:00"))
+    ids, start, end = [world["pairing"].pk], datetime.date(2024, 1, 1), datetime.date(2024, 12, 31)
+    rows, _, _ = selectors.service_summary(ids, start, end, as_at=datetime.date(2024, 3, 31))
+    assert {row["status"]: row["hours"] for row in rows} == {"verified": Decimal("2"), "recorded": Decimal("3")}
+    rows, _, _ = selectors.service_summary(ids, start, end, as_at=datetime.date(2024, 4, 1))
+    assert {row["status"]: row["hours"] for row in rows} == {"verified": Decimal("5")}
