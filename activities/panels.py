@@ -9,13 +9,12 @@ is decided before (the view's scope check) or is part of its key (whose drafts t
 """
 
 from django.db.models import Count, Q, Subquery, Window
-from django.template.loader import render_to_string
 from django.utils.translation import get_language
 
 from activities.models import ActionItem, Activity, ActivityType, Meeting, Need
 from activities.permissions import can_record_meeting_of
 from portal import versioned
-from portal.panels import page_panel
+from portal.panels import page_panel, with_card_html
 
 RECENT_ACTIVITIES = 8
 OPEN_NEEDS_SHOWN = 10
@@ -32,12 +31,6 @@ def _cached(name, build, *parts):
     return versioned.cached(name, build, *parts, versions=(PANELS_VERSION,))
 
 
-def _card(template_name, panel):
-    """The panel's context with its card's HTML (its template's `{{ panel.html }}`), rendered once for the cache:
-    rendering a card's rows took longer than reading them."""
-    return {**panel, "html": render_to_string(template_name, {"panel": panel})}
-
-
 @page_panel("pairings.pairing_detail.bottom", template_name="activities/panels/pairing_recent.html", order=10)
 def pairing_recent(request, pairing, *, administers, **page):
     # The pairing is one the user reads (the view found it through visible_to): the activities' rule narrowed
@@ -48,7 +41,7 @@ def pairing_recent(request, pairing, *, administers, **page):
     def build():
         recent = Activity.objects.visible_in_pairing(user, pairing.pk, administers=administers)
         activities = list(recent.select_related("branch", "activity_type").order_by("-date", "-id")[:RECENT_ACTIVITIES])
-        return _card("activities/panels/_pairing_recent_card.html", {"pairing_id": pairing.pk, "activities": activities})
+        return with_card_html("activities/panels/_pairing_recent_card.html", {"pairing_id": pairing.pk, "activities": activities})
 
     drafts_of = Activity.objects.drafts_seen_in_pairing(user, administers=administers)
     return _cached("pairing_recent", build, pairing.pk, drafts_of, get_language())
@@ -65,7 +58,7 @@ def pairing_needs(request, pairing, **page):
             .order_by("-raised_at")[:OPEN_NEEDS_SHOWN]
         )
         count = needs[0].open_total if needs else 0
-        return _card("activities/panels/_pairing_needs_card.html", {"pairing_id": pairing.pk, "needs": needs, "count": count})
+        return with_card_html("activities/panels/_pairing_needs_card.html", {"pairing_id": pairing.pk, "needs": needs, "count": count})
 
     return _cached("pairing_needs", build, pairing.pk, get_language())
 

@@ -2,12 +2,11 @@
 year's activity count on each row of the pairing list, and the progress of each plan item. The numbers come
 from figures/selectors.py, their one definition."""
 
-from django.template.loader import render_to_string
 from django.utils.translation import get_language
 
 from figures import selectors as figures
 from figures.cache import cached_figures
-from portal.panels import page_panel, row_panel
+from portal.panels import page_panel, row_panel, with_card_html
 
 
 @page_panel("pairings.pairing_detail.top", template_name="dashboards/panels/pairing_figures.html")
@@ -16,7 +15,7 @@ def pairing_figures(request, pairing, *, year, years, **page):
     # with its card's HTML (its template's `{{ panel.html }}`: rendering a dozen figures took longer than reading them)
     def build():
         panel = {"headline": figures.pairing_headline(pairing, year), "year": year, "years": years}
-        return {**panel, "html": render_to_string("dashboards/panels/_pairing_figures_card.html", {"panel": panel})}
+        return with_card_html("dashboards/panels/_pairing_figures_card.html", panel)
 
     return cached_figures("pairing_figures", build, pairing.pk, year, tuple(years), get_language())
 

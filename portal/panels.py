@@ -21,6 +21,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from django.template.loader import render_to_string
+
 
 @dataclass(frozen=True)
 class Panel:
@@ -80,3 +82,9 @@ def attach_row_panels(slot, request, objects, **page):
             if obj.pk in contexts:
                 obj.row_panels.append(Rendered(panel.template_name, contexts[obj.pk]))
     return objects
+
+
+def with_card_html(template_name, panel):
+    """The panel's context with its card's HTML (its registered template's `{{ panel.html }}`), rendered once so
+    that a cached panel keeps it: rendering a card's rows took longer than reading them."""
+    return {**panel, "html": render_to_string(template_name, {"panel": panel})}
