@@ -7,6 +7,7 @@ import re
 import time
 
 import pytest
+from django.db import OperationalError
 
 from activities.models import Activity
 from tests.activities.test_browser import chromium, demo_cast, phone, photos, shot, unfold  # noqa: F401  (fixtures)
@@ -27,12 +28,21 @@ def fill(page, title):
 
 
 def wait_for(condition, seconds=60):  # room for the outbox's own retry, should the server answer 503 once
+    """Whether ``condition()`` came true within ``seconds``, asked every 0.2 s. On SQLite the live server writes to
+    the same shared-cache in-memory database as this thread reads, and a table it holds locked refuses a reader at
+    once (SQLITE_LOCKED: the busy timeout does not apply to shared-cache locks); such a read is asked again, as a
+    user reloading the page would."""
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
+    while True:
+        try:
+            if condition():
+                return True
+        except OperationalError as error:
+            if "locked" not in str(error):
+                raise
+        if time.monotonic() >= deadline:
+            return False
         time.sleep(0.2)
-    return condition()
 
 
 def new_form(page, live_server):
