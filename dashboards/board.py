@@ -121,14 +121,16 @@ def board_page(program, year, branches, today):
     branch rows (board_rows) in the program's year, each cell linking to the activities it was counted from. Two
     queries (board_state)."""
     state = board_state(program, year, [branch["id"] for branch in branches])
-    last_month = 12 if year < today.year else (today.month if year == today.year else 0)
+    # a month is a gap (✗) once it is over; the running month, with nothing logged yet, is "not over yet" like the
+    # months after it: a branch is not behind on the 6th of the month
+    last_over = 12 if year < today.year else (today.month - 1 if year == today.year else 0)
     months = [(month, datetime.date(year, month, 1)) for month in range(1, 13)]
     rows = []
     for branch in branches:
         cells = []
         for month, first in months:
             status = state.get((branch["id"], month))
-            css = status or ("none" if month <= last_month else "future")
+            css = status or ("none" if month <= last_over else "future")
             url = ""
             if status:  # the activities credited to the branch that month (host or co-host), counted
                 url = activity_list_url(

@@ -125,3 +125,25 @@ def test_the_pager_links_keep_the_program_and_year_and_never_one_requests_extras
     assert "stray" not in pager[: pager.index("</nav>")]
     back = shown(client, world, page=2).content.decode()
     assert f'rel="prev" href="?program={world["program"].pk}&amp;year=2024&amp;page=1"' in back
+
+
+def test_a_month_is_a_gap_once_it_is_over_and_the_running_month_is_not_yet(world):
+    """On 6 December the branch that logged nothing yet in December is not behind: its cell is "month not over
+    yet", like the months after it; November, over and empty, is a gap; a month with an activity shows it."""
+    activity(world["pairing"], world["branch"], status="submitted", date=datetime.date(2024, 3, 15))
+    branches = board.scoped_rows(world["program"], None)
+    ours = next(row for row in branches if row["id"] == world["branch"].pk)
+
+    def cells(today):
+        rows = board.board_page(world["program"], 2024, [ours], today)
+        return [cell["css"] for cell in rows[0]["cells"]]
+
+    running = cells(datetime.date(2024, 12, 6))
+    assert running[2] == "submitted" and running[10] == "none" and running[11] == "future"
+    assert running[:2] == ["none", "none"]
+    # the year after: every month of 2024 is over
+    assert cells(datetime.date(2025, 1, 2))[11] == "none"
+    # in March itself, its activity shows; April on is not over yet
+    assert cells(datetime.date(2024, 3, 20))[2:4] == ["submitted", "future"]
+    # before the year begins, no month is a gap
+    assert "none" not in cells(datetime.date(2023, 12, 31))
