@@ -99,7 +99,11 @@ def test_a_request_reads_the_tokens_once_and_sees_its_own_changes(world):
     outside a request every call reads the cache (a Celery task sees a change made while it runs)."""
     from django.core.cache import cache
     from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
 
+    # a request's signals, without closing the test's connection (as Django's test client sends them)
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
     request_started.send(sender=None)
     try:
         before = versioned.setup_version()
@@ -110,5 +114,7 @@ def test_a_request_reads_the_tokens_once_and_sees_its_own_changes(world):
         assert mine not in (before, "made-elsewhere") and mine == cache.get(versioned.VERSION_KEY)
     finally:
         request_finished.send(sender=None)
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
     cache.set(versioned.VERSION_KEY, "made-elsewhere", None)
     assert versioned.setup_version() == "made-elsewhere"  # outside a request: read at every call
