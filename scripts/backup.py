@@ -31,7 +31,7 @@ def portal_settings():
 
     django.setup()
     database = settings.DATABASES["default"]
-    if database["ENGINE"] != "django.db.backends.postgresql":
+    if database["ENGINE"] not in ("portal.postgresql", "django.db.backends.postgresql"):
         sys.exit("backup and restore need PostgreSQL: set DATABASE_URL=postgres://… (SQLite: copy db.sqlite3).")
     return database, Path(settings.MEDIA_ROOT)
 
