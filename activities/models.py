@@ -467,6 +467,16 @@ class Activity(models.Model):
                 condition=Q(deleted_at__isnull=True),
                 name="activity_alive_stamps_idx",
             ),
+            # plan progress (figures.achieved_by_item) reads its items' counted activities, with their status then
+            # for a past period's report, from the index alone (a 551-pairing program's 1,653 plan items as at
+            # 2025-06-30: 15,679 activities, 283 ms and 38,000 buffers read from the table, cold; 9–11 ms and
+            # 5,300 buffers from this)
+            models.Index(
+                fields=["plan_item", "date"],
+                include=["id", "status", "updated_at", "submitted_at", "confirmed_at"],
+                condition=Q(deleted_at__isnull=True, plan_item__isnull=False),
+                name="activity_plan_item_stamps_idx",
+            ),
         ]
 
     def __str__(self):

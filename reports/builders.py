@@ -84,6 +84,11 @@ def label_of(name, short_name):
     return short_name or name
 
 
+class PlainList(list):
+    """A list whose items are plain already (dicts of scalars and lists of scalars, made so as they were built):
+    plain() copies the list without visiting its items."""
+
+
 # --------------------------------------------------------------------------------------------------------
 # The data
 # --------------------------------------------------------------------------------------------------------
@@ -127,6 +132,10 @@ class Participants:
 
 @dataclass
 class ActivityItem:
+    """The shape of an activity listed in a report. Listed as a plain dict of these fields, in this order
+    (activity_item): a program's report lists every activity of its month, and a dataclass made for each only
+    for plain() to take it apart again cost more than the rest of the activity section."""
+
     id: int
     date: str
     title: str
@@ -149,7 +158,7 @@ class ActivitySection:
     by_branch: list[CountRow] = field(default_factory=list)
     by_month: list[MonthRow] = field(default_factory=list)  # January to the period's last month
     participants: Participants = field(default_factory=Participants)
-    items: list[ActivityItem] = field(default_factory=list)
+    items: list[dict] = field(default_factory=PlainList)  # ActivityItem's fields (activity_item)
 
 
 @dataclass
@@ -414,6 +423,8 @@ def plain(value):
     kind = type(value)
     if kind in _SCALARS:
         return value
+    if kind is PlainList:
+        return list(value)
     names = _FIELDS.get(kind)
     if names is None and is_dataclass(kind):
         names = _FIELDS[kind] = tuple(f.name for f in fields(kind))
@@ -564,26 +575,27 @@ def activity_section(f, period, pairing_names, with_items):
         section.participants.residents_served += row["residents_served"] or 0
 
     if with_items and f.items is not None:
-        for row in f.items:
-            section.items.append(
-                ActivityItem(
-                    id=row["id"],
-                    date=row["date"].isoformat(),
-                    title=row["title"],
-                    pairing_id=row["pairing_id"],
-                    pairing=pairing_names.get(row["pairing_id"], ""),
-                    branch=label_of(row["branch__name"], row["branch__short_name"]),
-                    co_branches=[
-                        label_of(co["organization__name"], co["organization__short_name"])
-                        for co in f.co_items.get(row["id"], ())
-                    ],
-                    type=row["activity_type__name"],
-                    status=row["status"],
-                    place=row["place"],
-                    residents_served=row["residents_served"],
-                )
-            )
+        section.items.extend(activity_item(row, pairing_names, f.co_items) for row in f.items)
     return section
+
+
+def activity_item(row, pairing_names, co_items):
+    """An activity's row as a report lists it: ActivityItem's fields, in order, as a plain dict."""
+    return {
+        "id": row["id"],
+        "date": row["date"].isoformat(),
+        "title": row["title"],
+        "pairing_id": row["pairing_id"],
+        "pairing": pairing_names.get(row["pairing_id"], ""),
+        "branch": label_of(row["branch__name"], row["branch__short_name"]),
+        "co_branches": [
+            label_of(co["organization__name"], co["organization__short_name"]) for co in co_items.get(row["id"], ())
+        ],
+        "type": row["activity_type__name"],
+        "status": row["status"],
+        "place": row["place"],
+        "residents_served": row["residents_served"],
+    }
 
 
 def metric_section(metrics, f, period, single_pairing):

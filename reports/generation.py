@@ -18,8 +18,10 @@ enqueue tasks: so nothing imports in a circle.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
+from contextlib import contextmanager
 
 from django.db import IntegrityError, transaction
 from django.db.models import JSONField, Value
@@ -44,6 +46,23 @@ def _key(kind, period, program, pairing):
     return {"kind": kind, "period": period.key, "program": program, "scope_key": scope_key_for(pairing)}
 
 
+@contextmanager
+def collector_paused():
+    """Python's cyclic garbage collector paused while a report's data are built. A program's report makes some
+    hundreds of thousands of dicts and lists (the month's activities, a row per pairing), none of them in a
+    reference cycle, and the collector, started every few hundred allocations, walked them again and again: a
+    quarter of the 551-pairing report's CPU time (0.73 → 0.52 s). Whatever cycles are made meanwhile are
+    collected once it runs again."""
+    if not gc.isenabled():  # paused already (a nested build): leave it as the outer one set it
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def report_generate(*, kind, period, program, pairing=None, apply_policy=True):
     """Make sure the report of this scope and period exists and is complete. Returns (report, created).
 
@@ -55,7 +74,8 @@ def report_generate(*, kind, period, program, pairing=None, apply_policy=True):
     latest = Report.objects.filter(**_key(kind, period, program, pairing)).order_by("-version").first()
     if latest is not None and latest.status == Report.Status.PUBLISHED:
         return latest, False
-    data = build_report_data(kind, period, program, pairing)  # build first (reads only), then insert
+    with collector_paused():
+        data = build_report_data(kind, period, program, pairing)  # build first (reads only), then insert
     report, created = _store(kind, period, program, pairing, latest, data)
     if apply_policy:
         _publish_by_policy(program, [report])
@@ -75,7 +95,8 @@ def reports_generate(*, kind, period, program, pairings):
     for report in reports.order_by("-version"):
         latest.setdefault(report.pairing_id, report)
     frozen = {pid for pid, report in latest.items() if report.status == Report.Status.PUBLISHED}
-    data = build_pairing_reports(kind, period, program, [p for p in pairings if p.pk not in frozen])
+    with collector_paused():
+        data = build_pairing_reports(kind, period, program, [p for p in pairings if p.pk not in frozen])
     new = _store_new(kind, period, program, [p for p in pairings if p.pk not in latest], data)
     results = [
         (latest[p.pk], False) if p.pk in frozen
