@@ -242,11 +242,10 @@ def activity_counts(pairing_ids, start, end, as_at=None, wide=None):
     connection = connections[router.db_for_read(Activity)]
     # a read of a program's year: without JIT (compiling it costs more than it saves), its grouping in memory
     with long_read(connection, sql, inner_params, work_mem=SUMMARY_WORK_MEM) as cursor:
-        cursor.execute(sql, inner_params)
         for (
             pairing_id, type_id, type_name, type_order, branch_id, name, short_name, month, state, n, party_members,
             teachers, students, residents, level,
-        ) in cursor.fetchall():
+        ) in cursor.stream(sql, inner_params, size=2000):  # a program's year: some 30,000 grouped rows, streamed
             if level == by_type:
                 types.append({
                     "pairing_id": pairing_id, "activity_type_id": type_id, "activity_type__name": type_name,
