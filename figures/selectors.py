@@ -22,8 +22,8 @@ Counting rules (docs/figures.md states them in full, with where each lives):
 The pairing page and the dashboards read the rollup (figures/models.py), kept current by figures/rollups.py;
 a report of the running period reads the rollup for the months before its period; a past period's report reads
 the activities as they stood at its as-at day (the rollup holds the statuses of now), but for the months before its
-period still the rollup, for the pairings none of whose activities changed status since that day
-(reports.builders.month_source).
+period (a year's: all twelve) still the rollup, for each month of a pairing none of whose activities in it changed
+status since that day (reports.builders.month_source).
 """
 
 import datetime
@@ -34,8 +34,10 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.db import router
-from django.db.models import Count, DecimalField, F, Max, OuterRef, Q, Subquery, Sum, Value, Window
-from django.db.models.functions import Coalesce, RowNumber, TruncMonth
+from django.db.models import (
+    Count, DecimalField, ExpressionWrapper, F, IntegerField, Max, OuterRef, Q, Subquery, Sum, Value, Window,
+)
+from django.db.models.functions import Coalesce, ExtractMonth, RowNumber, TruncMonth
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -558,17 +560,34 @@ def _wide_metric_rows(program_id, first_month, before):
     ]
 
 
-def rollup_metric_latest(pairing_ids, first_month, before, *, wide=None):
+def month_keys(months):
+    """The keys ``pairing id * 100 + month number`` of (pairing id, month) pairs of one year, as
+    ``without_months`` compares them."""
+    return sorted({pairing_id * 100 + month.month for pairing_id, month in months})
+
+
+def without_months(rows, skip, *, pairing="pairing_id", month="month"):
+    """The rollup's ``rows`` but those of the (pairing id, first day of the month) pairs ``skip`` (months of one
+    year: those read from elsewhere)."""
+    if not skip:
+        return rows
+    key = ExpressionWrapper(F(pairing) * 100 + ExtractMonth(month), output_field=IntegerField())
+    return rows.alias(month_key=key).exclude(month_key__in=month_keys(skip))
+
+
+def rollup_metric_latest(pairing_ids, first_month, before, *, wide=None, skip=None):
     """Per (pairing, metric), over the rollup's months from ``first_month`` up to (not including) ``before``:
     (pairing id, metric id, the months' totals added up, the latest of the months' latest values, its date,
     its activity id). One row per pairing and metric (the database picks the latest month's row). With ``wide``
-    (a program's id), the program's program-wide activities' too, under the pairing id None."""
+    (a program's id), the program's program-wide activities' too, under the pairing id None. ``skip``: the
+    (pairing, month) pairs left out (without_months)."""
     if first_month >= before:
         return []
     partition = [F("pairing_id"), F("metric_id")]
     latest_first = [F("latest_on").desc(), F("latest_activity_id").desc(nulls_last=True)]
+    months = PairingMonthMetric.objects.filter(pairing_id__in=pairing_ids, month__gte=first_month, month__lt=before)
     rows = list(
-        PairingMonthMetric.objects.filter(pairing_id__in=pairing_ids, month__gte=first_month, month__lt=before)
+        without_months(months, skip)
         .annotate(
             rank=Window(RowNumber(), partition_by=partition, order_by=latest_first),
             months_total=Window(Sum("total"), partition_by=partition),
@@ -582,14 +601,16 @@ def rollup_metric_latest(pairing_ids, first_month, before, *, wide=None):
     return rows
 
 
-def rollup_metric_totals(pairing_ids, first_month, before, *, wide=None):
+def rollup_metric_totals(pairing_ids, first_month, before, *, wide=None, skip=None):
     """(pairing id, metric id, total) from the rollup, added up over the months from ``first_month`` up to
     (not including) ``before``: the part of a year-to-date sum before the period (no latest values). With
-    ``wide`` (a program's id), the program's program-wide activities' too, under the pairing id None."""
+    ``wide`` (a program's id), the program's program-wide activities' too, under the pairing id None. ``skip``:
+    the (pairing, month) pairs left out (without_months)."""
     if first_month >= before:
         return []
+    months = PairingMonthMetric.objects.filter(pairing_id__in=pairing_ids, month__gte=first_month, month__lt=before)
     rows = list(
-        PairingMonthMetric.objects.filter(pairing_id__in=pairing_ids, month__gte=first_month, month__lt=before)
+        without_months(months, skip)
         .order_by()
         .values("pairing_id", "metric_id")
         .annotate(total=Sum("total"))

@@ -35,6 +35,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field, fields, is_dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.db import connections, router
 from django.utils import timezone
 
 from activities import selectors as activity_selectors
@@ -933,7 +934,7 @@ def fetch(kind, period, ids, itemized, *, as_at, raw=False, per_pairing=None, hi
     ``history=True`` (a past period's report, built after its as-at day): every figure counts the activities as
     they stood at the end of ``as_at`` (their status then, from their history; hours verified by then; plan items
     with their status then). The rollup holds the statuses of now, so the year to date's months are read from it
-    only for the pairings none of whose activities in them changed status since (month_source), and from the
+    only for the months of a pairing none of whose activities changed status since (month_source), and from the
     history for the others: a few queries more, still a fixed number.
 
     ``wide`` (a program's report: the program's id): the program's program-wide activities (no pairing) are read
@@ -949,8 +950,17 @@ def fetch(kind, period, ids, itemized, *, as_at, raw=False, per_pairing=None, hi
         for co in co_rows:
             co_items[co["activity_id"]].append(co)
         items = selectors.activity_rows(ids, start, end, then, wide=wide)
+    months = None  # the year's months, when counted with the types (activity_counts)
     if itemized and not raw:
         type_counts, host_counts, co_counts, participants = counts_from_items(items, co_rows)
+    elif not raw and connections[router.db_for_read(Activity)].vendor == "postgresql":
+        # the annual export's summary: the counts per type, host, month and pairing in one pass over the activities
+        # (a past year's reads each one's status then once, not four times); its months are the whole year's, so
+        # the rollup's are not read for them
+        type_counts, host_counts, participants, months = selectors.activity_counts(ids, start, end, then, wide=wide)
+        co_counts = selectors.co_branch_counts(ids, start, end, then, wide=wide)
+        if not isinstance(period, Year):
+            months = None
     else:
         type_counts = selectors.activity_type_counts(ids, start, end, then, wide=wide)
         host_counts = selectors.host_branch_counts(ids, start, end, then, wide=wide)
@@ -962,7 +972,9 @@ def fetch(kind, period, ids, itemized, *, as_at, raw=False, per_pairing=None, hi
         hours = selectors.service_rows(ids, start, end, then, wide=wide)
         volunteers = selectors.volunteer_counts(ids, start, end, then, overall=not per_pairing, wide=wide)
     if not raw:
-        month_counts, metric_sums, snapshots = _year_to_date(period, ids, type_counts, per_pairing, wide=wide, then=then)
+        month_counts, metric_sums, snapshots = _year_to_date(
+            period, ids, type_counts, per_pairing, wide=wide, then=then, months=months
+        )
     else:
         month_counts = selectors.activity_month_rows(ids, period.year_start, end, then, wide=wide)
         metric_sums = selectors.metric_sums(ids, period.year_start, start, end, then, wide=wide)
@@ -1042,64 +1054,101 @@ def counts_from_items(items, co_rows):
 class MonthSource:
     """Where _year_to_date reads the complete months of the year to date: the rollup (PairingMonth,
     PairingMonthMetric: the statuses of now) for the pairings ``ids``, but in a past period's report (``then``: its
-    as-at day) the activities as they stood at the end of that day for ``history_ids`` (those with an activity
-    whose status may have changed since: selectors.pairings_changed_since) and for the program-wide activities of
-    ``wide``. Each method gives its rows in the shape the rollup's selectors give them, whichever source they came
-    from. The rollup is read for every pairing (its rows of ``history_ids`` left out here), so the number of
-    queries does not depend on how many pairings changed: two more when any did, and always in a program's report
-    (``wide``: its program-wide activities are read from the history)."""
+    as-at day) the activities as they stood at the end of that day for the months ``history_months`` ((pairing id,
+    first day of the month): those holding an activity whose status may have changed since,
+    selectors.months_changed_since) and for the program-wide activities of ``wide``. Each method gives its rows in
+    the shape the rollup's selectors give them, whichever source they came from (a pairing's months from both
+    sources merged into one row per pairing and metric). The rollup is read for every pairing (its rows of
+    ``history_months`` left out), so the number of queries does not depend on how many months changed: two more
+    when any did, and always in a program's report (``wide``: its program-wide activities are read from the
+    history). The months are those of one year (a report's year to date)."""
 
     ids: list
-    history_ids: set = field(default_factory=set)
+    history_months: set = field(default_factory=set)
     wide: int | None = None
     then: datetime.date | None = None
 
     @property
+    def history_ids(self):
+        """The pairings with a month read from the history."""
+        return {pairing_id for pairing_id, _month in self.history_months}
+
+    @property
     def reads_history(self):
-        return self.then is not None and (bool(self.history_ids) or self.wide is not None)
+        return self.then is not None and (bool(self.history_months) or self.wide is not None)
 
     @property
     def rollup_wide(self):
         """The program whose program-wide months the rollup's selectors add: none as it stood (read from history)."""
         return self.wide if self.then is None else None
 
+    def _changed(self, first, before):
+        """(the pairings, their months) read from the history among the months ``first``..``before``."""
+        months = {(p, m) for p, m in self.history_months if first <= m < before}
+        return sorted({p for p, _m in months}), months
+
     def month_rows(self, first, before):
         """Counted activities per (pairing, month, status) from ``first`` up to (not including) ``before``, as
         activity_month_rows gives them."""
         confirmed, submitted = Activity.Status.CONFIRMED, Activity.Status.SUBMITTED
         rows = []
-        for pairing_id, month, activities, confirmed_n in self._from_rollup(
-            figures.rollup_month_rows(self.ids, first, before, wide=self.rollup_wide)
+        for pairing_id, month, activities, confirmed_n in figures.rollup_month_rows(
+            self.ids, first, before, wide=self.rollup_wide
         ):
+            if (pairing_id, month) in self.history_months:
+                continue
             rows.append({"pairing_id": pairing_id, "date__month": month.month, "status": confirmed, "n": confirmed_n})
             rows.append({"pairing_id": pairing_id, "date__month": month.month, "status": submitted, "n": activities - confirmed_n})
         if self.reads_history and first < before:
+            ids, months = self._changed(first, before)
             rows += selectors.activity_month_rows(
-                sorted(self.history_ids), first, _day_before(before), self.then, wide=self.wide
+                ids, first, _day_before(before), self.then, wide=self.wide, months=months
             )
         return rows
 
     def metric_latest(self, first, before):
         """(pairing, metric, total, latest value, its date, its activity) over the months, as
         figures.rollup_metric_latest gives them."""
-        rows = self._from_rollup(figures.rollup_metric_latest(self.ids, first, before, wide=self.rollup_wide))
-        return rows + self._history_metric_rows(first, before)
+        rows = figures.rollup_metric_latest(self.ids, first, before, wide=self.rollup_wide, skip=self.history_months)
+        return _merged(rows + self._history_metric_rows(first, before))
 
     def metric_totals(self, first, before):
         """(pairing, metric, total) over the months, as figures.rollup_metric_totals gives them."""
-        rows = self._from_rollup(figures.rollup_metric_totals(self.ids, first, before, wide=self.rollup_wide))
-        return rows + [row[:3] for row in self._history_metric_rows(first, before)]
-
-    def _from_rollup(self, rows):
-        """The rollup's rows (pairing id first) of the pairings not read from the history."""
-        return [row for row in rows if row[0] not in self.history_ids]
+        rows = figures.rollup_metric_totals(self.ids, first, before, wide=self.rollup_wide, skip=self.history_months)
+        return [row[:3] for row in _merged(
+            [(*row, None, None, None) for row in rows] + self._history_metric_rows(first, before)
+        )]
 
     def _history_metric_rows(self, first, before):
         if not self.reads_history or first >= before:
             return []
+        ids, months = self._changed(first, before)
         return selectors.period_metric_rows(
-            sorted(self.history_ids), first, _day_before(before), as_at=self.then, wide=self.wide
+            ids, first, _day_before(before), as_at=self.then, wide=self.wide, months=months
         )
+
+
+def _merged(rows):
+    """Metric rows (pairing, metric, total, latest value, its date, its activity) with one row per (pairing, metric):
+    a pairing's months from the rollup and from the history added up, the latest value the latest of both (by date,
+    then activity id, none last: as the rollup picks it). Rows already one per (pairing, metric) are kept as they
+    are, in their order."""
+    merged = {}
+    for row in rows:
+        key = row[:2]
+        found = merged.get(key)
+        if found is None:
+            merged[key] = row
+            continue
+        total = found[2] + row[2]
+        if found[4] is None:
+            latest = row
+        elif row[4] is None:
+            latest = found
+        else:
+            latest = max(found, row, key=lambda r: (r[4], r[5] is not None, r[5] or 0))
+        merged[key] = (key[0], key[1], total, *latest[3:])
+    return list(merged.values())
 
 
 def _day_before(day):
@@ -1108,18 +1157,18 @@ def _day_before(day):
 
 def month_source(period, ids, wide=None, then=None):
     """The MonthSource of a report's year to date. The running period's: the rollup. A past period's (``then``):
-    the rollup still, for every pairing none of whose activities in those months changed its status since the
+    the rollup still, for every month of a pairing none of whose activities in it changed its status since the
     as-at day (their figures then are the figures of now), and the history for the others (one query tells
     them apart)."""
     if then is None:
         return MonthSource(ids=ids, wide=wide)
     # the months read from the rollup: those before the period, or a year's own twelve
     first, last = (period.start, period.end) if isinstance(period, Year) else (period.year_start, _day_before(period.start))
-    changed = selectors.pairings_changed_since(ids, first, last, then) if first <= last else set()
-    return MonthSource(ids=ids, history_ids=changed, wide=wide, then=then)
+    changed = selectors.months_changed_since(ids, first, last, then) if first <= last else set()
+    return MonthSource(ids=ids, history_months=changed, wide=wide, then=then)
 
 
-def _year_to_date(period, ids, type_counts, latest_values=None, wide=None, then=None):
+def _year_to_date(period, ids, type_counts, latest_values=None, wide=None, then=None, months=None):
     """(month_counts, metric_sums, snapshots) in the shape of the raw selectors' rows (activity_month_rows,
     metric_sums, snapshot_value_rows), from the complete months before the period (month_source: the rollup,
     and in a past period's report, ``then``, the history where statuses changed since) and from the activities
@@ -1128,12 +1177,16 @@ def _year_to_date(period, ids, type_counts, latest_values=None, wide=None, then=
     activity id).
 
     Metrics are told apart by their aggregation afterwards (metric_section reads each metric's rows as its
-    aggregation says), so the rows below carry every metric, as the rollup does."""
+    aggregation says), so the rows below carry every metric, as the rollup does.
+
+    ``months``: a year's monthly counts already read (selectors.activity_counts), in activity_month_rows' shape."""
     start, end, year_start = period.start, period.end, period.year_start
     source = month_source(period, ids, wide, then)
 
     month_counts = source.month_rows(year_start, start)
-    if isinstance(period, Month):
+    if months is not None:
+        month_counts += months
+    elif isinstance(period, Month):
         # the period is one month: its counts per status are the type counts added up
         month_counts += [{"pairing_id": r["pairing_id"], "date__month": start.month, "status": r["status"], "n": r["n"]} for r in type_counts]
     elif isinstance(period, Year):

@@ -18,20 +18,23 @@ from decimal import Decimal
 
 from django.db import connections, router
 from django.db.models import (
-    BooleanField, Case, Count, Exists, ExpressionWrapper, F, Max, OuterRef, Q, Subquery, Sum, Value, When, Window,
+    BooleanField, Case, Count, Exists, ExpressionWrapper, F, IntegerField, Max, OuterRef, Q, Subquery, Sum, Value,
+    When, Window,
 )
-from django.db.models.functions import RowNumber
+from django.db.models.functions import ExtractMonth, RowNumber, TruncMonth
 
 from activities.models import Activity, ActivityMetricValue, ActivityPhoto, Need, ServiceRecord
 from pairings.models import Metric, Pairing, PairingBranch, PlanItem, PlanTarget
 from activities.selectors import changed_since
 from pairings.selectors import end_of_day, flags_on, item_status_on
+from portal.db import long_read
 from figures import selectors as figures
 from figures.selectors import COUNTED_STATUSES as COUNTED
 from reports.filters import ReportFilter
 from reports.models import Notification, Report
 
 DECIMAL_CONTEXT = decimal.Context(prec=15)
+SUMMARY_WORK_MEM = "64MB"  # the sort of a program's year of service records (~450k narrow rows) in memory
 OPEN_ITEM = (PlanItem.Status.PLANNED, PlanItem.Status.IN_PROGRESS)
 
 
@@ -106,11 +109,19 @@ def of_scope(pairing_ids, wide=None, prefix=""):
     return q
 
 
-def _in_range(pairing_ids, start, end, as_at=None, wide=None):
+def _in_range(pairing_ids, start, end, as_at=None, wide=None, months=None):
     """The activities of the pairings (and with ``wide``, the program's program-wide ones: of_scope) dated in the
     range that count: now, or as they stood at the end of ``as_at`` (figures.counted_then: their status then is
-    the alias ``status_then``)."""
+    the alias ``status_then``). ``months`` (pairs (pairing id, first day of a month) of the range's one year): the
+    pairings' activities of those months only (the program-wide ones: the whole range's)."""
     activities = Activity.objects.filter(of_scope(pairing_ids, wide), date__range=(start, end))
+    if months is not None:
+        firsts = [month for _pairing, month in months]
+        span = Q(date__range=(min(firsts), _month_end(max(firsts)))) if firsts else Q(pk__in=[])
+        key = ExpressionWrapper(F("pairing_id") * 100 + ExtractMonth("date"), output_field=IntegerField())
+        activities = activities.alias(month_key=key).filter(
+            Q(pairing_id__isnull=True) | (span & Q(month_key__in=figures.month_keys(months)))
+        )
     if as_at is None:
         return activities.filter(status__in=COUNTED)
     return figures.counted_then(activities, as_at)
@@ -192,15 +203,101 @@ def participant_sums(pairing_ids, start, end, as_at=None, wide=None):
     )
 
 
-def activity_month_rows(pairing_ids, start, end, as_at=None, wide=None):
-    """Counted activities per (pairing, month, status) from ``start`` (the year's first day) to ``end``."""
+def activity_counts(pairing_ids, start, end, as_at=None, wide=None):
+    """(activity_type_counts, host_branch_counts, participant_sums, activity_month_rows)'s rows, in their shapes, in
+    ONE pass over the counted activities (PostgreSQL only: GROUP BY GROUPING SETS per (pairing, type, status),
+    (pairing, host branch, status), (pairing, month, status) and per pairing). A past period's report (``as_at``)
+    reads each activity's status then once, where the four queries read it four times over the same rows (a
+    program's year: 200k activities each time). The type and branch names are joined to the few grouped rows,
+    not to every activity. With ``wide``, the program-wide activities too (their rows under the pairing id None)."""
+    if not pairing_ids and wide is None:
+        return [], [], [], []
+    status = _status(as_at)
+    inner, inner_params = (
+        _read_then(_in_range(pairing_ids, start, end, as_at, wide=wide), as_at).order_by()
+        .values("pairing_id", "activity_type_id", "branch_id", "date", status, "party_members", "teachers",
+                "students", "residents_served")
+        .query.sql_with_params()
+    )
+    kind_table = Activity._meta.get_field("activity_type").related_model._meta.db_table
+    org = Activity._meta.get_field("branch").related_model._meta.db_table
+    grouped = (
+        f"SELECT a.pairing_id, a.activity_type_id, a.branch_id, EXTRACT(MONTH FROM a.date)::integer AS month, "
+        f"a.{status} AS status, COUNT(*) AS n, SUM(a.party_members) AS party_members, SUM(a.teachers) AS teachers, "
+        "SUM(a.students) AS students, SUM(a.residents_served) AS residents_served, "
+        "GROUPING(a.pairing_id, a.activity_type_id, a.branch_id, EXTRACT(MONTH FROM a.date)::integer, "
+        f"a.{status}) AS level FROM ({inner}) a GROUP BY GROUPING SETS ("
+        f"(a.pairing_id, a.activity_type_id, a.{status}), (a.pairing_id, a.branch_id, a.{status}), "
+        f"(a.pairing_id, EXTRACT(MONTH FROM a.date)::integer, a.{status}), (a.pairing_id))"
+    )
+    sql = (
+        "SELECT g.pairing_id, g.activity_type_id, t.name, t.\"order\", g.branch_id, o.name, o.short_name, g.month, "
+        "g.status, g.n, g.party_members, g.teachers, g.students, g.residents_served, g.level "
+        f"FROM ({grouped}) g LEFT JOIN {kind_table} t ON t.id = g.activity_type_id "
+        f"LEFT JOIN {org} o ON o.id = g.branch_id"
+    )
+    types, hosts, people, months = [], [], [], []
+    # GROUPING's bits, first argument highest: pairing 16, type 8, branch 4, month 2, status 1
+    by_type, by_host, by_month, per_pairing = 4 | 2, 8 | 2, 8 | 4, 8 | 4 | 2 | 1
+    connection = connections[router.db_for_read(Activity)]
+    # a read of a program's year: without JIT (compiling it costs more than it saves), its grouping in memory
+    with long_read(connection, sql, inner_params, work_mem=SUMMARY_WORK_MEM) as cursor:
+        for (
+            pairing_id, type_id, type_name, type_order, branch_id, name, short_name, month, state, n, party_members,
+            teachers, students, residents, level,
+        ) in cursor.stream(sql, inner_params, size=2000):  # a program's year: some 30,000 grouped rows, streamed
+            if level == by_type:
+                types.append({
+                    "pairing_id": pairing_id, "activity_type_id": type_id, "activity_type__name": type_name,
+                    "activity_type__order": type_order, "status": state, "n": n,
+                })
+            elif level == by_host:
+                hosts.append({
+                    "pairing_id": pairing_id, "branch_id": branch_id, "branch__name": name,
+                    "branch__short_name": short_name, "status": state, "n": n,
+                })
+            elif level == by_month:
+                months.append({"pairing_id": pairing_id, "date__month": month, "status": state, "n": n})
+            elif level == per_pairing:
+                people.append({
+                    "pairing_id": pairing_id, "party_members": party_members, "teachers": teachers,
+                    "students": students, "residents_served": residents,
+                })
+    return types, hosts, people, months
+
+
+def _month_end(first):
+    """The last day of the month that starts on ``first``."""
+    return (first.replace(day=28) + datetime.timedelta(days=4)).replace(day=1) - datetime.timedelta(days=1)
+
+
+def activity_month_rows(pairing_ids, start, end, as_at=None, wide=None, months=None):
+    """Counted activities per (pairing, month, status) from ``start`` (the year's first day) to ``end``; with
+    ``months``, of those pairings' months only (_in_range)."""
     status = _status(as_at)
     return _renamed(list(
-        _read_then(_in_range(pairing_ids, start, end, as_at, wide=wide), as_at)
+        _read_then(_in_range(pairing_ids, start, end, as_at, wide=wide, months=months), as_at)
         .values("pairing_id", "date__month", status)
         .annotate(n=Count("id"))
         .order_by()
     ), status, "status")
+
+
+def months_changed_since(pairing_ids, start, end, as_at):
+    """The (pairing id, first day of the month) pairs of ``pairing_ids``' months ``start``..``end`` holding an
+    activity whose status at the end of ``as_at`` may differ from its status now (as pairings_changed_since, a
+    month at a time: the changes after a year's end fall in its last weeks, the rollup holds the other months as
+    they stood). One query."""
+    if not pairing_ids:
+        return set()
+    return set(
+        Activity.objects.filter(pairing_id__in=pairing_ids, date__range=(start, end))
+        .filter(changed_since(as_at))
+        .annotate(month=TruncMonth("date"))
+        .order_by()
+        .values_list("pairing_id", "month")
+        .distinct()
+    )
 
 
 def pairings_changed_since(pairing_ids, start, end, as_at):
@@ -293,13 +390,16 @@ def latest_snapshot_rows(pairing_ids, year_start, start, end, as_at=None, wide=N
     )
 
 
-def period_metric_rows(pairing_ids, start, end, as_at=None, wide=None):
-    """Per (pairing, metric), over the counted activities dated ``start``..``end``: the sum of the values and
-    the latest value (by activity date, then activity id), as (pairing id, metric id, sum, latest value, its
-    date, its activity id). One row per pairing and metric, whatever the number of values."""
+def period_metric_rows(pairing_ids, start, end, as_at=None, wide=None, months=None):
+    """Per (pairing, metric), over the counted activities dated ``start``..``end`` (with ``months``, the pairings'
+    of those months only: _in_range): the sum of the values and the latest value (by activity date, then activity
+    id), as (pairing id, metric id, sum, latest value, its date, its activity id). One row per pairing and metric,
+    whatever the number of values."""
     partition = [F("activity__pairing_id"), F("metric_id")]
     return list(
-        ActivityMetricValue.objects.filter(activity__in=_in_range(pairing_ids, start, end, as_at, wide=wide))
+        ActivityMetricValue.objects.filter(
+            activity__in=_in_range(pairing_ids, start, end, as_at, wide=wide, months=months)
+        )
         .annotate(
             rank=Window(RowNumber(), partition_by=partition, order_by=[F("activity__date").desc(), F("activity_id").desc()]),
             period_total=Window(Sum("value"), partition_by=partition),
@@ -447,7 +547,8 @@ def service_summary(pairing_ids, start, end, wide=None, as_at=None):
             verified, connection.ops.adapt_datetimefield_value(end_of_day(as_at)), verified,
             ServiceRecord.Status.RECORDED, *counted_params,
         ]
-    if connection.vendor == "postgresql":
+    postgresql = connection.vendor == "postgresql"
+    if postgresql:
         grouped = (
             "SELECT r.pairing_id, r.branch_id, r.status, SUM(r.hours) AS hours, COUNT(*) AS records, "
             "COUNT(DISTINCT r.volunteer_id) FILTER (WHERE r.status = %s) AS volunteers, "
@@ -471,7 +572,10 @@ def service_summary(pairing_ids, start, end, wide=None, as_at=None):
         f"FROM ({grouped}) g LEFT JOIN {org} o ON o.id = g.branch_id"
     )
     rows, per_pairing, overall = [], {}, 0
-    with connection.cursor() as cursor:
+    # on PostgreSQL without JIT (compiling it costs more than it saves) and with the sort of a program's year's
+    # records (hundreds of thousands) in memory, not on disk
+    read = long_read(connection, sql, params, work_mem=SUMMARY_WORK_MEM) if postgresql else connection.cursor()
+    with read as cursor:
         cursor.execute(sql, params)
         for pairing_id, branch_id, status, hours, records, volunteers, level, name, short_name in cursor.fetchall():
             if level == 0:

@@ -205,6 +205,45 @@ def test_itemized_false_drops_lists_but_not_numbers(records):
     assert full == lean
 
 
+def test_itemized_false_as_it_stood_counts_as_the_listed_report(records):
+    """A past year's lean report (the annual export's summary: on PostgreSQL its counts per type, host, month and
+    pairing in one pass, selectors.activity_counts) gives the numbers the listed report adds up from its rows."""
+    later = datetime.datetime(2025, 3, 1, tzinfo=datetime.timezone.utc)
+    a1 = records["activities"]["a1"]
+    a1.status = "returned"  # returned since the year ended: it counted then
+    a1.save()
+    full = build_report_data("annual", "2024", records["program"], now=later)
+    lean = build_report_data("annual", "2024", records["program"], itemized=False, now=later)
+    for detail in full["details"]:
+        detail["activities"]["items"] = []
+    assert full == lean
+    assert lean["activities"]["total"] == build_report_data("annual", "2024", records["program"], now=later, raw=True)[
+        "activities"]["total"]
+
+
+@pytest.mark.parametrize("as_at", [None, datetime.date(2024, 12, 31)])
+def test_activity_counts_in_one_pass_as_the_four_groupings(records, postgres_only, as_at):
+    from reports import selectors
+
+    a1 = records["activities"]["a1"]
+    a1.status = "returned"
+    a1.save()
+    ids = [records["pairing"].id]
+    args = (ids, datetime.date(2024, 1, 1), datetime.date(2024, 12, 31), as_at)
+    wide = records["program"].id
+    types, hosts, people, months = selectors.activity_counts(*args, wide=wide)
+
+    def same(rows, expected):
+        key = lambda row: json.dumps(row, sort_keys=True, default=str)  # noqa: E731
+        assert sorted(rows, key=key) == sorted(expected, key=key)
+
+    same(types, selectors.activity_type_counts(*args, wide=wide))
+    same(hosts, selectors.host_branch_counts(*args, wide=wide))
+    same(people, selectors.participant_sums(*args, wide=wide))
+    same(months, selectors.activity_month_rows(*args, wide=wide))
+    assert types and hosts and people and months
+
+
 def test_month_bounds_use_shanghai_time(records):
     pairing = records["pairing"]
     # raised 31 March 23:30 in Shanghai (15:30 UTC): a March need, not an April one

@@ -101,6 +101,18 @@ def test_only_the_pairings_changed_since_are_read_from_the_history(later):
     assert source.history_ids == {later["pairing"].pk, later["bulk"].pk}  # the steady pairing's months: the rollup's
 
 
+def test_only_the_months_changed_since_are_read_from_the_history(later):
+    """A month at a time: the pairing's January and April (its activity deleted since counts in neither: deletions
+    are not undone; a corrected figure is not a status), none of whose statuses changed since, stay the rollup's."""
+    period = period_for("monthly", "2024-05")
+    ids = [later["pairing"].pk, later["steady"].pk, later["bulk"].pk]
+    source = month_source(period, ids, then=period.end)
+    pairing, bulk = later["pairing"].pk, later["bulk"].pk
+    assert source.history_months == {
+        (pairing, datetime.date(2024, 2, 1)), (pairing, datetime.date(2024, 3, 1)), (bulk, datetime.date(2024, 4, 1)),
+    }
+
+
 @pytest.mark.parametrize("kind, period", PERIODS)
 def test_past_reports_equal_the_history_read_of_every_month(later, kind, period):
     program, pairings = later["program"], [later["pairing"], later["steady"], later["bulk"]]
