@@ -115,6 +115,8 @@ def measure(driver, path, cookie, n):
             driver.get(path, cookie)
         sqls.append(sum(float(q["time"]) for q in captured.captured_queries) * 1000)
         counts.append(len(captured.captured_queries))
+        # read now: captured_queries is a slice of connection.queries, which the next request empties
+        last = [q["sql"][:160] for q in captured.captured_queries]
     walls.sort()
     # Python function calls per request (cProfile's count): the same on a busy machine as on a quiet one
     import cProfile
@@ -130,7 +132,7 @@ def measure(driver, path, cookie, n):
             "min_ms": round(walls[0], 2), "calls": calls,
             "p90_ms": round(walls[int(len(walls) * 0.9)], 2), "queries": sorted(set(counts)),
             "sql_ms": round(statistics.median(sqls), 2), "bytes": len(body),
-            "last_queries": [q["sql"][:160] for q in captured.captured_queries]}
+            "last_queries": last}
 
 
 def main(argv=None):
