@@ -31,6 +31,17 @@ def _fast_password_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _no_request_left_open():
+    """The version tokens a request keeps (portal/versioned.py) end with it at request_finished, which the test
+    client sends for a streamed response only once the stream is closed: a test that checks an export's status
+    without reading it would leave the tests after it, in this thread, reading its tokens as if inside it."""
+    yield
+    from portal import versioned
+
+    versioned._end_request()
+
+
 @pytest.fixture
 def postgres_only(db):
     if connection.vendor != "postgresql":

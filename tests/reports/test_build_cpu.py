@@ -72,3 +72,31 @@ def test_generation_builds_with_the_collector_paused(records, monkeypatch):
     monkeypatch.setattr(generation, "build_report_data", spy)
     generation.report_generate(kind="monthly", period="2024-03", program=records["program"])
     assert seen == [False] and gc.isenabled()
+
+
+def test_two_threads_building_at_once_leave_the_collector_running():
+    """The collector is the process's: a build in another thread finding it paused leaves it to the one that
+    paused it, and whichever order the two end in, it runs again after both."""
+    import threading
+
+    for first_out in ("a", "b"):
+        inside = {"a": threading.Event(), "b": threading.Event()}
+        leave = {"a": threading.Event(), "b": threading.Event()}
+
+        def build(name):
+            with generation.collector_paused():
+                inside[name].set()
+                leave[name].wait(5)
+
+        threads = {name: threading.Thread(target=build, args=(name,)) for name in ("a", "b")}
+        threads["a"].start()
+        inside["a"].wait(5)
+        threads["b"].start()
+        inside["b"].wait(5)
+        assert not gc.isenabled()
+        second_out = "b" if first_out == "a" else "a"
+        leave[first_out].set()
+        threads[first_out].join(5)
+        leave[second_out].set()
+        threads[second_out].join(5)
+        assert gc.isenabled()
