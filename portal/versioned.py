@@ -17,7 +17,8 @@ Within a request the tokens are read once: the first value asked for reads every
 been asked for (one MGET), and the request keeps them until it ends (a page of five cached values made ten reads of
 the cache, now six). A change made by the request itself replaces its kept token too; a change made elsewhere
 meanwhile is seen by the next request, as a change made just after this one started would be. Outside a request
-(Celery tasks, commands) the tokens are read at every call, as before.
+(a worker's tasks, commands) the tokens are read at every call, as before; a task run eagerly inside a request (no
+broker: the quick start) is part of that request and reads its tokens.
 """
 
 import hashlib
