@@ -10,9 +10,11 @@ import pytest
 
 from activities.models import Activity
 from figures import rollups
-from reports.builders import build_pairing_reports, build_report_data, month_source, period_for
+from reports.builders import build_report_data, month_source, period_for
 from tests import factories as f
-from tests.reports.test_past_period_months import BUILT, PERIODS, at, later, when  # noqa: F401 (fixture)
+from tests.reports.test_past_period_months import (  # noqa: F401 (fixture)
+    BUILT, PERIODS, assert_as_the_history_read, at, later, when,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -45,15 +47,7 @@ def moved(later):
 
 @pytest.mark.parametrize("kind, period", PERIODS)
 def test_moved_since_as_the_history_read_of_every_month(moved, kind, period):
-    program, pairings = moved["program"], [moved["pairing"], moved["steady"], moved["bulk"]]
-    for pairing in pairings:
-        assert build_report_data(kind, period, program, pairing, now=BUILT) == build_report_data(
-            kind, period, program, pairing, now=BUILT, raw=True
-        )
-    batch = build_pairing_reports(kind, period, program, pairings, now=BUILT)
-    for pairing in pairings:
-        assert batch[pairing.pk] == build_report_data(kind, period, program, pairing, now=BUILT, raw=True)
-    assert build_report_data(kind, period, program, now=BUILT) == build_report_data(kind, period, program, now=BUILT, raw=True)
+    assert_as_the_history_read(kind, period, moved["program"], [moved["pairing"], moved["steady"], moved["bulk"]])
 
 
 @pytest.mark.parametrize("kind, period", PERIODS)
