@@ -561,18 +561,22 @@ def _wide_metric_rows(program_id, first_month, before):
 
 
 def month_keys(months):
-    """The keys ``pairing id * 100 + month number`` of (pairing id, month) pairs of one year, as
-    ``without_months`` compares them."""
+    """The keys ``pairing id * 100 + month number`` of (pairing id, month) pairs of one year, as ``month_key``
+    computes them in the database."""
     return sorted({pairing_id * 100 + month.month for pairing_id, month in months})
 
 
-def without_months(rows, skip, *, pairing="pairing_id", month="month"):
+def month_key(pairing="pairing_id", day="month"):
+    """The expression ``pairing id * 100 + month number`` of rows' pairing and a day of theirs (month_keys)."""
+    return ExpressionWrapper(F(pairing) * 100 + ExtractMonth(day), output_field=IntegerField())
+
+
+def without_months(rows, skip):
     """The rollup's ``rows`` but those of the (pairing id, first day of the month) pairs ``skip`` (months of one
     year: those read from elsewhere)."""
     if not skip:
         return rows
-    key = ExpressionWrapper(F(pairing) * 100 + ExtractMonth(month), output_field=IntegerField())
-    return rows.alias(month_key=key).exclude(month_key__in=month_keys(skip))
+    return rows.alias(month_key=month_key()).exclude(month_key__in=month_keys(skip))
 
 
 def rollup_metric_latest(pairing_ids, first_month, before, *, wide=None, skip=None):

@@ -18,10 +18,9 @@ from decimal import Decimal
 
 from django.db import connections, router
 from django.db.models import (
-    BooleanField, Case, Count, Exists, ExpressionWrapper, F, IntegerField, Max, OuterRef, Q, Subquery, Sum, Value,
-    When, Window,
+    BooleanField, Case, Count, Exists, ExpressionWrapper, F, Max, OuterRef, Q, Subquery, Sum, Value, When, Window,
 )
-from django.db.models.functions import ExtractMonth, RowNumber, TruncMonth
+from django.db.models.functions import RowNumber, TruncMonth
 
 from activities.models import Activity, ActivityMetricValue, ActivityPhoto, Need, ServiceRecord
 from pairings.models import Metric, Pairing, PairingBranch, PlanItem, PlanTarget
@@ -32,6 +31,7 @@ from figures import selectors as figures
 from figures.selectors import COUNTED_STATUSES as COUNTED
 from reports.filters import ReportFilter
 from reports.models import Notification, Report
+from reports.periods import Month
 
 DECIMAL_CONTEXT = decimal.Context(prec=15)
 SUMMARY_WORK_MEM = "64MB"  # the sort of a program's year of service records (~450k narrow rows) in memory
@@ -117,9 +117,11 @@ def _in_range(pairing_ids, start, end, as_at=None, wide=None, months=None):
     activities = Activity.objects.filter(of_scope(pairing_ids, wide), date__range=(start, end))
     if months is not None:
         firsts = [month for _pairing, month in months]
-        span = Q(date__range=(min(firsts), _month_end(max(firsts)))) if firsts else Q(pk__in=[])
-        key = ExpressionWrapper(F("pairing_id") * 100 + ExtractMonth("date"), output_field=IntegerField())
-        activities = activities.alias(month_key=key).filter(
+        span = Q(pk__in=[])
+        if firsts:
+            last = max(firsts)
+            span = Q(date__range=(min(firsts), Month(last.year, last.month).end))
+        activities = activities.alias(month_key=figures.month_key(day="date")).filter(
             Q(pairing_id__isnull=True) | (span & Q(month_key__in=figures.month_keys(months)))
         )
     if as_at is None:
@@ -264,11 +266,6 @@ def activity_counts(pairing_ids, start, end, as_at=None, wide=None):
                     "students": students, "residents_served": residents,
                 })
     return types, hosts, people, months
-
-
-def _month_end(first):
-    """The last day of the month that starts on ``first``."""
-    return (first.replace(day=28) + datetime.timedelta(days=4)).replace(day=1) - datetime.timedelta(days=1)
 
 
 def activity_month_rows(pairing_ids, start, end, as_at=None, wide=None, months=None):
