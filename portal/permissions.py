@@ -106,16 +106,14 @@ ANONYMOUS = Scope(user_id=None)
 
 
 def scope_for(user):
-    """The user's Scope, computed once per request. The organisations reached are read in one query and kept in
-    the cache under the set-up's version (portal/versioned.py), which every save or delete of a membership or an
-    organisation replaces: a role given or taken, or an organisation switched off, is seen by the next request. The
-    user's own row (switched off, superuser) is read fresh with the session on every request (portal/sessions.py)."""
+    """The user's Scope, computed once per request in one query (memberships are read fresh for every
+    request)."""
     if user is None or not user.is_authenticated or not user.is_active:
         return ANONYMOUS
     cached = getattr(user, "_portal_scope", None)
     if cached is not None:
         return cached
-    by_role = versioned.cached("reach_by_role", lambda: _reach_by_role(user.pk), user.pk)
+    by_role = _reach_by_role(user.pk)
 
     def reach(*roles):  # a subtree of a union of roots is the union of their subtrees
         return frozenset().union(*(by_role.get(role, ()) for role in roles))

@@ -42,18 +42,6 @@ def _no_request_left_open():
     versioned._end_request()
 
 
-@pytest.fixture(autouse=True)
-def _empty_local_cache():
-    """Each test starts with an empty local cache: values are cached per user id (the scope, portal/permissions.py)
-    and SQLite gives a rolled-back test's ids again, so a test could read the cache of the one before it."""
-    from django.core.cache import caches
-    from django.core.cache.backends.locmem import LocMemCache
-
-    if isinstance(caches["default"], LocMemCache):
-        caches["default"].clear()
-    yield
-
-
 @pytest.fixture
 def postgres_only(db):
     if connection.vendor != "postgresql":
