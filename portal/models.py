@@ -288,6 +288,7 @@ class UserSession(AbstractBaseSession):
 
     @classmethod
     def get_session_store_class(cls):
-        from portal.sessions import SessionStore
+        # for encoding and decoding (get_decoded, the manager's encode): the format is Django's own
+        from django.contrib.sessions.backends.db import SessionStore
 
         return SessionStore
