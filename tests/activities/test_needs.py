@@ -373,10 +373,11 @@ def test_need_page_shows_claim_and_response_times(client, world):
 # Query counts: fixed whatever the rows
 # ---------------------------------------------------------------------------------------------------------
 
-# each with the header's count of unread notifications (one query on every page); the pairing filter is a
+# each with the session read with its user (one query), and the header's count of unread notifications (one
+# query on every page); the pairing filter is a
 # picker (portal/widgets.py): no query for a list of pairings
-LIST_QUERIES = 6
-DETAIL_QUERIES = 7
+LIST_QUERIES = 5
+DETAIL_QUERIES = 6
 
 
 @pytest.mark.parametrize("rows", [1, 30])

@@ -144,11 +144,11 @@ def test_a_person_holds_a_bounded_number(client, kit, monkeypatch):
 def test_endpoint_queries(client, kit, django_assert_num_queries):
     client.force_login(kit["users"]["secretary"])
     file = SimpleUploadedFile("a.jpg", jpeg_bytes())
-    # session, user, scope, may record, savepoint, how many held, insert, release
-    with django_assert_num_queries(8):
+    # the session with its user, scope, may record, savepoint, how many held, insert, release
+    with django_assert_num_queries(7):
         response = client.post(UPLOAD, {"file": file})
     assert response.status_code == 201
-    with django_assert_num_queries(3):  # session, user, the held photo
+    with django_assert_num_queries(2):  # the session with its user, the held photo
         assert client.get(response.json()["thumb"]).status_code == 200
 
 

@@ -11,22 +11,22 @@ from tests.activities.images import photo_hash
 
 pytestmark = pytest.mark.django_db
 
-# Counted on the secretary's requests: session, user, scope (memberships with their subtrees, one query), the
-# page's own reads, and the header's unread notifications (one count, on every page). The list's six: session, user, scope, the drop-downs with the user's pairings (one UNION),
+# Counted on the secretary's requests: the session with its user (one query, portal/sessions.py), scope (memberships with their subtrees, one query), the
+# page's own reads, and the header's unread notifications (one count, on every page). The list's six: the session with its user, scope, the drop-downs with the user's pairings (one UNION),
 # the capped count, the page's rows (their ids found in a subquery, with first photo and photo count), the
 # header's unread count.
-LIST_QUERIES = 7
-# The detail page's seven (with the header's count): session, user, scope, the activity (with pairing, program, branch, type, plan item,
+LIST_QUERIES = 6
+# The detail page's six (with the header's count): the session with its user, scope, the activity (with pairing, program, branch, type, plan item,
 # need, recorder, confirmer), its parts in one UNION (photos and their twins, figures, hours, co-hosts, history,
 # and what the plausibility warnings read), and the photos near its photos (by hash band) for the warnings.
-DETAIL_QUERIES = 7
+DETAIL_QUERIES = 6
 # the form's: 19, of which three find who may serve (the branch's pairings, the organisations under each side),
 # two what it offers first (the branch's last places, its usual volunteers) with the branches asked once more, and
 # what an activity serving no paired village and its co-hosts need (the programs offered, the co-hosts offered)
-FORM_QUERIES = 24
+FORM_QUERIES = 23
 # the edit page's own, what the warnings read, the photos near its photos, the last places and usual volunteers,
 # the programs, the co-hosts offered and the co-hosts already named
-EDIT_QUERIES = 30
+EDIT_QUERIES = 29
 
 
 

@@ -255,5 +255,5 @@ def test_service_worker(client, kit, django_assert_num_queries):
         assert f'"{asset}"' in body
     assert "http://" not in body.replace("http://www", "") and "https://" not in body  # nothing from other hosts
     client.force_login(kit["users"]["secretary"])
-    with django_assert_num_queries(2):  # session and user (the MFA rule asks who it is), nothing else
+    with django_assert_num_queries(1):  # the session with its user (the MFA rule asks who it is), nothing else
         assert client.get("/sw.js").content.decode() == body  # the same for everyone

@@ -92,5 +92,5 @@ def test_the_type_list_queries_do_not_grow(client, world, django_assert_num_quer
     client.force_login(world["users"]["admin"])
     url = reverse("activities:activity_type_list")
     client.get(url)
-    with django_assert_num_queries(6):  # session, user, scope, programs, types, unread notices
+    with django_assert_num_queries(5):  # the session with its user, scope, programs, types, unread notices
         client.get(url)

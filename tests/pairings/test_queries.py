@@ -17,24 +17,24 @@ from tests.pairings.helpers import activity
 
 pytestmark = pytest.mark.django_db
 
-# The pinned counts (the same for 1 and 30 rows). They include the session and the user (2), and the
+# The pinned counts (the same for 1 and 30 rows). They include the session read with its user (1), and the
 # user's scope: their memberships with the subtrees below them, one query whatever the depth; and the header's
 # count of unread notifications (one query on every page).
 BUDGET = {
     # each page: the header's unread notifications (one query)
     # admin (the year's activity counts: one query of the figures app's row panel); the school and village filters
     # are pickers (portal/widgets.py): no query for a list of either side
-    "pairing_list": 8,
+    "pairing_list": 7,
     # committee (the open needs and their number: one query; the village's statistics: one; the joint meetings with
     # the pairing's open and overdue decisions: one; who edits the agreement and the plans: from the scope, none)
-    "pairing_detail": 14,
+    "pairing_detail": 13,
     # the same page again: its liaisons, plans, branches and village statistics come from the cache (the set-up's
     # version: selectors.pairing_parts), and so do its figures, its recent activities, open needs and meetings (the
-    # activities app's panels version): the session, the user, the scope, the pairing, the unread notifications
-    "pairing_detail_cached": 5,
-    "plan_detail": 8,  # village (the targets' progress: one query of the figures app's row panel)
-    "plan_item_edit": 9,  # committee
-    "plan_agree": 7,  # village
+    # activities app's panels version): the session with its user, the scope, the pairing, the unread notifications
+    "pairing_detail_cached": 4,
+    "plan_detail": 7,  # village (the targets' progress: one query of the figures app's row panel)
+    "plan_item_edit": 8,  # committee
+    "plan_agree": 6,  # village
 }
 
 

@@ -1,0 +1,139 @@
+"""Sessions read with their user in one query.
+
+Every signed-in page read its session (one query), then its user (a second), one after the other: the second
+needs the user's id from the first's data. The session's row now carries that id in a column (`UserSession.user`),
+so its read joins the user's row and the request's user is taken from it: one round trip where there were two.
+
+Why not a cached session (Django's `cached_db`, on the Redis cache): when Redis hangs, a sign-out's delete from
+the cache is lost (the cache fails open, portal/cache.py), and once Redis answers again the signed-out cookie
+would be read from the cache and signed in. Here the database stays the only store of sessions, so a sign-out is
+the deletion of the row, whatever the cache does, and sessions do not depend on Redis at all. The user is read
+fresh with every request, as before: a user switched off, or whose password changed, is signed out on the next
+request (Django's checks run on the joined row unchanged).
+"""
+
+import logging
+
+from django.conf import settings
+from django.contrib import auth
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, load_backend
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.middleware import AuthenticationMiddleware as DjangoAuthenticationMiddleware
+from django.contrib.sessions.backends.db import SessionStore as DBStore
+from django.core.exceptions import SuspiciousOperation, ValidationError
+from django.utils.crypto import constant_time_compare
+from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
+
+# `SessionStore.joined_user` before the session was read with its user (or when it was not found)
+NOT_READ = object()
+
+
+class SessionStore(DBStore):
+    """Django's database sessions, kept in `UserSession`, read with the signed-in user's row."""
+
+    def __init__(self, session_key=None):
+        super().__init__(session_key)
+        self.joined_user = NOT_READ
+
+    @classmethod
+    def get_model_class(cls):
+        from portal.models import UserSession
+
+        return UserSession
+
+    def _get_session_from_db(self):
+        # The same read as Django's (the key, not expired), joined to the user its data name.
+        try:
+            row = self.model.objects.select_related("user").get(
+                session_key=self.session_key, expire_date__gt=timezone.now()
+            )
+        except (self.model.DoesNotExist, SuspiciousOperation) as e:  # as Django's
+            if isinstance(e, SuspiciousOperation):
+                logging.getLogger(f"django.security.{e.__class__.__name__}").warning(str(e))
+            self._session_key = None
+            return None
+        self.joined_user = row.user  # None when the row names nobody (or a user since deleted)
+        return row
+
+    def create_model_instance(self, data):
+        row = super().create_model_instance(data)
+        row.user_id = user_id_of(data)
+        return row
+
+
+def user_id_of(data):
+    """The signed-in user's id in a session's data, or None (signed out, or not an id)."""
+    from django.contrib.auth import get_user_model
+
+    value = data.get(SESSION_KEY)
+    if value is None:
+        return None
+    try:
+        return get_user_model()._meta.pk.to_python(value)
+    except ValidationError:
+        return None
+
+
+def _user(session, backend, user_id):
+    """The backend's user for `user_id`: the row read with the session when it is that user and the backend reads
+    users as Django's ModelBackend does (allauth's does), otherwise the backend's own read."""
+    joined = getattr(session, "joined_user", NOT_READ)
+    if (
+        joined is not NOT_READ
+        and joined is not None
+        and type(backend).get_user is ModelBackend.get_user
+        and str(joined.pk) == str(user_id)
+    ):
+        return joined if backend.user_can_authenticate(joined) else None
+    return backend.get_user(user_id)
+
+
+def get_user(request):
+    """`django.contrib.auth.get_user` (Django 5.2), except that the user comes from `_user`: the same checks (the
+    backend is still configured, the user may sign in, the session's hash matches the password's)."""
+    from django.contrib.auth.models import AnonymousUser
+
+    user = None
+    session = request.session
+    try:
+        user_id = auth._get_user_session_key(request)
+        backend_path = session[BACKEND_SESSION_KEY]
+    except KeyError:
+        pass
+    else:
+        if backend_path in settings.AUTHENTICATION_BACKENDS:
+            backend = load_backend(backend_path)
+            user = _user(session, backend, user_id)
+            if hasattr(user, "get_session_auth_hash"):
+                session_hash = session.get(HASH_SESSION_KEY)
+                if not session_hash:
+                    session_hash_verified = False
+                else:
+                    session_auth_hash = user.get_session_auth_hash()
+                    session_hash_verified = constant_time_compare(session_hash, session_auth_hash)
+                if not session_hash_verified:
+                    if session_hash and any(
+                        constant_time_compare(session_hash, fallback_auth_hash)
+                        for fallback_auth_hash in user.get_session_auth_fallback_hash()
+                    ):
+                        session.cycle_key()
+                        session[HASH_SESSION_KEY] = session_auth_hash
+                    else:
+                        session.flush()
+                        user = None
+    return user or AnonymousUser()
+
+
+class AuthenticationMiddleware(DjangoAuthenticationMiddleware):
+    """Django's, with `request.user` from `get_user` above."""
+
+    def process_request(self, request):
+        super().process_request(request)
+
+        def cached_user():
+            if not hasattr(request, "_cached_user"):
+                request._cached_user = get_user(request)
+            return request._cached_user
+
+        request.user = SimpleLazyObject(cached_user)
