@@ -391,19 +391,20 @@ def period_metric_rows(pairing_ids, start, end, as_at=None, wide=None, months=No
     """Per (pairing, metric), over the counted activities dated ``start``..``end`` (with ``months``, the pairings'
     of those months only: _in_range): the sum of the values and the latest value (by activity date, then activity
     id), as (pairing id, metric id, sum, latest value, its date, its activity id). One row per pairing and metric,
-    whatever the number of values."""
-    partition = [F("activity__pairing_id"), F("metric_id")]
+    whatever the number of values. Read from the activities of _in_range joined to their values, not from the
+    values with ``activity__in`` (_in_range): that form joined every activity a second time, by its key, to read
+    its pairing and date (a third of the query's time for a 551-pairing program)."""
+    partition = [F("pairing_id"), F("metric_values__metric_id")]
     return list(
-        ActivityMetricValue.objects.filter(
-            activity__in=_in_range(pairing_ids, start, end, as_at, wide=wide, months=months)
-        )
+        _in_range(pairing_ids, start, end, as_at, wide=wide, months=months)
+        .filter(metric_values__isnull=False)
         .annotate(
-            rank=Window(RowNumber(), partition_by=partition, order_by=[F("activity__date").desc(), F("activity_id").desc()]),
-            period_total=Window(Sum("value"), partition_by=partition),
+            rank=Window(RowNumber(), partition_by=partition, order_by=[F("date").desc(), F("id").desc()]),
+            period_total=Window(Sum("metric_values__value"), partition_by=partition),
         )
         .filter(rank=1)
         .order_by()
-        .values_list("activity__pairing_id", "metric_id", "period_total", "value", "activity__date", "activity_id")
+        .values_list("pairing_id", "metric_values__metric_id", "period_total", "metric_values__value", "date", "id")
     )
 
 
