@@ -11,7 +11,13 @@ the database between the two (and would have cached what was then committed) cac
 already gone. Writers that bypass save() (QuerySet.update, COPY in a loader) call `setup_changed()` themselves.
 
 The cache is an accelerator, never a source: when it does not answer (Redis stopped or hung), the value is
-built from the database as if it were not cached, and a warning is logged.
+built from the database as if it were not cached, and a warning is logged. A replacement the cache did not take is
+not lost: while Redis is stopped or hung a change's new token cannot be written, and once Redis answered again
+the old token, and the values cached under it before the change (a role since taken away, say), would be read
+for up to an hour. So a process that has seen the cache fail replaces every token it knows, and those it owes,
+the first time the cache answers again (`_after_outage`): everything cached before the outage is built afresh.
+Every web process serving requests during an outage sees it fail (each request reads the tokens first), so the
+values are rebuilt even when the process that made the change is gone.
 
 Within a request the tokens are read once: the first value asked for reads every version key this process has
 been asked for (one MGET), and the request keeps them until it ends (a page of five cached values made ten reads of
@@ -62,6 +68,35 @@ def _new_token():
     return uuid.uuid4().hex
 
 
+class _Outage:
+    """What this process owes the cache since it last failed to answer: `seen` once any call failed, `owed` the
+    keys whose replacement was lost."""
+
+    seen = False
+    owed = set()
+
+    @classmethod
+    def failed(cls, key=None):
+        cls.seen = True
+        if key is not None:
+            cls.owed.add(key)
+
+    @classmethod
+    def forget(cls):
+        cls.seen = False
+        cls.owed = set()
+
+
+def _after_outage():
+    """The cache answers again after this process saw it fail: replace every token it knows or owes (one round
+    trip), so that nothing cached before or during the outage is read again. Raises if the cache fails again."""
+    if not _Outage.seen:
+        return
+    cache.set_many({key: _new_token() for key in _known_keys | _Outage.owed}, None)
+    logger.warning("cache answers again: the versions of %s are replaced", sorted(_known_keys | _Outage.owed))
+    _Outage.forget()
+
+
 def current(key=VERSION_KEY):
     """The current token under `key` (made when the cache holds none), or None when the cache does not answer."""
     return current_tokens([key])[0]
@@ -76,6 +111,7 @@ def current_tokens(keys):
     _known_keys.update(keys)
     wanted = keys if kept is None else sorted(_known_keys)
     try:
+        _after_outage()
         found = cache.get_many(wanted)
         for key in keys:
             if found.get(key) is None:
@@ -86,6 +122,7 @@ def current_tokens(keys):
         return [found[key] for key in keys]
     except Exception:  # the cache is down or hung: serve from the database
         logger.warning("cache unavailable: values cached under %s are read from the database", keys, exc_info=True)
+        _Outage.failed()
         return [None] * len(keys)
 
 
@@ -104,8 +141,9 @@ def changed(key):
             kept.pop(key, None)
         try:
             cache.set(key, _new_token(), None)
-        except Exception:
+        except Exception:  # owed: replaced with every other token once the cache answers again (_after_outage)
             logger.warning("cache unavailable: %s was not replaced", key, exc_info=True)
+            _Outage.failed(key)
 
     replace()
     if transaction.get_connection().in_atomic_block:
@@ -130,6 +168,7 @@ def cached(name, build, *parts, versions=()):
         value = cache.get(key)
     except Exception:
         logger.warning("cache unavailable: %s is read from the database", name, exc_info=True)
+        _Outage.failed()
         return build()
     if value is None:
         value = build()
@@ -137,6 +176,7 @@ def cached(name, build, *parts, versions=()):
             cache.set(key, value, TIMEOUT)
         except Exception:
             logger.warning("cache unavailable: %s was not kept", name, exc_info=True)
+            _Outage.failed()
     return value
 
 

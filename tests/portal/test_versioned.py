@@ -118,3 +118,41 @@ def test_a_request_reads_the_tokens_once_and_sees_its_own_changes(world):
         request_finished.connect(close_old_connections)
     cache.set(versioned.VERSION_KEY, "made-elsewhere", None)
     assert versioned.setup_version() == "made-elsewhere"  # outside a request: read at every call
+
+
+class Hung:
+    """The cache as a stopped or hung Redis answers (after its timeout): every call fails."""
+
+    def __getattr__(self, name):
+        def call(*args, **kwargs):
+            raise ConnectionError("cache unavailable")
+
+        return call
+
+
+def test_a_change_made_while_the_cache_is_down_is_seen_once_it_answers_again(world, monkeypatch):
+    """A role taken away while Redis hangs: its token cannot be replaced then, and once Redis answers the old token
+    and the secretary's cached pairings would be read again (for an hour). The process owes the replacement and
+    makes it at its first call that the cache answers."""
+    secretary = world["users"]["secretary"]
+    assert pairing_ids(secretary) == {world["pairing"].pk}  # cached
+    with monkeypatch.context() as hung:
+        hung.setattr(versioned, "cache", Hung())
+        Membership.objects.filter(user=secretary).delete()
+        secretary = type(secretary).objects.get(pk=secretary.pk)
+        assert pairing_ids(secretary) == frozenset()  # read from the database meanwhile
+    assert pairing_ids(secretary) == frozenset()  # Redis answers again: not the value cached before
+
+
+def test_a_process_that_saw_the_cache_fail_replaces_every_token_when_it_answers(world, monkeypatch):
+    """A change made in another process whose replacement was lost is not owed here; but this process saw the
+    outage, so every token it knows is replaced once the cache answers, and nothing cached before is read."""
+    from django.core.cache import cache
+
+    before = versioned.setup_version()
+    with monkeypatch.context() as hung:
+        hung.setattr(versioned, "cache", Hung())
+        assert versioned.setup_version() is None  # a request during the outage
+    after = versioned.setup_version()
+    assert after not in (before, None) and after == cache.get(versioned.VERSION_KEY)
+    assert versioned.setup_version() == after  # replaced once, not at every call
