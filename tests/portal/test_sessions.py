@@ -13,7 +13,7 @@ from portal.models import UserSession
 from tests import factories as f
 from tests.portal.test_resilience import PASSWORD, hung_port, sign_in  # noqa: F401 (a fixture)
 
-SCRATCH_DB = 12  # a Redis database of these tests' own (flushed)
+SCRATCH_DB = 15  # a Redis database of these tests' own (flushed; test_resilience has 12)
 
 pytestmark = pytest.mark.django_db
 
