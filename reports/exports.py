@@ -2,15 +2,16 @@
 per section, native charts, one ledger sheet per pairing), the CSV ledger of every counted activity
 (UTF-8 with BOM, formula cells neutralised) and the Word summary.
 
-Memory stays flat and the ledger costs one query: the summary is added up by the database
+Memory stays flat and each file's ledger costs one query: the summary is added up by the database
 (``build_report(itemized=False)``, a fixed number of queries), and the ledger of the whole year is ONE
 query (``ledger_query``: every pairing, ordered as the summary lists the pairings, then by date; each row
-the activity's own, its hours, co-hosts and figures kept on it by activities.kept, no lookup per row), streamed
-(``portal.db.stream_rows``). Both files are written from that one pass: a CSV row and a workbook row
-per activity, a new ledger sheet each time the stream reaches the next pairing (constant_memory writes row by
-row, so each sheet is written top to bottom and then closed). Progress is saved every few thousand rows
-(``Progress``: through a second connection on PostgreSQL, the first being busy with the stream).
-"""
+the activity's own, its hours, co-hosts and figures kept on it by activities.kept, no lookup per row).
+On PostgreSQL the CSV comes first: the database writes it (``copy_ledger``, COPY) without waiting for the
+summary, which the CSV does not hold, and it is stored at once, downloadable while the rest is made. The workbook
+then reads the ledger again, streamed (``portal.db.stream_rows``), a row per activity and a new ledger sheet each
+time the stream reaches the next pairing (constant_memory writes row by row, so each sheet is written top to
+bottom and then closed); elsewhere that one pass writes the CSV too. Progress is saved every few thousand rows
+(``Progress``: through a second connection on PostgreSQL, the first being busy with the stream)"""
 
 from __future__ import annotations
 
@@ -109,6 +110,18 @@ class Position(Func):
             return "NULL", ()
         whens = " ".join(f"WHEN {pk} THEN {n}" for n, pk in enumerate(self.ids))
         return f"(CASE {sql} {whens} END)", params
+
+
+def ledger_pairing_names(program):
+    """The names the ledger gives the program's pairings, by id, as the summary names them (str(pairing)), and
+    the program-wide activities' label under None. One query, not reading activities: the ledger does not wait
+    for the summary."""
+    names = {
+        pairing.pk: str(pairing)
+        for pairing in Pairing.objects.filter(program=program).select_related("supporter", "supported").order_by()
+    }
+    names[None] = program_wide_label()
+    return names
 
 
 def pairing_order(program):
@@ -397,22 +410,45 @@ class Progress:
             self.connection.close()
 
 
-def write_export(program, year, folder, export_id=None, *, formats=FORMATS):
+def write_export(program, year, folder, export_id=None, *, formats=FORMATS, csv_ready=None):
     """Write the files (``formats``, by default all three) into ``folder``; returns (paths by format, number of
-    ledger rows). The ledger (CSV and workbook together) is one query."""
+    ledger rows). On PostgreSQL the CSV comes first, written by the database (COPY) without waiting for the
+    summary, and ``csv_ready(path, rows)`` is called as soon as it is complete (export_run stores it then: the
+    ledger can be downloaded while the workbook is written). The workbook's ledger sheets (and elsewhere the CSV)
+    are written by Python in one pass over one query."""
     period = Year(year)
     now = timezone.now()
-    data = build_report_data("annual", period, program, None, itemized=False, now=now)
-    if export_id:
-        _progress(export_id, 0, data["activities"]["total"])  # what the ledger will list, counted with the summary
-    stand_in = SimpleNamespace(
-        data=data, notes="", status="export", status_label=_("年度导出"), version=1, published_at=None, generated_at=now
-    )
-    # the summary as a document, for the workbook's summary sheets and the Word file (the CSV is the ledger alone)
-    doc = document(stand_in) if "xlsx" in formats or "docx" in formats else None
-    metrics = selectors.program_metrics(program)
     folder = Path(folder)
     paths = {fmt: folder / f"{program.code}-{year}-annual.{fmt}" for fmt in formats}
+    metrics = selectors.program_metrics(program)
+    # the ledger stands where the summary does: a past year's as at its last day, with the statuses of then
+    as_at = as_at_day(period, now) if reads_history(period, now) else None
+    pairing_names = ledger_pairing_names(program)
+    by_copy = "csv" in paths and connection.vendor == "postgresql"
+    by_python = "xlsx" in paths or ("csv" in paths and not by_copy)
+    done = 0
+    if by_copy:
+        # no progress saved while the database writes the CSV (seconds, its total not yet known); the page's bar
+        # follows the workbook's pass, against the rows the CSV listed
+        with open(paths["csv"], "w", encoding="utf-8", newline="") as stream:
+            done = copy_ledger(
+                program, period.start, period.end, as_at, stream, pairing_names=pairing_names, metrics=metrics,
+            )
+        if export_id:
+            _progress(export_id, 0, done)
+        if csv_ready is not None:
+            csv_ready(paths["csv"], done)
+    data = doc = None
+    if "xlsx" in paths or "docx" in paths:  # the CSV is the ledger alone: it needs no summary
+        data = build_report_data("annual", period, program, None, itemized=False, now=now)
+        if export_id and not by_copy:
+            _progress(export_id, 0, data["activities"]["total"])  # what the ledger will list, counted with the summary
+        # the files hold no links (a report's page links its figures to the activity list): none are made
+        stand_in = SimpleNamespace(
+            data={**data, "links": None}, notes="", status="export", status_label=_("年度导出"), version=1, published_at=None,
+            generated_at=now,
+        )
+        doc = document(stand_in)  # the workbook's summary sheets and the Word file
 
     workbook = sheet_formats = names = None
     if "xlsx" in paths:
@@ -426,43 +462,26 @@ def write_export(program, year, folder, export_id=None, *, formats=FORMATS):
                 writer.finish()
         write_chart_sheet(workbook, sheet_formats, names, data)
 
-    done = 0
-    # the ledger stands where the summary does: a past year's as at its last day, with the statuses of then
-    as_at = as_at_day(period, now) if reads_history(period, now) else None
-    pairing_names = {p["id"]: p["name"] for p in data["pairings"]}
-    pairing_names[None] = program_wide_label()
-    progress = Progress(export_id) if export_id and ("xlsx" in paths or "csv" in paths) else None
-    # the CSV alone on PostgreSQL: the database writes its rows (COPY); with the workbook, or elsewhere, Python writes
-    # them in the workbook's pass (one query: reading the ledger twice would cost the database more than the
-    # writing costs Python)
-    by_copy = "csv" in paths and "xlsx" not in paths and connection.vendor == "postgresql"
-    try:
-        if by_copy:
-            with open(paths["csv"], "w", encoding="utf-8", newline="") as stream:
-                done = copy_ledger(
-                    program, period.start, period.end, as_at, stream, pairing_names=pairing_names, metrics=metrics,
-                    progress=progress,
-                )
-        if workbook is not None or ("csv" in paths and not by_copy):
-            # the rows as psycopg reads them (ids, text, dates, ints: what Django would give), sorted in memory
-            rows = stream_rows(
-                ledger_query(program, period.start, period.end, as_at), chunk_size=FETCH_ROWS, as_read=True,
-                work_mem=LEDGER_WORK_MEM,
+    if by_python:
+        progress = Progress(export_id) if export_id else None
+        # the rows as psycopg reads them (ids, text, dates, ints: what Django would give), sorted by the database
+        rows = stream_rows(
+            ledger_query(program, period.start, period.end, as_at), chunk_size=FETCH_ROWS, as_read=True,
+            work_mem=LEDGER_WORK_MEM,
+        )
+        names_of = LedgerNames()  # before the stream starts: the connection is then busy with it
+        stream = open(paths["csv"], "w", encoding="utf-8", newline="") if "csv" in paths and not by_copy else None
+        try:
+            done = write_ledgers(
+                rows, pairing_names, metrics, year, csv_stream=stream, workbook=workbook, formats=sheet_formats,
+                names=names, progress=progress, names_of=names_of,
             )
-            names_of = LedgerNames()  # before the stream starts: the connection is then busy with it
-            stream = open(paths["csv"], "w", encoding="utf-8", newline="") if "csv" in paths and not by_copy else None
-            try:
-                done = write_ledgers(
-                    rows, pairing_names, metrics, year, csv_stream=stream, workbook=workbook, formats=sheet_formats,
-                    names=names, progress=progress, names_of=names_of,
-                )
-            finally:
-                rows.close()
-                if stream is not None:
-                    stream.close()
-    finally:
-        if progress is not None:
-            progress.close()
+        finally:
+            rows.close()
+            if stream is not None:
+                stream.close()
+            if progress is not None:
+                progress.close()
     if workbook is not None:
         workbook.close()
 
@@ -470,6 +489,15 @@ def write_export(program, year, folder, export_id=None, *, formats=FORMATS):
         with open(paths["docx"], "wb") as stream:
             write_docx(doc, stream)
     return paths, done
+
+
+def _store(export, fmt, path, stamp):
+    """Put the file at ``path`` in the export's ``fmt`` field (the file of an earlier attempt deleted)."""
+    old = getattr(export, fmt)
+    if old:
+        old.delete(save=False)
+    with open(path, "rb") as handle:
+        getattr(export, fmt).save(f"{path.stem}-{stamp}{path.suffix}", File(handle), save=False)
 
 
 def export_run(*, export_id):
@@ -481,17 +509,22 @@ def export_run(*, export_id):
     AnnualExport.objects.filter(pk=export.pk).update(
         status=AnnualExport.Status.RUNNING, started_at=timezone.now(), rows_done=0, error=""
     )
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
+    stored = set()
+
+    def csv_ready(path, rows):
+        # the ledger is complete: offered for download now, while the workbook and the Word file are written
+        _store(export, "csv", path, stamp)
+        export.save(update_fields=["csv"])
+        stored.add("csv")
+
     try:
         with tempfile.TemporaryDirectory(prefix="annual-export-") as folder:
-            paths, done = write_export(export.program, export.year, folder, export_id=export.pk)
+            paths, done = write_export(export.program, export.year, folder, export_id=export.pk, csv_ready=csv_ready)
             export.refresh_from_db()
-            stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
             for fmt, path in paths.items():
-                old = getattr(export, fmt)
-                if old:
-                    old.delete(save=False)
-                with open(path, "rb") as handle:
-                    getattr(export, fmt).save(f"{path.stem}-{stamp}{path.suffix}", File(handle), save=False)
+                if fmt not in stored:
+                    _store(export, fmt, path, stamp)
             export.status = AnnualExport.Status.DONE
             export.rows_done = export.rows_total = done
             export.finished_at = timezone.now()

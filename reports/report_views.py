@@ -416,7 +416,9 @@ class ExportDownloadView(LoginRequiredMixin, ScopedObjectMixin, DetailView):
             raise Http404
         export = self.get_object()
         stored = getattr(export, fmt)
-        if export.status != AnnualExport.Status.DONE or not stored:
+        # the CSV is stored only once complete, before the workbook is written (exports.export_run): it may be
+        # fetched while the export runs; the other files once it is done
+        if not stored or (export.status != AnnualExport.Status.DONE and fmt != "csv"):
             raise Http404
         filename = f"{export.program.code}-{export.year}-annual.{fmt}"
         return protected_file_response(stored, as_attachment=True, filename=filename, content_type=DOWNLOADS[fmt][1])

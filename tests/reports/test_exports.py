@@ -49,10 +49,13 @@ def write(records, folder, **kwargs):
     return paths, rows, captured
 
 
-def test_the_ledger_is_one_query_whatever_its_size(records, second_pairing, tmp_path):
+def test_the_ledger_is_one_query_per_file_whatever_its_size(records, second_pairing, tmp_path):
+    # on PostgreSQL the CSV is written first by COPY, without waiting for the summary, and the workbook's ledger
+    # sheets read the ledger again; elsewhere one pass writes both
+    per_pass = 2 if connection.vendor == "postgresql" else 1
     paths, rows, captured = write(records, tmp_path / "small", formats=("xlsx", "csv"))
     assert rows == 6
-    assert len(ledger_queries(captured)) == 1
+    assert len(ledger_queries(captured)) == per_pass
     small = len(captured.captured_queries)
     for i in range(30):
         a = activity(second_pairing["pairing"], second_pairing["branch"], f"2024-07-{i % 28 + 1:02d}")
@@ -62,7 +65,7 @@ def test_the_ledger_is_one_query_whatever_its_size(records, second_pairing, tmp_
                                hours=Decimal("1.5"), status="verified", verified_at=a.confirmed_at)
     paths, rows, captured = write(records, tmp_path / "large", formats=("xlsx", "csv"))
     assert rows == 36
-    assert len(ledger_queries(captured)) == 1
+    assert len(ledger_queries(captured)) == per_pass
     assert len(captured.captured_queries) == small  # the summary is added up by the database too
     # the CSV alone: on PostgreSQL its rows written by the database (COPY), still one query
     paths, rows, captured = write(records, tmp_path / "csv", formats=("csv",))

@@ -11,9 +11,10 @@ import docx
 import openpyxl
 import pytest
 from django.core import mail
+from django.db import connection
 from django.urls import reverse
 
-from reports import services
+from reports import exports, services
 from reports import generation
 from reports.charts import report_charts
 from reports.models import AnnualExport, Notification, Report
@@ -281,6 +282,38 @@ def test_annual_export(client, records, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         export.delete()
     assert not any(os.path.exists(path) for path in files)  # the files go with the row
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the CSV comes first by COPY, PostgreSQL's; elsewhere one pass writes every file")
+def test_the_ledger_csv_can_be_downloaded_while_the_workbook_is_written(client, records, monkeypatch):
+    """The CSV is stored as soon as the database has written it: while the summary and the workbook are still
+    being made, the export page offers it and it downloads complete; the workbook does not download yet."""
+    export = AnnualExport.objects.create(program=records["program"], year=2024)
+    login(client, records, "admin")
+    seen = {}
+    build = exports.build_report_data
+
+    def summary_next(*args, **kwargs):
+        seen["export"] = AnnualExport.objects.get(pk=export.pk)
+        seen["page"] = client.get(reverse("reports:export_detail", args=[export.pk])).content.decode()
+        response = client.get(reverse("reports:export_download", args=[export.pk, "csv"]))
+        seen["csv"] = b"".join(response.streaming_content)
+        seen["xlsx"] = client.get(reverse("reports:export_download", args=[export.pk, "xlsx"])).status_code
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(exports, "build_report_data", summary_next)
+    exports.export_run(export_id=export.pk)
+    running = seen["export"]
+    assert (running.status, running.rows_total, running.rows_done) == ("running", 4, 0)
+    assert reverse("reports:export_download", args=[export.pk, "csv"]) in seen["page"]
+    assert 'http-equiv="refresh"' in seen["page"]
+    assert seen["xlsx"] == 404
+    rows = list(csv.reader(io.StringIO(seen["csv"].decode("utf-8-sig"))))
+    assert rows[0][0] == "结对" and len(rows) == 5
+    export.refresh_from_db()
+    assert export.status == "done" and export.csv.name == running.csv.name  # stored once
+    with export.csv.open("rb") as stored:
+        assert stored.read() == seen["csv"]
 
 
 def test_export_in_progress_refreshes(client, records):
