@@ -322,6 +322,10 @@ def test_export_in_progress_refreshes(client, records):
     body = client.get(reverse("reports:export_detail", args=[export.pk])).content.decode()
     assert 'http-equiv="refresh"' in body and "25%" in body
     assert client.get(reverse("reports:export_download", args=[export.pk, "xlsx"])).status_code == 404
+    assert client.get(reverse("reports:export_download", args=[export.pk, "csv"])).status_code == 404  # none yet
+    AnnualExport.objects.filter(pk=export.pk).update(rows_total=0, rows_done=0)  # its rows not yet counted
+    body = client.get(reverse("reports:export_detail", args=[export.pk])).content.decode()
+    assert "正在读取本年度的活动" in body and "0%" not in body
 
 
 def test_notifications(client, records, published):
