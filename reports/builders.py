@@ -1318,14 +1318,15 @@ def build_pairing_reports(kind, period, program, pairings, *, now=None):
     f = fetch(kind, period, ids, True, as_at=as_at, per_pairing=True, history=history, now=now)
     volunteers_per_pairing, _overall = f.volunteers
     alerts = alerts_for(kind, pairings, as_at, as_at if history else None)
-    return pairing_reports(
+    reports = pairing_reports(
         kind, period, program, pairings, f.split(), selectors.program_metrics(program), volunteers_per_pairing, alerts,
         now,
     )
+    return {pid: data.to_dict() for pid, data in reports.items()}
 
 
 def pairing_reports(kind, period, program, pairings, parts, metrics, volunteers_per_pairing, alerts, now):
-    """{pairing id: its report's data} from the rows already read for these pairings (``parts``: Fetched.split()
+    """{pairing id: its report's ReportData} from the rows already read for these pairings (``parts``: Fetched.split()
     of rows read with per_pairing=True; ``alerts``: alerts_for of these pairings, or of more): the few queries
     left are the village statistics and the meetings of them all, and a quarterly report's highlights, per
     pairing."""
@@ -1363,7 +1364,7 @@ def pairing_reports(kind, period, program, pairings, parts, metrics, volunteers_
             data.meetings = meeting_section(
                 rows_of.get(pairing.id, []), last_of.get(pairing.id), names, overdue_by(period, now)
             )
-        out[pairing.id] = data.to_dict()
+        out[pairing.id] = data
     return out
 
 
@@ -1385,12 +1386,8 @@ def build_program_reports(kind, period, program, *, now=None):
     one pairing only, and then only the period's, which those rows do not touch."""
     period = period_for(kind, period)
     now = now or timezone.now()
-    built = _build_report(kind, period, program, None, now=now, per_pairing=True)
-    pairings = pairing_reports(
-        kind, period, program, built.pairings, built.parts, built.metrics, built.volunteers_per_pairing,
-        built.data.alerts, now,
-    )
-    return built.data.to_dict(), pairings
+    built = _build_report(kind, period, program, None, now=now, per_pairing=True, with_pairing_reports=True)
+    return built.data.to_dict(), {pid: data.to_dict() for pid, data in built.pairing_reports.items()}
 
 
 @dataclass
@@ -1400,9 +1397,13 @@ class _Built:
     parts: dict | None
     metrics: list
     volunteers_per_pairing: dict
+    pairing_reports: dict
 
 
-def _build_report(kind, period, program, pairing=None, *, now=None, itemized=True, raw=False, per_pairing=None):
+def _build_report(
+    kind, period, program, pairing=None, *, now=None, itemized=True, raw=False, per_pairing=None,
+    with_pairing_reports=False,
+):
     period = period_for(kind, period)
     if pairing is not None and pairing.program_id != program.id:
         raise BuildError("the pairing is not part of the program")
@@ -1447,15 +1448,25 @@ def _build_report(kind, period, program, pairing=None, *, now=None, itemized=Tru
         last, rows = meetings
         data.meetings = meeting_section(rows, last[0] if last else None, names, overdue_by(period, now))
 
+    own = {}
+    if pairing is None and with_pairing_reports:
+        own = pairing_reports(kind, period, program, pairings, parts, metrics, volunteers_per_pairing, data.alerts, now)
     if pairing is None:
         for pid in ids:
-            part = parts[pid]
-            activities = activity_section(part, period, names, with_items=kind == "annual")
-            metric_rows = metric_section(metrics, part, period, True)
-            volunteers = volunteer_section(part.hours, volunteers_per_pairing.get(pid, 0), part.branches)
-            needs = need_section(part.needs, period, names, stands_at(period, now))
-            plan = plan_section(part.plan, period, names, with_items=False, due_by=overdue_by(period, now))
-            silent = completeness_section(part, names)
+            if pid in own:
+                # the sections the pairing's own report made from the same rows: a row reads only their totals
+                # (and an annual report's details, which list the items, as the pairing's report does)
+                mine = own[pid]
+                activities, metric_rows, volunteers = mine.activities, mine.metrics, mine.volunteers
+                needs, plan, silent = mine.needs, mine.plan, mine.completeness
+            else:
+                part = parts[pid]
+                activities = activity_section(part, period, names, with_items=kind == "annual")
+                metric_rows = metric_section(metrics, part, period, True)
+                volunteers = volunteer_section(part.hours, volunteers_per_pairing.get(pid, 0), part.branches)
+                needs = need_section(part.needs, period, names, stands_at(period, now))
+                plan = plan_section(part.plan, period, names, with_items=False, due_by=overdue_by(period, now))
+                silent = completeness_section(part, names)
             data.pairing_rows.append(
                 PairingRow(
                     pairing=infos[pid],
@@ -1494,7 +1505,7 @@ def _build_report(kind, period, program, pairing=None, *, now=None, itemized=Tru
             "silent_branches": len(data.completeness.silent),
             "metrics": {m.code: m.period_value for m in data.metrics},
         }
-    return _Built(data, pairings, parts, metrics, volunteers_per_pairing)
+    return _Built(data, pairings, parts, metrics, volunteers_per_pairing, own)
 
 
 def program_wide_info():
