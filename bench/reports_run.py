@@ -3,8 +3,8 @@
     BENCH_DB=pairing_bench_x .venv/bin/python -m bench.reports_run 2025-06 [--profile FILE] [--checksum]
 
 Deletes the period's monthly reports (their notifications and history rows too, as bench/run.py does), then
-runs what ``reports.tasks.generate_reports`` fans out: one ``generate_report`` per program and one
-``generate_pairing_reports`` per batch, each called in this process. Prints CPU time (this process's, and its PostgreSQL backend's read from /proc when
+runs what ``reports.tasks.generate_reports`` fans out (one ``generate_program_reports`` per program), each task
+called in this process. Prints CPU time (this process's, and its PostgreSQL backend's read from /proc when
 the server is local), wall time, the number of
 queries and their SQL time (per task kind), and with ``--checksum`` a SHA-256 of every stored report's data
 without its ``built_at`` stamp (the same before and after a change means its outputs did not change).

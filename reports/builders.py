@@ -1304,7 +1304,7 @@ def build_pairing_reports(kind, period, program, pairings, *, now=None):
     """{pairing id: the data of that pairing's own report}, for several pairings of ``program`` at once: each
     exactly what build_report_data(kind, period, program, pairing) gives (tests compare the two), from one set
     of queries for all of them instead of one per pairing (a quarterly report's highlights, the top activities
-    of each pairing, are still read per pairing). The scheduled job builds its pairing reports in batches."""
+    of each pairing, are still read per pairing). build_program_reports builds them with the program's report."""
     period = period_for(kind, period)
     now = now or timezone.now()
     if any(pairing.program_id != program.id for pairing in pairings):
@@ -1315,12 +1315,28 @@ def build_pairing_reports(kind, period, program, pairings, *, now=None):
         return {}
     ids = [p.id for p in pairings]
     history = reads_history(period, now)
-    f = fetch(kind, period, ids, True, as_at=as_at_day(period, now), per_pairing=True, history=history, now=now)
-    metrics = selectors.program_metrics(program)
+    f = fetch(kind, period, ids, True, as_at=as_at, per_pairing=True, history=history, now=now)
     volunteers_per_pairing, _overall = f.volunteers
-    parts = f.split()
-    statistics = latest_statistics({p.supported_id for p in pairings}, as_at=as_at_day(period, now))
     alerts = alerts_for(kind, pairings, as_at, as_at if history else None)
+    reports = pairing_reports(
+        kind, period, program, pairings, f.split(), selectors.program_metrics(program), volunteers_per_pairing, alerts,
+        now,
+    )
+    return {pid: data.to_dict() for pid, data in reports.items()}
+
+
+def pairing_reports(kind, period, program, pairings, parts, metrics, volunteers_per_pairing, alerts, now):
+    """{pairing id: its report's ReportData} from the rows already read for these pairings (``parts``: Fetched.split()
+    of rows read with per_pairing=True; ``alerts``: alerts_for of these pairings, or of more): the few queries
+    left are the village statistics and the meetings of them all, and a quarterly report's highlights, per
+    pairing."""
+    as_at = as_at_day(period, now)
+    history = reads_history(period, now)
+    ids = [p.id for p in pairings]
+    statistics = latest_statistics({p.supported_id for p in pairings}, as_at=as_at)
+    alerts_of = defaultdict(list)
+    for row in alerts or ():
+        alerts_of[row.pairing_id].append(row)
     meetings = meeting_rows(kind, period, now, ids)
     if meetings is not None:
         last_of = {row["pairing_id"]: row for row in meetings[0]}
@@ -1333,7 +1349,7 @@ def build_pairing_reports(kind, period, program, pairings, *, now=None):
         highlights = []
         if kind == "quarterly":
             highlight_rows = selectors.highlight_rows(
-                [pairing.id], period.start, period.end, as_at=as_at_day(period, now) if history else None
+                [pairing.id], period.start, period.end, as_at=as_at if history else None
             )
             photos = selectors.highlight_photo_rows([row["id"] for row in highlight_rows])
             highlights = highlight_section(highlight_rows, photos, names)
@@ -1343,12 +1359,12 @@ def build_pairing_reports(kind, period, program, pairings, *, now=None):
         )
         data.village_statistics = statistic_section(statistics.get(pairing.supported_id, []))
         if alerts is not None:
-            data.alerts = [row for row in alerts if row.pairing_id == pairing.id]
+            data.alerts = alerts_of.get(pairing.id, [])
         if meetings is not None:
             data.meetings = meeting_section(
                 rows_of.get(pairing.id, []), last_of.get(pairing.id), names, overdue_by(period, now)
             )
-        out[pairing.id] = data.to_dict()
+        out[pairing.id] = data
     return out
 
 
@@ -1357,6 +1373,37 @@ def build_report(kind, period, program, pairing=None, *, now=None, itemized=True
 
     ``itemized=False`` leaves out the lists of activities (the annual export streams those itself), so
     memory does not grow with the number of activities: everything else is added up by the database."""
+    return _build_report(kind, period, program, pairing, now=now, itemized=itemized, raw=raw).data
+
+
+def build_program_reports(kind, period, program, *, now=None):
+    """(the data of the program's report, {pairing id: the data of its pairing's own report} for every pairing it
+    covers), each what build_report_data gives (tests compare them), from the program report's queries: its
+    pairings' reports are made from its rows sliced per pairing instead of reading the same rows again in
+    batches (the 1,004 monthly reports of the bench: 116 queries fewer, about 40 % of their SQL). The rows are
+    read as a batch of pairing reports reads them (``per_pairing``: each pairing's latest metric values of the
+    year to date too), which changes nothing in the program's report: it shows a snapshot metric's value for
+    one pairing only, and then only the period's, which those rows do not touch."""
+    period = period_for(kind, period)
+    now = now or timezone.now()
+    built = _build_report(kind, period, program, None, now=now, per_pairing=True, with_pairing_reports=True)
+    return built.data.to_dict(), {pid: data.to_dict() for pid, data in built.pairing_reports.items()}
+
+
+@dataclass
+class _Built:
+    data: ReportData
+    pairings: list
+    parts: dict | None
+    metrics: list
+    volunteers_per_pairing: dict
+    pairing_reports: dict
+
+
+def _build_report(
+    kind, period, program, pairing=None, *, now=None, itemized=True, raw=False, per_pairing=None,
+    with_pairing_reports=False,
+):
     period = period_for(kind, period)
     if pairing is not None and pairing.program_id != program.id:
         raise BuildError("the pairing is not part of the program")
@@ -1370,7 +1417,10 @@ def build_report(kind, period, program, pairing=None, *, now=None, itemized=True
     infos = {p.id: pairing_info(p, as_at) for p in pairings}
     # a program's report counts its program-wide activities (no pairing) too; a pairing's never does
     wide = program.id if pairing is None else None
-    f = fetch(kind, period, ids, itemized, as_at=as_at_day(period, now), raw=raw, history=history, now=now, wide=wide)
+    f = fetch(
+        kind, period, ids, itemized, as_at=as_at_day(period, now), raw=raw, per_pairing=per_pairing, history=history,
+        now=now, wide=wide,
+    )
     metrics = selectors.program_metrics(program)
     volunteers_per_pairing, volunteers_overall = f.volunteers
     highlights = []
@@ -1398,15 +1448,25 @@ def build_report(kind, period, program, pairing=None, *, now=None, itemized=True
         last, rows = meetings
         data.meetings = meeting_section(rows, last[0] if last else None, names, overdue_by(period, now))
 
+    own = {}
+    if pairing is None and with_pairing_reports:
+        own = pairing_reports(kind, period, program, pairings, parts, metrics, volunteers_per_pairing, data.alerts, now)
     if pairing is None:
         for pid in ids:
-            part = parts[pid]
-            activities = activity_section(part, period, names, with_items=kind == "annual")
-            metric_rows = metric_section(metrics, part, period, True)
-            volunteers = volunteer_section(part.hours, volunteers_per_pairing.get(pid, 0), part.branches)
-            needs = need_section(part.needs, period, names, stands_at(period, now))
-            plan = plan_section(part.plan, period, names, with_items=False, due_by=overdue_by(period, now))
-            silent = completeness_section(part, names)
+            if pid in own:
+                # the sections the pairing's own report made from the same rows: a row reads only their totals
+                # (and an annual report's details, which list the items, as the pairing's report does)
+                mine = own[pid]
+                activities, metric_rows, volunteers = mine.activities, mine.metrics, mine.volunteers
+                needs, plan, silent = mine.needs, mine.plan, mine.completeness
+            else:
+                part = parts[pid]
+                activities = activity_section(part, period, names, with_items=kind == "annual")
+                metric_rows = metric_section(metrics, part, period, True)
+                volunteers = volunteer_section(part.hours, volunteers_per_pairing.get(pid, 0), part.branches)
+                needs = need_section(part.needs, period, names, stands_at(period, now))
+                plan = plan_section(part.plan, period, names, with_items=False, due_by=overdue_by(period, now))
+                silent = completeness_section(part, names)
             data.pairing_rows.append(
                 PairingRow(
                     pairing=infos[pid],
@@ -1445,7 +1505,7 @@ def build_report(kind, period, program, pairing=None, *, now=None, itemized=True
             "silent_branches": len(data.completeness.silent),
             "metrics": {m.code: m.period_value for m in data.metrics},
         }
-    return data
+    return _Built(data, pairings, parts, metrics, volunteers_per_pairing, own)
 
 
 def program_wide_info():

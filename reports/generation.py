@@ -28,10 +28,12 @@ from django.db.models import JSONField, Value
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from pairings.models import Program
+from pairings.models import Pairing, Program
 from portal.db import values_bound
 from reports import publishing, selectors
-from reports.builders import as_at_day, build_pairing_reports, build_report_data, period_for, reads_history
+from reports.builders import (
+    as_at_day, build_pairing_reports, build_program_reports, build_report_data, period_for, reads_history,
+)
 from reports.models import Report
 
 log = logging.getLogger(__name__)
@@ -84,7 +86,7 @@ def report_generate(*, kind, period, program, pairing=None, apply_policy=True):
 
 
 def reports_generate(*, kind, period, program, pairings):
-    """report_generate for several pairings of one program at once (the scheduled job's batches): their data
+    """report_generate for several pairings of one program at once (generate_pairing_reports' batches): their data
     are built from one set of queries (builders.build_pairing_reports), then each is stored as report_generate
     stores one. Returns [(report, created)] in the order of ``pairings``."""
     period = period_for(kind, period)
@@ -106,6 +108,46 @@ def reports_generate(*, kind, period, program, pairings):
         for p in pairings
     ]
     _publish_by_policy(program, [report for report, _created in results])  # the batch at once: one notice each
+    return results
+
+
+def program_reports_generate(*, kind, period, program, batch):
+    """report_generate for the program's report and reports_generate for every pairing it covers, from one set of
+    queries (builders.build_program_reports: the pairings' reports from the program's rows, not read again by
+    batches of their own). Stored as those two store them: the program's report first, then the pairings' in
+    groups of ``batch`` (one transaction each, published together by the policy). A redelivered message builds
+    them all again and finds what was stored: the drafts rebuilt, the published left alone, nothing twice.
+    Returns [(report, created)], the program's first, then its pairings' by id."""
+    period = period_for(kind, period)
+    program = Program.objects.select_related("office").get(pk=program.pk)
+    latest = {}
+    for report in Report.objects.filter(kind=kind, period=period.key, program=program).order_by("-version"):
+        latest.setdefault(report.scope_key, report)
+    with collector_paused():
+        data, pairing_data = build_program_reports(kind, period, program)
+    results = []
+    mine = latest.get(scope_key_for(None))
+    if mine is not None and mine.status == Report.Status.PUBLISHED:
+        results.append((mine, False))
+    else:
+        report = _store(kind, period, program, None, mine, data)
+        _publish_by_policy(program, [report[0]])
+        results.append(report)
+    del data
+    pairings = list(Pairing.objects.filter(program=program, pk__in=list(pairing_data)).order_by("id"))
+    for i in range(0, len(pairings), batch):
+        part = pairings[i:i + batch]
+        last = {p.pk: latest.get(scope_key_for(p)) for p in part}
+        frozen = {pid for pid, report in last.items() if report is not None and report.status == Report.Status.PUBLISHED}
+        new = _store_new(kind, period, program, [p for p in part if last[p.pk] is None], pairing_data)
+        stored = [
+            (last[p.pk], False) if p.pk in frozen
+            else (new[p.pk], True) if p.pk in new
+            else _store(kind, period, program, p, last[p.pk], pairing_data[p.pk])
+            for p in part
+        ]
+        _publish_by_policy(program, [report for report, _created in stored])
+        results += stored
     return results
 
 

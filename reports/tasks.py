@@ -2,9 +2,11 @@
 
 Beat (settings.CELERY_BEAT_SCHEDULE) runs ``generate_monthly_reports`` at 06:00 on the 1st for the previous
 month and ``generate_quarterly_reports`` at 06:00 on the 1st of January, April, July and October for the
-previous quarter. Each fans out one ``generate_report`` per program and one ``generate_pairing_reports`` per
-batch of its active pairings (``REPORT_BATCH``, read together); ``generation.report_generate`` and
-``generation.reports_generate`` make any number of runs, concurrent or redelivered, leave one report per scope.
+previous quarter. Each fans out one ``generate_program_reports`` per program: the program's report and its
+pairings' from one read (their reports are slices of the program's rows), the pairings' stored ``REPORT_BATCH``
+at a time. ``generation.report_generate``, ``generation.reports_generate`` (the single-scope and batch tasks,
+kept for messages already queued and for rebuilding a few scopes) and ``generation.program_reports_generate``
+make any number of runs, concurrent or redelivered, leave one report per scope.
 
 Notifications (reports/channels.py, reports/digest.py): ``send_deliveries`` sends the outbox's due messages
 (beat, every minute, and after an event that made group robot messages); ``send_digests`` builds the daily
@@ -30,11 +32,10 @@ from reports.periods import local_today, previous_month, previous_quarter
 
 log = logging.getLogger(__name__)
 
-# Pairing reports built together by one task: one set of queries for all of them, and their rows stored in one
-# transaction. A batch's queries grow with its rows, not its pairings: 300 cost little more than 100 did (a
-# program of 551 pairings is two tasks instead of six; the 1,004 reports of the bench 261 queries instead of 464,
-# 0.4-0.8 s less CPU, the same peak memory, which the program's own report sets), and a redelivered batch still
-# repeats only a couple of seconds of work.
+# Pairing reports stored together (one transaction, their history rows in one INSERT, published together by the
+# policy), by a program's task and by generate_pairing_reports; also the pairings a batch task reads together.
+# 300 cost little more than 100 did. A program's task reads its pairings' rows with the program's (a redelivered
+# one repeats that read, about a second for the bench's 551 pairings), and stores them in these groups.
 REPORT_BATCH = 300
 # Messages one send_deliveries run sends at most (each waits at most the channel's timeout).
 DELIVERY_BATCH = 100
@@ -62,6 +63,19 @@ def generate_report(self, kind, period, program_id, pairing_id=None):
 
 
 @shared_task(bind=True, acks_late=True, **RETRY)
+def generate_program_reports(self, kind, period, program_id):
+    """Build (or rebuild, while drafts) the report of a program and those of every pairing it covers, read
+    together; the pairings' stored REPORT_BATCH at a time."""
+    from pairings.models import Program
+
+    program = Program.objects.get(pk=program_id)
+    results = generation.program_reports_generate(kind=kind, period=period, program=program, batch=REPORT_BATCH)
+    log.info("%s reports %s of program %s and its %d pairings: %d created", kind, period, program_id,
+             len(results) - 1, sum(created for _report, created in results))
+    return [report.pk for report, _created in results]
+
+
+@shared_task(bind=True, acks_late=True, **RETRY)
 def generate_pairing_reports(self, kind, period, program_id, pairing_ids):
     """Build (or rebuild, while drafts) the reports of several pairings of one program, read together."""
     from pairings.models import Pairing, Program
@@ -75,22 +89,13 @@ def generate_pairing_reports(self, kind, period, program_id, pairing_ids):
 
 
 def fan_out(kind, period, program_ids=None):
-    """One task for each program's own report, and one for each batch of up to REPORT_BATCH of its pairings
-    (read together: a batch costs the queries of one report)."""
+    """One task per program: its own report and those of its pairings, built from one set of queries (the
+    pairings' reports are slices of the program's rows)."""
     scopes = generation.scopes_to_generate(kind, period, program_ids)
-    batches = {}
-    for program_id, pairing_id in scopes:
-        if pairing_id is None:
-            enqueue(generate_report, kind, period, program_id, None)
-        else:
-            batches.setdefault(program_id, []).append(pairing_id)
-    tasks = 0
-    for program_id, pairing_ids in batches.items():
-        for i in range(0, len(pairing_ids), REPORT_BATCH):
-            enqueue(generate_pairing_reports, kind, period, program_id, pairing_ids[i:i + REPORT_BATCH])
-            tasks += 1
-    programs = len(scopes) - sum(map(len, batches.values()))
-    log.info("%s reports for %s: %d scopes queued in %d tasks", kind, period, len(scopes), programs + tasks)
+    programs = list(dict.fromkeys(program_id for program_id, _pairing_id in scopes))
+    for program_id in programs:
+        enqueue(generate_program_reports, kind, period, program_id)
+    log.info("%s reports for %s: %d scopes queued in %d tasks", kind, period, len(scopes), len(programs))
     return len(scopes)
 
 

@@ -30,6 +30,7 @@ def _then_pause(build):
 
 
 if SECONDS:
-    # the names report_generate and reports_generate call between building and storing
+    # the names report_generate, reports_generate and program_reports_generate call between building and storing
     generation.build_report_data = _then_pause(generation.build_report_data)
     generation.build_pairing_reports = _then_pause(generation.build_pairing_reports)
+    generation.build_program_reports = _then_pause(generation.build_program_reports)

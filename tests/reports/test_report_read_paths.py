@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from activities.models import Activity, ServiceRecord
 from figures import rollups
-from reports.builders import build_pairing_reports, build_report_data, period_for
+from reports.builders import build_pairing_reports, build_program_reports, build_report_data, period_for
 from reports.periods import TZ
 from tests import factories as f
 from tests.reports.conftest import activity
@@ -95,6 +95,20 @@ def test_a_batch_of_pairing_reports_equals_each_built_alone(busy, kind, period, 
     assert sorted(batch) == sorted(p.pk for p in pairings)
     for pairing in pairings:
         assert batch[pairing.pk] == build_report_data(kind, period, busy["program"], pairing, now=now)
+
+
+@pytest.mark.parametrize("kind, period", PERIODS)
+@pytest.mark.parametrize("built", ["during", "after"])
+def test_a_program_and_its_pairings_from_one_read_equal_each_built_alone(busy, kind, period, built):
+    """The scheduled job builds a program's report and its pairings' from the program's rows: each is the very
+    report it gets alone, the program's though its rows were read with each pairing's latest values too."""
+    now = during(kind, period) if built == "during" else NOW
+    program, pairings = busy["program"], [busy["pairing"], busy["second"]]
+    program_data, batch = build_program_reports(kind, period, program, now=now)
+    assert program_data == build_report_data(kind, period, program, now=now)
+    assert sorted(batch) == sorted(p.pk for p in pairings)
+    for pairing in pairings:
+        assert batch[pairing.pk] == build_report_data(kind, period, program, pairing, now=now)
 
 
 @pytest.mark.parametrize("built", ["during", "after"])
