@@ -926,7 +926,8 @@ def fetch(kind, period, ids, itemized, *, as_at, raw=False, per_pairing=None, hi
     report's period is twelve whole months: its monthly counts and metric figures come from the rollup too,
     the annual export's summary reads no metric value); a report that lists its activities adds up its
     counts per type, host branch and pairing from that list; service hours and volunteers are one query
-    (selectors.service_summary). ``raw=True``
+    (selectors.service_summary), or on PostgreSQL a lean report's (the annual export's summary) part of the one
+    read of its activities that counts them too (selectors.summary_counts). ``raw=True``
     computes every figure from the source rows with a GROUP BY of its own (the reference: tests pin that
     both give the same report). ``per_pairing=True``: the rows serve reports of single pairings (a batch of
     them, build_pairing_reports), so the latest metric values are read per pairing whatever len(ids) is.
