@@ -926,7 +926,8 @@ def fetch(kind, period, ids, itemized, *, as_at, raw=False, per_pairing=None, hi
     report's period is twelve whole months: its monthly counts and metric figures come from the rollup too,
     the annual export's summary reads no metric value); a report that lists its activities adds up its
     counts per type, host branch and pairing from that list; service hours and volunteers are one query
-    (selectors.service_summary). ``raw=True``
+    (selectors.service_summary), or on PostgreSQL a lean report's (the annual export's summary) part of the one
+    read of its activities that counts them too (selectors.summary_counts). ``raw=True``
     computes every figure from the source rows with a GROUP BY of its own (the reference: tests pin that
     both give the same report). ``per_pairing=True``: the rows serve reports of single pairings (a batch of
     them, build_pairing_reports), so the latest metric values are read per pairing whatever len(ids) is.
@@ -950,15 +951,17 @@ def fetch(kind, period, ids, itemized, *, as_at, raw=False, per_pairing=None, hi
         for co in co_rows:
             co_items[co["activity_id"]].append(co)
         items = selectors.activity_rows(ids, start, end, then, wide=wide)
-    months = None  # the year's months, when counted with the types (activity_counts)
+    months = None  # the year's months, when counted with the types (summary_counts)
+    hours = None  # the service rows, when read with the counts (summary_counts)
     if itemized and not raw:
         type_counts, host_counts, co_counts, participants = counts_from_items(items, co_rows)
     elif not raw and connections[router.db_for_read(Activity)].vendor == "postgresql":
-        # the annual export's summary: the counts per type, host, month and pairing in one pass over the activities
-        # (a past year's reads each one's status then once, not four times); its months are the whole year's, so
-        # the rollup's are not read for them
-        type_counts, host_counts, participants, months = selectors.activity_counts(ids, start, end, then, wide=wide)
-        co_counts = selectors.co_branch_counts(ids, start, end, then, wide=wide)
+        # the annual export's summary: the counts per type, host, month and pairing, the co-hosts', the service hours
+        # and volunteers, from one read of the activities (a past year's reads each one's status then once); its
+        # months are the whole year's, so the rollup's are not read for them
+        counts = selectors.summary_counts(ids, start, end, then, wide=wide)
+        type_counts, host_counts, participants, months = counts.types, counts.hosts, counts.people, counts.months
+        co_counts, hours, volunteers = counts.co_hosts, counts.hours, counts.volunteers
         if not isinstance(period, Year):
             months = None
     else:
@@ -966,9 +969,9 @@ def fetch(kind, period, ids, itemized, *, as_at, raw=False, per_pairing=None, hi
         host_counts = selectors.host_branch_counts(ids, start, end, then, wide=wide)
         co_counts = selectors.co_branch_counts(ids, start, end, then, wide=wide)
         participants = selectors.participant_sums(ids, start, end, then, wide=wide)
-    if not raw:  # now, or as at a day (a batch of pairing reports reads only the per-pairing counts)
+    if hours is None and not raw:  # now, or as at a day (a batch of pairing reports reads only the per-pairing counts)
         hours, *volunteers = selectors.service_summary(ids, start, end, wide=wide, as_at=then)
-    else:
+    elif hours is None:
         hours = selectors.service_rows(ids, start, end, then, wide=wide)
         volunteers = selectors.volunteer_counts(ids, start, end, then, overall=not per_pairing, wide=wide)
     if not raw:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import connections, router
@@ -36,6 +37,8 @@ from reports.periods import Month
 DECIMAL_CONTEXT = decimal.Context(prec=15)
 SUMMARY_WORK_MEM = "64MB"  # the sort of a program's year of service records (~450k narrow rows) in memory
 OPEN_ITEM = (PlanItem.Status.PLANNED, PlanItem.Status.IN_PROGRESS)
+# summary_counts' levels of its co-host rows and (plus GROUPING's) of its service rows: GROUPING's own go up to 31
+CO_HOSTS, SERVICE = -1, 100
 
 
 def term_overlaps(start: datetime.date, end: datetime.date, prefix=""):
@@ -212,60 +215,151 @@ def activity_counts(pairing_ids, start, end, as_at=None, wide=None):
     reads each activity's status then once, where the four queries read it four times over the same rows (a
     program's year: 200k activities each time). The type and branch names are joined to the few grouped rows,
     not to every activity. With ``wide``, the program-wide activities too (their rows under the pairing id None)."""
+    counts = _summary_counts(pairing_ids, start, end, as_at, wide, co_hosts=False, service=False)
+    return counts.types, counts.hosts, counts.people, counts.months
+
+
+@dataclass
+class SummaryCounts:
+    """summary_counts' rows, each list in the shape of the selector named beside it."""
+
+    types: list = field(default_factory=list)  # activity_type_counts
+    hosts: list = field(default_factory=list)  # host_branch_counts
+    people: list = field(default_factory=list)  # participant_sums
+    months: list = field(default_factory=list)  # activity_month_rows
+    co_hosts: list = field(default_factory=list)  # co_branch_counts
+    hours: list = field(default_factory=list)  # service_summary's first value (service_rows)
+    volunteers: tuple = ({}, 0)  # service_summary's other two (volunteer_counts): per pairing, overall
+
+
+def summary_counts(pairing_ids, start, end, as_at=None, wide=None):
+    """What a program-year's summary counts (the annual export's, PostgreSQL only): activity_counts' four groupings,
+    co_branch_counts' and service_summary's rows, from ONE read of the counted activities (a materialized CTE)
+    where the three queries read them three times (a program's year: 213k activities, some 50,000 heap pages each
+    time, each as it stood at ``as_at`` worked out again). The co-hosts and the service records are joined to
+    those activities; the groupings and names as in the three selectors."""
+    return _summary_counts(pairing_ids, start, end, as_at, wide, co_hosts=True, service=True)
+
+
+def _summary_counts(pairing_ids, start, end, as_at, wide, *, co_hosts, service):
     if not pairing_ids and wide is None:
-        return [], [], [], []
+        return SummaryCounts()
     status = _status(as_at)
     inner, inner_params = (
         _read_then(_in_range(pairing_ids, start, end, as_at, wide=wide), as_at).order_by()
-        .values("pairing_id", "activity_type_id", "branch_id", "date", status, "party_members", "teachers",
+        .values("id", "pairing_id", "activity_type_id", "branch_id", "date", status, "party_members", "teachers",
                 "students", "residents_served")
         .query.sql_with_params()
     )
     kind_table = Activity._meta.get_field("activity_type").related_model._meta.db_table
     org = Activity._meta.get_field("branch").related_model._meta.db_table
+    connection = connections[router.db_for_read(Activity)]
     grouped = (
         f"SELECT a.pairing_id, a.activity_type_id, a.branch_id, EXTRACT(MONTH FROM a.date)::integer AS month, "
         f"a.{status} AS status, COUNT(*) AS n, SUM(a.party_members) AS party_members, SUM(a.teachers) AS teachers, "
         "SUM(a.students) AS students, SUM(a.residents_served) AS residents_served, "
         "GROUPING(a.pairing_id, a.activity_type_id, a.branch_id, EXTRACT(MONTH FROM a.date)::integer, "
-        f"a.{status}) AS level FROM ({inner}) a GROUP BY GROUPING SETS ("
+        f"a.{status}) AS level FROM a GROUP BY GROUPING SETS ("
         f"(a.pairing_id, a.activity_type_id, a.{status}), (a.pairing_id, a.branch_id, a.{status}), "
         f"(a.pairing_id, EXTRACT(MONTH FROM a.date)::integer, a.{status}), (a.pairing_id))"
     )
+    # every part's rows in one shape: (pairing, type, type name, type order, branch, branch name, short name, month,
+    # status, count, the four people sums, level, hours, volunteers); the level tells the parts apart
     sql = (
+        f"WITH a AS MATERIALIZED ({inner}) "
         "SELECT g.pairing_id, g.activity_type_id, t.name, t.\"order\", g.branch_id, o.name, o.short_name, g.month, "
-        "g.status, g.n, g.party_members, g.teachers, g.students, g.residents_served, g.level "
+        "g.status, g.n, g.party_members, g.teachers, g.students, g.residents_served, g.level, NULL::numeric, NULL::bigint "
         f"FROM ({grouped}) g LEFT JOIN {kind_table} t ON t.id = g.activity_type_id "
         f"LEFT JOIN {org} o ON o.id = g.branch_id"
     )
-    types, hosts, people, months = [], [], [], []
+    params = [*inner_params]
+    if co_hosts:
+        # per (pairing, co-host, status), the co-host in the branch's columns; a host listed as its own co-host is
+        # not credited twice (as co_branch_counts)
+        through = Activity.co_branches.through._meta.db_table
+        sql += (
+            " UNION ALL SELECT c.pairing_id, NULL, NULL, NULL, c.organization_id, o.name, o.short_name, NULL, "
+            f"c.status, c.n, NULL, NULL, NULL, NULL, {CO_HOSTS}, NULL, NULL FROM ("
+            f"SELECT a.pairing_id, cb.organization_id, a.{status} AS status, COUNT(*) AS n "
+            f"FROM a INNER JOIN {through} cb ON cb.activity_id = a.id WHERE cb.organization_id <> a.branch_id "
+            f"GROUP BY a.pairing_id, cb.organization_id, a.{status}) c LEFT JOIN {org} o ON o.id = c.organization_id"
+        )
+    if service:
+        # service_summary's groupings (per pairing, host branch and status; per pairing; overall) over the records of
+        # these activities, their levels moved up by SERVICE; as at a day, a record is verified if verified by then
+        verified = ServiceRecord.Status.VERIFIED
+        if as_at is None:
+            record_status, status_params = "sr.status", []
+        else:
+            record_status = "CASE WHEN sr.status = %s AND sr.verified_at < %s THEN %s ELSE %s END"
+            status_params = [
+                verified, connection.ops.adapt_datetimefield_value(end_of_day(as_at)), verified,
+                ServiceRecord.Status.RECORDED,
+            ]
+        sql += (
+            " UNION ALL SELECT s.pairing_id, NULL, NULL, NULL, s.branch_id, o.name, o.short_name, NULL, s.status, "
+            f"s.records, NULL, NULL, NULL, NULL, {SERVICE} + s.level, s.hours, s.volunteers FROM ("
+            "SELECT r.pairing_id, r.branch_id, r.status, SUM(r.hours) AS hours, COUNT(*) AS records, "
+            "COUNT(DISTINCT r.volunteer_id) FILTER (WHERE r.status = %s) AS volunteers, "
+            "GROUPING(r.pairing_id, r.branch_id, r.status) AS level FROM ("
+            f"SELECT a.pairing_id, a.branch_id, {record_status} AS status, sr.hours, sr.volunteer_id "
+            f"FROM {ServiceRecord._meta.db_table} sr INNER JOIN a ON a.id = sr.activity_id "
+            "WHERE sr.deleted_at IS NULL) r "
+            "GROUP BY GROUPING SETS ((r.pairing_id, r.branch_id, r.status), (r.pairing_id), ())"
+            f") s LEFT JOIN {org} o ON o.id = s.branch_id"
+        )
+        params += [verified, *status_params]
+    counts, volunteers, overall = SummaryCounts(), {}, 0
     # GROUPING's bits, first argument highest: pairing 16, type 8, branch 4, month 2, status 1
     by_type, by_host, by_month, per_pairing = 4 | 2, 8 | 2, 8 | 4, 8 | 4 | 2 | 1
-    connection = connections[router.db_for_read(Activity)]
-    # a read of a program's year: without JIT (compiling it costs more than it saves), its grouping in memory
-    with long_read(connection, sql, inner_params, work_mem=SUMMARY_WORK_MEM) as cursor:
+    # a read of a program's year: without JIT (compiling it costs more than it saves), its grouping and the sort of
+    # its service records in memory
+    with long_read(connection, sql, params, work_mem=SUMMARY_WORK_MEM) as cursor:
         for (
             pairing_id, type_id, type_name, type_order, branch_id, name, short_name, month, state, n, party_members,
-            teachers, students, residents, level,
-        ) in cursor.stream(sql, inner_params, size=2000):  # a program's year: some 30,000 grouped rows, streamed
+            teachers, students, residents, level, hours, served,
+        ) in cursor.stream(sql, params, size=2000):  # a program's year: some 40,000 grouped rows, streamed
             if level == by_type:
-                types.append({
+                counts.types.append({
                     "pairing_id": pairing_id, "activity_type_id": type_id, "activity_type__name": type_name,
                     "activity_type__order": type_order, "status": state, "n": n,
                 })
             elif level == by_host:
-                hosts.append({
+                counts.hosts.append({
                     "pairing_id": pairing_id, "branch_id": branch_id, "branch__name": name,
                     "branch__short_name": short_name, "status": state, "n": n,
                 })
             elif level == by_month:
-                months.append({"pairing_id": pairing_id, "date__month": month, "status": state, "n": n})
+                counts.months.append({"pairing_id": pairing_id, "date__month": month, "status": state, "n": n})
             elif level == per_pairing:
-                people.append({
+                counts.people.append({
                     "pairing_id": pairing_id, "party_members": party_members, "teachers": teachers,
                     "students": students, "residents_served": residents,
                 })
-    return types, hosts, people, months
+            elif level == CO_HOSTS:
+                counts.co_hosts.append({
+                    "activity__pairing_id": pairing_id, "organization_id": branch_id, "organization__name": name,
+                    "organization__short_name": short_name, "activity__status": state, "n": n,
+                })
+            elif level == SERVICE:  # per pairing, host branch and status
+                counts.hours.append({
+                    "activity__pairing_id": pairing_id, "activity__branch_id": branch_id,
+                    "activity__branch__name": name, "activity__branch__short_name": short_name, "status": state,
+                    "hours": hours, "records": n,
+                })
+            elif level == SERVICE + 3:  # per pairing
+                if served:
+                    volunteers[pairing_id] = served
+            elif level == SERVICE + 7:  # overall
+                overall = served or 0
+    if service:
+        # in service_summary's order: the program-wide activities' rows (pairing None) last
+        counts.hours.sort(key=lambda row: (
+            row["activity__pairing_id"] is None, row["activity__pairing_id"] or 0, row["activity__branch__name"],
+            row["status"],
+        ))
+        counts.volunteers = (volunteers, overall)
+    return counts
 
 
 def activity_month_rows(pairing_ids, start, end, as_at=None, wide=None, months=None):

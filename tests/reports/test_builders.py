@@ -242,6 +242,13 @@ def test_activity_counts_in_one_pass_as_the_four_groupings(records, postgres_onl
     same(people, selectors.participant_sums(*args, wide=wide))
     same(months, selectors.activity_month_rows(*args, wide=wide))
     assert types and hosts and people and months
+    counts = selectors.summary_counts(*args, wide=wide)
+    assert (counts.types, counts.hosts, counts.people, counts.months) == (types, hosts, people, months)
+    same(counts.co_hosts, selectors.co_branch_counts(*args, wide=wide))
+    hours, *volunteers = selectors.service_summary(args[0], *args[1:3], wide=wide, as_at=as_at)
+    assert counts.hours == hours and counts.volunteers == tuple(volunteers)
+    assert hours and volunteers[1]
+    assert counts.co_hosts or as_at is None  # a1, the co-hosted one, counted then only (returned since)
 
 
 def test_month_bounds_use_shanghai_time(records):
