@@ -1376,7 +1376,7 @@ def build_report(kind, period, program, pairing=None, *, now=None, itemized=True
 
     ``itemized=False`` leaves out the lists of activities (the annual export streams those itself), so
     memory does not grow with the number of activities: everything else is added up by the database."""
-    return _build_report(kind, period, program, pairing, now=now, itemized=itemized, raw=raw).data
+    return _build_report(kind, period, program, pairing, now=now, itemized=itemized, raw=raw)[0]
 
 
 def build_program_reports(kind, period, program, *, now=None):
@@ -1389,18 +1389,8 @@ def build_program_reports(kind, period, program, *, now=None):
     one pairing only, and then only the period's, which those rows do not touch."""
     period = period_for(kind, period)
     now = now or timezone.now()
-    built = _build_report(kind, period, program, None, now=now, per_pairing=True, with_pairing_reports=True)
-    return built.data.to_dict(), {pid: data.to_dict() for pid, data in built.pairing_reports.items()}
-
-
-@dataclass
-class _Built:
-    data: ReportData
-    pairings: list
-    parts: dict | None
-    metrics: list
-    volunteers_per_pairing: dict
-    pairing_reports: dict
+    data, own = _build_report(kind, period, program, None, now=now, per_pairing=True, with_pairing_reports=True)
+    return data.to_dict(), {pid: mine.to_dict() for pid, mine in own.items()}
 
 
 def _build_report(
@@ -1508,7 +1498,7 @@ def _build_report(
             "silent_branches": len(data.completeness.silent),
             "metrics": {m.code: m.period_value for m in data.metrics},
         }
-    return _Built(data, pairings, parts, metrics, volunteers_per_pairing, own)
+    return data, own  # the report's data, and with ``with_pairing_reports`` its pairings' own: {id: ReportData}
 
 
 def program_wide_info():

@@ -100,14 +100,22 @@ def reports_generate(*, kind, period, program, pairings):
     frozen = {pid for pid, report in latest.items() if report.status == Report.Status.PUBLISHED}
     with collector_paused():
         data = build_pairing_reports(kind, period, program, [p for p in pairings if p.pk not in frozen])
-    new = _store_new(kind, period, program, [p for p in pairings if p.pk not in latest], data)
+    return _store_pairings(kind, period, program, pairings, latest, data)
+
+
+def _store_pairings(kind, period, program, pairings, latest, data):
+    """Store the built ``data`` ({pairing id: its report's data}) of these pairings' reports against their latest
+    (``latest``: by pairing id, None or missing for none): a published one is left as it is, the new ones are
+    inserted together (_store_new), the drafts rebuilt (_store); then the policy publishes them together (one
+    notice each). Returns [(report, created)] in the order of ``pairings``."""
+    new = _store_new(kind, period, program, [p for p in pairings if latest.get(p.pk) is None], data)
     results = [
-        (latest[p.pk], False) if p.pk in frozen
+        (latest[p.pk], False) if latest.get(p.pk) is not None and latest[p.pk].status == Report.Status.PUBLISHED
         else (new[p.pk], True) if p.pk in new
         else _store(kind, period, program, p, latest.get(p.pk), data[p.pk])
         for p in pairings
     ]
-    _publish_by_policy(program, [report for report, _created in results])  # the batch at once: one notice each
+    _publish_by_policy(program, [report for report, _created in results])
     return results
 
 
@@ -138,16 +146,7 @@ def program_reports_generate(*, kind, period, program, batch):
     for i in range(0, len(pairings), batch):
         part = pairings[i:i + batch]
         last = {p.pk: latest.get(scope_key_for(p)) for p in part}
-        frozen = {pid for pid, report in last.items() if report is not None and report.status == Report.Status.PUBLISHED}
-        new = _store_new(kind, period, program, [p for p in part if last[p.pk] is None], pairing_data)
-        stored = [
-            (last[p.pk], False) if p.pk in frozen
-            else (new[p.pk], True) if p.pk in new
-            else _store(kind, period, program, p, last[p.pk], pairing_data[p.pk])
-            for p in part
-        ]
-        _publish_by_policy(program, [report for report, _created in stored])
-        results += stored
+        results += _store_pairings(kind, period, program, part, last, pairing_data)
     return results
 
 
