@@ -279,18 +279,19 @@ class CsvText(Func):
         return self.as_sql(compiler, connection, first_code="unicode", **extra_context)
 
 
-def copy_csv(queryset, *, block_bytes=64 * 1024, jit=False, work_mem=None, counted=None):
+def copy_csv(queryset, *, block_bytes=64 * 1024, jit=False, work_mem=None, counted=None, using=None):
     """The rows of ``queryset`` (a ``values()`` queryset whose every column is already the cell's text, or a
     number, or NULL for a blank) as CSV text blocks of about ``block_bytes``: what ``csv.writer`` writes (quotes
     where a cell holds a comma, a quote or a line break, quotes doubled, rows ended by "\\r\\n"), written by
     PostgreSQL's ``COPY (SELECT …) TO STDOUT WITH (FORMAT csv)``, ONE query, the parameters bound by psycopg
     on the client (COPY takes none). PostgreSQL only (no header: the caller writes it). ``work_mem``: as for
-    ``stream_rows``. ``counted(n)``, when given, is told the number of rows of each block before it is yielded."""
-    connection = connections[queryset.db]
+    ``stream_rows``. ``counted(n)``, when given, is told the number of rows of each block before it is yielded.
+    ``using``: the connection (a wrapper) to read through, when not the queryset's database's of this thread."""
+    connection = connections[queryset.db] if using is None else using
     if connection.vendor != "postgresql":
         raise NotSupportedError("copy_csv needs PostgreSQL's COPY")
     try:
-        sql, params = queryset.query.get_compiler(using=queryset.db).as_sql()
+        sql, params = queryset.query.get_compiler(connection=connection).as_sql()
     except EmptyResultSet:
         return
     statement = f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)"

@@ -241,6 +241,10 @@ WEBHOOK_TIMEOUT = env_int("WEBHOOK_TIMEOUT", 5, minimum=1, maximum=60)
 DELIVERY_MAX_ATTEMPTS = env_int("DELIVERY_MAX_ATTEMPTS", 8, minimum=1, maximum=50)
 DELIVERY_RETRY_SECONDS = env_int("DELIVERY_RETRY_SECONDS", 60, minimum=1)
 
+# The annual export's CSV ledger is written by this many COPYs at once, each a run of pairings on a connection of
+# its own (one snapshot): the database's cores write the rows' cells side by side. 1: one COPY.
+LEDGER_COPY_PARTS = env_int("LEDGER_COPY_PARTS", 2, minimum=1, maximum=8)
+
 # --- Celery: Redis when CELERY_BROKER_URL is set; otherwise tasks run eagerly in the caller.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
 if CELERY_BROKER_URL and not CELERY_BROKER_URL.startswith(("redis://", "rediss://")):

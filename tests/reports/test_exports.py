@@ -316,3 +316,58 @@ def test_the_csv_by_copy_is_the_csv_python_writes(records, second_pairing, as_at
     row = next(row for row in table if row[2].startswith("说"))
     assert row[2] == '说"明", 第一行\r\n第二行' and row[4] == "'=A、Zeta支部" and row[7] == "'+村, 委"
     assert table[-1][0] == "不针对结对村" and table[-1][2] == "'-全镇"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the COPY path is PostgreSQL's; SQLite has the Python one")
+@pytest.mark.django_db(transaction=True)
+def test_the_csv_copied_in_parts_is_the_csv_of_one_copy(records, second_pairing, tmp_path):
+    """Outside a transaction the ledger is copied in runs of pairings by several connections at once
+    (settings.LEDGER_COPY_PARTS): the file is byte for byte the one a single COPY writes, whatever the number of
+    parts (more parts than pairings too), the program-wide activity last."""
+    from reports import selectors
+
+    program = records["program"]
+    wide = activity(None, records["branch"], "2024-05-06", program=program, title="全镇宣讲")
+    activity(second_pairing["pairing"], second_pairing["branch"], "2024-05-07", title="东坑村走访")
+    from activities.kept import kept_refresh
+
+    kept_refresh([wide.pk])
+    names = exports.ledger_pairing_names(program)
+    metrics = selectors.program_metrics(program)
+    start, end = datetime.date(2024, 1, 1), datetime.date(2024, 12, 31)
+    written = {}
+    for parts in (1, 2, 3, 5):
+        out = io.StringIO()
+        rows = exports.copy_ledger(program, start, end, None, out, pairing_names=names, metrics=metrics, parts=parts)
+        written[parts] = (rows, out.getvalue())
+    assert len(exports.ledger_parts(exports.pairing_order(program), 2)) == 2
+    assert written[2] == written[3] == written[5] == written[1]
+    table = list(csv.reader(io.StringIO(written[1][1][1:])))
+    assert written[1][0] == len(table) - 1 >= 3
+    assert {row[0] for row in table[1:]} >= {str(records["pairing"]), str(second_pairing["pairing"])}
+    assert table[-1][0] == "不针对结对村" and table[-1][2] == "全镇宣讲"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="snapshots shared between connections are PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+def test_the_parts_of_a_copy_read_one_snapshot(records):
+    """A later part, copied by a connection of its own, reads the rows as they stood when the copy began: a
+    change committed meanwhile by someone else is in no part of the file."""
+    from django.db import DEFAULT_DB_ALIAS, connections
+
+    from activities.models import Activity
+
+    target = Activity.objects.filter(program=records["program"]).order_by("pk").first()
+    before = target.title
+    out = io.StringIO()
+    with exports.ParallelCopy() as parallel:
+        other = connections.create_connection(DEFAULT_DB_ALIAS)
+        try:
+            with other.cursor() as cursor:  # autocommit: committed at once
+                cursor.execute("UPDATE activities_activity SET title = %s WHERE id = %s", ["改过的标题", target.pk])
+        finally:
+            other.close()
+        spool = parallel.start(Activity.objects.filter(pk=target.pk).values("title"), lambda n: None)
+        parallel.append(spool, out)
+    assert out.getvalue() == f"{before}\r\n"
+    assert Activity.objects.get(pk=target.pk).title == "改过的标题"
