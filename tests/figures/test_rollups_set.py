@@ -173,3 +173,23 @@ def test_the_refresh_of_many_keys_is_as_many_statements_as_of_one(many):
             rollups.rollups_refresh(keys=keys)
         counts.append(len(captured))
     assert counts[0] == counts[1] <= 20, counts
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the planner settings are PostgreSQL's")
+def test_the_refresh_leaves_the_planner_settings_of_its_caller(many):
+    """The metric rows are read through the activity index (hash and merge joins off for that one statement):
+    a caller's transaction plans its next statements with the settings it had, and the refresh writes the same
+    rows as the rebuild, which reads them by the plan PostgreSQL chooses."""
+    from django.db import transaction
+
+    keys = [(pairing.pk, month) for pairing in many["pairings"] for month in MONTHS]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_mergejoin = off")
+        rollups.rollups_refresh(keys=keys)
+        cursor.execute("SELECT current_setting('enable_hashjoin'), current_setting('enable_mergejoin')")
+        assert cursor.fetchone() == ("on", "off")
+    refreshed = stored()
+    assert refreshed["metrics"], "the refresh wrote metric rows"
+    PairingMonthMetric.objects.all().delete()
+    rollups.rollups_rebuild()
+    assert stored() == refreshed
