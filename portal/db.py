@@ -279,14 +279,16 @@ class CsvText(Func):
         return self.as_sql(compiler, connection, first_code="unicode", **extra_context)
 
 
-def copy_csv(queryset, *, block_bytes=64 * 1024, jit=False, work_mem=None, counted=None, using=None):
+def copy_csv(queryset, columns=None, *, block_bytes=64 * 1024, jit=False, work_mem=None, counted=None, using=None):
     """The rows of ``queryset`` (a ``values()`` queryset whose every column is already the cell's text, or a
     number, or NULL for a blank) as CSV text blocks of about ``block_bytes``: what ``csv.writer`` writes (quotes
     where a cell holds a comma, a quote or a line break, quotes doubled, rows ended by "\\r\\n"), written by
     PostgreSQL's ``COPY (SELECT …) TO STDOUT WITH (FORMAT csv)``, ONE query, the parameters bound by psycopg
     on the client (COPY takes none). PostgreSQL only (no header: the caller writes it). ``work_mem``: as for
     ``stream_rows``. ``counted(n)``, when given, is told the number of rows of each block before it is yielded.
-    ``using``: the connection (a wrapper) to read through, when not the queryset's database's of this thread."""
+    ``using``: the connection (a wrapper) to read through, when not the queryset's database's of this thread.
+    ``columns``: the names of the columns written, in order, when not all the queryset's (the rest, e.g. sort keys,
+    are read in a subquery and left out; its rows keep their order)."""
     connection = connections[queryset.db] if using is None else using
     if connection.vendor != "postgresql":
         raise NotSupportedError("copy_csv needs PostgreSQL's COPY")
@@ -294,6 +296,9 @@ def copy_csv(queryset, *, block_bytes=64 * 1024, jit=False, work_mem=None, count
         sql, params = queryset.query.get_compiler(connection=connection).as_sql()
     except EmptyResultSet:
         return
+    if columns is not None:
+        picked = ", ".join(f"rows.{connection.ops.quote_name(name)}" for name in columns)
+        sql = f"SELECT {picked} FROM ({sql}) AS rows"
     statement = f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)"
     with long_read(connection, statement, params, jit=jit, work_mem=work_mem) as cursor:
         with cursor.copy(statement, params or None) as copy:

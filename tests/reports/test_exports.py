@@ -367,7 +367,7 @@ def test_the_parts_of_a_copy_read_one_snapshot(records):
                 cursor.execute("UPDATE activities_activity SET title = %s WHERE id = %s", ["改过的标题", target.pk])
         finally:
             other.close()
-        spool = parallel.start(Activity.objects.filter(pk=target.pk).values("title"), lambda n: None)
+        spool = parallel.start(Activity.objects.filter(pk=target.pk).values("title"), None, lambda n: None)
         parallel.append(spool, out)
     assert out.getvalue() == f"{before}\r\n"
     assert Activity.objects.get(pk=target.pk).title == "改过的标题"
