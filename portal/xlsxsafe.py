@@ -5,6 +5,8 @@ workbooks (reports/renderers/xlsx.py, reports/exports.py) and the activity list'
 
 import re
 
+from xlsxwriter.worksheet import Worksheet
+
 OPTIONS = {
     "strings_to_formulas": False,  # a cell typed "=1+1" by a user stays text
     "strings_to_urls": False,
@@ -42,3 +44,27 @@ def inline_string(ws, text):
     if text[:1].isspace() or text[-1:].isspace():
         return f' t="inlineStr"><is><t xml:space="preserve">{escaped}</t></is></c>'
     return f' t="inlineStr"><is><t>{escaped}</t></is></c>'
+
+
+class TemporaryFileWorksheet(Worksheet):
+    """A constant_memory worksheet whose temporary files (its rows, then its assembled XML) are opened for writing
+    without being truncated. XlsxWriter creates each file and then reopens it truncating ("w"), and ext4 takes a
+    file truncated and rewritten for a file being replaced: it writes the file's blocks to disk when it is closed
+    (auto_da_alloc), so that a crash leaves the old contents or the new, not an empty file. A temporary file read
+    back and deleted seconds later is then written to disk for nothing, and where the file system discards the
+    blocks it frees, deleting it takes milliseconds: 2.9 ms a file here, 2.5 s of a workbook with 551 ledger sheets
+    (two files each). Used as the workbook's ``worksheet_class``."""
+
+    def _initialize(self, init_data):
+        super()._initialize(init_data)
+        if self.constant_memory:
+            # the empty file reopened for appending (the truncating handle closed before a byte went through it)
+            self.row_data_fh.close()
+            self.row_data_fh = self.fh = open(self.row_data_filename, mode="a+", encoding="utf-8")  # noqa: SIM115
+
+    def _set_xml_writer(self, filename):
+        if isinstance(filename, str):  # the packager's new, empty temporary file for the sheet's XML
+            self.internal_fh = True
+            self.fh = open(filename, "a", encoding="utf-8")  # noqa: SIM115 - closed by _xml_close
+            return
+        super()._set_xml_writer(filename)

@@ -39,6 +39,7 @@ from django.utils.translation import gettext as _
 from activities.models import Activity, ActivityType
 from activities.selectors import hours_total, program_wide_label
 from portal.csvsafe import BOM, neutralise_text
+from portal.xlsxsafe import TemporaryFileWorksheet
 from portal.db import CsvText, PlainNumber, copy_csv, stream_rows
 from portal.models import Organization
 from figures.selectors import COUNTED_STATUSES, counted_then, pending_then, verified_then
@@ -572,6 +573,7 @@ def write_export(program, year, folder, export_id=None, *, formats=FORMATS, csv_
     workbook = sheet_formats = names = None
     if "xlsx" in paths:
         workbook = xlsxwriter.Workbook(str(paths["xlsx"]), {**OPTIONS, "constant_memory": True, "tmpdir": str(folder)})
+        workbook.worksheet_class = TemporaryFileWorksheet
         sheet_formats, names = Formats(workbook), SheetNames()
         write_summary_sheet(workbook, sheet_formats, names, doc)
         for section in doc.sections:
