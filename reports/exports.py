@@ -455,6 +455,7 @@ def write_ledgers(rows, pairing_names, metrics, year, *, csv_stream=None, workbo
     sheet = None
     current, pairing_cell = object(), ""
     done = 0
+    known = {}  # the host's, the type's and the status's cells, escaped once for every sheet
     for (
         pairing_id, date, title, host_id, co_host_ids, kind_id, status, place, party_members, teachers, students,
         residents, hours, pending, figures,
@@ -469,7 +470,10 @@ def write_ledgers(rows, pairing_names, metrics, year, *, csv_stream=None, workbo
                 if sheet is not None:
                     sheet.finish()
                 caption = _("%(pairing)s %(year)s年活动台账") % {"pairing": pairing_name, "year": year}
-                sheet = LedgerSheet(workbook, formats, names(_("台账") + "·" + pairing_name), caption, columns[1:])
+                sheet = LedgerSheet(
+                    workbook, formats, names(_("台账") + "·" + pairing_name), caption, columns[1:], repeated=(2, 4, 5),
+                    known=known,
+                )
         values = [None] * len(slot)
         if figures:
             for item in figures.split(";"):

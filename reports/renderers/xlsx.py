@@ -151,12 +151,16 @@ class LedgerSheet:
     control characters, kept whitespace: text stays text, never a formula or rich-string markup, portal.xlsxsafe's
     rule), a date as its serial number in the date format, a number as written. Cells are None (left empty),
     str, a date, an int or a float. Column widths come from the header and the first rows,
-    measured cheaply (CJK characters are three UTF-8 bytes and two columns)."""
+    measured cheaply (CJK characters are three UTF-8 bytes and two columns). The texts of the ``repeated``
+    columns (names from the set-up: a branch, a type, a status; not what people typed) are escaped once each and
+    kept in ``known`` (a dict shared by a workbook's sheets): their number does not grow with the rows."""
 
     SAMPLE_ROWS = 50
     EPOCH = datetime.date(1899, 12, 30)  # Excel's day 0 (1900 date system, its leap-year bug included)
 
-    def __init__(self, workbook, formats, name, caption, columns):
+    def __init__(self, workbook, formats, name, caption, columns, *, repeated=(), known=None):
+        self.repeated = frozenset(repeated)
+        self.known = {} if known is None else known
         self.ws = ws = workbook.add_worksheet(name)
         self.plain, self.date = formats.plain, formats.date
         write_text(ws, 0, 0, caption, formats.caption, self.plain)
@@ -178,14 +182,20 @@ class LedgerSheet:
         number = str(row + 1)
         sample = row < self.SAMPLE_ROWS + 2
         parts = [f'<row r="{number}">']
-        letters = self.letters
+        letters, repeated, known = self.letters, self.repeated, self.known
         for col, value in enumerate(cells):
             if value is None or value == "":
                 continue
             ref = letters[col] + number
             kind = value.__class__
             if kind is str:
-                parts.append(f'<c r="{ref}"{inline_string(self.ws, value)}')
+                if col in repeated:
+                    xml = known.get(value)
+                    if xml is None:
+                        xml = known[value] = inline_string(self.ws, value)
+                else:
+                    xml = inline_string(self.ws, value)
+                parts.append(f'<c r="{ref}"{xml}')
                 if sample:
                     width = (len(value.encode()) + len(value)) // 2 + 2
                     if width > self.widths[col]:
