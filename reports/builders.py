@@ -487,6 +487,9 @@ class Fetched:
     snapshots: list
     targets: list
     volunteers: tuple = ({}, 0)  # distinct volunteers with verified hours: (per pairing, overall)
+    # ``items`` as a report lists them (activity_item), when made already: a program's report makes them once for
+    # itself and its pairings' own reports, which list the same dicts (split() hands each pairing its own)
+    listed: list | None = None
 
     def split(self):
         """{pairing id: Fetched narrowed to that pairing}, in one pass over the rows (a program of many
@@ -512,14 +515,19 @@ class Fetched:
         if self.items is not None:
             for row in self.items:
                 parts[row["pairing_id"]]["items"].append(row)
+        if self.listed is not None:
+            for item in self.listed:
+                parts[item["pairing_id"]]["listed"].append(item)
         empty = {name: [] for name in keys}
+        listed = [] if self.listed is not None else None
         return defaultdict(
-            lambda: Fetched(**empty, items=[] if self.items is not None else None, co_items=self.co_items),
+            lambda: Fetched(**empty, items=[] if self.items is not None else None, co_items=self.co_items, listed=listed),
             {
                 pid: Fetched(
                     **{name: rows.get(name, []) for name in keys},
                     items=rows.get("items", []) if self.items is not None else None,
                     co_items=self.co_items,
+                    listed=rows.get("listed", []) if self.listed is not None else None,
                 )
                 for pid, rows in parts.items()
             },
@@ -575,7 +583,9 @@ def activity_section(f, period, pairing_names, with_items):
         section.participants.students += row["students"] or 0
         section.participants.residents_served += row["residents_served"] or 0
 
-    if with_items and f.items is not None:
+    if with_items and f.listed is not None:
+        section.items.extend(f.listed)
+    elif with_items and f.items is not None:
         section.items.extend(activity_item(row, pairing_names, f.co_items) for row in f.items)
     return section
 
@@ -1424,6 +1434,10 @@ def _build_report(
         photos = selectors.highlight_photo_rows([row["id"] for row in highlight_rows])
         highlights = highlight_section(highlight_rows, photos, names)
 
+    if pairing is None and with_pairing_reports and f.items is not None:
+        # each activity's listed row made once: the program's report and its pairing's own list the same (a pairing's
+        # name is the same in both, a program-wide activity's none)
+        f.listed = [activity_item(row, names, f.co_items) for row in f.items]
     parts = f.split() if pairing is None else None
     # a snapshot metric's latest value is shown for one pairing's figures only, never across pairings, nor across
     # a pairing and the program-wide activities
