@@ -420,7 +420,8 @@ _SCALARS = frozenset({str, int, float, bool, type(None)})
 def plain(value):
     """``dataclasses.asdict`` without its deep copies (a program's report has tens of thousands of values):
     dataclasses become dicts, lists and dicts are rebuilt, every other value (str, int, float, None) is
-    immutable and kept as it is. Scalars are told apart before any call (they are most of the values)."""
+    immutable and kept as it is. Scalars are told apart before any call (they are most of the values: a call
+    for each cost a third of the walk)."""
     kind = type(value)
     if kind in _SCALARS:
         return value
@@ -430,17 +431,17 @@ def plain(value):
     if names is None and is_dataclass(kind):
         names = _FIELDS[kind] = tuple(f.name for f in fields(kind))
     if names is not None:
-        return {name: _plain_item(getattr(value, name)) for name in names}
+        attributes = value.__dict__  # a dataclass's fields are its instance's attributes
+        out = {}
+        for name in names:
+            item = attributes[name]
+            out[name] = item if type(item) in _SCALARS else plain(item)
+        return out
     if kind is list or kind is tuple:
-        return kind(_plain_item(item) for item in value)
+        return kind([item if type(item) in _SCALARS else plain(item) for item in value])
     if kind is dict:
-        return {key: _plain_item(item) for key, item in value.items()}
+        return {key: item if type(item) in _SCALARS else plain(item) for key, item in value.items()}
     return value
-
-
-def _plain_item(value):
-    """A value inside a dataclass, list or dict: kept when a scalar, else made plain."""
-    return value if type(value) in _SCALARS else plain(value)
 
 
 # --------------------------------------------------------------------------------------------------------
