@@ -916,14 +916,20 @@ def reads_history(period, now):
     return as_at_day(period, now) < timezone.localtime(now, TZ).date()
 
 
-def plan_rows(ids, period, as_at, then=None):
+def plan_rows(ids, period, as_at, then=None, *, listed=True):
     """The plan items a report shows (selectors.plan_item_rows; with ``then``, their status as it stood at the
     end of that day), each with its `progress` as at ``as_at`` (figures.item_progress; as set by hand for an
-    item without targets). Two queries."""
+    item without targets). Two queries. ``listed=False`` (a monthly reminder, which does not list the year's
+    plan: plan_section): the progress only of the items it shows, the open ones due by the end of next month
+    (due next month, or overdue); the others' is never shown and stays as read."""
     next_month = Month(period.end.year, period.end.month).next()
     rows = selectors.plan_item_rows(ids, period.start.year, next_month.end, then)
-    progress = figures.item_progress([row["id"] for row in rows], as_at=as_at)
-    for row in rows:
+    shown = rows if listed else [
+        row for row in rows
+        if row["status"] in selectors.OPEN_ITEM and row["due_date"] is not None and row["due_date"] <= next_month.end
+    ]
+    progress = figures.item_progress([row["id"] for row in shown], as_at=as_at)
+    for row in shown:
         row["progress"] = progress.get(row["id"], row["progress"])
     return rows
 
@@ -1009,7 +1015,7 @@ def fetch(kind, period, ids, itemized, *, as_at, raw=False, per_pairing=None, hi
         needs=selectors.need_rows(
             ids, period.start_at, period.end_at, moment, moment - datetime.timedelta(days=STALE_NEED_DAYS)
         ),
-        plan=plan_rows(ids, period, as_at, then),
+        plan=plan_rows(ids, period, as_at, then, listed=kind != "monthly"),
         metric_sums=metric_sums,
         snapshots=snapshots,
         targets=selectors.target_rows(ids, start.year, then),
