@@ -420,7 +420,8 @@ _SCALARS = frozenset({str, int, float, bool, type(None)})
 def plain(value):
     """``dataclasses.asdict`` without its deep copies (a program's report has tens of thousands of values):
     dataclasses become dicts, lists and dicts are rebuilt, every other value (str, int, float, None) is
-    immutable and kept as it is. Scalars are told apart before any call (they are most of the values)."""
+    immutable and kept as it is. Scalars are told apart before any call (they are most of the values: a call
+    for each cost a third of the walk)."""
     kind = type(value)
     if kind in _SCALARS:
         return value
@@ -430,17 +431,17 @@ def plain(value):
     if names is None and is_dataclass(kind):
         names = _FIELDS[kind] = tuple(f.name for f in fields(kind))
     if names is not None:
-        return {name: _plain_item(getattr(value, name)) for name in names}
+        attributes = value.__dict__  # a dataclass's fields are its instance's attributes
+        out = {}
+        for name in names:
+            item = attributes[name]
+            out[name] = item if type(item) in _SCALARS else plain(item)
+        return out
     if kind is list or kind is tuple:
-        return kind(_plain_item(item) for item in value)
+        return kind([item if type(item) in _SCALARS else plain(item) for item in value])
     if kind is dict:
-        return {key: _plain_item(item) for key, item in value.items()}
+        return {key: item if type(item) in _SCALARS else plain(item) for key, item in value.items()}
     return value
-
-
-def _plain_item(value):
-    """A value inside a dataclass, list or dict: kept when a scalar, else made plain."""
-    return value if type(value) in _SCALARS else plain(value)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -487,6 +488,9 @@ class Fetched:
     snapshots: list
     targets: list
     volunteers: tuple = ({}, 0)  # distinct volunteers with verified hours: (per pairing, overall)
+    # ``items`` as a report lists them (activity_item), when made already: a program's report makes them once for
+    # itself and its pairings' own reports, which list the same dicts (split() hands each pairing its own)
+    listed: list | None = None
 
     def split(self):
         """{pairing id: Fetched narrowed to that pairing}, in one pass over the rows (a program of many
@@ -512,14 +516,19 @@ class Fetched:
         if self.items is not None:
             for row in self.items:
                 parts[row["pairing_id"]]["items"].append(row)
+        if self.listed is not None:
+            for item in self.listed:
+                parts[item["pairing_id"]]["listed"].append(item)
         empty = {name: [] for name in keys}
+        listed = [] if self.listed is not None else None
         return defaultdict(
-            lambda: Fetched(**empty, items=[] if self.items is not None else None, co_items=self.co_items),
+            lambda: Fetched(**empty, items=[] if self.items is not None else None, co_items=self.co_items, listed=listed),
             {
                 pid: Fetched(
                     **{name: rows.get(name, []) for name in keys},
                     items=rows.get("items", []) if self.items is not None else None,
                     co_items=self.co_items,
+                    listed=rows.get("listed", []) if self.listed is not None else None,
                 )
                 for pid, rows in parts.items()
             },
@@ -575,7 +584,9 @@ def activity_section(f, period, pairing_names, with_items):
         section.participants.students += row["students"] or 0
         section.participants.residents_served += row["residents_served"] or 0
 
-    if with_items and f.items is not None:
+    if with_items and f.listed is not None:
+        section.items.extend(f.listed)
+    elif with_items and f.items is not None:
         section.items.extend(activity_item(row, pairing_names, f.co_items) for row in f.items)
     return section
 
@@ -905,14 +916,20 @@ def reads_history(period, now):
     return as_at_day(period, now) < timezone.localtime(now, TZ).date()
 
 
-def plan_rows(ids, period, as_at, then=None):
+def plan_rows(ids, period, as_at, then=None, *, listed=True):
     """The plan items a report shows (selectors.plan_item_rows; with ``then``, their status as it stood at the
     end of that day), each with its `progress` as at ``as_at`` (figures.item_progress; as set by hand for an
-    item without targets). Two queries."""
+    item without targets). Two queries. ``listed=False`` (a monthly reminder, which does not list the year's
+    plan: plan_section): the progress only of the items it shows, the open ones due by the end of next month
+    (due next month, or overdue); the others' is never shown and stays as read."""
     next_month = Month(period.end.year, period.end.month).next()
     rows = selectors.plan_item_rows(ids, period.start.year, next_month.end, then)
-    progress = figures.item_progress([row["id"] for row in rows], as_at=as_at)
-    for row in rows:
+    shown = rows if listed else [
+        row for row in rows
+        if row["status"] in selectors.OPEN_ITEM and row["due_date"] is not None and row["due_date"] <= next_month.end
+    ]
+    progress = figures.item_progress([row["id"] for row in shown], as_at=as_at)
+    for row in shown:
         row["progress"] = progress.get(row["id"], row["progress"])
     return rows
 
@@ -998,7 +1015,7 @@ def fetch(kind, period, ids, itemized, *, as_at, raw=False, per_pairing=None, hi
         needs=selectors.need_rows(
             ids, period.start_at, period.end_at, moment, moment - datetime.timedelta(days=STALE_NEED_DAYS)
         ),
-        plan=plan_rows(ids, period, as_at, then),
+        plan=plan_rows(ids, period, as_at, then, listed=kind != "monthly"),
         metric_sums=metric_sums,
         snapshots=snapshots,
         targets=selectors.target_rows(ids, start.year, then),
@@ -1424,6 +1441,10 @@ def _build_report(
         photos = selectors.highlight_photo_rows([row["id"] for row in highlight_rows])
         highlights = highlight_section(highlight_rows, photos, names)
 
+    if pairing is None and with_pairing_reports and f.items is not None:
+        # each activity's listed row made once: the program's report and its pairing's own list the same (a pairing's
+        # name is the same in both, a program-wide activity's none)
+        f.listed = [activity_item(row, names, f.co_items) for row in f.items]
     parts = f.split() if pairing is None else None
     # a snapshot metric's latest value is shown for one pairing's figures only, never across pairings, nor across
     # a pairing and the program-wide activities

@@ -116,6 +116,16 @@ def test_a_past_quarter_counts_the_statuses_it_ended_with(timeline):
     assert (repairs["period_value"], repairs["ytd_value"]) == (4, 4)
 
 
+def test_a_monthly_reminder_shows_its_items_progress_as_at_its_day(timeline):
+    """A monthly reminder lists no year's plan, only the items due next month or overdue; theirs is the progress
+    worked out from their targets as at its day, as in the quarterly report (4 of 10 repairs counted by the end of
+    March), in the pairing's reminder and in the program's."""
+    for pairing in (timeline["pairing"], None):
+        data = build_report_data("monthly", "2024-03", timeline["program"], pairing)
+        assert data["plan"]["items"] == []
+        assert [(row["id"], row["progress"]) for row in data["plan"]["overdue"]] == [(timeline["item"].pk, 40)]
+
+
 def test_rebuilt_today_it_equals_the_report_built_at_the_time(timeline):
     """What the report said at the end of the period, built then from the statuses of then (and the rollup),
     is what the history-read report says today."""
