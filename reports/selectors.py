@@ -19,10 +19,8 @@ from decimal import Decimal
 
 from django.db import connections, router
 from django.db.models import (
-    BooleanField, Case, Count, Exists, ExpressionWrapper, F, IntegerField, Max, OuterRef, Q, Subquery, Sum, Value,
-    When, Window,
+    BooleanField, Case, Count, Exists, ExpressionWrapper, F, Max, OuterRef, Q, Subquery, Sum, Value, When, Window,
 )
-from django.db.models.expressions import RawSQL
 from django.db.models.functions import RowNumber, TruncMonth
 
 from activities.models import Activity, ActivityMetricValue, ActivityPhoto, Need, ServiceRecord
@@ -829,18 +827,17 @@ def drafts_waiting(user):
 
 
 def unread_count_with_session(cap):
-    """`unread_count` as an expression over a session's row (portal.models.UserSession), for its user: read in the
-    session's own query (portal/sessions.py), it costs the page no round trip of its own. The same SQL."""
+    """`unread_count` as SQL over a session's row (portal.models.UserSession), for its user: read in the session's own
+    query (portal/sessions.py), it costs the page no round trip of its own. The same SQL; (SQL, parameters)."""
     from portal.models import UserSession
 
     connection = connections[router.db_for_read(Notification)]
     quote = connection.ops.quote_name
     table, session = quote(Notification._meta.db_table), quote(UserSession._meta.db_table)
-    return RawSQL(
+    return (
         f"SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE user_id = {session}.{quote('user_id')}"
         " AND read_at IS NULL LIMIT %s) AS unread",
         [cap],
-        output_field=IntegerField(),
     )
 
 
