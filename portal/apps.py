@@ -12,3 +12,7 @@ class PortalConfig(AppConfig):
         from portal.models import Membership, Organization
 
         versioned.connect(Organization, Membership)
+
+        from portal import sessions
+
+        sessions.read_with_session["_portal_setup_token"] = versioned.setup_token_with_session()

@@ -292,3 +292,19 @@ class UserSession(AbstractBaseSession):
         from django.contrib.sessions.backends.db import SessionStore
 
         return SessionStore
+
+
+class SetupToken(models.Model):
+    """One row: a token replaced, in the writing transaction, by every change to the set-up (`versioned.setup_changed`:
+    organisations, memberships, and the other models it watches). Each request reads it with its session
+    (portal/sessions.py), and the user's reach is cached under it (permissions.scope_for): since the token lives in the
+    database and changes with the data it stands for, a change lost by the cache (Redis hung or stopped) cannot
+    leave a role taken away in reach, as a token kept in Redis could."""
+
+    ROW = 1  # the only row's id
+
+    token = models.CharField(_("token"), max_length=32)
+
+    class Meta:
+        verbose_name = _("set-up token")
+        verbose_name_plural = _("set-up tokens")

@@ -54,10 +54,12 @@ _request = threading.local()
 
 def _begin_request(**kwargs):
     _request.tokens = {}
+    _request.setup_written = False
 
 
 def _end_request(**kwargs):
     _request.tokens = None
+    _request.setup_written = False
 
 
 request_started.connect(_begin_request, dispatch_uid="portal-versioned-begin-request")
@@ -152,8 +154,44 @@ def changed(key):
 
 def setup_changed(**kwargs):
     """The set-up changed: values cached under the current token are no longer read (now, and once the
-    transaction commits). A signal receiver, and callable as is."""
+    transaction commits), nor those cached under the database's token (`replace_setup_token`). A signal receiver,
+    and callable as is."""
+    replace_setup_token()
     changed(VERSION_KEY)
+
+
+def setup_token_with_session():
+    """The set-up's token in the database, as SQL for the session's read (portal/sessions.py): (SQL, parameters)."""
+    from django.db import connections, router
+
+    from portal.models import SetupToken
+
+    table = connections[router.db_for_read(SetupToken)].ops.quote_name(SetupToken._meta.db_table)
+    return f"SELECT token FROM {table} WHERE id = %s", [SetupToken.ROW]
+
+
+def replace_setup_token():
+    """Give the set-up's row in the database (`SetupToken`) a new token, in the writing transaction: it is committed
+    (or rolled back) with the change it stands for, whatever the cache does. One statement, an upsert, so that a
+    database without the row (flushed) gets it back."""
+    from django.db import connections, router
+
+    from portal.models import SetupToken
+
+    connection = connections[router.db_for_write(SetupToken)]
+    table = connection.ops.quote_name(SetupToken._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (id, token) VALUES (%s, %s) ON CONFLICT (id) DO UPDATE SET token = excluded.token",
+            [SetupToken.ROW, _new_token()],
+        )
+    _request.setup_written = True
+
+
+def setup_written_in_request():
+    """Has this request changed the set-up? Then what it reads of the set-up may not be committed yet (and may be
+    rolled back): not to be kept under the token its session read."""
+    return getattr(_request, "setup_written", False)
 
 
 def cached(name, build, *parts, versions=()):

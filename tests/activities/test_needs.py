@@ -373,11 +373,11 @@ def test_need_page_shows_claim_and_response_times(client, world):
 # Query counts: fixed whatever the rows
 # ---------------------------------------------------------------------------------------------------------
 
-# each with the session read with its user (one query), and the header's count of unread notifications (one
-# query on every page); the pairing filter is a
+# each with the session read with its user, the set-up's token and the header's count of unread notifications
+# (one query, portal/sessions.py), and the user's reach (cold here); the pairing filter is a
 # picker (portal/widgets.py): no query for a list of pairings
-LIST_QUERIES = 5
-DETAIL_QUERIES = 6
+LIST_QUERIES = 4
+DETAIL_QUERIES = 5
 
 
 @pytest.mark.parametrize("rows", [1, 30])

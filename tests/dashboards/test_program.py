@@ -253,9 +253,9 @@ def test_queries_do_not_grow_with_the_pairings(client, world, django_capture_on_
         assert response.status_code == 200
         counts.append((len(captured), len(_data_queries(captured))))
     assert counts[0] == counts[1], counts
-    # the program with its figures (one UNION), one page of pairings; with the session and its user (one
-    # query), scope and the header's unread count: five
-    assert counts[0] == (5, 2), counts
+    # the program with its figures (one UNION), one page of pairings; with the session, its user and the header's
+    # unread count (one query), and scope: four
+    assert counts[0] == (4, 2), counts
     assert not [q for q in _data_queries(captured) if "activities_activity" in q]  # the rollup only
 
 

@@ -269,15 +269,16 @@ def grow(world, cast, n):
         MeetingAttachment.objects.create(meeting=meeting, kind="document", file=f"meetings/{i}.pdf", content_type="application/pdf")
 
 
-# The session with its user (one query), scope, the header's unread notifications, then the page's own reads.
+# The session with its user and the header's unread notifications (one query), scope on the first page only (kept
+# since, under the set-up's token: portal/permissions.py), then the page's own reads.
 QUERIES = {
     # count, whether the user records meetings, the filter's program drop-down, rows (the pairing filter is a picker:
     # portal/widgets.py, no query for a list of pairings)
-    "meeting_list": 7,
+    "meeting_list": 6,  # and scope
     # the meeting, its attendees, files and decisions, the previous meeting and its decisions, whether the user edits
     # it (a branch secretary: one query; who closes each decision is read from the scope)
-    "meeting_detail": 11,  # and (a secretary) whether they may record it as an activity
-    "action_item_list": 5,  # count, rows (the pairing filter is a picker: no query for a list of pairings)
+    "meeting_detail": 9,  # and (a secretary) whether they may record it as an activity
+    "action_item_list": 3,  # count, rows (the pairing filter is a picker: no query for a list of pairings)
 }
 
 

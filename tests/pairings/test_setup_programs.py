@@ -129,4 +129,4 @@ def test_the_program_list_queries_do_not_grow(client, world, django_assert_num_q
     assert len(response.context["programs"]) == extra + 1
 
 
-QUERIES = 4  # the session with its user, scope, programs with their counts, unread notices
+QUERIES = 2  # the session with its user and unread notices, programs with their counts (scope: kept since the first)
