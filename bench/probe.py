@@ -607,6 +607,13 @@ def cmd_export(args):
         "queries": len(statements),
         "queries_reading_activities": sum(1 for text, _ in statements if QueryCounter.reads_activities(text)),
     }
+    from django.db import connection
+
+    if getattr(exports, "ledger_parts", None) and kwargs and args.format == "csv" and connection.vendor == "postgresql":
+        # the runs of pairings copied side by side (copy_ledger): one ledger query each
+        from django.conf import settings
+
+        out["ledger_parts"] = len(exports.ledger_parts(exports.pairing_order(program), settings.LEDGER_COPY_PARTS))
     if ledger["seconds"]:
         out["ledger_seconds"] = round(ledger["seconds"], 2)
         out["ledger_rows_per_s"] = round(ledger["rows"] / ledger["seconds"]) if ledger["seconds"] else None

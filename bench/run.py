@@ -869,9 +869,12 @@ def export_measurements(args, meta, table, budget):
             if "queries_reading_activities" in result:
                 ledger = result.get("ledger_queries")
                 figure = ledger if ledger is not None else result["queries_reading_activities"]
+                # the CSV may be copied in runs of pairings side by side (LEDGER_COPY_PARTS): one query each
+                parts = result.get("ledger_parts") or 1
                 table.add(6, f"annual export {pick['code']} {pick['year']} to {label}: "
                           + ("ledger data queries" if ledger is not None else "queries reading activities"),
-                          figure, target="exactly 1", met=figure == 1,
+                          figure, target="exactly 1" if parts == 1 else f"exactly 1 per part ({parts} parts)",
+                          met=figure == parts,
                           note=f"{result['queries']} statements in all, {result['queries_reading_activities']} "
                           "reading activities (the summary's included)")
     for fmt, points in peaks.items():
