@@ -16,3 +16,18 @@ def real_redis(request):
     client.flushdb()
     yield client
     client.flushdb()
+
+
+@pytest.fixture
+def redis_cache(request, settings, real_redis):
+    """The portal's Redis cache on the test module's scratch database (flushed), or wherever ``point(url)`` says
+    (a hung or closed port: the cache failing)."""
+    from portal import cache as portal_cache
+
+    def point(url=f"redis://127.0.0.1:6379/{request.module.SCRATCH_DB}"):
+        portal_cache.reset_breaker()
+        settings.CACHES = {"default": {"BACKEND": "portal.cache.FailOpenRedisCache", "LOCATION": url}}
+
+    point()
+    yield point
+    portal_cache.reset_breaker()

@@ -22,19 +22,6 @@ def reach_reads(queries):
     return [q["sql"] for q in queries if "WITH RECURSIVE" in q["sql"] and "m.role" in q["sql"]]
 
 
-@pytest.fixture
-def redis_cache(settings, real_redis):
-    """The portal's Redis cache on this module's scratch database (flushed), or wherever `point` says."""
-
-    def point(url=f"redis://127.0.0.1:6379/{SCRATCH_DB}"):
-        portal_cache.reset_breaker()
-        settings.CACHES = {"default": {"BACKEND": "portal.cache.FailOpenRedisCache", "LOCATION": url}}
-
-    point()
-    yield point
-    portal_cache.reset_breaker()
-
-
 def pairing_page(client, world):
     return client.get(reverse("pairings:pairing_detail", args=[world["pairing"].pk]))
 

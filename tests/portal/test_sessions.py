@@ -8,7 +8,6 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from portal import cache as portal_cache
 from portal.models import UserSession
 from tests import factories as f
 from tests.portal.test_resilience import PASSWORD, hung_port, sign_in  # noqa: F401 (a fixture)
@@ -26,17 +25,6 @@ def with_cookie(cookie):
     client = Client()
     client.cookies["sessionid"] = cookie
     return client
-
-
-@pytest.fixture
-def redis_cache(settings, real_redis):
-    def point(url=f"redis://127.0.0.1:6379/{SCRATCH_DB}"):
-        portal_cache.reset_breaker()
-        settings.CACHES = {"default": {"BACKEND": "portal.cache.FailOpenRedisCache", "LOCATION": url}}
-
-    point()
-    yield point
-    portal_cache.reset_breaker()
 
 
 def test_a_signed_out_cookie_stays_signed_out_after_the_cache_hung_through_the_sign_out(client, redis_cache, hung_port):
