@@ -16,7 +16,6 @@ which the user's reach is kept (portal/permissions.py), and the header's unread 
 Two round trips of every signed-in page are gone, and nothing of it depends on Redis either.
 """
 
-
 from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, load_backend

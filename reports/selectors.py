@@ -826,29 +826,25 @@ def drafts_waiting(user):
     )
 
 
+def _unread_sql(user_id_sql):
+    """The capped COUNT of the unread notices of the user whose id ``user_id_sql`` gives (a placeholder, or a
+    column of the statement it is part of), the cap its one parameter. Written in SQL: the ORM's count of a sliced
+    queryset builds a subquery each time, four times the statement's own cost."""
+    table = connections[router.db_for_read(Notification)].ops.quote_name(Notification._meta.db_table)
+    return f"SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE user_id = {user_id_sql} AND read_at IS NULL LIMIT %s) AS unread"
+
+
 def unread_count_with_session(cap):
     """`unread_count` as SQL over a session's row (portal.models.UserSession), for its user: read in the session's own
-    query (portal/sessions.py), it costs the page no round trip of its own. The same SQL; (SQL, parameters)."""
+    query (portal/sessions.py), it costs the page no round trip of its own. (SQL, parameters)."""
     from portal.models import UserSession
 
-    connection = connections[router.db_for_read(Notification)]
-    quote = connection.ops.quote_name
-    table, session = quote(Notification._meta.db_table), quote(UserSession._meta.db_table)
-    return (
-        f"SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE user_id = {session}.{quote('user_id')}"
-        " AND read_at IS NULL LIMIT %s) AS unread",
-        [cap],
-    )
+    quote = connections[router.db_for_read(Notification)].ops.quote_name
+    return _unread_sql(f"{quote(UserSession._meta.db_table)}.{quote('user_id')}"), [cap]
 
 
 def unread_count(user, cap):
-    """How many notices the user has not read, counted up to ``cap`` (the header's badge on every page). Written in
-    SQL: the ORM's count of a sliced queryset builds a subquery each time, four times the statement's own cost."""
-    connection = connections[router.db_for_read(Notification)]
-    table = connection.ops.quote_name(Notification._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT COUNT(*) FROM (SELECT 1 FROM {table} WHERE user_id = %s AND read_at IS NULL LIMIT %s) AS unread",
-            [user.pk, cap],
-        )
+    """How many notices the user has not read, counted up to ``cap`` (the header's badge on every page)."""
+    with connections[router.db_for_read(Notification)].cursor() as cursor:
+        cursor.execute(_unread_sql("%s"), [user.pk, cap])
         return cursor.fetchone()[0]
