@@ -15,4 +15,4 @@ class PortalConfig(AppConfig):
 
         from portal import sessions
 
-        sessions.read_with_session["_portal_setup_token"] = versioned.setup_token_with_session()
+        sessions.read_with_session[versioned.SETUP_TOKEN_WITH_SESSION] = versioned.setup_token_with_session()

@@ -88,7 +88,7 @@ def _cached_reach_by_role(user):
     costs more Python than the query it saves (223 calls against 149), a dict lookup almost nothing. Without a
     token (a user not read with a session, a database without the token's row), or once the request changed the
     set-up itself, the reach is read from the database."""
-    token = getattr(user, "_portal_setup_token", None)
+    token = getattr(user, versioned.SETUP_TOKEN_WITH_SESSION, None)
     if token is None or versioned.setup_written_in_request():  # a change of its own: perhaps not committed
         return _reach_by_role(user.pk)
     return _kept_reach_by_role(user.pk, token)

@@ -160,6 +160,9 @@ def setup_changed(**kwargs):
     changed(VERSION_KEY)
 
 
+SETUP_TOKEN_WITH_SESSION = "_portal_setup_token"  # the user's attribute set by the session's read
+
+
 def setup_token_with_session():
     """The set-up's token in the database, as SQL for the session's read (portal/sessions.py): (SQL, parameters)."""
     from django.db import connections, router
