@@ -12,7 +12,7 @@ fresh with every request, as before: a user switched off, or whose password chan
 request (Django's checks run on the joined row unchanged).
 
 The same query reads what every page needs of its user besides (`read_with_session`): the set-up's token, under
-which the user's reach is kept (portal/permissions.py), and the header's unread count (reports/context_processors.py).
+which the user's reach is kept (portal/permissions.py), and what the apps add (the header's unread count).
 Two round trips of every signed-in page are gone, and nothing of it depends on Redis either.
 """
 
