@@ -314,12 +314,21 @@ def _summary_counts(pairing_ids, start, end, as_at, wide, *, co_hosts, service):
     by_type, by_host, by_month, per_pairing = 4 | 2, 8 | 2, 8 | 4, 8 | 4 | 2 | 1
     # a read of a program's year: without JIT (compiling it costs more than it saves), its grouping and the sort of
     # its service records in memory
+    # the rows repeat a few hundred ids, names and statuses: each is kept once, not once per row (psycopg makes a
+    # new object for every value it reads: a program's year of 551 pairings held some 5 MB of copies)
+    shared = {}
+    once = shared.setdefault
     with long_read(connection, sql, params, work_mem=SUMMARY_WORK_MEM) as cursor:
         for (
             pairing_id, type_id, type_name, type_order, branch_id, name, short_name, month, state, n, party_members,
             teachers, students, residents, level, hours, served,
         ) in cursor.stream(sql, params, size=2000):  # a program's year: some 40,000 grouped rows, streamed
+            pairing_id, state = once(pairing_id, pairing_id), once(state, state)
+            if name is not None:
+                branch_id = once(branch_id, branch_id)
+                name, short_name = once(name, name), once(short_name, short_name)
             if level == by_type:
+                type_name = once(type_name, type_name)
                 counts.types.append({
                     "pairing_id": pairing_id, "activity_type_id": type_id, "activity_type__name": type_name,
                     "activity_type__order": type_order, "status": state, "n": n,
