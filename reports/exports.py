@@ -50,7 +50,6 @@ from reports.builders import as_at_day, build_report_data, reads_history
 from reports.models import AnnualExport
 from reports.periods import Year
 from reports.renderers.base import document, status_label
-from reports.renderers.docx import write_docx
 from reports.renderers.xlsx import (
     OPTIONS, Formats, LedgerSheet, SheetNames, SheetWriter, strip_number, write_chart_sheet, write_sections,
     write_summary_sheet,
@@ -611,6 +610,10 @@ def write_export(program, year, folder, export_id=None, *, formats=FORMATS, csv_
         workbook.close()
 
     if "docx" in paths:
+        # imported here: python-docx and lxml (some 6 MB) are loaded by a run that writes the Word file, not by
+        # every worker, nor by a run that writes the ledger or the workbook alone
+        from reports.renderers.docx import write_docx
+
         with open(paths["docx"], "wb") as stream:
             write_docx(doc, stream)
     return paths, done

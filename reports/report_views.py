@@ -42,13 +42,21 @@ from reports.selectors import Selection
 from volunteers.models import Certificate, Volunteer
 from reports.renderers.base import file_stem
 from reports.renderers.csv import render_csv
-from reports.renderers.docx import render_docx
 from reports.renderers.html import html_context
 from reports.renderers.xlsx import render_xlsx
 
 # The slots of this app's pages that the apps to its right fill (portal/panels.py).
 REPORT_LIST_ACTIONS = "reports.report_list.actions"
 REPORT_ACTIONS = "reports.report_detail.actions"
+
+
+
+def render_docx(doc):
+    """The Word file; python-docx and lxml are loaded by the first one written, not by every web process."""
+    from reports.renderers.docx import render_docx as render
+
+    return render(doc)
+
 
 DOWNLOADS = {
     "docx": (render_docx, "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),

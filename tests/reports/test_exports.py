@@ -371,3 +371,26 @@ def test_the_parts_of_a_copy_read_one_snapshot(records):
         parallel.append(spool, out)
     assert out.getvalue() == f"{before}\r\n"
     assert Activity.objects.get(pk=target.pk).title == "改过的标题"
+
+
+def test_a_process_that_writes_no_word_file_does_not_load_python_docx(tmp_path):
+    """python-docx and lxml are some 6 MB of a process: a web or worker process loads them when it first writes a
+    Word file (a report's, a certificate's, an annual export's), not when it starts, nor to write a workbook."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = (
+        "import sys, django; django.setup()\n"
+        "from django.urls import resolve; resolve('/')\n"  # the whole URLconf: every view module
+        "from portal.celery import app; app.loader.import_default_modules()\n"  # what a worker imports
+        "from reports import certificates, exports, report_views\n"
+        "print(sorted(m for m in sys.modules if m == 'docx' or m.startswith('docx.')))\n"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings"}
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, "-c", script], cwd=root, env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == "[]"
