@@ -211,7 +211,7 @@ class _Kept:
     """The values `cached` read or built, kept in this process under their full key (tokens included) for
     KEPT_SECONDS: at most SIZE entries, the least recently used dropped first. Shared by the threads of a process."""
 
-    SIZE = 256
+    SIZE = 128  # a page reads a handful; the largest (a board page with its table) is a few hundred kilobytes
 
     def __init__(self):
         self.entries = OrderedDict()
