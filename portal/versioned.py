@@ -26,13 +26,13 @@ meanwhile is seen by the next request, as a change made just after this one star
 (a worker's tasks, commands) the tokens are read at every call, as before; a task run eagerly inside a request (no
 broker: the quick start) is part of that request and reads its tokens.
 
-A value read or built is kept in the process too (`_Kept`, a bounded LRU) under its full key, which holds the tokens:
-a page's values then cost neither a round trip nor an unpickling each, while the tokens are still read from the
-cache once per request, so a change anywhere is seen by the next request as before, and a value kept under a
-token that is gone is never found again (it ages out of the LRU), and none is kept longer than KEPT_SECONDS (a
-value whose rows depend on the day, not only on the tokens, is read afresh as it would be). When the cache does not answer, no token, so
-nothing kept is read either: the value is built from the database. A kept value is shared by the requests of the
-process: callers treat what `cached` returns as read-only (copy before changing it).
+A value read or built is kept in the process too (`_Kept`, a bounded LRU) under its full key, tokens included: a
+page's values then cost neither a round trip nor an unpickling each. The tokens are still read from the cache once
+per request, so a change anywhere is seen by the next request as before; a value kept under a token that is gone is
+never found again (it ages out). None is kept longer than KEPT_SECONDS, so a value that depends on the clock as well
+as on the tokens is read afresh as it would be. When the cache does not answer there is no token, and nothing kept is
+read: the value is built from the database. A kept value is shared by the requests of the process: callers treat what
+`cached` returns as read-only (copy before changing it).
 """
 
 import hashlib
