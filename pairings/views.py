@@ -24,7 +24,7 @@ from pairings.models import (
     JointPlan, Metric, Pairing, PairingBranch, PlanItem, Program, VillageStatistic, village_statistics_readers_q,
 )
 from portal.models import Organization
-from portal import downloads, panels, search, versioned
+from portal import downloads, panels, search
 from portal.errors import AlreadyDone
 from portal.files import protected_file_response
 from portal.forms import add_service_error
@@ -107,14 +107,11 @@ class PairingDetailView(LoginRequiredMixin, ScopedObjectMixin, DetailView):
         return super().get_queryset().select_related("program", "supporter", "supported")
 
     def get_object(self, queryset=None):
-        """The pairing as the user may read it (visible_to, else 404), kept per user until the set-up changes
-        (portal/versioned.py): the pairing, its program and both sides are set-up, and so is who reads them; building
-        the visibility's query took longer than running it. A pairing not found (404) is not kept."""
-        user = self.request.user
+        """The pairing as the user may read it (visible_to, else 404), kept per user until the set-up (or the pairing's
+        last activity) changes (selectors.kept_pairing): the pairing, its program and both sides are set-up, and so is
+        who reads them; building the visibility's query took longer than running it. A pairing not found is not kept."""
         read = super().get_object
-        if not user.is_active:
-            return read(queryset)
-        return versioned.cached("pairing_detail", lambda: read(queryset), user.pk, user.is_superuser, self.kwargs["pk"])
+        return selectors.kept_pairing(self.request.user, self.kwargs["pk"], lambda: read(queryset))
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
