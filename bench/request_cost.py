@@ -85,16 +85,20 @@ def pages(meta):
         "list_admin": ("admin", "/activities/"),
         "pairing": ("secretary", f"/pairings/{meta['pairing_id']}/"),
         "dashboard": ("admin", meta["dashboard_url"]),
+        "board": ("admin", meta["completeness_url"]),
     }
     return out
 
 
 def page_meta():
     from bench.probe import find_dashboard
-    from pairings.models import Pairing
+    from pairings.models import Pairing, Program
 
+    program = Program.objects.order_by("id").first()
     return {"pairing_id": Pairing.objects.order_by("id").values_list("id", flat=True).first(),
-            "dashboard_url": find_dashboard()["url"]}
+            "dashboard_url": find_dashboard()["url"],
+            # the completeness board, as bench/probe.py asks for it (its default year)
+            "completeness_url": f"/dashboards/completeness/?program={program.pk}&year=2025"}
 
 
 def measure(driver, path, cookie, n):

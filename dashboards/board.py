@@ -8,6 +8,7 @@ from django.db.models import Count, Exists, Min, OuterRef, Q, Subquery
 from django.db.models.functions import ExtractMonth
 
 from activities.models import Activity
+from figures.cache import cached_figures
 from figures.models import ProgramMonth
 from figures.selectors import activity_list_url, counted_activities
 from pairings.models import Pairing, PairingBranch, Program
@@ -31,9 +32,15 @@ def board_programs(user):
 def board_program_list(user):
     """The programs whose board the user may open (board_programs), by name, read once for the whole page: each with
     its first dates (with_first_dates) and whether the user administers it (``editable``: Program.editable_by), so
-    the form's choices, its check and board_scope ask nothing more. One query."""
-    editable = Program.objects.editable_by(user).filter(pk=OuterRef("pk"))
-    return list(with_first_dates(board_programs(user)).annotate(editable=Exists(editable)).order_by("name"))
+    the form's choices, its check and board_scope ask nothing more. One query, kept per user until the set-up or the
+    rollup (its first months) changes (figures/cache.py): read on every page of the board, it cost as much as the
+    page's cached cells."""
+
+    def build():
+        editable = Program.objects.editable_by(user).filter(pk=OuterRef("pk"))
+        return list(with_first_dates(board_programs(user)).annotate(editable=Exists(editable)).order_by("name"))
+
+    return cached_figures("board_programs", build, user.pk, user.is_superuser)
 
 
 def with_first_dates(programs):

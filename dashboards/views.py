@@ -115,8 +115,12 @@ class ProgramDashboardView(LoginRequiredMixin, View):
             del figures_context["page_obj"]
             return figures_context
 
-        context = cached_figures("program_dashboard_page", build, pk, year, sort, page, today, get_language())
-        context.update(program={"pk": figures.program[0], "name": figures.program[1]}, form=form, sorts=SORTS, sort=sort)
+        context = {
+            **cached_figures("program_dashboard_page", build, pk, year, sort, page, today, get_language()),
+            # a copy: the cached context is shared by the process's requests (portal/versioned.py)
+            "program": {"pk": figures.program[0], "name": figures.program[1]}, "form": form, "sorts": SORTS,
+            "sort": sort,
+        }
         return render(request, self.template_name, context)
 
 

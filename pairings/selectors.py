@@ -284,6 +284,20 @@ class PairingParts:
     statistics: list  # the supported side's latest value of each indicator, as at the day
 
 
+# The version keys (portal/versioned.py) a pairing's own row depends on besides the set-up's: an app to the right
+# that writes a pairing's columns without save() adds its key from its AppConfig.ready() (last_activity_on, which the
+# pairing page's warnings read, is written so).
+PAIRING_ROW_VERSIONS = []
+
+
+def kept_pairing(user, pk, read):
+    """`read()`, the pairing `pk` as the user may read it (the view's scope check: it raises when not), kept per user
+    until the set-up or a key of PAIRING_ROW_VERSIONS changes. An inactive user's is not kept."""
+    if not user.is_active:
+        return read()
+    return versioned.cached("pairing_detail", read, user.pk, user.is_superuser, pk, versions=tuple(PAIRING_ROW_VERSIONS))
+
+
 def pairing_parts(pairing, today):
     """The pairing's liaisons, plans, branches and its village's statistics (four queries), kept until the set-up
     changes (portal/versioned.py). Ask only once the pairing is known to be the user's (the view's scope check)."""

@@ -106,6 +106,13 @@ class PairingDetailView(LoginRequiredMixin, ScopedObjectMixin, DetailView):
     def get_queryset(self):
         return super().get_queryset().select_related("program", "supporter", "supported")
 
+    def get_object(self, queryset=None):
+        """The pairing as the user may read it (visible_to, else 404), kept per user until the set-up (or the pairing's
+        last activity) changes (selectors.kept_pairing): the pairing, its program and both sides are set-up, and so is
+        who reads them; building the visibility's query took longer than running it. A pairing not found is not kept."""
+        read = super().get_object
+        return selectors.kept_pairing(self.request.user, self.kwargs["pk"], lambda: read(queryset))
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         today = timezone.localdate()

@@ -36,12 +36,14 @@ def _no_request_left_open():
     """The version tokens a request keeps (portal/versioned.py) end with it at request_finished, which the test
     client sends for a streamed response only once the stream is closed: a test that checks an export's status
     without reading it would leave the tests after it, in this thread, reading its tokens as if inside it. A test
-    whose cache failed leaves no outage behind either (the next test's first read would replace every token)."""
+    whose cache failed leaves no outage behind either (the next test's first read would replace every token), nor
+    values kept in the process (a test that sets a token itself would find the last test's)."""
     yield
     from portal import versioned
 
     versioned._end_request()
     versioned._Outage.forget()
+    versioned._kept.clear()
 
 
 @pytest.fixture

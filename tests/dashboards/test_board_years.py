@@ -74,11 +74,11 @@ def test_each_program_offers_its_own_years(client, world):
 
 
 def test_reading_the_years_costs_no_query(client, world):
-    """No query for the program's years: the programs, read once for the page, carry their first dates (two
-    queries in all once the page is cached, tests/dashboards/test_board_pages.py)."""
+    """No query for the program's years: the programs, read once for the page and kept, carry their first dates (one
+    query in all once the page is cached, tests/dashboards/test_board_pages.py)."""
     client.force_login(world["users"]["admin"])
     board(client, program=world["program"].pk, year=this_year())
     with CaptureQueriesContext(connection) as captured:
         response = board(client, program=world["program"].pk, year=this_year())
     assert response.status_code == 200
-    assert len(captured) == 2, [q["sql"] for q in captured.captured_queries]
+    assert len(captured) == 1, [q["sql"] for q in captured.captured_queries]

@@ -31,8 +31,9 @@ BUDGET = {
     "pairing_detail": 12,
     # the same page again: its liaisons, plans, branches and village statistics come from the cache (the set-up's
     # version: selectors.pairing_parts), and so do its figures, its recent activities, open needs and meetings (the
-    # activities app's panels version), and the scope: the session with its user and unread notifications, the pairing
-    "pairing_detail_cached": 2,
+    # activities app's panels version), and the scope, and the pairing as the user reads it (the set-up's version,
+    # per user): the session with its user and unread notifications
+    "pairing_detail_cached": 1,
     "plan_detail": 6,  # village (the targets' progress: one query of the figures app's row panel)
     "plan_item_edit": 7,  # committee
     "plan_agree": 5,  # village

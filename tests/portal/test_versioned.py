@@ -68,8 +68,8 @@ def test_pages_work_when_the_cache_does_not_answer(client, world, settings, capl
 
 
 def test_a_cached_page_reads_its_versions_in_one_round_trip_with_the_value(client, world, monkeypatch):
-    """The program dashboard's two cached values (the user's figures, the program's page) cost one read of the
-    cache each, after one read of every version token the request needs (the set-up's and the rollup's)."""
+    """The program dashboard's two cached values (the user's figures, the program's page) cost one read of every
+    version token the request needs (the set-up's and the rollup's), and nothing more once the process keeps them."""
     reads = []
 
     class Counted:
@@ -89,6 +89,10 @@ def test_a_cached_page_reads_its_versions_in_one_round_trip_with_the_value(clien
     client.force_login(world["users"]["admin"])
     url = reverse("dashboards:program_dashboard", args=[world["program"].pk])
     assert client.get(url, {"year": 2024}).status_code == 200  # builds and keeps both values
+    reads.clear()
+    assert client.get(url, {"year": 2024}).status_code == 200
+    assert reads == ["get_many"]
+    versioned._kept.clear()  # another process: reads them from the cache
     reads.clear()
     assert client.get(url, {"year": 2024}).status_code == 200
     assert reads == ["get_many", "get", "get"]
@@ -156,3 +160,31 @@ def test_a_process_that_saw_the_cache_fail_replaces_every_token_when_it_answers(
     after = versioned.setup_version()
     assert after not in (before, None) and after == cache.get(versioned.VERSION_KEY)
     assert versioned.setup_version() == after  # replaced once, not at every call
+
+
+def test_a_value_kept_in_the_process_is_read_only_under_the_tokens_the_cache_gives(world, monkeypatch):
+    """The process keeps what it read or built (no round trip, no unpickling), under the tokens: a change replaces
+    them and the value is built afresh; while the cache does not answer nothing kept is read either."""
+    builds = []
+
+    def build():
+        builds.append(1)
+        return ["value"]
+
+    assert versioned.cached("kept", build, 1) == ["value"]
+    assert versioned.cached("kept", build, 1) == ["value"]
+    assert len(builds) == 1
+    versioned.setup_changed()
+    assert versioned.cached("kept", build, 1) == ["value"]
+    assert len(builds) == 2
+    with monkeypatch.context() as hung:
+        hung.setattr(versioned, "cache", Hung())
+        assert versioned.cached("kept", build, 1) == ["value"]  # from the database
+    assert len(builds) == 3
+    assert versioned.cached("kept", build, 1) == ["value"]  # the outage replaced every token: built afresh
+    assert len(builds) == 4
+    monkeypatch.setattr(versioned, "KEPT_SECONDS", -1)  # kept no longer: read from the cache (which has it)
+    versioned._kept.clear()
+    assert versioned.cached("kept", build, 1) == ["value"]
+    assert versioned.cached("kept", build, 1) == ["value"]
+    assert len(builds) == 4

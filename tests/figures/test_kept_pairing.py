@@ -1,0 +1,33 @@
+"""The pairing page keeps the pairing as the user reads it (pairings.selectors.kept_pairing) until the set-up changes,
+or the rollup: the rollup writes the pairing's last_activity_on (raw SQL, no signal), which its warnings read."""
+
+import datetime
+
+import pytest
+
+from figures.cache import rollup_changed
+from pairings.models import Pairing
+from pairings.selectors import kept_pairing
+from portal import versioned
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_kept_pairing_is_read_again_once_the_rollup_or_the_set_up_changes(world):
+    user, pk = world["users"]["admin"], world["pairing"].pk
+    reads = []
+
+    def read():
+        reads.append(1)
+        return Pairing.objects.get(pk=pk)
+
+    assert kept_pairing(user, pk, read).pk == pk
+    assert kept_pairing(user, pk, read).pk == pk
+    assert len(reads) == 1
+    Pairing.objects.filter(pk=pk).update(last_activity_on=datetime.date(2024, 5, 1))  # as the rollup writes it
+    rollup_changed()
+    assert kept_pairing(user, pk, read).last_activity_on == datetime.date(2024, 5, 1)
+    assert len(reads) == 2
+    versioned.setup_changed()
+    kept_pairing(user, pk, read)
+    assert len(reads) == 3
