@@ -12,6 +12,7 @@ from figures.cache import cached_figures
 from figures.models import ProgramMonth
 from figures.selectors import activity_list_url, counted_activities
 from pairings.models import Pairing, PairingBranch, Program
+from portal import versioned
 from portal.permissions import scope_for
 
 
@@ -40,7 +41,10 @@ def board_program_list(user):
         editable = Program.objects.editable_by(user).filter(pk=OuterRef("pk"))
         return list(with_first_dates(board_programs(user)).annotate(editable=Exists(editable)).order_by("name"))
 
-    return cached_figures("board_programs", build, user.pk, user.is_superuser)
+    who = versioned.user_parts(user)
+    if who is None:
+        return build()
+    return cached_figures("board_programs", build, *who)
 
 
 def with_first_dates(programs):

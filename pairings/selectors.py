@@ -292,10 +292,11 @@ PAIRING_ROW_VERSIONS = []
 
 def kept_pairing(user, pk, read):
     """`read()`, the pairing `pk` as the user may read it (the view's scope check: it raises when not), kept per user
-    until the set-up or a key of PAIRING_ROW_VERSIONS changes. An inactive user's is not kept."""
-    if not user.is_active:
+    until the set-up or a key of PAIRING_ROW_VERSIONS changes (not kept when the user's may not be: versioned.user_parts)."""
+    who = versioned.user_parts(user)
+    if who is None:
         return read()
-    return versioned.cached("pairing_detail", read, user.pk, user.is_superuser, pk, versions=tuple(PAIRING_ROW_VERSIONS))
+    return versioned.cached("pairing_detail", read, *who, pk, versions=tuple(PAIRING_ROW_VERSIONS))
 
 
 def pairing_parts(pairing, today):

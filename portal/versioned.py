@@ -274,16 +274,32 @@ def cached(name, build, *parts, versions=()):
     return value
 
 
+def user_parts(user):
+    """What keys a value of `user`'s (what the user may see) besides the cache's tokens: the user and the set-up's
+    token in the database, as the session's read gave it. None when nothing of the user's may be kept: anonymous or
+    inactive users (their answer is empty and cheap), a user not read with a session (no token), and a request that
+    changed the set-up itself (what it reads may not be committed). The database's token is in the key because a
+    change whose replacement the cache did not take (Redis stopped or hung, answered as a miss by the fail-open
+    cache) still replaces it: a role taken away during an outage is not read back from the cache after it."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return None
+    token = getattr(user, SETUP_TOKEN_WITH_SESSION, None)
+    if token is None or setup_written_in_request():
+        return None
+    return (user.pk, user.is_superuser, token)
+
+
 def per_user(name):
-    """A decorator: the function of (user, *args, **kwargs) cached per user and arguments (`cached`). Anonymous
-    and inactive users are not cached (their answer is empty and cheap)."""
+    """A decorator: the function of (user, *args, **kwargs) cached per user and arguments (`cached`, `user_parts`);
+    not cached when the user's may not be kept."""
 
     def decorate(function):
         @wraps(function)
         def wrapper(user, *args, **kwargs):
-            if user is None or not user.is_authenticated or not user.is_active:
+            who = user_parts(user)
+            if who is None:
                 return function(user, *args, **kwargs)
-            parts = (user.pk, user.is_superuser, args, sorted(kwargs.items()))
+            parts = (*who, args, sorted(kwargs.items()))
             return cached(name, lambda: function(user, *args, **kwargs), *parts)
 
         wrapper.uncached = function
