@@ -1,8 +1,6 @@
 """The activity list's filters: one FilterSet for the page and its CSV export. Every drop-down lists only
 what the viewer may see; its choices come, with the viewer's pairings, from one query (selectors.list_choices)."""
 
-import threading
-from collections import OrderedDict
 from html import escape  # the plain one: Django's checks every argument for lazy text, a thousand times here
 
 import django_filters
@@ -19,6 +17,7 @@ from activities import selectors
 from activities.models import ActionItem, Activity, ActivityMetricValue, Meeting, Need, ServiceRecord, verified_q
 from pairings.models import Pairing, Program
 from portal import search
+from portal.kept import KeptValues
 from portal.permissions import scope_for
 from portal.widgets import PickerWidget
 
@@ -100,40 +99,11 @@ class ActivityFilterForm(forms.Form):
         return data
 
 
-class _RenderedFields:
-    """The filter form's fields as HTML, by everything they are drawn from (see ActivityFilter.fields_html).
-
-    Kept in the process, not in the shared cache: the key is the drop-downs' full content (a thousand pairings
-    for a province admin), compared exactly, never a digest of it; so an entry is only ever found again by a
-    request that would render the very same HTML, whoever makes it, and a renamed pairing or branch is simply
-    another key. At most SIZE entries, the least recently used dropped first."""
-
-    SIZE = 64
-
-    def __init__(self):
-        self.entries = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, key):
-        with self.lock:
-            html = self.entries.get(key)
-            if html is not None:
-                self.entries.move_to_end(key)
-            return html
-
-    def put(self, key, html):
-        with self.lock:
-            self.entries[key] = html
-            self.entries.move_to_end(key)
-            while len(self.entries) > self.SIZE:
-                self.entries.popitem(last=False)
-
-    def clear(self):
-        with self.lock:
-            self.entries.clear()
-
-
-rendered_fields = _RenderedFields()
+# The filter form's fields as HTML, by everything they are drawn from (see ActivityFilter.fields_html). Kept in the
+# process, not in the shared cache: the key is the drop-downs' full content (a thousand pairings for a province
+# admin), compared exactly, never a digest of it; so an entry is only ever found again by a request that would render
+# the very same HTML, whoever makes it, and a renamed pairing or branch is simply another key.
+rendered_fields = KeptValues(64)
 
 
 class ActivityFilter(django_filters.FilterSet):

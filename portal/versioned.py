@@ -26,7 +26,7 @@ meanwhile is seen by the next request, as a change made just after this one star
 (a worker's tasks, commands) the tokens are read at every call, as before; a task run eagerly inside a request (no
 broker: the quick start) is part of that request and reads its tokens.
 
-A value read or built is kept in the process too (`_Kept`, a bounded LRU) under its full key, tokens included: a
+A value read or built is kept in the process too (`_kept`, a bounded LRU, portal/kept.py) under its full key, tokens included: a
 page's values then cost neither a round trip nor an unpickling each. The tokens are still read from the cache once
 per request, so a change anywhere is seen by the next request as before; a value kept under a token that is gone is
 never found again (it ages out). None is kept longer than KEPT_SECONDS, so a value that depends on the clock as well
@@ -38,20 +38,20 @@ read: the value is built from the database. A kept value is shared by the reques
 import hashlib
 import logging
 import threading
-import time
 import uuid
-from collections import OrderedDict
 from functools import wraps
 
 from django.core.cache import cache
 from django.core.signals import request_finished, request_started
 from django.db import transaction
 
+from portal.kept import KeptValues
+
 logger = logging.getLogger(__name__)
 
 VERSION_KEY = "portal:setup-version"
 TIMEOUT = 3600  # seconds a value is kept under one version (a day's first request rebuilds it anyway)
-KEPT_SECONDS = 60  # seconds a value is kept in the process (`_Kept`) before it is read from the cache again
+KEPT_SECONDS = 60  # seconds a value is kept in the process (`_kept`) before it is read from the cache again
 
 
 # The version keys asked for so far in this process: a request's first read takes them all, so that a page whose
@@ -207,41 +207,9 @@ def setup_written_in_request():
     return getattr(_request, "setup_written", False)
 
 
-class _Kept:
-    """The values `cached` read or built, kept in this process under their full key (tokens included) for
-    KEPT_SECONDS: at most SIZE entries, the least recently used dropped first. Shared by the threads of a process."""
-
-    SIZE = 128  # a page reads a handful; the largest (a board page with its table) is a few hundred kilobytes
-
-    def __init__(self):
-        self.entries = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, key):
-        with self.lock:
-            entry = self.entries.get(key)
-            if entry is None:
-                return None
-            until, value = entry
-            if until < time.monotonic():
-                del self.entries[key]
-                return None
-            self.entries.move_to_end(key)
-            return value
-
-    def put(self, key, value):
-        with self.lock:
-            self.entries[key] = (time.monotonic() + KEPT_SECONDS, value)
-            self.entries.move_to_end(key)
-            while len(self.entries) > self.SIZE:
-                self.entries.popitem(last=False)
-
-    def clear(self):
-        with self.lock:
-            self.entries.clear()
-
-
-_kept = _Kept()
+# the values `cached` read or built (the module's docstring); a page reads a handful, the largest (a board page with
+# its table) is a few hundred kilobytes
+_kept = KeptValues(128)
 
 
 def cached(name, build, *parts, versions=()):
@@ -270,7 +238,7 @@ def cached(name, build, *parts, versions=()):
             logger.warning("cache unavailable: %s was not kept", name, exc_info=True)
             _Outage.failed()
             return value
-    _kept.put(key, value)
+    _kept.put(key, value, seconds=KEPT_SECONDS)
     return value
 
 
