@@ -378,11 +378,11 @@ def item_progress(item_ids, *, as_at=None):
     achieved (achieved_by_item). The reports read it with the period's as-at day."""
     if not item_ids:
         return {}
-    targets = (
+    targets = list(
         PlanTarget.objects.filter(item_id__in=item_ids).order_by()
         .values_list("item_id", "metric_id", "value", "metric__aggregation")
     )
-    achieved = achieved_by_item(item_ids, as_at=as_at)
+    achieved = achieved_by_item(item_ids, as_at=as_at, pairs={(item_id, metric_id) for item_id, metric_id, *_ in targets})
     ratios = defaultdict(list)
     for item_id, metric_id, value, aggregation in targets:
         total, latest = achieved.get((item_id, metric_id), (None, None))
@@ -390,14 +390,17 @@ def item_progress(item_ids, *, as_at=None):
     return {item_id: int(sum(r) * 100 / len(r)) for item_id, r in ratios.items()}
 
 
-def achieved_by_item(item_ids, *, as_at=None):
+def achieved_by_item(item_ids, *, as_at=None, pairs=None):
     """{(item id, metric id): (sum, latest value)} of the metric values of the activities that count toward
     the items (toward_plan's rule: counted, dated in the item's plan's year, and given `as_at` dated up to that
     day and counted as they stood at its end; the latest by date, then id). One grouped pass over the items'
     activities, instead of achieved_by_target's two correlated subqueries per target (the 1,653 targets of a
     program of 551 pairings as at 2025-06-30: 0.62-0.71 s that way, 0.48-0.54 s this way, warm). The status then is read on the joined activity itself
     (counted_then through ``activity__``), not by toward_plan's ``id IN (…)``, which PostgreSQL checked against
-    the list of items once per activity."""
+    the list of items once per activity.
+
+    With ``pairs`` (a set of (item id, metric id)), only those: the rows are streamed past, not held (a program's
+    year: some 15,000 items and metrics achieved something, and a tenth of them have a target)."""
     values = ActivityMetricValue.objects.filter(
         activity__plan_item_id__in=sorted(set(item_ids)), activity__date__year=F("activity__plan_item__plan__year")
     )
@@ -415,6 +418,11 @@ def achieved_by_item(item_ids, *, as_at=None):
         .order_by()
         .values_list("activity__plan_item_id", "metric_id", "achieved", "value")
     )
+    if pairs is not None:
+        return {
+            (item_id, metric_id): (total, latest)
+            for item_id, metric_id, total, latest in rows.iterator(chunk_size=2000) if (item_id, metric_id) in pairs
+        }
     return {(item_id, metric_id): (total, latest) for item_id, metric_id, total, latest in rows}
 
 

@@ -1241,16 +1241,35 @@ def _year_to_date(period, ids, type_counts, latest_values=None, wide=None, then=
         entry[1] += total
         snapshots.append(_snapshot_row(pairing_id, metric_id, value, day, activity_id))
     metric_sums = [
-        {"metric_id": metric_id, "activity__pairing_id": pairing_id, "period": period_sum, "ytd": ytd}
-        for (pairing_id, metric_id), (period_sum, ytd) in sums.items()
+        MetricSum(metric_id, pairing_id, period_sum, ytd) for (pairing_id, metric_id), (period_sum, ytd) in sums.items()
     ]
     snapshots.sort(key=lambda row: (row["activity__date"], row["activity_id"] or 0))
     return month_counts, metric_sums, snapshots
 
 
+@dataclass(slots=True)
+class MetricSum(selectors.Record):
+    """metric_sums' row: a pairing's sum of a metric in the period and in the year to date."""
+
+    metric_id: int
+    activity__pairing_id: int | None
+    period: Decimal | None
+    ytd: Decimal
+
+
+@dataclass(slots=True)
+class SnapshotValue(selectors.Record):
+    """snapshot_value_rows' row: a metric's value, with its activity's id, date and pairing."""
+
+    metric_id: int
+    value: Decimal
+    activity_id: int | None
+    activity__date: datetime.date
+    activity__pairing_id: int | None
+
+
 def _snapshot_row(pairing_id, metric_id, value, day, activity_id):
-    return {"metric_id": metric_id, "value": value, "activity_id": activity_id, "activity__date": day,
-            "activity__pairing_id": pairing_id}
+    return SnapshotValue(metric_id, value, activity_id, day, pairing_id)
 
 
 def scope_data(kind, period, program, pairing_info, infos, names, f, metrics, volunteers, highlights, now, *, single):
@@ -1388,12 +1407,14 @@ def pairing_reports(kind, period, program, pairings, parts, metrics, volunteers_
     return out
 
 
-def build_report(kind, period, program, pairing=None, *, now=None, itemized=True, raw=False):
+def build_report(kind, period, program, pairing=None, *, now=None, itemized=True, raw=False, details=True):
     """Build the data of one report. ``pairing`` None means the whole program. Returns ReportData.
 
     ``itemized=False`` leaves out the lists of activities (the annual export streams those itself), so
-    memory does not grow with the number of activities: everything else is added up by the database."""
-    return _build_report(kind, period, program, pairing, now=now, itemized=itemized, raw=raw)[0]
+    memory does not grow with the number of activities: everything else is added up by the database.
+    ``details=False`` leaves out an annual program report's part per pairing (``details``: its tables of types,
+    branches, months, metrics and hours), which the annual export's workbook does not show: only its Word file does."""
+    return _build_report(kind, period, program, pairing, now=now, itemized=itemized, raw=raw, details=details)[0]
 
 
 def build_program_reports(kind, period, program, *, now=None):
@@ -1412,7 +1433,7 @@ def build_program_reports(kind, period, program, *, now=None):
 
 def _build_report(
     kind, period, program, pairing=None, *, now=None, itemized=True, raw=False, per_pairing=None,
-    with_pairing_reports=False,
+    with_pairing_reports=False, details=True,
 ):
     period = period_for(kind, period)
     if pairing is not None and pairing.program_id != program.id:
@@ -1497,7 +1518,7 @@ def _build_report(
                     metric_dates={m.code: m.period_on for m in metric_rows if m.period_on},
                 )
             )
-            if kind == "annual":
+            if kind == "annual" and details:
                 data.details.append(
                     PairingDetail(pairing=infos[pid], activities=activities, metrics=metric_rows, volunteers=volunteers)
                 )
@@ -1505,7 +1526,7 @@ def _build_report(
             data.program_wide, detail = program_wide_row(
                 parts[None], period, names, metrics, volunteers_per_pairing.get(None, 0), with_items=kind == "annual"
             )
-            if data.program_wide is not None and kind == "annual":
+            if data.program_wide is not None and kind == "annual" and details:
                 data.details.append(detail)
         data.totals = {
             "activities": data.activities.total,
@@ -1555,6 +1576,6 @@ def program_wide_row(part, period, names, metrics, volunteers, *, with_items):
     return row, PairingDetail(pairing=info, activities=activities, metrics=metric_rows, volunteers=volunteers_section)
 
 
-def build_report_data(kind, period, program, pairing=None, *, now=None, itemized=True, raw=False):
+def build_report_data(kind, period, program, pairing=None, *, now=None, itemized=True, raw=False, details=True):
     """The JSON-able dict stored in Report.data."""
-    return build_report(kind, period, program, pairing, now=now, itemized=itemized, raw=raw).to_dict()
+    return build_report(kind, period, program, pairing, now=now, itemized=itemized, raw=raw, details=details).to_dict()

@@ -563,7 +563,9 @@ def write_export(program, year, folder, export_id=None, *, formats=FORMATS, csv_
             csv_ready(paths["csv"], done)
     data = doc = None
     if "xlsx" in paths or "docx" in paths:  # the CSV is the ledger alone: it needs no summary
-        data = build_report_data("annual", period, program, None, itemized=False, now=now)
+        # the part per pairing (its tables of types, branches, months, metrics, hours) is in the Word file only: the
+        # workbook's summary is the program's sections and a row per pairing (slsz's 551 pairings: some 9 MB)
+        data = build_report_data("annual", period, program, None, itemized=False, now=now, details="docx" in paths)
         if export_id and not by_copy:
             _progress(export_id, 0, data["activities"]["total"])  # what the ledger will list, counted with the summary
         # the files hold no links (a report's page links its figures to the activity list): none are made
@@ -585,6 +587,8 @@ def write_export(program, year, folder, export_id=None, *, formats=FORMATS, csv_
                 write_sections(writer, [section])
                 writer.finish()
         write_chart_sheet(workbook, sheet_formats, names, data)
+    if "docx" not in paths:
+        data = doc = stand_in = None  # written: not held while the ledger streams
 
     if by_python:
         progress = Progress(export_id) if export_id else None

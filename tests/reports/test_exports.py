@@ -394,3 +394,14 @@ def test_a_process_that_writes_no_word_file_does_not_load_python_docx(tmp_path):
                             timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip() == "[]"
+
+
+def test_the_workbook_written_alone_is_the_workbook_written_with_the_word_file(records, second_pairing, tmp_path):
+    # alone, the workbook's summary is built without the part per pairing that only the Word file shows
+    both, _, _ = write(records, tmp_path / "both", formats=("xlsx", "docx"))
+    alone, _, _ = write(records, tmp_path / "alone", formats=("xlsx",))
+    with zipfile.ZipFile(both["xlsx"]) as one, zipfile.ZipFile(alone["xlsx"]) as other:
+        assert one.namelist() == other.namelist()
+        for name in one.namelist():
+            if name != "docProps/core.xml":  # the time it was written
+                assert one.read(name) == other.read(name), name
