@@ -491,6 +491,9 @@ class Fetched:
     # ``items`` as a report lists them (activity_item), when made already: a program's report makes them once for
     # itself and its pairings' own reports, which list the same dicts (split() hands each pairing its own)
     listed: list | None = None
+    # each pairing's counts per status, when ``type_counts`` and ``month_counts`` are the program's (a summary without
+    # a part per pairing: selectors.summary_counts(by_pairing=False)); its pairings are then split from these alone
+    pairing_type_counts: list | None = None
 
     def split(self):
         """{pairing id: Fetched narrowed to that pairing}, in one pass over the rows (a program of many
@@ -510,8 +513,9 @@ class Fetched:
             "targets": "item__plan__pairing_id",
         }
         parts = defaultdict(lambda: defaultdict(list))
+        rows_of = {"type_counts": self.pairing_type_counts, "month_counts": []} if self.pairing_type_counts is not None else {}
         for name, key in keys.items():
-            for row in getattr(self, name):
+            for row in rows_of.get(name, getattr(self, name)):
                 parts[row[key]][name].append(row)
         if self.items is not None:
             for row in self.items:
@@ -934,7 +938,9 @@ def plan_rows(ids, period, as_at, then=None, *, listed=True):
     return rows
 
 
-def fetch(kind, period, ids, itemized, *, as_at, raw=False, per_pairing=None, history=False, now=None, wide=None):
+def fetch(
+    kind, period, ids, itemized, *, as_at, raw=False, per_pairing=None, history=False, now=None, wide=None, by_pairing=True,
+):
     """Every query of a report (a fixed number, whatever the number of rows).
 
     The year-to-date figures of the complete months before the period (the monthly counts, the metric sums
@@ -957,9 +963,13 @@ def fetch(kind, period, ids, itemized, *, as_at, raw=False, per_pairing=None, hi
 
     ``wide`` (a program's report: the program's id): the program's program-wide activities (no pairing) are read
     beside the pairings', their rows under the pairing id None (selectors.of_scope; the rollup's months before the
-    period from figures.program_wide_months): a few queries more, still a fixed number."""
+    period from figures.program_wide_months): a few queries more, still a fixed number.
+
+    ``by_pairing=False`` (a program's summary without a part per pairing): on PostgreSQL, without items, the types and
+    months are counted for the program alone, each pairing's counts per status beside them (pairing_type_counts)."""
     start, end = period.start, period.end
     then = as_at if history else None
+    pairing_totals = None
     moment = stands_at(period, now or timezone.now())
     co_items = defaultdict(list)
     items = None
@@ -976,7 +986,8 @@ def fetch(kind, period, ids, itemized, *, as_at, raw=False, per_pairing=None, hi
         # the annual export's summary: the counts per type, host, month and pairing, the co-hosts', the service hours
         # and volunteers, from one read of the activities (a past year's reads each one's status then once); its
         # months are the whole year's, so the rollup's are not read for them
-        counts = selectors.summary_counts(ids, start, end, then, wide=wide)
+        counts = selectors.summary_counts(ids, start, end, then, wide=wide, by_pairing=by_pairing)
+        pairing_totals = counts.pairing_totals
         type_counts, host_counts, participants, months = counts.types, counts.hosts, counts.people, counts.months
         co_counts, hours, volunteers = counts.co_hosts, counts.hours, counts.volunteers
         if not isinstance(period, Year):
@@ -1020,6 +1031,7 @@ def fetch(kind, period, ids, itemized, *, as_at, raw=False, per_pairing=None, hi
         snapshots=snapshots,
         targets=selectors.target_rows(ids, start.year, then),
         volunteers=tuple(volunteers),
+        pairing_type_counts=pairing_totals,
     )
 
 
@@ -1450,7 +1462,7 @@ def _build_report(
     wide = program.id if pairing is None else None
     f = fetch(
         kind, period, ids, itemized, as_at=as_at_day(period, now), raw=raw, per_pairing=per_pairing, history=history,
-        now=now, wide=wide,
+        now=now, wide=wide, by_pairing=details or pairing is not None,
     )
     metrics = selectors.program_metrics(program)
     volunteers_per_pairing, volunteers_overall = f.volunteers
