@@ -49,6 +49,7 @@ from activities.selectors import pending_on, status_on, verified_on
 from figures.models import PairingMonth, PairingMonthMetric
 from pairings.models import Metric, PlanItem, PlanTarget
 from pairings.selectors import year_bounds
+from portal.db import stream_rows
 from volunteers.models import Volunteer
 
 ZERO = Decimal("0")
@@ -421,7 +422,7 @@ def achieved_by_item(item_ids, *, as_at=None, pairs=None):
     if pairs is not None:
         return {
             (item_id, metric_id): (total, latest)
-            for item_id, metric_id, total, latest in rows.iterator(chunk_size=2000) if (item_id, metric_id) in pairs
+            for item_id, metric_id, total, latest in stream_rows(rows) if (item_id, metric_id) in pairs
         }
     return {(item_id, metric_id): (total, latest) for item_id, metric_id, total, latest in rows}
 

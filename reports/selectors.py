@@ -59,9 +59,9 @@ class Record:
 
 
 def read_records(kind, queryset, *fields):
-    """The queryset's rows as ``kind`` records, streamed from its ``values_list`` (``fields``, by default the
-    record's own names, which are the ORM's paths): no dict nor tuple per row is held."""
-    return [kind(*row) for row in queryset.values_list(*(fields or kind.__slots__)).iterator(chunk_size=2000)]
+    """The queryset's rows as ``kind`` records, read as its ``values_list`` (``fields``, by default the record's own
+    names, which are the ORM's paths): the tuples go once the records are made, and no dict per row is made."""
+    return [kind(*row) for row in queryset.values_list(*(fields or kind.__slots__))]
 
 
 def term_overlaps(start: datetime.date, end: datetime.date, prefix=""):
