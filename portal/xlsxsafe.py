@@ -4,8 +4,9 @@ workbooks (reports/renderers/xlsx.py, reports/exports.py) and the activity list'
 (activities/exports.py) alike."""
 
 import re
+from types import MappingProxyType
 
-from xlsxwriter.worksheet import Worksheet
+from xlsxwriter.worksheet import ColumnInfo, Worksheet
 
 OPTIONS = {
     "strings_to_formulas": False,  # a cell typed "=1+1" by a user stays text
@@ -68,3 +69,52 @@ class TemporaryFileWorksheet(Worksheet):
             self.fh = open(filename, "a", encoding="utf-8")  # noqa: SIM115 - closed by _xml_close
             return
         super()._set_xml_writer(filename)
+
+    def compact(self):
+        """Shrink a finished constant_memory sheet to what differs from a new one. XlsxWriter keeps every
+        worksheet until the workbook is closed, some 12 KB each once its rows are in its temporary file: its 170
+        attributes, most of them still their defaults (empty lists and dicts among them), one ColumnInfo per
+        column and its closed temporary file's object. A program's annual workbook has a ledger sheet per pairing,
+        so that grew with the program (551 sheets: 6.6 MB). Here the defaults are left to the class (below: the
+        empty containers as an empty tuple or a read-only mapping, so that a library change that would fill one
+        fails loudly rather than sharing it between sheets), equal column settings share one ColumnInfo, and the
+        closed file's object is dropped (XlsxWriter reopens the file by its name). The sheet's XML is unchanged.
+        Call it once the sheet is written and its file closed."""
+        if not self.constant_memory or not self.row_data_fh_closed:
+            return
+        self.row_data_fh = self.fh = None
+        self.col_info = {col: _shared_column(info) for col, info in self.col_info.items()}
+        self.__dict__ = {name: value for name, value in vars(self).items() if not _is_default(name, value)}
+
+
+def _shared_column(info):
+    """One ColumnInfo for every unformatted column of the same width and settings (XlsxWriter changes a
+    ColumnInfo only to autofit a column, which these sheets do not do)."""
+    if info.column_format is not None or info.autofit:
+        return info
+    return _SHARED_COLUMNS.setdefault((info.width, info.hidden, info.level, info.collapsed), info)
+
+
+def _is_default(name, value):
+    if name in _EMPTY_LISTS:
+        return value.__class__ is list and not value
+    if name in _EMPTY_DICTS:
+        return value.__class__ is dict and not value
+    default = _VALUES.get(name, _VALUES)
+    return default is not _VALUES and value.__class__ is default.__class__ and value == default
+
+
+_SHARED_COLUMNS: dict[tuple, ColumnInfo] = {}
+# a new worksheet's attributes: immutable values, empty lists, empty dicts (the defaultdicts, the formats and the
+# rest stay each sheet's own)
+_NEW = vars(Worksheet())
+_VALUES = {name: value for name, value in _NEW.items() if value is None or value.__class__ in (bool, int, float, str, tuple)}
+_EMPTY_LISTS = {name for name, value in _NEW.items() if value.__class__ is list and not value}
+_EMPTY_DICTS = {name for name, value in _NEW.items() if value.__class__ is dict and not value}
+for _name in _VALUES:
+    setattr(TemporaryFileWorksheet, _name, _VALUES[_name])
+for _name in _EMPTY_LISTS:
+    setattr(TemporaryFileWorksheet, _name, ())
+for _name in _EMPTY_DICTS:
+    setattr(TemporaryFileWorksheet, _name, MappingProxyType({}))
+del _NEW

@@ -236,6 +236,9 @@ class LedgerSheet:
         close = getattr(ws, "_opt_close", None)
         if close is not None and ws.constant_memory:
             close()
+            compact = getattr(ws, "compact", None)  # portal.xlsxsafe.TemporaryFileWorksheet: what the sheet keeps
+            if compact is not None:
+                compact()
 
 
 def write_sections(writer, sections):

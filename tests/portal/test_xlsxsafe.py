@@ -23,13 +23,14 @@ def test_inline_string_escapes_as_xlsxwriter_does(text):
     assert inline_string(ws, text) == f' t="inlineStr"><is><t{space}>{escaped}</t></is></c>'
 
 
-def _workbook_parts(tmp_path, worksheet_class):
-    """A constant_memory workbook of two sheets, text, numbers, dates and a closed-then-reopened sheet, written
-    with ``worksheet_class``: its parts (the creation time left out) and what was left in its temporary folder."""
+def _workbook_parts(tmp_path, worksheet_class, compact=False):
+    """A constant_memory workbook of two sheets, text, numbers, dates, column widths and a closed-then-reopened
+    sheet, written with ``worksheet_class`` (``compact``: each sheet compacted once closed): its parts (the creation
+    time left out) and what was left in its temporary folder."""
     import datetime
     import zipfile
 
-    folder = tmp_path / worksheet_class.__name__
+    folder = tmp_path / f"{worksheet_class.__name__}-{compact}"
     folder.mkdir()
     path = folder / "book.xlsx"
     temporary = folder / "tmp"
@@ -43,7 +44,11 @@ def _workbook_parts(tmp_path, worksheet_class):
             ws.write_string(row, 0, f"{name}第{row}行")
             ws.write_number(row, 1, row * 1.5)
             ws.write_datetime(row, 2, datetime.datetime(2025, 1, 1) + datetime.timedelta(days=row), date)
+        for col, width in enumerate((20, 12, 12, 30)):
+            ws.set_column(col, col, width)
         ws._opt_close()  # as LedgerSheet.finish does: reopened when the workbook is assembled
+        if compact:
+            ws.compact()
     workbook.close()
     with zipfile.ZipFile(path) as archive:
         parts = {name: archive.read(name) for name in archive.namelist() if name != "docProps/core.xml"}
@@ -64,3 +69,37 @@ def test_the_worksheet_that_spares_its_temporary_files_writes_the_same_workbook(
     assert any(name.startswith("xl/worksheets/sheet2") for name in ours)
     assert b"\xe5\x8f\xb0\xe8\xb4\xa6\xe4\xba\x8c\xe7\xac\xac299\xe8\xa1\x8c" in ours["xl/worksheets/sheet2.xml"]  # 台账二第299行
     assert left == []
+
+
+def test_a_compacted_sheet_keeps_little_and_writes_the_same_workbook(tmp_path):
+    """TemporaryFileWorksheet.compact, called by the annual workbook on each ledger sheet once written: the sheet
+    keeps only what differs from a new one (the defaults left to the class, equal column settings shared, its
+    closed file's object dropped), and the workbook is part for part the one written without it."""
+    import xlsxwriter
+
+    from portal.xlsxsafe import TemporaryFileWorksheet
+
+    compacted, left = _workbook_parts(tmp_path, TemporaryFileWorksheet, compact=True)
+    plain, _ = _workbook_parts(tmp_path, TemporaryFileWorksheet)
+    assert compacted == plain
+    assert left == []
+
+    workbook = xlsxwriter.Workbook(str(tmp_path / "kept.xlsx"), {"constant_memory": True, "tmpdir": str(tmp_path)})
+    workbook.worksheet_class = TemporaryFileWorksheet
+    sheets = []
+    for name in ("一", "二"):
+        ws = workbook.add_worksheet(name)
+        ws.write_string(0, 0, name)
+        ws.set_column(0, 2, 15)
+        ws._opt_close()
+        sheets.append(ws)
+    attributes = len(vars(sheets[0]))
+    for ws in sheets:
+        ws.compact()
+    first, second = sheets
+    assert len(vars(first)) < attributes / 3
+    assert first.row_data_fh is None and first.merge == () and first.name == "一"
+    assert first.col_info[0] is first.col_info[2] is second.col_info[1]  # one ColumnInfo for the width 15
+    with pytest.raises(AttributeError):
+        first.merge.append((0, 0, 1, 1))  # a default is read-only: never filled for every sheet at once
+    workbook.close()
