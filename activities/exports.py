@@ -46,7 +46,7 @@ from portal.csvsafe import BOM, neutralise_text
 from portal.db import CsvText, PlainNumber, copy_csv, stream_rows
 from portal.downloads import BLOCK_BYTES, DATE, INTEGER, XLSX_MAX_ROWS, Column, Formats as _Formats, local_day, plain, yes_no
 from portal.downloads import text_width as _width
-from portal.xlsxsafe import OPTIONS, TemporaryFileWorksheet, inline_string, write_text
+from portal.xlsxsafe import TemporaryFileWorksheet, inline_string, workbook_options, write_text
 
 FETCH_ROWS = 2000  # rows per chunk read from the database
 SORT_WORK_MEM = "128MB"  # the database's sort of the rows (newest first), in memory rather than on disk
@@ -240,7 +240,9 @@ def write_xlsx(queryset, metrics, stream, *, tmpdir=None, fetch_rows=FETCH_ROWS)
     sheet's temporary file in ``tmpdir`` as soon as the next one starts). Returns the number of rows."""
     statuses = dict(Activity.Status.choices)
     columns = header(metrics)
-    workbook = xlsxwriter.Workbook(stream, {**OPTIONS, "constant_memory": True, **({"tmpdir": tmpdir} if tmpdir else {})})
+    workbook = xlsxwriter.Workbook(
+        stream, workbook_options(constant_memory=True, **({"tmpdir": tmpdir} if tmpdir else {}))
+    )
     workbook.worksheet_class = TemporaryFileWorksheet
     formats = _Formats(workbook)
     date_style, time_style = formats.date._get_xf_index(), formats.time._get_xf_index()

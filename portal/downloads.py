@@ -29,7 +29,7 @@ from django.utils.translation import pgettext
 from django.views import View
 
 from portal.csvsafe import BOM, neutralise_text
-from portal.xlsxsafe import OPTIONS, write_text
+from portal.xlsxsafe import workbook_options, write_text
 
 BLOCK_BYTES = 64 * 1024
 XLSX_MAX_ROWS = 1_048_576  # Excel's rows per sheet
@@ -150,7 +150,9 @@ def csv_blocks(columns, rows, *, block_bytes=BLOCK_BYTES):
 def write_xlsx(columns, rows, stream, *, sheet_title, tmpdir=None):
     """Write the workbook of ``rows`` (as for ``csv_blocks``) to ``stream``: one sheet named ``sheet_title``
     (more once Excel's rows run out), a frozen, filterable header row. Returns the number of rows."""
-    workbook = xlsxwriter.Workbook(stream, {**OPTIONS, "constant_memory": True, **({"tmpdir": tmpdir} if tmpdir else {})})
+    workbook = xlsxwriter.Workbook(
+        stream, workbook_options(constant_memory=True, **({"tmpdir": tmpdir} if tmpdir else {}))
+    )
     formats = Formats(workbook)
     kinds = [column.kind for column in columns]
     widths = [min(max(8, text_width(column.title) + 2), 24) for column in columns]

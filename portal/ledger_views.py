@@ -24,7 +24,7 @@ from portal.services import (
     ASYNC_ROWS, import_batch_actable, import_batch_apply, import_batch_check, import_batch_create,
     import_batch_queue_apply, import_batch_undo, import_batches_visible, import_progress,
 )
-from portal.xlsxsafe import OPTIONS, write_text
+from portal.xlsxsafe import workbook_options, write_text
 
 ROWS_PER_PAGE = 50
 
@@ -129,7 +129,7 @@ def template_download(request):
     columns = kind.columns(program_id)
     example = kind.example(request.user, program_id)
     output = io.BytesIO()
-    workbook = xlsxwriter.Workbook(output, {**OPTIONS, "in_memory": True})
+    workbook = xlsxwriter.Workbook(output, workbook_options(in_memory=True))
     head = workbook.add_format({"bold": True, "bg_color": "#FDE9D9", "border": 1})
     required = workbook.add_format({"bold": True, "bg_color": "#F4B183", "border": 1})
     plain = workbook.add_format({})

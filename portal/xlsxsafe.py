@@ -1,5 +1,5 @@
 """Excel workbooks (XlsxWriter) the portal writes: text a user typed stays text, never a formula, a number or
-markup. Every workbook is opened with OPTIONS and writes user text through `write_text`; the reports'
+markup. Every workbook is opened with workbook_options() and writes user text through `write_text`; the reports'
 workbooks (reports/renderers/xlsx.py, reports/exports.py) and the activity list's export
 (activities/exports.py) alike."""
 
@@ -12,8 +12,16 @@ OPTIONS = {
     "strings_to_formulas": False,  # a cell typed "=1+1" by a user stays text
     "strings_to_urls": False,
     "strings_to_numbers": False,
-    "default_format_properties": {"font_name": "宋体", "font_size": 11},
+    # read-only: XlsxWriter writes into the dict it is given (workbook_options gives each workbook its own)
+    "default_format_properties": MappingProxyType({"font_name": "宋体", "font_size": 11}),
 }
+
+
+def workbook_options(**options):
+    """OPTIONS and ``options``, for one workbook. XlsxWriter adds the theme's font name to the default format's
+    properties it is given: a dict shared by the process's workbooks made every workbook after the first differ
+    from it (its default font tied to the theme's, scheme "minor"), so each gets its own copy."""
+    return {**OPTIONS, "default_format_properties": dict(OPTIONS["default_format_properties"]), **options}
 
 
 def is_rich_markup(text):

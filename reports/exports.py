@@ -39,7 +39,7 @@ from django.utils.translation import gettext as _
 from activities.models import Activity, ActivityType
 from activities.selectors import hours_total, program_wide_label
 from portal.csvsafe import BOM, neutralise_text
-from portal.xlsxsafe import TemporaryFileWorksheet
+from portal.xlsxsafe import TemporaryFileWorksheet, workbook_options
 from portal.db import CsvText, PlainNumber, copy_csv, stream_rows
 from portal.models import Organization
 from figures.selectors import COUNTED_STATUSES, counted_then, pending_then, verified_then
@@ -51,7 +51,7 @@ from reports.models import AnnualExport
 from reports.periods import Year
 from reports.renderers.base import document, status_label
 from reports.renderers.xlsx import (
-    OPTIONS, Formats, LedgerSheet, SheetNames, SheetWriter, strip_number, write_chart_sheet, write_sections,
+    Formats, LedgerSheet, SheetNames, SheetWriter, strip_number, write_chart_sheet, write_sections,
     write_summary_sheet,
 )
 
@@ -577,7 +577,7 @@ def write_export(program, year, folder, export_id=None, *, formats=FORMATS, csv_
 
     workbook = sheet_formats = names = None
     if "xlsx" in paths:
-        workbook = xlsxwriter.Workbook(str(paths["xlsx"]), {**OPTIONS, "constant_memory": True, "tmpdir": str(folder)})
+        workbook = xlsxwriter.Workbook(str(paths["xlsx"]), workbook_options(constant_memory=True, tmpdir=str(folder)))
         workbook.worksheet_class = TemporaryFileWorksheet
         sheet_formats, names = Formats(workbook), SheetNames()
         write_summary_sheet(workbook, sheet_formats, names, doc)

@@ -13,7 +13,7 @@ import unicodedata
 import xlsxwriter
 from django.utils.translation import gettext as _
 
-from portal.xlsxsafe import OPTIONS, inline_string, write_text
+from portal.xlsxsafe import inline_string, workbook_options, write_text
 from reports.renderers.base import Percent, document
 
 INVALID_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
@@ -371,7 +371,7 @@ def write_workbook(workbook, doc, data):
 def render_xlsx(report) -> bytes:
     doc = document(report)
     stream = io.BytesIO()
-    workbook = xlsxwriter.Workbook(stream, {**OPTIONS, "in_memory": True})
+    workbook = xlsxwriter.Workbook(stream, workbook_options(in_memory=True))
     write_workbook(workbook, doc, report.data)
     workbook.close()
     return stream.getvalue()

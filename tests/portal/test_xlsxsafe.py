@@ -103,3 +103,24 @@ def test_a_compacted_sheet_keeps_little_and_writes_the_same_workbook(tmp_path):
     with pytest.raises(AttributeError):
         first.merge.append((0, 0, 1, 1))  # a default is read-only: never filled for every sheet at once
     workbook.close()
+
+
+def test_every_workbook_of_a_process_has_the_same_styles():
+    """workbook_options gives each workbook its own default format: XlsxWriter writes into the dict it is given,
+    and one shared by the process's workbooks made the second workbook's default font differ from the first's."""
+    import zipfile
+
+    from portal.xlsxsafe import OPTIONS, workbook_options
+
+    def styles():
+        stream = io.BytesIO()
+        workbook = xlsxwriter.Workbook(stream, workbook_options(in_memory=True))
+        workbook.add_worksheet().write_string(0, 0, "结对共建")
+        workbook.close()
+        return zipfile.ZipFile(stream).read("xl/styles.xml")
+
+    first, second = styles(), styles()
+    assert first == second
+    assert "宋体".encode() in first
+    with pytest.raises(TypeError):  # OPTIONS as it is would be written into: it refuses
+        xlsxwriter.Workbook(io.BytesIO(), {**OPTIONS, "in_memory": True})

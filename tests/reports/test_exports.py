@@ -220,10 +220,11 @@ def test_write_ledgers_streams_pairing_by_pairing(records):
     first row passes and finished before the next pairing's sheet is opened."""
     import xlsxwriter
 
-    from reports.renderers.xlsx import OPTIONS, Formats, SheetNames
+    from portal.xlsxsafe import workbook_options
+    from reports.renderers.xlsx import Formats, SheetNames
 
     stream = io.BytesIO()
-    book = xlsxwriter.Workbook(stream, {**OPTIONS, "in_memory": True})
+    book = xlsxwriter.Workbook(stream, workbook_options(in_memory=True))
     opened = []
     rows = [
         (1, datetime.date(2024, 1, d), f"活动{d}", 5, "", 7, "confirmed", "", 0, 0, 0, 0, "0", "0", "")
