@@ -614,6 +614,11 @@ def activity_item(row, pairing_names, co_items):
     }
 
 
+def snapshot_metric_ids(metrics):
+    """The ids of the metrics (selectors.program_metrics) that take their latest value (fetch's snapshot_metrics)."""
+    return {metric["id"] for metric in metrics if metric["aggregation"] == Metric.Aggregation.SNAPSHOT}
+
+
 def metric_section(metrics, f, period, single_pairing):
     sums = defaultdict(lambda: [Decimal(0), Decimal(0)])
     for row in f.metric_sums:
@@ -1379,13 +1384,14 @@ def build_pairing_reports(kind, period, program, pairings, *, now=None):
         return {}
     ids = [p.id for p in pairings]
     history = reads_history(period, now)
-    f = fetch(kind, period, ids, True, as_at=as_at, per_pairing=True, history=history, now=now)
+    metrics = selectors.program_metrics(program)
+    f = fetch(
+        kind, period, ids, True, as_at=as_at, per_pairing=True, history=history, now=now,
+        snapshot_metrics=snapshot_metric_ids(metrics),
+    )
     volunteers_per_pairing, _overall = f.volunteers
     alerts = alerts_for(kind, pairings, as_at, as_at if history else None)
-    reports = pairing_reports(
-        kind, period, program, pairings, f.split(), selectors.program_metrics(program), volunteers_per_pairing, alerts,
-        now,
-    )
+    reports = pairing_reports(kind, period, program, pairings, f.split(), metrics, volunteers_per_pairing, alerts, now)
     return {pid: data.to_dict() for pid, data in reports.items()}
 
 
@@ -1482,7 +1488,7 @@ def _build_report(
     f = fetch(
         kind, period, ids, itemized, as_at=as_at_day(period, now), raw=raw, per_pairing=per_pairing, history=history,
         now=now, wide=wide, by_pairing=details or pairing is not None,
-        snapshot_metrics={m["id"] for m in metrics if m["aggregation"] == Metric.Aggregation.SNAPSHOT},
+        snapshot_metrics=snapshot_metric_ids(metrics),
     )
     volunteers_per_pairing, volunteers_overall = f.volunteers
     highlights = []

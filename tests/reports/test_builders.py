@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from reports.builders import BuildError, build_report_data
-from reports.periods import TZ, Month
+from reports.periods import TZ, Month, Year
 from activities.models import ActionItem, Meeting
 from tests import factories as f
 from tests.reports.conftest import activity
@@ -269,3 +269,26 @@ def test_month_bounds_use_shanghai_time(records):
     april = build_report_data("monthly", Month(2024, 4), records["program"], pairing)
     assert march["needs"]["opened"] == 4
     assert april["needs"]["opened"] == 1
+
+
+@pytest.mark.parametrize("kind, period", [("monthly", Month(2024, 3)), ("annual", Year(2024))])
+def test_fetch_keeps_for_each_metric_what_its_aggregation_reads(records, kind, period):
+    """fetch(snapshot_metrics=…), as a report fetches: the latest values of the snapshot metrics alone and the sums
+    of the others, the rows metric_section reads; its metric rows are those made from every metric's both."""
+    from reports import builders, selectors
+
+    metrics = selectors.program_metrics(records["program"])
+    snapshot = builders.snapshot_metric_ids(metrics)
+    assert snapshot and len(snapshot) < len(metrics)  # income; repairs and visits are added up
+    now = datetime.datetime(2025, 1, 1, tzinfo=datetime.timezone.utc)
+    ids = [records["pairing"].id]
+    every = builders.fetch(kind, period, ids, True, as_at=period.end, now=now)
+    kept = builders.fetch(kind, period, ids, True, as_at=period.end, now=now, snapshot_metrics=snapshot)
+    assert [dict(row) for row in kept.snapshots] == [dict(row) for row in every.snapshots if row["metric_id"] in snapshot]
+    assert kept.snapshots and kept.metric_sums
+    assert {row["metric_id"] for row in every.snapshots} - snapshot  # the sums' latest values were read, and are not
+    assert [dict(row) for row in kept.metric_sums] == [
+        dict(row) for row in every.metric_sums if row["metric_id"] not in snapshot
+    ]
+    for single in (True, False):
+        assert builders.metric_section(metrics, kept, period, single) == builders.metric_section(metrics, every, period, single)
