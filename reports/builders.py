@@ -1220,10 +1220,10 @@ def _year_to_date(period, ids, type_counts, latest_values=None, wide=None, then=
     activity id).
 
     Metrics are told apart by their aggregation afterwards (metric_section reads each metric's rows as its
-    aggregation says), so the rows below carry every metric, as the rollup does.
+    aggregation says), so the rows below carry every metric, as the rollup does, unless ``snapshot_metrics`` says
+    which take their latest value: then those keep their latest values alone and the others their sums alone.
 
-    ``months``: a year's monthly counts already read (selectors.activity_counts), in activity_month_rows' shape.
-    ``snapshot_metrics``: as fetch's."""
+    ``months``: a year's monthly counts already read (selectors.activity_counts), in activity_month_rows' shape."""
     start, end, year_start = period.start, period.end, period.year_start
     source = month_source(period, ids, wide, then)
 
