@@ -31,6 +31,8 @@ The queries are in ``selectors``: a fixed number per report, whatever the number
 from __future__ import annotations
 
 import datetime
+import heapq
+import itertools
 from collections import defaultdict
 from dataclasses import dataclass, field, fields, is_dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -469,6 +471,23 @@ def ytd_months(period):
     return Year(period.start.year).months()[: period.end.month]
 
 
+# each of Fetched's row lists, and its rows' pairing (split, runs)
+_SPLIT_KEYS = {
+    "branches": "pairing_id",
+    "type_counts": "pairing_id",
+    "host_counts": "pairing_id",
+    "co_counts": "activity__pairing_id",
+    "participants": "pairing_id",
+    "month_counts": "pairing_id",
+    "hours": "activity__pairing_id",
+    "needs": "pairing_id",
+    "plan": "plan__pairing_id",
+    "metric_sums": "activity__pairing_id",
+    "snapshots": "activity__pairing_id",
+    "targets": "item__plan__pairing_id",
+}
+
+
 @dataclass
 class Fetched:
     """The aggregated rows of one report's queries; ``split()`` narrows them to each pairing."""
@@ -498,20 +517,7 @@ class Fetched:
     def split(self):
         """{pairing id: Fetched narrowed to that pairing}, in one pass over the rows (a program of many
         pairings would otherwise scan every row list once per pairing)."""
-        keys = {
-            "branches": "pairing_id",
-            "type_counts": "pairing_id",
-            "host_counts": "pairing_id",
-            "co_counts": "activity__pairing_id",
-            "participants": "pairing_id",
-            "month_counts": "pairing_id",
-            "hours": "activity__pairing_id",
-            "needs": "pairing_id",
-            "plan": "plan__pairing_id",
-            "metric_sums": "activity__pairing_id",
-            "snapshots": "activity__pairing_id",
-            "targets": "item__plan__pairing_id",
-        }
+        keys = _SPLIT_KEYS
         parts = defaultdict(lambda: defaultdict(list))
         rows_of = {"type_counts": self.pairing_type_counts, "month_counts": []} if self.pairing_type_counts is not None else {}
         for name, key in keys.items():
@@ -540,6 +546,42 @@ class Fetched:
 
     def only(self, pid):
         return self.split()[pid]
+
+    def runs(self):
+        """(pairing id, Fetched narrowed to that pairing), one pairing at a time, by pairing id (the program-wide rows,
+        pairing None, last): what split() gives for the pairings with rows, without every pairing's part held at once.
+        It consumes the row lists: each is sorted by its pairing, last first (a stable sort: a pairing's rows keep
+        their order), and each pairing's rows are cut from its end, so that they are let go once the pairing's part
+        is (slsz's summary: its 5 MB of rows freed as its pairings' rows are made, not held to the last)."""
+        def order(row, key):
+            return (row[key] is None, row[key] or 0)
+
+        lists = {}
+        for name, key in dict(_SPLIT_KEYS, items="pairing_id", listed="pairing_id").items():
+            if self.pairing_type_counts is not None and name in ("type_counts", "month_counts"):
+                rows = self.pairing_type_counts if name == "type_counts" else []
+            else:
+                rows = getattr(self, name)
+            if rows is not None:
+                rows.sort(key=lambda row, key=key: order(row, key), reverse=True)
+                lists[name] = (rows, key)
+        while True:
+            last = [order(rows[-1], key) for rows, key in lists.values() if rows]
+            if not last:
+                return
+            none, pid = min(last)
+            pid = None if none else pid
+            narrowed = {}
+            for name, (rows, key) in lists.items():
+                start = len(rows)
+                while start and rows[start - 1][key] == pid:
+                    start -= 1
+                narrowed[name] = rows[start:]
+                del rows[start:]
+            yield pid, Fetched(
+                **{name: narrowed.get(name, []) for name in _SPLIT_KEYS},
+                items=narrowed.get("items"), co_items=self.co_items, listed=narrowed.get("listed"),
+            )
 
 
 def activity_section(f, period, pairing_names, with_items):
@@ -759,24 +801,24 @@ def volunteer_section(rows, volunteers, branches):
     for branch in branches:
         by_branch.setdefault(branch["branch_id"], HoursRow(branch["branch_id"], label_of(branch["branch__name"], branch["branch__short_name"])))
     verified, pending = Decimal(0), Decimal(0)
-    per_branch = defaultdict(lambda: [Decimal(0), 0, Decimal(0)])
+    # each branch's hours are added up on its row, exact (Decimal), and rounded once all are in (a program's 2,444
+    # branches: no table of sums beside the rows)
     for row in rows:
-        bucket = per_branch[row["activity__branch_id"]]
-        if row["activity__branch_id"] not in by_branch:
-            by_branch[row["activity__branch_id"]] = HoursRow(
+        hours_row = by_branch.get(row["activity__branch_id"])
+        if hours_row is None:
+            hours_row = by_branch[row["activity__branch_id"]] = HoursRow(
                 row["activity__branch_id"], label_of(row["activity__branch__name"], row["activity__branch__short_name"])
             )
         if row["status"] == ServiceRecord.Status.VERIFIED:
             verified += row["hours"]
             section.records += row["records"]
-            bucket[0] += row["hours"]
-            bucket[1] += row["records"]
+            hours_row.verified_hours += row["hours"]
+            hours_row.records += row["records"]
         else:
             pending += row["hours"]
-            bucket[2] += row["hours"]
-    for branch_id, hours_row in by_branch.items():
-        hours, records, waiting = per_branch.get(branch_id, (0, 0, 0))
-        hours_row.verified_hours, hours_row.records, hours_row.pending_hours = num(hours), records, num(waiting)
+            hours_row.pending_hours += row["hours"]
+    for hours_row in by_branch.values():
+        hours_row.verified_hours, hours_row.pending_hours = num(hours_row.verified_hours), num(hours_row.pending_hours)
     section.verified_hours, section.pending_hours = num(verified), num(pending)
     # the hours are rounded numbers (num): compared as they are, in the order of their decimals
     section.by_branch = sorted(by_branch.values(), key=lambda r: (-r.verified_hours, r.branch))
@@ -1151,47 +1193,54 @@ class MonthSource:
 
     def metric_latest(self, first, before):
         """(pairing, metric, total, latest value, its date, its activity) over the months, as
-        figures.rollup_metric_latest gives them."""
+        figures.rollup_metric_latest gives them: an iterator (_merged)."""
         rows = figures.rollup_metric_latest(self.ids, first, before, wide=self.rollup_wide, skip=self.history_months)
-        return _merged(rows + self._history_metric_rows(first, before))
+        return _merged(rows, self._history_metric_rows(first, before, ordered=True))
 
     def metric_totals(self, first, before):
         """(pairing, metric, total) over the months, as figures.rollup_metric_totals gives them."""
         rows = figures.rollup_metric_totals(self.ids, first, before, wide=self.rollup_wide, skip=self.history_months)
         return [row[:3] for row in _merged(
-            [(*row, None, None, None) for row in rows] + self._history_metric_rows(first, before)
+            sorted(((*row, None, None, None) for row in rows), key=_row_key),
+            sorted(self._history_metric_rows(first, before), key=_row_key),
         )]
 
-    def _history_metric_rows(self, first, before):
+    def _history_metric_rows(self, first, before, *, ordered=False):
         if not self.reads_history or first >= before:
             return []
         ids, months = self._changed(first, before)
         return selectors.period_metric_rows(
-            ids, first, _day_before(before), as_at=self.then, wide=self.wide, months=months
+            ids, first, _day_before(before), as_at=self.then, wide=self.wide, months=months, ordered=ordered
         )
 
 
-def _merged(rows):
+def _merged(rows, more=()):
     """Metric rows (pairing, metric, total, latest value, its date, its activity) with one row per (pairing, metric):
-    a pairing's months from the rollup and from the history added up, the latest value the latest of both (by date,
-    then activity id, none last: as the rollup picks it). Rows already one per (pairing, metric) are kept as they
-    are, in their order."""
-    merged = {}
-    for row in rows:
-        key = row[:2]
-        found = merged.get(key)
-        if found is None:
-            merged[key] = row
-            continue
-        total = found[2] + row[2]
-        if found[4] is None:
-            latest = row
-        elif row[4] is None:
-            latest = found
-        else:
-            latest = max(found, row, key=lambda r: (r[4], r[5] is not None, r[5] or 0))
-        merged[key] = (key[0], key[1], total, *latest[3:])
-    return list(merged.values())
+    a pairing's months from the rollup (``rows``) and from the history (``more``) added up, the latest value the
+    latest of both (by date, then activity id, none last: as the rollup picks it). Each of the two has one row per
+    pairing and metric, in the order of _row_key; so has the iterator returned, which holds no more than a row of
+    each (a program's year: some 5,000 rows, read as they come)."""
+    for _key, rows_of_key in itertools.groupby(heapq.merge(rows, more, key=_row_key), key=_row_key):
+        row = next(rows_of_key)
+        for other in rows_of_key:
+            row = _added(row, other)
+        yield row
+
+
+def _row_key(row):
+    """The order of metric rows: by pairing (the program-wide activities', pairing None, last), then metric."""
+    return (row[0] is None, row[0] or 0, row[1])
+
+
+def _added(found, row):
+    """Two metric rows of one pairing and metric as one (_merged)."""
+    if found[4] is None:
+        latest = row
+    elif row[4] is None:
+        latest = found
+    else:
+        latest = max(found, row, key=lambda r: (r[4], r[5] is not None, r[5] or 0))
+    return (found[0], found[1], found[2] + row[2], *latest[3:])
 
 
 def _day_before(day):
@@ -1260,9 +1309,19 @@ def _year_to_date(period, ids, type_counts, latest_values=None, wide=None, then=
         period_rows = source.metric_latest(start, Year(start.year + 1).start)
     else:
         period_rows = selectors.period_metric_rows(ids, start, end, as_at=then, wide=wide)
+    if not sums:
+        # nothing before the period (a year's figures, always): each row (one per pairing and metric) is its own year
+        # to date, kept as it is read (slsz's year: 4,959 rows, not held at once)
+        metric_sums = []
+        for pairing_id, metric_id, total, value, day, activity_id in period_rows:
+            if snapshot_metrics is None or metric_id in snapshot_metrics:
+                snapshots.append(_snapshot_row(pairing_id, metric_id, value, day, activity_id))
+            if snapshot_metrics is None or metric_id not in snapshot_metrics:
+                metric_sums.append(MetricSum(metric_id, pairing_id, total, total))
+        return month_counts, metric_sums, _by_date(snapshots)
     for pairing_id, metric_id, total, value, day, activity_id in period_rows:
         entry = sums.get((pairing_id, metric_id))
-        if entry is None:  # nothing before the period (a year's figures, always): the year to date is the period's
+        if entry is None:  # nothing before the period for this pairing and metric: the year to date is the period's
             sums[(pairing_id, metric_id)] = [total, total]
         else:
             entry[0] = total
@@ -1273,8 +1332,13 @@ def _year_to_date(period, ids, type_counts, latest_values=None, wide=None, then=
         MetricSum(metric_id, pairing_id, period_sum, ytd) for (pairing_id, metric_id), (period_sum, ytd) in sums.items()
         if snapshot_metrics is None or metric_id not in snapshot_metrics
     ]
+    return month_counts, metric_sums, _by_date(snapshots)
+
+
+def _by_date(snapshots):
+    """The snapshot rows in the order of their values' days, then activities."""
     snapshots.sort(key=lambda row: (row["activity__date"], row["activity_id"] or 0))
-    return month_counts, metric_sums, snapshots
+    return snapshots
 
 
 @dataclass(slots=True)
@@ -1511,7 +1575,7 @@ def _build_report(
         kind, period, program, infos.get(pairing.id) if pairing is not None else None, [infos[i] for i in ids], names,
         f, metrics, volunteers_overall, highlights, now, single=single,
     )
-    if pairing is None and parts is None:
+    if pairing is None and with_pairing_reports and parts is None:
         parts = f.split()  # once the program's sections are made: not held beside what making them takes
     if pairing is not None:
         statistics = latest_statistics([pairing.supported_id], as_at=as_at_day(period, now))
@@ -1526,44 +1590,69 @@ def _build_report(
     if pairing is None and with_pairing_reports:
         own = pairing_reports(kind, period, program, pairings, parts, metrics, volunteers_per_pairing, data.alerts, now)
     if pairing is None:
-        for pid in ids:
-            if pid in own:
-                # the sections the pairing's own report made from the same rows: a row reads only their totals
-                # (and an annual report's details, which list the items, as the pairing's report does)
-                mine = own[pid]
-                activities, metric_rows, volunteers = mine.activities, mine.metrics, mine.volunteers
-                needs, plan, silent = mine.needs, mine.plan, mine.completeness
-            else:
-                part = parts[pid]
-                activities = activity_section(part, period, names, with_items=kind == "annual")
-                metric_rows = metric_section(metrics, part, period, True)
-                volunteers = volunteer_section(part.hours, volunteers_per_pairing.get(pid, 0), part.branches)
-                needs = need_section(part.needs, period, names, stands_at(period, now))
-                plan = plan_section(part.plan, period, names, with_items=False, due_by=overdue_by(period, now))
-                silent = completeness_section(part, names)
-            data.pairing_rows.append(
-                PairingRow(
-                    pairing=infos[pid],
-                    activities=activities.total,
-                    confirmed=activities.confirmed,
-                    verified_hours=volunteers.verified_hours,
-                    volunteers=volunteers.volunteers,
-                    needs_opened=needs.opened,
-                    needs_fulfilled=needs.fulfilled,
-                    plan_done=plan.done,
-                    plan_total=plan.total,
-                    silent_branches=len(silent.silent),
-                    metrics={m.code: m.period_value for m in metric_rows},
-                    metric_dates={m.code: m.period_on for m in metric_rows if m.period_on},
-                )
+        def row_of(pid, activities, metric_rows, volunteers, needs, plan, silent):
+            """(the pairing's PairingRow, its PairingDetail when the report has them) from its sections."""
+            row = PairingRow(
+                pairing=infos[pid],
+                activities=activities.total,
+                confirmed=activities.confirmed,
+                verified_hours=volunteers.verified_hours,
+                volunteers=volunteers.volunteers,
+                needs_opened=needs.opened,
+                needs_fulfilled=needs.fulfilled,
+                plan_done=plan.done,
+                plan_total=plan.total,
+                silent_branches=len(silent.silent),
+                metrics={m.code: m.period_value for m in metric_rows},
+                metric_dates={m.code: m.period_on for m in metric_rows if m.period_on},
             )
             if kind == "annual" and details:
-                data.details.append(
-                    PairingDetail(pairing=infos[pid], activities=activities, metrics=metric_rows, volunteers=volunteers)
-                )
-        if None in parts:
+                return row, PairingDetail(pairing=infos[pid], activities=activities, metrics=metric_rows, volunteers=volunteers)
+            return row, None
+
+        def made_from(pid, part):
+            return row_of(
+                pid,
+                activity_section(part, period, names, with_items=kind == "annual"),
+                metric_section(metrics, part, period, True),
+                volunteer_section(part.hours, volunteers_per_pairing.get(pid, 0), part.branches),
+                need_section(part.needs, period, names, stands_at(period, now)),
+                plan_section(part.plan, period, names, with_items=False, due_by=overdue_by(period, now)),
+                completeness_section(part, names),
+            )
+
+        if own:
+            # the sections the pairing's own report made from the same rows: a row reads only their totals (and an
+            # annual report's details, which list the items, as the pairing's report does)
+            made = {
+                pid: row_of(pid, mine.activities, mine.metrics, mine.volunteers, mine.needs, mine.plan, mine.completeness)
+                for pid, mine in own.items()
+            }
+            wide_part = parts[None] if None in parts else None
+        else:
+            # a pairing at a time (runs): its rows are sliced, made into its row and let go
+            made, wide_part = {}, None
+            for pid, part in f.runs():
+                if pid is None:
+                    wide_part = part
+                elif pid in infos:
+                    made[pid] = made_from(pid, part)
+        empty = None
+        for pid in ids:
+            if pid not in made:  # no rows: its figures are those of nothing
+                if empty is None:
+                    empty = Fetched(
+                        **{name: [] for name in _SPLIT_KEYS}, items=[] if f.items is not None else None,
+                        co_items=f.co_items, listed=[] if f.listed is not None else None,
+                    )
+                made[pid] = made_from(pid, empty)
+            row, detail = made.pop(pid)
+            data.pairing_rows.append(row)
+            if detail is not None:
+                data.details.append(detail)
+        if wide_part is not None:
             data.program_wide, detail = program_wide_row(
-                parts[None], period, names, metrics, volunteers_per_pairing.get(None, 0), with_items=kind == "annual"
+                wide_part, period, names, metrics, volunteers_per_pairing.get(None, 0), with_items=kind == "annual"
             )
             if data.program_wide is not None and kind == "annual" and details:
                 data.details.append(detail)

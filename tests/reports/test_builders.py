@@ -292,3 +292,69 @@ def test_fetch_keeps_for_each_metric_what_its_aggregation_reads(records, kind, p
     ]
     for single in (True, False):
         assert builders.metric_section(metrics, kept, period, single) == builders.metric_section(metrics, every, period, single)
+
+
+def test_merged_adds_the_history_to_the_rollup_rows_as_they_are_read():
+    """_merged: the rollup's rows and the history's, each one per pairing and metric in _row_key's order, come out
+    one per pairing and metric: the totals added up, the latest value the later one; read as they come."""
+    from reports.builders import _merged
+
+    day = datetime.date
+    rollup = [
+        (1, 1, Decimal("10"), Decimal("5"), day(2024, 3, 2), 7),
+        (1, 2, Decimal("4"), Decimal("2"), day(2024, 3, 9), 8),
+        (2, 1, Decimal("1"), Decimal("1"), day(2024, 1, 5), 9),
+        (None, 1, Decimal("6"), Decimal("6"), day(2024, 2, 1), 3),
+    ]
+    history = [
+        (1, 2, Decimal("3"), Decimal("9"), day(2024, 12, 9), 11),  # later than the rollup's: its value is the latest
+        (2, 1, Decimal("2"), Decimal("8"), day(2023, 12, 30), 2),  # earlier: the rollup's stays
+        (3, 1, Decimal("4"), Decimal("4"), day(2024, 6, 1), 12),  # the history's alone
+        (None, 1, Decimal("1"), None, None, None),  # no value with a date: the rollup's stays
+    ]
+    read = []
+
+    def reading(rows):
+        for row in rows:
+            read.append(row)
+            yield row
+
+    merged = _merged(reading(rollup), reading(history))
+    assert next(merged) == rollup[0]
+    assert len(read) <= 3  # a row of each, and the next of one: neither list is read ahead
+    assert list(merged) == [
+        (1, 2, Decimal("7"), Decimal("9"), day(2024, 12, 9), 11),
+        (2, 1, Decimal("3"), Decimal("1"), day(2024, 1, 5), 9),
+        (3, 1, Decimal("4"), Decimal("4"), day(2024, 6, 1), 12),
+        (None, 1, Decimal("7"), Decimal("6"), day(2024, 2, 1), 3),
+    ]
+
+
+@pytest.mark.parametrize("itemized", [True, False])
+def test_runs_give_each_pairing_the_rows_split_gives(records, itemized):
+    """Fetched.runs(), a pairing at a time (the program-wide rows last), gives each pairing what split() gives it."""
+    from reports import builders
+
+    grow(records, 3, wide=True)
+    f.PairingFactory(program=records["program"])  # a pairing without rows: in neither
+    period = Year(2024)
+    ids = list(records["program"].pairings.values_list("id", flat=True))
+    now = datetime.datetime(2025, 1, 1, tzinfo=datetime.timezone.utc)
+
+    def fetched():
+        return builders.fetch(
+            "annual", period, ids, itemized, as_at=period.end, now=now, wide=records["program"].id,
+            by_pairing=False,
+        )
+
+    def rows(part):
+        return {
+            name: [dict(row) for row in getattr(part, name)] if getattr(part, name) is not None else None
+            for name in [*builders._SPLIT_KEYS, "items"]
+        }
+
+    split = {pid: rows(part) for pid, part in fetched().split().items()}
+    runs = [(pid, rows(part)) for pid, part in fetched().runs()]
+    assert [pid for pid, _part in runs] == sorted(pid for pid in split if pid is not None) + [None]
+    assert dict(runs) == split
+    assert any(part["hours"] and part["metric_sums"] for _pid, part in runs)
