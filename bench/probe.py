@@ -524,15 +524,15 @@ class QueryCounter:
         import psycopg
 
         counter = self
-        for name in ("execute", "executemany", "stream", "copy"):
-            original = getattr(psycopg.Cursor, name)
+        for cls, name in [(psycopg.Cursor, n) for n in ("execute", "executemany", "stream", "copy")] + [(psycopg.ServerCursor, "execute")]:
+            original = getattr(cls, name)
 
             def wrapped(cursor, query, *a, __original=original, **kw):
                 text = query if isinstance(query, str) else getattr(query, "as_string", lambda c: str(query))(cursor)
                 counter.statements.append((text, counter.in_ledger))
                 return __original(cursor, query, *a, **kw)
 
-            setattr(psycopg.Cursor, name, wrapped)
+            setattr(cls, name, wrapped)
 
     @staticmethod
     def reads_activities(text):

@@ -86,6 +86,9 @@ def pages(meta):
         "pairing": ("secretary", f"/pairings/{meta['pairing_id']}/"),
         "dashboard": ("admin", meta["dashboard_url"]),
         "board": ("admin", meta["completeness_url"]),
+        # the pickers' endpoints as the province admin (every pairing in scope), with what probe.py types
+        "picker_pairings": ("admin", "/pairings/picker/?q=%E6%9D%911"),  # 村1
+        "picker_branches": ("admin", "/pairings/picker/branches/?q=%E7%AC%AC3"),  # 第3
     }
     return out
 
