@@ -189,25 +189,33 @@ def rare_hits(model, column, term, *, cap=RARE_CAP):
     return ids if len(ids) <= cap else None
 
 
+def contains_lookup(term):
+    """The lookup of "holds `term`": icontains, or contains when the term has no letter with a case (Chinese,
+    digits: most of what is typed here). The two find the same rows then, and contains does not upper-case every
+    value it reads first (PostgreSQL: 7,105 organisations' names in 0.9 ms against 3.7)."""
+    return "contains" if term.upper() == term.lower() else "icontains"
+
+
 def term_q(term, fields, *, indexed=(), extra=None, column=None, hits=None):
     """The rows holding `term` in any of `fields` (icontains), narrowed first through the index over `indexed`
     on PostgreSQL (`indexed`: the fields of the model's portal_search_vector index, in its order, a subset of
     `fields`). `extra`: a Q also accepted (matches in related names, resolved by the caller). `column`: the
     model's stored vector column of those fields, if it has one (PostgreSQL only: unknown to the model state).
     `hits`: the rows' ids found through the index for a rare term (rare_hits), used in place of its condition."""
+    holds = f"__{contains_lookup(term)}"
     exact = Q()
     for name in fields:
-        exact |= Q(**{f"{name}__icontains": term})
+        exact |= Q(**{name + holds: term})
     if indexed and uses_index():
         query_text = tsquery(term)
         if query_text:
             rest = Q()
             for name in fields:
                 if name not in indexed:
-                    rest |= Q(**{f"{name}__icontains": term})
+                    rest |= Q(**{name + holds: term})
             local = Q()
             for name in indexed:
-                local |= Q(**{f"{name}__icontains": term})
+                local |= Q(**{name + holds: term})
             matches = ids_in_q("pk", hits) if hits is not None else Q(_matches(indexed, query_text, column))
             if _index_is_exact(term):
                 # one or two CJK characters: the index holds exactly those tokens, so its match is the answer;

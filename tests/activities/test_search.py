@@ -181,3 +181,14 @@ def test_postgres_rare_terms_are_read_by_id_with_the_same_rows(postgres_only, cl
     assert search.rare_hits(Activity, "search_vector", "维修", cap=1) is None
     assert sorted(search.rare_hits(Activity, "search_vector", "维修", cap=5)) == sorted(
         [rows["repair"].pk, rows["description"].pk, rows["foreign"].pk])
+
+
+@pytest.mark.parametrize(
+    "term, lookup",
+    [("维修", "contains"), ("第3", "contains"), ("2024", "contains"), ("5G", "icontains"), ("wifi", "icontains"),
+     ("ß", "icontains"), ("维修a", "icontains")],
+)
+def test_a_term_without_cased_letters_is_matched_as_it_is(term, lookup):
+    """A term with no letter that has a case (Chinese, digits) finds the same rows without upper-casing every
+    value read: contains; any other, icontains (the list tests above: wifi and WiFi find the same)."""
+    assert search.contains_lookup(term) == lookup
