@@ -517,32 +517,11 @@ class Fetched:
     def split(self):
         """{pairing id: Fetched narrowed to that pairing}, in one pass over the rows (a program of many
         pairings would otherwise scan every row list once per pairing)."""
-        keys = _SPLIT_KEYS
         parts = defaultdict(lambda: defaultdict(list))
-        rows_of = {"type_counts": self.pairing_type_counts, "month_counts": []} if self.pairing_type_counts is not None else {}
-        for name, key in keys.items():
-            for row in rows_of.get(name, getattr(self, name)):
+        for name, (rows, key) in self._row_lists().items():
+            for row in rows:
                 parts[row[key]][name].append(row)
-        if self.items is not None:
-            for row in self.items:
-                parts[row["pairing_id"]]["items"].append(row)
-        if self.listed is not None:
-            for item in self.listed:
-                parts[item["pairing_id"]]["listed"].append(item)
-        empty = {name: [] for name in keys}
-        listed = [] if self.listed is not None else None
-        return defaultdict(
-            lambda: Fetched(**empty, items=[] if self.items is not None else None, co_items=self.co_items, listed=listed),
-            {
-                pid: Fetched(
-                    **{name: rows.get(name, []) for name in keys},
-                    items=rows.get("items", []) if self.items is not None else None,
-                    co_items=self.co_items,
-                    listed=rows.get("listed", []) if self.listed is not None else None,
-                )
-                for pid, rows in parts.items()
-            },
-        )
+        return defaultdict(lambda: self.part({}), {pid: self.part(rows) for pid, rows in parts.items()})
 
     def only(self, pid):
         return self.split()[pid]
@@ -556,15 +535,9 @@ class Fetched:
         def order(row, key):
             return (row[key] is None, row[key] or 0)
 
-        lists = {}
-        for name, key in dict(_SPLIT_KEYS, items="pairing_id", listed="pairing_id").items():
-            if self.pairing_type_counts is not None and name in ("type_counts", "month_counts"):
-                rows = self.pairing_type_counts if name == "type_counts" else []
-            else:
-                rows = getattr(self, name)
-            if rows is not None:
-                rows.sort(key=lambda row, key=key: order(row, key), reverse=True)
-                lists[name] = (rows, key)
+        lists = self._row_lists()
+        for rows, key in lists.values():
+            rows.sort(key=lambda row, key=key: order(row, key), reverse=True)
         while True:
             last = [order(rows[-1], key) for rows, key in lists.values() if rows]
             if not last:
@@ -578,10 +551,31 @@ class Fetched:
                     start -= 1
                 narrowed[name] = rows[start:]
                 del rows[start:]
-            yield pid, Fetched(
-                **{name: narrowed.get(name, []) for name in _SPLIT_KEYS},
-                items=narrowed.get("items"), co_items=self.co_items, listed=narrowed.get("listed"),
-            )
+            yield pid, self.part(narrowed)
+
+    def part(self, rows):
+        """A pairing's Fetched from its rows ({list name: rows}; a name left out: none), as split() and runs() give
+        it: the items and listed items only if this report has them."""
+        return Fetched(
+            **{name: rows.get(name, []) for name in _SPLIT_KEYS},
+            items=rows.get("items", []) if self.items is not None else None,
+            co_items=self.co_items,
+            listed=rows.get("listed", []) if self.listed is not None else None,
+        )
+
+    def _row_lists(self):
+        """{list name: (its rows, their pairing's key)} of the lists a pairing's part narrows: _SPLIT_KEYS' (with
+        ``pairing_type_counts``, those stand for the types and no months: a summary without a part per pairing),
+        and the items and listed items when the report has them."""
+        lists = {}
+        for name, key in dict(_SPLIT_KEYS, items="pairing_id", listed="pairing_id").items():
+            if self.pairing_type_counts is not None and name in ("type_counts", "month_counts"):
+                rows = self.pairing_type_counts if name == "type_counts" else []
+            else:
+                rows = getattr(self, name)
+            if rows is not None:
+                lists[name] = (rows, key)
+        return lists
 
 
 def activity_section(f, period, pairing_names, with_items):
@@ -1637,15 +1631,9 @@ def _build_report(
                     wide_part = part
                 elif pid in infos:
                     made[pid] = made_from(pid, part)
-        empty = None
         for pid in ids:
             if pid not in made:  # no rows: its figures are those of nothing
-                if empty is None:
-                    empty = Fetched(
-                        **{name: [] for name in _SPLIT_KEYS}, items=[] if f.items is not None else None,
-                        co_items=f.co_items, listed=[] if f.listed is not None else None,
-                    )
-                made[pid] = made_from(pid, empty)
+                made[pid] = made_from(pid, f.part({}))
             row, detail = made.pop(pid)
             data.pairing_rows.append(row)
             if detail is not None:
