@@ -411,39 +411,71 @@ class ReportData:
     # built before meetings were recorded)
     meetings: MeetingSection | None = None
 
-    def to_dict(self):
-        return plain(self)
+    def to_dict(self, *, release=False):
+        """plain(self). ``release=True`` (a ReportData read no more afterwards: build_report_data's) lets each field
+        go once it is converted, and a list's items one by one, so that the report is not held as dataclasses and as
+        dicts at once (slsz's annual summary: some 3 MB of the one beside 4 MB of the other). Either way the same
+        dict."""
+        once = {}
+        if not release:
+            return plain(self, once)
+        out = {}
+        for name in [f.name for f in fields(self)]:
+            value = getattr(self, name)
+            setattr(self, name, None)
+            if type(value) is list:
+                items = out[name] = []
+                for i, item in enumerate(value):
+                    items.append(item if type(item) in _SCALARS else plain(item, once))
+                    value[i] = None
+            else:
+                out[name] = value if type(value) in _SCALARS else plain(value, once)
+        return out
 
 
 _FIELDS = {}
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
-def plain(value):
+def plain(value, once=None):
     """``dataclasses.asdict`` without its deep copies (a program's report has tens of thousands of values):
     dataclasses become dicts, lists and dicts are rebuilt, every other value (str, int, float, None) is
     immutable and kept as it is. Scalars are told apart before any call (they are most of the values: a call
-    for each cost a third of the walk)."""
+    for each cost a third of the walk). A row listed more than once (_LISTED_ONCE) becomes one dict, kept in
+    ``once`` ({id: (the row, its dict)}, one per to_dict: the row held there, its id names no other object
+    meanwhile)."""
     kind = type(value)
     if kind in _SCALARS:
         return value
     if kind is PlainList:
         return list(value)
+    if once is None:
+        once = {}
     names = _FIELDS.get(kind)
     if names is None and is_dataclass(kind):
         names = _FIELDS[kind] = tuple(f.name for f in fields(kind))
     if names is not None:
+        if kind in _LISTED_ONCE:
+            made = once.get(id(value))
+            if made is not None:
+                return made[1]
         attributes = value.__dict__  # a dataclass's fields are its instance's attributes
         out = {}
         for name in names:
             item = attributes[name]
-            out[name] = item if type(item) in _SCALARS else plain(item)
+            out[name] = item if type(item) in _SCALARS else plain(item, once)
+        if kind in _LISTED_ONCE:
+            once[id(value)] = (value, out)
         return out
     if kind is list or kind is tuple:
-        return kind([item if type(item) in _SCALARS else plain(item) for item in value])
+        return kind([item if type(item) in _SCALARS else plain(item, once) for item in value])
     if kind is dict:
-        return {key: item if type(item) in _SCALARS else plain(item) for key, item in value.items()}
+        return {key: item if type(item) in _SCALARS else plain(item, once) for key, item in value.items()}
     return value
+
+
+# the rows a report lists in more than one place (plan_section: an overdue item is in the year's plan too)
+_LISTED_ONCE = frozenset({PlanItemRow})
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -529,15 +561,16 @@ class Fetched:
     def runs(self):
         """(pairing id, Fetched narrowed to that pairing), one pairing at a time, by pairing id (the program-wide rows,
         pairing None, last): what split() gives for the pairings with rows, without every pairing's part held at once.
-        It consumes the row lists: each is sorted by its pairing, last first (a stable sort: a pairing's rows keep
-        their order), and each pairing's rows are cut from its end, so that they are let go once the pairing's part
-        is (slsz's summary: its 5 MB of rows freed as its pairings' rows are made, not held to the last)."""
+        Each row list is copied (its rows' references) sorted by pairing, last first (a stable sort: a pairing's rows
+        keep their order), and each pairing's rows are cut from the copy's end, so that only the pairing at hand is
+        held besides the lists themselves, which are left as they were."""
         def order(row, key):
             return (row[key] is None, row[key] or 0)
 
-        lists = self._row_lists()
-        for rows, key in lists.values():
-            rows.sort(key=lambda row, key=key: order(row, key), reverse=True)
+        lists = {
+            name: (sorted(rows, key=lambda row, key=key: order(row, key), reverse=True), key)
+            for name, (rows, key) in self._row_lists().items()
+        }
         while True:
             last = [order(rows[-1], key) for rows, key in lists.values() if rows]
             if not last:
@@ -597,11 +630,14 @@ def activity_section(f, period, pairing_names, with_items):
     by_branch = {}
     for b in f.branches:
         by_branch.setdefault(b["branch_id"], CountRow(b["branch_id"], label_of(b["branch__name"], b["branch__short_name"])))
-    credits = [(r["branch_id"], r["branch__name"], r["branch__short_name"], r["status"], r["n"]) for r in f.host_counts]
-    credits += [
-        (r["organization_id"], r["organization__name"], r["organization__short_name"], r["activity__status"], r["n"])
-        for r in f.co_counts
-    ]
+    # read as they are: a program's year has thousands of them (slsz: 7,400), not copied into one list
+    credits = itertools.chain(
+        ((r["branch_id"], r["branch__name"], r["branch__short_name"], r["status"], r["n"]) for r in f.host_counts),
+        (
+            (r["organization_id"], r["organization__name"], r["organization__short_name"], r["activity__status"], r["n"])
+            for r in f.co_counts
+        ),
+    )
     for branch_id, name, short_name, status, n in credits:
         branch_row = by_branch.setdefault(branch_id, CountRow(branch_id, label_of(name, short_name)))
         branch_row.total += n
@@ -730,16 +766,20 @@ def plan_section(rows, period, pairing_names, with_items, due_by):
     for row in rows:
         is_open = row["status"] in selectors.OPEN_ITEM
         due = row["due_date"]
+        # an item listed more than once (overdue, and in the year's plan) is one PlanItemRow, and one dict (plain)
+        item = None
         if is_open and due is not None and next_month.start <= due <= next_month.end:
-            section.due_next_month.append(plan_item_row(row, pairing_names))
+            item = plan_item_row(row, pairing_names)
+            section.due_next_month.append(item)
         if is_open and due is not None and due <= due_by:
-            section.overdue.append(plan_item_row(row, pairing_names))
+            item = item or plan_item_row(row, pairing_names)
+            section.overdue.append(item)
         if row["plan__year"] == period.year:
             counts[row["status"]] += 1
             section.total += 1
             section.done += row["status"] == PlanItem.Status.DONE
             if with_items:
-                section.items.append(plan_item_row(row, pairing_names))
+                section.items.append(item or plan_item_row(row, pairing_names))
     section.status_counts = counts
     return section
 
@@ -1018,6 +1058,9 @@ def fetch(
     then = as_at if history else None
     pairing_totals = None
     moment = stands_at(period, now or timezone.now())
+    # first: working out the items' progress takes more memory for a while than any other read (slsz's year: 1.7 MB
+    # for its 1,653 targets), and nothing else is held yet
+    plan = plan_rows(ids, period, as_at, then, listed=kind != "monthly")
     co_items = defaultdict(list)
     items = None
     if itemized:
@@ -1073,7 +1116,7 @@ def fetch(
         needs=selectors.need_rows(
             ids, period.start_at, period.end_at, moment, moment - datetime.timedelta(days=STALE_NEED_DAYS)
         ),
-        plan=plan_rows(ids, period, as_at, then, listed=kind != "monthly"),
+        plan=plan,
         metric_sums=metric_sums,
         snapshots=snapshots,
         targets=selectors.target_rows(ids, start.year, then),
@@ -1360,15 +1403,38 @@ def _snapshot_row(pairing_id, metric_id, value, day, activity_id):
     return SnapshotValue(metric_id, value, activity_id, day, pairing_id)
 
 
-def scope_data(kind, period, program, pairing_info, infos, names, f, metrics, volunteers, highlights, now, *, single):
+def scope_data(
+    kind, period, program, pairing_info, infos, names, f, metrics, volunteers, highlights, now, *, single, release=False,
+):
     """The ReportData of one scope (one pairing when ``pairing_info`` is given, else the program) from its
-    fetched rows ``f``; the program's per-pairing rows are added by build_report."""
+    fetched rows ``f``; the program's per-pairing rows are added by build_report. ``release=True`` (``f`` read no
+    more afterwards) lets each of f's row lists go once the last section that reads it is made (None: a section
+    that read it later would fail, not count nothing)."""
     as_at = as_at_day(period, now)
     links = {
         "program_id": program.id,
         "pairing_id": pairing_info.id if pairing_info is not None else None,
         "as_at": as_at.isoformat() if reads_history(period, now) else None,
     }
+
+    def done_with(*lists):
+        if release:
+            for name in lists:
+                setattr(f, name, None)
+
+    # the sections whose rows no other section reads first: those rows go before the next section is made
+    metric_rows = metric_section(metrics, f, period, single)
+    done_with("metric_sums", "snapshots", "targets")
+    plan = plan_section(f.plan, period, names, with_items=kind != "monthly", due_by=overdue_by(period, now))
+    done_with("plan")
+    needs = need_section(f.needs, period, names, stands_at(period, now))
+    done_with("needs")
+    volunteer_rows = volunteer_section(f.hours, volunteers, f.branches)
+    done_with("hours")
+    activities = activity_section(f, period, names, with_items=kind != "annual" or pairing_info is not None)
+    done_with("type_counts", "month_counts", "participants", "pairing_type_counts", "items", "listed")
+    completeness = completeness_section(f, names)
+    done_with("host_counts", "co_counts", "branches")
     return ReportData(
         schema=SCHEMA_VERSION,
         kind=kind,
@@ -1383,12 +1449,12 @@ def scope_data(kind, period, program, pairing_info, infos, names, f, metrics, vo
         built_at=now.isoformat(),
         as_at=as_at_day(period, now).isoformat(),
         pairings=infos,
-        activities=activity_section(f, period, names, with_items=kind != "annual" or pairing_info is not None),
-        metrics=metric_section(metrics, f, period, single),
-        plan=plan_section(f.plan, period, names, with_items=kind != "monthly", due_by=overdue_by(period, now)),
-        needs=need_section(f.needs, period, names, stands_at(period, now)),
-        volunteers=volunteer_section(f.hours, volunteers, f.branches),
-        completeness=completeness_section(f, names),
+        activities=activities,
+        metrics=metric_rows,
+        plan=plan,
+        needs=needs,
+        volunteers=volunteer_rows,
+        completeness=completeness,
         highlights=highlights,
         links=links,
     )
@@ -1565,9 +1631,56 @@ def _build_report(
     # a pairing and the program-wide activities
     parts = f.split() if pairing is None and len(ids) == 1 else None
     single = pairing is not None or (parts is not None and None not in parts)
+
+    def row_of(pid, activities, metric_rows, volunteers, needs, plan, silent):
+        """(the pairing's PairingRow, its PairingDetail when the report has them) from its sections."""
+        row = PairingRow(
+            pairing=infos[pid],
+            activities=activities.total,
+            confirmed=activities.confirmed,
+            verified_hours=volunteers.verified_hours,
+            volunteers=volunteers.volunteers,
+            needs_opened=needs.opened,
+            needs_fulfilled=needs.fulfilled,
+            plan_done=plan.done,
+            plan_total=plan.total,
+            silent_branches=len(silent.silent),
+            metrics={m.code: m.period_value for m in metric_rows},
+            metric_dates={m.code: m.period_on for m in metric_rows if m.period_on},
+        )
+        if kind == "annual" and details:
+            return row, PairingDetail(pairing=infos[pid], activities=activities, metrics=metric_rows, volunteers=volunteers)
+        return row, None
+
+    def made_from(pid, part):
+        return row_of(
+            pid,
+            activity_section(part, period, names, with_items=kind == "annual"),
+            metric_section(metrics, part, period, True),
+            volunteer_section(part.hours, volunteers_per_pairing.get(pid, 0), part.branches),
+            need_section(part.needs, period, names, stands_at(period, now)),
+            plan_section(part.plan, period, names, with_items=False, due_by=overdue_by(period, now)),
+            completeness_section(part, names),
+        )
+
+    # a program's report without its pairings' own: each pairing's row is made first, a pairing at a time (runs),
+    # then the program's sections, each row list let go once the last section reading it is made (scope_data's
+    # ``release``): the rows are never held beside the program's sections (slsz's summary: 5 MB of rows, 1.7 MB of
+    # sections)
+    release = pairing is None and not with_pairing_reports
+    made, wide_part = {}, None
+    if release:
+        for pid, part in f.runs():
+            if pid is None:
+                wide_part = part
+            elif pid in infos:
+                made[pid] = made_from(pid, part)
+        for pid in ids:
+            if pid not in made:  # no rows: its figures are those of nothing
+                made[pid] = made_from(pid, f.part({}))
     data = scope_data(
         kind, period, program, infos.get(pairing.id) if pairing is not None else None, [infos[i] for i in ids], names,
-        f, metrics, volunteers_overall, highlights, now, single=single,
+        f, metrics, volunteers_overall, highlights, now, single=single, release=release,
     )
     if pairing is None and with_pairing_reports and parts is None:
         parts = f.split()  # once the program's sections are made: not held beside what making them takes
@@ -1583,57 +1696,18 @@ def _build_report(
     own = {}
     if pairing is None and with_pairing_reports:
         own = pairing_reports(kind, period, program, pairings, parts, metrics, volunteers_per_pairing, data.alerts, now)
-    if pairing is None:
-        def row_of(pid, activities, metric_rows, volunteers, needs, plan, silent):
-            """(the pairing's PairingRow, its PairingDetail when the report has them) from its sections."""
-            row = PairingRow(
-                pairing=infos[pid],
-                activities=activities.total,
-                confirmed=activities.confirmed,
-                verified_hours=volunteers.verified_hours,
-                volunteers=volunteers.volunteers,
-                needs_opened=needs.opened,
-                needs_fulfilled=needs.fulfilled,
-                plan_done=plan.done,
-                plan_total=plan.total,
-                silent_branches=len(silent.silent),
-                metrics={m.code: m.period_value for m in metric_rows},
-                metric_dates={m.code: m.period_on for m in metric_rows if m.period_on},
-            )
-            if kind == "annual" and details:
-                return row, PairingDetail(pairing=infos[pid], activities=activities, metrics=metric_rows, volunteers=volunteers)
-            return row, None
-
-        def made_from(pid, part):
-            return row_of(
-                pid,
-                activity_section(part, period, names, with_items=kind == "annual"),
-                metric_section(metrics, part, period, True),
-                volunteer_section(part.hours, volunteers_per_pairing.get(pid, 0), part.branches),
-                need_section(part.needs, period, names, stands_at(period, now)),
-                plan_section(part.plan, period, names, with_items=False, due_by=overdue_by(period, now)),
-                completeness_section(part, names),
-            )
-
-        if own:
-            # the sections the pairing's own report made from the same rows: a row reads only their totals (and an
-            # annual report's details, which list the items, as the pairing's report does)
-            made = {
-                pid: row_of(pid, mine.activities, mine.metrics, mine.volunteers, mine.needs, mine.plan, mine.completeness)
-                for pid, mine in own.items()
-            }
-            wide_part = parts[None] if None in parts else None
-        else:
-            # a pairing at a time (runs): its rows are sliced, made into its row and let go
-            made, wide_part = {}, None
-            for pid, part in f.runs():
-                if pid is None:
-                    wide_part = part
-                elif pid in infos:
-                    made[pid] = made_from(pid, part)
+        # the sections the pairing's own report made from the same rows: a row reads only their totals (and an
+        # annual report's details, which list the items, as the pairing's report does)
+        made = {
+            pid: row_of(pid, mine.activities, mine.metrics, mine.volunteers, mine.needs, mine.plan, mine.completeness)
+            for pid, mine in own.items()
+        }
+        wide_part = parts[None] if None in parts else None
         for pid in ids:
-            if pid not in made:  # no rows: its figures are those of nothing
+            if pid not in made:
                 made[pid] = made_from(pid, f.part({}))
+    if pairing is None:
+        for pid in ids:
             row, detail = made.pop(pid)
             data.pairing_rows.append(row)
             if detail is not None:
@@ -1694,4 +1768,5 @@ def program_wide_row(part, period, names, metrics, volunteers, *, with_items):
 
 def build_report_data(kind, period, program, pairing=None, *, now=None, itemized=True, raw=False, details=True):
     """The JSON-able dict stored in Report.data."""
-    return build_report(kind, period, program, pairing, now=now, itemized=itemized, raw=raw, details=details).to_dict()
+    data = build_report(kind, period, program, pairing, now=now, itemized=itemized, raw=raw, details=details)
+    return data.to_dict(release=True)

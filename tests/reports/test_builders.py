@@ -354,7 +354,66 @@ def test_runs_give_each_pairing_the_rows_split_gives(records, itemized):
         }
 
     split = {pid: rows(part) for pid, part in fetched().split().items()}
-    runs = [(pid, rows(part)) for pid, part in fetched().runs()]
+    whole = fetched()
+    before = rows(whole)
+    runs = [(pid, rows(part)) for pid, part in whole.runs()]
+    assert rows(whole) == before  # its lists left as they were: the program's sections are made from them after
     assert [pid for pid, _part in runs] == sorted(pid for pid in split if pid is not None) + [None]
     assert dict(runs) == split
     assert any(part["hours"] and part["metric_sums"] for _pid, part in runs)
+
+
+@pytest.mark.parametrize("kind,period", [("annual", Year(2024)), ("monthly", Month(2024, 3))])
+def test_scope_data_letting_go_of_the_rows_makes_the_same_sections(records, kind, period):
+    """A program's summary lets each row list go once the last section reading it is made (``release``): the same
+    report, and no list left that a section could still read (a section reading one after would fail)."""
+    from reports import builders
+
+    grow(records, 3, wide=True)
+    ids = list(records["program"].pairings.values_list("id", flat=True))
+    now = datetime.datetime(2025, 1, 1, tzinfo=datetime.timezone.utc)
+    metrics = builders.selectors.program_metrics(records["program"])
+    names = {pid: str(pid) for pid in ids}
+
+    def made(release):
+        fetched = builders.fetch(kind, period, ids, True, as_at=period.end, now=now, wide=records["program"].id)
+        data = builders.scope_data(
+            kind, period, records["program"], None, [], names, fetched, metrics, 0, [], now, single=False,
+            release=release,
+        )
+        return fetched, data.to_dict()
+
+    kept, expected = made(False)
+    let_go, data = made(True)
+    assert data == expected
+    assert expected["activities"]["total"] and expected["plan"]["items" if kind == "annual" else "overdue"]
+    assert all(getattr(kept, name) is not None for name in builders._SPLIT_KEYS)
+    assert all(getattr(let_go, name) is None for name in [*builders._SPLIT_KEYS, "items", "listed"])
+
+
+def test_report_data_let_go_as_it_is_converted_gives_the_same_dict(records):
+    """build_report_data converts its ReportData letting each part go once converted (``release``): the same dict
+    as the plain conversion, and nothing left in the ReportData."""
+    from reports.builders import build_report
+
+    grow(records, 3, wide=True)
+    now = datetime.datetime(2025, 1, 1, tzinfo=datetime.timezone.utc)
+    for pairing in (None, records["pairing"]):
+        expected = build_report("annual", "2024", records["program"], pairing, now=now).to_dict()
+        data = build_report("annual", "2024", records["program"], pairing, now=now)
+        assert data.to_dict(release=True) == expected
+        assert set(vars(data).values()) == {None}
+        assert json.loads(json.dumps(expected)) == expected
+
+
+def test_an_overdue_item_of_the_years_plan_is_listed_overdue_and_in_the_plan(records):
+    """The open item due in March is overdue at the year's end and part of the year's plan: listed in both, the
+    same row (one dict, not two copies of it)."""
+    data = build_report_data("annual", "2024", records["program"], records["pairing"])
+    overdue = {item["title"]: item for item in data["plan"]["overdue"]}
+    items = {item["title"]: item for item in data["plan"]["items"]}
+    assert "井上添画" in overdue and "井上添画" in items
+    assert overdue["井上添画"] == items["井上添画"]
+    assert overdue["井上添画"]["status"] == "planned" and overdue["井上添画"]["due_date"] == "2024-03-10"
+    assert overdue["井上添画"] is items["井上添画"]
+    assert "联席会议" in items and "联席会议" not in overdue  # done: in the plan only
