@@ -83,8 +83,11 @@ class ActivityListView(LoginRequiredMixin, View):
         (selectors.list_choices), the capped count, and the page's rows."""
         user = request.user
         choices = selectors.list_choices(user, pairing=request.GET.get("pairing"), branch=request.GET.get("branch"))
+        # a page of the list without a filter (?cursor=… alone) is read unfiltered, as page 1 is: its filters are not
+        # validated (their form built and checked for nothing), and its fields are the page's kept HTML
+        filtered = any(value for key, value in request.GET.items() if key not in self.PAGING)
         filterset = ActivityFilter(
-            request.GET or None,
+            request.GET if filtered else None,
             queryset=selectors.activity_list(user, choices, pairing=request.GET.get("pairing")),
             request=request,
             choices=choices,
@@ -114,7 +117,7 @@ class ActivityListView(LoginRequiredMixin, View):
                 "ascending": ascending,
                 "by_relevance": bool(tiers),
                 "bad_cursor": bad_cursor,
-                "filtered": any(v for k, v in request.GET.items() if k not in self.PAGING),
+                "filtered": filtered,
                 "has_errors": has_errors,
                 # the way to the deleted activities, for those who restore them (no query: read with the choices)
                 "can_restore": scope_for(user).is_superuser or bool(choices.administered_ids),

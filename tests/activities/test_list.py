@@ -282,3 +282,27 @@ def test_drop_downs_escape_names_and_mark_the_chosen_one(client, kit):
     assert "<b>" not in text and "&lt;b&gt;&quot;龙石&quot;&lt;/b&gt;" in text
     assert f'name="pairing" type="text" value="{kit["pairing"].pk}"' in text  # the picker: the chosen one
     assert f'<option value="{kit["type"].pk}">{kit["type"].name}</option>' in text
+
+
+def test_a_page_of_the_unfiltered_list_is_read_as_page_one_is(client, kit):
+    """?cursor=… alone is the next page of the unfiltered list: its filter fields are page 1's, from as many
+    queries; with a filter beside the cursor the page is filtered."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    many(kit, PAGE_SIZE + 10, per_day=2)
+    many(kit, 6, per_day=2, status=S.CONFIRMED, start=datetime.date(2023, 6, 1), title="确认")
+    client.force_login(kit["users"]["secretary"])
+    client.get(URL)  # the kept values (scope, choices) read once
+    with CaptureQueriesContext(connection) as first_queries:
+        first = client.get(URL)
+    with CaptureQueriesContext(connection) as next_queries:
+        second = client.get(link(first, "next"))
+    assert ids(second) == newest_first()[PAGE_SIZE:]
+    assert len(next_queries) == len(first_queries)
+    assert second.context["filter"].fields_html() == first.context["filter"].fields_html()
+    assert not second.context["filtered"]
+    assert not second.context["filter"].is_bound  # no form built and validated for filters nobody gave
+
+    confirmed = client.get(URL, {"cursor": link(first, "next").split("cursor=")[1], "status": S.CONFIRMED})
+    assert ids(confirmed) == newest_first(status=S.CONFIRMED) and confirmed.context["filtered"]
