@@ -555,9 +555,6 @@ class Fetched:
                 parts[row[key]][name].append(row)
         return defaultdict(lambda: self.part({}), {pid: self.part(rows) for pid, rows in parts.items()})
 
-    def only(self, pid):
-        return self.split()[pid]
-
     def runs(self):
         """(pairing id, Fetched narrowed to that pairing), one pairing at a time, by pairing id (the program-wide rows,
         pairing None, last): what split() gives for the pairings with rows, without every pairing's part held at once.
@@ -1324,21 +1321,21 @@ def _year_to_date(period, ids, type_counts, latest_values=None, wide=None, then=
     else:
         month_counts += selectors.activity_month_rows(ids, start, end, then, wide=wide)
 
-    sums = {}  # (pairing, metric) -> [period, ytd]
+    sums = {}  # (pairing, metric) -> the sum of the months before the period
     latest = {}  # (pairing, metric) -> snapshot row (the latest value before the period, then in it)
     if latest_values is None:
         latest_values = len(ids) <= 1
     if latest_values:
         # a single pairing's report (or a batch of them: the rows are per pairing) shows the latest value of the year to date: the months' latest
         for pairing_id, metric_id, total, value, day, activity_id in source.metric_latest(year_start, start):
-            sums[(pairing_id, metric_id)] = [None, Decimal(total)]
+            sums[(pairing_id, metric_id)] = Decimal(total)
             if snapshot_metrics is None or metric_id in snapshot_metrics:
                 latest[(pairing_id, metric_id)] = _snapshot_row(pairing_id, metric_id, value, day, activity_id)
     else:
         # across pairings the snapshot values are never added up and the pairing rows show the period's
         # value only: the totals suffice
         for pairing_id, metric_id, total in source.metric_totals(year_start, start):
-            sums[(pairing_id, metric_id)] = [None, Decimal(total)]
+            sums[(pairing_id, metric_id)] = Decimal(total)
     snapshots = [row for row in latest.values()]
     if isinstance(period, Year):
         # a year is twelve whole months: its sums and latest values are the months' added up (the latest of the
@@ -1346,27 +1343,19 @@ def _year_to_date(period, ids, type_counts, latest_values=None, wide=None, then=
         period_rows = source.metric_latest(start, Year(start.year + 1).start)
     else:
         period_rows = selectors.period_metric_rows(ids, start, end, as_at=then, wide=wide)
-    if not sums:
-        # nothing before the period (a year's figures, always): each row (one per pairing and metric) is its own year
-        # to date, kept as it is read (slsz's year: 4,959 rows, not held at once)
-        metric_sums = []
-        for pairing_id, metric_id, total, value, day, activity_id in period_rows:
-            if snapshot_metrics is None or metric_id in snapshot_metrics:
-                snapshots.append(_snapshot_row(pairing_id, metric_id, value, day, activity_id))
-            if snapshot_metrics is None or metric_id not in snapshot_metrics:
-                metric_sums.append(MetricSum(metric_id, pairing_id, total, total))
-        return month_counts, metric_sums, _by_date(snapshots)
+    # the period's rows (one per pairing and metric) as they are read, each with the months before it added up: a
+    # year's (slsz: 4,959 rows, nothing before them) are not held in a table at once
+    metric_sums = []
     for pairing_id, metric_id, total, value, day, activity_id in period_rows:
-        entry = sums.get((pairing_id, metric_id))
-        if entry is None:  # nothing before the period for this pairing and metric: the year to date is the period's
-            sums[(pairing_id, metric_id)] = [total, total]
-        else:
-            entry[0] = total
-            entry[1] += total
+        before_period = sums.pop((pairing_id, metric_id), None)
         if snapshot_metrics is None or metric_id in snapshot_metrics:
             snapshots.append(_snapshot_row(pairing_id, metric_id, value, day, activity_id))
-    metric_sums = [
-        MetricSum(metric_id, pairing_id, period_sum, ytd) for (pairing_id, metric_id), (period_sum, ytd) in sums.items()
+        if snapshot_metrics is None or metric_id not in snapshot_metrics:
+            ytd = total if before_period is None else before_period + total
+            metric_sums.append(MetricSum(metric_id, pairing_id, total, ytd))
+    # then those with months before the period and nothing in it
+    metric_sums += [
+        MetricSum(metric_id, pairing_id, None, ytd) for (pairing_id, metric_id), ytd in sums.items()
         if snapshot_metrics is None or metric_id not in snapshot_metrics
     ]
     return month_counts, metric_sums, _by_date(snapshots)
@@ -1668,6 +1657,7 @@ def _build_report(
     # ``release``): the rows are never held beside the program's sections (slsz's summary: 5 MB of rows, 1.7 MB of
     # sections)
     release = pairing is None and not with_pairing_reports
+    nothing = f.part({})  # the part of a pairing without rows: its figures are those of nothing
     made, wide_part = {}, None
     if release:
         for pid, part in f.runs():
@@ -1675,9 +1665,6 @@ def _build_report(
                 wide_part = part
             elif pid in infos:
                 made[pid] = made_from(pid, part)
-        for pid in ids:
-            if pid not in made:  # no rows: its figures are those of nothing
-                made[pid] = made_from(pid, f.part({}))
     data = scope_data(
         kind, period, program, infos.get(pairing.id) if pairing is not None else None, [infos[i] for i in ids], names,
         f, metrics, volunteers_overall, highlights, now, single=single, release=release,
@@ -1703,12 +1690,9 @@ def _build_report(
             for pid, mine in own.items()
         }
         wide_part = parts[None] if None in parts else None
-        for pid in ids:
-            if pid not in made:
-                made[pid] = made_from(pid, f.part({}))
     if pairing is None:
         for pid in ids:
-            row, detail = made.pop(pid)
+            row, detail = made.pop(pid) if pid in made else made_from(pid, nothing)
             data.pairing_rows.append(row)
             if detail is not None:
                 data.details.append(detail)
