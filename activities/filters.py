@@ -17,6 +17,7 @@ from activities import selectors
 from activities.models import ActionItem, Activity, ActivityMetricValue, Meeting, Need, ServiceRecord, verified_q
 from pairings.models import Pairing, Program
 from portal import search
+from portal.filtersets import FilterSet
 from portal.kept import KeptValues
 from portal.permissions import scope_for
 from portal.widgets import PickerWidget
@@ -106,7 +107,7 @@ class ActivityFilterForm(forms.Form):
 rendered_fields = KeptValues(64)
 
 
-class ActivityFilter(django_filters.FilterSet):
+class ActivityFilter(FilterSet):
     q = django_filters.CharFilter(
         label=_("Text"),
         method="search",
@@ -325,7 +326,7 @@ class ActivityFilter(django_filters.FilterSet):
         return queryset.order_by("-date", "-id")
 
 
-class NeedFilter(django_filters.FilterSet):
+class NeedFilter(FilterSet):
     """The needs list's filters: pairing, status, category, and only those waiting over 30 days."""
 
     pairing = django_filters.ModelChoiceFilter(
@@ -376,7 +377,7 @@ def _meeting_years(today):
     return [(str(year), str(year)) for year in range(today.year, today.year - 10, -1)]
 
 
-class MeetingFilter(django_filters.FilterSet):
+class MeetingFilter(FilterSet):
     """The meeting list's filters: a pairing, a program, only the program-wide meetings, a year."""
 
     pairing = django_filters.ModelChoiceFilter(
@@ -403,7 +404,7 @@ class MeetingFilter(django_filters.FilterSet):
         return queryset.filter(date__year=int(value)) if value else queryset
 
 
-class ActionItemFilter(django_filters.FilterSet):
+class ActionItemFilter(FilterSet):
     """The decisions list's filters: mine or all I read, status (open by default), pairing."""
 
     SHOW = (("mine", _("Mine and my organisation's")), ("all", _("All I can see")))

@@ -8,11 +8,12 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from portal import search
+from portal.filtersets import FilterSet
 from portal.models import Organization
 from volunteers.models import Volunteer
 
 
-class VolunteerFilter(django_filters.FilterSet):
+class VolunteerFilter(FilterSet):
     q = django_filters.CharFilter(
         label=_("Name or organisation"), method="search", max_length=60,
         widget=forms.TextInput(attrs={"type": "search"}),

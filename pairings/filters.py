@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from pairings.models import Pairing, Program
 from pairings.selectors import dormant_q, ending_soon_q, expired_q, year_bounds
 from portal import search
+from portal.filtersets import FilterSet
 from portal.models import Organization
 from portal.widgets import PickerWidget
 
@@ -35,7 +36,7 @@ def _villages(request):
     return Organization.objects.filter(id__in=ids).order_by("name")
 
 
-class PairingFilter(django_filters.FilterSet):
+class PairingFilter(FilterSet):
     program = django_filters.ModelChoiceFilter(queryset=_programs, label=_("Program"))
     status = django_filters.ChoiceFilter(choices=Pairing.Status.choices, label=_("Status"))
     # pickers (portal/widgets.py): a province admin's list has a thousand villages on its supported side

@@ -5,6 +5,7 @@ from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from portal.filtersets import FilterSet
 from portal.models import Membership, Organization, User
 from portal.permissions import manageable_orgs
 from portal.widgets import PickerWidget
@@ -12,7 +13,7 @@ from portal.widgets import PickerWidget
 ACTIVE_CHOICES = [("1", _("active")), ("0", _("deactivated"))]
 
 
-class OrganizationFilter(django_filters.FilterSet):
+class OrganizationFilter(FilterSet):
     q = django_filters.CharFilter(method="filter_q", label=_("Name"), widget=forms.TextInput(attrs={"type": "search"}))
     kind = django_filters.ChoiceFilter(choices=Organization.Kind.choices, label=_("Kind"))
     active = django_filters.ChoiceFilter(choices=ACTIVE_CHOICES, method="filter_active", label=_("Status"))
@@ -33,7 +34,7 @@ def _orgs(request):
     return manageable_orgs(request.user).order_by("name") if request else Organization.objects.none()
 
 
-class PersonFilter(django_filters.FilterSet):
+class PersonFilter(FilterSet):
     q = django_filters.CharFilter(
         method="filter_q", label=_("Name, user name or phone"), widget=forms.TextInput(attrs={"type": "search"})
     )

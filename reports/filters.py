@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from django_filters.widgets import BaseCSVWidget
 
 from pairings.models import Pairing, Program
+from portal.filtersets import FilterSet
 from portal.widgets import PickerWidget
 from reports.models import Report
 
@@ -30,7 +31,7 @@ class HiddenCSVWidget(BaseCSVWidget, forms.HiddenInput):
     surrogate = forms.HiddenInput
 
 
-class ReportFilter(django_filters.FilterSet):
+class ReportFilter(FilterSet):
     """The report list's filter, also the bulk publish's ("publish all drafts shown by this filter")."""
 
     kind = django_filters.ChoiceFilter(label=_("Kind"), choices=Report.Kind.choices)
