@@ -13,6 +13,7 @@ class PortalConfig(AppConfig):
 
         versioned.connect(Organization, Membership)
 
-        from portal import sessions
+        from portal import middleware, sessions
 
         sessions.read_with_session[versioned.SETUP_TOKEN_WITH_SESSION] = versioned.setup_token_with_session()
+        sessions.read_with_session[middleware.MFA_WITH_SESSION] = middleware.mfa_enabled_with_session()

@@ -94,6 +94,31 @@ def test_admins_must_set_up_totp_when_required(client, world, settings):
     assert client.get(reverse("home")).status_code == 200
 
 
+def test_an_admins_authenticator_is_read_with_the_session(client, world, settings):
+    """Whether an admin has set TOTP up comes with the session's read: a page of theirs asks no query of its own
+    for it, and an authenticator removed sends them to set it up again on the very next page."""
+    from allauth.mfa.models import Authenticator
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    admin = world["users"]["admin"]
+    totp = Authenticator.objects.create(user=admin, type=Authenticator.Type.TOTP, data={"secret": "JBSWY3DPEHPK3PXP"})
+    client.force_login(admin)
+    settings.REQUIRE_ADMIN_MFA = False
+    assert client.get(reverse("home")).status_code == 200
+    with CaptureQueriesContext(connection) as without_check:
+        assert client.get(reverse("home")).status_code == 200
+    settings.REQUIRE_ADMIN_MFA = True
+    with CaptureQueriesContext(connection) as with_check:
+        assert client.get(reverse("home")).status_code == 200
+    assert len(with_check) == len(without_check)
+    assert [q["sql"] for q in with_check.captured_queries if "mfa_authenticator" in q["sql"]
+            and "portal_usersession" not in q["sql"]] == []
+    totp.delete()
+    response = client.get(reverse("home"))
+    assert response.status_code == 302 and response["Location"] == reverse("mfa_activate_totp")
+
+
 LOCKED = "登录失败次数过多"
 
 
