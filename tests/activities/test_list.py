@@ -15,7 +15,7 @@ from activities import models as activity_models
 from activities import permissions, selectors
 from activities.models import Activity
 from pairings.models import Pairing
-from portal.pagination import COUNT_CAP, PAGE_SIZE, BadCursor, Cursor
+from portal.pagination import COUNT_CAP, PAGE_SIZE, BadCursor, CappedCount, Cursor, capped_count
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -191,6 +191,14 @@ def test_the_count_stops_at_the_cap(client, kit):
     text = response.content.decode()
     assert _("%(shown)s+ activities") % {"shown": "1,000"} in text
     assert len(ids(response)) == PAGE_SIZE
+
+
+def test_the_capped_count_of_rows_that_match_nothing_or_some(kit):
+    many(kit, 7)
+    assert capped_count(Activity.objects.none()) == CappedCount(0, exact=True)
+    assert capped_count(Activity.objects.filter(id__in=[])) == CappedCount(0, exact=True)
+    assert capped_count(Activity.objects.all(), cap=5) == CappedCount(5, exact=False, cap=5)
+    assert capped_count(Activity.objects.filter(title__in=["活动1", "活动2"])) == CappedCount(2, exact=True)
 
 
 def test_the_list_shows_the_first_photo_and_how_many(client, kit):
