@@ -25,19 +25,23 @@ run: install
 
 ## The test suite (SQLite unless DATABASE_URL is set). A developer's run leaves out the tests marked slow (real
 ## workers, browsers, migrations from an old schema); with CI=true (as .ci/run sets it) or `make test-all`, all run.
+## The tests run on one xdist worker per core (JOBS=0: in this process, for a debugger); tests/conftest.py says
+## what the workers keep apart.
 SLOW := $(if $(filter true 1,$(CI)),,-m "not slow")
+JOBS ?= auto
+XDIST := -n $(JOBS)
 test: install
-	$(PY) -m pytest $(SLOW) $(PYTEST_ARGS)
+	$(PY) -m pytest $(XDIST) $(SLOW) $(PYTEST_ARGS)
 
 ## Every test, the slow ones too (what CI runs).
 test-all: install
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
 
 ## The whole test suite on PostgreSQL (127.0.0.1:5432, as in CI). Django creates and drops the test
 ## database itself; the database named in the URL is only where it connects first.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 test-postgres: install
-	DATABASE_URL=$(TEST_DATABASE_URL) DATABASE_TEST_NAME=test_pairing_dev $(PY) -m pytest $(PYTEST_ARGS)
+	DATABASE_URL=$(TEST_DATABASE_URL) DATABASE_TEST_NAME=test_pairing_dev $(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
 
 ## Prod-like smoke run (CI runs it after the PostgreSQL tests): a fresh database pairing_smoke, the demo data,
 ## then gunicorn with production settings, a Celery worker and beat on 127.0.0.1's PostgreSQL and Redis, and a

@@ -1,4 +1,8 @@
-"""Shared fixtures: a small world with the fixed cast of users (owner, read-only, outsider, admin)."""
+"""Shared fixtures: a small world with the fixed cast of users (owner, read-only, outsider, admin).
+
+`make test` runs the suite on one xdist worker per core. Each worker has its own test database (pytest-django adds
+`_gw0`, `_gw1` …) and live-server port, and tests keep their files in tmp_path. What the workers would share is
+listed in SERIAL_GROUPS below: the tests of each group run on one worker, one after another."""
 
 import os
 
@@ -9,6 +13,45 @@ from portal.models import Membership, Organization
 from tests import factories as f
 
 
+# Modules whose tests share something outside their own test database, by what they share. xdist runs a group's
+# tests on one worker, one after another, and spreads every other test one by one (test_conftest.py checks that
+# each module using the real Redis is listed).
+SERIAL_GROUPS = {
+    # the real Redis on 127.0.0.1:6379, whose databases these tests flush, and Celery workers they start on it
+    "redis": (
+        "tests/activities/test_ledger_worker.py",
+        "tests/portal/test_deploy.py",
+        "tests/portal/test_health.py",
+        "tests/portal/test_observability.py",
+        "tests/portal/test_read_with_session.py",
+        "tests/portal/test_resilience.py",
+        "tests/portal/test_sessions.py",
+        "tests/reports/test_channels_worker.py",
+        "tests/reports/test_worker.py",
+    ),
+    # the source tree: the layout check reads it, and its own tests write a probe module into it
+    "source-tree": ("tests/test_layout.py",),
+}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config, log):
+    """`-n N` (xdist's `--dist load`) with SERIAL_GROUPS kept together. xdist's own `--dist loadgroup` reads
+    `xdist_group` marks, but cannot under pytest 9 (it renames node ids through an attribute pytest 9 no longer
+    reads); its controller sees only node ids, so the groups are named by module here."""
+    if config.getvalue("dist") != "load":
+        return None  # another distribution asked for by name
+    from xdist.scheduler import LoadScopeScheduling
+
+    group_of = {module: group for group, modules in SERIAL_GROUPS.items() for module in modules}
+
+    class GroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid):
+            return group_of.get(nodeid.split("::", 1)[0], nodeid)
+
+    return GroupScheduling(config, log)
+
+
 def pytest_collection_modifyitems(config, items):
     # a browser test is a slow test: one marker to leave out in a developer's quick run
     for item in items:
@@ -17,7 +60,10 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_sessionfinish(session, exitstatus):
-    # In CI's PostgreSQL run every service is present, so a skipped test means something is missing.
+    # In CI's PostgreSQL run every service is present, so a skipped test means something is missing. Under xdist
+    # the controller sees every worker's reports; the workers themselves leave it to the controller.
+    if hasattr(session.config, "workerinput"):
+        return
     if os.environ.get("STRICT_SKIPS") and exitstatus == 0:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         skipped = reporter.stats.get("skipped", []) if reporter else []
