@@ -92,6 +92,19 @@ def _no_request_left_open():
     versioned._kept.clear()
 
 
+@pytest.fixture(autouse=True)
+def _celery_app_stays_the_portals():
+    """The portal's tasks are shared tasks: they run on Celery's current app. A test that made another app current
+    (Celery(...) does, unless set_as_current=False) would turn every later test's eager task into a message for
+    nobody, on whichever xdist worker runs next: fail at the test that did it."""
+    from celery import current_app
+
+    from portal.celery import app
+
+    yield
+    assert current_app._get_current_object() is app, "this test left another Celery app current"
+
+
 @pytest.fixture
 def postgres_only(db):
     if connection.vendor != "postgresql":

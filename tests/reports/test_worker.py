@@ -139,7 +139,8 @@ def wait_for(condition, seconds, what):
 
 
 def send(broker_url, name, *args):
-    sender = Celery("test-sender", broker=broker_url)
+    # not the process's current app: the portal's shared tasks would follow it (eager no more) in later tests
+    sender = Celery("test-sender", broker=broker_url, set_as_current=False)
     try:
         sender.send_task(name, args=list(args))
     finally:
