@@ -48,7 +48,10 @@ class ActivityQuerySet(SoftDeleteQuerySet):
         return super().bulk_create(objs, *args, **kwargs)
 
     def _supporter_side(self, scope, user):
-        terms = [program_admin_q(user, f"{self.path}program__")]
+        # only the terms that can hold for this user: each one more is built and compiled on every list page
+        terms = []
+        if scope.admin_orgs:
+            terms.append(program_admin_q(user, f"{self.path}program__"))
         if scope.supporter_orgs:
             terms.append(Q(**{f"{self.path}branch_id__in": scope.supporter_orgs}))
         return _any(*terms)
@@ -91,9 +94,11 @@ class ActivityQuerySet(SoftDeleteQuerySet):
             readable = self.filter(pairing_visibility(user, f"{self.path}pairing__") | program_wide)
         if administered == pairing_ids:  # the program admin sees drafts in every one of them
             return readable
-        drafts_seen = [program_wide]
+        drafts_seen = []
         if scope.supporter_orgs:
             drafts_seen.append(Q(**{f"{self.path}branch_id__in": sorted(scope.supporter_orgs)}))
+        if scope.admin_orgs:  # the program-wide drafts of their programs (the branches' are in the term above)
+            drafts_seen.append(program_wide)
         if len(administered) > LITERAL_IDS_CAP:
             drafts_seen.append(program_admin_q(user, f"{self.path}pairing__program__"))
         elif administered:

@@ -147,6 +147,20 @@ def test_a_plan_item_of_a_pairing_is_refused_for_a_program_wide_activity(kit):
     ("secretary", True), ("other_secretary", False), ("committee", True), ("admin", True), ("superuser", True),
     ("village", False), ("outsider", False),
 ])
+def test_who_reads_a_program_wide_draft(client, kit, role, sees):
+    """A program-wide draft: its branch's side and the program's admin read it, no one else (visible_to builds the
+    program term only for those who administer a program)."""
+    activity = program_wide(kit)
+    assert activity.status == "draft"
+    client.force_login(kit["users"][role])
+    assert client.get(reverse("activities:detail", args=[activity.pk])).status_code == (200 if sees else 404)
+    assert ("小电匠进镇街服务日" in client.get(reverse("activities:list")).content.decode()) == sees
+
+
+@pytest.mark.parametrize("role, sees", [
+    ("secretary", True), ("other_secretary", False), ("committee", True), ("admin", True), ("superuser", True),
+    ("village", False), ("outsider", False),
+])
 def test_who_reads_a_program_wide_activity(client, kit, role, sees):
     activity = program_wide(kit)
     services.activity_submit(activity=activity, actor=kit["users"]["secretary"])
