@@ -95,8 +95,8 @@ def _no_request_left_open():
 @pytest.fixture(autouse=True)
 def _celery_app_stays_the_portals():
     """The portal's tasks are shared tasks: they run on Celery's current app. A test that made another app current
-    (Celery(...) does, unless set_as_current=False) would turn every later test's eager task into a message for
-    nobody, on whichever xdist worker runs next: fail at the test that did it."""
+    (Celery(...) does, unless set_as_current=False) would turn the eager tasks of every later test in the same
+    process into messages for nobody: fail at the test that did it."""
     from celery import current_app
 
     from portal.celery import app
