@@ -26,7 +26,8 @@
 
 - ``values_bound``: the ORM's statements made inside it send their values apart from the SQL text (server-side
   binding) on PostgreSQL: for writes of large values (the reports' JSON), which psycopg's client-side binding
-  otherwise quotes into the statement and the server scans again as a literal.
+  otherwise quotes into the statement and the server scans again as a literal; with ``prepare=True`` prepared as
+  well, for the statements every request runs with the same text.
 
 Only what the exports and the one-statement pages need; each works on SQLite and PostgreSQL (and raises NotSupportedError on a case it
 cannot do rather than giving a different answer).
@@ -40,6 +41,7 @@ import time
 from contextlib import contextmanager
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import NotSupportedError, connections
 from django.db.models import (
@@ -202,26 +204,40 @@ def long_read(connection, sql, params, *, jit=False, work_mem=None):
 
 
 @contextmanager
-def values_bound(connection):
+def values_bound(connection, *, prepare=False):
     """Inside it, on PostgreSQL, the connection's cursors bind their parameters on the server (Django's
     ``ServerBindingCursor``, what the ``server_side_binding`` option gives every cursor): a value is sent as a
     parameter of the statement, not quoted by psycopg into its text and scanned back out by the server. The
     connection keeps client-side binding everywhere else (Django's own caveat for the option: an expression with
     parameters in both SELECT and GROUP BY becomes two different parameters, which PostgreSQL rejects); this is
     for plain writes of large values, where quoting costs: the program reports' 2-5 MB of JSON were stored in
-    about half the time. On other databases it changes nothing."""
+    about half the time. On other databases it changes nothing.
+
+    ``prepare``: the statements are prepared too (psycopg keeps them per connection, by their text), so a second
+    run of the same text skips parsing and planning. For the few statements every request runs with the same text
+    (the session's read, portal/sessions.py); elsewhere Django leaves psycopg's preparing off (``prepare_threshold``
+    None), and so does this: a statement whose text changes with its values would only fill the connection's cache.
+    Not for a deployment behind a pooler in transaction mode (a prepared statement lives in one server session):
+    ``DATABASE_PREPARED=0`` turns it off."""
     if connection.vendor != "postgresql":
         yield
         return
     from django.db.backends.postgresql.base import ServerBindingCursor
 
+    # the request's health check first, as connection.cursor() makes it: a connection it replaces gets the settings
+    connection.close_if_health_check_failed()
     connection.ensure_connection()
     raw = connection.connection
+    prepare = prepare and settings.DATABASE_PREPARED
     factory, raw.cursor_factory = raw.cursor_factory, ServerBindingCursor
+    threshold = raw.prepare_threshold
+    if prepare:
+        raw.prepare_threshold = 0
     try:
         yield
     finally:
         raw.cursor_factory = factory
+        raw.prepare_threshold = threshold
 
 
 def stream_rows(queryset, *, chunk_size=2000, jit=False, as_read=False, work_mem=None):

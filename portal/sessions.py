@@ -27,6 +27,8 @@ from django.utils.crypto import constant_time_compare
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
+from portal.db import values_bound
+
 # `SessionStore.joined_user` before the session was read with its user (or when it was not found)
 NOT_READ = object()
 
@@ -91,7 +93,8 @@ class SessionStore(DBStore):
         using = router.db_for_read(self.model)
         names = tuple(read_with_session)
         sql, params, session_fields, user_fields = _session_sql(using, names)
-        with connections[using].cursor() as cursor:
+        # prepared (PostgreSQL): the same text for every request, planned once per connection instead of each time
+        with values_bound(connections[using], prepare=True), connections[using].cursor() as cursor:
             cursor.execute(sql, [*params, self.session_key, timezone.now()])
             found = cursor.fetchone()
         if found is None:  # as Django's when the key is unknown or expired

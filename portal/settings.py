@@ -142,6 +142,9 @@ else:
     # (portal/postgresql/base.py): a page saves a round trip.
     _database["ENGINE"] = "portal.postgresql"
 _database["TEST"] = {"NAME": env_str("DATABASE_TEST_NAME") or None}
+# The session's read, run by every signed-in request with the same text, is a prepared statement on PostgreSQL
+# (portal.db.values_bound): 0 behind a pooler in transaction mode, where a prepared statement cannot be kept.
+DATABASE_PREPARED = env_bool("DATABASE_PREPARED", True)
 DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # A covering index's INCLUDE columns (activity_alive_stamps_idx) serve PostgreSQL's index-only scans; SQLite builds

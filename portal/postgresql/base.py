@@ -1,4 +1,5 @@
-"""Django's PostgreSQL backend, with a health check that costs no round trip while the connection is sound.
+"""Django's PostgreSQL backend, with a health check that costs no round trip while the connection is sound, and the
+text of a prepared statement in the query log.
 
 Persistent connections (CONN_MAX_AGE) are checked at a request's first query (CONN_HEALTH_CHECKS), so a connection
 the server dropped between requests (PostgreSQL restarted, pg_terminate_backend, an idle timeout) is replaced
@@ -12,10 +13,25 @@ query (the ``SELECT 1`` would wait as long): that request fails with the 503 pag
 
 import select
 
-from django.db.backends.postgresql import base
+from django.db.backends.postgresql import base, operations
+
+
+class DatabaseOperations(operations.DatabaseOperations):
+    def last_executed_query(self, cursor, sql, params):
+        """Django's, and for a statement run prepared (portal.db.values_bound), which psycopg runs without keeping
+        its text, the text with its values quoted in: what the query log and the tests' query capture show."""
+        executed = super().last_executed_query(cursor, sql, params)
+        if executed is None and sql is not None:
+            try:
+                return self.compose_sql(sql, params)
+            except base.Database.DataError:
+                return None
+        return executed
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    ops_class = DatabaseOperations
+
     def close_if_health_check_failed(self):
         if (
             self.connection is not None

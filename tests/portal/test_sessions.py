@@ -96,3 +96,37 @@ def test_a_deleted_users_session_is_signed_out(client):
     assert user_on(client).is_authenticated
     user.delete()
     assert not user_on(client).is_authenticated
+
+
+def prepared_session_reads():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+                       ["%FROM \"portal_usersession\"%"])
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+def test_the_session_read_is_planned_once_per_connection(client, settings):
+    # one prepared statement, whoever signs in and however many pages they load: its text is the same for all
+    first, second = f.UserFactory(username="longshi"), f.UserFactory(username="shuangcun")
+    other = Client()
+    client.force_login(first)
+    other.force_login(second)
+    for _ in range(3):
+        assert user_on(client, reverse("account_email")).pk == first.pk
+        assert user_on(other, reverse("account_email")).pk == second.pk
+    assert prepared_session_reads() == 1
+    assert user_on(with_cookie("no-such-session")).is_anonymous  # an unknown key is still nobody
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+def test_database_prepared_off_prepares_nothing(client, settings):
+    settings.DATABASE_PREPARED = False
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")  # what earlier tests prepared on this connection (psycopg forgets it too)
+    assert prepared_session_reads() == 0
+    user = f.UserFactory(username="longshi")
+    client.force_login(user)
+    for _ in range(3):
+        assert user_on(client, reverse("account_email")).pk == user.pk
+    assert prepared_session_reads() == 0
