@@ -62,15 +62,27 @@ class ActivityQuerySet(SoftDeleteQuerySet):
         administer. Never a village's: no village is served."""
         return Q(**{f"{self.path}pairing__isnull": True}) & self._supporter_side(scope, user)
 
-    def visible_to(self, user, *, pairing_ids=None, administered_ids=()):
+    def visible_to(self, user, *, pairing_ids=None, administered_ids=(), part=None):
         """`pairing_ids`, when given, are the pairings the user reads, already read this request (with
         `administered_ids`, those of them whose program the user administers): the same rule then goes to the
         database as literal id lists, which PostgreSQL estimates well, so it walks the (pairing, date, id)
         index for a few pairings or the (date, id) index for many, and stops after a page, where the OR of
-        subqueries below makes it guess and read far more."""
+        subqueries below makes it guess and read far more.
+
+        `part`, with at most LITERAL_IDS_CAP `pairing_ids`: "pairings" for the rule's activities of a pairing
+        alone, "program_wide" for its activities of no pairing alone. The two are disjoint, and together they are
+        the whole rule's rows. Each reads as one plain condition where the whole is an OR of the two, which
+        PostgreSQL answers only through the table's pages: counted as two parts, a secretary's list is counted
+        from the (pairing, …) index alone (selectors.activity_list_parts)."""
+        if part is not None and (
+            part not in ("pairings", "program_wide") or pairing_ids is None or len(set(pairing_ids)) > LITERAL_IDS_CAP
+        ):
+            raise ValueError(f"visible_to(part={part!r}) is for at most {LITERAL_IDS_CAP} literal pairing ids")
         scope = scope_for(user)
         if scope.is_superuser:
-            return self.all()
+            if part is None:
+                return self.all()
+            return self.filter(**{f"{self.path}pairing_id__isnull": part == "program_wide"})
         not_draft = ~Q(**{f"{self.path}status": Activity.Status.DRAFT})
         program_wide = self._program_wide(scope, user)
         if pairing_ids is None:
@@ -79,8 +91,10 @@ class ActivityQuerySet(SoftDeleteQuerySet):
             )
         pairing_ids = sorted(set(pairing_ids))
         administered = sorted(set(administered_ids).intersection(pairing_ids))
+        of_pairings = Q(**{f"{self.path}pairing_id__in": pairing_ids})
         if len(pairing_ids) <= LITERAL_IDS_CAP:
-            readable = self.filter(Q(**{f"{self.path}pairing_id__in": pairing_ids}) | program_wide)
+            terms = {None: of_pairings | program_wide, "pairings": of_pairings, "program_wide": program_wide}
+            readable = self.filter(terms[part])
         elif administered == pairing_ids:
             # most pairings, all of them the admin's (a province's program admin): every activity of their programs,
             # of a pairing or program-wide (an activity's program is its pairing's), as one plain condition on the

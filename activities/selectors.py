@@ -15,7 +15,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Concat, NullIf, RowNumber
 from django.utils.translation import gettext
 from activities.models import (
-    COUNTED_STATUSES, OPEN_STATUSES, ActionItem, Activity, ActivityMetricValue, ActivityPhoto, ActivityType, Meeting,
+    COUNTED_STATUSES, LITERAL_IDS_CAP, OPEN_STATUSES, ActionItem, Activity, ActivityMetricValue, ActivityPhoto, ActivityType, Meeting,
     MeetingAttachment, MeetingAttendee, Need, ServiceRecord, SubmitKey, counted_q, pending_q,
 )
 from activities.models import PhotoUpload
@@ -281,6 +281,23 @@ def activity_list(user, choices=None, pairing=None):
     return Activity.objects.visible_to(
         user, pairing_ids=choices.pairing_ids, administered_ids=choices.administered_ids
     )
+
+
+def activity_list_parts(user, choices):
+    """activity_list(user, choices) as two disjoint querysets whose rows together are its rows (visible_to's
+    `part`): the activities of the user's pairings, and the program-wide ones. What the unfiltered list counts
+    (portal.pagination.capped_count's `parts`): a secretary's few pairings are then counted from the index alone,
+    where the rule's OR made PostgreSQL read a table page for every row counted (1.8 ms for the bench's
+    secretary's 1,001 rows; 0.3 ms in two parts). None where the rule is not two literal id lists (a superuser's,
+    or a scope of more pairings than LITERAL_IDS_CAP)."""
+    if scope_for(user).is_superuser or len(choices.pairing_ids) > LITERAL_IDS_CAP:
+        return None
+    return [
+        Activity.objects.visible_to(
+            user, pairing_ids=choices.pairing_ids, administered_ids=choices.administered_ids, part=part
+        )
+        for part in ("pairings", "program_wide")
+    ]
 
 
 # A page's first photo and number of photos, built once for every page: annotate() resolves a copy of each (building

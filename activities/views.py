@@ -103,7 +103,8 @@ class ActivityListView(LoginRequiredMixin, View):
             ascending = filterset.is_bound and filterset.form.cleaned_data.get("sort") == "oldest"
             tiers = filterset.relevance_tiers()
             page = selectors.activity_page(rows, choices, ascending=ascending, after=after, before=before, segments=tiers)
-            total = capped_count(rows)
+            # unfiltered, counted as the scope's two parts (the pairings', the program-wide), each from an index
+            total = capped_count(rows, parts=None if filtered else selectors.activity_list_parts(user, choices))
         else:
             ascending, page, total, tiers = False, KeysetPage(), CappedCount(0, exact=True), None
         has_errors = filterset.is_bound and not filterset.is_valid()  # validated above: no second run

@@ -179,18 +179,28 @@ class CappedCount:
         return f"{self.value:,}"
 
 
-def capped_count(queryset, cap=COUNT_CAP):
+def capped_count(queryset, cap=COUNT_CAP, *, parts=None):
     """COUNT over `SELECT id … LIMIT cap + 1`: reads at most cap + 1 index entries, never the whole table.
 
     The COUNT is written around the compiled SELECT, as `QuerySet.count()` would send it: count() gets there by
-    cloning the query into a subquery of an aggregation, a quarter of a millisecond of each list page."""
-    ids = queryset.order_by().values("id")[: cap + 1]
-    try:
-        sql, params = ids.query.get_compiler(using=ids.db).as_sql()
-    except EmptyResultSet:  # a condition that matches nothing (`id IN ()`): no query needed
-        found = 0
-    else:
-        with connections[ids.db].cursor() as cursor:
-            cursor.execute(f"SELECT COUNT(*) FROM ({sql}) capped", params)
-            found = cursor.fetchone()[0]
+    cloning the query into a subquery of an aggregation, a quarter of a millisecond of each list page.
+
+    `parts`: querysets of the same model that hold each of `queryset`'s rows exactly once between them (the caller
+    vouches for it; activities.selectors.activity_list_parts), counted instead of it as one `SELECT id … UNION ALL
+    SELECT id … LIMIT cap + 1`, which stops as early: for a condition that is an OR of parts each of which an
+    index answers alone."""
+    selects = []
+    for part in parts if parts is not None else [queryset]:
+        ids = part.order_by().values("id")
+        try:
+            selects.append(ids.query.get_compiler(using=ids.db).as_sql())
+        except EmptyResultSet:  # a condition that matches nothing (`id IN ()`): nothing to read
+            continue
+    if not selects:
+        return CappedCount(value=0, exact=True, cap=cap)
+    sql = " UNION ALL ".join(select for select, _params in selects)  # no parentheses: SQLite takes none
+    params = [param for _select, select_params in selects for param in select_params]
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM ({sql} LIMIT {int(cap) + 1}) capped", params)
+        found = cursor.fetchone()[0]
     return CappedCount(value=min(found, cap), exact=found <= cap, cap=cap)

@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from activities import services
+from activities import selectors, services
 from activities.models import Activity
 from dashboards.board import board_cells
 from figures.models import PairingMonth, ProgramMonth
@@ -170,6 +170,40 @@ def test_who_reads_a_program_wide_activity(client, kit, role, sees):
     assert ("小电匠进镇街服务日" in listed) == sees
     exported = b"".join(client.get(reverse("activities:export")).streaming_content).decode("utf-8-sig")
     assert ("不针对结对村" in exported) == sees
+
+
+@pytest.mark.parametrize("role", ["secretary", "other_secretary", "committee", "admin", "superuser", "village", "outsider"])
+def test_the_unfiltered_list_counts_its_two_parts_as_the_whole(client, kit, role):
+    """The unfiltered list counts the scope as two parts (selectors.activity_list_parts: the pairings' activities,
+    the program-wide ones), each row in exactly one of them and together every row the user reads."""
+    for actor in ("secretary", "other_secretary"):
+        create(kit, actor=actor, title="入户走访")  # drafts, each seen by its own branch's side
+        program_wide(kit, actor=actor)
+        services.activity_submit(activity=create(kit, actor=actor), actor=kit["users"][actor])
+        services.activity_submit(activity=program_wide(kit, actor=actor), actor=kit["users"][actor])
+    f.ActivityFactory(pairing=kit["other_pairing"], status=S.SUBMITTED, submitted_at=timezone.now())  # another program's
+    user = kit["users"][role]
+    choices = selectors.list_choices(user)
+    whole = set(selectors.activity_list(user, choices).values_list("id", flat=True))
+    assert whole == set(Activity.objects.visible_to(user).values_list("id", flat=True))  # the subquery rule agrees
+    parts = selectors.activity_list_parts(user, choices)
+    if role == "superuser":
+        assert parts is None and len(whole) == 9
+    else:
+        of_pairings, wide = (set(part.values_list("id", flat=True)) for part in parts)
+        assert not of_pairings & wide
+        assert of_pairings | wide == whole
+        if role in ("secretary", "committee", "admin"):  # both parts hold rows: the test tells them apart
+            assert of_pairings and wide
+    client.force_login(user)
+    assert client.get(reverse("activities:list")).context["total"].value == len(whole)
+
+
+def test_a_part_of_the_rule_is_for_literal_pairing_ids_only(kit):
+    with pytest.raises(ValueError):
+        Activity.objects.visible_to(kit["users"]["secretary"], part="pairings")
+    with pytest.raises(ValueError):
+        Activity.objects.visible_to(kit["users"]["secretary"], pairing_ids=[kit["pairing"].pk], part="villages")
 
 
 def test_a_program_wide_activity_counts_for_the_program_and_the_branch_and_no_pairing(
