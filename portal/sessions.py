@@ -23,6 +23,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.middleware import AuthenticationMiddleware as DjangoAuthenticationMiddleware
 from django.contrib.sessions.backends.db import SessionStore as DBStore
 from django.core.exceptions import ValidationError
+from django.db import DatabaseError
 from django.utils.crypto import constant_time_compare
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
@@ -72,6 +73,26 @@ def _session_sql(using, names):
     return _statements[key]
 
 
+def _read(connection, sql, params):
+    """The session's row, the statement prepared (PostgreSQL): the same text for every request, planned once per
+    connection instead of each time. A migration that changed the type of a column it reads, while this process
+    ran, makes PostgreSQL refuse the prepared statement ("cached plan must not change result type", SQLSTATE
+    0A000) on every request of that connection: the connection is closed, taking the statement with it, and the
+    row read once more on a new one, prepared anew."""
+    for attempt in (1, 2):
+        try:
+            with values_bound(connection, prepare=True), connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                return cursor.fetchone()
+        except DatabaseError as error:
+            outdated = getattr(error.__cause__, "sqlstate", None) == "0A000"
+            if not outdated:
+                raise
+            connection.close()  # inside a transaction: closed when it ends (Django), and this request fails
+            if attempt == 2 or connection.in_atomic_block:
+                raise
+
+
 class SessionStore(DBStore):
     """Django's database sessions, kept in `UserSession`, read with the signed-in user's row."""
 
@@ -93,10 +114,7 @@ class SessionStore(DBStore):
         using = router.db_for_read(self.model)
         names = tuple(read_with_session)
         sql, params, session_fields, user_fields = _session_sql(using, names)
-        # prepared (PostgreSQL): the same text for every request, planned once per connection instead of each time
-        with values_bound(connections[using], prepare=True), connections[using].cursor() as cursor:
-            cursor.execute(sql, [*params, self.session_key, timezone.now()])
-            found = cursor.fetchone()
+        found = _read(connections[using], sql, [*params, self.session_key, timezone.now()])
         if found is None:  # as Django's when the key is unknown or expired
             self._session_key = None
             return None

@@ -13,6 +13,7 @@ query (the ``SELECT 1`` would wait as long): that request fails with the 503 pag
 
 import select
 
+from django.db import DatabaseError
 from django.db.backends.postgresql import base, operations
 
 
@@ -24,8 +25,8 @@ class DatabaseOperations(operations.DatabaseOperations):
         if executed is None and sql is not None:
             try:
                 return self.compose_sql(sql, params)
-            except base.Database.DataError:
-                return None
+            except (base.Database.Error, DatabaseError):  # quoting needs a sound connection: the text alone, then,
+                return sql  # not an error of its own in place of the statement's
         return executed
 
 

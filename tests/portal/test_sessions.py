@@ -122,11 +122,28 @@ def test_the_session_read_is_planned_once_per_connection(client, settings):
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
 def test_database_prepared_off_prepares_nothing(client, settings):
     settings.DATABASE_PREPARED = False
-    with connection.cursor() as cursor:
-        cursor.execute("DEALLOCATE ALL")  # what earlier tests prepared on this connection (psycopg forgets it too)
-    assert prepared_session_reads() == 0
+    assert prepared_session_reads() == 0  # each test starts clean: the last one's rollback deallocated everything
     user = f.UserFactory(username="longshi")
     client.force_login(user)
     for _ in range(3):
         assert user_on(client, reverse("account_email")).pk == user.pk
     assert prepared_session_reads() == 0
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+def test_a_migration_that_changes_a_column_the_session_reads_signs_nobody_out(client):
+    # a deployment migrates while the web processes run: their prepared session read no longer matches the table
+    user = f.UserFactory(username="longshi")
+    client.force_login(user)
+    assert user_on(client, reverse("account_email")).pk == user.pk
+    assert prepared_session_reads() == 1
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE portal_user ALTER COLUMN full_name TYPE varchar(61)")
+    try:
+        assert user_on(client, reverse("account_email")).pk == user.pk  # read again on a new connection
+        assert user_on(client, reverse("account_email")).pk == user.pk
+        assert prepared_session_reads() == 1
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE portal_user ALTER COLUMN full_name TYPE varchar(60)")
