@@ -15,8 +15,8 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Concat, NullIf, RowNumber
 from django.utils.translation import gettext
 from activities.models import (
-    COUNTED_STATUSES, LITERAL_IDS_CAP, OPEN_STATUSES, ActionItem, Activity, ActivityMetricValue, ActivityPhoto, ActivityType, Meeting,
-    MeetingAttachment, MeetingAttendee, Need, ServiceRecord, SubmitKey, counted_q, pending_q,
+    COUNTED_STATUSES, LITERAL_IDS_CAP, OPEN_STATUSES, ActionItem, Activity, ActivityMetricValue, ActivityPhoto,
+    ActivityType, Meeting, MeetingAttachment, MeetingAttendee, Need, ServiceRecord, SubmitKey, counted_q, pending_q,
 )
 from activities.models import PhotoUpload
 from activities.permissions import sees_wanted_by

@@ -186,9 +186,8 @@ def capped_count(queryset, cap=COUNT_CAP, *, parts=None):
     cloning the query into a subquery of an aggregation, a quarter of a millisecond of each list page.
 
     `parts`: querysets of the same model that hold each of `queryset`'s rows exactly once between them (the caller
-    vouches for it; activities.selectors.activity_list_parts), counted instead of it as one `SELECT id … UNION ALL
-    SELECT id … LIMIT cap + 1`, which stops as early: for a condition that is an OR of parts each of which an
-    index answers alone."""
+    vouches for it), counted instead of it as one `SELECT id … UNION ALL SELECT id … LIMIT cap + 1`, which stops as
+    early: for a condition that is an OR of parts each of which an index answers alone."""
     selects = []
     for part in parts if parts is not None else [queryset]:
         ids = part.order_by().values("id")
