@@ -308,29 +308,53 @@ def profile_page(client, url, params=None, top=25):
     return buffer.getvalue()
 
 
-def cmd_pages(args):
-    meta = json.loads(args.meta)
-    RenderTimer.instance.install()
-    out = {}
-    secretary, admin = bench_user("secretary"), bench_user("admin")
-    clients = {"secretary": client_for(secretary), "admin": client_for(admin)}
+def page_targets(meta):
+    """The pages the web run measures beside their floors: name -> (role, url, params)."""
+    targets = {}
     for role in ("secretary", "admin"):
-        client = clients[role]
-        out[f"list_{role}_first"] = measure_page(client, "/activities/")
+        targets[f"list_{role}_first"] = (role, "/activities/", None)
         deep = meta["deep"].get(role)
         if deep:
             params = {"cursor": deep["cursor"]} if meta["cursor_supported"] else {"page": 10_000}
-            out[f"list_{role}_deep"] = measure_page(client, "/activities/", params)
-    detail_id = meta["detail_ids"]["secretary"][0]
-    out["detail"] = measure_page(clients["secretary"], f"/activities/{detail_id}/")
-    out["pairing"] = measure_page(clients["secretary"], f"/pairings/{meta['pairing_id']}/")
+            targets[f"list_{role}_deep"] = (role, "/activities/", params)
+    targets["detail"] = ("secretary", f"/activities/{meta['detail_ids']['secretary'][0]}/", None)
+    targets["pairing"] = ("secretary", f"/pairings/{meta['pairing_id']}/", None)
     if meta.get("dashboard") and meta["dashboard"].get("url"):
-        out["dashboard"] = measure_page(clients["admin"], meta["dashboard"]["url"])
-    out["completeness"] = measure_page(clients["admin"], meta["completeness_url"])
+        targets["dashboard"] = ("admin", meta["dashboard"]["url"], None)
+    targets["completeness"] = ("admin", meta["completeness_url"], None)
+    return targets
+
+
+def role_clients():
+    return {role: client_for(bench_user(role)) for role in ("secretary", "admin")}
+
+
+def cmd_pages(args):
+    meta = json.loads(args.meta)
+    RenderTimer.instance.install()
+    clients = role_clients()
+    out = {name: measure_page(clients[role], url, params) for name, (role, url, params) in page_targets(meta).items()}
     out["list_admin_first"]["profile"] = profile_page(clients["admin"], "/activities/")
     out["list_secretary_first"]["profile"] = profile_page(clients["secretary"], "/activities/")
     out["list_csv_secretary"] = measure_page(clients["secretary"], "/activities/export.csv", repeats=1, explain_queries=False)
     emit(out)
+
+
+def cmd_floors(args):
+    """Floors on demand, for the web run to measure each page's floor right after each of its HTTP repetitions
+    (a floor taken once, in its own moment, flatters or wrongs every ratio of a machine whose speed moves): reads a
+    page's name per line on stdin, answers its SQL (EXPLAIN ANALYZE) and template time as one JSON line."""
+    meta = json.loads(args.meta)
+    RenderTimer.instance.install()
+    clients, targets = role_clients(), page_targets(meta)
+    emit({"ready": sorted(targets)})
+    for line in sys.stdin:
+        name = line.strip()
+        if not name:
+            continue
+        role, url, params = targets[name]
+        page = measure_page(clients[role], url, params)
+        emit({"name": name, **{k: page[k] for k in ("explain_ms", "render_ms", "queries", "wall_ms")}})
 
 
 SEARCH_QUERIES = {"two characters (维修)": "维修", "two characters (宣讲)": "宣讲", "common character (人)": "人"}
@@ -737,6 +761,8 @@ def main(argv=None):
     meta.add_argument("--year", type=int, default=2025)
     pages = sub.add_parser("pages")
     pages.add_argument("--meta", required=True, help="the meta command's JSON")
+    floors = sub.add_parser("floors")
+    floors.add_argument("--meta", required=True, help="the meta command's JSON")
     reports = sub.add_parser("reports")
     reports.add_argument("period")
     rollup = sub.add_parser("rollup")
@@ -755,7 +781,7 @@ def main(argv=None):
     search_parser.add_argument("--repeats", type=int, default=21)
     args = parser.parse_args(argv)
     setup_django()
-    {"meta": cmd_meta, "pages": cmd_pages, "reports": cmd_reports, "rollup": cmd_rollup, "export": cmd_export,
+    {"meta": cmd_meta, "pages": cmd_pages, "floors": cmd_floors, "reports": cmd_reports, "rollup": cmd_rollup, "export": cmd_export,
      "list_export": cmd_list_export, "publish": cmd_publish, "search": cmd_search}[args.command](args)
 
 
