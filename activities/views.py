@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db import connection
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -56,6 +57,7 @@ from activities.models import PhotoUpload
 from pairings import permissions as pairing_permissions
 from pairings.models import Metric, Pairing, PairingBranch, Program
 from portal import downloads
+from portal.db import planned_as_written
 from portal.errors import AlreadyDone
 from portal.files import protected_file_response
 from portal.forms import add_service_error
@@ -160,6 +162,12 @@ class ActivityDetailView(LoginRequiredMixin, ScopedObjectMixin, DetailView):
 
     def get_queryset(self):
         return selectors.activity_detail(self.request.user)
+
+    def get_object(self, queryset=None):
+        queryset = self.get_queryset() if queryset is None else queryset  # the scope read before, as planned
+        # one activity by its key with a dozen rows looked up by theirs: planned in the order written, not searched
+        with planned_as_written(connection):
+            return super().get_object(queryset)
 
     def get_context_data(self, **kwargs):
         """Five queries whatever the activity holds: session, user, scope, the activity, and its parts

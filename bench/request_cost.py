@@ -86,6 +86,7 @@ def pages(meta):
         "pairing": ("secretary", f"/pairings/{meta['pairing_id']}/"),
         "dashboard": ("admin", meta["dashboard_url"]),
         "board": ("admin", meta["completeness_url"]),
+        "detail": ("secretary", f"/activities/{meta['detail_id']}/"),  # the secretary's newest activity
         # the pickers' endpoints as the province admin (every pairing in scope), with what probe.py types
         "picker_pairings": ("admin", "/pairings/picker/?q=%E6%9D%911"),  # 村1
         "picker_branches": ("admin", "/pairings/picker/branches/?q=%E7%AC%AC3"),  # 第3
@@ -94,14 +95,15 @@ def pages(meta):
 
 
 def page_meta():
-    from bench.probe import find_dashboard
+    from bench.probe import bench_user, find_dashboard, scope_rows
     from pairings.models import Pairing, Program
 
     program = Program.objects.order_by("id").first()
     return {"pairing_id": Pairing.objects.order_by("id").values_list("id", flat=True).first(),
             "dashboard_url": find_dashboard()["url"],
             # the completeness board, as bench/probe.py asks for it (its default year)
-            "completeness_url": f"/dashboards/completeness/?program={program.pk}&year=2025"}
+            "completeness_url": f"/dashboards/completeness/?program={program.pk}&year=2025",
+            "detail_id": scope_rows(bench_user("secretary")).values_list("id", flat=True).first()}
 
 
 def measure(driver, path, cookie, n):

@@ -375,7 +375,7 @@ def start_gunicorn(port, log_path):
     env = django_env(
         PORTAL_MODE="production", SECRET_KEY=SECRET, ALLOWED_HOSTS="127.0.0.1,localhost", TRUSTED_PROXY_COUNT="1",
         REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/10"), REQUIRE_ADMIN_MFA="0", DATABASE_CONN_MAX_AGE="600", STATIC_ROOT=str(RESULTS / "staticfiles"),
-        LOG_LEVEL="WARNING", PGAPPNAME=GUNICORN_APP_NAME,
+        LOG_LEVEL=os.environ.get("BENCH_GUNICORN_LOG_LEVEL", "WARNING"), PGAPPNAME=GUNICORN_APP_NAME,
     )
     env.pop("DEBUG", None)
     subprocess.run([PYTHON, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)

@@ -151,3 +151,53 @@ def test_ids_listed_selects_what_an_in_list_selects_with_the_ids_written_into_th
     in_pairing = Activity.objects.filter(db.ids_listed_q("pairing__id", [world["pairing"].pk]) & Q(branch=world["branch"]))
     assert set(in_pairing.values_list("pk", flat=True)) == {a.pk for a in activities}  # not `other`
     assert other.pk in set(Activity.objects.filter(db.ids_listed_q("pairing__id", [world["other_pairing"].pk])).values_list("pk", flat=True))
+
+
+def join_collapse_limit():
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW join_collapse_limit")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the join search is PostgreSQL's setting")
+def test_planned_as_written_holds_inside_and_gives_the_connections_setting_back():
+    with connection.cursor() as cursor:
+        cursor.execute("SET join_collapse_limit = 5")  # the connection's own, not the default
+    with db.planned_as_written(connection):
+        assert join_collapse_limit() == "1"
+    assert join_collapse_limit() == "5"
+    with pytest.raises(Activity.DoesNotExist), db.planned_as_written(connection):
+        Activity.objects.get(pk=0)  # a read that fails without breaking the transaction
+    assert join_collapse_limit() == "5"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the join search is PostgreSQL's setting")
+def test_planned_as_written_after_a_failed_statement_leaves_the_error_to_the_caller(transactional_db):
+    from django.db import DatabaseError, transaction
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET join_collapse_limit = 5")
+    with pytest.raises(DatabaseError), transaction.atomic(), db.planned_as_written(connection):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 / 0")  # breaks the transaction: the setting goes back with its rollback
+    assert join_collapse_limit() == "5"
+
+
+def test_the_activity_page_reads_its_activity_planned_as_written(client, world):
+    """On PostgreSQL the activity's read runs between the setting and the setting back; elsewhere nothing is added."""
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    activity = f.ActivityFactory(pairing=world["pairing"], branch=world["branch"])
+    client.force_login(world["users"]["secretary"])
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(reverse("activities:detail", args=[activity.pk]))
+    assert response.status_code == 200 and response.context["activity"] == activity
+    texts = [q["sql"] for q in captured.captured_queries]
+    settings = [i for i, sql in enumerate(texts) if "join_collapse_limit" in sql]
+    if connection.vendor != "postgresql":
+        assert settings == []
+        return
+    first, back = settings
+    assert back == first + 2 and '"activities_activity"."id" = ' in texts[first + 1]
+    assert join_collapse_limit() != "1"

@@ -70,3 +70,30 @@ def test_inside_values_bound_a_value_is_sent_apart_from_the_statement():
         assert "$1" in cursor.cursor._query.query.decode()
     with connection.cursor() as cursor:
         assert not isinstance(cursor.cursor, ServerBindingCursor)
+
+
+def test_the_stored_text_is_the_standard_librarys_compact_json():
+    """StoredJSONEncoder (orjson) writes what json.dumps writes, compact and with Chinese as UTF-8: ids as keys
+    become strings, floats keep their shortest form (a float's exponent alone is written 1e-7, not 1e-07: the same
+    number), and what report data may not hold is refused as before."""
+    import datetime
+    import decimal
+    import json
+
+    def compact(value):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+    data = {
+        **awkward_data(3),
+        "by_pairing": {12: {"n": 3, "share": 0.1 + 0.2}, 7: None},
+        "figures": [123456789.125, -0.0, 2**53 + 1, 10**18, 2.5],
+        "label": "一月一提示（2025年6月）",
+    }
+    text = json.dumps(data, cls=generation.StoredJSONEncoder)
+    assert text == compact(data)
+    assert json.loads(text)["by_pairing"]["12"]["n"] == 3 and "一月一提示" in text
+    tiny = {"x": [1e-7, 1.5e300]}
+    assert json.loads(json.dumps(tiny, cls=generation.StoredJSONEncoder)) == json.loads(compact(tiny)) == tiny
+    for unwritable in (decimal.Decimal("1.5"), datetime.date(2025, 6, 30)):
+        with pytest.raises(TypeError):
+            json.dumps({"x": unwritable}, cls=generation.StoredJSONEncoder)
