@@ -496,6 +496,24 @@ class Activity(models.Model):
                 condition=Q(deleted_at__isnull=True, plan_item__isnull=False),
                 name="activity_plan_item_stamps_idx",
             ),
+            # the queue of submitted activities waiting for their village, the oldest first (the home page of the
+            # admins and committees, the village's 待验单): walked in its order and stopped after a page, the scope
+            # checked from the index alone. Through the status index a province's 29,850 waiting activities were
+            # all read from the table and sorted (160 ms) and counted (80 ms)
+            models.Index(
+                fields=["submitted_at", "id"],
+                include=["pairing", "program", "branch", "status"],
+                condition=Q(deleted_at__isnull=True, status="submitted"),
+                name="activity_waiting_idx",
+            ),
+            # the deleted activities (回收站), the latest deleted first: a few thousand of a province's million, which
+            # the list and its count found by reading the whole table (330 and 230 ms)
+            models.Index(
+                fields=["deleted_at", "id"],
+                include=["pairing", "program", "branch"],
+                condition=Q(deleted_at__isnull=False),
+                name="activity_deleted_idx",
+            ),
         ]
 
     def __str__(self):

@@ -87,6 +87,11 @@ def pages(meta):
         "dashboard": ("admin", meta["dashboard_url"]),
         "board": ("admin", meta["completeness_url"]),
         "detail": ("secretary", f"/activities/{meta['detail_id']}/"),  # the secretary's newest activity
+        # what each role lands on, and the admin's lists of the whole province
+        "home_secretary": ("secretary", "/"),
+        "home_admin": ("admin", "/"),
+        "volunteers_admin": ("admin", "/volunteers/"),
+        "deleted_admin": ("admin", "/activities/deleted/"),
         # the pickers' endpoints as the province admin (every pairing in scope), with what probe.py types
         "picker_pairings": ("admin", "/pairings/picker/?q=%E6%9D%911"),  # 村1
         "picker_branches": ("admin", "/pairings/picker/branches/?q=%E7%AC%AC3"),  # 第3
