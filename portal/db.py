@@ -50,7 +50,7 @@ from django.db import DatabaseError, NotSupportedError, connections
 from django.db.models import (
     Aggregate, BooleanField, CharField, ExpressionWrapper, F, Func, IntegerField, JSONField, Q, TextField, Value,
 )
-from django.db.models.expressions import OrderBy, OrderByList
+from django.db.models.expressions import OrderBy, OrderByList, Subquery
 from django.db.models.functions import JSONObject
 from django.db.transaction import TransactionManagementError
 
@@ -421,6 +421,28 @@ class IdsIn(Func):
             return self.as_sql(compiler, connection, **extra)
         lhs, params = compiler.compile(self.source_expressions[0])
         return f"{lhs} IN (SELECT unnest(%s::bigint[]))", [*params, self.ids]
+
+
+class InArray(Func):
+    """`field = ANY(ARRAY(subquery))` on PostgreSQL, `field IN (subquery)` elsewhere (the same rows). For a subquery
+    of a few thousand ids inside a correlated one: PostgreSQL turns IN into a join and may hash the larger side
+    for every outer row, where the array is worked out once and each of its ids probed by an index (an activity's
+    figures against its pairing's other activities: 204 → 11 ms)."""
+
+    output_field = BooleanField()
+
+    def __init__(self, field, queryset):
+        super().__init__(field, Subquery(queryset))
+
+    def as_sql(self, compiler, connection, **extra):
+        lhs, lhs_params = compiler.compile(self.source_expressions[0])
+        rhs, rhs_params = compiler.compile(self.source_expressions[1])  # "(SELECT …)"
+        return f"{lhs} IN {rhs}", [*lhs_params, *rhs_params]
+
+    def as_postgresql(self, compiler, connection, **extra):
+        lhs, lhs_params = compiler.compile(self.source_expressions[0])
+        rhs, rhs_params = compiler.compile(self.source_expressions[1])
+        return f"{lhs} = ANY(ARRAY{rhs})", [*lhs_params, *rhs_params]
 
 
 def ids_in_q(field, ids):

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import NotSupportedError, connection
-from django.db.models import CharField, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import CharField, F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Concat
 
 from activities.models import Activity, ActivityMetricValue
@@ -201,3 +201,14 @@ def test_the_activity_page_reads_its_activity_planned_as_written(client, world):
     first, back = settings
     assert back == first + 2 and '"activities_activity"."id" = ' in texts[first + 1]
     assert join_collapse_limit() != "1"
+
+
+def test_in_array_selects_what_in_selects(world):
+    """InArray: the same rows as `IN (subquery)`, on PostgreSQL as `= ANY(ARRAY(subquery))`."""
+    mine = [f.ActivityFactory(pairing=world["pairing"], branch=world["branch"]) for _ in range(3)]
+    f.ActivityFactory(pairing=world["other_pairing"], branch=world["other_branch"])
+    ids = Activity.objects.filter(pairing=world["pairing"]).values("id")
+    chosen = Activity.objects.filter(db.InArray(F("pk"), ids))
+    assert sorted(chosen.values_list("pk", flat=True)) == sorted(a.pk for a in mine)
+    assert ("= ANY(ARRAY(" in str(chosen.query)) == (connection.vendor == "postgresql")
+    assert not Activity.objects.filter(db.InArray(F("pk"), ids.none())).exists()
