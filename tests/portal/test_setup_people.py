@@ -249,3 +249,28 @@ def test_person_list_filters(client, world):
     assert listed(role=Role.SECRETARY) == {"secretary", "other_secretary"}
     assert listed(organization=world["other_branch"].pk) == {"other_secretary"}
     assert listed(q="other") == {"other_secretary"}
+
+
+def test_past_the_cap_the_organisation_is_picked_by_name_not_from_a_drop_down(client, world, monkeypatch,
+                                                                              django_capture_on_commit_callbacks):
+    """A province office sets up thousands of organisations: past ORG_DROPDOWN_CAP the forms ask for one through
+    the organisation picker; what is posted is checked against the same organisations as before."""
+    from portal import forms
+
+    client.force_login(world["users"]["admin"])
+    page = client.get(reverse("setup:invite")).content.decode()
+    assert '<select name="organization"' in page  # a few organisations: the drop-down
+    monkeypatch.setattr(forms, "ORG_DROPDOWN_CAP", 1)
+    page = client.get(reverse("setup:invite")).content.decode()
+    assert '<select name="organization"' not in page
+    picker = f'data-picker-url="{reverse("setup:org_picker")}"'
+    assert picker in page and 'name="organization"' in page
+    assert picker in client.get(reverse("setup:org_create")).content.decode()  # the new organisation's parent
+    response = invite(client, django_capture_on_commit_callbacks, full_name="王村委", organization=world["village"].pk,
+                      role=Role.VILLAGE_COMMITTEE)
+    assert response.status_code == 302
+    assert User.objects.get(full_name="王村委").memberships.get().organization == world["village"]
+    foreign = f.OrganizationFactory(name="外省某村", kind=Organization.Kind.VILLAGE)  # no office of the admin's keeps it
+    response = invite(client, django_capture_on_commit_callbacks, full_name="外人", organization=foreign.pk,
+                      role=Role.VILLAGE_COMMITTEE)
+    assert response.status_code == 200 and not User.objects.filter(full_name="外人").exists()
