@@ -26,6 +26,7 @@ from django.db.models import Q
 from django.http import Http404
 
 from portal import versioned
+from portal.db import ids_in_q
 from portal.models import Membership, Organization
 
 Role = Membership.Role
@@ -277,7 +278,8 @@ def can_create_root(user):
 def manageable_orgs(user):
     """`manageable_org_ids` as a queryset of organisations."""
     ids = manageable_org_ids(user)
-    return Organization.objects.all() if ids is None else Organization.objects.filter(id__in=ids)
+    # a province office's thousands of ids as one array (ids_in_q), not a placeholder each: 8.8 ms of planning alone
+    return Organization.objects.all() if ids is None else Organization.objects.filter(ids_in_q("id", ids))
 
 
 def can_manage_org(user, organization):

@@ -3,6 +3,7 @@
 from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch
 
+from portal.db import ids_in_q
 from portal.models import Membership, Organization, User
 from portal.permissions import manageable_org_ids
 
@@ -63,8 +64,9 @@ def people(user):
     if ids is None:
         users = User.objects.all()
     else:
-        users = User.objects.filter(memberships__organization_id__in=ids).distinct()
-        memberships = memberships.filter(organization_id__in=ids)
+        # a province office's thousands of ids as one array (ids_in_q), not a placeholder each
+        users = User.objects.filter(ids_in_q("memberships__organization_id", ids)).distinct()
+        memberships = memberships.filter(ids_in_q("organization_id", ids))
     return users.order_by("full_name", "username").prefetch_related(
         Prefetch("memberships", queryset=memberships, to_attr="shown_memberships")
     )
@@ -73,5 +75,5 @@ def people(user):
 def person_visible(user, person_id):
     """The person if they hold a role in an organisation the user manages (any user for a superuser), else None."""
     ids = manageable_org_ids(user)
-    users = User.objects.all() if ids is None else User.objects.filter(memberships__organization_id__in=ids)
+    users = User.objects.all() if ids is None else User.objects.filter(ids_in_q("memberships__organization_id", ids))
     return users.filter(pk=person_id).first()
