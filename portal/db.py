@@ -434,15 +434,12 @@ class InArray(Func):
     def __init__(self, field, queryset):
         super().__init__(field, Subquery(queryset))
 
-    def as_sql(self, compiler, connection, **extra):
-        lhs, lhs_params = compiler.compile(self.source_expressions[0])
-        rhs, rhs_params = compiler.compile(self.source_expressions[1])  # "(SELECT …)"
-        return f"{lhs} IN {rhs}", [*lhs_params, *rhs_params]
+    def as_sql(self, compiler, connection, template="{lhs} IN {rhs}", **extra):
+        (lhs, lhs_params), (rhs, rhs_params) = (compiler.compile(e) for e in self.source_expressions)
+        return template.format(lhs=lhs, rhs=rhs), [*lhs_params, *rhs_params]  # rhs: "(SELECT …)"
 
     def as_postgresql(self, compiler, connection, **extra):
-        lhs, lhs_params = compiler.compile(self.source_expressions[0])
-        rhs, rhs_params = compiler.compile(self.source_expressions[1])
-        return f"{lhs} = ANY(ARRAY{rhs})", [*lhs_params, *rhs_params]
+        return self.as_sql(compiler, connection, template="{lhs} = ANY(ARRAY{rhs})", **extra)
 
 
 def ids_in_q(field, ids):
